@@ -1,0 +1,41 @@
+# Veil — common tasks. `make demo` and `make test` work on a fresh machine (they install the
+# Debian packages Veil links against first).
+SHELL := /bin/bash
+DEBIAN_PACKAGES := libopenblas-dev libgsl-dev libsqlite3-dev dataset-fashion-mnist
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+RELEASE_BIN := .build/release
+
+.PHONY: deps build release test demo bench bench-swift bench-python clean
+
+## deps: install the Debian packages Veil needs, when they are missing
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "system packages present: $(DEBIAN_PACKAGES)"; fi
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release --product veil
+	swift build -c release --product veil-bench
+
+## test: the whole test suite
+test: deps
+	swift test
+
+## demo: the main job on the embedded defaults
+demo: release
+	@bash scripts/demo.sh $(RELEASE_BIN)/veil
+
+## bench: every benchmark, one JSON object per area (Veil, then the Python reference libraries)
+bench: release
+	@bash scripts/bench.sh $(RELEASE_BIN)/veil-bench
+
+clean:
+	rm -rf .build

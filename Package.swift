@@ -1,0 +1,71 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Veil",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Mechanisms", targets: ["Mechanisms"]),
+        .library(name: "Accounting", targets: ["Accounting"]),
+        .executable(name: "veil", targets: ["VeilCLI"]),
+        .executable(name: "veil-bench", targets: ["VeilBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+    ],
+    targets: [
+        // MARK: System libraries (Debian: libgsl-dev, libopenblas-dev)
+        .systemLibrary(
+            name: "CGSL",
+            pkgConfig: "gsl",
+            providers: [.apt(["libgsl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+
+        // MARK: Libraries
+        .target(
+            name: "Mechanisms",
+            dependencies: ["CGSL", .product(name: "BigInt", package: "BigInt")]
+        ),
+        .target(
+            name: "Accounting",
+            dependencies: ["Mechanisms", "CGSL"]
+        ),
+
+        // MARK: Executables
+        .executableTarget(
+            name: "VeilCLI",
+            dependencies: [
+                "Mechanisms", "Accounting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "VeilBench",
+            dependencies: [
+                "Mechanisms", "Accounting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Tests
+        .target(
+            name: "_TestSupport",
+            dependencies: ["Mechanisms", "CGSL"],
+            path: "Tests/_TestSupport"
+        ),
+        .testTarget(name: "MechanismsTests", dependencies: ["Mechanisms", "_TestSupport"]),
+        .testTarget(
+            name: "AccountingTests",
+            dependencies: ["Accounting", "_TestSupport"],
+            resources: [.copy("Resources")]
+        ),
+        .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
