@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Mechanisms
+
+/// The `veil` command: private SQL queries, training pipelines, budget ledgers and accountants.
+@main
+struct Veil: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "veil",
+        abstract: "Veil — a differential-privacy engine: accountants, budget ledger, private queries and training.",
+        discussion: """
+        Every release Veil makes is charged to a privacy budget before any noisy value exists.
+        Start with `veil account dpsgd --help` to see what a DP-SGD run costs.
+
+        Exit codes: 0 success, 1 failure, 2 bad input (flags, parameters, files),
+        3 refused for lack of privacy budget.
+        """,
+        subcommands: [AccountCommand.self]
+    )
+
+    /// Parses, runs, and maps failures to Veil's exit codes (one line on stderr for each error).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as VeilError {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            Foundation.exit(error.code == .invalidParameter || error.code == .invalidInput
+                            || error.code == .unsupported ? CLIExitCode.badInput : CLIExitCode.failure)
+        } catch let error as CLIFailure {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            Foundation.exit(error.exitCode)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                // --help and --version print on stdout and succeed.
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let message = fullMessage(for: error)
+            FileHandle.standardError.write(Data((message.isEmpty ? "error" : message).utf8 + [0x0A]))
+            // Usage errors from argument parsing (unknown flag, missing value, failed validation) are bad input.
+            Foundation.exit(code == .validationFailure ? CLIExitCode.badInput : code.rawValue)
+        }
+    }
+}
+
+/// Exit codes shared by every subcommand.
+enum CLIExitCode {
+    static let failure: Int32 = 1
+    static let badInput: Int32 = 2
+    static let budgetExhausted: Int32 = 3
+}
+
+/// A failure a subcommand reports with its own exit code and a one-line message.
+struct CLIFailure: Error {
+    let message: String
+    let exitCode: Int32
+    init(_ message: String, exitCode: Int32 = CLIExitCode.failure) {
+        self.message = message
+        self.exitCode = exitCode
+    }
+}
