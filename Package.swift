@@ -7,12 +7,15 @@ let package = Package(
     products: [
         .library(name: "Mechanisms", targets: ["Mechanisms"]),
         .library(name: "Accounting", targets: ["Accounting"]),
+        .library(name: "BudgetLedger", targets: ["BudgetLedger"]),
         .executable(name: "veil", targets: ["VeilCLI"]),
         .executable(name: "veil-bench", targets: ["VeilBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // MARK: System libraries (Debian: libgsl-dev, libopenblas-dev)
@@ -36,19 +39,27 @@ let package = Package(
             name: "Accounting",
             dependencies: ["Mechanisms", "CGSL"]
         ),
+        .target(
+            name: "BudgetLedger",
+            dependencies: [
+                "Accounting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
 
         // MARK: Executables
         .executableTarget(
             name: "VeilCLI",
             dependencies: [
-                "Mechanisms", "Accounting",
+                "Mechanisms", "Accounting", "BudgetLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "VeilBench",
             dependencies: [
-                "Mechanisms", "Accounting",
+                "Mechanisms", "Accounting", "BudgetLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -66,6 +77,7 @@ let package = Package(
             resources: [.copy("Resources")]
         ),
         .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport"]),
+        .testTarget(name: "BudgetLedgerTests", dependencies: ["BudgetLedger", "_TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
