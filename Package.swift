@@ -65,7 +65,7 @@ let package = Package(
             dependencies: ["Accounting", "_TestSupport"],
             resources: [.copy("Resources")]
         ),
-        .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport"]),
+        .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport", "VeilCLI"]),
     ],
     swiftLanguageModes: [.v6]
 )
