@@ -76,7 +76,7 @@ let package = Package(
             dependencies: ["Accounting", "_TestSupport"],
             resources: [.copy("Resources")]
         ),
-        .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport"]),
+        .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport", "VeilCLI"]),
         .testTarget(name: "BudgetLedgerTests", dependencies: ["BudgetLedger", "_TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

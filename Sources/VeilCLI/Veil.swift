@@ -37,9 +37,9 @@ struct Veil: ParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            let message = fullMessage(for: error)
-            FileHandle.standardError.write(Data((message.isEmpty ? "error" : message).utf8 + [0x0A]))
-            // Usage errors from argument parsing (unknown flag, missing value, failed validation) are bad input.
+            // One line: the parser's message without the usage block (`--help` shows that).
+            let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
             Foundation.exit(code == .validationFailure ? CLIExitCode.badInput : code.rawValue)
         }
     }
