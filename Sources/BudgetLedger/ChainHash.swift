@@ -1,0 +1,28 @@
+import Crypto
+
+/// SHA-256 (FIPS 180-4) of the ledger's hash chain, as lowercase hexadecimal.
+public enum ChainHash {
+    /// The SHA-256 of the UTF-8 bytes of `text`, as 64 lowercase hexadecimal digits.
+    public static func hex(of text: String) -> String {
+        var text = text
+        let digest = text.withUTF8 { SHA256.hash(data: $0) }
+        return hex(digest)
+    }
+
+    /// The SHA-256 of `bytes`, as 64 lowercase hexadecimal digits.
+    public static func hex(ofBytes bytes: [UInt8]) -> String {
+        hex(SHA256.hash(data: bytes))
+    }
+
+    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    private static func hex(_ digest: SHA256.Digest) -> String {
+        var chars = [UInt8]()
+        chars.reserveCapacity(64)
+        for byte in digest {
+            chars.append(digits[Int(byte >> 4)])
+            chars.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: chars, as: UTF8.self)
+    }
+}

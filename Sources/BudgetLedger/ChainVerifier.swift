@@ -1,0 +1,107 @@
+import GRDB
+
+/// Walks the entries in id order and checks the chain, one row at a time (see ``Ledger/verify()``).
+struct ChainVerifier {
+    private var expectedID: Int64 = 1
+    private var previousHash = LedgerEntry.genesisHash
+    private var count = 0
+    private var scopes: Set<String> = []
+    private var reservations: [Int64: (scope: String, epsilonUnits: Int64, deltaUnits: Int64)] = [:]
+    private var resolved: Set<Int64> = []
+    private var totals: [String: (epsilon: Int64, delta: Int64)] = [:]
+
+    /// Checks one row; returns the failed verification if the row breaks the chain.
+    mutating func check(_ row: Row) -> ChainVerification? {
+        let entry: LedgerEntry
+        do {
+            entry = try LedgerSchema.entry(from: row)
+        } catch {
+            let id: Int64? = Int64.fromDatabaseValue(row[0])
+            return fail(id ?? expectedID, "\(error)")
+        }
+        guard entry.id == expectedID else {
+            return fail(entry.id, "expected entry \(expectedID) here but found \(entry.id): an entry is missing or out of order")
+        }
+        guard entry.previousHash == previousHash else {
+            return fail(entry.id, "its prev hash does not match the hash of entry \(entry.id - 1)")
+        }
+        guard entry.hashMatchesContent else {
+            return fail(entry.id, "its content does not match its hash")
+        }
+        if let problem = checkContent(entry) { return fail(entry.id, problem) }
+        expectedID += 1
+        previousHash = entry.hash
+        count += 1
+        return nil
+    }
+
+    /// The result after the last row: checks the running totals against the entries.
+    func finish(runningTotals: [Row]) -> ChainVerification {
+        var stored: [String: (Int64, Int64)] = [:]
+        for row in runningTotals {
+            guard let scope = String.fromDatabaseValue(row[0]),
+                  let e = Int64.fromDatabaseValue(row[1]), let d = Int64.fromDatabaseValue(row[2]) else {
+                return failWithoutEntry("a running total row is malformed")
+            }
+            stored[scope] = (e, d)
+        }
+        for scope in scopes.sorted() {
+            let expected = totals[scope] ?? (0, 0)
+            guard let actual = stored[scope], actual.0 == expected.epsilon, actual.1 == expected.delta else {
+                return failWithoutEntry("the running total of \(scope) does not match its entries")
+            }
+        }
+        if let extra = stored.keys.first(where: { !scopes.contains($0) }) {
+            return failWithoutEntry("a running total exists for \(extra), which has no budget entry")
+        }
+        return ChainVerification(isValid: true, entryCount: count, headHash: previousHash,
+                                 firstInvalidEntry: nil, problem: nil)
+    }
+
+    private mutating func checkContent(_ entry: LedgerEntry) -> String? {
+        switch entry.kind {
+        case .budget:
+            guard !scopes.contains(entry.scope) else { return "a second budget for \(entry.scope)" }
+            guard let epsilon = entry.epsilon, let delta = entry.delta,
+                  entry.composition.flatMap(CompositionRule.init(rawValue:)) != nil,
+                  (try? FixedPointAmount.units(epsilon, scale: FixedPointAmount.epsilonScale, rounding: .down)) == entry.epsilonUnits,
+                  (try? FixedPointAmount.units(delta, scale: FixedPointAmount.deltaScale, rounding: .down)) == entry.deltaUnits
+            else { return "the budget entry of \(entry.scope) is incomplete or inconsistent" }
+            scopes.insert(entry.scope)
+            totals[entry.scope] = (0, 0)
+        case .reserve:
+            guard scopes.contains(entry.scope) else { return "a reservation on \(entry.scope), which has no budget" }
+            guard let epsilon = entry.epsilon, let delta = entry.delta, entry.event != nil,
+                  entry.analyst != nil, entry.purpose != nil,
+                  let e = entry.epsilonUnits, let d = entry.deltaUnits,
+                  (try? FixedPointAmount.units(epsilon, scale: FixedPointAmount.epsilonScale, rounding: .up)) == e,
+                  (try? FixedPointAmount.units(delta, scale: FixedPointAmount.deltaScale, rounding: .up)) == d
+            else { return "reservation \(entry.id) is incomplete or its units do not match its cost" }
+            reservations[entry.id] = (entry.scope, e, d)
+            let t = totals[entry.scope] ?? (0, 0)
+            totals[entry.scope] = (t.epsilon &+ e, t.delta &+ d)
+        case .commit, .refund:
+            guard let id = entry.reservation, let reserved = reservations[id] else {
+                return "a \(entry.kind.rawValue) without an earlier reservation"
+            }
+            guard reserved.scope == entry.scope else { return "a \(entry.kind.rawValue) of reservation \(id) on another scope" }
+            guard !resolved.contains(id) else { return "reservation \(id) is resolved twice" }
+            resolved.insert(id)
+            if entry.kind == .refund {
+                let t = totals[entry.scope] ?? (0, 0)
+                totals[entry.scope] = (t.epsilon &- reserved.epsilonUnits, t.delta &- reserved.deltaUnits)
+            }
+        }
+        return nil
+    }
+
+    private func fail(_ id: Int64, _ problem: String) -> ChainVerification {
+        ChainVerification(isValid: false, entryCount: count, headHash: previousHash,
+                          firstInvalidEntry: id, problem: "entry \(id): \(problem)")
+    }
+
+    private func failWithoutEntry(_ problem: String) -> ChainVerification {
+        ChainVerification(isValid: false, entryCount: count, headHash: previousHash,
+                          firstInvalidEntry: nil, problem: problem)
+    }
+}

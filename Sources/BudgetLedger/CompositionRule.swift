@@ -1,0 +1,18 @@
+/// How a budget adds up the privacy cost of its charges.
+///
+/// - `basic`: the declared (ε, δ) of the charges are summed (basic composition theorem,
+///   Dwork & Roth 2014, Theorem 3.16). Sums are exact (see ``FixedPointAmount``).
+/// - `rdp`: the stored ``DPEvent``s are composed with Rényi DP (Mironov 2017, Proposition 1) by
+///   ``RDPAccountant`` and converted to ε at the budget's δ.
+/// - `zcdp`: the zero-concentrated DP parameters ρ of the events are summed (Bun & Steinke 2016,
+///   Lemma 2.3) and converted to ε at the budget's δ.
+///
+/// Under `rdp` and `zcdp`, δ is the fixed conversion parameter: the releases so far are
+/// (ε_spent, δ)-DP, and δ is not divided between charges.
+public enum CompositionRule: String, Codable, Sendable, CaseIterable, Hashable, CustomStringConvertible {
+    case basic
+    case rdp
+    case zcdp
+
+    public var description: String { rawValue }
+}

@@ -1,0 +1,229 @@
+import Accounting
+import Foundation
+import GRDB
+
+// MARK: - Budgets
+
+extension Ledger {
+    /// Creates a budget.
+    ///
+    /// - Parameters:
+    ///   - scope: the budget's name.
+    ///   - epsilon: total ε.
+    ///   - delta: total δ (basic), or the conversion δ (rdp, zcdp).
+    ///   - composition: how charges add up.
+    /// - Throws: `invalidParameter` for out-of-range values; `ledgerConflict` if the scope exists.
+    @discardableResult
+    public func createBudget(scope: String, epsilon: Double, delta: Double, composition: CompositionRule) throws -> Budget {
+        _ = try Budget(scope: scope, epsilon: epsilon, delta: delta, composition: composition)
+        let epsilonUnits = try FixedPointAmount.units(epsilon, scale: FixedPointAmount.epsilonScale, rounding: .down)
+        let deltaUnits = try FixedPointAmount.units(delta, scale: FixedPointAmount.deltaScale, rounding: .down)
+        return try append { db, head in
+            if try Self.budget(db, scope: scope) != nil {
+                throw VeilError(.ledgerConflict, "a budget named \"\(scope)\" already exists")
+            }
+            let entry = LedgerEntry(
+                id: head.id + 1, kind: .budget, timeMilliseconds: Self.nowMilliseconds(), scope: scope,
+                epsilon: epsilon, delta: delta, epsilonUnits: epsilonUnits, deltaUnits: deltaUnits,
+                composition: composition.rawValue, previousHash: head.hash)
+            try LedgerSchema.insert(entry, into: db)
+            try db.execute(sql: "INSERT INTO scope_total (scope, epsilon_units, delta_units) VALUES (?, 0, 0)",
+                           arguments: [scope])
+            return try Budget(scope: scope, epsilon: epsilon, delta: delta, composition: composition, created: entry.time)
+        }
+    }
+
+    /// The budget entry of `scope`, decoded, or nil.
+    static func budget(_ db: Database, scope: String) throws -> (budget: Budget, epsilonUnits: Int64, deltaUnits: Int64)? {
+        guard let row = try Row.fetchOne(
+            db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE scope = ? AND kind = 'budget' ORDER BY id LIMIT 1",
+            arguments: [scope]) else { return nil }
+        return try budget(from: try LedgerSchema.entry(from: row))
+    }
+
+    static func budget(from entry: LedgerEntry) throws -> (budget: Budget, epsilonUnits: Int64, deltaUnits: Int64) {
+        guard let epsilon = entry.epsilon, let delta = entry.delta,
+              let epsilonUnits = entry.epsilonUnits, let deltaUnits = entry.deltaUnits,
+              let rule = entry.composition.flatMap(CompositionRule.init(rawValue:)) else {
+            throw LedgerFailure.corrupt("budget entry \(entry.id) is incomplete")
+        }
+        let budget = try Budget(scope: entry.scope, epsilon: epsilon, delta: delta, composition: rule, created: entry.time)
+        return (budget, epsilonUnits, deltaUnits)
+    }
+}
+
+// MARK: - Charging protocol
+
+extension Ledger {
+    /// Reserves the cost of a release before it is made (DESIGN.md §2 rules 3 and 4).
+    ///
+    /// In one `BEGIN IMMEDIATE` transaction: checks that everything committed or reserved on `scope`
+    /// plus this event stays within the budget under its composition rule, and appends the
+    /// reservation to the chain. Once this returns, the reservation is on disk and counts as spent
+    /// until it is committed or refunded.
+    ///
+    /// - Parameters:
+    ///   - event: what will be released; stored as JSON so any accountant can recompute its cost.
+    ///   - cost: the declared (ε, δ); `basic` budgets sum these, `rdp` and `zcdp` recompute from events.
+    ///   - scope: the budget to charge.
+    ///   - analyst: who asks for the release.
+    ///   - purpose: why.
+    /// - Throws: `budgetExhausted` ("budget exhausted: … remaining …") if the charge does not fit;
+    ///   `unknownScope`; `invalidParameter` for an invalid event or cost; `unsupported` for an (ε, δ)
+    ///   event with δ > 0 on an `rdp` or `zcdp` budget.
+    public func reserve(event: DPEvent, cost: PrivacyCost, scope: String, analyst: String, purpose: String) throws -> Reservation {
+        try event.validate()
+        let analyst = analyst.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !analyst.isEmpty else {
+            throw VeilError.invalidParameter("analyst", "\"\"", allowed: "a non-empty name")
+        }
+        let purpose = purpose.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !purpose.isEmpty else {
+            throw VeilError.invalidParameter("purpose", "\"\"", allowed: "a non-empty description")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let eventJSON = String(decoding: try encoder.encode(event), as: UTF8.self)
+        let epsilonUnits = try FixedPointAmount.units(cost.epsilon, scale: FixedPointAmount.epsilonScale, rounding: .up)
+        let deltaUnits = try FixedPointAmount.units(cost.delta, scale: FixedPointAmount.deltaScale, rounding: .up)
+
+        return try append { db, head in
+            guard let (budget, limitEpsilon, limitDelta) = try Self.budget(db, scope: scope) else {
+                throw LedgerFailure.unknownScope(scope)
+            }
+            let (totalEpsilon, totalDelta) = try Self.runningTotal(db, scope: scope)
+            switch budget.composition {
+            case .basic:
+                let (newEpsilon, overflowE) = totalEpsilon.addingReportingOverflow(epsilonUnits)
+                let (newDelta, overflowD) = totalDelta.addingReportingOverflow(deltaUnits)
+                if overflowE || overflowD || newEpsilon > limitEpsilon || newDelta > limitDelta {
+                    let e = FixedPointAmount.decimalString(units: max(0, limitEpsilon - totalEpsilon), scale: FixedPointAmount.epsilonScale)
+                    let d = FixedPointAmount.decimalString(units: max(0, limitDelta - totalDelta), scale: FixedPointAmount.deltaScale)
+                    throw VeilError(.budgetExhausted, """
+                        budget exhausted: ε \(e), δ \(d) remaining in \(scope) \
+                        (this charge needs ε \(cost.epsilon), δ \(cost.delta))
+                        """)
+                }
+            case .rdp, .zcdp:
+                try CompositionAccounting.requireFiniteRenyiBound(event, rule: budget.composition)
+                let previous = try Self.chargedEvents(db, scope: scope)
+                let before = try CompositionAccounting.epsilon(of: previous, rule: budget.composition, delta: budget.delta)
+                let after = try CompositionAccounting.epsilon(of: previous + [event], rule: budget.composition, delta: budget.delta)
+                if !(after <= budget.epsilon + CompositionAccounting.tolerance) {
+                    let remaining = max(0, budget.epsilon - before)
+                    throw VeilError(.budgetExhausted, """
+                        budget exhausted: ε \(remaining) remaining at δ \(budget.delta) in \(scope) \
+                        (\(budget.composition) composition; this charge would bring ε to \(after) of \(budget.epsilon))
+                        """)
+                }
+            }
+            let entry = LedgerEntry(
+                id: head.id + 1, kind: .reserve, timeMilliseconds: Self.nowMilliseconds(), scope: scope,
+                analyst: analyst, purpose: purpose, event: eventJSON, epsilon: cost.epsilon, delta: cost.delta,
+                epsilonUnits: epsilonUnits, deltaUnits: deltaUnits, previousHash: head.hash)
+            try LedgerSchema.insert(entry, into: db)
+            try Self.addToRunningTotal(db, scope: scope, epsilonUnits: epsilonUnits, deltaUnits: deltaUnits)
+            return Reservation(id: entry.id, scope: scope, analyst: analyst, purpose: purpose, event: event,
+                               cost: cost, time: entry.time)
+        }
+    }
+
+    /// Records that the reserved release was made. After this the charge can never be refunded.
+    ///
+    /// - Parameters:
+    ///   - reservation: the reservation returned by ``reserve(event:cost:scope:analyst:purpose:)``.
+    ///   - resultDigest: a digest of the released result (e.g. `sha256:…`), kept for the audit.
+    /// - Returns: the commit entry.
+    /// - Throws: `ledgerConflict` if the reservation is already committed or refunded.
+    @discardableResult
+    public func commit(_ reservation: Reservation, resultDigest: String) throws -> LedgerEntry {
+        try resolve(reservationID: reservation.id, as: .commit, resultDigest: resultDigest, note: nil)
+    }
+
+    /// Gives back a reservation whose release never happened (no noisy value was drawn).
+    ///
+    /// - Throws: `ledgerConflict` if the reservation was committed (its result was released, so the
+    ///   charge stands) or already refunded.
+    @discardableResult
+    public func refund(_ reservation: Reservation, reason: String) throws -> LedgerEntry {
+        try resolve(reservationID: reservation.id, as: .refund, resultDigest: nil, note: reason)
+    }
+
+    /// Resolves a reservation by id: used by operators for reservations left open by a crash
+    /// (`veil budget resolve`), and by ``commit(_:resultDigest:)`` and ``refund(_:reason:)``.
+    ///
+    /// - Parameters:
+    ///   - reservationID: the id of the reserve entry.
+    ///   - resolution: commit (the charge stands) or refund (nothing was released).
+    ///   - resultDigest: for a commit, the result's digest if known.
+    ///   - note: the refund reason, or the operator's note.
+    /// - Throws: `unknownReservation`, or `ledgerConflict` if it is not open.
+    @discardableResult
+    public func resolve(reservationID: Int64, as resolution: Resolution, resultDigest: String?, note: String?) throws -> LedgerEntry {
+        try append { db, head in
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE id = ? AND kind = 'reserve'",
+                arguments: [reservationID]) else {
+                throw LedgerFailure.unknownReservation(reservationID)
+            }
+            let reserved = try LedgerSchema.entry(from: row)
+            if let previous = try String.fetchOne(
+                db, sql: "SELECT kind FROM entry WHERE reservation = ? ORDER BY id LIMIT 1", arguments: [reservationID]) {
+                let message = previous == LedgerEntry.Kind.commit.rawValue
+                    ? "reservation \(reservationID) is already committed: its result was released, so the charge stands"
+                    : "reservation \(reservationID) was already refunded"
+                throw VeilError(.ledgerConflict, message)
+            }
+            let entry = LedgerEntry(
+                id: head.id + 1, kind: resolution == .commit ? .commit : .refund,
+                timeMilliseconds: Self.nowMilliseconds(), scope: reserved.scope, reservation: reservationID,
+                digest: resolution == .commit ? (resultDigest ?? "") : nil, note: note, previousHash: head.hash)
+            try LedgerSchema.insert(entry, into: db)
+            if resolution == .refund {
+                try Self.addToRunningTotal(db, scope: reserved.scope,
+                                           epsilonUnits: -(reserved.epsilonUnits ?? 0), deltaUnits: -(reserved.deltaUnits ?? 0))
+            }
+            return entry
+        }
+    }
+
+    /// Reserves and immediately commits: records a release made outside Veil.
+    ///
+    /// - Returns: the reservation and the commit entry.
+    public func charge(event: DPEvent, cost: PrivacyCost, scope: String, analyst: String, purpose: String,
+                       resultDigest: String) throws -> (reservation: Reservation, commit: LedgerEntry) {
+        let reservation = try reserve(event: event, cost: cost, scope: scope, analyst: analyst, purpose: purpose)
+        let commit = try commit(reservation, resultDigest: resultDigest)
+        return (reservation, commit)
+    }
+}
+
+// MARK: - Running totals
+
+extension Ledger {
+    static func runningTotal(_ db: Database, scope: String) throws -> (Int64, Int64) {
+        guard let row = try Row.fetchOne(db, sql: "SELECT epsilon_units, delta_units FROM scope_total WHERE scope = ?",
+                                         arguments: [scope]) else {
+            throw LedgerFailure.corrupt("the running total of \(scope) is missing")
+        }
+        return (row[0], row[1])
+    }
+
+    static func addToRunningTotal(_ db: Database, scope: String, epsilonUnits: Int64, deltaUnits: Int64) throws {
+        try db.execute(sql: """
+            UPDATE scope_total SET epsilon_units = epsilon_units + ?, delta_units = delta_units + ? WHERE scope = ?
+            """, arguments: [epsilonUnits, deltaUnits, scope])
+    }
+
+    /// The events of every reservation on `scope` that was not refunded (committed or open).
+    static func chargedEvents(_ db: Database, scope: String) throws -> [DPEvent] {
+        let texts = try String.fetchAll(db, sql: """
+            SELECT r.event FROM entry r
+            WHERE r.scope = ? AND r.kind = 'reserve'
+              AND NOT EXISTS (SELECT 1 FROM entry x WHERE x.reservation = r.id AND x.kind = 'refund')
+            ORDER BY r.id
+            """, arguments: [scope])
+        let decoder = JSONDecoder()
+        return try texts.map { try decoder.decode(DPEvent.self, from: Data($0.utf8)) }
+    }
+}

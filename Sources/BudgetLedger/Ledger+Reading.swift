@@ -1,0 +1,197 @@
+import Accounting
+import Foundation
+import GRDB
+
+// MARK: - Budgets, entries, charges
+
+extension Ledger {
+    /// Every budget, in order of creation.
+    public func budgets() throws -> [Budget] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE kind = 'budget' ORDER BY id")
+                .map { try Self.budget(from: try LedgerSchema.entry(from: $0)).budget }
+        }
+    }
+
+    /// The budget named `scope`.
+    /// - Throws: `unknownScope`.
+    public func budget(scope: String) throws -> Budget {
+        try read { db in
+            guard let found = try Self.budget(db, scope: scope) else { throw LedgerFailure.unknownScope(scope) }
+            return found.budget
+        }
+    }
+
+    /// The entries of `scope` (or of the whole ledger when nil), in chain order.
+    /// - Throws: `unknownScope` for a scope without a budget.
+    public func entries(scope: String? = nil) throws -> [LedgerEntry] {
+        try read { db in
+            if let scope {
+                guard try Self.budget(db, scope: scope) != nil else { throw LedgerFailure.unknownScope(scope) }
+                return try Row.fetchAll(db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE scope = ? ORDER BY id",
+                                        arguments: [scope]).map(LedgerSchema.entry(from:))
+            }
+            return try Row.fetchAll(db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry ORDER BY id")
+                .map(LedgerSchema.entry(from:))
+        }
+    }
+
+    /// The charges of `scope` in order of reservation, each with its state.
+    /// - Throws: `unknownScope`.
+    public func charges(scope: String) throws -> [Charge] {
+        try Self.charges(from: try entries(scope: scope))
+    }
+
+    /// The reservations of `scope` (or of every scope) that are neither committed nor refunded.
+    public func openReservations(scope: String? = nil) throws -> [Charge] {
+        let scopes = try scope.map { [$0] } ?? budgets().map(\.scope)
+        return try scopes.flatMap { try charges(scope: $0).filter { $0.state == .open } }
+    }
+
+    /// Folds a scope's entries into its charges.
+    static func charges(from entries: [LedgerEntry]) throws -> [Charge] {
+        var order: [Int64] = []
+        var reserves: [Int64: (LedgerEntry, Reservation)] = [:]
+        var resolutions: [Int64: LedgerEntry] = [:]
+        let decoder = JSONDecoder()
+        for entry in entries {
+            switch entry.kind {
+            case .budget:
+                continue
+            case .reserve:
+                guard let json = entry.event, let epsilon = entry.epsilon, let delta = entry.delta,
+                      let analyst = entry.analyst, let purpose = entry.purpose else {
+                    throw LedgerFailure.corrupt("reservation \(entry.id) is incomplete")
+                }
+                let event: DPEvent
+                do { event = try decoder.decode(DPEvent.self, from: Data(json.utf8)) } catch {
+                    throw LedgerFailure.corrupt("reservation \(entry.id) has an unreadable event")
+                }
+                let reservation = Reservation(id: entry.id, scope: entry.scope, analyst: analyst, purpose: purpose,
+                                              event: event, cost: try PrivacyCost(epsilon: epsilon, delta: delta),
+                                              time: entry.time)
+                reserves[entry.id] = (entry, reservation)
+                order.append(entry.id)
+            case .commit, .refund:
+                if let id = entry.reservation, resolutions[id] == nil { resolutions[id] = entry }
+            }
+        }
+        return order.map { id in
+            let (entry, reservation) = reserves[id]!
+            let resolution = resolutions[id]
+            let state: ReservationState = switch resolution?.kind {
+            case .commit?: .committed
+            case .refund?: .refunded
+            default: .open
+            }
+            return Charge(reservation: reservation, eventJSON: entry.event ?? "", state: state,
+                          resolvedAt: resolution?.time, resultDigest: resolution?.digest,
+                          note: resolution?.note, resolutionEntry: resolution?.id)
+        }
+    }
+}
+
+// MARK: - Status
+
+extension Ledger {
+    /// What `scope` has spent, reserved and left, overall and per analyst.
+    /// - Throws: `unknownScope`.
+    public func status(scope: String) throws -> BudgetStatus {
+        let scopeEntries = try entries(scope: scope)
+        guard let budgetEntry = scopeEntries.first(where: { $0.kind == .budget }) else {
+            throw LedgerFailure.unknownScope(scope)
+        }
+        let (budget, limitEpsilon, limitDelta) = try Self.budget(from: budgetEntry)
+        return try Self.status(budget: budget, limitEpsilonUnits: limitEpsilon, limitDeltaUnits: limitDelta,
+                               charges: try Self.charges(from: scopeEntries))
+    }
+
+    /// The status of every budget, in order of creation.
+    public func statuses() throws -> [BudgetStatus] {
+        try budgets().map { try status(scope: $0.scope) }
+    }
+
+    static func status(budget: Budget, limitEpsilonUnits: Int64, limitDeltaUnits: Int64, charges: [Charge]) throws -> BudgetStatus {
+        let committed = charges.filter { $0.state == .committed }
+        let open = charges.filter { $0.state == .open }
+        let active = charges.filter { $0.state != .refunded }
+        var analystNames: [String] = []
+        for charge in active where !analystNames.contains(charge.reservation.analyst) {
+            analystNames.append(charge.reservation.analyst)
+        }
+        let spent = try cost(of: committed, budget: budget)
+        let all = try cost(of: active, budget: budget)
+        let analysts = try analystNames.map { name in
+            let theirs = active.filter { $0.reservation.analyst == name }
+            let c = try cost(of: theirs, budget: budget)
+            return AnalystUsage(analyst: name, epsilon: c.epsilon, delta: c.delta, charges: theirs.count)
+        }
+        let epsilonRemaining: Double
+        let deltaRemaining: Double
+        switch budget.composition {
+        case .basic:
+            epsilonRemaining = FixedPointAmount.value(units: max(0, limitEpsilonUnits - all.epsilonUnits),
+                                                      scale: FixedPointAmount.epsilonScale)
+            deltaRemaining = FixedPointAmount.value(units: max(0, limitDeltaUnits - all.deltaUnits),
+                                                    scale: FixedPointAmount.deltaScale)
+        case .rdp, .zcdp:
+            epsilonRemaining = max(0, budget.epsilon - all.epsilon)
+            deltaRemaining = budget.delta
+        }
+        return BudgetStatus(
+            budget: budget, epsilonSpent: spent.epsilon, deltaSpent: spent.delta,
+            epsilonReserved: max(0, all.epsilon - spent.epsilon),
+            deltaReserved: budget.composition == .basic ? max(0, all.delta - spent.delta) : 0,
+            epsilonRemaining: epsilonRemaining, deltaRemaining: deltaRemaining,
+            committed: committed.count, open: open.count,
+            refunded: charges.count - active.count, analysts: analysts)
+    }
+
+    /// The composed cost of `charges` under the budget's rule.
+    static func cost(of charges: [Charge], budget: Budget) throws
+        -> (epsilon: Double, delta: Double, epsilonUnits: Int64, deltaUnits: Int64) {
+        switch budget.composition {
+        case .basic:
+            var e: Int64 = 0
+            var d: Int64 = 0
+            for charge in charges {
+                e += try FixedPointAmount.units(charge.reservation.cost.epsilon, scale: FixedPointAmount.epsilonScale, rounding: .up)
+                d += try FixedPointAmount.units(charge.reservation.cost.delta, scale: FixedPointAmount.deltaScale, rounding: .up)
+            }
+            return (FixedPointAmount.value(units: e, scale: FixedPointAmount.epsilonScale),
+                    FixedPointAmount.value(units: d, scale: FixedPointAmount.deltaScale), e, d)
+        case .rdp, .zcdp:
+            let epsilon = try CompositionAccounting.epsilon(of: charges.map(\.reservation.event),
+                                                            rule: budget.composition, delta: budget.delta)
+            return (epsilon, charges.isEmpty ? 0 : budget.delta, 0, 0)
+        }
+    }
+}
+
+// MARK: - Hash chain
+
+extension Ledger {
+    /// The last entry of the chain. Keep its hash elsewhere: comparing it later reveals a deleted tail.
+    public func head() throws -> ChainHead {
+        try read { db in try Self.head(db) }
+    }
+
+    /// Recomputes the whole chain and reports the first entry that does not match.
+    ///
+    /// Checks, entry by entry: ids run 1, 2, 3, … without gaps; each `prev` is the previous entry's
+    /// hash; each hash is the SHA-256 of the entry's canonical JSON; budgets are created once;
+    /// reservations name an existing budget, carry a readable event and units matching their
+    /// declared cost; commits and refunds resolve an earlier reservation of the same scope exactly
+    /// once. Finally each scope's running total must equal the sum of its unrefunded reservations.
+    public func verify() throws -> ChainVerification {
+        try read { db in
+            var verifier = ChainVerifier()
+            let cursor = try Row.fetchCursor(db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry ORDER BY id")
+            while let row = try cursor.next() {
+                if let failure = verifier.check(row) { return failure }
+            }
+            let totals = try Row.fetchAll(db, sql: "SELECT scope, epsilon_units, delta_units FROM scope_total")
+            return verifier.finish(runningTotals: totals)
+        }
+    }
+}

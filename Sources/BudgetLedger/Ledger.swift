@@ -1,0 +1,146 @@
+import Accounting
+import Foundation
+import GRDB
+
+/// The privacy-budget ledger: one SQLite file holding budgets, reservations and releases as an
+/// append-only hash chain (DESIGN.md §2 rules 3 and 4).
+///
+/// Several processes may use the same file at once: the database is in WAL mode, waits up to
+/// ``busyTimeout`` for a lock, and every charge runs in one `BEGIN IMMEDIATE` transaction that
+/// checks the budget and appends the entry, so two charges can never both pass the same check.
+///
+/// ```swift
+/// let ledger = try Ledger(path: "veil-ledger.sqlite", mode: .createIfMissing)
+/// try ledger.createBudget(scope: "health_panel", epsilon: 3, delta: 1e-6, composition: .rdp)
+/// let reservation = try ledger.reserve(event: .gaussian(noiseMultiplier: 4), cost: cost,
+///                                      scope: "health_panel", analyst: "ana", purpose: "weekly counts")
+/// // … draw the noise and release …
+/// try ledger.commit(reservation, resultDigest: digest)
+/// ```
+public final class Ledger: Sendable {
+    /// Whether opening may create a new ledger file.
+    public enum OpenMode: Sendable {
+        /// The file must exist and be a Veil ledger.
+        case existing
+        /// Create an empty ledger if the file does not exist (or is empty).
+        case createIfMissing
+    }
+
+    /// The default file name, in the current directory.
+    public static let defaultPath = "veil-ledger.sqlite"
+    /// The environment variable that overrides the default path.
+    public static let environmentVariable = "VEIL_LEDGER"
+    /// How long a writer waits for another process's transaction before giving up.
+    public static let busyTimeout: TimeInterval = 60
+
+    /// The path of the ledger file.
+    public let path: String
+    let database: DatabaseQueue
+
+    /// Opens (or, with `.createIfMissing`, creates) the ledger at `path`.
+    ///
+    /// A file that is not an SQLite database, or an SQLite database without the ledger's tables, is
+    /// refused without being written to.
+    /// - Throws: `ledgerUnavailable` when the file is missing, a directory, not SQLite, or not a ledger.
+    public init(path: String, mode: OpenMode = .existing) throws {
+        self.path = path
+        let existing = try Self.inspectFile(at: path, mode: mode)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(Self.busyTimeout)
+        configuration.label = "veil-ledger"
+        configuration.prepareDatabase { db in
+            // Every commit reaches the disk before `reserve` or `commit` returns.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        database = try LedgerFailure.storage(path) {
+            try DatabaseQueue(path: path, configuration: configuration)
+        }
+        try LedgerFailure.storage(path) {
+            if existing {
+                let (isLedger, isEmpty) = try database.read { db in
+                    (try db.tableExists("entry") && db.tableExists("grdb_migrations"),
+                     try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master") == 0)
+                }
+                guard isLedger || (isEmpty && mode == .createIfMissing) else {
+                    throw VeilError(.ledgerUnavailable, "\(path) is an SQLite database but not a Veil ledger")
+                }
+            }
+            let migrator = LedgerSchema.migrator
+            if try !database.read({ try migrator.hasCompletedMigrations($0) }) {
+                try database.writeWithoutTransaction { db in
+                    _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                }
+                try migrator.migrate(database)
+            }
+        }
+    }
+
+    /// The ledger path to use: `explicitPath` if given, else `$VEIL_LEDGER`, else ``defaultPath``.
+    public static func resolvePath(_ explicitPath: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let explicitPath, !explicitPath.isEmpty { return explicitPath }
+        if let fromEnvironment = environment[environmentVariable], !fromEnvironment.isEmpty { return fromEnvironment }
+        return defaultPath
+    }
+
+    /// Checks the file before SQLite opens it; returns whether it exists with content.
+    private static func inspectFile(at path: String, mode: OpenMode) throws -> Bool {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            if mode == .existing {
+                throw VeilError(.ledgerUnavailable, "no ledger at \(path) (create a budget first with `veil budget create`)")
+            }
+            return false
+        }
+        guard !isDirectory.boolValue else {
+            throw VeilError(.ledgerUnavailable, "\(path) is a directory, not a ledger file")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw VeilError(.ledgerUnavailable, "cannot read \(path)")
+        }
+        defer { try? handle.close() }
+        let header = (try? handle.read(upToCount: 16)) ?? Data()
+        if header.isEmpty {
+            if mode == .existing { throw VeilError(.ledgerUnavailable, "\(path) is empty, not a Veil ledger") }
+            return false
+        }
+        guard header == Data("SQLite format 3\0".utf8) else {
+            throw VeilError(.ledgerUnavailable, "\(path) is not a Veil ledger (not an SQLite database)")
+        }
+        return true
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction with the current head of the chain.
+    func append<T>(_ body: (Database, ChainHead) throws -> T) throws -> T {
+        try LedgerFailure.storage(path) {
+            var result: T?
+            try database.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    result = try body(db, try Self.head(db))
+                    return .commit
+                }
+            }
+            guard let result else { throw VeilError(.ledgerStorage, "ledger \(path): the transaction did not run") }
+            return result
+        }
+    }
+
+    /// Runs `body` in a read transaction (a consistent snapshot).
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try LedgerFailure.storage(path) {
+            try database.read { db in try body(db) }
+        }
+    }
+
+    static func head(_ db: Database) throws -> ChainHead {
+        if let row = try Row.fetchOne(db, sql: "SELECT id, hash FROM entry ORDER BY id DESC LIMIT 1") {
+            return ChainHead(id: row[0], hash: row[1])
+        }
+        return ChainHead(id: 0, hash: LedgerEntry.genesisHash)
+    }
+
+    static func nowMilliseconds() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+
+/// One append-only entry of the ledger. Entries are never updated or deleted; every entry carries
+/// the SHA-256 of the previous one (``previousHash``) and its own (``hash``), forming a hash chain.
+///
+/// Which fields are present depends on ``kind``:
+/// - `budget`: `scope`, `composition`, `epsilon`, `delta` (the limits) and their units.
+/// - `reserve`: `scope`, `analyst`, `purpose`, `event` (DP event JSON, as produced), the declared
+///   `epsilon`/`delta` and their units.
+/// - `commit`: `scope`, `reservation` (the reserve entry's id), `digest` (of the released result),
+///   and `note` when an operator resolved the reservation.
+/// - `refund`: `scope`, `reservation`, `note` (the reason).
+public struct LedgerEntry: Sendable, Codable, Hashable {
+    /// The kind of entry.
+    public enum Kind: String, Sendable, Codable, Hashable, CaseIterable {
+        case budget, reserve, commit, refund
+    }
+
+    /// Position in the chain: 1, 2, 3, … without gaps.
+    public let id: Int64
+    public let kind: Kind
+    /// Milliseconds since 1970-01-01T00:00:00Z.
+    public let timeMilliseconds: Int64
+    public let scope: String
+    public let analyst: String?
+    public let purpose: String?
+    /// For `commit` and `refund`: the id of the reserve entry.
+    public let reservation: Int64?
+    /// For `reserve`: the ``DPEvent`` as JSON text, exactly as produced.
+    public let event: String?
+    /// Declared ε of a charge, or the total ε of a budget.
+    public let epsilon: Double?
+    /// Declared δ of a charge, or the total δ of a budget.
+    public let delta: Double?
+    /// `epsilon` in units of 10⁻¹² (rounded up for charges, down for budgets).
+    public let epsilonUnits: Int64?
+    /// `delta` in units of 10⁻¹⁸ (rounded up for charges, down for budgets).
+    public let deltaUnits: Int64?
+    /// For `budget`: the composition rule.
+    public let composition: String?
+    /// For `commit`: the digest of the released result.
+    public let digest: String?
+    /// For `refund` the reason; for an operator's resolution its note.
+    public let note: String?
+    /// The hash of the previous entry (64 zeros for the first).
+    public let previousHash: String
+    /// SHA-256 (lowercase hex) of this entry's ``canonicalJSON``.
+    public let hash: String
+
+    /// The entry's time as a `Date`.
+    public var time: Date { Date(timeIntervalSince1970: Double(timeMilliseconds) / 1000) }
+
+    /// The hash that precedes the first entry.
+    public static let genesisHash = String(repeating: "0", count: 64)
+
+    /// The canonical JSON form that is hashed: an object with the keys `id`, `kind`, `time_ms`,
+    /// `scope`, `prev` and each present optional field (`analyst`, `purpose`, `reservation`,
+    /// `event`, `epsilon`, `delta`, `epsilon_units`, `delta_units`, `composition`, `digest`, `note`),
+    /// keys sorted, no whitespace, absent fields omitted, numbers in their shortest round-trip form,
+    /// `event` as a JSON string. Python reproduces it with
+    /// `json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`.
+    public var canonicalJSON: String {
+        CanonicalJSON.entry(id: id, kind: kind, timeMilliseconds: timeMilliseconds, scope: scope,
+                            analyst: analyst, purpose: purpose, reservation: reservation, event: event,
+                            epsilon: epsilon, delta: delta, epsilonUnits: epsilonUnits, deltaUnits: deltaUnits,
+                            composition: composition, digest: digest, note: note, previousHash: previousHash)
+    }
+
+    /// Whether ``hash`` is the SHA-256 of ``canonicalJSON``.
+    public var hashMatchesContent: Bool { ChainHash.hex(of: canonicalJSON) == hash }
+
+    /// An entry; its ``hash`` is computed from the other fields.
+    init(id: Int64, kind: Kind, timeMilliseconds: Int64, scope: String, analyst: String? = nil,
+         purpose: String? = nil, reservation: Int64? = nil, event: String? = nil, epsilon: Double? = nil,
+         delta: Double? = nil, epsilonUnits: Int64? = nil, deltaUnits: Int64? = nil,
+         composition: String? = nil, digest: String? = nil, note: String? = nil, previousHash: String) {
+        self.init(id: id, kind: kind, timeMilliseconds: timeMilliseconds, scope: scope, analyst: analyst,
+                  purpose: purpose, reservation: reservation, event: event, epsilon: epsilon, delta: delta,
+                  epsilonUnits: epsilonUnits, deltaUnits: deltaUnits, composition: composition, digest: digest,
+                  note: note, previousHash: previousHash, hash: "")
+    }
+
+    /// An entry with a stored hash, as read from the database (the hash is not recomputed).
+    init(id: Int64, kind: Kind, timeMilliseconds: Int64, scope: String, analyst: String?,
+         purpose: String?, reservation: Int64?, event: String?, epsilon: Double?,
+         delta: Double?, epsilonUnits: Int64?, deltaUnits: Int64?,
+         composition: String?, digest: String?, note: String?, previousHash: String, hash: String) {
+        self.id = id
+        self.kind = kind
+        self.timeMilliseconds = timeMilliseconds
+        self.scope = scope
+        self.analyst = analyst
+        self.purpose = purpose
+        self.reservation = reservation
+        self.event = event
+        self.epsilon = epsilon
+        self.delta = delta
+        self.epsilonUnits = epsilonUnits
+        self.deltaUnits = deltaUnits
+        self.composition = composition
+        self.digest = digest
+        self.note = note
+        self.previousHash = previousHash
+        self.hash = hash.isEmpty
+            ? ChainHash.hex(of: CanonicalJSON.entry(
+                id: id, kind: kind, timeMilliseconds: timeMilliseconds, scope: scope, analyst: analyst,
+                purpose: purpose, reservation: reservation, event: event, epsilon: epsilon, delta: delta,
+                epsilonUnits: epsilonUnits, deltaUnits: deltaUnits, composition: composition, digest: digest,
+                note: note, previousHash: previousHash))
+            : hash
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, kind, scope, analyst, purpose, reservation, event, epsilon, delta, composition, digest, note, hash
+        case timeMilliseconds = "time_ms"
+        case epsilonUnits = "epsilon_units"
+        case deltaUnits = "delta_units"
+        case previousHash = "prev"
+    }
+}

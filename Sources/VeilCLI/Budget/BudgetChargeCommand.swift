@@ -1,0 +1,50 @@
+import ArgumentParser
+import Accounting
+import BudgetLedger
+
+struct BudgetChargeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "charge",
+        abstract: "Record a release made outside Veil: reserve its (ε, δ), then commit it.",
+        discussion: """
+        The release is recorded as the event epsilon_delta(ε, δ). Budgets with rdp or zcdp
+        composition accept it only with δ = 0 (pure ε-DP): an (ε, δ) guarantee with δ > 0 has no
+        finite Rényi or zCDP bound.
+
+        Exit codes: 0 charged, 3 refused for lack of budget (the message says what is left),
+        2 bad input.
+        """)
+
+    @Argument(help: "The budget to charge.")
+    var scope: String
+
+    @Option(parsing: .unconditional, help: "ε of the release (finite, ≥ 0).")
+    var epsilon: Double
+
+    @Option(parsing: .unconditional, help: "δ of the release, in [0, 1).")
+    var delta: Double = 0
+
+    @Option(help: "Who made the release.")
+    var analyst: String
+
+    @Option(help: "Why.")
+    var purpose: String
+
+    @Option(help: "A digest of the released result, kept in the audit trail.")
+    var resultDigest: String = "external release"
+
+    @OptionGroup var ledger: LedgerOptions
+
+    func run() throws {
+        let cost = try PrivacyCost(epsilon: epsilon, delta: delta)
+        let event = DPEvent.epsilonDelta(epsilon: epsilon, delta: delta)
+        try event.validate()
+        let opened = try ledger.open()
+        let (reservation, commit) = try ledgerCall {
+            try opened.charge(event: event, cost: cost, scope: scope, analyst: analyst, purpose: purpose,
+                              resultDigest: resultDigest)
+        }
+        print("charged \(scope): reservation \(reservation.id), commit \(commit.id) "
+              + "(ε \(amount(epsilon)), δ \(amount(delta)), analyst \(reservation.analyst))")
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import BudgetLedger
+import Foundation
+
+struct BudgetReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write the budget audit report (Markdown, self-contained HTML, or JSON).",
+        discussion: """
+        Per scope: limits, spent and remaining under its composition rule, per-analyst totals, every
+        release (time, analyst, purpose, events, ε/δ, result digest), open reservations; then the
+        chain verification result and the head hash. The HTML file has inline SVG charts of
+        cumulative ε over time and needs no network.
+        """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case md, html, json }
+
+    @Argument(help: "The budget (default: every budget).")
+    var scope: String?
+
+    @Option(help: "md, html or json.")
+    var format: Format = .md
+
+    @Option(help: "Write to this file instead of standard output.")
+    var output: String?
+
+    @OptionGroup var ledger: LedgerOptions
+
+    func run() throws {
+        let opened = try ledger.open()
+        let report = try ledgerCall { try AuditReport(ledger: opened, scope: scope) }
+        let text: String
+        switch format {
+        case .md: text = report.markdown()
+        case .html: text = report.html()
+        case .json: text = try report.json()
+        }
+        if let output {
+            do {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            } catch {
+                throw CLIFailure("cannot write \(output): \(error.localizedDescription)", exitCode: CLIExitCode.badInput)
+            }
+            FileHandle.standardError.write(Data("wrote \(output)\n".utf8))
+        } else {
+            print(text, terminator: "")
+        }
+    }
+}
