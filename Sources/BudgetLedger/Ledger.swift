@@ -33,6 +33,18 @@ public final class Ledger: Sendable {
     /// How long a writer waits for another process's transaction before giving up.
     public static let busyTimeout: TimeInterval = 60
 
+    /// When a committed transaction is on disk.
+    public enum Durability: Sendable {
+        /// `PRAGMA synchronous = FULL`: every transaction is flushed to disk (fsync) before it
+        /// returns, so a charge survives a process crash, an operating-system crash and a power loss.
+        /// The default.
+        case full
+        /// `PRAGMA synchronous = NORMAL` in WAL mode: a charge survives the crash of any process,
+        /// but the last transactions may be lost in an operating-system crash or power loss (the
+        /// chain stays consistent). For benchmarks and scratch ledgers, not for real budgets.
+        case normal
+    }
+
     /// The path of the ledger file.
     public let path: String
     let database: DatabaseQueue
@@ -41,16 +53,21 @@ public final class Ledger: Sendable {
     ///
     /// A file that is not an SQLite database, or an SQLite database without the ledger's tables, is
     /// refused without being written to.
+    /// - Parameters:
+    ///   - path: the ledger file.
+    ///   - mode: whether a missing file may be created.
+    ///   - durability: when transactions reach the disk; keep the default `.full` for real budgets.
     /// - Throws: `ledgerUnavailable` when the file is missing, a directory, not SQLite, or not a ledger.
-    public init(path: String, mode: OpenMode = .existing) throws {
+    public init(path: String, mode: OpenMode = .existing, durability: Durability = .full) throws {
         self.path = path
         let existing = try Self.inspectFile(at: path, mode: mode)
         var configuration = Configuration()
         configuration.busyMode = .timeout(Self.busyTimeout)
         configuration.label = "veil-ledger"
+        let synchronous = durability == .full ? "FULL" : "NORMAL"
         configuration.prepareDatabase { db in
-            // Every commit reaches the disk before `reserve` or `commit` returns.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            // With FULL, every commit reaches the disk before `reserve` or `commit` returns.
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
         database = try LedgerFailure.storage(path) {
             try DatabaseQueue(path: path, configuration: configuration)

@@ -7,7 +7,7 @@ struct VeilBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "veil-bench",
         abstract: "Benchmarks of Veil; each area prints one JSON object of figures with units.",
-        subcommands: [MechanismsBench.self, AccountingBench.self]
+        subcommands: [MechanismsBench.self, AccountingBench.self, LedgerBench.self]
     )
 }
 
@@ -21,4 +21,10 @@ struct AccountingBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "accounting", abstract: "RDP and PLD accountant timings.")
     func run() throws { print(try AccountingBenchmark.run().json()) }
+}
+
+struct LedgerBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledger", abstract: "Budget-ledger charge throughput and hash-chain verification time.")
+    func run() throws { print(try LedgerBenchmark.run().json()) }
 }
