@@ -12,8 +12,8 @@ veil() { "$VEIL" budget "$@" --ledger "$LEDGER"; }
 charge() { veil charge "$@" >/dev/null; sleep 0.3; }
 
 veil create health_panel --epsilon 3 --delta 1e-5 --composition basic
-veil create training --epsilon 8 --delta 1e-5 --composition rdp
-veil create census_tables --epsilon 2 --delta 1e-6 --composition zcdp
+veil create training --epsilon 10 --delta 1e-5 --composition rdp
+veil create census_tables --epsilon 6 --delta 1e-6 --composition zcdp
 
 charge health_panel --epsilon 0.5 --analyst ana --purpose "weekly admissions by ward" --result-digest sha256:9f2c41
 charge health_panel --epsilon 0.25 --delta 1e-6 --analyst bruno --purpose "median length of stay" --result-digest sha256:0b7e11

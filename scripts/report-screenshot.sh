@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 VEIL=${VEIL:-.build/debug/veil}
 OUTPUT=${2:-docs/images/budget-report.png}
 WIDTH=${WIDTH:-1200}
-HEIGHT=${HEIGHT:-2200}
+HEIGHT=${HEIGHT:-3400}
 command -v chromium >/dev/null || { echo "chromium not found: apt-get install -y chromium" >&2; exit 1; }
 [ -x "$VEIL" ] || { echo "no veil binary at $VEIL (swift build, or set VEIL)" >&2; exit 1; }
 

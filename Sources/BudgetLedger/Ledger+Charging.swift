@@ -36,7 +36,7 @@ extension Ledger {
     /// The budget entry of `scope`, decoded, or nil.
     static func budget(_ db: Database, scope: String) throws -> (budget: Budget, epsilonUnits: Int64, deltaUnits: Int64)? {
         guard let row = try Row.fetchOne(
-            db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE scope = ? AND kind = 'budget' ORDER BY id LIMIT 1",
+            db.cachedStatement(sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE scope = ? AND kind = 'budget' ORDER BY id LIMIT 1"),
             arguments: [scope]) else { return nil }
         return try budget(from: try LedgerSchema.entry(from: row))
     }
@@ -162,13 +162,13 @@ extension Ledger {
     public func resolve(reservationID: Int64, as resolution: Resolution, resultDigest: String?, note: String?) throws -> LedgerEntry {
         try append { db, head in
             guard let row = try Row.fetchOne(
-                db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE id = ? AND kind = 'reserve'",
+                db.cachedStatement(sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE id = ? AND kind = 'reserve'"),
                 arguments: [reservationID]) else {
                 throw LedgerFailure.unknownReservation(reservationID)
             }
             let reserved = try LedgerSchema.entry(from: row)
             if let previous = try String.fetchOne(
-                db, sql: "SELECT kind FROM entry WHERE reservation = ? ORDER BY id LIMIT 1", arguments: [reservationID]) {
+                db.cachedStatement(sql: "SELECT kind FROM entry WHERE reservation = ? ORDER BY id LIMIT 1"), arguments: [reservationID]) {
                 let message = previous == LedgerEntry.Kind.commit.rawValue
                     ? "reservation \(reservationID) is already committed: its result was released, so the charge stands"
                     : "reservation \(reservationID) was already refunded"
@@ -202,7 +202,7 @@ extension Ledger {
 
 extension Ledger {
     static func runningTotal(_ db: Database, scope: String) throws -> (Int64, Int64) {
-        guard let row = try Row.fetchOne(db, sql: "SELECT epsilon_units, delta_units FROM scope_total WHERE scope = ?",
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT epsilon_units, delta_units FROM scope_total WHERE scope = ?"),
                                          arguments: [scope]) else {
             throw LedgerFailure.corrupt("the running total of \(scope) is missing")
         }
@@ -210,9 +210,9 @@ extension Ledger {
     }
 
     static func addToRunningTotal(_ db: Database, scope: String, epsilonUnits: Int64, deltaUnits: Int64) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE scope_total SET epsilon_units = epsilon_units + ?, delta_units = delta_units + ? WHERE scope = ?
-            """, arguments: [epsilonUnits, deltaUnits, scope])
+            """).execute(arguments: [epsilonUnits, deltaUnits, scope])
     }
 
     /// The events of every reservation on `scope` that was not refunded (committed or open).

@@ -87,7 +87,12 @@ public final class Ledger: Sendable {
                 try database.writeWithoutTransaction { db in
                     _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
                 }
-                try migrator.migrate(database)
+                do {
+                    try migrator.migrate(database)
+                } catch {
+                    // Another process may have created the schema at the same moment.
+                    guard try database.read({ try migrator.hasCompletedMigrations($0) }) else { throw error }
+                }
             }
         }
     }
@@ -151,7 +156,7 @@ public final class Ledger: Sendable {
     }
 
     static func head(_ db: Database) throws -> ChainHead {
-        if let row = try Row.fetchOne(db, sql: "SELECT id, hash FROM entry ORDER BY id DESC LIMIT 1") {
+        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, hash FROM entry ORDER BY id DESC LIMIT 1")) {
             return ChainHead(id: row[0], hash: row[1])
         }
         return ChainHead(id: 0, hash: LedgerEntry.genesisHash)

@@ -89,9 +89,9 @@ enum LedgerSchema {
     }
 
     static func insert(_ e: LedgerEntry, into db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO entry (\(entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            arguments: [e.id, e.kind.rawValue, e.timeMilliseconds, e.scope, e.analyst, e.purpose, e.reservation,
+        try db.cachedStatement(
+            sql: "INSERT INTO entry (\(entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ).execute(arguments: [e.id, e.kind.rawValue, e.timeMilliseconds, e.scope, e.analyst, e.purpose, e.reservation,
                         e.event, e.epsilon, e.delta, e.epsilonUnits, e.deltaUnits, e.composition, e.digest,
                         e.note, e.previousHash, e.hash])
     }

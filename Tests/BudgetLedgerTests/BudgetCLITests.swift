@@ -176,14 +176,19 @@ struct BudgetCLITests {
             p.standardOutput = out
             p.standardError = FileHandle.nullDevice
             try p.run()
-            // Between 40 and 440 ms: sometimes during start-up, mostly anywhere inside the
-            // reserve/commit loop (a debug build charges in about 10 ms).
-            let delay = 0.040 + Double(random.uniform(below: 400)) / 1000
+            // Wait for the first completed charge (so that start-up time, which varies with the
+            // machine's load, does not matter), then kill after 0 to 60 ms: anywhere inside the
+            // reserve/commit loop, which takes a few milliseconds per charge.
+            let reader = out.fileHandleForReading
+            var output = reader.availableData
+            let delay = Double(random.uniform(below: 60_000)) / 1_000_000
             Thread.sleep(forTimeInterval: delay)
             kill(p.processIdentifier, SIGKILL)
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            output.append(reader.readDataToEndOfFile())
+            let text = String(decoding: output, as: UTF8.self)
             p.waitUntilExit()
-            for line in text.split(separator: "\n") where line.hasPrefix("charged crash: reservation ") {
+            #expect(p.terminationReason == .uncaughtSignal)
+            for line in text.split(separator: "\n") where line.hasPrefix("charged crash: reservation ") && line.hasSuffix(")") {
                 let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int64($0) }
                 if numbers.count >= 2 { completed.append((numbers[0], numbers[1])) }
             }
