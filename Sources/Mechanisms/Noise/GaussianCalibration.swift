@@ -63,9 +63,10 @@ public enum GaussianCalibration: String, Sendable, Codable, CaseIterable {
     /// Canonne, Kamath, Steinke 2020, Theorem 7: the mechanism is (ε, δ)-DP for
     /// `δ = P[Y > εσ²/Δ − Δ/2] − e^ε·P[Y > εσ²/Δ + Δ/2]` with `Y ~ N_ℤ(0, σ²)`. For
     /// σ ≤ ``NoiseQuantile/discreteGaussianSummationLimit`` both tails are summed from the mass
-    /// function. For larger σ the first tail is bounded above by `Q((j−1)/σ)` and the second below by
-    /// `Q(j/σ)/(1+η)` with `η = 2e^{−2π²σ²}/(1 − e^{−2π²σ²})` (integral comparison of the decreasing
-    /// weights, and the Poisson-summation form of the normaliser), so the value returned is ≥ the true δ.
+    /// function. For larger σ the first tail is bounded above and the second below by comparing the
+    /// weights with the normal integral (midpoint bounds with their error term where the weight is
+    /// convex, see `tailUpperBound` and `logTailLowerBound`) and the normaliser with its Poisson-summation
+    /// form `√(2π)σ(1 + η)`, `η = 2e^{−2π²σ²}/(1 − e^{−2π²σ²})`, so the value returned is ≥ the true δ.
     ///
     /// - Parameters:
     ///   - sigma: σ > 0.
@@ -141,15 +142,40 @@ public enum GaussianCalibration: String, Sendable, Codable, CaseIterable {
         Foundation.log(0.5) + gsl_sf_log_erfc(-x / 2.0.squareRoot())
     }
 
-    /// Upper bound on P[Y ≥ j] for the discrete Gaussian.
+    /// Upper bound on P[Y ≥ j] for the discrete Gaussian, from `S(j) = Σ_{k≥j} e^{−k²/2σ²}` and a
+    /// normaliser of at least `√(2π)σ`.
+    ///
+    /// Where the weight function `f` is convex on `[j − ½, ∞)` (that is, `j − ½ ≥ σ`), the midpoint
+    /// inequality `f(k) ≤ ∫_{k−½}^{k+½} f` (Hermite–Hadamard) gives `S(j) ≤ ∫_{j−½}^∞ f`; otherwise
+    /// `S(j) ≤ ∫_{j−1}^∞ f` because `f` decreases on `[0, ∞)`.
     static func tailUpperBound(from j: Int, sigma: Double, eta: Double) -> Double {
-        if j >= 1 { return gsl_cdf_ugaussian_Q(Double(j - 1) / sigma) }
+        if j >= 1 {
+            let y = Double(j) - 0.5
+            return gsl_cdf_ugaussian_Q((y >= sigma ? y : Double(j - 1)) / sigma)
+        }
         return 1 - Foundation.exp(logTailLowerBound(from: 1 - j, sigma: sigma, eta: eta))
     }
 
-    /// ln of a lower bound on P[Y ≥ j] for the discrete Gaussian.
+    /// ln of a lower bound on P[Y ≥ j] for the discrete Gaussian, with a normaliser of at most
+    /// `√(2π)σ(1 + η)`.
+    ///
+    /// Where `f''` is positive and decreasing on `[j − ½, ∞)` (`j − ½ ≥ √3·σ`), the midpoint error
+    /// `∫_{k−½}^{k+½} f − f(k) ≤ f''(k − ½)/24` summed over `k ≥ j` is at most
+    /// `(f''(y) − f'(y))/24` with `y = j − ½`, so `S(j) ≥ ∫_y^∞ f − (f''(y) − f'(y))/24`; otherwise
+    /// `S(j) ≥ ∫_j^∞ f`.
     static func logTailLowerBound(from j: Int, sigma: Double, eta: Double) -> Double {
-        if j >= 1 { return logPhi(-Double(j) / sigma) - Foundation.log1p(eta) }
+        if j >= 1 {
+            let y = Double(j) - 0.5
+            if y >= 3.0.squareRoot() * sigma {
+                let z = y / sigma
+                let density = Foundation.exp(-z * z / 2) / (2 * Double.pi).squareRoot() / sigma
+                let s2 = sigma * sigma
+                let correction = density * ((y * y - s2) / (s2 * s2) + y / s2) / 24
+                let value = gsl_cdf_ugaussian_Q(z) - correction
+                if value > 0 { return Foundation.log(value) - Foundation.log1p(eta) }
+            }
+            return logPhi(-Double(j) / sigma) - Foundation.log1p(eta)
+        }
         return Foundation.log(max(0, 1 - tailUpperBound(from: 1 - j, sigma: sigma, eta: eta)))
     }
 
