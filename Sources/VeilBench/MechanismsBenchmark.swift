@@ -25,6 +25,23 @@ enum MechanismsBenchmark {
             blackHole(sink)
             report.add("discrete_gaussian_sigma_\(label(sigma))", Double(count) / gaussianTime, unit: "samples/s")
         }
+
+        // MARK: Real-valued releases (granularity 2^(⌈log2 scale⌉ − 20), interval included)
+        let releases = 1_000_000
+        let laplace = try GranularLaplaceMechanism(epsilon: 1, sensitivity: 1)
+        let gaussian = try GranularGaussianMechanism(epsilon: 1, delta: 1e-5, sensitivity: 1)
+        var source = SecureRandomSource()
+        var total = 0.0
+        let laplaceTime = try bestTime {
+            for i in 0..<releases { total += try laplace.release(Double(i) * 0.001, using: &source).value }
+        }
+        blackHole(total)
+        report.add("granular_laplace_releases", Double(releases) / laplaceTime, unit: "releases/s")
+        let gaussianTime = try bestTime {
+            for i in 0..<releases { total += try gaussian.release(Double(i) * 0.001, using: &source).value }
+        }
+        blackHole(total)
+        report.add("granular_gaussian_releases", Double(releases) / gaussianTime, unit: "releases/s")
         return report
     }
 
