@@ -56,7 +56,9 @@ public struct Rational: Hashable, Sendable, Comparable, CustomStringConvertible 
         }
     }
 
+    /// Zero.
     public static let zero = Rational(0)
+    /// One.
     public static let one = Rational(1)
 
     /// Whether the value is zero.
@@ -92,31 +94,38 @@ public struct Rational: Hashable, Sendable, Comparable, CustomStringConvertible 
         return isNegative ? -v : v
     }
 
+    /// `n` for integers, `n/d` otherwise.
     public var description: String { isInteger ? "\(numerator)" : "\(numerator)/\(denominator)" }
 
     // MARK: Arithmetic
 
+    /// The exact sum.
     public static func + (a: Rational, b: Rational) -> Rational {
         Rational(a.numerator * BigInt(b.denominator) + b.numerator * BigInt(a.denominator),
                  BigInt(a.denominator * b.denominator))
     }
 
+    /// The exact difference.
     public static func - (a: Rational, b: Rational) -> Rational {
         Rational(a.numerator * BigInt(b.denominator) - b.numerator * BigInt(a.denominator),
                  BigInt(a.denominator * b.denominator))
     }
 
+    /// The exact product.
     public static func * (a: Rational, b: Rational) -> Rational {
         Rational(a.numerator * b.numerator, BigInt(a.denominator * b.denominator))
     }
 
+    /// The exact quotient; the divisor must not be zero.
     public static func / (a: Rational, b: Rational) -> Rational {
         precondition(!b.isZero, "Rational division by zero")
         return Rational(a.numerator * BigInt(b.denominator), b.numerator * BigInt(a.denominator))
     }
 
+    /// The negation.
     public static prefix func - (a: Rational) -> Rational { Rational(-a.numerator, BigInt(a.denominator)) }
 
+    /// Exact order by cross-multiplication.
     public static func < (a: Rational, b: Rational) -> Bool {
         a.numerator * BigInt(b.denominator) < b.numerator * BigInt(a.denominator)
     }
