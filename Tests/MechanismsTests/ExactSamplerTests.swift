@@ -96,12 +96,27 @@ struct ExactSamplerTests {
         try checkGaussian(sampler, sigmaSquared: sigmaSquared, seed: 45, trials: 20_000)
     }
 
-    @Test("Discrete Gaussian at σ = 10^6 on 128-bit words, binned by σ/4")
-    func discreteGaussianLarge() throws {
-        let sigma = 1_000_000.0
+    @Test("Discrete Gaussian with t = σ for rational σ (64-bit words)", arguments: [
+        (Rational(1, 2), UInt64(47)),
+        (Rational(7, 2), 48),
+        (Rational(exactly: 3.7412109375)!, 49),
+    ] as [(Rational, UInt64)])
+    func discreteGaussianSigma(sigma: Rational, seed: UInt64) throws {
         let sampler = try DiscreteGaussianSampler(sigma: sigma)
-        #expect(sampler.arithmeticBits == 128)
-        var source = InsecureSeededRandomSource(seed: 46)
+        #expect(sampler.laplace.scale == sigma)
+        #expect(sampler.arithmeticBits == 64)
+        try checkGaussian(sampler, sigmaSquared: sigma * sigma, seed: seed, trials: Self.trials)
+    }
+
+    @Test("Discrete Gaussian at σ = 10^6, from σ² (128-bit words) and from σ (64-bit), binned by σ/4",
+          arguments: [(false, 128, UInt64(46)), (true, 64, 50)])
+    func discreteGaussianLarge(fromSigma: Bool, bits: Int, seed: UInt64) throws {
+        let sigma = 1_000_000.0
+        let sampler = fromSigma
+            ? try DiscreteGaussianSampler(sigma: sigma)
+            : try DiscreteGaussianSampler(sigmaSquared: Rational(1_000_000_000_000))
+        #expect(sampler.arithmeticBits == bits)
+        var source = InsecureSeededRandomSource(seed: seed)
         let width = Int(sigma / 4)
         let bins = -16..<16
         var observed = [Int](repeating: 0, count: bins.count)
