@@ -24,17 +24,17 @@ public struct DiscreteGaussianSampler: Sendable {
     /// The exponent's integers `U`, `V` and `D` at the width the acceptance test is set up for.
     @usableFromInline
     enum Constants: Sendable {
-        case word64(a: UInt64, bt: UInt64, denominator: UInt64)
-        case word128(a: UInt128, bt: UInt128, denominator: UInt128)
-        case big(a: BigUInt, bt: BigUInt, denominator: BigUInt)
+        case word64(offset: UInt64, multiplier: UInt64, denominator: UInt64)
+        case word128(offset: UInt128, multiplier: UInt128, denominator: UInt128)
+        case big(offset: BigUInt, multiplier: BigUInt, denominator: BigUInt)
 
         init(offset: BigUInt, multiplier: BigUInt, denominator: BigUInt) {
             if denominator.bitWidth <= 64 && multiplier.bitWidth <= 64 && offset.bitWidth <= 64 {
-                self = .word64(a: UInt64(offset), bt: UInt64(multiplier), denominator: UInt64(denominator))
+                self = .word64(offset: UInt64(offset), multiplier: UInt64(multiplier), denominator: UInt64(denominator))
             } else if denominator.bitWidth <= 128 && multiplier.bitWidth <= 128 && offset.bitWidth <= 128 {
-                self = .word128(a: UInt128(offset), bt: UInt128(multiplier), denominator: UInt128(denominator))
+                self = .word128(offset: UInt128(offset), multiplier: UInt128(multiplier), denominator: UInt128(denominator))
             } else {
-                self = .big(a: offset, bt: multiplier, denominator: denominator)
+                self = .big(offset: offset, multiplier: multiplier, denominator: denominator)
             }
         }
     }
@@ -117,7 +117,7 @@ public struct DiscreteGaussianSampler: Sendable {
         }
     }
 
-    /// Bernoulli(exp(−(y·V − U)² / D)).
+    /// Bernoulli(exp(−(y·V − U)² / D)); `a`, `bt` below are U and V (named after the `t = ⌊σ⌋ + 1` case).
     @inlinable
     func accept<R: RandomSource>(magnitude y: UInt, using source: inout R) -> Bool {
         switch constants {
