@@ -12,14 +12,14 @@ enum MechanismsBenchmark {
             let laplace = try DiscreteLaplaceSampler(scale: sigma)
             var source = SecureRandomSource()
             var sink = 0
-            let laplaceTime = bestTime {
+            let laplaceTime = bestTime(repeats: 5) {
                 for _ in 0..<count { sink &+= laplace.sample(using: &source) }
             }
             blackHole(sink)
             report.add("discrete_laplace_scale_\(label(sigma))", Double(count) / laplaceTime, unit: "samples/s")
 
             let gaussian = try DiscreteGaussianSampler(sigma: sigma)
-            let gaussianTime = bestTime {
+            let gaussianTime = bestTime(repeats: 5) {
                 for _ in 0..<count { sink &+= gaussian.sample(using: &source) }
             }
             blackHole(sink)

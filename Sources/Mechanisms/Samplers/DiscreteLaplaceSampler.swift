@@ -57,6 +57,7 @@ public struct DiscreteLaplaceSampler: Sendable {
     /// Draws one integer from `P(k) ∝ exp(−|k|/scale)`.
     @inlinable
     public func sample<R: RandomSource>(using source: inout R) -> Int {
+        var bits = RandomBits()
         while true {
             var u: UInt64 = 0
             if t != 1 {
@@ -67,7 +68,7 @@ public struct DiscreteLaplaceSampler: Sendable {
                 if !accepted { continue }
             }
             var v: UInt64 = 0
-            while ExactBernoulli.expMinusOne(using: &source) { v &+= 1 }
+            while ExactBernoulli.expMinusOne(using: &source, bits: &bits) { v &+= 1 }
             let y: UInt64
             let (tv, productOverflow) = t.multipliedReportingOverflow(by: v)
             let (x, sumOverflow) = u.addingReportingOverflow(tv)
@@ -79,7 +80,7 @@ public struct DiscreteLaplaceSampler: Sendable {
                 y = UInt64(wide)
             }
             guard y <= UInt64(Int.max) else { continue }
-            let negative = source.bit()
+            let negative = bits.next(from: &source)
             if negative && y == 0 { continue }
             return negative ? -Int(y) : Int(y)
         }

@@ -27,6 +27,15 @@ enum ExactBernoulli {
         return k & 1 == 1
     }
 
+    /// Bernoulli(exp(−1)) taking its Bernoulli(1/2) trial from a buffer of single random bits.
+    @inlinable
+    static func expMinusOne<R: RandomSource>(using source: inout R, bits: inout RandomBits) -> Bool {
+        if !bits.next(from: &source) { return false }      // trial k = 2 failed: K = 2, even
+        var k: UInt64 = 3
+        while source.uniform(below: k) == 0 { k &+= 1 }
+        return k & 1 == 1
+    }
+
     /// Bernoulli(exp(−n/d)) for `0 ≤ n ≤ d`, `d > 0` (Algorithm 1, case γ ∈ [0, 1]).
     ///
     /// If `d · k` no longer fits in `T`, the same run continues on arbitrary-precision integers,
@@ -105,5 +114,29 @@ enum ExactBernoulli {
             return exp(UInt128(n), over: UInt128(d), using: &source)
         }
         return expBig(n, over: d, using: &source)
+    }
+}
+
+/// Fair random bits taken one at a time from 64-bit words, so that a Bernoulli(1/2) trial costs one
+/// bit instead of one word. Each bit of a uniform word is an independent fair bit.
+@usableFromInline
+struct RandomBits {
+    @usableFromInline var word: UInt64 = 0
+    @usableFromInline var remaining = 0
+
+    @inlinable
+    init() {}
+
+    /// The next fair bit.
+    @inlinable
+    mutating func next<R: RandomSource>(from source: inout R) -> Bool {
+        if remaining == 0 {
+            word = source.next()
+            remaining = 64
+        }
+        let bit = word & 1 == 1
+        word >>= 1
+        remaining &-= 1
+        return bit
     }
 }
