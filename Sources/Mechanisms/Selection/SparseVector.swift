@@ -13,6 +13,10 @@ import Foundation
 /// Noise is exact: queries and the threshold are rounded to a power-of-two grid `g` (``Granularity``,
 /// chosen from the threshold's noise scale) and discrete Laplace noise is added to grid indices; the
 /// sensitivity in grid units is `⌊Δ/g⌋ + 1`.
+///
+/// This is a value type: a copy carries the same threshold noise and count of positives. Each copy
+/// that answers queries is a separate interaction whose ε must be charged separately; keep one
+/// instance per charged interaction.
 public struct SparseVector: Sendable {
     /// The total ε of the interaction.
     public let epsilon: Double
