@@ -18,6 +18,8 @@ public struct VeilError: Error, CustomStringConvertible, Equatable, Sendable {
         public static let numerical = Code(rawValue: "numerical")
         /// Input data (a file, a JSON document) could not be read or is malformed.
         public static let invalidInput = Code(rawValue: "invalid_input")
+        /// A stateful mechanism has used up what it may answer (e.g. sparse vector after `c` positives).
+        public static let exhausted = Code(rawValue: "exhausted")
     }
 
     public let code: Code
@@ -80,6 +82,31 @@ public enum ParameterCheck {
     public static func positive(_ value: Double, name: String) throws {
         guard value.isFinite, value > 0 else {
             throw VeilError.invalidParameter(name, value, allowed: "a finite number > 0")
+        }
+    }
+}
+
+// MARK: - Mechanism parameter checks
+
+extension ParameterCheck {
+    /// A confidence level must lie in the open interval (0, 1).
+    public static func confidenceLevel(_ value: Double, name: String = "confidence_level") throws {
+        guard value.isFinite, value > 0, value < 1 else {
+            throw VeilError.invalidParameter(name, value, allowed: "in the open interval (0, 1)")
+        }
+    }
+
+    /// An integer sensitivity must be ≥ 1.
+    public static func integerSensitivity(_ value: Int, name: String = "sensitivity") throws {
+        guard value >= 1 else {
+            throw VeilError.invalidParameter(name, value, allowed: "an integer ≥ 1")
+        }
+    }
+
+    /// A count (of candidates, categories, positives) must be at least `minimum`.
+    public static func count(_ value: Int, name: String, minimum: Int) throws {
+        guard value >= minimum else {
+            throw VeilError.invalidParameter(name, value, allowed: "an integer ≥ \(minimum)")
         }
     }
 }

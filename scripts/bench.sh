@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every benchmark area of veil-bench (release build), then the same work in the Python
+# reference libraries (dp_accounting, OpenDP) installed from PyPI into a private venv, so that
+# Veil's figures and the references' come from one run on one machine.
+# Usage: scripts/bench.sh PATH/TO/veil-bench   (make bench builds it and calls this)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BENCH=${1:-.build/release/veil-bench}
+OUT=${BENCH_OUT:-bench-results}
+mkdir -p "$OUT"
+
+areas=$("$BENCH" --help | awk '/SUBCOMMANDS:/{f=1;next} f && /^  [a-z]/{print $1}' | grep -v '^help$')
+for area in $areas; do
+    echo "== veil-bench $area" >&2
+    "$BENCH" "$area" | tee "$OUT/$area.json"
+done
+
+# Reference libraries: optional (they need PyPI); a failure here is reported, not fatal.
+VENV=.build/pyref
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import dp_accounting, opendp' 2>/dev/null; then
+    echo "== installing reference libraries (dp-accounting, opendp) into $VENV" >&2
+    if ! { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q dp-accounting==0.6.0 opendp; } >&2; then
+        echo '{"area": "reference", "error": "could not install dp-accounting/opendp from PyPI"}' | tee "$OUT/reference.json"
+        exit 0
+    fi
+fi
+for script in scripts/reference_bench_*.py; do
+    name=$(basename "$script" .py)
+    echo "== $name" >&2
+    "$VENV/bin/python" "$script" | tee "$OUT/${name#reference_bench_}-reference.json"
+done
