@@ -6,7 +6,7 @@ struct BudgetVerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Recompute the hash chain; exit 0 only if every entry matches.",
         discussion: """
-        Prints the number of entries and the head hash. Compare the head with a copy kept
+        Prints the number of entries and the head hash. Compare the head with a copy kept \
         elsewhere (`veil budget head`) to detect entries removed from the end.
         """)
 

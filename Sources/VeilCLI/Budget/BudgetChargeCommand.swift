@@ -8,15 +8,15 @@ struct BudgetChargeCommand: ParsableCommand {
         commandName: "charge",
         abstract: "Record a release made outside Veil: reserve its (ε, δ), then commit it.",
         discussion: """
-        The release is recorded as the event epsilon_delta(ε, δ). Budgets with rdp or zcdp
-        composition accept it only with δ = 0 (pure ε-DP): an (ε, δ) guarantee with δ > 0 has no
+        The release is recorded as the event epsilon_delta(ε, δ). Budgets with rdp or zcdp \
+        composition accept it only with δ = 0 (pure ε-DP): an (ε, δ) guarantee with δ > 0 has no \
         finite Rényi or zCDP bound.
 
-        With --repeat N the same charge is recorded N times, each reserved and committed in its own
-        transactions, one line per charge as soon as it is committed (for load tests); it stops at
+        With --repeat N the same charge is recorded N times, each reserved and committed in its own \
+        transactions, one line per charge as soon as it is committed (for load tests); it stops at \
         the first refusal.
 
-        Exit codes: 0 charged, 3 refused for lack of budget (the message says what is left),
+        Exit codes: 0 charged, 3 refused for lack of budget (the message says what is left), \
         2 bad input.
         """)
 

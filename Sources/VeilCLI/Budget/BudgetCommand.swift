@@ -9,18 +9,18 @@ struct BudgetCommand: ParsableCommand {
         commandName: "budget",
         abstract: "Privacy budgets: create, charge, show, audit and verify the ledger.",
         discussion: """
-        The ledger is one SQLite file: --ledger PATH, else $VEIL_LEDGER, else ./veil-ledger.sqlite.
-        Every charge is reserved in one transaction that checks the budget, then committed once the
-        release is made. Entries form a SHA-256 hash chain; `veil budget verify` recomputes it and
+        The ledger is one SQLite file: --ledger PATH, else $VEIL_LEDGER, else ./veil-ledger.sqlite. \
+        Every charge is reserved in one transaction that checks the budget, then committed once the \
+        release is made. Entries form a SHA-256 hash chain; `veil budget verify` recomputes it and \
         `veil budget head` prints the hash to keep elsewhere.
 
         Examples:
           veil budget create health_panel --epsilon 3 --delta 1e-6 --composition rdp
-          veil budget charge health_panel --epsilon 0.5 --analyst ana --purpose "weekly counts"
+          veil budget charge health_panel --epsilon 0.5 --analyst ana --purpose counts
           veil budget show health_panel --json
           veil budget report --format html --output audit.html
 
-        Exit codes: 0 success, 1 failure (a broken chain), 2 bad input (unknown scope, bad values,
+        Exit codes: 0 success, 1 failure (a broken chain), 2 bad input (unknown scope, bad values, \
         a file that is not a ledger), 3 refused for lack of budget.
         """,
         subcommands: [

@@ -6,7 +6,7 @@ struct BudgetResolveCommand: ParsableCommand {
         commandName: "resolve",
         abstract: "Resolve a reservation left open (e.g. by a crash): --commit or --refund.",
         discussion: """
-        An open reservation counts as spent. Use --refund only when you know no result was
+        An open reservation counts as spent. Use --refund only when you know no result was \
         released; otherwise --commit records the charge as final.
         """)
 

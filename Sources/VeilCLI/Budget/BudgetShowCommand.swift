@@ -6,9 +6,9 @@ struct BudgetShowCommand: ParsableCommand {
         commandName: "show",
         abstract: "Show budgets: total, spent, reserved, remaining and per analyst.",
         discussion: """
-        With --json: one object for SCOPE, or an array of objects (one per budget) without SCOPE.
-        Keys: scope, composition, epsilon_total, delta_total, epsilon_spent, delta_spent,
-        epsilon_reserved, delta_reserved, epsilon_remaining, delta_remaining, committed, open,
+        With --json: one object for SCOPE, or an array of objects (one per budget) without SCOPE. \
+        Keys: scope, composition, epsilon_total, delta_total, epsilon_spent, delta_spent, \
+        epsilon_reserved, delta_reserved, epsilon_remaining, delta_remaining, committed, open, \
         refunded, analysts [{analyst, charges, epsilon, delta}].
         """)
 
