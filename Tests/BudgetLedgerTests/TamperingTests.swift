@@ -94,6 +94,18 @@ struct TamperingTests {
         #expect(result.firstInvalidEntry == a)
     }
 
+    @Test("the audit report of a damaged ledger says so and still covers what it can read")
+    func reportOfDamagedLedger() throws {
+        let folder = try TemporaryFolder()
+        let path = try sampleLedger(folder)
+        #expect(try sqlite3(path, Self.dropTriggers + "UPDATE entry SET event = 'not json' WHERE id = 2;") == 0)
+        let report = try AuditReport(ledger: Ledger(path: path))
+        #expect(!report.verification.isValid)
+        #expect(report.problems.count == 1)
+        #expect(report.markdown().contains("**BROKEN**"))
+        #expect(report.html().contains("Unreadable:"))
+    }
+
     @Test("changing a running total")
     func runningTotal() throws {
         let folder = try TemporaryFolder()

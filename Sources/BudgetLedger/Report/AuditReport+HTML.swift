@@ -35,6 +35,7 @@ extension AuditReport {
         }
         out += "<p>Head: entry \(head.id), <code>\(h(head.hash))</code><br><span class=\"muted\">Keep this hash "
         out += "elsewhere; a later report with an earlier head means entries were removed.</span></p>\n"
+        for problem in problems { out += "<p><span class=\"bad\">Unreadable:</span> \(h(problem))</p>\n" }
 
         for scope in scopes {
             let s = scope.status

@@ -16,6 +16,7 @@ extension AuditReport {
         }
         md += "- Head: entry \(head.id), `\(head.hash)`\n\n"
         md += "Keep the head hash somewhere else: if a later report shows an earlier head, entries were removed.\n"
+        for problem in problems { md += "\n**Unreadable:** \(problem)\n" }
         for scope in scopes {
             let s = scope.status
             let b = s.budget

@@ -17,6 +17,9 @@ public struct AuditReport: Sendable, Codable {
     public let head: ChainHead
     /// One section per budget.
     public let scopes: [ScopeReport]
+    /// Budgets that could not be read (a damaged ledger), with the reason; the report still
+    /// covers the others.
+    public let problems: [String]
 
     /// Builds the report of `scope` (or of every budget) from `ledger`.
     /// - Throws: `unknownScope`, or a storage error.
@@ -25,8 +28,23 @@ public struct AuditReport: Sendable, Codable {
         self.ledgerPath = ledger.path
         self.verification = try ledger.verify()
         self.head = try ledger.head()
-        let budgets = try scope.map { [try ledger.budget(scope: $0)] } ?? ledger.budgets()
-        self.scopes = try budgets.map { try ScopeReport(ledger: ledger, budget: $0) }
+        var problems: [String] = []
+        var budgets: [Budget] = []
+        if let scope {
+            budgets = [try ledger.budget(scope: scope)]
+        } else {
+            do { budgets = try ledger.budgets() } catch { problems.append("the budgets cannot be read: \(error)") }
+        }
+        var scopes: [ScopeReport] = []
+        for budget in budgets {
+            do {
+                scopes.append(try ScopeReport(ledger: ledger, budget: budget))
+            } catch {
+                problems.append("scope \(budget.scope) cannot be read: \(error)")
+            }
+        }
+        self.scopes = scopes
+        self.problems = problems
     }
 }
 
