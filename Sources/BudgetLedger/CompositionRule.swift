@@ -10,9 +10,13 @@
 /// Under `rdp` and `zcdp`, δ is the fixed conversion parameter: the releases so far are
 /// (ε_spent, δ)-DP, and δ is not divided between charges.
 public enum CompositionRule: String, Codable, Sendable, CaseIterable, Hashable, CustomStringConvertible {
+    /// Sum of the declared (ε, δ).
     case basic
+    /// Rényi DP of the events, converted at the budget's δ.
     case rdp
+    /// Sum of the events' zCDP ρ, converted at the budget's δ.
     case zcdp
 
+    /// The rule's name as written on the command line and in the ledger.
     public var description: String { rawValue }
 }

@@ -107,9 +107,9 @@ extension Ledger {
             case .rdp, .zcdp:
                 try CompositionAccounting.requireFiniteRenyiBound(event, rule: budget.composition)
                 let previous = try Self.chargedEvents(db, scope: scope)
-                let before = try CompositionAccounting.epsilon(of: previous, rule: budget.composition, delta: budget.delta)
                 let after = try CompositionAccounting.epsilon(of: previous + [event], rule: budget.composition, delta: budget.delta)
                 if !(after <= budget.epsilon + CompositionAccounting.tolerance) {
+                    let before = try CompositionAccounting.epsilon(of: previous, rule: budget.composition, delta: budget.delta)
                     let remaining = max(0, budget.epsilon - before)
                     throw VeilError(.budgetExhausted, """
                         budget exhausted: ε \(remaining) remaining at δ \(budget.delta) in \(scope) \

@@ -13,16 +13,27 @@ import Foundation
 public struct LedgerEntry: Sendable, Codable, Hashable {
     /// The kind of entry.
     public enum Kind: String, Sendable, Codable, Hashable, CaseIterable {
-        case budget, reserve, commit, refund
+        /// A budget was created.
+        case budget
+        /// Budget was reserved for a release.
+        case reserve
+        /// The reserved release was made.
+        case commit
+        /// The reservation was given back: nothing was released.
+        case refund
     }
 
     /// Position in the chain: 1, 2, 3, … without gaps.
     public let id: Int64
+    /// What the entry records.
     public let kind: Kind
     /// Milliseconds since 1970-01-01T00:00:00Z.
     public let timeMilliseconds: Int64
+    /// The budget the entry belongs to.
     public let scope: String
+    /// For `reserve`: who asked for the release.
     public let analyst: String?
+    /// For `reserve`: why.
     public let purpose: String?
     /// For `commit` and `refund`: the id of the reserve entry.
     public let reservation: Int64?
