@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+@testable import BudgetLedger
+
+/// `scripts/verify_ledger.py` recomputes the chain with Python's standard library only: an auditor's
+/// check that does not trust Veil's code. These tests run it (with `python3` from `PATH`).
+@Suite("Independent verification in Python")
+struct IndependentVerifierTests {
+    private static let script = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scripts/verify_ledger.py").path
+
+    private func runScript(_ ledger: String) throws -> (status: Int32, stdout: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Self.script, ledger]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("Python agrees with Veil on every hash, with awkward text in the entries")
+    func agrees() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path("l.sqlite")
+        let ledger = try makeLedger(path, scope: "panel", epsilon: 50, delta: 1e-5)
+        try ledger.createBudget(scope: "model", epsilon: 8, delta: 1e-5, composition: .rdp)
+        let awkward = ["Zoë «quoted» \"name\"", "tab\there", "line\nbreak", "back\\slash", "控制 \u{1} char", "emoji 🔒"]
+        for (i, text) in awkward.enumerated() {
+            let epsilon = [0.1, 1e-7, 2.5, 0.3, 1.0 / 3.0, 12][i]
+            let r = try ledger.reserve(event: .epsilonDelta(epsilon: epsilon, delta: 1e-7),
+                                       cost: PrivacyCost(epsilon: epsilon, delta: 1e-7),
+                                       scope: "panel", analyst: text, purpose: text)
+            if i % 2 == 0 { try ledger.commit(r, resultDigest: text) } else { try ledger.refund(r, reason: text) }
+        }
+        let sgd = DPEvent.selfComposed(event: .poissonSampled(samplingRate: 0.004, event: .gaussian(noiseMultiplier: 1.1)), count: 1000)
+        _ = try ledger.charge(event: sgd, cost: PrivacyCost(epsilon: 1.2, delta: 1e-5), scope: "model",
+                              analyst: "ml", purpose: "model", resultDigest: "sha256:ff")
+        let head = try ledger.head()
+        let run = try runScript(path)
+        #expect(run.status == 0)
+        #expect(run.stdout == "chain verified: \(head.id) entries, head \(head.hash)\n")
+    }
+
+    @Test("Python detects an edited entry")
+    func detects() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path("l.sqlite")
+        let ledger = try makeLedger(path)
+        let (event, cost) = try pure(0.5)
+        _ = try ledger.charge(event: event, cost: cost, scope: "panel", analyst: "a", purpose: "p", resultDigest: "d")
+        #expect(try sqlite3(path, "DROP TRIGGER entry_append_only_update; UPDATE entry SET purpose = 'q' WHERE id = 2;") == 0)
+        #expect(try runScript(path).status == 1)
+    }
+}
