@@ -28,4 +28,10 @@ charge census_tables --epsilon 0.5 --analyst chen --purpose "commuting flows" --
 # Refused: more than is left.
 veil charge health_panel --epsilon 2 --analyst ana --purpose "full cross-tab" || true
 charge health_panel --epsilon 0.4 --analyst ana --purpose "admissions by weekday" --result-digest sha256:6c0de2
+# Reserved before an export that failed: given back.
+failed=$(veil reserve census_tables --epsilon 0.3 --analyst dana --purpose "age pyramid export")
+veil resolve "$failed" --refund --note "export failed before any noise was drawn" >/dev/null
+sleep 0.3
+# Reserved and not yet committed: counts as spent until resolved.
+veil reserve health_panel --epsilon 0.2 --analyst bruno --purpose "ad-hoc extract for the board" >/dev/null
 veil show

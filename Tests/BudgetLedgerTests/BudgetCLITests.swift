@@ -52,6 +52,25 @@ struct BudgetCLITests {
         #expect(viaEnvironment.stdout == head.stdout)
     }
 
+    @Test("reserve prints an id that resolve commits or refunds")
+    func reserveAndResolve() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path("l.sqlite")
+        _ = try veil(["create", "s", "--epsilon", "1"], ledger: path)
+        let reserved = try veil(["reserve", "s", "--epsilon", "0.6", "--analyst", "a", "--purpose", "export"], ledger: path)
+        #expect(reserved.status == 0 && reserved.stdout == "2\n")
+        // The open reservation counts as spent.
+        #expect(try veil(["reserve", "s", "--epsilon", "0.6", "--analyst", "b", "--purpose", "p"], ledger: path).status == 3)
+        #expect(try veil(["resolve", "2", "--refund", "--note", "failed"], ledger: path).stdout == "refunded reservation 2 of s (entry 3)\n")
+        let again = try veil(["reserve", "s", "--epsilon", "0.6", "--analyst", "b", "--purpose", "p"], ledger: path)
+        #expect(again.stdout == "4\n")
+        #expect(try veil(["resolve", "4", "--commit", "--result-digest", "sha256:ab"], ledger: path).status == 0)
+        let refundCommitted = try veil(["resolve", "4", "--refund"], ledger: path)
+        #expect(refundCommitted.status == 2)
+        #expect(refundCommitted.stderr.contains("already committed"))
+        #expect(try veil(["resolve", "4", "--refund", "--commit"], ledger: path).status == 2)
+    }
+
     @Test("verify exits non-zero on a tampered ledger")
     func verifyFails() throws {
         let folder = try TemporaryFolder()

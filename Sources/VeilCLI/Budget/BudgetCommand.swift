@@ -24,8 +24,9 @@ struct BudgetCommand: ParsableCommand {
         a file that is not a ledger), 3 refused for lack of budget.
         """,
         subcommands: [
-            BudgetCreateCommand.self, BudgetShowCommand.self, BudgetChargeCommand.self, BudgetHistoryCommand.self,
-            BudgetVerifyCommand.self, BudgetHeadCommand.self, BudgetResolveCommand.self, BudgetReportCommand.self,
+            BudgetCreateCommand.self, BudgetShowCommand.self, BudgetChargeCommand.self, BudgetReserveCommand.self,
+            BudgetResolveCommand.self, BudgetHistoryCommand.self, BudgetVerifyCommand.self, BudgetHeadCommand.self,
+            BudgetReportCommand.self,
         ]
     )
 }

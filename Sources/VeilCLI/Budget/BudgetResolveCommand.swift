@@ -4,7 +4,7 @@ import BudgetLedger
 struct BudgetResolveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resolve",
-        abstract: "Resolve a reservation left open (e.g. by a crash): --commit or --refund.",
+        abstract: "Commit or refund an open reservation (made with `reserve`, or left open by a crash).",
         discussion: """
         An open reservation counts as spent. Use --refund only when you know no result was \
         released; otherwise --commit records the charge as final.
