@@ -47,13 +47,12 @@ public struct PrivacyLossDistribution: Hashable, Sendable {
         guard infinityMass.isFinite, infinityMass >= 0, infinityMass <= 1 else {
             throw VeilError.invalidParameter("infinity_mass", infinityMass, allowed: "in the interval [0, 1]")
         }
-        var total = infinityMass
         for p in probabilities {
             guard p.isFinite, p >= 0 else {
                 throw VeilError.invalidParameter("probability mass", p, allowed: "a finite number ≥ 0")
             }
-            total += p
         }
+        let total = infinityMass + Self.compensatedSum(probabilities)
         guard total <= 1 + 1e-9 else {
             throw VeilError.invalidParameter("total probability mass", total, allowed: "at most 1")
         }
@@ -91,8 +90,20 @@ public struct PrivacyLossDistribution: Hashable, Sendable {
     /// The loss value of grid index `index`, `index · Δ`.
     public func loss(atIndex index: Int) -> Double { Double(index) * valueDiscretizationInterval }
 
-    /// The total finite mass `Σ p_j`.
-    public var finiteMass: Double { probabilities.reduce(0, +) }
+    /// The total finite mass `Σ p_j` (compensated summation, so that rounding over long grids
+    /// stays near one ulp).
+    public var finiteMass: Double { Self.compensatedSum(probabilities) }
+
+    /// Kahan–Babuška (Neumaier) summation.
+    static func compensatedSum(_ values: [Double]) -> Double {
+        var sum = 0.0, correction = 0.0
+        for v in values {
+            let t = sum + v
+            correction += Swift.abs(sum) >= Swift.abs(v) ? (sum - t) + v : (v - t) + sum
+            sum = t
+        }
+        return sum + correction
+    }
 
     // MARK: - Privacy profile
 
