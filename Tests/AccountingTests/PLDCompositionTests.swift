@@ -114,3 +114,17 @@ struct PLDCompositionTests {
         #expect(try accountant.epsilon(for: nested, delta: 1e-6) == accountant.epsilon(for: single, delta: 1e-6))
     }
 }
+
+@Suite("PLD values")
+struct PLDValueTests {
+    @Test("a PLD survives a JSON round trip, and decoding validates")
+    func codableRoundTrip() throws {
+        let pld = try PrivacyLossDistribution(event: .laplace(noiseMultiplier: 2), direction: .remove,
+                                              valueDiscretizationInterval: 1e-3)
+        let data = try JSONEncoder().encode(pld)
+        let decoded = try JSONDecoder().decode(PrivacyLossDistribution.self, from: data)
+        #expect(decoded == pld)
+        let bad = Data(#"{"value_discretization_interval":0.001,"lowest_index":0,"probabilities":[0.7,0.7],"infinity_mass":0}"#.utf8)
+        #expect(throws: VeilError.self) { try JSONDecoder().decode(PrivacyLossDistribution.self, from: bad) }
+    }
+}

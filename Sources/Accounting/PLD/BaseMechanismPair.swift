@@ -48,7 +48,7 @@ struct NoContinuousPart: ContinuousLossPart {
 
 extension BaseMechanismPair where Continuous == NoContinuousPart {
     /// The most atoms a discrete mechanism may contribute.
-    static var maximumAtoms: Int { 1 << 26 }
+    static var maximumAtoms: Int { 1 << 22 }
 
     /// The canonical pair of an (ε, δ)-DP mechanism (Kairouz, Oh, Viswanath 2015, "The
     /// composition theorem for differential privacy", Theorem 2.1; Meiser & Mohammadi 2018):
