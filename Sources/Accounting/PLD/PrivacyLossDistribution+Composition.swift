@@ -96,8 +96,9 @@ extension PrivacyLossDistribution {
         let supportHigh = Double(lowestIndex + n - 1) * Double(count)
         let window = ChernoffWindow(probabilities: probabilities, lowestIndex: lowestIndex,
                                     count: count, tailMass: tailMassTruncation)
-        let low = Swift.max(supportLow, window.lowIndex)
-        let high = Swift.min(supportHigh, window.highIndex)
+        var low = Swift.max(supportLow, window.lowIndex)
+        var high = Swift.min(supportHigh, window.highIndex)
+        if !(low <= high) { (low, high) = (supportLow, supportHigh) }
         let needed = high - low + 1
         guard needed <= Double(Self.maximumGridLength) else { throw Self.gridTooLarge(needed) }
         let fft = try RealFourierTransform(length: RealFourierTransform.efficientLength(atLeast: Int(needed)))
