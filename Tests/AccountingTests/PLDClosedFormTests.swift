@@ -11,7 +11,7 @@ struct PLDClosedFormTests {
     /// Standard normal CDF.
     static func phi(_ z: Double) -> Double { 0.5 * erfc(-z / 2.0.squareRoot()) }
 
-    /// The Gaussian mechanism's exact profile (Balle & Wang 2018, Theorem 8):
+    /// The Gaussian mechanism's exact profile (Balle & Wang 2018, the analytic Gaussian mechanism):
     /// `δ(ε) = Φ(−εσ + 1/(2σ)) − e^ε Φ(−εσ − 1/(2σ))`.
     static func exactGaussianDelta(sigma: Double, epsilon: Double) -> Double {
         phi(-epsilon * sigma + 1 / (2 * sigma)) - exp(epsilon) * phi(-epsilon * sigma - 1 / (2 * sigma))

@@ -51,7 +51,7 @@ extension BaseMechanismPair where Continuous == NoContinuousPart {
     static var maximumAtoms: Int { 1 << 22 }
 
     /// The canonical pair of an (ε, δ)-DP mechanism (Kairouz, Oh, Viswanath 2015, "The
-    /// composition theorem for differential privacy", Theorem 2.1; Meiser & Mohammadi 2018):
+    /// composition theorem for differential privacy", ICML; Meiser & Mohammadi 2018):
     /// `P₁ = (δ, (1−δ)e^ε/(1+e^ε), (1−δ)/(1+e^ε), 0)`, `P₀` its mirror image. Every
     /// (ε, δ)-DP mechanism is a post-processing of it.
     static func epsilonDelta(epsilon: Double, delta: Double) -> Self {

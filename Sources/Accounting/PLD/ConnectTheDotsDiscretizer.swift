@@ -3,7 +3,7 @@ import Foundation
 /// Turns a base mechanism pair, Poisson-subsampled at some rate in one direction, into a
 /// pessimistic PLD on the grid `k·Δ` by the connect-the-dots construction (Doroshenko, Ghazi,
 /// Kamath, Kumar, Manurangsi 2022, "Connect the dots: tighter discrete approximations of privacy
-/// loss distributions", PoPETs 2022(4), Section 3).
+/// loss distributions", PoPETs 2022(4)).
 ///
 /// The outcome space is cut into cells whose loss lies in one grid interval `[kΔ, (k+1)Δ]`;
 /// a cell with `P`-mass `a` and `Q`-mass `b` is replaced by `p_lo` at `kΔ` and `p_hi` at
@@ -11,7 +11,7 @@ import Foundation
 /// `p_hi = (a − b e^{kΔ})/(1 − e^{−Δ})`. Both are non-negative because the cell's loss lies in
 /// the interval, and the two-point pair has the cell as a post-processing, so the result
 /// dominates the mechanism (its δ(ε) is never smaller, and equals the true δ at every grid ε
-/// when cells align with the grid; Doroshenko et al. 2022, Theorem 3.3). Atoms are split the
+/// when cells align with the grid). Atoms are split the
 /// same way between the grid points around their loss.
 ///
 /// For the continuous part the loss is monotone in the outcome, so each grid value `kΔ` is mapped

@@ -4,7 +4,7 @@ import Foundation
 /// The Gaussian pair `P₀ = N(0, σ²)`, `P₁ = N(1, σ²)` (noise multiplier σ, sensitivity 1):
 /// `ℓ(x) = (2x − 1)/(2σ²)`, so the outcome at loss `ℓ` is `x = σ²ℓ + 1/2` and
 /// `P₀(ℓ(X) ≤ ℓ) = Φ(σℓ + 1/(2σ))`, `P₁(ℓ(X) ≤ ℓ) = Φ(σℓ − 1/(2σ))`
-/// (Koskela et al. 2020, Section 6; Sommer et al. 2019, Section 5).
+/// (Koskela et al. 2020; Sommer et al. 2019).
 ///
 /// Cumulative positions keep whichever Gaussian tail is smaller, computed with `erfc`, so that
 /// masses of cells far in either tail are differences of small numbers, not of numbers near 1.

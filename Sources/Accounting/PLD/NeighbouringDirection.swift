@@ -5,7 +5,7 @@
 /// pair is symmetric (Gaussian, Laplace and their discrete versions, an (ε, δ) pair) give the same
 /// PLD in both directions; Poisson-subsampled ones do not, and an add-or-remove guarantee is the
 /// worse of the two (Zhu, Dong, Wang 2022, "Optimal accounting of differential privacy via
-/// characteristic function", AISTATS, Section 5; Google `dp_accounting`'s `NeighboringRelation`).
+/// characteristic function", AISTATS; Google `dp_accounting`'s `NeighboringRelation`).
 public enum NeighbouringDirection: String, CaseIterable, Codable, Hashable, Sendable {
     /// `P = P₁`-side output, `Q = P₀`: the unit is removed from the dataset behind `P`.
     /// For a Poisson sample at rate `q`: `P = (1 − q)P₀ + qP₁`, `Q = P₀`, so

@@ -10,7 +10,7 @@ extension PrivacyLossDistribution {
     /// The PLD of running this mechanism and then `other` (adaptively) on the same data: the
     /// convolution of the two finite parts, with infinity masses combined as
     /// `1 − (1 − m₁)(1 − m₂)` (Koskela, Jälkö, Honkela 2020, "Computing tight differential privacy
-    /// guarantees using FFT", AISTATS, Section 3; Sommer et al. 2019, Theorem 1).
+    /// guarantees using FFT", AISTATS; Sommer et al. 2019).
     ///
     /// Small inputs are convolved directly; larger ones through a real FFT whose length covers
     /// the full support of the result, so there is no wrap-around. Rounding noise below zero is
@@ -58,7 +58,7 @@ extension PrivacyLossDistribution {
     /// The PLD of `count` adaptive runs of this mechanism.
     ///
     /// The `count`-fold convolution is computed as the inverse FFT of the `count`-th power of the
-    /// transform (Koskela et al. 2020, Algorithm 1), over a window of losses chosen by a Chernoff
+    /// transform (Koskela et al. 2020), over a window of losses chosen by a Chernoff
     /// bound on the composed finite part: with `K(t) = log Σ_j p_j e^{t ℓ_j}`,
     /// `P(S ≥ x) ≤ exp(count·K(t) − t·x)` and `P(S ≤ x) ≤ exp(count·K(−t) + t·x)` for every
     /// `t > 0`, each minimised over `t` so that each tail outside the window holds at most

@@ -108,8 +108,8 @@ public struct PrivacyLossDistribution: Hashable, Sendable {
     // MARK: - Privacy profile
 
     /// The δ of the hockey-stick divergence at `epsilon`:
-    /// `δ(ε) = m_∞ + Σ_{ℓ_j > ε} p_j (1 − e^{ε − ℓ_j})` (Meiser & Mohammadi 2018, Lemma 5;
-    /// Sommer et al. 2019, Theorem 1), capped at 1.
+    /// `δ(ε) = m_∞ + Σ_{ℓ_j > ε} p_j (1 − e^{ε − ℓ_j})` (Meiser & Mohammadi 2018;
+    /// Sommer et al. 2019), capped at 1.
     /// - Parameter epsilon: any real ε (negative values are allowed and give larger δ).
     public func delta(forEpsilon epsilon: Double) -> Double {
         var sum = 0.0

@@ -10,7 +10,7 @@ import Foundation
 ///
 /// With `q = 1` these are `L = ℓ` and `L = −ℓ`. The masses under the pair are
 /// remove: `(P, Q) = ((1 − q)P₀ + qP₁, P₀)`, add: `(P, Q) = (P₀, (1 − q)P₀ + qP₁)`
-/// (Zhu, Dong, Wang 2022, Theorem 11; Koskela et al. 2020, Section 6).
+/// (Zhu, Dong, Wang 2022, on dominating pairs of Poisson subsampling; Koskela et al. 2020).
 struct SubsampledLossTransform {
     let samplingRate: Double
     let direction: NeighbouringDirection
