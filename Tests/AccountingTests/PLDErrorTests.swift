@@ -82,3 +82,13 @@ struct PLDErrorTests {
         #expect(try PLDAccountant().valueDiscretizationInterval == 1e-4)
     }
 }
+
+@Suite("PLD accountant limits")
+struct PLDLimitTests {
+    @Test("a composition beyond the grid's index range is refused, not trapped")
+    func hugeCount() throws {
+        let accountant = try PLDAccountant()
+        let event = DPEvent.selfComposed(event: .epsilonDelta(epsilon: 1, delta: 0), count: Int.max / 2)
+        #expect(PLDErrorTests.code { _ = try accountant.epsilon(for: event, delta: 1e-5) } == .numerical)
+    }
+}

@@ -65,7 +65,7 @@ struct ConnectTheDotsDiscretizer {
                                            infinityMass: Swift.min(1, infinity))
         }
         guard highest - lowest + 1 <= PrivacyLossDistribution.maximumGridLength else {
-            throw Self.gridTooLarge(highest - lowest + 1)
+            throw PrivacyLossDistribution.gridTooLarge(highest - lowest + 1)
         }
         var grid = [Double](repeating: 0, count: highest - lowest + 1)
         for (m, lower) in cellLower.enumerated() {
@@ -139,7 +139,7 @@ struct ConnectTheDotsDiscretizer {
         let highUnits = Self.snapped(Swift.max(startLoss, endLoss))
         guard lowUnits.isFinite, highUnits.isFinite,
               highUnits - lowUnits < Double(PrivacyLossDistribution.maximumGridLength) else {
-            throw Self.gridTooLarge(highUnits - lowUnits)
+            throw PrivacyLossDistribution.gridTooLarge(Int(exactly: (highUnits - lowUnits).rounded(.up)).map(String.init) ?? "too many")
         }
         let kFirst = Int(lowUnits.rounded(.down))
         let kLast = Swift.max(kFirst, Int(highUnits.rounded(.up)) - 1)
@@ -192,11 +192,5 @@ struct ConnectTheDotsDiscretizer {
     private static func snapped(_ units: Double) -> Double {
         let nearest = units.rounded()
         return Swift.abs(units - nearest) <= 1e-9 * Swift.max(1, Swift.abs(units)) ? nearest : units
-    }
-
-    static func gridTooLarge(_ points: some CustomStringConvertible) -> VeilError {
-        VeilError(.numerical,
-                  "the privacy-loss distribution needs \(points) grid points, more than the "
-                  + "\(PrivacyLossDistribution.maximumGridLength) allowed; use a larger value_discretization_interval")
     }
 }

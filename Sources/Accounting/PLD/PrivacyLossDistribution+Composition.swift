@@ -84,6 +84,13 @@ extension PrivacyLossDistribution {
             return PrivacyLossDistribution(unchecked: valueDiscretizationInterval, lowestIndex: 0,
                                            probabilities: [], infinityMass: infinity)
         }
+        // Composed grid indices must stay far inside `Int`.
+        let indexLimit = Double(1 << 62)
+        guard Swift.abs(Double(lowestIndex) * Double(count)) < indexLimit,
+              Swift.abs(Double(lowestIndex + n - 1) * Double(count)) < indexLimit else {
+            throw VeilError(.numerical, "a \(count)-fold composition of this privacy-loss distribution "
+                            + "reaches losses beyond the grid's index range; use a larger value_discretization_interval")
+        }
         if n == 1 {
             return PrivacyLossDistribution(unchecked: valueDiscretizationInterval,
                                            lowestIndex: lowestIndex * count,
@@ -100,7 +107,9 @@ extension PrivacyLossDistribution {
         var high = Swift.min(supportHigh, window.highIndex)
         if !(low <= high) { (low, high) = (supportLow, supportHigh) }
         let needed = high - low + 1
-        guard needed <= Double(Self.maximumGridLength) else { throw Self.gridTooLarge(needed) }
+        guard needed <= Double(Self.maximumGridLength) else {
+            throw Self.gridTooLarge(Int(exactly: needed.rounded(.up)).map(String.init) ?? "too many")
+        }
         let fft = try RealFourierTransform(length: RealFourierTransform.efficientLength(atLeast: Int(needed)))
         let length = fft.length
         let windowLow = Int(low)
@@ -165,9 +174,10 @@ extension PrivacyLossDistribution {
         }
     }
 
-    private static func gridTooLarge<T: Numeric & CustomStringConvertible>(_ points: T) -> VeilError {
+    /// The error for a grid longer than ``maximumGridLength``.
+    static func gridTooLarge(_ points: some CustomStringConvertible) -> VeilError {
         VeilError(.numerical,
-                  "the composed privacy-loss distribution needs \(points) grid points, more than the "
+                  "the privacy-loss distribution needs \(points) grid points, more than the "
                   + "\(maximumGridLength) allowed; use a larger value_discretization_interval")
     }
 }
