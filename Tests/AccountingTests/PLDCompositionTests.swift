@@ -49,6 +49,14 @@ struct PLDCompositionTests {
             #expect(abs(a - b) <= 1e-7 * max(1, a), "δ=\(delta): \(a) vs \(b)")
         }
         #expect(abs(repeated.finiteMass - powered.finiteMass) < 1e-9)
+        // Without a window (tail mass 0) the power keeps the whole support and matches too.
+        let exact = try base.selfComposed(5, tailMassTruncation: 0)
+        #expect(exact.lowestIndex >= 5 * base.lowestIndex)
+        #expect(exact.lowestIndex + exact.probabilities.count <= 5 * (base.lowestIndex + base.probabilities.count - 1) + 1)
+        #expect(abs(exact.finiteMass - 1) < 1e-9)
+        #expect(abs(exact.epsilon(forDelta: 1e-5) - powered.epsilon(forDelta: 1e-5)) <= 1e-7)
+        #expect(throws: VeilError.self) { try base.selfComposed(5, tailMassTruncation: -1) }
+        #expect(throws: VeilError.self) { try base.composed(with: base, tailMassTruncation: .nan) }
     }
 
     @Test("mixed events compose, and nested self-compositions multiply their counts")

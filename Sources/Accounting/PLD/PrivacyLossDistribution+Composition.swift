@@ -18,12 +18,14 @@ extension PrivacyLossDistribution {
     /// - Parameters:
     ///   - other: a PLD on the same grid step.
     ///   - tailMassTruncation: mass allowed to move per tail (lower tail up to the lowest kept
-    ///     loss, upper tail to `+∞`).
-    /// - Throws: ``VeilError`` `.invalidParameter` when the grid steps differ, `.numerical` when
+    ///     loss, upper tail to `+∞`), in [0, 1).
+    /// - Throws: ``VeilError`` `.invalidParameter` when the grid steps differ or the tail mass is
+    ///   out of range, `.numerical` when
     ///   the result would exceed ``maximumGridLength`` points.
     public func composed(with other: PrivacyLossDistribution,
                          tailMassTruncation: Double = defaultTailMassTruncation) throws -> PrivacyLossDistribution {
         try checkSameGrid(other)
+        try Self.checkTailMass(tailMassTruncation)
         let infinity = infinityMass + other.infinityMass - infinityMass * other.infinityMass
         let lhs = probabilities, rhs = other.probabilities
         guard !lhs.isEmpty, !rhs.isEmpty else {
@@ -68,14 +70,17 @@ extension PrivacyLossDistribution {
     /// Infinity masses compose as `1 − (1 − m_∞)^count`.
     /// - Parameters:
     ///   - count: the number of runs, ≥ 0.
-    ///   - tailMassTruncation: the per-tail mass bound of the window and of the final truncation.
-    /// - Throws: ``VeilError`` `.invalidParameter` for a negative count, `.numerical` when the
-    ///   window would exceed ``maximumGridLength`` points (use a larger grid step).
+    ///   - tailMassTruncation: the per-tail mass bound of the window and of the final truncation,
+    ///     in [0, 1); 0 keeps the full support (exact, but as long as `count` times one step's).
+    /// - Throws: ``VeilError`` `.invalidParameter` for a negative count or a tail mass out of
+    ///   range, `.numerical` when the window would exceed ``maximumGridLength`` points (use a
+    ///   larger grid step) or the composed losses leave the grid's index range.
     public func selfComposed(_ count: Int,
                              tailMassTruncation: Double = defaultTailMassTruncation) throws -> PrivacyLossDistribution {
         guard count >= 0 else {
             throw VeilError.invalidParameter("self-composition count", count, allowed: "an integer ≥ 0")
         }
+        try Self.checkTailMass(tailMassTruncation)
         if count == 0 { return try .identity(valueDiscretizationInterval: valueDiscretizationInterval) }
         if count == 1 { return self }
         let infinity = infinityMass >= 1 ? 1 : -Foundation.expm1(Double(count) * Foundation.log1p(-infinityMass))
@@ -122,10 +127,12 @@ extension PrivacyLossDistribution {
         HalfComplexSpectrum.raise(&buffer, toPower: count)
         try fft.inverse(&buffer)
 
+        // Grid points above the full support hold only rounding noise; they are dropped.
         let origin = lowestIndex * count
-        var result = [Double](repeating: 0, count: length)
+        let kept = Swift.min(length, (lowestIndex + n - 1) * count - windowLow + 1)
+        var result = [Double](repeating: 0, count: kept)
         let start = ((windowLow - origin) % length + length) % length
-        for r in 0..<length {
+        for r in 0..<kept {
             let value = buffer[(start + r) % length]
             result[r] = value > 0 ? value : 0
         }
@@ -171,6 +178,12 @@ extension PrivacyLossDistribution {
         guard Swift.abs(a - b) <= 1e-12 * Swift.max(a, b) else {
             throw VeilError.invalidParameter("value_discretization_interval of the second PLD", b,
                                              allowed: "equal to the first PLD's (\(a))")
+        }
+    }
+
+    private static func checkTailMass(_ value: Double) throws {
+        guard value.isFinite, value >= 0, value < 1 else {
+            throw VeilError.invalidParameter("tail_mass_truncation", value, allowed: "in the interval [0, 1)")
         }
     }
 
