@@ -42,19 +42,22 @@ struct ChernoffWindow {
         guard !offsets.isEmpty else { return 0 }
         func bound(_ logS: Double) -> Double {
             let s = Foundation.exp(logS)
-            // One-pass log-sum-exp: rescale the running sum whenever a larger term appears.
+            // One-pass log-sum-exp: rescale the running sum whenever a larger term appears. Terms
+            // more than 60 below the running peak are not exponentiated but counted as e^{−60}
+            // each, which can only enlarge K (so the bound stays valid) and skips most of the grid.
             var peak = -Double.infinity
             var sum = 0.0
+            var negligible = 0
             for i in offsets.indices {
                 let term = logMasses[i] + sign * s * offsets[i]
                 if term <= peak {
-                    sum += Foundation.exp(term - peak)
+                    if term < peak - 60 { negligible += 1 } else { sum += Foundation.exp(term - peak) }
                 } else {
                     sum = sum * Foundation.exp(peak - term) + 1
                     peak = term
                 }
             }
-            let cumulant = peak + Foundation.log(sum)
+            let cumulant = peak + Foundation.log(sum + Double(negligible) * Foundation.exp(-60.0))
             return (count * cumulant - logTail) / s
         }
         // s ranges over scales from one step of the composed support to a thousand per step;
