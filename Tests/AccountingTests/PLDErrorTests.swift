@@ -72,8 +72,13 @@ struct PLDErrorTests {
 
     @Test("a grid too large for memory is refused with a numerical error")
     func gridTooLarge() throws {
-        let accountant = try PLDAccountant(valueDiscretizationInterval: 1e-9)
-        #expect(Self.code { _ = try accountant.epsilon(for: .epsilonDelta(epsilon: 1, delta: 0), delta: 1e-5) } == .numerical)
+        for step in [1e-9, 1e-300] {
+            let accountant = try PLDAccountant(valueDiscretizationInterval: step)
+            for event: DPEvent in [.epsilonDelta(epsilon: 1, delta: 0), .gaussian(noiseMultiplier: 1),
+                                   .laplace(noiseMultiplier: 1), .discreteLaplace(scale: 1, sensitivity: 1)] {
+                #expect(Self.code { _ = try accountant.epsilon(for: event, delta: 1e-5) } == .numerical, "Δ=\(step) \(event)")
+            }
+        }
     }
 
     @Test("the accountant is named pld")

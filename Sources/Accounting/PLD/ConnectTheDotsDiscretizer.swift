@@ -40,7 +40,7 @@ struct ConnectTheDotsDiscretizer {
             guard b > 0 else { infinity += a; continue }
             let loss = atom.loss.isFinite ? transform.subsampledLoss(atom.loss) : Foundation.log(a) - Foundation.log(b)
             guard loss.isFinite else { infinity += a; continue }
-            splits.append(splitAtom(mass: a, loss: loss))
+            splits.append(try splitAtom(mass: a, loss: loss))
         }
 
         var cellsStart = 0
@@ -106,7 +106,7 @@ struct ConnectTheDotsDiscretizer {
         // Low-ℓ end: cut only where the subsampled loss is unbounded there.
         if !transform.subsampledLoss(ellStart).isFinite && upperMeasure.lower > ellStart {
             let cutLoss = transform.subsampledLoss(upperMeasure.lower)
-            let k = increasing ? Int((cutLoss / interval).rounded(.down)) : Int((cutLoss / interval).rounded(.up))
+            let k = try gridIndex(cutLoss, rounding: increasing ? .down : .up)
             let cut = transform.baseLoss(Double(k) * interval)
             let tail = part.masses(from: part.position(atLoss: ellStart), to: part.position(atLoss: cut))
             let a = transform.pairMasses(base0: tail.mass0, base1: tail.mass1).upper
@@ -120,7 +120,7 @@ struct ConnectTheDotsDiscretizer {
         // High-ℓ end.
         if !transform.subsampledLoss(ellEnd).isFinite && upperMeasure.upper < ellEnd {
             let cutLoss = transform.subsampledLoss(upperMeasure.upper)
-            let k = increasing ? Int((cutLoss / interval).rounded(.up)) : Int((cutLoss / interval).rounded(.down))
+            let k = try gridIndex(cutLoss, rounding: increasing ? .up : .down)
             let cut = transform.baseLoss(Double(k) * interval)
             let tail = part.masses(from: part.position(atLoss: cut), to: part.position(atLoss: ellEnd))
             let a = transform.pairMasses(base0: tail.mass0, base1: tail.mass1).upper
@@ -138,6 +138,7 @@ struct ConnectTheDotsDiscretizer {
         let lowUnits = Self.snapped(Swift.min(startLoss, endLoss))
         let highUnits = Self.snapped(Swift.max(startLoss, endLoss))
         guard lowUnits.isFinite, highUnits.isFinite,
+              Swift.abs(lowUnits) < Double(1 << 52), Swift.abs(highUnits) < Double(1 << 52),
               highUnits - lowUnits < Double(PrivacyLossDistribution.maximumGridLength) else {
             throw PrivacyLossDistribution.gridTooLarge(Int(exactly: (highUnits - lowUnits).rounded(.up)).map(String.init) ?? "too many")
         }
@@ -182,11 +183,20 @@ struct ConnectTheDotsDiscretizer {
 
     /// An atom of mass `a` at loss `L` split between `kΔ ≤ L` and `(k+1)Δ`:
     /// `p_hi = a (1 − e^{kΔ − L})/(1 − e^{−Δ})`.
-    private func splitAtom(mass a: Double, loss: Double) -> Split {
-        let k = Int((loss / interval).rounded(.down))
+    private func splitAtom(mass a: Double, loss: Double) throws -> Split {
+        let k = try gridIndex(loss, rounding: .down)
         let high = a * -Foundation.expm1(Double(k) * interval - loss) / -Foundation.expm1(-interval)
         let clamped = Swift.min(a, Swift.max(0, high))
         return Split(index: k, lower: a - clamped, upper: clamped)
+    }
+
+    /// The grid index of `loss` rounded as asked, refusing values the grid cannot index.
+    private func gridIndex(_ loss: Double, rounding: FloatingPointRoundingRule) throws -> Int {
+        let units = (loss / interval).rounded(rounding)
+        guard units.isFinite, Swift.abs(units) < Double(1 << 52) else {
+            throw PrivacyLossDistribution.gridTooLarge("too many")
+        }
+        return Int(units)
     }
 
     private static func snapped(_ units: Double) -> Double {
