@@ -110,7 +110,7 @@ struct PLDClosedFormTests {
     // MARK: (ε, δ) pairs
 
     @Test("epsilonDelta(ε, δ) alone certifies ε at δ, up to one grid step",
-          arguments: [(0.1, 1e-6), (1.0, 1e-5), (2.5, 0.0), (0.0, 0.01)])
+          arguments: [(0.1, 1e-6), (1.0, 1e-5), (2.5, 0.0), (0.0, 0.01), (50.0, 1e-6)])
     func epsilonDeltaPair(epsilon: Double, delta: Double) throws {
         let step = 1e-4
         let accountant = try PLDAccountant(valueDiscretizationInterval: step)
@@ -127,6 +127,37 @@ struct PLDClosedFormTests {
         #expect(reportedDelta >= delta)
         #expect(reportedDelta <= delta + 1e-4)
         #expect(try accountant.delta(for: event, epsilon: epsilon + step) <= delta + 1e-15)
+    }
+
+    @Test("a Poisson-sampled (ε, δ) pair matches the directly summed profile of its canonical pair")
+    func subsampledEpsilonDelta() throws {
+        let accountant = try PLDAccountant()
+        for (pairEpsilon, pairDelta) in [(1.0, 1e-6), (0.3, 0.0), (40.0, 1e-8)] {
+            let decay = exp(-pairEpsilon)
+            let high = (1 - pairDelta) / (1 + decay), low = (1 - pairDelta) * decay / (1 + decay)
+            let p0 = [0, low, high, pairDelta], p1 = [pairDelta, high, low, 0]
+            for q in [0.1, 0.7] {
+                let mixture = zip(p0, p1).map { (1 - q) * $0 + q * $1 }
+                let event = DPEvent.poissonSampled(samplingRate: q, event: .epsilonDelta(epsilon: pairEpsilon, delta: pairDelta))
+                for epsilon in [0.0, 0.05, 0.2, 1.0] {
+                    let exact = max(Self.summedDelta(mixture, p0, epsilon: epsilon), Self.summedDelta(p0, mixture, epsilon: epsilon))
+                    let delta = try accountant.delta(for: event, epsilon: epsilon)
+                    #expect(delta >= exact * (1 - 1e-12), "(\(pairEpsilon), \(pairDelta)) q=\(q) ε=\(epsilon): \(delta) < \(exact)")
+                    #expect(delta <= exact * (1 + 1e-3) + 1e-12, "(\(pairEpsilon), \(pairDelta)) q=\(q) ε=\(epsilon): \(delta) vs \(exact)")
+                }
+            }
+        }
+    }
+
+    @Test("a Poisson-sampled Laplace mechanism at ε = 0 has δ = q·(1 − e^{−1/(2b)}) (total variation)")
+    func subsampledLaplaceTotalVariation() throws {
+        let accountant = try PLDAccountant()
+        for (q, scale) in [(0.3, 0.8), (0.05, 2.0)] {
+            let exact = q * -expm1(-1 / (2 * scale))
+            let delta = try accountant.delta(for: .poissonSampled(samplingRate: q, event: .laplace(noiseMultiplier: scale)), epsilon: 0)
+            #expect(delta >= exact * (1 - 1e-12))
+            #expect(delta <= exact * (1 + 1e-9))
+        }
     }
 
     // MARK: Discrete mechanisms

@@ -55,8 +55,9 @@ extension BaseMechanismPair where Continuous == NoContinuousPart {
     /// `P₁ = (δ, (1−δ)e^ε/(1+e^ε), (1−δ)/(1+e^ε), 0)`, `P₀` its mirror image. Every
     /// (ε, δ)-DP mechanism is a post-processing of it.
     static func epsilonDelta(epsilon: Double, delta: Double) -> Self {
-        let high = (1 - delta) / (1 + Foundation.exp(-epsilon))  // (1−δ) e^ε/(1+e^ε)
-        let low = (1 - delta) - high                              // (1−δ)/(1+e^ε)
+        let decay = Foundation.exp(-epsilon)
+        let high = (1 - delta) / (1 + decay)          // (1−δ) e^ε/(1+e^ε)
+        let low = (1 - delta) * decay / (1 + decay)   // (1−δ)/(1+e^ε), without cancellation
         return Self(atoms: [
             LossAtom(mass0: 0, mass1: delta, loss: .infinity),
             LossAtom(mass0: low, mass1: high, loss: epsilon),
