@@ -11,6 +11,8 @@ extension PrivacyLossDistribution: Codable {
         case infinityMass = "infinity_mass"
     }
 
+    /// Decodes and validates a PLD.
+    /// - Throws: a decoding error, or ``VeilError`` `.invalidParameter` for invalid masses or Δ.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(valueDiscretizationInterval: try c.decode(Double.self, forKey: .valueDiscretizationInterval),
@@ -19,6 +21,7 @@ extension PrivacyLossDistribution: Codable {
                       infinityMass: try c.decode(Double.self, forKey: .infinityMass))
     }
 
+    /// Encodes the grid step, the lowest index, the masses and the infinity mass.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(valueDiscretizationInterval, forKey: .valueDiscretizationInterval)
