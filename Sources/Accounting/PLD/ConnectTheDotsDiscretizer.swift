@@ -132,11 +132,13 @@ struct ConnectTheDotsDiscretizer {
             ellEnd = cut
         }
 
-        // Loss range of the kept part, in grid units, snapped to the grid when within rounding.
+        // Loss range of the kept part, in grid units. An end within rounding of a grid value is
+        // moved onto it only outward (low end down, high end up), which avoids an empty cell and
+        // never lets a cell hold losses outside its interval.
         let startLoss = transform.subsampledLoss(ellStart) / interval
         let endLoss = transform.subsampledLoss(ellEnd) / interval
-        let lowUnits = Self.snapped(Swift.min(startLoss, endLoss))
-        let highUnits = Self.snapped(Swift.max(startLoss, endLoss))
+        let lowUnits = Self.snapped(Swift.min(startLoss, endLoss), rounding: .down)
+        let highUnits = Self.snapped(Swift.max(startLoss, endLoss), rounding: .up)
         guard lowUnits.isFinite, highUnits.isFinite,
               Swift.abs(lowUnits) < Double(1 << 52), Swift.abs(highUnits) < Double(1 << 52),
               highUnits - lowUnits < Double(PrivacyLossDistribution.maximumGridLength) else {
@@ -199,8 +201,9 @@ struct ConnectTheDotsDiscretizer {
         return Int(units)
     }
 
-    private static func snapped(_ units: Double) -> Double {
+    private static func snapped(_ units: Double, rounding: FloatingPointRoundingRule) -> Double {
         let nearest = units.rounded()
-        return Swift.abs(units - nearest) <= 1e-9 * Swift.max(1, Swift.abs(units)) ? nearest : units
+        let outward = rounding == .down ? nearest <= units : nearest >= units
+        return outward && Swift.abs(units - nearest) <= 1e-9 * Swift.max(1, Swift.abs(units)) ? nearest : units
     }
 }
