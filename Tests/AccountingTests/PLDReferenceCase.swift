@@ -2,7 +2,7 @@ import Foundation
 
 /// One DP-SGD setting of `Resources/accountant_cases.json` (see the reference README):
 /// `SelfComposed(PoissonSampled(q, Gaussian(σ)), steps)` at δ.
-struct AccountantReferenceCase: Decodable, CustomStringConvertible, Sendable {
+struct PLDReferenceCase: Decodable, CustomStringConvertible, Sendable {
     let samplingRate: Double
     let noiseMultiplier: Double
     let steps: Int
@@ -21,8 +21,8 @@ struct AccountantReferenceCase: Decodable, CustomStringConvertible, Sendable {
     var description: String { "q=\(samplingRate) σ=\(noiseMultiplier) T=\(steps) δ=\(delta)" }
 
     /// All cases of the resource file.
-    static func all() throws -> [AccountantReferenceCase] {
-        struct File: Decodable { let cases: [AccountantReferenceCase] }
+    static func all() throws -> [PLDReferenceCase] {
+        struct File: Decodable { let cases: [PLDReferenceCase] }
         guard let url = Bundle.module.url(forResource: "accountant_cases", withExtension: "json",
                                           subdirectory: "Resources")
                 ?? Bundle.module.url(forResource: "accountant_cases", withExtension: "json") else {
