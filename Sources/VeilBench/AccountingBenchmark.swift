@@ -13,6 +13,9 @@ enum AccountingBenchmark {
             let rdpSeconds = try bestTime(repeats: 20) { epsilon = try RDPAccountant().epsilon(for: event, delta: delta) }
             report.add("rdp_epsilon_T\(steps)_time", rdpSeconds * 1e3, unit: "ms")
             report.add("rdp_epsilon_T\(steps)", epsilon, unit: "epsilon")
+            let pldSeconds = try bestTime(repeats: 3) { epsilon = try PLDAccountant().epsilon(for: event, delta: delta) }
+            report.add("pld_epsilon_T\(steps)_time", pldSeconds, unit: "s")
+            report.add("pld_epsilon_T\(steps)", epsilon, unit: "epsilon")
         }
         let calibrationSeconds = try bestTime(repeats: 3) {
             blackHole(try NoiseCalibration.noiseMultiplier(targetEpsilon: 3, samplingRate: samplingRate, steps: 14_060,

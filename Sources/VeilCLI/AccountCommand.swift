@@ -31,7 +31,7 @@ enum AccountantChoice: String, ExpressibleByArgument, CaseIterable {
     func make() throws -> any PrivacyAccountant {
         switch self {
         case .rdp: RDPAccountant()
-        case .pld: throw VeilError(.unsupported, "the PLD accountant is not built into this binary")
+        case .pld: try PLDAccountant()
         }
     }
 }

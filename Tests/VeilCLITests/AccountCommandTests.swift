@@ -23,6 +23,29 @@ struct AccountCommandTests {
         #expect(object["accountant"] as? String == "rdp")
     }
 
+    @Test("dpsgd --accountant pld matches dp_accounting's PLD ε and has no order")
+    func dpsgdPLD() throws {
+        // Reference: dp_accounting 0.6.0 PLDAccountant (discretisation 1e-4) gives ε = 1.978147 here.
+        let object = try json(runVeil(["account", "dpsgd", "--sampling-rate", "0.004267", "--noise-multiplier", "1.1",
+                                       "--steps", "10000", "--delta", "1e-5", "--accountant", "pld", "--json"]))
+        let epsilon = try #require(object["epsilon"] as? Double)
+        #expect(abs(epsilon - 1.978147) / 1.978147 < 0.02)
+        #expect(object["order"] == nil)
+        #expect(object["accountant"] as? String == "pld")
+    }
+
+    @Test("calibrate with the PLD accountant needs less noise than with RDP")
+    func calibratePLD() throws {
+        let arguments = ["account", "calibrate", "--target-epsilon", "3", "--sampling-rate", "0.05",
+                         "--steps", "100", "--delta", "1e-5", "--json"]
+        let pld = try json(runVeil(arguments + ["--accountant", "pld"]))
+        let rdp = try json(runVeil(arguments))
+        let sigmaPLD = try #require(pld["noise_multiplier"] as? Double)
+        let sigmaRDP = try #require(rdp["noise_multiplier"] as? Double)
+        #expect(sigmaPLD < sigmaRDP)
+        #expect(try #require(pld["epsilon"] as? Double) <= 3)
+    }
+
     @Test("dpsgd text output names ε, δ and the accountant")
     func dpsgdText() throws {
         let run = try runVeil(["account", "dpsgd", "--sampling-rate", "1", "--noise-multiplier", "1",
