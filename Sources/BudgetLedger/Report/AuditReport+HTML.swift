@@ -63,7 +63,7 @@ extension AuditReport {
                 }
                 out += "</table>\n"
             }
-            out += "<h3>Releases</h3>\n"
+            out += "<h3>Releases and refunds</h3>\n"
             let released = scope.charges.filter { $0.state != .open }
             if released.isEmpty {
                 out += "<p class=\"muted\">None.</p>\n"

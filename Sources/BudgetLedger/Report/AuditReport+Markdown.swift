@@ -37,12 +37,12 @@ extension AuditReport {
                     md += "| \(F.markdownCell(a.analyst)) | \(a.charges) | \(F.amount(a.epsilon)) | \(F.amount(a.delta)) |\n"
                 }
             }
-            md += "\n### Releases\n\n"
+            md += "\n### Releases and refunds\n\n"
             let released = scope.charges.filter { $0.state != .open }
             if released.isEmpty {
                 md += "None.\n"
             } else {
-                md += "| id | time | analyst | purpose | events | ε | δ | state | result digest |\n"
+                md += "| id | time | analyst | purpose | events | ε | δ | state | result digest / note |\n"
                 md += "| ---: | --- | --- | --- | --- | ---: | ---: | --- | --- |\n"
                 for c in released {
                     let r = c.reservation
