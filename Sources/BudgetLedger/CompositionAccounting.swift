@@ -8,7 +8,7 @@ import Accounting
 ///   ``ZCDP/epsilon(rho:delta:)``.
 ///
 /// An `epsilon_delta` event with δ > 0 has no finite RDP or zCDP bound, so it is refused on these
-/// scopes; with δ = 0 it is pure ε-DP, which the accountants bound by RDP(α) = min(ε, αε²/2) and
+/// scopes; with δ = 0 it is pure ε-DP, which the accountants bound by RDP(α) ≤ min(ε, αε²/2) and
 /// ρ = ε²/2 (Bun & Steinke 2016, Proposition 1.4).
 enum CompositionAccounting {
     /// Throws `unsupported` if `event` contains an `epsilon_delta` event with δ > 0.
