@@ -73,26 +73,41 @@ public final class Ledger: Sendable {
             try DatabaseQueue(path: path, configuration: configuration)
         }
         try LedgerFailure.storage(path) {
-            if existing {
-                let (isLedger, isEmpty) = try database.read { db in
-                    (try db.tableExists("entry") && db.tableExists("grdb_migrations"),
-                     try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master") == 0)
+            try Self.prepareSchema(database, path: path, mode: mode, checkTables: existing)
+        }
+    }
+
+    /// Checks that an existing database holds only the ledger's tables, then creates or completes
+    /// the schema with the migrator. Several processes may create the same new ledger at once: one
+    /// of them migrates while the others wait for its lock, see its tables, and look again.
+    private static func prepareSchema(_ database: DatabaseQueue, path: String, mode: OpenMode, checkTables: Bool) throws {
+        let ledgerTables: Set<String> = ["entry", "scope_total", "grdb_migrations"]
+        let migrator = LedgerSchema.migrator
+        var attempts = 0
+        while true {
+            do {
+                if checkTables {
+                    let tables = try database.read { db in
+                        Set(try String.fetchAll(db, sql: """
+                            SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                            """))
+                    }
+                    // An SQLite file with other tables, or (unless creating) with none, is not ours.
+                    guard tables.isSubset(of: ledgerTables), !(tables.isEmpty && mode == .existing) else {
+                        throw VeilError(.ledgerUnavailable, "\(path) is an SQLite database but not a Veil ledger")
+                    }
                 }
-                guard isLedger || (isEmpty && mode == .createIfMissing) else {
-                    throw VeilError(.ledgerUnavailable, "\(path) is an SQLite database but not a Veil ledger")
-                }
-            }
-            let migrator = LedgerSchema.migrator
-            if try !database.read({ try migrator.hasCompletedMigrations($0) }) {
+                if try database.read({ try migrator.hasCompletedMigrations($0) }) { return }
                 try database.writeWithoutTransaction { db in
                     _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
                 }
-                do {
-                    try migrator.migrate(database)
-                } catch {
-                    // Another process may have created the schema at the same moment.
-                    guard try database.read({ try migrator.hasCompletedMigrations($0) }) else { throw error }
-                }
+                try migrator.migrate(database)
+                return
+            } catch let error as DatabaseError
+                where attempts < 50 && [.SQLITE_ERROR, .SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode) {
+                // Another process is creating the schema ("no such table", "table already exists").
+                attempts += 1
+                Thread.sleep(forTimeInterval: 0.02)
             }
         }
     }

@@ -137,6 +137,33 @@ struct BudgetCLITests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.url.path) == ["ledger.sqlite"])
     }
 
+    @Test("6 processes creating budgets in a new ledger file at once")
+    func concurrentCreation() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path("new.sqlite")
+        let processes = try (1...6).map { i -> Process in
+            let p = Process()
+            p.executableURL = veilExecutableURL()
+            p.arguments = ["budget", "create", "s\(i)", "--epsilon", "1", "--ledger", path]
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        for p in processes { p.waitUntilExit() }
+        #expect(processes.allSatisfy { $0.terminationStatus == 0 })
+        let ledger = try Ledger(path: path)
+        #expect(try ledger.verify().isValid)
+        #expect(Set(try ledger.budgets().map(\.scope)) == Set((1...6).map { "s\($0)" }))
+    }
+
+    @Test("a directory at --ledger is refused")
+    func directory() throws {
+        let folder = try TemporaryFolder()
+        let run = try veil(["show"], ledger: folder.url.path)
+        #expect(run.status == 2)
+        #expect(run.stderr == "error: \(folder.url.path) is a directory, not a ledger file\n")
+    }
+
     @Test("8 processes racing: exactly 100 charges of 0.1 fit a budget of 10")
     func processesRace() throws {
         let folder = try TemporaryFolder()
