@@ -24,6 +24,8 @@ enum LedgerFailure {
             switch error.resultCode {
             case .SQLITE_NOTADB, .SQLITE_CORRUPT:
                 throw VeilError(.ledgerUnavailable, "\(path) is not a usable Veil ledger: \(detail)")
+            case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY:
+                throw VeilError(.ledgerUnavailable, "cannot open the ledger \(path) for writing: \(detail)")
             default:
                 throw VeilError(.ledgerStorage, "ledger \(path): \(detail)")
             }
