@@ -39,7 +39,7 @@ def x(steps): return L + (math.log10(steps) - lx0) / (lx1 - lx0) * (W - L - R)
 def y(eps): return T + (ly1 - math.log10(eps)) / (ly1 - ly0) * (H - T - B)
 svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
        f'<rect width="{W}" height="{H}" fill="white"/>',
-       f'<text x="{W/2 - 60}" y="18" font-size="14">ε of DP-SGD (q = {Q}, δ = {DELTA})</text>']
+       f'<text x="{(L + W - R) / 2}" y="18" font-size="14" text-anchor="middle">ε of DP-SGD (q = {Q}, δ = {DELTA})</text>']
 for steps in STEPS:
     svg.append(f'<line x1="{x(steps):.1f}" y1="{T}" x2="{x(steps):.1f}" y2="{H-B}" stroke="#eee"/>')
     svg.append(f'<text x="{x(steps):.1f}" y="{H-B+16}" text-anchor="middle">{steps:,}</text>')

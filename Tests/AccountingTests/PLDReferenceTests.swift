@@ -13,8 +13,8 @@ import Testing
 /// (the largest grids).
 @Suite("PLD accountant against reference values")
 struct PLDReferenceTests {
-    static let cases: [PLDReferenceCase] = {
-        let all = (try? PLDReferenceCase.all()) ?? []
+    static let cases: [ReferenceCases.Case] = {
+        let all = ReferenceCases.shared.cases
         let withPLD = all.filter { $0.pldEpsilon != nil }
         #if DEBUG
         return withPLD.filter { $0.steps <= 1000 && !($0.noiseMultiplier == 0.5 && $0.steps > 1) }
@@ -25,7 +25,7 @@ struct PLDReferenceTests {
 
     @Test("the reference file loads and has PLD values")
     func referenceFileLoads() throws {
-        let all = try PLDReferenceCase.all()
+        let all = ReferenceCases.shared.cases
         #expect(all.count == 90)
         #expect(all.filter { $0.pldEpsilon != nil }.count == 61)
         #if DEBUG
@@ -37,7 +37,7 @@ struct PLDReferenceTests {
 
     @Test("ε matches dp_accounting's PLD ε within 0.1% and stays below the RDP upper bound",
           arguments: cases)
-    func matchesReference(_ reference: PLDReferenceCase) throws {
+    func matchesReference(_ reference: ReferenceCases.Case) throws {
         let accountant = try PLDAccountant()
         let event = DPEvent.selfComposed(
             event: .poissonSampled(samplingRate: reference.samplingRate,

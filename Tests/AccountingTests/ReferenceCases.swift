@@ -3,8 +3,8 @@ import Foundation
 /// The accountant reference values shipped as a test resource (see shared/reference/README.md):
 /// DP-SGD settings with RDP and PLD epsilons from dp_accounting 0.6.0, Opacus 1.6.0 and a
 /// 40-digit computation, plus noise-calibration cases.
-struct ReferenceCases: Decodable {
-    struct Case: Decodable, CustomStringConvertible {
+struct ReferenceCases: Decodable, Sendable {
+    struct Case: Decodable, CustomStringConvertible, Sendable {
         let samplingRate: Double
         let noiseMultiplier: Double
         let steps: Int
@@ -23,7 +23,7 @@ struct ReferenceCases: Decodable {
         }
     }
 
-    struct CalibrationCase: Decodable, CustomStringConvertible {
+    struct CalibrationCase: Decodable, CustomStringConvertible, Sendable {
         let targetEpsilon: Double
         let samplingRate: Double
         let steps: Int
