@@ -4,7 +4,7 @@ import Accounting
 ///
 /// - `rdp`: the events are composed by ``RDPAccountant`` (RDP of a composition is the sum of the
 ///   RDP curves, Mironov 2017, Proposition 1) and converted to (ε, δ) by the accountant.
-/// - `zcdp`: ρ adds up under composition (Bun & Steinke 2016, Lemma 2.3); the total is converted with
+/// - `zcdp`: ρ adds up under composition (Bun & Steinke 2016, Lemma 1.7); the total is converted with
 ///   ``ZCDP/epsilon(rho:delta:)``.
 ///
 /// An `epsilon_delta` event with δ > 0 has no finite RDP or zCDP bound, so it is refused on these

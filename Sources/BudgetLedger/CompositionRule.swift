@@ -5,7 +5,7 @@
 /// - `rdp`: the stored ``DPEvent``s are composed with Rényi DP (Mironov 2017, Proposition 1) by
 ///   ``RDPAccountant`` and converted to ε at the budget's δ.
 /// - `zcdp`: the zero-concentrated DP parameters ρ of the events are summed (Bun & Steinke 2016,
-///   Lemma 2.3) and converted to ε at the budget's δ.
+///   Lemma 1.7) and converted to ε at the budget's δ.
 ///
 /// Under `rdp` and `zcdp`, δ is the fixed conversion parameter: the releases so far are
 /// (ε_spent, δ)-DP, and δ is not divided between charges.
