@@ -7,12 +7,15 @@ let package = Package(
     products: [
         .library(name: "Mechanisms", targets: ["Mechanisms"]),
         .library(name: "Accounting", targets: ["Accounting"]),
+        .library(name: "PrivateSQL", targets: ["PrivateSQL"]),
         .executable(name: "veil", targets: ["VeilCLI"]),
         .executable(name: "veil-bench", targets: ["VeilBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // MARK: System libraries (Debian: libgsl-dev, libopenblas-dev)
@@ -36,12 +39,20 @@ let package = Package(
             name: "Accounting",
             dependencies: ["Mechanisms", "CGSL"]
         ),
+        .target(
+            name: "PrivateSQL",
+            dependencies: [
+                "Mechanisms",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
 
         // MARK: Executables
         .executableTarget(
             name: "VeilCLI",
             dependencies: [
-                "Mechanisms", "Accounting",
+                "Mechanisms", "Accounting", "PrivateSQL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -66,6 +77,10 @@ let package = Package(
             resources: [.copy("Resources")]
         ),
         .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport", "VeilCLI"]),
+        .testTarget(
+            name: "PrivateSQLTests",
+            dependencies: ["PrivateSQL", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
