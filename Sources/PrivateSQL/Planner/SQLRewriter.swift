@@ -73,15 +73,15 @@ struct SQLRewriter {
         for c in valueColumns {
             let column = table.column(named: c)!
             let quoted = Self.quote(column.name)
+            var clamped = quoted
             if let b = column.bounds {
-                rowSelect.append("MAX(\(Self.number(b.lowerBound)), MIN(\(Self.number(b.upperBound)), \(quoted))) AS \(valueAlias(c))")
-            } else {
-                rowSelect.append("\(quoted) AS \(valueAlias(c))")
+                clamped = "MAX(\(Self.number(b.lowerBound)), MIN(\(Self.number(b.upperBound)), \(quoted)))"
             }
+            rowSelect.append("\(clamped) AS \(valueAlias(c))")
             if let h = histogramColumns[c] {
                 let width = h.upper - h.lower
                 let perUnit = width > 0 ? Double(h.bins) / width : 0
-                rowSelect.append("CAST(MIN(\(h.bins - 1), MAX(0, (\(valueAlias(c)) - \(Self.number(h.lower))) * "
+                rowSelect.append("CAST(MIN(\(h.bins - 1), MAX(0, (\(clamped) - \(Self.number(h.lower))) * "
                                  + "\(Self.number(perUnit, forceReal: true)))) AS INTEGER) AS \(binAlias(c))")
             }
         }
