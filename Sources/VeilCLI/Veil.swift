@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Mechanisms
+import PrivateSQL
 
 /// The `veil` command: private SQL queries, training pipelines, budget ledgers and accountants.
 @main
@@ -15,7 +16,7 @@ struct Veil: ParsableCommand {
         Exit codes: 0 success, 1 failure, 2 bad input (flags, parameters, files),
         3 refused for lack of privacy budget.
         """,
-        subcommands: [AccountCommand.self]
+        subcommands: [AccountCommand.self, ImportCommand.self]
     )
 
     /// Parses, runs, and maps failures to Veil's exit codes (one line on stderr for each error).
@@ -26,7 +27,9 @@ struct Veil: ParsableCommand {
         } catch let error as VeilError {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             Foundation.exit(error.code == .invalidParameter || error.code == .invalidInput
-                            || error.code == .unsupported ? CLIExitCode.badInput : CLIExitCode.failure)
+                            || error.code == .unsupported || error.code == .invalidMetadata
+                            || error.code == .invalidQuery || error.code == .queryRefused
+                            ? CLIExitCode.badInput : CLIExitCode.failure)
         } catch let error as CLIFailure {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             Foundation.exit(error.exitCode)
