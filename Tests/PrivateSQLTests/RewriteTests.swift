@@ -64,7 +64,8 @@ struct RewriteTests {
         var heavy = base
         for i in 0..<500 { heavy.append((999, 1980 + i % 10, 1_000_000, 1e9, 1, "r0")) }
 
-        let query = "SELECT year, COUNT(*), COUNT(doctor_visits), SUM(doctor_visits), SUM(income), AVG(income), COUNT(DISTINCT person_id) FROM visits GROUP BY year"
+        let query = "SELECT year, COUNT(*), COUNT(doctor_visits), SUM(doctor_visits), SUM(income), AVG(income), "
+            + "VARIANCE(income), MEDIAN(doctor_visits), COUNT(DISTINCT person_id) FROM visits GROUP BY year"
         let a = try TemporaryDatabase(), b = try TemporaryDatabase()
         try makeVisits(a, base)
         try makeVisits(b, heavy)

@@ -10,7 +10,7 @@ struct TrueGroup: Sendable {
     /// Key values, in the plan's key order.
     let key: [SQLValue]
     /// For each quantity of the plan, its coordinates as exact integers in units of its granularity.
-    let values: [[Int64]]
+    var values: [[Int64]]
 }
 
 /// Runs rewritten private-query SQL against a SQLite database file opened read-only.
@@ -45,7 +45,7 @@ public final class SQLiteBackend: Sendable {
     }
 
     /// `veil_priority(k0, k1, v1, v2, …)`: SipHash-2-4 under key (k0, k1) of the values' canonical bytes
-    /// (a type tag, then 8 little-endian bytes for numbers or the UTF-8 bytes and length for text and blobs).
+    /// (a type tag word, then 8 little-endian bytes for numbers or the UTF-8 bytes and length for text and blobs).
     static let priorityFunction = DatabaseFunction("veil_priority", argumentCount: nil, pure: true) { values in
         guard values.count >= 2, let k0 = Int64.fromDatabaseValue(values[0]),
               let k1 = Int64.fromDatabaseValue(values[1]) else {
@@ -55,19 +55,19 @@ public final class SQLiteBackend: Sendable {
         for value in values.dropFirst(2) {
             switch value.storage {
             case .null:
-                hasher.append([0])
+                hasher.append(0)
             case .int64(let v):
-                hasher.append([1])
+                hasher.append(1)
                 hasher.append(UInt64(bitPattern: v))
             case .double(let v):
-                hasher.append([2])
+                hasher.append(2)
                 hasher.append(v.bitPattern)
             case .string(let s):
-                hasher.append([3])
+                hasher.append(3)
                 hasher.append(UInt64(s.utf8.count))
                 hasher.append(s.utf8)
             case .blob(let data):
-                hasher.append([4])
+                hasher.append(4)
                 hasher.append(UInt64(data.count))
                 hasher.append(data)
             }
@@ -80,30 +80,35 @@ public final class SQLiteBackend: Sendable {
     ///   column declared in the metadata is missing).
     func run(_ plan: QueryPlan) throws -> [TrueGroup] {
         let keyCount = plan.keys.count
-        let shape = plan.quantities.map(\.dimension)
-        let arguments = StatementArguments(plan.parameters.map(\.databaseValue))
+        let scalars = plan.quantities.filter { $0.dimension == 1 }.map(\.index)
         do {
             return try queue.read { db in
-                let cursor = try Row.fetchCursor(db, sql: plan.sql, arguments: arguments)
                 var groups: [TrueGroup] = []
+                var positions: [[SQLValue]: Int] = [:]
+                let cursor = try Row.fetchCursor(db, sql: plan.sql,
+                                                 arguments: StatementArguments(plan.parameters.map(\.databaseValue)))
                 while let row = try cursor.next() {
                     let key = (0..<keyCount).map { SQLValue(row[$0] as DatabaseValue) }
-                    var column = keyCount
-                    var values: [[Int64]] = []
-                    for dimension in shape {
-                        var coordinates: [Int64] = []
-                        coordinates.reserveCapacity(dimension)
-                        for _ in 0..<dimension {
-                            let raw: DatabaseValue = row[column]
-                            guard let value = Int64.fromDatabaseValue(raw) else {
-                                throw DatabaseError(message: "a quantity column is not an integer")
-                            }
-                            coordinates.append(value)
-                            column += 1
-                        }
-                        values.append(coordinates)
+                    var values = plan.quantities.map { [Int64](repeating: 0, count: $0.dimension) }
+                    for (offset, index) in scalars.enumerated() {
+                        values[index][0] = try Self.integer(row[keyCount + offset])
                     }
+                    positions[key] = groups.count
                     groups.append(TrueGroup(key: key, values: values))
+                }
+                for histogram in plan.histogramQueries {
+                    let bins = plan.quantities[histogram.quantity].dimension
+                    let rows = try Row.fetchCursor(db, sql: histogram.sql,
+                                                   arguments: StatementArguments(histogram.parameters.map(\.databaseValue)))
+                    while let row = try rows.next() {
+                        let key = (0..<keyCount).map { SQLValue(row[$0] as DatabaseValue) }
+                        // A group the main statement does not list has no released row (thresholding uses the
+                        // main statement's unit counts); its histogram is not needed.
+                        guard let position = positions[key] else { continue }
+                        let bin = Int(try Self.integer(row[keyCount]))
+                        guard bin >= 0, bin < bins else { throw DatabaseError(message: "histogram bin out of range") }
+                        groups[position].values[histogram.quantity][bin] = try Self.integer(row[keyCount + 1])
+                    }
                 }
                 return groups
             }
@@ -111,6 +116,13 @@ public final class SQLiteBackend: Sendable {
             throw VeilError(.invalidInput, "the database could not run the query on table \(plan.table.name) of "
                             + "\(path): \(Self.describe(error))")
         }
+    }
+
+    private static func integer(_ value: DatabaseValue) throws -> Int64 {
+        guard let integer = Int64.fromDatabaseValue(value) else {
+            throw DatabaseError(message: "a quantity column is not an integer")
+        }
+        return integer
     }
 
     static func describe(_ error: Error) -> String {

@@ -35,21 +35,29 @@ struct SipHash24 {
 
     /// Appends bytes to the message.
     mutating func append<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
-        for byte in bytes {
-            tail |= UInt64(byte) << (8 * UInt64(tailCount))
-            tailCount += 1
-            length += 1
-            if tailCount == 8 {
-                compress(tail)
-                tail = 0
-                tailCount = 0
-            }
+        for byte in bytes { appendByte(byte) }
+    }
+
+    @inline(__always)
+    private mutating func appendByte(_ byte: UInt8) {
+        tail |= UInt64(byte) << (8 * UInt64(tailCount))
+        tailCount += 1
+        length += 1
+        if tailCount == 8 {
+            compress(tail)
+            tail = 0
+            tailCount = 0
         }
     }
 
     /// Appends a 64-bit word, little-endian.
     mutating func append(_ word: UInt64) {
-        append((0..<8).map { UInt8(truncatingIfNeeded: word >> (8 * $0)) })
+        if tailCount == 0 {
+            compress(word)
+            length += 8
+            return
+        }
+        for shift in stride(from: UInt64(0), to: 64, by: 8) { appendByte(UInt8(truncatingIfNeeded: word >> shift)) }
     }
 
     /// The 64-bit tag of the message appended so far.

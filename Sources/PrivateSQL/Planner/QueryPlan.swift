@@ -90,6 +90,16 @@ public struct OutputColumn: Hashable, Sendable {
     public let expression: OutputExpression
 }
 
+/// The statement that computes one histogram quantity (bins absent from its result are 0).
+public struct HistogramQuery: Hashable, Sendable {
+    /// The quantity's index in ``QueryPlan/quantities``.
+    public let quantity: Int
+    /// The SQL: rows of the key columns, the bin index (0-based) and the bounded count.
+    public let sql: String
+    /// The values bound to its `?` placeholders, in order.
+    public let parameters: [SQLValue]
+}
+
 /// The secret that decides, per (unit, group), which groups a unit keeps when it has more than
 /// max_partitions_per_unit: a SipHash-2-4 key.
 public struct PartitionSamplingKey: Hashable, Sendable {
@@ -151,11 +161,14 @@ public struct QueryPlan: Sendable {
     public let limit: Int?
     /// `OFFSET`.
     public let offset: Int?
-    /// The rewritten SQL: one row per group with the key columns, then one integer column per coordinate of
-    /// each quantity (in ``quantities`` order). Only per-group aggregates leave the database.
+    /// The rewritten SQL: one row per group with the key columns, then one integer column for each quantity
+    /// of dimension 1 (in ``quantities`` order; a single constant column when there is none). Only per-group
+    /// aggregates leave the database.
     public let sql: String
     /// The values bound to the `?` placeholders of ``sql``, in order.
     public let parameters: [SQLValue]
+    /// One statement per histogram quantity, returning rows `(keys…, bin, count)` for non-empty bins.
+    public let histogramQueries: [HistogramQuery]
     /// The key that drives which groups a unit keeps (bound in ``parameters`` when sampling is needed).
     public let samplingKey: PartitionSamplingKey
 

@@ -172,12 +172,16 @@ struct PlanBuilder {
                                    publicKeys: publicCombinations != nil && !keys.isEmpty,
                                    samplingKey: samplingKey)
         let (sql, parameters) = rewriter.build()
+        let histogramQueries = quantities.filter { $0.dimension > 1 }.map { q in
+            let (sql, parameters) = rewriter.histogramStatement(q)
+            return HistogramQuery(quantity: q.index, sql: sql, parameters: parameters)
+        }
         return QueryPlan(statement: statement, table: table, scope: metadata.scope, budget: budget, keys: keys,
                          selection: selection, effectivePartitionsPerUnit: effectiveK,
                          maxRowsPerPartition: table.maxRowsPerPartition, quantities: quantities,
                          aggregates: aggregates, outputs: outputs, having: having, ordering: ordering,
                          limit: statement.limit, offset: statement.offset, sql: sql, parameters: parameters,
-                         samplingKey: samplingKey)
+                         histogramQueries: histogramQueries, samplingKey: samplingKey)
     }
 
     /// The partition-selection threshold for discrete Laplace noise of `scale` on unit counts (see

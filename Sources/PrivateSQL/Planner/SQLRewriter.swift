@@ -14,7 +14,11 @@
 ///    the key. The step is skipped when a unit cannot touch more than k groups (no `GROUP BY`, or fewer
 ///    public key combinations than k).
 /// 4. `veil_groups`: `GROUP BY keys`, summing contributions; with public keys the declared key combinations
-///    are left-joined so that empty groups appear with zeros.
+///    are left-joined so that empty groups appear with zeros (`veil_groups` is materialised once for the join).
+///
+/// Histograms (for `MEDIAN` and `PERCENTILE`) get a statement of their own in long form, one row per
+/// (group, bin): computing 64 bins as 64 columns of the per-unit step is several times slower on SQLite
+/// than counting per (unit, group, bin) and joining the per-(unit, group) totals.
 ///
 /// Row-level privacy (`row_privacy: true`) needs no per-unit step: rows are clamped, rounded and aggregated
 /// per group directly.
@@ -44,51 +48,37 @@ struct SQLRewriter {
         return "(\(text))"
     }
 
-    func build() -> (sql: String, parameters: [SQLValue]) {
-        var parameters: [SQLValue] = []
-        let m = table.maxRowsPerPartition
-        let keyAliases = keys.indices.map { "veil_k\($0)" }
+    /// Whether units must drop groups beyond k (they can touch more groups than k).
+    var needsSampling: Bool {
+        table.privacyUnit != .row && !keys.isEmpty && !(publicKeys && publicCombinations <= table.maxPartitionsPerUnit)
+    }
 
-        // Columns read by quantities: one clamped value (and bin index for histograms) per column.
-        var valueColumns: [String] = []
-        var histogramColumns: [String: (bins: Int, lower: Double, upper: Double)] = [:]
-        for q in quantities {
-            switch q.kind {
-            case .nonNullCount(let c), .sum(let c), .centeredSum(let c, _), .centeredSumOfSquares(let c, _):
-                if !valueColumns.contains(c) { valueColumns.append(c) }
-            case .histogram(let c, let bins, let lower, let upper):
-                if !valueColumns.contains(c) { valueColumns.append(c) }
-                histogramColumns[c] = (bins, lower, upper)
-            case .rowCount, .unitCount: break
-            }
-        }
-        func valueAlias(_ c: String) -> String { "veil_c\(valueColumns.firstIndex(of: c)!)" }
-        func binAlias(_ c: String) -> String { "veil_b\(valueColumns.firstIndex(of: c)!)" }
-
-        // Step 1: rows.
+    /// The `veil_rows` step: filter, unit, keys and the given columns clamped (plus bin indices for histograms).
+    func rowsCTE(columns valueColumns: [String], histogram: (column: String, bins: Int, lower: Double, upper: Double)?,
+                 parameters: inout [SQLValue]) -> String {
         var rowSelect: [String] = []
-        let rowLevel = table.privacyUnit == .row
         if case .column(let unit) = table.privacyUnit { rowSelect.append("\(Self.quote(unit)) AS veil_unit") }
-        for (i, key) in keys.enumerated() { rowSelect.append("\(Self.quote(key.column)) AS \(keyAliases[i])") }
-        for c in valueColumns {
+        for (i, key) in keys.enumerated() { rowSelect.append("\(Self.quote(key.column)) AS veil_k\(i)") }
+        var conditions: [String] = []
+        for (j, c) in valueColumns.enumerated() {
             let column = table.column(named: c)!
-            let quoted = Self.quote(column.name)
-            var clamped = quoted
+            var clamped = Self.quote(column.name)
             if let b = column.bounds {
-                clamped = "MAX(\(Self.number(b.lowerBound)), MIN(\(Self.number(b.upperBound)), \(quoted)))"
+                clamped = "MAX(\(Self.number(b.lowerBound)), MIN(\(Self.number(b.upperBound)), \(clamped)))"
             }
-            rowSelect.append("\(clamped) AS \(valueAlias(c))")
-            if let h = histogramColumns[c] {
+            if let h = histogram, h.column == c {
                 let width = h.upper - h.lower
                 let perUnit = width > 0 ? Double(h.bins) / width : 0
                 rowSelect.append("CAST(MIN(\(h.bins - 1), MAX(0, (\(clamped) - \(Self.number(h.lower))) * "
-                                 + "\(Self.number(perUnit, forceReal: true)))) AS INTEGER) AS \(binAlias(c))")
+                                 + "\(Self.number(perUnit, forceReal: true)))) AS INTEGER) AS veil_bin")
+                conditions.append("\(Self.quote(column.name)) IS NOT NULL")
+            } else {
+                rowSelect.append("\(clamped) AS veil_c\(j)")
             }
         }
         if rowSelect.isEmpty { rowSelect.append("1 AS veil_row") }
-        var conditions: [String] = []
         if let whereSQL {
-            conditions.append(whereSQL)
+            conditions.insert(whereSQL, at: 0)
             parameters += whereParameters
         }
         if case .column(let unit) = table.privacyUnit { conditions.append("\(Self.quote(unit)) IS NOT NULL") }
@@ -98,55 +88,69 @@ struct SQLRewriter {
                 parameters += values
             }
         }
-        var sql = "WITH veil_rows AS (\n  SELECT \(rowSelect.joined(separator: ", "))\n  FROM \(Self.quote(table.name))"
+        var sql = "veil_rows AS (\n  SELECT \(rowSelect.joined(separator: ", "))\n  FROM \(Self.quote(table.name))"
         if !conditions.isEmpty { sql += "\n  WHERE \(conditions.joined(separator: "\n    AND "))" }
-        sql += "\n)"
+        return sql + "\n)"
+    }
 
-        // Quantity columns.
+    /// `veil_priority(?, ?, unit, keys…)`, appending the key's two words to `parameters`.
+    func priority(_ parameters: inout [SQLValue], unitKeys: String) -> String {
+        parameters.append(.integer(Int64(bitPattern: samplingKey.k0)))
+        parameters.append(.integer(Int64(bitPattern: samplingKey.k1)))
+        return "veil_priority(?, ?, \(unitKeys))"
+    }
+
+    /// The main statement: one row per group with the keys and every quantity except histograms.
+    func build() -> (sql: String, parameters: [SQLValue]) {
+        var parameters: [SQLValue] = []
+        let m = table.maxRowsPerPartition
+        let keyAliases = keys.indices.map { "veil_k\($0)" }
+        let scalarQuantities = quantities.filter { $0.dimension == 1 }
+
+        var valueColumns: [String] = []
+        for q in scalarQuantities {
+            switch q.kind {
+            case .nonNullCount(let c), .sum(let c), .centeredSum(let c, _), .centeredSumOfSquares(let c, _):
+                if !valueColumns.contains(c) { valueColumns.append(c) }
+            default: break
+            }
+        }
+        func valueAlias(_ c: String) -> String { "veil_c\(valueColumns.firstIndex(of: c)!)" }
+
+        var sql = "WITH " + rowsCTE(columns: valueColumns, histogram: nil, parameters: &parameters)
         var groupColumns: [String] = []
         let grouped = keyAliases.isEmpty ? "" : "\n  GROUP BY \(keyAliases.joined(separator: ", "))"
         let source: String
-        if rowLevel {
-            for q in quantities {
-                groupColumns += rowLevelColumns(q, value: { valueAlias($0) }, bin: { binAlias($0) })
-            }
+        if table.privacyUnit == .row {
+            for q in scalarQuantities { groupColumns += rowLevelColumns(q, value: valueAlias) }
             source = "veil_rows"
         } else {
             var unitColumns: [String] = []
-            for q in quantities {
-                let columns = unitLevelColumns(q, m: m, value: { valueAlias($0) }, bin: { binAlias($0) })
-                unitColumns += columns
+            for q in scalarQuantities {
                 if case .unitCount = q.kind {
                     groupColumns.append("COUNT(*) AS veil_q\(q.index)")
                 } else {
-                    for (j, _) in columns.enumerated() {
-                        let name = q.dimension == 1 ? "veil_q\(q.index)" : "veil_q\(q.index)_\(j)"
-                        groupColumns.append("COALESCE(SUM(\(name)), 0) AS \(name)")
-                    }
+                    unitColumns += unitLevelColumns(q, m: m, value: valueAlias)
+                    groupColumns.append("COALESCE(SUM(veil_q\(q.index)), 0) AS veil_q\(q.index)")
                 }
             }
             let unitKeys = (["veil_unit"] + keyAliases).joined(separator: ", ")
             let unitSelect = ([unitKeys] + unitColumns).joined(separator: ",\n    ")
             sql += ",\nveil_units AS (\n  SELECT \(unitSelect)\n  FROM veil_rows\n  GROUP BY \(unitKeys)\n)"
-            let needsSampling = !keys.isEmpty && !(publicKeys && publicCombinations <= table.maxPartitionsPerUnit)
             if needsSampling {
                 sql += ",\nveil_kept AS (\n  SELECT * FROM (\n    SELECT *, ROW_NUMBER() OVER (PARTITION BY veil_unit "
-                    + "ORDER BY veil_priority(?, ?, \(unitKeys))) AS veil_rank\n    FROM veil_units\n  )\n"
+                    + "ORDER BY \(priority(&parameters, unitKeys: unitKeys))) AS veil_rank\n    FROM veil_units\n  )\n"
                     + "  WHERE veil_rank <= \(table.maxPartitionsPerUnit)\n)"
-                parameters.append(.integer(Int64(bitPattern: samplingKey.k0)))
-                parameters.append(.integer(Int64(bitPattern: samplingKey.k1)))
                 source = "veil_kept"
             } else {
                 source = "veil_units"
             }
         }
+        if groupColumns.isEmpty { groupColumns.append("MIN(0) AS veil_none") }
         let groupSelect = (keyAliases + groupColumns).joined(separator: ",\n    ")
-        sql += ",\nveil_groups AS (\n  SELECT \(groupSelect)\n  FROM \(source)\(grouped)\n)"
+        sql += ",\nveil_groups AS \(publicKeys ? "MATERIALIZED " : "")(\n  SELECT \(groupSelect)\n  FROM \(source)\(grouped)\n)"
 
-        // Final rows.
-        let quantityNames = quantities.flatMap { q in
-            q.dimension == 1 ? ["veil_q\(q.index)"] : (0..<q.dimension).map { "veil_q\(q.index)_\($0)" }
-        }
+        let quantityNames = scalarQuantities.isEmpty ? ["veil_none"] : scalarQuantities.map { "veil_q\($0.index)" }
         if publicKeys {
             for (i, key) in keys.enumerated() {
                 let values = key.publicValues!
@@ -167,6 +171,41 @@ struct SQLRewriter {
         return (sql, parameters)
     }
 
+    /// The statement of one histogram quantity, in long form: one row per (group, bin) with the keys, the bin
+    /// index and the bounded count. Each unit's bin counts in a group are scaled by min(n, m)/n and rounded
+    /// down (so they total at most m), and each unit keeps at most k groups, chosen as in the main statement.
+    func histogramStatement(_ q: NoisyQuantity) -> (sql: String, parameters: [SQLValue]) {
+        guard case .histogram(let column, let bins, let lower, let upper) = q.kind else {
+            preconditionFailure("histogramStatement(_:) needs a histogram quantity")
+        }
+        var parameters: [SQLValue] = []
+        let m = table.maxRowsPerPartition
+        let keyAliases = keys.indices.map { "veil_k\($0)" }
+        var sql = "WITH " + rowsCTE(columns: [column], histogram: (column, bins, lower, upper), parameters: &parameters)
+        let outputKeys = (keyAliases + ["veil_bin"]).joined(separator: ", ")
+        if table.privacyUnit == .row {
+            sql += "\nSELECT \(outputKeys), COUNT(*)\nFROM veil_rows\nGROUP BY \(outputKeys)"
+            return (sql, parameters)
+        }
+        let unitKeys = (["veil_unit"] + keyAliases).joined(separator: ", ")
+        sql += ",\nveil_bins AS (\n  SELECT \(unitKeys), veil_bin, COUNT(*) AS veil_n\n  FROM veil_rows\n"
+            + "  GROUP BY \(unitKeys), veil_bin\n)"
+        var rank = ""
+        var keep = ""
+        if needsSampling {
+            rank = ",\n    ROW_NUMBER() OVER (PARTITION BY veil_unit ORDER BY \(priority(&parameters, unitKeys: unitKeys))) AS veil_rank"
+            keep = "\nWHERE veil_totals.veil_rank <= \(table.maxPartitionsPerUnit)"
+        }
+        sql += ",\nveil_totals AS (\n  SELECT \(unitKeys), SUM(veil_n) AS veil_total\(rank)\n  FROM veil_bins\n"
+            + "  GROUP BY \(unitKeys)\n)"
+        let join = (["veil_totals.veil_unit = veil_bins.veil_unit"]
+                    + keyAliases.map { "veil_totals.\($0) IS veil_bins.\($0)" }).joined(separator: " AND ")
+        let selectKeys = (keyAliases + ["veil_bin"]).map { "veil_bins.\($0)" }.joined(separator: ", ")
+        sql += "\nSELECT \(selectKeys), SUM(veil_bins.veil_n * MIN(veil_totals.veil_total, \(m)) / veil_totals.veil_total)"
+            + "\nFROM veil_bins JOIN veil_totals ON \(join)\(keep)\nGROUP BY \(selectKeys)"
+        return (sql, parameters)
+    }
+
     var publicCombinations: Int { keys.reduce(1) { $0 * ($1.publicValues?.count ?? 1) } }
 
     /// `ROUND(x / g)` as an integer.
@@ -176,7 +215,7 @@ struct SQLRewriter {
     }
 
     /// Per-(unit, group) contributions of one quantity (in `veil_units`), named `veil_q<i>[_<bin>]`.
-    func unitLevelColumns(_ q: NoisyQuantity, m: Int, value: (String) -> String, bin: (String) -> String) -> [String] {
+    func unitLevelColumns(_ q: NoisyQuantity, m: Int, value: (String) -> String) -> [String] {
         let name = "veil_q\(q.index)"
         switch q.kind {
         case .rowCount:
@@ -197,16 +236,13 @@ struct SQLRewriter {
             let mid = Self.number(center, forceReal: true)
             let v = value(c)
             return [grid("MIN(COUNT(\(v)), \(m)) * COALESCE(AVG((\(v) - \(mid)) * (\(v) - \(mid))), 0.0)", q) + " AS \(name)"]
-        case .histogram(let c, let bins, _, _):
-            let v = value(c)
-            return (0..<bins).map { j in
-                "COALESCE(SUM(\(bin(c)) = \(j)), 0) * MIN(COUNT(\(v)), \(m)) / MAX(COUNT(\(v)), 1) AS \(name)_\(j)"
-            }
+        case .histogram:
+            return []   // computed by its own statement (histogramStatement)
         }
     }
 
     /// Per-group aggregates of one quantity under row-level privacy (each row is its own unit).
-    func rowLevelColumns(_ q: NoisyQuantity, value: (String) -> String, bin: (String) -> String) -> [String] {
+    func rowLevelColumns(_ q: NoisyQuantity, value: (String) -> String) -> [String] {
         let name = "veil_q\(q.index)"
         switch q.kind {
         case .rowCount, .unitCount:
@@ -220,8 +256,8 @@ struct SQLRewriter {
         case .centeredSumOfSquares(let c, let center):
             let mid = Self.number(center, forceReal: true)
             return ["COALESCE(SUM(\(grid("(\(value(c)) - \(mid)) * (\(value(c)) - \(mid))", q))), 0) AS \(name)"]
-        case .histogram(let c, let bins, _, _):
-            return (0..<bins).map { j in "COALESCE(SUM(\(bin(c)) = \(j)), 0) AS \(name)_\(j)" }
+        case .histogram:
+            return []   // computed by its own statement (histogramStatement)
         }
     }
 }
