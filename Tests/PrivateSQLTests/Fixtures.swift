@@ -44,9 +44,9 @@ final class TemporaryDatabase {
 /// The true groups of `query` on `database` (no noise), as a dictionary from the first key to the quantities.
 func trueGroups(_ query: String, metadata: PrivacyMetadata, database: TemporaryDatabase,
                 epsilon: Double = 1, delta: Double = 1e-6,
-                key: PartitionSamplingKey = .insecureFixed(1, 2)) throws -> (QueryPlan, [TrueGroup]) {
+                sampling: PartitionSampling = .keyedHash(.insecureFixed(1, 2))) throws -> (QueryPlan, [TrueGroup]) {
     let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try QueryBudget(epsilon: epsilon, delta: delta),
-                                                         samplingKey: key)
+                                                         sampling: sampling)
     return (plan, try database.backend().run(plan))
 }
 

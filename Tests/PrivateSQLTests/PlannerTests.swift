@@ -8,7 +8,7 @@ struct PlannerTests {
     func plan(_ query: String, yaml: String = healthYAML, epsilon: Double = 1, delta: Double = 1e-6) throws -> QueryPlan {
         let metadata = try PrivacyMetadata.parse(yaml: yaml, source: "privacy.yaml")
         return try QueryPlanner(metadata: metadata).plan(query, budget: try QueryBudget(epsilon: epsilon, delta: delta),
-                                                         samplingKey: .insecureFixed(1, 2))
+                                                         sampling: .keyedHash(.insecureFixed(1, 2)))
     }
 
     /// Metadata with k partitions per unit and m rows per partition.

@@ -100,8 +100,21 @@ public struct HistogramQuery: Hashable, Sendable {
     public let parameters: [SQLValue]
 }
 
-/// The secret that decides, per (unit, group), which groups a unit keeps when it has more than
-/// max_partitions_per_unit: a SipHash-2-4 key.
+/// How a unit that touches more than max_partitions_per_unit groups chooses the groups it keeps.
+///
+/// Either rule is valid for privacy: the sensitivity bound needs only that each unit keeps at most k groups
+/// and that the choice depends on nothing but that unit's own rows (never on other units' data). The choice
+/// need not be secret or cryptographically random; it should be uniform so that no group is favoured.
+public enum PartitionSampling: Hashable, Sendable {
+    /// SQLite's `RANDOM()`: a fresh random order per statement from SQLite's own generator (seeded from the
+    /// operating system). The fastest rule; not reproducible.
+    case sqliteRandom
+    /// The k groups with the smallest SipHash-2-4 of (unit, key values) under this key: reproducible for a
+    /// given key, and the same choice in every statement of a plan.
+    case keyedHash(PartitionSamplingKey)
+}
+
+/// A SipHash-2-4 key for ``PartitionSampling/keyedHash(_:)``.
 public struct PartitionSamplingKey: Hashable, Sendable {
     public let k0: UInt64
     public let k1: UInt64
@@ -127,7 +140,7 @@ public struct PartitionSamplingKey: Hashable, Sendable {
 /// the noisy quantities with their sensitivities and budget shares, how groups are selected, and how the
 /// released columns are computed from noisy values (post-processing only).
 ///
-/// Produce it with ``QueryPlanner/plan(_:budget:)``; run ``sql`` with a backend to obtain true per-group
+/// Produce it with ``QueryPlanner/plan(_:budget:sampling:)``; run ``sql`` with a backend to obtain true per-group
 /// quantities; noise every quantity (see ``NoisyQuantity``); then call ``finish(_:)`` to select groups,
 /// evaluate output columns and apply `HAVING`, `ORDER BY` and `LIMIT`.
 public struct QueryPlan: Sendable {
@@ -169,8 +182,8 @@ public struct QueryPlan: Sendable {
     public let parameters: [SQLValue]
     /// One statement per histogram quantity, returning rows `(keys…, bin, count)` for non-empty bins.
     public let histogramQueries: [HistogramQuery]
-    /// The key that drives which groups a unit keeps (bound in ``parameters`` when sampling is needed).
-    public let samplingKey: PartitionSamplingKey
+    /// How units choose the groups they keep (see ``PartitionSampling``).
+    public let sampling: PartitionSampling
 
     /// The privacy cost of answering with discrete Laplace noise of each quantity's
     /// ``NoisyQuantity/laplaceScale``, as a DP event for the ledger:

@@ -30,15 +30,15 @@ public struct QueryPlanner: Sendable {
     ///   - query: one `SELECT` of Veil's SQL subset.
     ///   - budget: the query's ε and δ; ε is split equally across the plan's noisy quantities, δ goes to
     ///     partition selection.
-    ///   - samplingKey: decides which groups a unit keeps when it touches too many; fresh from the secure
-    ///     source by default.
+    ///   - sampling: how a unit that touches too many groups chooses the ones it keeps; SQLite's `RANDOM()` by
+    ///     default (fastest), or a keyed hash (reproducible).
     /// - Returns: the plan.
     /// - Throws: ``QueryError`` (syntax error or refusal, pointing into the query).
     public func plan(_ query: String, budget: QueryBudget,
-                     samplingKey: PartitionSamplingKey = .random()) throws(QueryError) -> QueryPlan {
+                     sampling: PartitionSampling = .sqliteRandom) throws(QueryError) -> QueryPlan {
         let statement = try Parser.parse(query)
         var builder = try PlanBuilder(statement: statement, metadata: metadata, histogramBins: histogramBins)
-        return try builder.build(budget: budget, samplingKey: samplingKey)
+        return try builder.build(budget: budget, sampling: sampling)
     }
 }
 
@@ -98,7 +98,7 @@ struct PlanBuilder {
 
     // MARK: Build
 
-    mutating func build(budget: QueryBudget, samplingKey: PartitionSamplingKey) throws(QueryError) -> QueryPlan {
+    mutating func build(budget: QueryBudget, sampling: PartitionSampling) throws(QueryError) -> QueryPlan {
         if statement.distinct, let first = statement.items.first {
             throw refuse("SELECT DISTINCT is refused: it would list raw values; use GROUP BY with an aggregate "
                          + "such as COUNT(*)", at: first.location)
@@ -170,7 +170,7 @@ struct PlanBuilder {
         let rewriter = SQLRewriter(table: table, keys: keys, quantities: quantities, whereSQL: whereSQL,
                                    whereParameters: whereParameters, effectivePartitions: effectiveK,
                                    publicKeys: publicCombinations != nil && !keys.isEmpty,
-                                   samplingKey: samplingKey)
+                                   sampling: sampling)
         let (sql, parameters) = rewriter.build()
         let histogramQueries = quantities.filter { $0.dimension > 1 }.map { q in
             let (sql, parameters) = rewriter.histogramStatement(q)
@@ -181,7 +181,7 @@ struct PlanBuilder {
                          maxRowsPerPartition: table.maxRowsPerPartition, quantities: quantities,
                          aggregates: aggregates, outputs: outputs, having: having, ordering: ordering,
                          limit: statement.limit, offset: statement.offset, sql: sql, parameters: parameters,
-                         histogramQueries: histogramQueries, samplingKey: samplingKey)
+                         histogramQueries: histogramQueries, sampling: sampling)
     }
 
     /// The partition-selection threshold for discrete Laplace noise of `scale` on unit counts (see

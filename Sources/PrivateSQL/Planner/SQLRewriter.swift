@@ -33,7 +33,7 @@ struct SQLRewriter {
     let whereParameters: [SQLValue]
     let effectivePartitions: Int
     let publicKeys: Bool
-    let samplingKey: PartitionSamplingKey
+    let sampling: PartitionSampling
 
     /// `name` as a double-quoted SQL identifier.
     static func quote(_ name: String) -> String {
@@ -93,11 +93,17 @@ struct SQLRewriter {
         return sql + "\n)"
     }
 
-    /// `veil_priority(?, ?, unit, keys…)`, appending the key's two words to `parameters`.
+    /// The sort key of a unit's groups: `RANDOM()`, or `veil_priority(?, ?, unit, keys…)` with the key's two
+    /// words appended to `parameters`.
     func priority(_ parameters: inout [SQLValue], unitKeys: String) -> String {
-        parameters.append(.integer(Int64(bitPattern: samplingKey.k0)))
-        parameters.append(.integer(Int64(bitPattern: samplingKey.k1)))
-        return "veil_priority(?, ?, \(unitKeys))"
+        switch sampling {
+        case .sqliteRandom:
+            return "RANDOM()"
+        case .keyedHash(let key):
+            parameters.append(.integer(Int64(bitPattern: key.k0)))
+            parameters.append(.integer(Int64(bitPattern: key.k1)))
+            return "veil_priority(?, ?, \(unitKeys))"
+        }
     }
 
     /// The main statement: one row per group with the keys and every quantity except histograms.
