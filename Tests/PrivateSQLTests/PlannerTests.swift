@@ -181,6 +181,16 @@ struct PlannerTests {
         #expect(p.parameters.prefix(2) == [.text("x'); DROP TABLE visits; --"), .real(2.5)])
     }
 
+    @Test("COUNT(1) is COUNT(*); aggregates only in HAVING or ORDER BY are quantities too; ORDER BY names aliases")
+    func sharedAndHidden() throws {
+        let p = try plan("SELECT year, COUNT(1) AS n FROM visits GROUP BY year HAVING SUM(doctor_visits) > 3 ORDER BY n",
+                         delta: 0)
+        #expect(p.quantities.map(\.kind) == [.rowCount, .sum(column: "doctor_visits")])
+        #expect(p.aggregates.map(\.text) == ["COUNT(1)", "SUM(doctor_visits)"])
+        #expect(p.ordering.count == 1 && p.ordering[0].expression == .aggregate(0))
+        for q in p.quantities { #expect(q.epsilon == 0.5) }
+    }
+
     @Test("post-processing: arithmetic, HAVING, ORDER BY, LIMIT on noisy values")
     func postProcessing() throws {
         let p = try plan("""

@@ -307,7 +307,14 @@ struct PlanBuilder {
 
         let function: PlannedAggregate.Function
         if name == "COUNT" {
-            if star {
+            // COUNT(1), COUNT('x'): a non-null constant counts rows, as COUNT(*) does.
+            let constant = arguments.count == 1 && !distinct && {
+                switch arguments[0].kind {
+                case .integer, .real, .string, .boolean: true
+                default: false
+                }
+            }()
+            if star || constant {
                 function = table.privacyUnit == .row ? .countDistinctUnits : .countRows
             } else {
                 guard arguments.count == 1 else {
