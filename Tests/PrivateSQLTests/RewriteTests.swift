@@ -37,6 +37,46 @@ struct RewriteTests {
         #expect(groups.map(\.key) == (1984...1988).map { [.integer(Int64($0))] })
     }
 
+    @Test("public values given with the query (a keys file) replace the metadata's: every key, nothing else")
+    func keysOverride() throws {
+        let db = try TemporaryDatabase()
+        try makeVisits(db, [(1, 1984, 1, 1, 0, "north"), (2, 1984, 1, 1, 0, "south"), (3, 1985, 1, 1, 0, "east")])
+        let plan = try QueryPlanner(metadata: try healthMetadata()).plan(
+            "SELECT region, COUNT(*) FROM visits GROUP BY region", budget: try QueryBudget(epsilon: 1),
+            publicValues: ["REGION": [.text("north"), .text("south"), .text("west")]])
+        #expect(plan.selection == .publicKeys(count: 3))
+        let groups = try db.backend().run(plan)
+        #expect(groups.map(\.key) == [[.text("north")], [.text("south")], [.text("west")]])
+        #expect(groups.map(\.values) == [[[1]], [[1]], [[0]]])
+        #expect(throws: QueryError.self) {
+            _ = try QueryPlanner(metadata: try healthMetadata()).plan(
+                "SELECT region, COUNT(*) FROM visits GROUP BY region", budget: try QueryBudget(epsilon: 1),
+                publicValues: ["person_id": [.integer(1)]])
+        }
+    }
+
+    @Test("WHERE with IN, BETWEEN, LIKE, IS NULL, NOT and arithmetic filters as SQLite does", arguments: [
+        "region LIKE 'n%' AND doctor_visits BETWEEN 2 AND 20",
+        "NOT (year IN (1984, 1986)) OR income IS NULL",
+        "doctor_visits * 2 + 1 > 15 AND region NOT LIKE '%th' AND year NOT BETWEEN 1985 AND 1985",
+        "income IS NOT NULL AND female = TRUE",
+    ])
+    func filters(condition: String) throws {
+        let db = try TemporaryDatabase()
+        var rows: [(Int, Int, Int?, Double?, Int, String)] = []
+        for person in 1...60 {
+            rows.append((person, 1984 + person % 3, person % 25, person % 7 == 0 ? nil : Double(person % 15),
+                         person % 2, person % 3 == 0 ? "north" : "south"))
+        }
+        try makeVisits(db, rows)
+        let (_, groups) = try trueGroups("SELECT COUNT(*) FROM visits WHERE \(condition)",
+                                         metadata: try healthMetadata(), database: db)
+        let plain = try db.queue.read { db in
+            try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM visits WHERE " + condition.replacingOccurrences(of: "TRUE", with: "1"))
+        }
+        #expect(groups[0].values == [[plain!]])
+    }
+
     @Test("a unit with many rows moves each group's true aggregate by at most its bound",
           arguments: [PartitionSampling.sqliteRandom, .keyedHash(.insecureFixed(3, 4))])
     func contributionBounding(sampling: PartitionSampling) throws {

@@ -32,12 +32,31 @@ public struct QueryPlanner: Sendable {
     ///     partition selection.
     ///   - sampling: how a unit that touches too many groups chooses the ones it keeps; SQLite's `RANDOM()` by
     ///     default (fastest), or a keyed hash (reproducible).
+    ///   - publicValues: key values per column (e.g. read from a keys file) that replace the metadata's
+    ///     `public_values` for this query. They must be chosen without looking at the data: every listed key
+    ///     is released, and groups with other keys are dropped.
     /// - Returns: the plan.
     /// - Throws: ``QueryError`` (syntax error or refusal, pointing into the query).
     public func plan(_ query: String, budget: QueryBudget,
-                     sampling: PartitionSampling = .sqliteRandom) throws(QueryError) -> QueryPlan {
+                     sampling: PartitionSampling = .sqliteRandom,
+                     publicValues: [String: [SQLValue]] = [:]) throws(QueryError) -> QueryPlan {
         let statement = try Parser.parse(query)
         var builder = try PlanBuilder(statement: statement, metadata: metadata, histogramBins: histogramBins)
+        for (column, values) in publicValues {
+            guard let declared = builder.table.column(named: column) else {
+                throw QueryError(.invalidQuery, "public values are given for '\(column)', which is not a column of "
+                                 + "table \(builder.table.name)", at: nil, in: query)
+            }
+            guard !values.isEmpty, Set(values).count == values.count else {
+                throw QueryError(.invalidQuery, "the public values of \(declared.name) must be a non-empty list "
+                                 + "without repetitions", at: nil, in: query)
+            }
+            if builder.table.isPrivacyUnit(declared.name) {
+                throw QueryError(.queryRefused, "public values cannot be given for the privacy unit \(declared.name)",
+                                 at: nil, in: query)
+            }
+            builder.publicValueOverrides[declared.name] = values
+        }
         return try builder.build(budget: budget, sampling: sampling)
     }
 }
@@ -57,6 +76,7 @@ struct PlanBuilder {
     var aggregateTexts: [String] = []
     var outputs: [OutputColumn] = []
     var whereParameters: [SQLValue] = []
+    var publicValueOverrides: [String: [SQLValue]] = [:]
 
     init(statement: SelectStatement, metadata: PrivacyMetadata, histogramBins: Int) throws(QueryError) {
         self.statement = statement
@@ -211,7 +231,8 @@ struct PlanBuilder {
                              at: expression.location)
             }
             if keys.contains(where: { $0.column == column.name }) { continue }
-            keys.append(GroupingKey(column: column.name, type: column.type, publicValues: column.publicValues))
+            keys.append(GroupingKey(column: column.name, type: column.type,
+                                    publicValues: publicValueOverrides[column.name] ?? column.publicValues))
         }
     }
 
