@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport", "VeilCLI"]),
         .testTarget(
             name: "PrivateSQLTests",
-            dependencies: ["PrivateSQL", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["PrivateSQL", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ],
     swiftLanguageModes: [.v6]
