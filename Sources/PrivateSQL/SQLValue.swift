@@ -1,9 +1,13 @@
 /// A value that crosses the boundary to the database: a bound parameter, a public key value, or a
 /// grouping key read back.
 public enum SQLValue: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// SQL `NULL`.
     case null
+    /// A 64-bit integer (booleans are 0 and 1).
     case integer(Int64)
+    /// A double-precision real.
     case real(Double)
+    /// UTF-8 text.
     case text(String)
 
     public var description: String {

@@ -70,7 +70,14 @@ public struct TableMetadata: Hashable, Sendable {
 
 /// The declared type of a column.
 public enum ColumnType: String, Hashable, Sendable, CaseIterable, Codable {
-    case integer, real, text, boolean
+    /// Whole numbers.
+    case integer
+    /// Real numbers.
+    case real
+    /// Text (can be grouped by and counted, never summed).
+    case text
+    /// 0/1 values (sums count the ones; bounds are implicitly [0, 1]).
+    case boolean
 
     /// Whether values can be summed and averaged (booleans count as 0/1).
     public var isNumeric: Bool { self != .text }

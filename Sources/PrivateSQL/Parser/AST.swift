@@ -48,8 +48,11 @@ public struct Expression: Hashable, Sendable {
 
 /// A prefix operator.
 public enum UnaryOperator: String, Hashable, Sendable {
+    /// `-x`.
     case negate = "-"
+    /// `+x`.
     case plus = "+"
+    /// `NOT x`.
     case not = "NOT"
 }
 

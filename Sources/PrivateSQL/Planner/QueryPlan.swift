@@ -49,13 +49,21 @@ public enum PartitionSelection: Hashable, Sendable {
 public struct PlannedAggregate: Hashable, Sendable {
     /// The aggregate function and its column.
     public enum Function: Hashable, Sendable {
+        /// `COUNT(*)`.
         case countRows
+        /// `COUNT(column)`.
         case countColumn(String)
+        /// `COUNT(DISTINCT unit)`, and `COUNT(*)` under row privacy.
         case countDistinctUnits
+        /// `SUM(column)`.
         case sum(String)
+        /// `AVG(column)`.
         case average(String)
+        /// `VARIANCE(column)` (population variance).
         case variance(String)
+        /// `STDDEV(column)`.
         case standardDeviation(String)
+        /// `PERCENTILE(column, p)`; `MEDIAN` is p = 0.5.
         case percentile(String, Double)
     }
 
@@ -71,14 +79,23 @@ public struct PlannedAggregate: Hashable, Sendable {
 
 /// An expression over released values: grouping keys, noisy aggregates, literals.
 public indirect enum OutputExpression: Hashable, Sendable {
+    /// The value of grouping key `i`.
     case key(Int)
+    /// The noisy estimate of aggregate `i` of ``QueryPlan/aggregates``.
     case aggregate(Int)
+    /// A constant.
     case literal(SQLValue)
+    /// Arithmetic negation.
     case negate(OutputExpression)
+    /// Logical negation.
     case not(OutputExpression)
+    /// An arithmetic, comparison or logical operator.
     case binary(BinaryOperator, OutputExpression, OutputExpression)
+    /// `IS [NOT] NULL`.
     case isNull(OutputExpression, negated: Bool)
+    /// `[NOT] IN (…)`.
     case inList(OutputExpression, [OutputExpression], negated: Bool)
+    /// `[NOT] BETWEEN low AND high`.
     case between(OutputExpression, OutputExpression, OutputExpression, negated: Bool)
 }
 
@@ -116,7 +133,9 @@ public enum PartitionSampling: Hashable, Sendable {
 
 /// A SipHash-2-4 key for ``PartitionSampling/keyedHash(_:)``.
 public struct PartitionSamplingKey: Hashable, Sendable {
+    /// The first 64 key bits (the first eight key bytes, little-endian).
     public let k0: UInt64
+    /// The last 64 key bits.
     public let k1: UInt64
 
     /// A fresh key from the operating system's CSPRNG.
