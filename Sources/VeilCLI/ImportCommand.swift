@@ -15,13 +15,12 @@ struct ImportCSV: ParsableCommand {
         commandName: "csv",
         abstract: "Load a CSV file into a SQLite table (one transaction: nothing is written if a row is malformed).",
         discussion: """
-        The first line is the header. With --metadata, exactly the table's declared columns are imported, with
-        their declared types (other CSV columns are listed as ignored); without it, each column's type is
-        inferred: integer, else real, else text. Empty fields are NULL.
+        The first line is the header. With --metadata, exactly the table's declared columns are imported, \
+        with their declared types (other CSV columns are listed as ignored); without it, each column's \
+        type is inferred: integer, else real, else text. Empty fields are NULL.
 
         Example:
-          veil import csv german_health_panel.csv --db health_panel.sqlite --table visits \\
-            --metadata health_panel.privacy.yaml --rename id=person_id --rename docvis=doctor_visits
+          veil import csv panel.csv --db panel.sqlite --table visits --metadata privacy.yaml --rename id=person_id
         """
     )
 
