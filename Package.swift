@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "Mechanisms", targets: ["Mechanisms"]),
         .library(name: "Accounting", targets: ["Accounting"]),
         .library(name: "BudgetLedger", targets: ["BudgetLedger"]),
+        .library(name: "PrivateSQL", targets: ["PrivateSQL"]),
         .executable(name: "veil", targets: ["VeilCLI"]),
         .executable(name: "veil-bench", targets: ["VeilBench"]),
     ],
@@ -16,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // MARK: System libraries (Debian: libgsl-dev, libopenblas-dev)
@@ -47,12 +49,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "PrivateSQL",
+            dependencies: [
+                "Mechanisms",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
 
         // MARK: Executables
         .executableTarget(
             name: "VeilCLI",
             dependencies: [
-                "Mechanisms", "Accounting", "BudgetLedger",
+                "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -78,6 +88,10 @@ let package = Package(
         ),
         .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport", "VeilCLI"]),
         .testTarget(name: "BudgetLedgerTests", dependencies: ["BudgetLedger", "_TestSupport"]),
+        .testTarget(
+            name: "PrivateSQLTests",
+            dependencies: ["PrivateSQL", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import BudgetLedger
 import Mechanisms
+import PrivateSQL
 
 /// The `veil` command: private SQL queries, training pipelines, budget ledgers and accountants.
 @main
@@ -15,7 +17,7 @@ struct Veil: ParsableCommand {
         Exit codes: 0 success, 1 failure, 2 bad input (flags, parameters, files),
         3 refused for lack of privacy budget.
         """,
-        subcommands: [AccountCommand.self, BudgetCommand.self]
+        subcommands: [AccountCommand.self, BudgetCommand.self, ImportCommand.self]
     )
 
     /// Parses, runs, and maps failures to Veil's exit codes (one line on stderr for each error).
@@ -25,8 +27,7 @@ struct Veil: ParsableCommand {
             try command.run()
         } catch let error as VeilError {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
-            Foundation.exit(error.code == .invalidParameter || error.code == .invalidInput
-                            || error.code == .unsupported ? CLIExitCode.badInput : CLIExitCode.failure)
+            Foundation.exit(CLIExitCode.forError(error.code))
         } catch let error as CLIFailure {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             Foundation.exit(error.exitCode)
@@ -50,6 +51,20 @@ enum CLIExitCode {
     static let failure: Int32 = 1
     static let badInput: Int32 = 2
     static let budgetExhausted: Int32 = 3
+
+    /// The exit code for a library error: 3 for an exhausted budget; 2 for bad input (parameters,
+    /// files, metadata, queries, unknown scopes or reservations, unusable ledgers); 1 otherwise.
+    static func forError(_ code: VeilError.Code) -> Int32 {
+        switch code {
+        case .budgetExhausted:
+            budgetExhausted
+        case .invalidParameter, .invalidInput, .unsupported, .invalidMetadata, .invalidQuery, .queryRefused,
+             .unknownScope, .unknownReservation, .ledgerConflict, .ledgerUnavailable:
+            badInput
+        default:
+            failure
+        }
+    }
 }
 
 /// A failure a subcommand reports with its own exit code and a one-line message.

@@ -14,7 +14,7 @@ struct BudgetVerifyCommand: ParsableCommand {
 
     func run() throws {
         let opened = try ledger.open()
-        let result = try ledgerCall { try opened.verify() }
+        let result = try opened.verify()
         guard result.isValid else {
             throw CLIFailure("ledger verification failed: \(result.problem ?? "unknown problem")")
         }
@@ -34,7 +34,7 @@ struct BudgetHeadCommand: ParsableCommand {
 
     func run() throws {
         let opened = try ledger.open()
-        let head = try ledgerCall { try opened.head() }
+        let head = try opened.head()
         if json {
             print(JSONValue.object([("id", .number(Double(head.id))), ("hash", .string(head.hash))]).rendered)
         } else {

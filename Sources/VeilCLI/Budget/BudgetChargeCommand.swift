@@ -53,10 +53,8 @@ struct BudgetChargeCommand: ParsableCommand {
         try event.validate()
         let opened = try ledger.open()
         for _ in 0..<`repeat` {
-            let (reservation, commit) = try ledgerCall {
-                try opened.charge(event: event, cost: cost, scope: scope, analyst: analyst, purpose: purpose,
-                                  resultDigest: resultDigest)
-            }
+            let (reservation, commit) = try opened.charge(
+                event: event, cost: cost, scope: scope, analyst: analyst, purpose: purpose, resultDigest: resultDigest)
             // Unbuffered, so that a reader sees every completed charge even if the process is killed.
             FileHandle.standardOutput.write(Data((
                 "charged \(scope): reservation \(reservation.id), commit \(commit.id) "

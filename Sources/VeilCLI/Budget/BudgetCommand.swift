@@ -37,29 +37,9 @@ struct LedgerOptions: ParsableArguments {
             help: ArgumentHelp("Ledger file (default: $VEIL_LEDGER, else ./veil-ledger.sqlite).", valueName: "path"))
     var path: String?
 
-    /// Opens the ledger, mapping ledger errors to the CLI's exit codes.
+    /// Opens the ledger at `--ledger`, `$VEIL_LEDGER` or `./veil-ledger.sqlite`.
     func open(_ mode: Ledger.OpenMode = .existing) throws -> Ledger {
-        try ledgerCall { try Ledger(path: Ledger.resolvePath(path), mode: mode) }
-    }
-}
-
-/// Runs a ledger call and maps its errors to exit codes: 3 for an exhausted budget, 2 for unknown
-/// scopes or reservations, conflicts and unusable files, 1 for storage failures. Parameter errors
-/// pass through (the root command maps them to 2).
-func ledgerCall<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch let error as VeilError {
-        switch error.code {
-        case .budgetExhausted:
-            throw CLIFailure(error.message, exitCode: CLIExitCode.budgetExhausted)
-        case .unknownScope, .unknownReservation, .ledgerConflict, .ledgerUnavailable:
-            throw CLIFailure(error.message, exitCode: CLIExitCode.badInput)
-        case .ledgerStorage:
-            throw CLIFailure(error.message, exitCode: CLIExitCode.failure)
-        default:
-            throw error
-        }
+        try Ledger(path: Ledger.resolvePath(path), mode: mode)
     }
 }
 

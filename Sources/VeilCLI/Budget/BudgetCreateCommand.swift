@@ -24,9 +24,7 @@ struct BudgetCreateCommand: ParsableCommand {
         // Validate before opening, so that bad values never create or touch the file.
         _ = try Budget(scope: scope, epsilon: epsilon, delta: delta, composition: composition)
         let opened = try ledger.open(.createIfMissing)
-        let budget = try ledgerCall {
-            try opened.createBudget(scope: scope, epsilon: epsilon, delta: delta, composition: composition)
-        }
+        let budget = try opened.createBudget(scope: scope, epsilon: epsilon, delta: delta, composition: composition)
         print("created budget \(budget.scope): ε \(amount(budget.epsilon)), δ \(amount(budget.delta)), "
               + "\(budget.composition) composition, in \(opened.path)")
     }

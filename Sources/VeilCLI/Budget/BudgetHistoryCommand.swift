@@ -18,7 +18,7 @@ struct BudgetHistoryCommand: ParsableCommand {
 
     func run() throws {
         let opened = try ledger.open()
-        let entries = try ledgerCall { try opened.entries(scope: scope) }
+        let entries = try opened.entries(scope: scope)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

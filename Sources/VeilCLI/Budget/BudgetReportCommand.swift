@@ -28,7 +28,7 @@ struct BudgetReportCommand: ParsableCommand {
 
     func run() throws {
         let opened = try ledger.open()
-        let report = try ledgerCall { try AuditReport(ledger: opened, scope: scope) }
+        let report = try AuditReport(ledger: opened, scope: scope)
         let text: String
         switch format {
         case .md: text = report.markdown()

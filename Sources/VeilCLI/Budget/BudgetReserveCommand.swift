@@ -36,9 +36,7 @@ struct BudgetReserveCommand: ParsableCommand {
         let event = DPEvent.epsilonDelta(epsilon: epsilon, delta: delta)
         try event.validate()
         let opened = try ledger.open()
-        let reservation = try ledgerCall {
-            try opened.reserve(event: event, cost: cost, scope: scope, analyst: analyst, purpose: purpose)
-        }
+        let reservation = try opened.reserve(event: event, cost: cost, scope: scope, analyst: analyst, purpose: purpose)
         print(reservation.id)
     }
 }

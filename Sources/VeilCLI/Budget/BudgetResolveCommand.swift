@@ -33,10 +33,8 @@ struct BudgetResolveCommand: ParsableCommand {
 
     func run() throws {
         let opened = try ledger.open()
-        let entry = try ledgerCall {
-            try opened.resolve(reservationID: id, as: commit ? .commit : .refund,
-                               resultDigest: commit ? (resultDigest ?? "unknown") : nil, note: note)
-        }
+        let entry = try opened.resolve(reservationID: id, as: commit ? .commit : .refund,
+                                       resultDigest: commit ? (resultDigest ?? "unknown") : nil, note: note)
         print("\(commit ? "committed" : "refunded") reservation \(id) of \(entry.scope) (entry \(entry.id))")
     }
 }

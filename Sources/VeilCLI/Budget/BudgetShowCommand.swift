@@ -22,7 +22,7 @@ struct BudgetShowCommand: ParsableCommand {
 
     func run() throws {
         let opened = try ledger.open()
-        let statuses = try ledgerCall { try scope.map { [try opened.status(scope: $0)] } ?? opened.statuses() }
+        let statuses = try scope.map { [try opened.status(scope: $0)] } ?? opened.statuses()
         if json {
             let objects = statuses.map(Self.json)
             print(scope == nil ? JSONValue.array(objects).rendered : objects[0].rendered)

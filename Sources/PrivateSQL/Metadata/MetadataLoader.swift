@@ -1,0 +1,259 @@
+import Foundation
+import Mechanisms
+import Yams
+
+// MARK: - Loading and validation
+
+extension PrivacyMetadata {
+    /// Reads and validates a `privacy.yaml` file.
+    /// - Parameter url: the file.
+    /// - Returns: the validated metadata, with ``source`` set to the file's path.
+    /// - Throws: ``VeilError`` with code ``VeilError/Code/invalidMetadata`` naming the file, the line, the
+    ///   table, the column and what is wrong; ``VeilError/Code/invalidInput`` if the file cannot be read.
+    public static func load(contentsOf url: URL) throws -> PrivacyMetadata {
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw VeilError(.invalidInput, "cannot read privacy metadata \(url.path): \(error.localizedDescription)")
+        }
+        return try parse(yaml: text, source: url.path)
+    }
+
+    /// Parses and validates privacy metadata from YAML text.
+    ///
+    /// The format (every key is checked; unknown keys are errors so that a typo cannot silently drop a bound):
+    /// ```yaml
+    /// scope: health_panel                # ledger budget name
+    /// tables:
+    ///   visits:
+    ///     privacy_unit: person_id        # or `row_privacy: true`
+    ///     max_partitions_per_unit: 5     # groups one unit may touch
+    ///     max_rows_per_partition: 1      # rows one unit may contribute to one group
+    ///     columns:
+    ///       person_id: {type: integer}
+    ///       year: {type: integer, public_values: [1984, 1985]}
+    ///       income: {type: real, lower: 0, upper: 15}
+    /// ```
+    /// - Parameters:
+    ///   - yaml: the document.
+    ///   - source: the file name (or a label) used in error messages.
+    /// - Throws: ``VeilError`` with code ``VeilError/Code/invalidMetadata``.
+    public static func parse(yaml: String, source: String) throws -> PrivacyMetadata {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw VeilError(.invalidMetadata, "\(source): not valid YAML: \(String(describing: error).trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        return try MetadataReader(source: source).read(root)
+    }
+}
+
+/// Walks the YAML node tree and builds validated metadata, with precise error messages.
+private struct MetadataReader {
+    let source: String
+
+    func fail(_ node: Node?, _ context: String, _ problem: String) -> VeilError {
+        var place = source
+        if let line = node?.mark?.line { place += ":\(line)" }
+        let what = context.isEmpty ? problem : "\(context): \(problem)"
+        return VeilError(.invalidMetadata, "\(place): \(what)")
+    }
+
+    func mapping(_ node: Node, _ context: String, _ what: String) throws -> [(key: String, keyNode: Node, value: Node)] {
+        guard case .mapping(let map) = node else {
+            throw fail(node, context, "\(what) must be a mapping of keys to values")
+        }
+        var seen = Set<String>()
+        var pairs: [(key: String, keyNode: Node, value: Node)] = []
+        for (keyNode, value) in map {
+            guard case .scalar(let scalar) = keyNode, !scalar.string.isEmpty else {
+                throw fail(keyNode, context, "keys of \(what) must be non-empty names")
+            }
+            guard seen.insert(scalar.string.lowercased()).inserted else {
+                throw fail(keyNode, context, "'\(scalar.string)' appears twice in \(what)")
+            }
+            pairs.append((scalar.string, keyNode, value))
+        }
+        return pairs
+    }
+
+    func checkKeys(_ pairs: [(key: String, keyNode: Node, value: Node)], allowed: [String], _ context: String) throws {
+        for pair in pairs where !allowed.contains(pair.key) {
+            throw fail(pair.keyNode, context,
+                       "unknown key '\(pair.key)' (allowed: \(allowed.joined(separator: ", ")))")
+        }
+    }
+
+    func string(_ node: Node, _ context: String, _ key: String) throws -> String {
+        guard case .scalar(let scalar) = node, !scalar.string.isEmpty else {
+            throw fail(node, context, "\(key) must be a non-empty name")
+        }
+        return scalar.string
+    }
+
+    func positiveInt(_ node: Node, _ context: String, _ key: String) throws -> Int {
+        guard case .scalar = node, let value = node.int, value >= 1 else {
+            throw fail(node, context, "\(key) must be an integer ≥ 1, got '\(node.string ?? "a collection")'")
+        }
+        return value
+    }
+
+    func number(_ node: Node, _ context: String, _ key: String) throws -> Double {
+        guard case .scalar = node, let value = node.float, value.isFinite else {
+            throw fail(node, context, "\(key) must be a finite number, got '\(node.string ?? "a collection")'")
+        }
+        return value
+    }
+
+    func read(_ root: Node?) throws -> PrivacyMetadata {
+        guard let root else { throw fail(nil, "", "the file is empty; it needs `scope:` and `tables:`") }
+        let top = try mapping(root, "", "the document")
+        try checkKeys(top, allowed: ["scope", "tables"], "")
+        guard let scopeNode = top.first(where: { $0.key == "scope" })?.value else {
+            throw fail(root, "", "missing `scope:` (the name of the ledger budget these tables are charged to)")
+        }
+        let scope = try string(scopeNode, "", "scope")
+        guard let tablesNode = top.first(where: { $0.key == "tables" })?.value else {
+            throw fail(root, "", "missing `tables:` (one entry per table with its privacy unit and columns)")
+        }
+        let tablePairs = try mapping(tablesNode, "", "tables")
+        guard !tablePairs.isEmpty else { throw fail(tablesNode, "", "`tables:` declares no table") }
+        let tables = try tablePairs.map { try readTable(name: $0.key, node: $0.value) }
+        return PrivacyMetadata(scope: scope, tables: tables, source: source)
+    }
+
+    func readTable(name: String, node: Node) throws -> TableMetadata {
+        let context = "table \(name)"
+        let pairs = try mapping(node, context, "the table entry")
+        try checkKeys(pairs, allowed: ["privacy_unit", "row_privacy", "max_partitions_per_unit",
+                                       "max_rows_per_partition", "columns"], context)
+        func value(_ key: String) -> Node? { pairs.first { $0.key == key }?.value }
+
+        guard let columnsNode = value("columns") else {
+            throw fail(node, context, "missing `columns:` (each column's type and bounds)")
+        }
+        let columnPairs = try mapping(columnsNode, context, "columns")
+        guard !columnPairs.isEmpty else { throw fail(columnsNode, context, "`columns:` declares no column") }
+        let columns = try columnPairs.map { try readColumn(table: name, name: $0.key, node: $0.value) }
+
+        let unit: PrivacyUnit
+        let rowPrivacy = try value("row_privacy").map { node -> Bool in
+            guard case .scalar = node, let flag = node.bool else {
+                throw fail(node, context, "row_privacy must be true or false")
+            }
+            return flag
+        } ?? false
+        let maxPartitions = try value("max_partitions_per_unit").map { try positiveInt($0, context, "max_partitions_per_unit") }
+        let maxRows = try value("max_rows_per_partition").map { try positiveInt($0, context, "max_rows_per_partition") }
+
+        switch (value("privacy_unit"), rowPrivacy) {
+        case (let unitNode?, false):
+            let unitName = try string(unitNode, context, "privacy_unit")
+            guard let unitColumn = columns.first(where: { $0.name.caseInsensitiveEquals(unitName) }) else {
+                throw fail(unitNode, context, "privacy_unit '\(unitName)' is not a declared column (declared: "
+                           + columns.map(\.name).joined(separator: ", ") + ")")
+            }
+            if unitColumn.lower != nil || unitColumn.upper != nil || unitColumn.publicValues != nil {
+                throw fail(unitNode, "\(context), column \(unitColumn.name)",
+                           "the privacy unit column cannot have bounds or public_values: it is never aggregated or released")
+            }
+            guard maxPartitions != nil else {
+                throw fail(node, context, "missing `max_partitions_per_unit:` (how many groups one \(unitName) may contribute to)")
+            }
+            guard maxRows != nil else {
+                throw fail(node, context, "missing `max_rows_per_partition:` (how many rows one \(unitName) may contribute to one group)")
+            }
+            unit = .column(unitColumn.name)
+        case (nil, true):
+            if let maxPartitions, maxPartitions != 1 {
+                throw fail(value("max_partitions_per_unit"), context,
+                           "with row_privacy each row is one unit and touches one group: max_partitions_per_unit must be 1 or absent")
+            }
+            if let maxRows, maxRows != 1 {
+                throw fail(value("max_rows_per_partition"), context,
+                           "with row_privacy each row is one unit: max_rows_per_partition must be 1 or absent")
+            }
+            unit = .row
+        case (_?, true):
+            throw fail(node, context, "declare either privacy_unit or row_privacy: true, not both")
+        case (nil, false):
+            throw fail(node, context, "missing privacy unit: add `privacy_unit: <column>` (the person or entity "
+                       + "to protect) or `row_privacy: true` (each row is independent)")
+        }
+        return TableMetadata(name: name, privacyUnit: unit, maxPartitionsPerUnit: maxPartitions ?? 1,
+                             maxRowsPerPartition: maxRows ?? 1, columns: columns)
+    }
+
+    func readColumn(table: String, name: String, node: Node) throws -> ColumnMetadata {
+        let context = "table \(table), column \(name)"
+        let pairs = try mapping(node, context, "the column entry")
+        try checkKeys(pairs, allowed: ["type", "lower", "upper", "public_values"], context)
+        func value(_ key: String) -> Node? { pairs.first { $0.key == key }?.value }
+
+        guard let typeNode = value("type") else {
+            throw fail(node, context, "missing `type:` (integer, real, text or boolean)")
+        }
+        guard case .scalar(let typeScalar) = typeNode, let type = ColumnType(rawValue: typeScalar.string.lowercased()) else {
+            throw fail(typeNode, context, "unknown type '\(typeNode.string ?? "")' (allowed: integer, real, text, boolean)")
+        }
+        let lower = try value("lower").map { try number($0, context, "lower") }
+        let upper = try value("upper").map { try number($0, context, "upper") }
+        if lower != nil || upper != nil {
+            guard type == .integer || type == .real else {
+                throw fail(value("lower") ?? value("upper"), context,
+                           "lower/upper apply to integer and real columns only; this column is \(type.rawValue)")
+            }
+            guard let lower, let upper else {
+                throw fail(node, context, "declare both `lower:` and `upper:` (only \(lower == nil ? "upper" : "lower") is given)")
+            }
+            guard lower <= upper else {
+                throw fail(value("lower"), context, "lower (\(lower.compactDescription)) is greater than upper (\(upper.compactDescription))")
+            }
+        }
+        var publicValues: [SQLValue]?
+        if let valuesNode = value("public_values") {
+            guard case .sequence(let sequence) = valuesNode else {
+                throw fail(valuesNode, context, "public_values must be a list, e.g. [1984, 1985]")
+            }
+            guard !sequence.isEmpty else { throw fail(valuesNode, context, "public_values is empty") }
+            var values: [SQLValue] = []
+            for item in sequence {
+                let v = try publicValue(item, type: type, context: context)
+                guard !values.contains(v) else {
+                    throw fail(item, context, "public value \(v) is listed twice")
+                }
+                values.append(v)
+            }
+            publicValues = values
+        }
+        return ColumnMetadata(name: name, type: type, lower: lower, upper: upper, publicValues: publicValues)
+    }
+
+    func publicValue(_ node: Node, type: ColumnType, context: String) throws -> SQLValue {
+        guard case .scalar(let scalar) = node else {
+            throw fail(node, context, "public_values must be plain values")
+        }
+        switch type {
+        case .integer:
+            if let v = node.int { return .integer(Int64(v)) }
+        case .real:
+            if let v = node.float, v.isFinite { return .real(v) }
+        case .boolean:
+            if let v = node.bool { return .integer(v ? 1 : 0) }
+            if let v = node.int, v == 0 || v == 1 { return .integer(Int64(v)) }
+        case .text:
+            return .text(scalar.string)
+        }
+        throw fail(node, context, "public value '\(scalar.string)' is not of the column's type \(type.rawValue)")
+    }
+}
+
+extension Double {
+    /// `30` rather than `30.0` for whole numbers; the shortest round-tripping form otherwise.
+    var compactDescription: String {
+        if self == rounded(), abs(self) < 1e15 { return String(Int64(self)) }
+        return String(self)
+    }
+}

@@ -1,0 +1,165 @@
+// MARK: - Expressions
+
+/// An expression of the query, with the place it starts in the text.
+public struct Expression: Hashable, Sendable {
+    /// The expression's form.
+    public indirect enum Kind: Hashable, Sendable {
+        /// A column, optionally qualified by a table name or alias (`visits.year`).
+        case column(name: String, qualifier: String?)
+        /// An integer literal.
+        case integer(Int64)
+        /// A real literal.
+        case real(Double)
+        /// A string literal.
+        case string(String)
+        /// `TRUE` or `FALSE`.
+        case boolean(Bool)
+        /// `NULL`.
+        case null
+        /// A prefix operator: `-`, `+` or `NOT`.
+        case unary(UnaryOperator, Expression)
+        /// An infix operator.
+        case binary(BinaryOperator, Expression, Expression)
+        /// A function call such as `COUNT(*)`, `COUNT(DISTINCT person_id)` or `PERCENTILE(income, 0.9)`.
+        case function(name: String, arguments: [Expression], distinct: Bool, star: Bool)
+        /// `expr IS [NOT] NULL`.
+        case isNull(Expression, negated: Bool)
+        /// `expr [NOT] IN (a, b, …)`.
+        case inList(Expression, [Expression], negated: Bool)
+        /// `expr [NOT] BETWEEN low AND high`.
+        case between(Expression, low: Expression, high: Expression, negated: Bool)
+        /// `expr [NOT] LIKE pattern`.
+        case like(Expression, pattern: Expression, negated: Bool)
+        /// A parenthesised `SELECT` (parsed only so that it can be refused with a clear message).
+        case subquery
+    }
+
+    /// The expression's form.
+    public let kind: Kind
+    /// Where the expression starts.
+    public let location: SourceLocation
+
+    /// Creates an expression.
+    public init(_ kind: Kind, at location: SourceLocation) {
+        self.kind = kind
+        self.location = location
+    }
+}
+
+/// A prefix operator.
+public enum UnaryOperator: String, Hashable, Sendable {
+    /// `-x`.
+    case negate = "-"
+    /// `+x`.
+    case plus = "+"
+    /// `NOT x`.
+    case not = "NOT"
+}
+
+/// An infix operator.
+public enum BinaryOperator: String, Hashable, Sendable {
+    case or = "OR"
+    case and = "AND"
+    case equal = "="
+    case notEqual = "<>"
+    case less = "<"
+    case lessOrEqual = "<="
+    case greater = ">"
+    case greaterOrEqual = ">="
+    case add = "+"
+    case subtract = "-"
+    case multiply = "*"
+    case divide = "/"
+    case modulo = "%"
+    case concatenate = "||"
+
+    /// Whether the operator compares two values (and yields a truth value).
+    public var isComparison: Bool {
+        switch self {
+        case .equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual: true
+        default: false
+        }
+    }
+
+    /// Whether the operator is arithmetic (`+ - * / %`).
+    public var isArithmetic: Bool {
+        switch self {
+        case .add, .subtract, .multiply, .divide, .modulo: true
+        default: false
+        }
+    }
+}
+
+// MARK: - Statement
+
+/// One item of the `SELECT` list.
+public struct SelectItem: Hashable, Sendable {
+    /// The selected expression, or `nil` for `*`.
+    public let expression: Expression?
+    /// The name given with `AS` (or a bare alias).
+    public let alias: String?
+    /// Where the item starts.
+    public let location: SourceLocation
+
+    /// Creates a select item.
+    public init(expression: Expression?, alias: String?, at location: SourceLocation) {
+        self.expression = expression
+        self.alias = alias
+        self.location = location
+    }
+}
+
+/// The table in `FROM`.
+public struct TableReference: Hashable, Sendable {
+    /// The table's name as written.
+    public let name: String
+    /// The alias given with `AS` (or a bare alias).
+    public let alias: String?
+    /// Where the name starts.
+    public let location: SourceLocation
+
+    /// Creates a table reference.
+    public init(name: String, alias: String?, at location: SourceLocation) {
+        self.name = name
+        self.alias = alias
+        self.location = location
+    }
+}
+
+/// One key of `ORDER BY`.
+public struct OrderingTerm: Hashable, Sendable {
+    /// The expression to sort by (a column, an alias, an aggregate or an output position).
+    public let expression: Expression
+    /// `DESC` rather than `ASC`.
+    public let descending: Bool
+
+    /// Creates an ordering term.
+    public init(expression: Expression, descending: Bool) {
+        self.expression = expression
+        self.descending = descending
+    }
+}
+
+/// A parsed `SELECT` statement of Veil's SQL subset.
+public struct SelectStatement: Hashable, Sendable {
+    /// `SELECT DISTINCT`.
+    public var distinct: Bool
+    /// The select list.
+    public var items: [SelectItem]
+    /// The one table in `FROM`.
+    public var from: TableReference
+    /// The `WHERE` condition.
+    public var whereClause: Expression?
+    /// The `GROUP BY` expressions.
+    public var groupBy: [Expression]
+    /// The `HAVING` condition (applied to noisy results).
+    public var having: Expression?
+    /// The `ORDER BY` keys (applied to noisy results).
+    public var orderBy: [OrderingTerm]
+    /// The `LIMIT` row count (applied to noisy results).
+    public var limit: Int?
+    /// The `OFFSET` (applied to noisy results).
+    public var offset: Int?
+    /// The full query text, for error messages.
+    public var text: String
+}

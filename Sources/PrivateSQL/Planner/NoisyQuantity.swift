@@ -1,0 +1,64 @@
+/// One quantity the database computes per group and a mechanism must noise before anything is released.
+///
+/// True values are integers in units of ``granularity`` (a power of two): each privacy unit's contribution
+/// is clamped, then rounded to the grid inside SQLite, so the per-group total is an exact integer `n` and
+/// the represented value is `n · granularity` (DESIGN.md §2 rule 1: round to a multiple of a power of two,
+/// then add `granularity · integerNoise`). Sensitivities are in the same integer units and follow from the
+/// metadata's bounds only (rule 6).
+///
+/// With `k` = max_partitions_per_unit (capped by the number of possible groups), `m` =
+/// max_rows_per_partition and clamping bounds `[L, U]` (`mid = (L+U)/2`, `half = (U−L)/2`), the change one unit
+/// can make to one group (``partitionSensitivity``, before division by the granularity) is:
+///
+/// | kind | per-unit contribution to a group | bound |
+/// | --- | --- | --- |
+/// | rowCount | min(rows, m) | m |
+/// | nonNullCount | min(non-null values, m) | m |
+/// | sum | Σ clamp(x) clamped to [m·min(L,0), m·max(U,0)] | m·max(\|L\|, \|U\|) |
+/// | centeredSum | min(n, m)·(mean of clamp(x) − mid) | m·half |
+/// | centeredSumOfSquares | min(n, m)·mean of (clamp(x) − mid)² | m·half² |
+/// | unitCount | 1 | 1 |
+/// | histogram (bins) | bin counts scaled by min(n, m)/n, rounded down | m (L1 over the bins) |
+///
+/// Across groups: ``l1Sensitivity`` = k · partition bound, ``l2Sensitivity`` = √k · partition bound
+/// (a unit touches at most k groups; each coordinate of its change is at most the partition bound).
+public struct NoisyQuantity: Hashable, Sendable {
+    /// What the quantity measures.
+    public enum Kind: Hashable, Sendable {
+        /// Rows per group (`COUNT(*)`).
+        case rowCount
+        /// Non-null values of a column per group (`COUNT(col)`, and the denominator of `AVG`).
+        case nonNullCount(column: String)
+        /// Sum of clamped values (`SUM(col)`).
+        case sum(column: String)
+        /// Sum of clamped values minus the middle of the bounds (`AVG`, `VARIANCE`).
+        case centeredSum(column: String, center: Double)
+        /// Sum of squared distances of clamped values to the middle of the bounds (`VARIANCE`, `STDDEV`).
+        case centeredSumOfSquares(column: String, center: Double)
+        /// Distinct privacy units per group (`COUNT(DISTINCT unit)`, and partition selection).
+        case unitCount
+        /// Counts of clamped values in `bins` equal-width bins over `[lower, upper]` (`MEDIAN`, `PERCENTILE`).
+        case histogram(column: String, bins: Int, lower: Double, upper: Double)
+    }
+
+    /// Position in ``QueryPlan/quantities``.
+    public let index: Int
+    /// What the quantity measures.
+    public let kind: Kind
+    /// Number of integer coordinates per group: 1, or the number of bins of a histogram.
+    public let dimension: Int
+    /// The grid: a true or noisy integer `n` stands for `n · granularity`. 1 for counts and integer sums.
+    public let granularity: Double
+    /// Largest change one unit can make to this quantity in one group, in units of ``granularity``
+    /// (L1 norm over the coordinates of a histogram).
+    public let partitionSensitivity: Int
+    /// L1 sensitivity over all groups, in units of ``granularity``: k · ``partitionSensitivity``.
+    public let l1Sensitivity: Int
+    /// L2 sensitivity over all groups, in units of ``granularity``: √k · ``partitionSensitivity``.
+    public let l2Sensitivity: Double
+    /// This quantity's share of the query's ε.
+    public let epsilon: Double
+    /// The discrete Laplace scale (in units of ``granularity``) that spends exactly ``epsilon``:
+    /// ``l1Sensitivity`` / ``epsilon``.
+    public var laplaceScale: Double { Double(l1Sensitivity) / epsilon }
+}

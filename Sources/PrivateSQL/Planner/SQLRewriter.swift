@@ -1,0 +1,269 @@
+/// Writes the SQL that computes a plan's true per-group quantities with contribution bounding pushed down
+/// to the database.
+///
+/// User-level privacy (a `privacy_unit` column), in four steps of one statement:
+/// 1. `veil_rows`: the `WHERE` filter (rows without a unit, and rows whose key is not a declared public
+///    value, are dropped), the unit, the keys and each aggregated column clamped to its bounds.
+/// 2. `veil_units`: `GROUP BY unit, keys`: one row per (unit, group) with the unit's bounded contribution to
+///    each quantity (see ``NoisyQuantity``): counts capped at m rows, sums clamped, means scaled to at most
+///    m rows, all rounded to the quantity's grid.
+/// 3. `veil_kept`: each unit keeps at most k of its groups, those with the smallest keyed hash
+///    `veil_priority(key, unit, keys…)` (SipHash-2-4 under a per-query secret key). The choice for a unit
+///    depends only on that unit's own groups, so adding or removing a unit changes no other unit's choice,
+///    which is all the sensitivity bound needs; the hash makes the choice uniform and unpredictable without
+///    the key. The step is skipped when a unit cannot touch more than k groups (no `GROUP BY`, or fewer
+///    public key combinations than k).
+/// 4. `veil_groups`: `GROUP BY keys`, summing contributions; with public keys the declared key combinations
+///    are left-joined so that empty groups appear with zeros (`veil_groups` is materialised once for the join).
+///
+/// Histograms (for `MEDIAN` and `PERCENTILE`) get a statement of their own in long form, one row per
+/// (group, bin): computing 64 bins as 64 columns of the per-unit step is several times slower on SQLite
+/// than counting per (unit, group, bin) and joining the per-(unit, group) totals.
+///
+/// Row-level privacy (`row_privacy: true`) needs no per-unit step: rows are clamped, rounded and aggregated
+/// per group directly.
+///
+/// Identifiers come from the metadata and are double-quoted; every literal of the query is a `?`
+/// parameter. Numbers written into the text come from the metadata and the planner, never from the query.
+struct SQLRewriter {
+    let table: TableMetadata
+    let keys: [GroupingKey]
+    let quantities: [NoisyQuantity]
+    let whereSQL: String?
+    let whereParameters: [SQLValue]
+    let effectivePartitions: Int
+    let publicKeys: Bool
+    let sampling: PartitionSampling
+
+    /// `name` as a double-quoted SQL identifier.
+    static func quote(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// A number as an SQL literal: integers without a fraction, reals in round-trip form.
+    static func number(_ value: Double, forceReal: Bool = false) -> String {
+        if !forceReal, value == value.rounded(), abs(value) < 1e15 { return "(\(Int64(value)))" }
+        var text = String(value)
+        if !text.contains(".") && !text.contains("e") { text += ".0" }
+        return "(\(text))"
+    }
+
+    /// Whether units must drop groups beyond k (they can touch more groups than k).
+    var needsSampling: Bool {
+        table.privacyUnit != .row && !keys.isEmpty && !(publicKeys && publicCombinations <= table.maxPartitionsPerUnit)
+    }
+
+    /// The `veil_rows` step: filter, unit, keys and the given columns clamped (plus bin indices for histograms).
+    func rowsCTE(columns valueColumns: [String], histogram: (column: String, bins: Int, lower: Double, upper: Double)?,
+                 parameters: inout [SQLValue]) -> String {
+        var rowSelect: [String] = []
+        if case .column(let unit) = table.privacyUnit { rowSelect.append("\(Self.quote(unit)) AS veil_unit") }
+        for (i, key) in keys.enumerated() { rowSelect.append("\(Self.quote(key.column)) AS veil_k\(i)") }
+        var conditions: [String] = []
+        for (j, c) in valueColumns.enumerated() {
+            let column = table.column(named: c)!
+            var clamped = Self.quote(column.name)
+            if let b = column.bounds {
+                clamped = "MAX(\(Self.number(b.lowerBound)), MIN(\(Self.number(b.upperBound)), \(clamped)))"
+            }
+            if let h = histogram, h.column == c {
+                let width = h.upper - h.lower
+                let perUnit = width > 0 ? Double(h.bins) / width : 0
+                rowSelect.append("CAST(MIN(\(h.bins - 1), MAX(0, (\(clamped) - \(Self.number(h.lower))) * "
+                                 + "\(Self.number(perUnit, forceReal: true)))) AS INTEGER) AS veil_bin")
+                conditions.append("\(Self.quote(column.name)) IS NOT NULL")
+            } else {
+                rowSelect.append("\(clamped) AS veil_c\(j)")
+            }
+        }
+        if rowSelect.isEmpty { rowSelect.append("1 AS veil_row") }
+        if let whereSQL {
+            conditions.insert(whereSQL, at: 0)
+            parameters += whereParameters
+        }
+        if case .column(let unit) = table.privacyUnit { conditions.append("\(Self.quote(unit)) IS NOT NULL") }
+        for key in keys {
+            if let values = key.publicValues {
+                conditions.append("\(Self.quote(key.column)) IN (\(values.map { _ in "?" }.joined(separator: ", ")))")
+                parameters += values
+            }
+        }
+        var sql = "veil_rows AS (\n  SELECT \(rowSelect.joined(separator: ", "))\n  FROM \(Self.quote(table.name))"
+        if !conditions.isEmpty { sql += "\n  WHERE \(conditions.joined(separator: "\n    AND "))" }
+        return sql + "\n)"
+    }
+
+    /// The sort key of a unit's groups: `RANDOM()`, or `veil_priority(?, ?, unit, keys…)` with the key's two
+    /// words appended to `parameters`.
+    func priority(_ parameters: inout [SQLValue], unitKeys: String) -> String {
+        switch sampling {
+        case .sqliteRandom:
+            return "RANDOM()"
+        case .keyedHash(let key):
+            parameters.append(.integer(Int64(bitPattern: key.k0)))
+            parameters.append(.integer(Int64(bitPattern: key.k1)))
+            return "veil_priority(?, ?, \(unitKeys))"
+        }
+    }
+
+    /// The main statement: one row per group with the keys and every quantity except histograms.
+    func build() -> (sql: String, parameters: [SQLValue]) {
+        var parameters: [SQLValue] = []
+        let m = table.maxRowsPerPartition
+        let keyAliases = keys.indices.map { "veil_k\($0)" }
+        let scalarQuantities = quantities.filter { $0.dimension == 1 }
+
+        var valueColumns: [String] = []
+        for q in scalarQuantities {
+            switch q.kind {
+            case .nonNullCount(let c), .sum(let c), .centeredSum(let c, _), .centeredSumOfSquares(let c, _):
+                if !valueColumns.contains(c) { valueColumns.append(c) }
+            default: break
+            }
+        }
+        func valueAlias(_ c: String) -> String { "veil_c\(valueColumns.firstIndex(of: c)!)" }
+
+        var sql = "WITH " + rowsCTE(columns: valueColumns, histogram: nil, parameters: &parameters)
+        var groupColumns: [String] = []
+        let grouped = keyAliases.isEmpty ? "" : "\n  GROUP BY \(keyAliases.joined(separator: ", "))"
+        let source: String
+        if table.privacyUnit == .row {
+            for q in scalarQuantities { groupColumns += rowLevelColumns(q, value: valueAlias) }
+            source = "veil_rows"
+        } else {
+            var unitColumns: [String] = []
+            for q in scalarQuantities {
+                if case .unitCount = q.kind {
+                    groupColumns.append("COUNT(*) AS veil_q\(q.index)")
+                } else {
+                    unitColumns += unitLevelColumns(q, m: m, value: valueAlias)
+                    groupColumns.append("COALESCE(SUM(veil_q\(q.index)), 0) AS veil_q\(q.index)")
+                }
+            }
+            let unitKeys = (["veil_unit"] + keyAliases).joined(separator: ", ")
+            let unitSelect = ([unitKeys] + unitColumns).joined(separator: ",\n    ")
+            sql += ",\nveil_units AS (\n  SELECT \(unitSelect)\n  FROM veil_rows\n  GROUP BY \(unitKeys)\n)"
+            if needsSampling {
+                sql += ",\nveil_kept AS (\n  SELECT * FROM (\n    SELECT *, ROW_NUMBER() OVER (PARTITION BY veil_unit "
+                    + "ORDER BY \(priority(&parameters, unitKeys: unitKeys))) AS veil_rank\n    FROM veil_units\n  )\n"
+                    + "  WHERE veil_rank <= \(table.maxPartitionsPerUnit)\n)"
+                source = "veil_kept"
+            } else {
+                source = "veil_units"
+            }
+        }
+        if groupColumns.isEmpty { groupColumns.append("MIN(0) AS veil_none") }
+        let groupSelect = (keyAliases + groupColumns).joined(separator: ",\n    ")
+        sql += ",\nveil_groups AS \(publicKeys ? "MATERIALIZED " : "")(\n  SELECT \(groupSelect)\n  FROM \(source)\(grouped)\n)"
+
+        let quantityNames = scalarQuantities.isEmpty ? ["veil_none"] : scalarQuantities.map { "veil_q\($0.index)" }
+        if publicKeys {
+            for (i, key) in keys.enumerated() {
+                let values = key.publicValues!
+                sql += ",\nveil_pk\(i)(v) AS (VALUES \(values.map { _ in "(?)" }.joined(separator: ", ")))"
+                parameters += values
+            }
+            let keySelect = keys.indices.map { "veil_pk\($0).v AS veil_k\($0)" }.joined(separator: ", ")
+            let keySources = keys.indices.map { "veil_pk\($0)" }.joined(separator: ", ")
+            sql += ",\nveil_keys AS (SELECT \(keySelect) FROM \(keySources))"
+            let join = keyAliases.map { "veil_groups.\($0) IS veil_keys.\($0)" }.joined(separator: " AND ")
+            let select = keyAliases.map { "veil_keys.\($0)" } + quantityNames.map { "COALESCE(veil_groups.\($0), 0)" }
+            sql += "\nSELECT \(select.joined(separator: ", "))\nFROM veil_keys LEFT JOIN veil_groups ON \(join)"
+            sql += "\nORDER BY \(keyAliases.map { "veil_keys.\($0)" }.joined(separator: ", "))"
+        } else {
+            sql += "\nSELECT \((keyAliases + quantityNames).joined(separator: ", "))\nFROM veil_groups"
+            if !keyAliases.isEmpty { sql += "\nORDER BY \(keyAliases.joined(separator: ", "))" }
+        }
+        return (sql, parameters)
+    }
+
+    /// The statement of one histogram quantity, in long form: one row per (group, bin) with the keys, the bin
+    /// index and the bounded count. Each unit's bin counts in a group are scaled by min(n, m)/n and rounded
+    /// down (so they total at most m), and each unit keeps at most k groups, chosen as in the main statement.
+    func histogramStatement(_ q: NoisyQuantity) -> (sql: String, parameters: [SQLValue]) {
+        guard case .histogram(let column, let bins, let lower, let upper) = q.kind else {
+            preconditionFailure("histogramStatement(_:) needs a histogram quantity")
+        }
+        var parameters: [SQLValue] = []
+        let m = table.maxRowsPerPartition
+        let keyAliases = keys.indices.map { "veil_k\($0)" }
+        var sql = "WITH " + rowsCTE(columns: [column], histogram: (column, bins, lower, upper), parameters: &parameters)
+        let outputKeys = (keyAliases + ["veil_bin"]).joined(separator: ", ")
+        if table.privacyUnit == .row {
+            sql += "\nSELECT \(outputKeys), COUNT(*)\nFROM veil_rows\nGROUP BY \(outputKeys)"
+            return (sql, parameters)
+        }
+        let unitKeys = (["veil_unit"] + keyAliases).joined(separator: ", ")
+        sql += ",\nveil_bins AS (\n  SELECT \(unitKeys), veil_bin, COUNT(*) AS veil_n\n  FROM veil_rows\n"
+            + "  GROUP BY \(unitKeys), veil_bin\n)"
+        var rank = ""
+        var keep = ""
+        if needsSampling {
+            rank = ",\n    ROW_NUMBER() OVER (PARTITION BY veil_unit ORDER BY \(priority(&parameters, unitKeys: unitKeys))) AS veil_rank"
+            keep = "\nWHERE veil_totals.veil_rank <= \(table.maxPartitionsPerUnit)"
+        }
+        sql += ",\nveil_totals AS (\n  SELECT \(unitKeys), SUM(veil_n) AS veil_total\(rank)\n  FROM veil_bins\n"
+            + "  GROUP BY \(unitKeys)\n)"
+        let join = (["veil_totals.veil_unit = veil_bins.veil_unit"]
+                    + keyAliases.map { "veil_totals.\($0) IS veil_bins.\($0)" }).joined(separator: " AND ")
+        let selectKeys = (keyAliases + ["veil_bin"]).map { "veil_bins.\($0)" }.joined(separator: ", ")
+        sql += "\nSELECT \(selectKeys), SUM(veil_bins.veil_n * MIN(veil_totals.veil_total, \(m)) / veil_totals.veil_total)"
+            + "\nFROM veil_bins JOIN veil_totals ON \(join)\(keep)\nGROUP BY \(selectKeys)"
+        return (sql, parameters)
+    }
+
+    var publicCombinations: Int { keys.reduce(1) { $0 * ($1.publicValues?.count ?? 1) } }
+
+    /// `ROUND(x / g)` as an integer.
+    func grid(_ expression: String, _ q: NoisyQuantity) -> String {
+        q.granularity == 1 ? "CAST(ROUND(\(expression)) AS INTEGER)"
+            : "CAST(ROUND((\(expression)) * \(Self.number(1 / q.granularity, forceReal: true))) AS INTEGER)"
+    }
+
+    /// Per-(unit, group) contributions of one quantity (in `veil_units`), named `veil_q<i>[_<bin>]`.
+    func unitLevelColumns(_ q: NoisyQuantity, m: Int, value: (String) -> String) -> [String] {
+        let name = "veil_q\(q.index)"
+        switch q.kind {
+        case .rowCount:
+            return ["MIN(COUNT(*), \(m)) AS \(name)"]
+        case .nonNullCount(let c):
+            return ["MIN(COUNT(\(value(c))), \(m)) AS \(name)"]
+        case .unitCount:
+            return []
+        case .sum(let c):
+            let b = table.column(named: c)!.bounds!
+            let low = Double(m) * min(b.lowerBound, 0)
+            let high = Double(m) * max(b.upperBound, 0)
+            return [grid("MAX(\(Self.number(low)), MIN(\(Self.number(high)), TOTAL(\(value(c)))))", q) + " AS \(name)"]
+        case .centeredSum(let c, let center):
+            let mid = Self.number(center, forceReal: true)
+            return [grid("MIN(COUNT(\(value(c))), \(m)) * (COALESCE(AVG(\(value(c))), \(mid)) - \(mid))", q) + " AS \(name)"]
+        case .centeredSumOfSquares(let c, let center):
+            let mid = Self.number(center, forceReal: true)
+            let v = value(c)
+            return [grid("MIN(COUNT(\(v)), \(m)) * COALESCE(AVG((\(v) - \(mid)) * (\(v) - \(mid))), 0.0)", q) + " AS \(name)"]
+        case .histogram:
+            return []   // computed by its own statement (histogramStatement)
+        }
+    }
+
+    /// Per-group aggregates of one quantity under row-level privacy (each row is its own unit).
+    func rowLevelColumns(_ q: NoisyQuantity, value: (String) -> String) -> [String] {
+        let name = "veil_q\(q.index)"
+        switch q.kind {
+        case .rowCount, .unitCount:
+            return ["COUNT(*) AS \(name)"]
+        case .nonNullCount(let c):
+            return ["COUNT(\(value(c))) AS \(name)"]
+        case .sum(let c):
+            return ["COALESCE(SUM(\(grid(value(c), q))), 0) AS \(name)"]
+        case .centeredSum(let c, let center):
+            return ["COALESCE(SUM(\(grid("\(value(c)) - \(Self.number(center, forceReal: true))", q))), 0) AS \(name)"]
+        case .centeredSumOfSquares(let c, let center):
+            let mid = Self.number(center, forceReal: true)
+            return ["COALESCE(SUM(\(grid("(\(value(c)) - \(mid)) * (\(value(c)) - \(mid))", q))), 0) AS \(name)"]
+        case .histogram:
+            return []   // computed by its own statement (histogramStatement)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import GRDB
+@testable import PrivateSQL
+
+/// The metadata of the contract example, used across the suites.
+let healthYAML = """
+scope: health_panel
+tables:
+  visits:
+    privacy_unit: person_id
+    max_partitions_per_unit: 5
+    max_rows_per_partition: 1
+    columns:
+      person_id: {type: integer}
+      year: {type: integer, public_values: [1984, 1985, 1986, 1987, 1988]}
+      doctor_visits: {type: integer, lower: 0, upper: 30}
+      income: {type: real, lower: 0, upper: 15}
+      female: {type: boolean}
+      region: {type: text}
+      age: {type: integer}
+"""
+
+func healthMetadata() throws -> PrivacyMetadata {
+    try PrivacyMetadata.parse(yaml: healthYAML, source: "privacy.yaml")
+}
+
+/// A temporary SQLite file, removed when the value is released by the test.
+final class TemporaryDatabase {
+    let url: URL
+    let queue: DatabaseQueue
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("veil-sql-\(UUID().uuidString).sqlite")
+        queue = try DatabaseQueue(path: url.path)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    func backend() throws -> SQLiteBackend { try SQLiteBackend(path: url.path) }
+}
+
+/// The true groups of `query` on `database` (no noise), as a dictionary from the first key to the quantities.
+func trueGroups(_ query: String, metadata: PrivacyMetadata, database: TemporaryDatabase,
+                epsilon: Double = 1, delta: Double = 1e-6,
+                sampling: PartitionSampling = .keyedHash(.insecureFixed(1, 2))) throws -> (QueryPlan, [TrueGroup]) {
+    let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try QueryBudget(epsilon: epsilon, delta: delta),
+                                                         sampling: sampling)
+    return (plan, try database.backend().run(plan))
+}
+
+/// Builds the `visits` table with the given rows (person, year, visits, income, female, region).
+func makeVisits(_ database: TemporaryDatabase,
+                _ rows: [(Int, Int, Int?, Double?, Int, String)]) throws {
+    try database.queue.write { db in
+        try db.execute(sql: """
+            CREATE TABLE visits (person_id INTEGER, year INTEGER, doctor_visits INTEGER, income REAL,
+                                 female INTEGER, region TEXT, age INTEGER)
+            """)
+        for row in rows {
+            try db.execute(sql: "INSERT INTO visits VALUES (?, ?, ?, ?, ?, ?, 40)",
+                           arguments: [row.0, row.1, row.2, row.3, row.4, row.5])
+        }
+    }
+}

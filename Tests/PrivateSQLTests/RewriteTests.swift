@@ -1,0 +1,238 @@
+import Foundation
+import GRDB
+import Mechanisms
+import Testing
+@testable import PrivateSQL
+
+/// Runs the rewritten SQL on small SQLite files and checks the true, pre-noise quantities.
+@Suite("Rewritten SQL on SQLite")
+struct RewriteTests {
+    @Test("unbounded plain aggregates match SQLite's when every unit is within its bounds")
+    func matchesPlainSQL() throws {
+        let db = try TemporaryDatabase()
+        var rows: [(Int, Int, Int?, Double?, Int, String)] = []
+        for person in 1...40 {
+            for (i, year) in [1984, 1985, 1986].enumerated() where (person + i) % 4 != 0 {
+                rows.append((person, year, (person * 7 + i) % 25, Double(person % 13) + 0.25, person % 2,
+                             person % 3 == 0 ? "north" : "south"))
+            }
+        }
+        try makeVisits(db, rows)
+        let (plan, groups) = try trueGroups("SELECT year, COUNT(*), SUM(doctor_visits), COUNT(DISTINCT person_id) FROM visits GROUP BY year",
+                                            metadata: try healthMetadata(), database: db)
+        #expect(plan.selection == .publicKeys(count: 5))
+        let expected = try db.queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT year, COUNT(*), SUM(doctor_visits), COUNT(DISTINCT person_id) FROM visits GROUP BY year")
+        }
+        #expect(groups.count == 5)   // 1987 and 1988 are public and empty
+        for row in expected {
+            let year: Int64 = row[0]
+            let group = try #require(groups.first { $0.key == [.integer(year)] })
+            #expect(group.values == [[row[1]], [row[2]], [row[3]]])
+        }
+        for year in [1987, 1988] {
+            let group = try #require(groups.first { $0.key == [.integer(Int64(year))] })
+            #expect(group.values == [[0], [0], [0]])
+        }
+        #expect(groups.map(\.key) == (1984...1988).map { [.integer(Int64($0))] })
+    }
+
+    @Test("public values given with the query (a keys file) replace the metadata's: every key, nothing else")
+    func keysOverride() throws {
+        let db = try TemporaryDatabase()
+        try makeVisits(db, [(1, 1984, 1, 1, 0, "north"), (2, 1984, 1, 1, 0, "south"), (3, 1985, 1, 1, 0, "east")])
+        let plan = try QueryPlanner(metadata: try healthMetadata()).plan(
+            "SELECT region, COUNT(*) FROM visits GROUP BY region", budget: try QueryBudget(epsilon: 1),
+            publicValues: ["REGION": [.text("north"), .text("south"), .text("west")]])
+        #expect(plan.selection == .publicKeys(count: 3))
+        let groups = try db.backend().run(plan)
+        #expect(groups.map(\.key) == [[.text("north")], [.text("south")], [.text("west")]])
+        #expect(groups.map(\.values) == [[[1]], [[1]], [[0]]])
+        #expect(throws: QueryError.self) {
+            _ = try QueryPlanner(metadata: try healthMetadata()).plan(
+                "SELECT region, COUNT(*) FROM visits GROUP BY region", budget: try QueryBudget(epsilon: 1),
+                publicValues: ["person_id": [.integer(1)]])
+        }
+    }
+
+    @Test("WHERE with IN, BETWEEN, LIKE, IS NULL, NOT and arithmetic filters as SQLite does", arguments: [
+        "region LIKE 'n%' AND doctor_visits BETWEEN 2 AND 20",
+        "NOT (year IN (1984, 1986)) OR income IS NULL",
+        "doctor_visits * 2 + 1 > 15 AND region NOT LIKE '%th' AND year NOT BETWEEN 1985 AND 1985",
+        "income IS NOT NULL AND female = TRUE",
+    ])
+    func filters(condition: String) throws {
+        let db = try TemporaryDatabase()
+        var rows: [(Int, Int, Int?, Double?, Int, String)] = []
+        for person in 1...60 {
+            rows.append((person, 1984 + person % 3, person % 25, person % 7 == 0 ? nil : Double(person % 15),
+                         person % 2, person % 3 == 0 ? "north" : "south"))
+        }
+        try makeVisits(db, rows)
+        let (_, groups) = try trueGroups("SELECT COUNT(*) FROM visits WHERE \(condition)",
+                                         metadata: try healthMetadata(), database: db)
+        let plain = try db.queue.read { db in
+            try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM visits WHERE " + condition.replacingOccurrences(of: "TRUE", with: "1"))
+        }
+        #expect(groups[0].values == [[plain!]])
+    }
+
+    @Test("a unit with many rows moves each group's true aggregate by at most its bound",
+          arguments: [PartitionSampling.sqliteRandom, .keyedHash(.insecureFixed(3, 4))])
+    func contributionBounding(sampling: PartitionSampling) throws {
+        let yaml = """
+            scope: s
+            tables:
+              visits:
+                privacy_unit: person_id
+                max_partitions_per_unit: 2
+                max_rows_per_partition: 3
+                columns:
+                  person_id: {type: integer}
+                  year: {type: integer}
+                  doctor_visits: {type: integer, lower: 0, upper: 30}
+                  income: {type: real, lower: 0, upper: 15}
+                  female: {type: boolean}
+                  region: {type: text}
+                  age: {type: integer}
+            """
+        let metadata = try PrivacyMetadata.parse(yaml: yaml, source: "m.yaml")
+        var base: [(Int, Int, Int?, Double?, Int, String)] = []
+        for person in 1...30 {
+            base.append((person, 1984 + person % 3, person % 10, 5.5, 0, "r\(person % 4)"))
+        }
+        // The same data plus one heavy unit: 500 rows over 10 years, extreme values.
+        var heavy = base
+        for i in 0..<500 { heavy.append((999, 1980 + i % 10, 1_000_000, 1e9, 1, "r0")) }
+
+        let query = "SELECT year, COUNT(*), COUNT(doctor_visits), SUM(doctor_visits), SUM(income), AVG(income), "
+            + "VARIANCE(income), MEDIAN(doctor_visits), COUNT(DISTINCT person_id) FROM visits GROUP BY year"
+        let a = try TemporaryDatabase(), b = try TemporaryDatabase()
+        try makeVisits(a, base)
+        try makeVisits(b, heavy)
+        let (plan, without) = try trueGroups(query, metadata: metadata, database: a, sampling: sampling)
+        let (_, with) = try trueGroups(query, metadata: metadata, database: b, sampling: sampling)
+
+        // Per quantity: in each group the change is at most the partition sensitivity, at most k = 2 groups
+        // change, and the total change is at most the L1 sensitivity. (Each quantity is noised on its own, so
+        // this is the bound its noise is calibrated to; with RANDOM() the histogram statement may keep other
+        // groups than the main statement.)
+        for q in plan.quantities {
+            var changedGroups = 0
+            var l1: Int64 = 0
+            for group in with {
+                let before = without.first { $0.key == group.key }?.values[q.index]
+                    ?? [Int64](repeating: 0, count: q.dimension)
+                let change = zip(group.values[q.index], before).reduce(Int64(0)) { $0 + abs($1.0 - $1.1) }
+                #expect(change <= Int64(q.partitionSensitivity), "\(q.kind) moved by \(change) in \(group.key)")
+                l1 += change
+                if change > 0 { changedGroups += 1 }
+            }
+            #expect(changedGroups <= 2, "\(q.kind) changed in \(changedGroups) groups")
+            #expect(l1 <= Int64(q.l1Sensitivity))
+            if q.kind == .rowCount || q.kind == .unitCount {
+                // The heavy unit does reach two groups, adding m = 3 rows (one unit) to each.
+                #expect(changedGroups == 2)
+                #expect(l1 == (q.kind == .rowCount ? 6 : 2))
+            }
+        }
+    }
+
+    @Test("partition sampling is uniform-looking and reproducible under a fixed key")
+    func samplingKey() throws {
+        let db = try TemporaryDatabase()
+        var rows: [(Int, Int, Int?, Double?, Int, String)] = []
+        for person in 1...300 { for year in 1980..<1990 { rows.append((person, year, 1, 1, 0, "x")) } }
+        try makeVisits(db, rows)
+        let yaml = healthYAML.replacingOccurrences(of: ", public_values: [1984, 1985, 1986, 1987, 1988]", with: "")
+        let metadata = try PrivacyMetadata.parse(yaml: yaml, source: "m.yaml")
+        let query = "SELECT year, COUNT(*) FROM visits GROUP BY year"
+        let (_, first) = try trueGroups(query, metadata: metadata, database: db, sampling: .keyedHash(.insecureFixed(7, 8)))
+        let (_, again) = try trueGroups(query, metadata: metadata, database: db, sampling: .keyedHash(.insecureFixed(7, 8)))
+        let (_, other) = try trueGroups(query, metadata: metadata, database: db, sampling: .keyedHash(.insecureFixed(9, 10)))
+        #expect(first.map(\.values) == again.map(\.values))
+        #expect(first.map(\.values) != other.map(\.values))
+        // 300 units keep 5 of 10 years each: 1,500 rows in all, about 150 per year.
+        let counts = first.map { $0.values[0][0] }
+        #expect(counts.reduce(0, +) == 1500)
+        // Binomial(300, 1/2) per year: mean 150, sd ≈ 8.7; ±60 is about 7 sd (false failure < 1e-10).
+        for c in counts { #expect(abs(c - 150) < 60) }
+    }
+
+    @Test("histograms for percentiles: a unit's bins total at most m")
+    func histogram() throws {
+        let db = try TemporaryDatabase()
+        var rows: [(Int, Int, Int?, Double?, Int, String)] = []
+        for person in 1...20 { rows.append((person, 1984, person, 1, 0, "x")) }
+        for _ in 0..<50 { rows.append((777, 1984, 29, 1, 0, "x")) }
+        try makeVisits(db, rows)
+        let (plan, groups) = try trueGroups("SELECT MEDIAN(doctor_visits) FROM visits",
+                                            metadata: try healthMetadata(), database: db)
+        let bins = groups[0].values[0]
+        #expect(bins.count == 64)
+        #expect(bins.reduce(0, +) == 21)           // 20 units with one row, the heavy unit capped at m = 1
+        let result = try plan.finish([NoisyGroup(key: [], values: groups[0].values)])
+        let median = try #require(result.rows[0][0].number)
+        #expect(abs(median - 11) < 1)              // the true median of 1…20 plus one 29
+    }
+
+    @Test("row privacy aggregates rows directly")
+    func rowPrivacy() throws {
+        let db = try TemporaryDatabase()
+        try db.queue.write { db in
+            try db.execute(sql: "CREATE TABLE t (g TEXT, x REAL)")
+            for i in 0..<10 { try db.execute(sql: "INSERT INTO t VALUES (?, ?)", arguments: [i < 6 ? "a" : "b", Double(i) * 10]) }
+        }
+        let metadata = try PrivacyMetadata.parse(yaml: """
+            scope: s
+            tables:
+              t:
+                row_privacy: true
+                columns: {g: {type: text, public_values: [a, b, c]}, x: {type: real, lower: 0, upper: 50}}
+            """, source: "m.yaml")
+        let (plan, groups) = try trueGroups("SELECT g, COUNT(*), SUM(x) FROM t GROUP BY g", metadata: metadata, database: db)
+        #expect(plan.quantities[0].kind == .unitCount)
+        #expect(plan.quantities[0].l1Sensitivity == 1)
+        let g = plan.quantities[1].granularity
+        #expect(groups.map(\.key) == [[.text("a")], [.text("b")], [.text("c")]])
+        #expect(groups[0].values[0] == [6])
+        #expect(Double(groups[0].values[1][0]) * g == 0 + 10 + 20 + 30 + 40 + 50)
+        #expect(Double(groups[1].values[1][0]) * g == 50 * 4)   // 60, 70, 80, 90 clamped to 50
+        #expect(groups[2].values == [[0], [0]])
+    }
+
+    @Test("injection attempts in literals stay inert; in identifiers they are refused")
+    func injection() throws {
+        let db = try TemporaryDatabase()
+        try makeVisits(db, [(1, 1984, 3, 1, 0, "x")])
+        let metadata = try healthMetadata()
+        let (_, groups) = try trueGroups("SELECT COUNT(*) FROM visits WHERE region = 'x'' OR 1=1; DROP TABLE visits; --'",
+                                         metadata: metadata, database: db)
+        #expect(groups[0].values == [[0]])
+        let stillThere = try db.queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM visits") }
+        #expect(stillThere == 1)
+        for query in [#"SELECT COUNT(*) FROM "visits; DROP TABLE visits""#,
+                      #"SELECT SUM("income"" FROM visits; --") FROM visits"#] {
+            #expect(throws: QueryError.self) {
+                _ = try QueryPlanner(metadata: metadata).plan(query, budget: try QueryBudget(epsilon: 1))
+            }
+        }
+    }
+
+    @Test("the backend opens the database read-only")
+    func readOnly() throws {
+        let db = try TemporaryDatabase()
+        try makeVisits(db, [])
+        let backend = try db.backend()
+        #expect(throws: VeilError.self) { _ = try SQLiteBackend(path: "/nonexistent/veil.sqlite") }
+        _ = backend
+    }
+
+    @Test("SipHash-2-4 matches the reference vector")
+    func sipHash() {
+        // Aumasson & Bernstein, appendix A: key 00 01 … 0f, message 00 01 … 0e → a129ca6149be45e5.
+        var hasher = SipHash24(k0: 0x0706_0504_0302_0100, k1: 0x0f0e_0d0c_0b0a_0908)
+        hasher.append((0..<15).map { UInt8($0) })
+        #expect(hasher.finalize() == 0xa129_ca61_49be_45e5)
+    }
+}
