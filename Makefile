@@ -5,7 +5,7 @@ DEBIAN_PACKAGES := libopenblas-dev libgsl-dev libsqlite3-dev sqlite3 dataset-fas
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release
 
-.PHONY: deps build release test demo bench bench-swift bench-python clean
+.PHONY: deps build release test test-release demo bench bench-swift bench-python clean
 
 ## deps: install the Debian packages Veil needs, when they are missing
 deps:
@@ -28,6 +28,10 @@ release: deps
 ## test: the whole test suite
 test: deps
 	swift test
+
+## test-release: the suite on the optimised build (runs the accountants' full reference sets)
+test-release: deps
+	swift test -c release
 
 ## demo: the main job on the embedded defaults
 demo: release
