@@ -160,7 +160,9 @@ extension Ledger {
     /// - Throws: `unknownReservation`, or `ledgerConflict` if it is not open.
     @discardableResult
     public func resolve(reservationID: Int64, as resolution: Resolution, resultDigest: String?, note: String?) throws -> LedgerEntry {
-        try append { db, head in
+        // Losing a resolution in a power cut leaves its reservation open, which counts as spent:
+        // safe, so it need not wait for its own disk flush (see `append(flushImmediately:_:)`).
+        try append(flushImmediately: false) { db, head in
             guard let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE id = ? AND kind = 'reserve'"),
                 arguments: [reservationID]) else {

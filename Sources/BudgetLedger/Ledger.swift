@@ -35,9 +35,10 @@ public final class Ledger: Sendable {
 
     /// When a committed transaction is on disk.
     public enum Durability: Sendable {
-        /// `PRAGMA synchronous = FULL`: every transaction is flushed to disk (fsync) before it
-        /// returns, so a charge survives a process crash, an operating-system crash and a power loss.
-        /// The default.
+        /// `PRAGMA synchronous = FULL` for reservations: a reservation is flushed to disk (fsync)
+        /// before `reserve` returns, so it survives a process crash, an operating-system crash and a
+        /// power loss. Commits and refunds survive any process crash and reach the disk with the next
+        /// flush; a power cut can only leave their reservation open (counted as spent). The default.
         case full
         /// `PRAGMA synchronous = NORMAL` in WAL mode: a charge survives the crash of any process,
         /// but the last transactions may be lost in an operating-system crash or power loss (the
@@ -47,6 +48,8 @@ public final class Ledger: Sendable {
 
     /// The path of the ledger file.
     public let path: String
+    /// When reservations reach the disk.
+    public let durability: Durability
     let database: DatabaseQueue
 
     /// Opens (or, with `.createIfMissing`, creates) the ledger at `path`.
@@ -60,6 +63,7 @@ public final class Ledger: Sendable {
     /// - Throws: `ledgerUnavailable` when the file is missing, a directory, not SQLite, or not a ledger.
     public init(path: String, mode: OpenMode = .existing, durability: Durability = .full) throws {
         self.path = path
+        self.durability = durability
         let existing = try Self.inspectFile(at: path, mode: mode)
         var configuration = Configuration()
         configuration.busyMode = .timeout(Self.busyTimeout)
@@ -149,10 +153,20 @@ public final class Ledger: Sendable {
     // MARK: - Transactions
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction with the current head of the chain.
-    func append<T>(_ body: (Database, ChainHead) throws -> T) throws -> T {
+    ///
+    /// - Parameter flushImmediately: whether the transaction must reach the disk before this returns
+    ///   (the ledger's durability setting applies). Pass `false` only for entries whose loss in a
+    ///   power cut is safe: commits and refunds. If one is lost, its reservation is open again and so
+    ///   counts as spent until an operator resolves it — budget can be wasted, never overspent
+    ///   (DESIGN.md §2 rule 3). In WAL mode the next flushed transaction writes it to disk too, in
+    ///   order, so the chain stays whole. Reservations always use the durability setting.
+    func append<T>(flushImmediately: Bool = true, _ body: (Database, ChainHead) throws -> T) throws -> T {
         try LedgerFailure.storage(path) {
             var result: T?
             try database.writeWithoutTransaction { db in
+                let relax = !flushImmediately && durability == .full
+                if relax { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                defer { if relax { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
                 try db.inTransaction(.immediate) {
                     result = try body(db, try Self.head(db))
                     return .commit
