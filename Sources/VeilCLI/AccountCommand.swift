@@ -53,6 +53,12 @@ struct DPSGDOptions: ParsableArguments {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
+    /// The run's setting as JSON fields, after the command's own.
+    var settingFields: [(String, JSONValue)] {
+        [("delta", .number(delta)), ("accountant", .string(accountant.rawValue)),
+         ("sampling_rate", .number(samplingRate)), ("steps", .number(Double(steps)))]
+    }
+
     func validate() throws {
         guard samplingRate.isFinite, samplingRate > 0, samplingRate <= 1 else {
             throw ValidationError("--sampling-rate must be in (0, 1], got \(samplingRate)")
@@ -94,9 +100,7 @@ struct DPSGDEpsilon: ParsableCommand {
             epsilon = try options.accountant.make().epsilon(for: event, delta: options.delta)
             fields = [("epsilon", .number(epsilon))]
         }
-        fields += [("delta", .number(options.delta)), ("accountant", .string(options.accountant.rawValue)),
-                   ("sampling_rate", .number(options.samplingRate)), ("noise_multiplier", .number(noiseMultiplier)),
-                   ("steps", .number(Double(options.steps)))]
+        fields += [("noise_multiplier", .number(noiseMultiplier))] + options.settingFields
         if options.json {
             print(JSONValue.object(fields).rendered)
         } else {
@@ -130,12 +134,8 @@ struct CalibrateNoise: ParsableCommand {
             targetEpsilon: targetEpsilon, samplingRate: options.samplingRate, steps: options.steps,
             delta: options.delta, accountant: options.accountant.make())
         if options.json {
-            print(JSONValue.object([
-                ("noise_multiplier", .number(sigma)), ("epsilon", .number(epsilon)),
-                ("target_epsilon", .number(targetEpsilon)), ("delta", .number(options.delta)),
-                ("accountant", .string(options.accountant.rawValue)),
-                ("sampling_rate", .number(options.samplingRate)), ("steps", .number(Double(options.steps))),
-            ]).rendered)
+            print(JSONValue.object([("noise_multiplier", .number(sigma)), ("epsilon", .number(epsilon)),
+                                    ("target_epsilon", .number(targetEpsilon))] + options.settingFields).rendered)
         } else {
             print("σ = \(format(sigma)) gives ε = \(format(epsilon)) ≤ \(format(targetEpsilon)) at δ = \(options.delta) "
                   + "(\(options.accountant.rawValue) accountant, q = \(options.samplingRate), \(options.steps) steps)")

@@ -20,20 +20,7 @@ struct BudgetChargeCommand: ParsableCommand {
         2 bad input.
         """)
 
-    @Argument(help: "The budget to charge.")
-    var scope: String
-
-    @Option(parsing: .unconditional, help: "ε of the release (finite, ≥ 0).")
-    var epsilon: Double
-
-    @Option(parsing: .unconditional, help: "δ of the release, in [0, 1).")
-    var delta: Double = 0
-
-    @Option(help: "Who made the release.")
-    var analyst: String
-
-    @Option(help: "Why.")
-    var purpose: String
+    @OptionGroup var release: ExternalReleaseOptions
 
     @Option(help: "A digest of the released result, kept in the audit trail.")
     var resultDigest: String = "external release"
@@ -48,17 +35,16 @@ struct BudgetChargeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let cost = try PrivacyCost(epsilon: epsilon, delta: delta)
-        let event = DPEvent.epsilonDelta(epsilon: epsilon, delta: delta)
-        try event.validate()
+        let (cost, event) = try release.costAndEvent()
         let opened = try ledger.open()
         for _ in 0..<`repeat` {
             let (reservation, commit) = try opened.charge(
-                event: event, cost: cost, scope: scope, analyst: analyst, purpose: purpose, resultDigest: resultDigest)
+                event: event, cost: cost, scope: release.scope, analyst: release.analyst, purpose: release.purpose,
+                resultDigest: resultDigest)
             // Unbuffered, so that a reader sees every completed charge even if the process is killed.
             FileHandle.standardOutput.write(Data((
-                "charged \(scope): reservation \(reservation.id), commit \(commit.id) "
-                + "(ε \(amount(epsilon)), δ \(amount(delta)), analyst \(reservation.analyst))\n").utf8))
+                "charged \(release.scope): reservation \(reservation.id), commit \(commit.id) "
+                + "(ε \(amount(release.epsilon)), δ \(amount(release.delta)), analyst \(reservation.analyst))\n").utf8))
         }
     }
 }

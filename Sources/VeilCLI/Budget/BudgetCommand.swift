@@ -45,3 +45,30 @@ struct LedgerOptions: ParsableArguments {
 
 /// Up to 6 significant digits for people (`0.1`, `10`, `1e-06`).
 func amount(_ value: Double) -> String { value == 0 ? "0" : String(format: "%.6g", value) }
+
+/// What `veil budget charge` and `veil budget reserve` record: a release made outside Veil,
+/// as the event epsilon_delta(ε, δ).
+struct ExternalReleaseOptions: ParsableArguments {
+    @Argument(help: "The budget to charge.")
+    var scope: String
+
+    @Option(parsing: .unconditional, help: "ε of the release (finite, ≥ 0).")
+    var epsilon: Double
+
+    @Option(parsing: .unconditional, help: "δ of the release, in [0, 1).")
+    var delta: Double = 0
+
+    @Option(help: "Who makes the release.")
+    var analyst: String
+
+    @Option(help: "Why.")
+    var purpose: String
+
+    /// The declared cost and the event, validated.
+    func costAndEvent() throws -> (PrivacyCost, DPEvent) {
+        let cost = try PrivacyCost(epsilon: epsilon, delta: delta)
+        let event = DPEvent.epsilonDelta(epsilon: epsilon, delta: delta)
+        try event.validate()
+        return (cost, event)
+    }
+}

@@ -14,29 +14,15 @@ struct BudgetReserveCommand: ParsableCommand {
         Exit codes: 0 reserved, 3 refused for lack of budget, 2 bad input.
         """)
 
-    @Argument(help: "The budget to charge.")
-    var scope: String
-
-    @Option(parsing: .unconditional, help: "ε of the release (finite, ≥ 0).")
-    var epsilon: Double
-
-    @Option(parsing: .unconditional, help: "δ of the release, in [0, 1).")
-    var delta: Double = 0
-
-    @Option(help: "Who makes the release.")
-    var analyst: String
-
-    @Option(help: "Why.")
-    var purpose: String
+    @OptionGroup var release: ExternalReleaseOptions
 
     @OptionGroup var ledger: LedgerOptions
 
     func run() throws {
-        let cost = try PrivacyCost(epsilon: epsilon, delta: delta)
-        let event = DPEvent.epsilonDelta(epsilon: epsilon, delta: delta)
-        try event.validate()
+        let (cost, event) = try release.costAndEvent()
         let opened = try ledger.open()
-        let reservation = try opened.reserve(event: event, cost: cost, scope: scope, analyst: analyst, purpose: purpose)
+        let reservation = try opened.reserve(event: event, cost: cost, scope: release.scope,
+                                             analyst: release.analyst, purpose: release.purpose)
         print(reservation.id)
     }
 }
