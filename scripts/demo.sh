@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main demo on the embedded defaults: what Veil's accountants say about a DP-SGD run on MNIST,
-# and how much noise a target ε needs. Usage: scripts/demo.sh PATH/TO/veil
+# how much noise a target ε needs, and private SQL on the shipped health panel with a fresh budget
+# ledger under .build/demo/. Usage: scripts/demo.sh PATH/TO/veil
 set -euo pipefail
 VEIL=${1:-.build/release/veil}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -14,3 +15,18 @@ say "Noise needed for ε = 1, 3, 8 over 60 epochs (14,060 steps)"
 for eps in 1 3 8; do
     run account calibrate --target-epsilon "$eps" --sampling-rate 0.004267 --steps 14060 --delta 1e-5
 done
+
+say "Private SQL on the German health panel (datasets/health_panel.sqlite, 6,127 people, 1984-1988)"
+DEMO_DIR=.build/demo
+mkdir -p "$DEMO_DIR"
+LEDGER="$DEMO_DIR/health_panel-ledger.sqlite"
+rm -f "$LEDGER" "$LEDGER-wal" "$LEDGER-shm"
+Q=(query --db datasets/health_panel.sqlite --metadata datasets/health_panel.privacy.yaml --ledger "$LEDGER" --analyst demo)
+run budget create health_panel --epsilon 3 --delta 1e-5 --ledger "$LEDGER"
+run "${Q[@]}" --dry-run --epsilon 0.5 "SELECT year, COUNT(*) AS people FROM visits GROUP BY year"
+run "${Q[@]}" --epsilon 0.5 "SELECT year, COUNT(*) AS people FROM visits GROUP BY year"
+run "${Q[@]}" --epsilon 0.5 "SELECT female, AVG(doctor_visits) AS mean_visits FROM visits GROUP BY female"
+run "${Q[@]}" --epsilon 0.5 "SELECT MEDIAN(income) AS median_income FROM visits"
+run "${Q[@]}" --epsilon 0.5 --delta 1e-6 --format json "SELECT age, COUNT(*) AS n FROM visits WHERE age >= 60 GROUP BY age"
+say "The budget after these releases"
+run budget report health_panel --format md --ledger "$LEDGER"
