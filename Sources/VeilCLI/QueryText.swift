@@ -26,8 +26,8 @@ enum QueryText {
         case .row: unit = "one row (row privacy)"
         case .column(let name): unit = name
         }
-        lines.append("table \(plan.table.name); privacy unit: \(unit); k = \(plan.effectivePartitionsPerUnit) groups "
-                     + "per unit, m = \(plan.maxRowsPerPartition) rows per group")
+        lines.append("table \(plan.table.name); privacy unit: \(unit); groups per unit: k = \(plan.effectivePartitionsPerUnit); "
+                     + "rows per unit and group: m = \(plan.maxRowsPerPartition)")
         switch plan.selection {
         case .single: lines.append("groups: one (no GROUP BY)")
         case .publicKeys(let count): lines.append("groups: \(count) public key combinations, all released (no δ spent)")
