@@ -12,11 +12,14 @@ public enum SyntheticPanel {
     /// The number of distinct regions (`r00` … `r19`).
     public static let regionCount = 20
 
-    /// Privacy metadata for the generated `visits` table: unit `person_id`, k = 5, m = 1; `year` and `female`
-    /// have public values, `region` does not (its groups need partition selection).
-    /// - Parameter scope: the ledger budget name.
-    public static func metadataYAML(scope: String) -> String {
-        """
+    /// Privacy metadata for the generated `visits` table: unit `person_id`, k = 5, m = 1; `year` (the generated
+    /// years) and `female` have public values, `region` does not (its groups need partition selection).
+    /// - Parameters:
+    ///   - scope: the ledger budget name.
+    ///   - rowsPerUnit: the `rowsPerUnit` the table was generated with (years 1984 …).
+    public static func metadataYAML(scope: String, rowsPerUnit: Int = 5) -> String {
+        let years = (0..<max(1, rowsPerUnit)).map { String(1984 + $0) }.joined(separator: ", ")
+        return """
         scope: \(scope)
         tables:
           visits:
@@ -25,7 +28,7 @@ public enum SyntheticPanel {
             max_rows_per_partition: 1
             columns:
               person_id: {type: integer}
-              year: {type: integer, public_values: [1984, 1985, 1986, 1987, 1988, 1989, 1990, 1991, 1992, 1993]}
+              year: {type: integer, public_values: [\(years)]}
               region: {type: text}
               doctor_visits: {type: integer, lower: 0, upper: 30}
               income: {type: real, lower: 0, upper: 15}
