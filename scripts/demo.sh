@@ -4,6 +4,9 @@
 # ledger under .build/demo/. Usage: scripts/demo.sh PATH/TO/veil
 set -euo pipefail
 VEIL=${1:-.build/release/veil}
+# Paths below are relative to the repository root.
+if [ -e "$VEIL" ]; then VEIL="$(cd "$(dirname "$VEIL")" && pwd)/$(basename "$VEIL")"; fi
+cd "$(dirname "$0")/.."
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ veil %s\n' "$*"; "$VEIL" "$@"; }
 

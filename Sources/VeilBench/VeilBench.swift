@@ -34,7 +34,7 @@ struct SQLBench: ParsableCommand {
         commandName: "sql",
         abstract: "Private SQL vs plain SQLite on synthetic panels: time, ratio and relative error at ε = 1.",
         discussion: """
-        Tables are generated into .build/bench-data/ when absent (about 1 s per million rows in a release \
+        Tables are generated into .build/bench-data/ when absent (a few seconds per million rows in a release \
         build). The default runs 1,000,000 rows; pass --rows 1000000,10000000 for 10 million as well.
         """)
 
