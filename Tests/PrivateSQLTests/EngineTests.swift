@@ -235,6 +235,34 @@ struct EngineTests {
         #expect((object["suppressed_groups"] as? [String: Any])?["threshold"] != nil)
     }
 
+    @Test("the synthetic panel matches its metadata and answers every demo query")
+    func syntheticPanel() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("veil-synthetic-\(UUID().uuidString).sqlite").path
+        let ledgerPath = path + ".ledger"
+        defer { for p in [path, ledgerPath, ledgerPath + "-wal", ledgerPath + "-shm"] { try? FileManager.default.removeItem(atPath: p) } }
+        try SyntheticPanel.generate(path: path, rows: 2_000, rowsPerUnit: 4, seed: 5)
+        #expect(throws: VeilError.self) { try SyntheticPanel.generate(path: path, rows: 10) }
+        let metadata = try PrivacyMetadata.parse(yaml: SyntheticPanel.metadataYAML(scope: "bench", rowsPerUnit: 4),
+                                                 source: "synthetic")
+        let ledger = try Ledger(path: ledgerPath, mode: .createIfMissing, durability: .normal)
+        try ledger.createBudget(scope: "bench", epsilon: 100, delta: 1e-3, composition: .basic)
+        let engine = PrivateQueryEngine(metadata: metadata, databasePath: path, ledger: ledger)
+        var source = InsecureSeededRandomSource(seed: 1)
+        let byYear = try engine.execute(try engine.plan("SELECT year, COUNT(*) AS n FROM visits GROUP BY year",
+                                                        budget: try QueryBudget(epsilon: 10)), analyst: "t", using: &source)
+        #expect(byYear.result.rows.map { $0[0] } == [.integer(1984), .integer(1985), .integer(1986), .integer(1987)])
+        // 500 people in every year; Laplace scale 4/10: the noisy count is within ±10 with overwhelming probability.
+        #expect(byYear.result.rows.allSatisfy { abs(($0[1].number ?? 0) - 500) <= 10 })
+        let regions = try engine.execute(try engine.plan("SELECT region, COUNT(*) AS n FROM visits GROUP BY region",
+                                                         budget: try QueryBudget(epsilon: 10, delta: 1e-4)),
+                                         analyst: "t", using: &source)
+        #expect(regions.result.rows.count == SyntheticPanel.regionCount)
+        let median = try engine.execute(try engine.plan("SELECT MEDIAN(income) FROM visits",
+                                                        budget: try QueryBudget(epsilon: 10)), analyst: "t", using: &source)
+        let value = try #require(median.result.rows.first?.first?.number)
+        #expect(value > 1 && value < 11)
+    }
+
     // MARK: Keys files
 
     @Test("keys files: CSV with a header, JSON object of lists, JSON list of objects")
