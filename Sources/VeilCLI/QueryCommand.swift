@@ -82,9 +82,8 @@ struct QueryCommand: ParsableCommand {
         let budget = try QueryBudget(epsilon: epsilon, delta: delta)
         var keyValues: [String: [SQLValue]] = [:]
         if let keys {
-            let planner = QueryPlanner(metadata: privacy)
             // The keys file is read against the queried table; parse once to find it.
-            let table = try Self.queriedTable(query, metadata: privacy, planner: planner)
+            let table = try Self.queriedTable(query, metadata: privacy)
             keyValues = try KeysFile.load(contentsOf: URL(fileURLWithPath: keys), table: table)
         }
         let plan: QueryPlan
@@ -122,7 +121,7 @@ struct QueryCommand: ParsableCommand {
     }
 
     /// The table a query reads, for reading a keys file with its column types.
-    static func queriedTable(_ query: String, metadata: PrivacyMetadata, planner: QueryPlanner) throws -> TableMetadata {
+    static func queriedTable(_ query: String, metadata: PrivacyMetadata) throws -> TableMetadata {
         let statement: SelectStatement
         do { statement = try Parser.parse(query) } catch { throw error.veilError }
         guard let table = metadata.table(named: statement.from.name) else {
