@@ -17,13 +17,16 @@ struct QueryCommand: ParsableCommand {
         Gaussian noise (zCDP), and is needed to group by columns without public values.
 
         Examples:
-          veil budget create health_panel --epsilon 3 --delta 1e-5 --ledger demo.ledger
-          veil query --db datasets/health_panel.sqlite --metadata datasets/health_panel.privacy.yaml \\
-            --ledger demo.ledger --epsilon 0.5 "SELECT year, COUNT(*) AS n FROM visits GROUP BY year"
+          veil budget create health_panel --epsilon 3 --delta 1e-5
+          veil query --db datasets/health_panel.sqlite \\
+            --metadata datasets/health_panel.privacy.yaml --epsilon 0.5 \\
+            "SELECT year, COUNT(*) AS n FROM visits GROUP BY year"
           veil query ... --epsilon 0.5 --delta 1e-6 --format json \\
-            "SELECT female, AVG(doctor_visits) FROM visits GROUP BY female"
+            "SELECT age, AVG(doctor_visits) FROM visits GROUP BY age"
+          veil query ... --keys ages.csv \\
+            "SELECT age, COUNT(*) FROM visits GROUP BY age"
           veil query ... --explain "SELECT MEDIAN(income) FROM visits"
-          veil query ... --dry-run "SELECT year, SUM(hospital_days) FROM visits GROUP BY year"
+          veil query ... --dry-run "SELECT SUM(hospital_days) FROM visits"
 
         Exit codes: 0 success, 2 bad input or a refused query (the reason and, for syntax errors, a caret \
         under the position are printed on stderr), 3 not enough budget left (nothing is read or charged).
