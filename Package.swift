@@ -52,8 +52,9 @@ let package = Package(
         .target(
             name: "PrivateSQL",
             dependencies: [
-                "Mechanisms",
+                "Mechanisms", "Accounting", "BudgetLedger",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -69,7 +70,8 @@ let package = Package(
         .executableTarget(
             name: "VeilBench",
             dependencies: [
-                "Mechanisms", "Accounting", "BudgetLedger",
+                "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -90,7 +92,7 @@ let package = Package(
         .testTarget(name: "BudgetLedgerTests", dependencies: ["BudgetLedger", "_TestSupport"]),
         .testTarget(
             name: "PrivateSQLTests",
-            dependencies: ["PrivateSQL", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["PrivateSQL", "BudgetLedger", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -7,7 +7,7 @@ struct VeilBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "veil-bench",
         abstract: "Benchmarks of Veil; each area prints one JSON object of figures with units.",
-        subcommands: [MechanismsBench.self, AccountingBench.self, LedgerBench.self]
+        subcommands: [MechanismsBench.self, AccountingBench.self, LedgerBench.self, SQLBench.self]
     )
 }
 
@@ -27,4 +27,28 @@ struct LedgerBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger", abstract: "Budget-ledger charge throughput and hash-chain verification time.")
     func run() throws { print(try LedgerBenchmark.run().json()) }
+}
+
+struct SQLBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sql",
+        abstract: "Private SQL vs plain SQLite on synthetic panels: time, ratio and relative error at ε = 1.",
+        discussion: """
+        Tables are generated into .build/bench-data/ when absent (a few seconds per million rows in a release \
+        build). The default runs 1,000,000 rows; pass --rows 1000000,10000000 for 10 million as well.
+        """)
+
+    @Option(help: "Comma-separated table sizes in rows.")
+    var rows: String = "1000000"
+
+    @Option(help: "Runs per query; the best time is reported.")
+    var repeats: Int = 3
+
+    func run() throws {
+        let sizes = rows.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }), repeats > 0 else {
+            throw ValidationError("--rows takes positive integers separated by commas; --repeats a positive integer")
+        }
+        print(try SQLBenchmark.run(sizes: sizes, repeats: repeats).json())
+    }
 }

@@ -12,12 +12,13 @@ struct Veil: ParsableCommand {
         abstract: "Veil — a differential-privacy engine: accountants, budget ledger, private queries and training.",
         discussion: """
         Every release Veil makes is charged to a privacy budget before any noisy value exists.
-        Start with `veil account dpsgd --help` to see what a DP-SGD run costs.
+        Start with `veil query --help` for private SQL, or `veil account dpsgd --help` to see what a \
+        DP-SGD run costs.
 
         Exit codes: 0 success, 1 failure, 2 bad input (flags, parameters, files),
         3 refused for lack of privacy budget.
         """,
-        subcommands: [AccountCommand.self, BudgetCommand.self, ImportCommand.self]
+        subcommands: [QueryCommand.self, AccountCommand.self, BudgetCommand.self, ImportCommand.self]
     )
 
     /// Parses, runs, and maps failures to Veil's exit codes (one line on stderr for each error).

@@ -5,10 +5,11 @@ import Testing
 
 @Suite("Planner: sensitivities, budget split and refusals")
 struct PlannerTests {
-    func plan(_ query: String, yaml: String = healthYAML, epsilon: Double = 1, delta: Double = 1e-6) throws -> QueryPlan {
+    func plan(_ query: String, yaml: String = healthYAML, epsilon: Double = 1, delta: Double = 1e-6,
+              noise: QueryNoise = .laplace) throws -> QueryPlan {
         let metadata = try PrivacyMetadata.parse(yaml: yaml, source: "privacy.yaml")
         return try QueryPlanner(metadata: metadata).plan(query, budget: try QueryBudget(epsilon: epsilon, delta: delta),
-                                                         sampling: .keyedHash(.insecureFixed(1, 2)))
+                                                         sampling: .keyedHash(.insecureFixed(1, 2)), noise: noise)
     }
 
     /// Metadata with k partitions per unit and m rows per partition.
@@ -97,7 +98,7 @@ struct PlannerTests {
         #expect(p.effectivePartitionsPerUnit == 5)
         #expect(p.quantities.count == 1)
         #expect(p.quantities[0].l1Sensitivity == 5)
-        #expect(p.laplaceCost == .composed([.discreteLaplace(scale: 5, sensitivity: 5)]))
+        #expect(p.cost == .composed([.discreteLaplace(scale: 5, sensitivity: 5)]))
         let q = try plan("SELECT year, female, SUM(doctor_visits) FROM visits GROUP BY year, female")
         guard case .thresholding = q.selection else {
             Issue.record("female has no public values: thresholding expected")
@@ -109,12 +110,12 @@ struct PlannerTests {
     @Test("the cost is one discrete Laplace per quantity plus δ for partition selection")
     func cost() throws {
         let p = try plan("SELECT region, COUNT(*) AS n FROM visits GROUP BY region", epsilon: 2, delta: 1e-5)
-        #expect(p.laplaceCost == .composed([
+        #expect(p.cost == .composed([
             .discreteLaplace(scale: 5, sensitivity: 5),   // COUNT(*): k·m = 5, ε share 1
             .discreteLaplace(scale: 5, sensitivity: 5),   // unit count: k = 5, ε share 1
             .epsilonDelta(epsilon: 0, delta: 1e-5),
         ]))
-        try p.laplaceCost.validate()
+        try p.cost.validate()
         // threshold = 1 + ⌈s·ln(1/((δ/k)(1+e^(−1/s))))⌉ with s = 5, δ/k = 2e-6
         let s = 5.0
         let expected = 1 + Int64((s * log(1 / (2e-6 * (1 + exp(-1 / s))))).rounded(.up))

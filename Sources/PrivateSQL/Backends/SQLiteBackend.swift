@@ -34,6 +34,11 @@ public final class SQLiteBackend: Sendable {
         configuration.label = "veil.private-sql"
         configuration.prepareDatabase { db in
             db.add(function: SQLiteBackend.priorityFunction)
+            // The rewrite's intermediate tables (GROUP BY, window partitions) stay in memory; pages are read
+            // through a memory map and a 64 MiB page cache. None of these write to the file.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+            try db.execute(sql: "PRAGMA mmap_size = 1073741824")
         }
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration)

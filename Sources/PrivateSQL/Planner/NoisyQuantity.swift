@@ -1,3 +1,6 @@
+import Foundation
+import Mechanisms
+
 /// One quantity the database computes per group and a mechanism must noise before anything is released.
 ///
 /// True values are integers in units of ``granularity`` (a power of two): each privacy unit's contribution
@@ -22,7 +25,20 @@
 ///
 /// Across groups: ``l1Sensitivity`` = k · partition bound, ``l2Sensitivity`` = √k · partition bound
 /// (a unit touches at most k groups; each coordinate of its change is at most the partition bound).
+///
+/// ``noise`` says which exact integer noise the quantity receives: discrete Laplace of scale
+/// ``laplaceScale`` ≥ ``l1Sensitivity`` / ``epsilon`` for pure ε-DP, or discrete Gaussian of parameter σ
+/// calibrated for the integer sensitivity ⌈``l2Sensitivity``⌉ when the query has δ > 0.
 public struct NoisyQuantity: Hashable, Sendable {
+    /// The integer noise added to every coordinate of the quantity, in units of its granularity.
+    public enum Noise: Hashable, Sendable {
+        /// Discrete Laplace `P(z) ∝ exp(−|z|/scale)` (Canonne, Kamath, Steinke 2020, Algorithm 2).
+        case discreteLaplace(scale: Double)
+        /// Discrete Gaussian `P(z) ∝ exp(−z²/(2σ²))` (Canonne, Kamath, Steinke 2020, Algorithm 3), for a
+        /// query of integer L2 sensitivity `sensitivity`: ρ-zCDP with ρ = sensitivity²/(2σ²).
+        case discreteGaussian(sigma: Double, sensitivity: Int)
+    }
+
     /// What the quantity measures.
     public enum Kind: Hashable, Sendable {
         /// Rows per group (`COUNT(*)`).
@@ -58,7 +74,50 @@ public struct NoisyQuantity: Hashable, Sendable {
     public let l2Sensitivity: Double
     /// This quantity's share of the query's ε.
     public let epsilon: Double
-    /// The discrete Laplace scale (in units of ``granularity``) that spends exactly ``epsilon``:
-    /// ``l1Sensitivity`` / ``epsilon``.
-    public var laplaceScale: Double { Double(l1Sensitivity) / epsilon }
+    /// The discrete Laplace scale (in units of ``granularity``) that spends at most ``epsilon``:
+    /// ``l1Sensitivity`` / ``epsilon`` rounded up to 40 significant bits (as ``DiscreteLaplaceMechanism`` does),
+    /// so that `l1Sensitivity / laplaceScale ≤ epsilon` holds exactly.
+    public let laplaceScale: Double
+    /// The noise this quantity receives.
+    public let noise: Noise
+
+    /// The privacy cost of noising this quantity in every group, as a DP event.
+    public var event: DPEvent {
+        switch noise {
+        case .discreteLaplace(let scale): .discreteLaplace(scale: scale, sensitivity: l1Sensitivity)
+        case .discreteGaussian(let sigma, let sensitivity): .discreteGaussian(sigma: sigma, sensitivity: sensitivity)
+        }
+    }
+
+    /// The half-width `h` (in units of ``granularity``) with `P(|Z| ≤ h) ≥ level` for one coordinate's noise `Z`
+    /// (``NoiseQuantile``: exact for discrete Laplace and for discrete Gaussian with σ ≤ 512, a rigorous bound above).
+    /// - Parameter level: the confidence level in (0, 1).
+    /// - Throws: ``VeilError`` (`invalid_parameter`) for a level outside (0, 1).
+    public func noiseHalfWidth(level: Double) throws -> Int {
+        switch noise {
+        case .discreteLaplace(let scale): try NoiseQuantile.discreteLaplaceHalfWidth(scale: scale, level: level)
+        case .discreteGaussian(let sigma, _): try NoiseQuantile.discreteGaussianHalfWidth(sigma: sigma, level: level)
+        }
+    }
+
+    /// The variance of one coordinate's noise, in squared units of ``granularity``: `2r/(1−r)²` with
+    /// `r = e^(−1/scale)` for discrete Laplace (the variance of the difference of two geometric variables),
+    /// and `Σ z²e^(−z²/2σ²) / Σ e^(−z²/2σ²)` for the discrete Gaussian, summed over |z| ≤ 40σ for σ ≤ 512
+    /// (it is below σ², Canonne, Kamath, Steinke 2020, Proposition 19; above σ = 512 it equals σ² to double precision).
+    public var noiseVariance: Double {
+        switch noise {
+        case .discreteLaplace(let scale):
+            let r = Foundation.exp(-1 / scale)
+            return 2 * r / ((1 - r) * (1 - r))
+        case .discreteGaussian(let sigma, _):
+            guard sigma <= NoiseQuantile.discreteGaussianSummationLimit else { return sigma * sigma }
+            var weights = 1.0, moments = 0.0
+            for z in 1...Int((40 * sigma).rounded(.up)) + 1 {
+                let w = Foundation.exp(-Double(z * z) / (2 * sigma * sigma))
+                weights += 2 * w
+                moments += 2 * Double(z * z) * w
+            }
+            return moments / weights
+        }
+    }
 }

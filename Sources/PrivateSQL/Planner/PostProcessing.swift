@@ -41,18 +41,31 @@ extension QueryPlan {
     /// - Returns: the result rows.
     /// - Throws: ``VeilError`` (`invalid_input`) if a group's shape does not match the plan.
     public func finish(_ groups: [NoisyGroup]) throws -> QueryResult {
-        var rows: [(key: [SQLValue], values: [SQLValue], sortValues: [SQLValue])] = []
-        for group in groups {
+        try assemble(groups, intervals: nil).result
+    }
+
+    /// ``finish(_:)`` that also carries, for each released row, the confidence interval of every output column
+    /// that is exactly one aggregate (`intervals[g][a]` is aggregate `a`'s interval in group `g`).
+    func assemble(_ groups: [NoisyGroup], intervals: [[ClosedRange<Double>?]]?)
+        throws -> (result: QueryResult, intervals: [[ClosedRange<Double>?]], released: Int) {
+        var rows: [(key: [SQLValue], values: [SQLValue], sortValues: [SQLValue], intervals: [ClosedRange<Double>?])] = []
+        var passedSelection = 0
+        for (position, group) in groups.enumerated() {
             guard group.key.count == keys.count, group.values.count == quantities.count,
                   zip(group.values, quantities).allSatisfy({ $0.count == $1.dimension }) else {
                 throw VeilError(.invalidInput, "a noisy group does not match the plan's keys and quantities")
             }
             if case .thresholding(let q, let threshold, _) = selection, group.values[q][0] < threshold { continue }
+            passedSelection += 1
             let estimates = aggregates.map { estimate($0, group) }
             let context = OutputContext(key: group.key, aggregates: estimates)
             if let having, !context.evaluate(having).isTrue { continue }
+            let columnIntervals: [ClosedRange<Double>?] = outputs.map { output in
+                guard let intervals, case .aggregate(let a) = output.expression else { return nil }
+                return intervals[position][a]
+            }
             rows.append((group.key, outputs.map { context.evaluate($0.expression) },
-                         ordering.map { context.evaluate($0.expression) }))
+                         ordering.map { context.evaluate($0.expression) }, columnIntervals))
         }
         rows.sort { a, b in
             for (i, term) in ordering.enumerated() where a.sortValues[i] != b.sortValues[i] {
@@ -60,10 +73,11 @@ extension QueryPlan {
             }
             return a.key.lexicographicallyPrecedes(b.key)
         }
-        var released = rows.map(\.values)
-        if let offset { released = Array(released.dropFirst(offset)) }
-        if let limit { released = Array(released.prefix(limit)) }
-        return QueryResult(columns: outputs.map(\.name), rows: released)
+        var kept = rows[...]
+        if let offset { kept = kept.dropFirst(offset) }
+        if let limit { kept = kept.prefix(limit) }
+        return (QueryResult(columns: outputs.map(\.name), rows: kept.map(\.values)), kept.map(\.intervals),
+                passedSelection)
     }
 
     /// The released estimate of one aggregate in one group.

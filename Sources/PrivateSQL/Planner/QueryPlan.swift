@@ -17,6 +17,17 @@ public struct QueryBudget: Hashable, Sendable {
     }
 }
 
+/// Which exact integer noise a plan adds (DESIGN.md §2 rule 1: no floating-point noise).
+public enum QueryNoise: String, Hashable, Sendable, CaseIterable, Codable {
+    /// Discrete Laplace noise: pure ε-DP per quantity, composed by adding ε (the default when δ = 0). With
+    /// partition selection, all of δ goes to the threshold.
+    case laplace
+    /// Discrete Gaussian noise, accounted in zCDP (the default when δ > 0): the largest total ρ whose conversion
+    /// (Canonne, Kamath, Steinke 2020, Corollary 13) gives (ε, δ_noise)-DP is split equally across the
+    /// quantities. δ_noise is δ, or δ/2 when partition selection takes the other half.
+    case gaussian
+}
+
 /// A grouping column of the query.
 public struct GroupingKey: Hashable, Sendable {
     /// The column's declared name.
@@ -203,14 +214,20 @@ public struct QueryPlan: Sendable {
     public let histogramQueries: [HistogramQuery]
     /// How units choose the groups they keep (see ``PartitionSampling``).
     public let sampling: PartitionSampling
+    /// The kind of noise every quantity receives.
+    public let noise: QueryNoise
+    /// With Gaussian noise, the total zCDP ρ of the quantities (each receives ρ / number of quantities).
+    public let rho: Double?
+    /// The part of δ spent by converting the quantities' zCDP guarantee to (ε, δ) (0 with Laplace noise).
+    public let noiseDelta: Double
 
-    /// The privacy cost of answering with discrete Laplace noise of each quantity's
-    /// ``NoisyQuantity/laplaceScale``, as a DP event for the ledger:
-    /// `composed([discreteLaplace(scale_i, Δ₁_i) for each quantity] + [epsilonDelta(0, δ)])`, the last term
-    /// only when groups are selected by thresholding. Under basic composition this is (ε, δ) of ``budget``:
-    /// each discrete Laplace term spends `Δ₁_i / scale_i = ε / (number of quantities)`.
-    public var laplaceCost: DPEvent {
-        var events = quantities.map { DPEvent.discreteLaplace(scale: $0.laplaceScale, sensitivity: $0.l1Sensitivity) }
+    /// The privacy cost of the release as the ledger records it:
+    /// `composed([event of each quantity] + [epsilonDelta(0, δ_selection)])`, the last term only when groups are
+    /// selected by thresholding. Each quantity's event is `discreteLaplace(scale, Δ₁)` (ε/n each, basic
+    /// composition gives ε) or `discreteGaussian(σ, ⌈Δ₂⌉)` (ρ/n each; zCDP composition and conversion give
+    /// (ε, δ_noise)). Either way the total is at most (ε, δ) of ``budget``.
+    public var cost: DPEvent {
+        var events = quantities.map(\.event)
         if case .thresholding(_, _, let delta) = selection {
             events.append(.epsilonDelta(epsilon: 0, delta: delta))
         }

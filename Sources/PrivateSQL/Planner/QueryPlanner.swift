@@ -1,3 +1,4 @@
+import Accounting
 import Foundation
 import Mechanisms
 
@@ -35,11 +36,14 @@ public struct QueryPlanner: Sendable {
     ///   - publicValues: key values per column (e.g. read from a keys file) that replace the metadata's
     ///     `public_values` for this query. They must be chosen without looking at the data: every listed key
     ///     is released, and groups with other keys are dropped.
+    ///   - noise: discrete Laplace or discrete Gaussian; `nil` (the default) chooses Laplace when δ = 0 and
+    ///     Gaussian when δ > 0 (see ``QueryNoise``).
     /// - Returns: the plan.
     /// - Throws: ``QueryError`` (syntax error or refusal, pointing into the query).
     public func plan(_ query: String, budget: QueryBudget,
                      sampling: PartitionSampling = .sqliteRandom,
-                     publicValues: [String: [SQLValue]] = [:]) throws(QueryError) -> QueryPlan {
+                     publicValues: [String: [SQLValue]] = [:],
+                     noise: QueryNoise? = nil) throws(QueryError) -> QueryPlan {
         let statement = try Parser.parse(query)
         var builder = try PlanBuilder(statement: statement, metadata: metadata, histogramBins: histogramBins)
         for (column, values) in publicValues {
@@ -57,7 +61,12 @@ public struct QueryPlanner: Sendable {
             }
             builder.publicValueOverrides[declared.name] = values
         }
-        return try builder.build(budget: budget, sampling: sampling)
+        let noise = noise ?? (budget.delta > 0 ? .gaussian : .laplace)
+        if noise == .gaussian, budget.delta == 0 {
+            throw QueryError(.invalidQuery, "discrete Gaussian noise needs δ > 0; pass a δ (e.g. 1e-6) or use "
+                             + "Laplace noise", at: nil, in: query)
+        }
+        return try builder.build(budget: budget, sampling: sampling, noise: noise)
     }
 }
 
@@ -118,7 +127,7 @@ struct PlanBuilder {
 
     // MARK: Build
 
-    mutating func build(budget: QueryBudget, sampling: PartitionSampling) throws(QueryError) -> QueryPlan {
+    mutating func build(budget: QueryBudget, sampling: PartitionSampling, noise: QueryNoise) throws(QueryError) -> QueryPlan {
         if statement.distinct, let first = statement.items.first {
             throw refuse("SELECT DISTINCT is refused: it would list raw values; use GROUP BY with an aggregate "
                          + "such as COUNT(*)", at: first.location)
@@ -173,14 +182,29 @@ struct PlanBuilder {
             unitCountIndex = quantityIndex(.unitCount)
         }
 
-        let quantities = makeQuantities(budget: budget, effectiveK: effectiveK)
+        // δ: with Laplace noise all of it goes to partition selection; with Gaussian noise half goes to partition
+        // selection (when groups come from the data) and the rest to the zCDP-to-(ε, δ) conversion.
+        let selectionDelta: Double
+        let noiseDelta: Double
+        switch (noise, thresholding) {
+        case (.laplace, _): (selectionDelta, noiseDelta) = (budget.delta, 0)
+        case (.gaussian, true): (selectionDelta, noiseDelta) = (budget.delta / 2, budget.delta / 2)
+        case (.gaussian, false): (selectionDelta, noiseDelta) = (0, budget.delta)
+        }
+        let rho: Double? = noise == .gaussian ? Self.zcdpRho(epsilon: budget.epsilon, delta: noiseDelta) : nil
+        let quantities = makeQuantities(budget: budget, effectiveK: effectiveK, rho: rho)
         var selection = PartitionSelection.single
         if let publicCombinations, !keys.isEmpty { selection = .publicKeys(count: publicCombinations) }
         if let unitCountIndex {
             let q = quantities[unitCountIndex]
-            selection = .thresholding(quantity: unitCountIndex,
-                                      threshold: Self.threshold(scale: q.laplaceScale, delta: budget.delta, k: effectiveK),
-                                      delta: budget.delta)
+            let threshold: Int64
+            switch q.noise {
+            case .discreteLaplace(let scale):
+                threshold = Self.threshold(scale: scale, delta: selectionDelta, k: effectiveK)
+            case .discreteGaussian(let sigma, _):
+                threshold = Self.gaussianThreshold(sigma: sigma, delta: selectionDelta, k: effectiveK)
+            }
+            selection = .thresholding(quantity: unitCountIndex, threshold: threshold, delta: selectionDelta)
         }
         let aggregates = aggregateFunctions.enumerated().map { index, function in
             PlannedAggregate(function: function, quantities: quantityIndices(for: function),
@@ -201,7 +225,40 @@ struct PlanBuilder {
                          maxRowsPerPartition: table.maxRowsPerPartition, quantities: quantities,
                          aggregates: aggregates, outputs: outputs, having: having, ordering: ordering,
                          limit: statement.limit, offset: statement.offset, sql: sql, parameters: parameters,
-                         histogramQueries: histogramQueries, sampling: sampling)
+                         histogramQueries: histogramQueries, sampling: sampling, noise: noise, rho: rho,
+                         noiseDelta: noiseDelta)
+    }
+
+    /// The largest total ρ whose ρ-zCDP guarantee converts to (ε, δ)-DP by ``ZCDP/epsilon(rho:delta:)``
+    /// (Canonne, Kamath, Steinke 2020, Corollary 13), found by bisection (ε(ρ) increases with ρ) and
+    /// rounded down so the conversion of the returned ρ is at most ε.
+    static func zcdpRho(epsilon: Double, delta: Double) -> Double {
+        func fits(_ rho: Double) -> Bool { ((try? ZCDP.epsilon(rho: rho, delta: delta)) ?? .infinity) <= epsilon }
+        // ρ + 2√(ρ log(1/δ)) ≥ ε(ρ), so the classic inversion is a lower bound that fits.
+        let l = Foundation.log(1 / delta)
+        var low = pow((epsilon + l).squareRoot() - l.squareRoot(), 2) * (1 - 1e-12)
+        var high = epsilon
+        if !fits(low) { low = 0 }
+        while fits(high) { high *= 2 }
+        for _ in 0..<100 where high - low > 1e-15 * high {
+            let mid = (low + high) / 2
+            if fits(mid) { low = mid } else { high = mid }
+        }
+        return low
+    }
+
+    /// The partition-selection threshold for discrete Gaussian noise of parameter σ on unit counts: `1 + t` for
+    /// the smallest `t ≥ 1` with `P(Y ≥ t) ≤ δ/k`, `Y ~ N_ℤ(0, σ²)` (tail from ``NoiseQuantile``, exact for
+    /// σ ≤ 512 and an upper bound above). A group created by one unit alone (true unit count 1) is then released
+    /// with probability at most δ/k, and one unit creates at most k such groups (union bound).
+    static func gaussianThreshold(sigma: Double, delta: Double, k: Int) -> Int64 {
+        let target = delta / Double(k)
+        // P(Y ≥ t) = P(|Y| > t − 1) / 2 by symmetry.
+        func tail(_ t: Int) -> Double { NoiseQuantile.discreteGaussianTail(sigma: sigma, beyond: t - 1) / 2 }
+        var t = max(1, Int((sigma * (2 * Foundation.log(1 / target)).squareRoot()).rounded(.down)) - 2)
+        while t > 1 && tail(t - 1) <= target { t -= 1 }
+        while tail(t) > target { t += 1 }
+        return 1 + Int64(t)
     }
 
     /// The partition-selection threshold for discrete Laplace noise of `scale` on unit counts (see
@@ -455,9 +512,13 @@ struct PlanBuilder {
     // MARK: Sensitivities and budget split
 
     /// Sensitivities from the bounds, granularity, and an equal share of ε for each quantity.
-    func makeQuantities(budget: QueryBudget, effectiveK: Int) -> [NoisyQuantity] {
+    ///
+    /// With `rho` (Gaussian noise), each quantity receives ρ/n and σ = ⌈Δ₂⌉/√(2ρ/n) in grid units, rounded up to
+    /// 12 significant bits (``DiscreteGaussianMechanism/init(rho:sensitivity:confidenceLevel:)``).
+    func makeQuantities(budget: QueryBudget, effectiveK: Int, rho: Double?) -> [NoisyQuantity] {
         let m = Double(table.maxRowsPerPartition)
         let epsilonShare = budget.epsilon / Double(quantityKinds.count)
+        let rhoShare = rho.map { $0 / Double(quantityKinds.count) }
         return quantityKinds.enumerated().map { index, kind in
             var bound: Double          // per-partition bound in value units
             var integral = true        // contributions are integers (granularity 1)
@@ -483,14 +544,45 @@ struct PlanBuilder {
                 bound = m
                 dimension = bins
             }
-            let granularity = integral ? 1 : Self.granularity(l1Bound: Double(effectiveK) * bound, epsilon: epsilonShare)
+            let granularity: Double
+            if integral {
+                granularity = 1
+            } else if let rhoShare {
+                // The grid is at most 1/1024 of σ in value units (√k · bound / √(2ρᵢ)).
+                granularity = Self.granularity(l1Bound: Double(effectiveK).squareRoot() * bound,
+                                               epsilon: (2 * rhoShare).squareRoot())
+            } else {
+                granularity = Self.granularity(l1Bound: Double(effectiveK) * bound, epsilon: epsilonShare)
+            }
             let partitionSensitivity = max(1, Int((bound / granularity).rounded(.up)))
+            let l1 = effectiveK * partitionSensitivity
+            let laplaceScale = (try? DiscreteLaplaceMechanism(epsilon: epsilonShare, sensitivity: l1).scale)
+                ?? Double(l1) / epsilonShare
+            let noise: NoisyQuantity.Noise
+            if let rhoShare {
+                let l2 = Self.integerL2Sensitivity(k: effectiveK, partitionSensitivity: partitionSensitivity)
+                let sigma = (try? DiscreteGaussianMechanism(rho: rhoShare, sensitivity: l2).sigma)
+                    ?? GaussianCalibration.roundUpToGrid(Double(l2) / (2 * rhoShare).squareRoot())
+                noise = .discreteGaussian(sigma: sigma, sensitivity: l2)
+            } else {
+                noise = .discreteLaplace(scale: laplaceScale)
+            }
             return NoisyQuantity(index: index, kind: kind, dimension: dimension, granularity: granularity,
                                  partitionSensitivity: partitionSensitivity,
-                                 l1Sensitivity: effectiveK * partitionSensitivity,
+                                 l1Sensitivity: l1,
                                  l2Sensitivity: Double(effectiveK).squareRoot() * Double(partitionSensitivity),
-                                 epsilon: epsilonShare)
+                                 epsilon: epsilonShare, laplaceScale: laplaceScale, noise: noise)
         }
+    }
+
+    /// ⌈√k · s⌉ computed exactly: the smallest integer D with D² ≥ k·s².
+    static func integerL2Sensitivity(k: Int, partitionSensitivity s: Int) -> Int {
+        let square = k.multipliedReportingOverflow(by: s).partialValue.multipliedReportingOverflow(by: s)
+        guard !square.overflow else { return Int((Double(k).squareRoot() * Double(s)).rounded(.up)) + 1 }
+        var d = Int(Double(square.partialValue).squareRoot())
+        while d * d < square.partialValue { d += 1 }
+        while d > 1 && (d - 1) * (d - 1) >= square.partialValue { d -= 1 }
+        return max(1, d)
     }
 
     /// The grid for a real-valued quantity: the largest power of two at most 1/1024 of the Laplace scale

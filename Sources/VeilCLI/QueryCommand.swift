@@ -1,0 +1,136 @@
+import ArgumentParser
+import BudgetLedger
+import Foundation
+import Mechanisms
+import PrivateSQL
+
+/// `veil query`: one private SQL query, charged to the metadata's budget before the data is read.
+struct QueryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query",
+        abstract: "Answer an aggregate SQL query with differential privacy, charged to the privacy budget.",
+        discussion: """
+        The query is checked against the privacy metadata, rewritten so that each privacy unit's \
+        contribution is bounded inside SQLite, and its cost (ε, δ) is reserved in the ledger under the \
+        metadata's `scope` before the database is read. Every released number comes with a confidence \
+        interval computed from the noise distribution. δ = 0 uses discrete Laplace noise; δ > 0 uses discrete \
+        Gaussian noise (zCDP), and is needed to group by columns without public values.
+
+        Examples:
+          veil budget create health_panel --epsilon 3 --delta 1e-5
+          veil query --db datasets/health_panel.sqlite \\
+            --metadata datasets/health_panel.privacy.yaml --epsilon 0.5 \\
+            "SELECT year, COUNT(*) AS n FROM visits GROUP BY year"
+          veil query ... --epsilon 0.5 --delta 1e-6 --format json \\
+            "SELECT age, AVG(doctor_visits) FROM visits GROUP BY age"
+          veil query ... --keys ages.csv \\
+            "SELECT age, COUNT(*) FROM visits GROUP BY age"
+          veil query ... --explain "SELECT MEDIAN(income) FROM visits"
+          veil query ... --dry-run "SELECT SUM(hospital_days) FROM visits"
+
+        Exit codes: 0 success, 2 bad input or a refused query (the reason and, for syntax errors, a caret \
+        under the position are printed on stderr), 3 not enough budget left (nothing is read or charged).
+        """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case table, csv, json }
+
+    @Option(help: ArgumentHelp("The SQLite database file.", valueName: "file"))
+    var db: String
+
+    @Option(help: ArgumentHelp("The privacy metadata (YAML); its scope is the budget charged.", valueName: "file"))
+    var metadata: String
+
+    @Option(parsing: .unconditional, help: "ε of this query (> 0), split equally across its noisy quantities.")
+    var epsilon: Double = 1
+
+    @Option(parsing: .unconditional, help: "δ of this query in [0, 1): 0 for discrete Laplace noise; > 0 for discrete Gaussian noise and partition selection.")
+    var delta: Double = 0
+
+    @Option(help: "Who asks (recorded in the ledger).")
+    var analyst: String = ProcessInfo.processInfo.environment["USER"] ?? "analyst"
+
+    @Option(help: "Why (recorded in the ledger; default: the query text).")
+    var purpose: String?
+
+    @Option(help: "table, csv or json.")
+    var format: Format = .table
+
+    @Option(parsing: .unconditional, help: "Confidence level of the intervals, in (0, 1).")
+    var confidence: Double = 0.95
+
+    @Option(help: ArgumentHelp("Public group keys (CSV with a header, or JSON) replacing the metadata's public_values.",
+                               valueName: "file"))
+    var keys: String?
+
+    @Option(name: .customLong("ledger"),
+            help: ArgumentHelp("Ledger file (default: $VEIL_LEDGER, else ./veil-ledger.sqlite).", valueName: "path"))
+    var ledgerPath: String?
+
+    @Flag(help: "Print the plan, the rewritten SQL and the cost; read no data and charge nothing.")
+    var explain = false
+
+    @Flag(name: .customLong("dry-run"), help: "Print the cost only; read no data and charge nothing.")
+    var dryRun = false
+
+    @Argument(help: "The query: one SELECT of Veil's SQL subset.")
+    var query: String
+
+    func validate() throws {
+        guard confidence > 0, confidence < 1 else { throw ValidationError("--confidence must be in (0, 1), got \(confidence)") }
+        guard !(explain && dryRun) else { throw ValidationError("--explain and --dry-run cannot be combined") }
+    }
+
+    func run() throws {
+        let privacy = try PrivacyMetadata.load(contentsOf: URL(fileURLWithPath: metadata))
+        let budget = try QueryBudget(epsilon: epsilon, delta: delta)
+        var keyValues: [String: [SQLValue]] = [:]
+        if let keys {
+            // The keys file is read against the queried table; parse once to find it.
+            let table = try Self.queriedTable(query, metadata: privacy)
+            keyValues = try KeysFile.load(contentsOf: URL(fileURLWithPath: keys), table: table)
+        }
+        let plan: QueryPlan
+        do {
+            plan = try QueryPlanner(metadata: privacy).plan(query, budget: budget, publicValues: keyValues)
+        } catch {
+            throw error.veilError
+        }
+        if dryRun {
+            print(QueryText.cost(plan))
+            return
+        }
+        if explain {
+            print(QueryText.explanation(plan), terminator: "")
+            return
+        }
+        let path = Ledger.resolvePath(ledgerPath)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CLIFailure("no ledger at \(path): create the budget first, e.g. `veil budget create \(plan.scope) "
+                             + "--epsilon 3 --delta 1e-5 --ledger \(path)`", exitCode: CLIExitCode.badInput)
+        }
+        let ledger = try Ledger(path: path)
+        let engine = PrivateQueryEngine(metadata: privacy, databasePath: db, ledger: ledger)
+        let release = try engine.execute(plan, analyst: analyst, purpose: purpose, confidenceLevel: confidence)
+        switch format {
+        case .json:
+            print(String(decoding: release.json, as: UTF8.self))
+        case .csv:
+            print(QueryText.csv(release), terminator: "")
+            FileHandle.standardError.write(Data((QueryText.footer(release, plan: plan, ledger: path) + "\n").utf8))
+        case .table:
+            print(QueryText.table(release), terminator: "")
+            print(QueryText.footer(release, plan: plan, ledger: path))
+        }
+    }
+
+    /// The table a query reads, for reading a keys file with its column types.
+    static func queriedTable(_ query: String, metadata: PrivacyMetadata) throws -> TableMetadata {
+        let statement: SelectStatement
+        do { statement = try Parser.parse(query) } catch { throw error.veilError }
+        guard let table = metadata.table(named: statement.from.name) else {
+            throw VeilError(.invalidQuery, "unknown table '\(statement.from.name)' (tables in \(metadata.source): "
+                            + metadata.tables.map(\.name).joined(separator: ", ") + ")")
+        }
+        return table
+    }
+}
