@@ -7,12 +7,15 @@ let package = Package(
     products: [
         .library(name: "Mechanisms", targets: ["Mechanisms"]),
         .library(name: "Accounting", targets: ["Accounting"]),
+        .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
+        .library(name: "PrivateTraining", targets: ["PrivateTraining"]),
         .executable(name: "veil", targets: ["VeilCLI"]),
         .executable(name: "veil-bench", targets: ["VeilBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // MARK: System libraries (Debian: libgsl-dev, libopenblas-dev)
@@ -26,6 +29,10 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
 
         // MARK: Libraries
         .target(
@@ -36,19 +43,30 @@ let package = Package(
             name: "Accounting",
             dependencies: ["Mechanisms", "CGSL"]
         ),
+        .target(
+            name: "LinearAlgebra",
+            dependencies: ["CBLAS"]
+        ),
+        .target(
+            name: "PrivateTraining",
+            dependencies: [
+                "LinearAlgebra", "Mechanisms", "Accounting", "CZlib",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
 
         // MARK: Executables
         .executableTarget(
             name: "VeilCLI",
             dependencies: [
-                "Mechanisms", "Accounting",
+                "Mechanisms", "Accounting", "PrivateTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "VeilBench",
             dependencies: [
-                "Mechanisms", "Accounting",
+                "Mechanisms", "Accounting", "LinearAlgebra", "PrivateTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -66,6 +84,11 @@ let package = Package(
             resources: [.copy("Resources")]
         ),
         .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport", "VeilCLI"]),
+        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
+        .testTarget(
+            name: "PrivateTrainingTests",
+            dependencies: ["PrivateTraining", "LinearAlgebra", "Accounting", "_TestSupport"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
