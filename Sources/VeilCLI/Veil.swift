@@ -15,7 +15,7 @@ struct Veil: ParsableCommand {
         Exit codes: 0 success, 1 failure, 2 bad input (flags, parameters, files),
         3 refused for lack of privacy budget.
         """,
-        subcommands: [AccountCommand.self]
+        subcommands: [AccountCommand.self, TrainCommand.self, EvaluateCommand.self]
     )
 
     /// Parses, runs, and maps failures to Veil's exit codes (one line on stderr for each error).

@@ -18,7 +18,7 @@ public protocol PrivacyBudgetCharger {
 }
 
 /// Which accountant computes ε.
-public enum AccountantChoice: String, Sendable, Codable, CaseIterable {
+public enum AccountantKind: String, Sendable, Codable, CaseIterable {
     /// Rényi DP (Mironov 2017; subsampled Gaussian: Mironov, Talwar & Zhang 2019). The default.
     case rdp
     /// Privacy loss distributions (Koskela et al. 2020; Doroshenko et al. 2022): tighter, slower.

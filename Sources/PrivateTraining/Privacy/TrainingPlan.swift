@@ -10,12 +10,12 @@ public struct PrivacySettings: Sendable, Hashable {
     /// Per-example clipping norm C > 0.
     public var clipNorm: Double
     /// The accountant.
-    public var accountant: AccountantChoice
+    public var accountant: AccountantKind
     /// A fixed noise multiplier instead of calibrating one to ``targetEpsilon``.
     public var noiseMultiplier: Double?
 
     /// DP settings; validated by ``TrainingPlan/init(datasetSize:training:privacy:)``.
-    public init(targetEpsilon: Double, delta: Double, clipNorm: Double, accountant: AccountantChoice = .rdp,
+    public init(targetEpsilon: Double, delta: Double, clipNorm: Double, accountant: AccountantKind = .rdp,
                 noiseMultiplier: Double? = nil) {
         self.targetEpsilon = targetEpsilon
         self.delta = delta
