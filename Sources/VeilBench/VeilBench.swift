@@ -7,7 +7,7 @@ struct VeilBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "veil-bench",
         abstract: "Benchmarks of Veil; each area prints one JSON object of figures with units.",
-        subcommands: [MechanismsBench.self, AccountingBench.self]
+        subcommands: [MechanismsBench.self, AccountingBench.self, TrainingBench.self, TrainingMemoryProbe.self]
     )
 }
 
@@ -21,4 +21,22 @@ struct AccountingBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "accounting", abstract: "RDP and PLD accountant timings.")
     func run() throws { print(try AccountingBenchmark.run().json()) }
+}
+
+struct TrainingBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "training",
+        abstract: "DP-SGD and non-private training throughput (logistic, MLP, CNN) and DP-SGD peak memory.")
+    @Option(help: "Passes over the 10,000 synthetic examples per measurement.")
+    var epochs = 1
+    func run() throws { print(try TrainingBenchmark.run(epochs: epochs).json()) }
+}
+
+struct TrainingMemoryProbe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "training-memory", abstract: "One CNN DP-SGD epoch; prints this process's peak RSS in MiB.",
+        shouldDisplay: false)
+    @Option(help: "Expected batch size.")
+    var expectedBatch = 256
+    func run() throws { print(try TrainingBenchmark.peakMemory(expectedBatch: expectedBatch)) }
 }

@@ -74,7 +74,6 @@ struct TrainingLoopTests {
         var committed: [(DPEvent, Double)] = []
         func reserve(event: DPEvent, epsilon: Double, delta: Double) throws { reserved.append((event, epsilon)) }
         func commit(event: DPEvent, epsilon: Double, delta: Double) throws { committed.append((event, epsilon)) }
-        func cancel() {}
     }
 
     @Test("calibrated σ meets the target; the accountant's steps equal the steps taken; ledger seam is called")

@@ -127,9 +127,11 @@ public enum DPSGDTrainer {
         }
 
         // DP-SGD. Charge before release: reserve the planned cost before drawing any noise.
+        // Everything that can fail without drawing noise happens before the reservation; after it,
+        // the first step draws noise, so the reservation stands whatever happens next.
+        let sampler = try PoissonSampler(samplingRate: plan.samplingRate, populationSize: data.count)
         let plannedEvent = plan.event(stepsTaken: plan.steps)!
         try budget?.reserve(event: plannedEvent, epsilon: plan.plannedEpsilon!, delta: privacy.delta)
-        let sampler = try PoissonSampler(samplingRate: plan.samplingRate, populationSize: data.count)
         var noise = GaussianNoiseSampler()
         let noiseStandardDeviation = sigma * privacy.clipNorm
         let normalisation = Float(1 / sampler.expectedBatchSize)
