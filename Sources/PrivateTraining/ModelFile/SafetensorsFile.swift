@@ -63,13 +63,18 @@ public enum SafetensorsFile {
         for entry in tensorLayout(model) {
             let values = model.layers[entry.layer].parameters[entry.slot].storage
             let start = body.count
-            for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { body.append(contentsOf: $0) } }
+            for v in values {
+                let bits = v.bitPattern
+                body.append(contentsOf: [UInt8(truncatingIfNeeded: bits), UInt8(truncatingIfNeeded: bits >> 8),
+                                         UInt8(truncatingIfNeeded: bits >> 16), UInt8(truncatingIfNeeded: bits >> 24)])
+            }
             header[entry.name] = ["dtype": "F32", "shape": entry.shape, "data_offsets": [start, body.count]] as [String: Any]
         }
         var headerBytes = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
         var file = Data()
-        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { file.append(contentsOf: $0) }
+        let length = UInt64(headerBytes.count)
+        file.append(contentsOf: (0..<8).map { UInt8(truncatingIfNeeded: length >> (8 * UInt64($0))) })
         file.append(headerBytes)
         file.append(body)
         return file
