@@ -58,7 +58,7 @@ struct TrainCommand: ParsableCommand {
                                      train.count, plan.samplingRate, plan.steps, sigma, privacy.clipNorm,
                                      privacy.targetEpsilon, privacy.delta, privacy.accountant.rawValue).utf8))
         }
-        let reporter = ProgressReporter(totalSteps: plan.steps)
+        let reporter = ProgressReporter(totalSteps: plan.steps, toStandardError: json)
         var order: any RandomSource = pipeline.seed.map { InsecureSeededRandomSource(seed: $0) as any RandomSource }
             ?? SecureRandomSource()
         var orderSource = AnyRandomSource(&order)
@@ -109,16 +109,28 @@ struct AnyRandomSource: RandomSource {
     mutating func next() -> UInt64 { base.next() }
 }
 
-/// Prints training progress: a redrawn bar on a terminal, periodic plain lines otherwise.
+/// Prints training progress: a redrawn bar on a terminal, periodic plain lines otherwise
+/// (on stderr when stdout carries `--json` output).
 final class ProgressReporter {
     let totalSteps: Int
     let interval: Int
     private let isTerminal: Bool
+    private let toStandardError: Bool
 
-    init(totalSteps: Int) {
+    init(totalSteps: Int, toStandardError: Bool) {
         self.totalSteps = totalSteps
-        isTerminal = isatty(STDOUT_FILENO) == 1
+        self.toStandardError = toStandardError
+        isTerminal = isatty(toStandardError ? STDERR_FILENO : STDOUT_FILENO) == 1
         interval = isTerminal ? max(1, totalSteps / 500) : max(1, totalSteps / 20)
+    }
+
+    private func emit(_ text: String) {
+        if toStandardError {
+            FileHandle.standardError.write(Data(text.utf8))
+        } else {
+            print(text, terminator: "")
+            fflush(nil)
+        }
     }
 
     func report(_ p: TrainingProgress) {
@@ -129,15 +141,14 @@ final class ProgressReporter {
             let width = 30
             let filled = Int(Double(width) * Double(p.step) / Double(max(1, p.totalSteps)))
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-            print("\r[\(bar)] \(text)\u{1B}[K", terminator: "")
+            emit("\r[\(bar)] \(text)\u{1B}[K")
         } else {
-            print(text)
+            emit(text + "\n")
         }
-        fflush(nil)
     }
 
     func finish() {
-        if isTerminal { print("") }
+        if isTerminal { emit("\n") }
     }
 
     static func duration(_ seconds: Double) -> String {

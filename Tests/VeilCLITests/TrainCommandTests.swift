@@ -49,9 +49,10 @@ struct TrainCommandTests {
         try pipeline(output: "placeholder.safetensors").write(to: file, atomically: true, encoding: .utf8)
         let train = try runVeil(["train", file.path, "--output", model, "--json"])
         try #require(train.status == 0, "\(train.stderr)")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(train.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+        // stdout is one JSON object; progress lines (plain, not a terminal) go to stderr with --json.
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(train.stdout.utf8)) as? [String: Any])
         #expect((summary["epsilon"] as? Double ?? 99) <= 8)
-        #expect(train.stdout.contains("ε "))  // progress lines (stdout is a pipe: plain lines)
+        #expect(train.stderr.contains("step 20/20"))
         let evaluate = try runVeil(["evaluate", model, "--data", Self.mnist + "/t10k-images-idx3-ubyte.gz",
                                     "--labels", Self.mnist + "/t10k-labels-idx1-ubyte.gz", "--json"])
         try #require(evaluate.status == 0, "\(evaluate.stderr)")
