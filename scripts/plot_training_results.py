@@ -2,13 +2,14 @@
 
 Reads notebooks-exports/training-results.json (a list of runs: dataset, epsilon, accuracy, ...)
 and writes notebooks-exports/training-accuracy-vs-epsilon.svg. Runs without an accuracy
-(not done) are skipped. Usage: python3 scripts/plot_training_results.py
+(not done) and runs marked "plot": false (superseded by a longer run) are skipped. Usage: python3 scripts/plot_training_results.py
 """
 import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "notebooks-exports"
-runs = [r for r in json.loads((ROOT / "training-results.json").read_text()) if r.get("accuracy") is not None]
+runs = [r for r in json.loads((ROOT / "training-results.json").read_text())
+        if r.get("accuracy") is not None and r.get("plot", True)]
 COLOURS = {"MNIST": "#2471a3", "Fashion-MNIST": "#c0392b"}
 W, H, L, R, T, B = 560, 340, 60, 150, 30, 50
 xmax = max([r["epsilon"] for r in runs] + [8.5])
