@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "Accounting", targets: ["Accounting"]),
         .library(name: "BudgetLedger", targets: ["BudgetLedger"]),
         .library(name: "PrivateSQL", targets: ["PrivateSQL"]),
+        .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
+        .library(name: "PrivateTraining", targets: ["PrivateTraining"]),
         .executable(name: "veil", targets: ["VeilCLI"]),
         .executable(name: "veil-bench", targets: ["VeilBench"]),
     ],
@@ -30,6 +32,10 @@ let package = Package(
             name: "CBLAS",
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            providers: [.apt(["zlib1g-dev"])]
         ),
 
         // MARK: Libraries
@@ -58,19 +64,30 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(
+            name: "LinearAlgebra",
+            dependencies: ["CBLAS"]
+        ),
+        .target(
+            name: "PrivateTraining",
+            dependencies: [
+                "LinearAlgebra", "Mechanisms", "Accounting", "CZlib",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
 
         // MARK: Executables
         .executableTarget(
             name: "VeilCLI",
             dependencies: [
-                "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL",
+                "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "PrivateTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "VeilBench",
             dependencies: [
-                "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL",
+                "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "LinearAlgebra", "PrivateTraining",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -93,6 +110,11 @@ let package = Package(
         .testTarget(
             name: "PrivateSQLTests",
             dependencies: ["PrivateSQL", "BudgetLedger", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
+        .testTarget(
+            name: "PrivateTrainingTests",
+            dependencies: ["PrivateTraining", "LinearAlgebra", "Accounting", "_TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

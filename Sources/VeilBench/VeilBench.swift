@@ -7,7 +7,8 @@ struct VeilBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "veil-bench",
         abstract: "Benchmarks of Veil; each area prints one JSON object of figures with units.",
-        subcommands: [MechanismsBench.self, AccountingBench.self, LedgerBench.self, SQLBench.self]
+        subcommands: [MechanismsBench.self, AccountingBench.self, LedgerBench.self, SQLBench.self,
+                      TrainingBench.self, TrainingMemoryProbe.self]
     )
 }
 
@@ -51,4 +52,22 @@ struct SQLBench: ParsableCommand {
         }
         print(try SQLBenchmark.run(sizes: sizes, repeats: repeats).json())
     }
+}
+
+struct TrainingBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "training",
+        abstract: "DP-SGD and non-private training throughput (logistic, MLP, CNN) and DP-SGD peak memory.")
+    @Option(help: "Passes over the 10,000 synthetic examples per measurement.")
+    var epochs = 1
+    func run() throws { print(try TrainingBenchmark.run(epochs: epochs).json()) }
+}
+
+struct TrainingMemoryProbe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "training-memory", abstract: "One CNN DP-SGD epoch; prints this process's peak RSS in MiB.",
+        shouldDisplay: false)
+    @Option(help: "Expected batch size.")
+    var expectedBatch = 256
+    func run() throws { print(try TrainingBenchmark.peakMemory(expectedBatch: expectedBatch)) }
 }

@@ -18,7 +18,8 @@ struct Veil: ParsableCommand {
         Exit codes: 0 success, 1 failure, 2 bad input (flags, parameters, files),
         3 refused for lack of privacy budget.
         """,
-        subcommands: [QueryCommand.self, AccountCommand.self, BudgetCommand.self, ImportCommand.self]
+        subcommands: [QueryCommand.self, AccountCommand.self, BudgetCommand.self, ImportCommand.self,
+                      TrainCommand.self, EvaluateCommand.self]
     )
 
     /// Parses, runs, and maps failures to Veil's exit codes (one line on stderr for each error).

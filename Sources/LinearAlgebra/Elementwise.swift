@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Element-wise maps have no BLAS routine; they run as single passes over the storage.
+
+extension Matrix {
+    /// `max(0, x)` for every entry.
+    public func relu() -> Matrix {
+        var result = self
+        result.storage.withUnsafeMutableBufferPointer { p in
+            for i in p.indices where p[i] < 0 { p[i] = 0 }
+        }
+        return result
+    }
+
+    /// The backward pass of ``relu()``: `gradient · 1[input > 0]` (`self` is the gradient).
+    public func reluBackward(input: Matrix) -> Matrix {
+        precondition(input.count == count, "reluBackward: shape mismatch")
+        var result = self
+        input.storage.withUnsafeBufferPointer { x in
+            result.storage.withUnsafeMutableBufferPointer { g in
+                for i in g.indices where x[i] <= 0 { g[i] = 0 }
+            }
+        }
+        return result
+    }
+
+    /// `tanh(x)` for every entry.
+    public func tanh() -> Matrix {
+        var result = self
+        result.storage.withUnsafeMutableBufferPointer { p in
+            for i in p.indices { p[i] = tanhf(p[i]) }
+        }
+        return result
+    }
+
+    /// The backward pass of ``tanh()``: `gradient · (1 − y²)` where `y` is the forward output
+    /// (`self` is the gradient).
+    public func tanhBackward(output: Matrix) -> Matrix {
+        precondition(output.count == count, "tanhBackward: shape mismatch")
+        var result = self
+        output.storage.withUnsafeBufferPointer { y in
+            result.storage.withUnsafeMutableBufferPointer { g in
+                for i in g.indices { g[i] *= 1 - y[i] * y[i] }
+            }
+        }
+        return result
+    }
+
+    /// Row-wise softmax, computed stably (the row maximum is subtracted before `exp`).
+    public func softmaxRows() -> Matrix {
+        var result = self
+        let n = columns
+        result.storage.withUnsafeMutableBufferPointer { p in
+            for r in 0..<rows {
+                let row = p.baseAddress! + r * n
+                var m = -Float.infinity
+                for j in 0..<n { m = Swift.max(m, row[j]) }
+                var sum: Float = 0
+                for j in 0..<n {
+                    row[j] = expf(row[j] - m)
+                    sum += row[j]
+                }
+                let inverse = 1 / sum
+                for j in 0..<n { row[j] *= inverse }
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,280 @@
+/// The shape of one image in a batch: height × width × channels, stored channel-minor
+/// (`(y · width + x) · channels + c`), so a batch of images is a matrix with one image per row.
+public struct ImageShape: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Rows of pixels.
+    public let height: Int
+    /// Columns of pixels.
+    public let width: Int
+    /// Values per pixel.
+    public let channels: Int
+
+    /// An image shape; every dimension must be ≥ 1.
+    public init(height: Int, width: Int, channels: Int) {
+        precondition(height >= 1 && width >= 1 && channels >= 1, "image dimensions must be ≥ 1")
+        self.height = height
+        self.width = width
+        self.channels = channels
+    }
+
+    /// Values per image (`height · width · channels`).
+    public var count: Int { height * width * channels }
+    /// Pixel positions per image (`height · width`).
+    public var positions: Int { height * width }
+    public var description: String { "\(height)x\(width)x\(channels)" }
+}
+
+/// The geometry of a sliding window (a convolution kernel or a pooling window) over an image.
+public struct WindowGeometry: Sendable, Hashable {
+    /// The input image shape.
+    public let input: ImageShape
+    /// Window height and width.
+    public let kernel: Int
+    /// Step between windows.
+    public let stride: Int
+    /// Zero padding on each border.
+    public let padding: Int
+    /// Output height: `(height + 2·padding − kernel) / stride + 1`.
+    public let outputHeight: Int
+    /// Output width.
+    public let outputWidth: Int
+
+    /// A window geometry; throws-free, traps on a window that does not fit (validated by callers).
+    public init(input: ImageShape, kernel: Int, stride: Int, padding: Int) {
+        precondition(kernel >= 1 && stride >= 1 && padding >= 0)
+        precondition(input.height + 2 * padding >= kernel && input.width + 2 * padding >= kernel,
+                     "window \(kernel) does not fit input \(input) with padding \(padding)")
+        self.input = input
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        outputHeight = (input.height + 2 * padding - kernel) / stride + 1
+        outputWidth = (input.width + 2 * padding - kernel) / stride + 1
+    }
+
+    /// Output positions per image.
+    public var outputPositions: Int { outputHeight * outputWidth }
+    /// Length of one unrolled patch (`kernel² · channels`), ordered by kernel row, column, channel.
+    public var patchLength: Int { kernel * kernel * input.channels }
+}
+
+// MARK: - im2col / col2im
+
+extension Matrix {
+    /// Unrolls every window of every image into a row ("im2col"): the result has
+    /// `batch · outputPositions` rows of `patchLength` values, so a convolution is one `sgemm`.
+    /// - Parameter geometry: the window geometry; `columns` must equal `geometry.input.count`.
+    public func imageToColumns(_ geometry: WindowGeometry) -> Matrix {
+        precondition(columns == geometry.input.count, "im2col: image size mismatch")
+        let (h, w, c) = (geometry.input.height, geometry.input.width, geometry.input.channels)
+        let (k, s, pad) = (geometry.kernel, geometry.stride, geometry.padding)
+        let (oh, ow) = (geometry.outputHeight, geometry.outputWidth)
+        let patch = geometry.patchLength
+        var result = Matrix(rows: rows * oh * ow, columns: patch)
+        let imageCount = columns
+        let batch = rows
+        storage.withUnsafeBufferPointer { src in
+            result.storage.withUnsafeMutableBufferPointer { dst in
+                let s0 = src.baseAddress!, d0 = dst.baseAddress!
+                for b in 0..<batch {
+                    let image = s0 + b * imageCount
+                    for oy in 0..<oh {
+                        for ox in 0..<ow {
+                            var out = d0 + ((b * oh + oy) * ow + ox) * patch
+                            for ky in 0..<k {
+                                let iy = oy * s - pad + ky
+                                if iy < 0 || iy >= h {
+                                    out.update(repeating: 0, count: k * c)
+                                    out += k * c
+                                    continue
+                                }
+                                for kx in 0..<k {
+                                    let ix = ox * s - pad + kx
+                                    if ix < 0 || ix >= w {
+                                        out.update(repeating: 0, count: c)
+                                    } else {
+                                        out.update(from: image + (iy * w + ix) * c, count: c)
+                                    }
+                                    out += c
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// The adjoint of ``imageToColumns(_:)`` ("col2im"): adds every patch value back to the
+    /// pixel it came from. `self` has `batch · outputPositions` rows of `patchLength` values.
+    public func columnsToImage(_ geometry: WindowGeometry, batch: Int) -> Matrix {
+        precondition(rows == batch * geometry.outputPositions && columns == geometry.patchLength,
+                     "col2im: shape mismatch")
+        let (h, w, c) = (geometry.input.height, geometry.input.width, geometry.input.channels)
+        let (k, s, pad) = (geometry.kernel, geometry.stride, geometry.padding)
+        let (oh, ow) = (geometry.outputHeight, geometry.outputWidth)
+        let patch = geometry.patchLength
+        let imageCount = geometry.input.count
+        var result = Matrix(rows: batch, columns: imageCount)
+        storage.withUnsafeBufferPointer { src in
+            result.storage.withUnsafeMutableBufferPointer { dst in
+                let s0 = src.baseAddress!, d0 = dst.baseAddress!
+                for b in 0..<batch {
+                    let image = d0 + b * imageCount
+                    for oy in 0..<oh {
+                        for ox in 0..<ow {
+                            var from = s0 + ((b * oh + oy) * ow + ox) * patch
+                            for ky in 0..<k {
+                                let iy = oy * s - pad + ky
+                                if iy < 0 || iy >= h { from += k * c; continue }
+                                for kx in 0..<k {
+                                    let ix = ox * s - pad + kx
+                                    if ix >= 0 && ix < w {
+                                        let to = image + (iy * w + ix) * c
+                                        for ch in 0..<c { to[ch] += from[ch] }
+                                    }
+                                    from += c
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+}
+
+// MARK: - Pooling
+
+extension Matrix {
+    /// Max pooling of each channel over each window (no padding). Returns the pooled batch and,
+    /// for each output value, the index within the image of the input value chosen (for the
+    /// backward pass).
+    public func maxPool(_ geometry: WindowGeometry) -> (output: Matrix, argmax: [Int32]) {
+        precondition(columns == geometry.input.count && geometry.padding == 0, "maxPool: shape mismatch")
+        let (w, c) = (geometry.input.width, geometry.input.channels)
+        let (k, s) = (geometry.kernel, geometry.stride)
+        let (oh, ow) = (geometry.outputHeight, geometry.outputWidth)
+        let outCount = oh * ow * c
+        var output = Matrix(rows: rows, columns: outCount)
+        var argmax = [Int32](repeating: 0, count: rows * outCount)
+        let imageCount = columns
+        let batch = rows
+        storage.withUnsafeBufferPointer { src in
+            output.storage.withUnsafeMutableBufferPointer { dst in
+                argmax.withUnsafeMutableBufferPointer { arg in
+                    for b in 0..<batch {
+                        let image = src.baseAddress! + b * imageCount
+                        let outBase = b * outCount
+                        for oy in 0..<oh {
+                            for ox in 0..<ow {
+                                for ch in 0..<c {
+                                    var best = -Float.infinity
+                                    var bestIndex = 0
+                                    for ky in 0..<k {
+                                        for kx in 0..<k {
+                                            let index = ((oy * s + ky) * w + (ox * s + kx)) * c + ch
+                                            let v = image[index]
+                                            if v > best || (ky == 0 && kx == 0) { best = v; bestIndex = index }
+                                        }
+                                    }
+                                    let o = outBase + (oy * ow + ox) * c + ch
+                                    dst[o] = best
+                                    arg[o] = Int32(bestIndex)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (output, argmax)
+    }
+
+    /// The backward pass of ``maxPool(_:)``: routes each output gradient to the input it came from.
+    public func maxPoolBackward(_ geometry: WindowGeometry, argmax: [Int32]) -> Matrix {
+        precondition(argmax.count == count, "maxPoolBackward: argmax size mismatch")
+        let imageCount = geometry.input.count
+        var result = Matrix(rows: rows, columns: imageCount)
+        let outCount = columns
+        let batch = rows
+        storage.withUnsafeBufferPointer { g in
+            result.storage.withUnsafeMutableBufferPointer { dst in
+                for b in 0..<batch {
+                    for o in 0..<outCount {
+                        dst[b * imageCount + Int(argmax[b * outCount + o])] += g[b * outCount + o]
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Average pooling of each channel over each window (no padding).
+    public func averagePool(_ geometry: WindowGeometry) -> Matrix {
+        precondition(columns == geometry.input.count && geometry.padding == 0, "averagePool: shape mismatch")
+        let (w, c) = (geometry.input.width, geometry.input.channels)
+        let (k, s) = (geometry.kernel, geometry.stride)
+        let (oh, ow) = (geometry.outputHeight, geometry.outputWidth)
+        let outCount = oh * ow * c
+        let inverse = 1 / Float(k * k)
+        var output = Matrix(rows: rows, columns: outCount)
+        let imageCount = columns
+        let batch = rows
+        storage.withUnsafeBufferPointer { src in
+            output.storage.withUnsafeMutableBufferPointer { dst in
+                for b in 0..<batch {
+                    let image = src.baseAddress! + b * imageCount
+                    let out = dst.baseAddress! + b * outCount
+                    for oy in 0..<oh {
+                        for ox in 0..<ow {
+                            let o = out + (oy * ow + ox) * c
+                            for ky in 0..<k {
+                                for kx in 0..<k {
+                                    let i = image + ((oy * s + ky) * w + (ox * s + kx)) * c
+                                    for ch in 0..<c { o[ch] += i[ch] }
+                                }
+                            }
+                            for ch in 0..<c { o[ch] *= inverse }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// The backward pass of ``averagePool(_:)``: spreads each output gradient evenly over its window.
+    public func averagePoolBackward(_ geometry: WindowGeometry) -> Matrix {
+        let (w, c) = (geometry.input.width, geometry.input.channels)
+        let (k, s) = (geometry.kernel, geometry.stride)
+        let (oh, ow) = (geometry.outputHeight, geometry.outputWidth)
+        let outCount = oh * ow * c
+        precondition(columns == outCount, "averagePoolBackward: shape mismatch")
+        let inverse = 1 / Float(k * k)
+        let imageCount = geometry.input.count
+        var result = Matrix(rows: rows, columns: imageCount)
+        let batch = rows
+        storage.withUnsafeBufferPointer { src in
+            result.storage.withUnsafeMutableBufferPointer { dst in
+                for b in 0..<batch {
+                    let g = src.baseAddress! + b * outCount
+                    let image = dst.baseAddress! + b * imageCount
+                    for oy in 0..<oh {
+                        for ox in 0..<ow {
+                            let go = g + (oy * ow + ox) * c
+                            for ky in 0..<k {
+                                for kx in 0..<k {
+                                    let i = image + ((oy * s + ky) * w + (ox * s + kx)) * c
+                                    for ch in 0..<c { i[ch] += go[ch] * inverse }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+}

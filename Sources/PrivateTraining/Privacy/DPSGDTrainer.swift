@@ -1,0 +1,224 @@
+import Accounting
+import Foundation
+import LinearAlgebra
+import Mechanisms
+
+/// What the training loop reports while it runs.
+public struct TrainingProgress: Sendable {
+    /// Steps done.
+    public var step: Int
+    /// Steps planned.
+    public var totalSteps: Int
+    /// Mean loss of the last step's batch (computed on training data, shown to the operator
+    /// only; it is not privatised and is never written to the model file).
+    public var loss: Double
+    /// ε spent so far (nil for non-private training).
+    public var epsilonSpent: Double?
+    /// Training examples processed per second of wall time.
+    public var examplesPerSecond: Double
+    /// Seconds since the loop started.
+    public var elapsedSeconds: Double
+    /// Estimated seconds to the end.
+    public var remainingSeconds: Double
+}
+
+/// The result of a training run.
+public struct TrainingOutcome: Sendable {
+    /// Steps taken.
+    public var steps: Int
+    /// The DP event of the steps taken (nil for non-private training).
+    public var event: DPEvent?
+    /// ε spent by the steps taken.
+    public var epsilon: Double?
+    /// Wall time of the loop.
+    public var seconds: Double
+    /// Examples processed (sum of batch sizes).
+    public var examples: Int
+    /// The model's privacy card.
+    public var card: PrivacyCard
+}
+
+/// DP-SGD (Abadi et al. 2016) with Poisson sampling, per-example clipping by ghost norms, and
+/// Gaussian noise; or plain mini-batch training when the plan has no privacy settings.
+///
+/// One DP step: sample a batch by Poisson sampling at rate q from `privacyRandom`; process it in
+/// physical chunks of at most `maxPhysicalBatchSize` examples; for each chunk compute each
+/// example's gradient norm without forming per-example gradients (``Layer``), scale example `i`
+/// by `cᵢ = min(1, C / ‖∇ℓᵢ‖)` and accumulate `Σᵢ cᵢ ∇ℓᵢ`; add `N(0, σ²C²)` noise to every
+/// coordinate of the sum; divide by the expected batch size `q·N` (never the realised size,
+/// DESIGN.md §2 rule 5); apply the optimizer.
+public enum DPSGDTrainer {
+    /// Trains `model` on `data` according to `plan`.
+    ///
+    /// - Parameters:
+    ///   - model: the model to train in place.
+    ///   - data: the training set; its size must equal `plan.datasetSize`.
+    ///   - plan: the validated plan (σ already calibrated).
+    ///   - budget: reserves the planned cost before any noise and commits the spent cost after.
+    ///   - privacyRandom: the source of batch sampling and noise: ``SecureRandomSource`` in
+    ///     production; a seeded source only in tests.
+    ///   - orderRandom: shuffles non-private batches and nothing else (never used by DP steps).
+    ///   - progressInterval: report every this many steps (and after the last).
+    ///   - ledgerScope: recorded in the card.
+    ///   - progress: called with each report.
+    public static func train<P: RandomSource, O: RandomSource>(
+        model: inout SequentialModel, data: Dataset, plan: TrainingPlan,
+        budget: (any PrivacyBudgetCharger)? = nil,
+        privacyRandom: inout P, orderRandom: inout O,
+        progressInterval: Int = 10, ledgerScope: String? = nil, notes: [String] = [],
+        progress: (TrainingProgress) -> Void = { _ in }
+    ) throws -> TrainingOutcome {
+        guard data.count == plan.datasetSize else {
+            throw VeilError(.invalidParameter, "plan is for \(plan.datasetSize) examples, data has \(data.count)")
+        }
+        guard data.classCount == model.classCount else {
+            throw VeilError(.invalidParameter, "data has \(data.classCount) classes, model outputs \(model.classCount)")
+        }
+        guard data.inputShape.count == model.inputShape.count else {
+            throw VeilError(.invalidParameter, "data examples have shape \(data.inputShape), model expects \(model.inputShape)")
+        }
+        var optimizer = try Optimizer(kind: plan.training.optimizer, learningRate: plan.training.learningRate)
+        let started = Date()
+        var examples = 0
+        var loss = 0.0
+        let accountant = try plan.privacy?.accountant.makeAccountant()
+
+        func report(_ step: Int) throws {
+            let elapsed = Date().timeIntervalSince(started)
+            var epsilon: Double? = nil
+            if let accountant, let event = plan.event(stepsTaken: step), let privacy = plan.privacy {
+                epsilon = try accountant.epsilon(for: event, delta: privacy.delta)
+            }
+            progress(TrainingProgress(
+                step: step, totalSteps: plan.steps, loss: loss, epsilonSpent: epsilon,
+                examplesPerSecond: elapsed > 0 ? Double(examples) / elapsed : 0, elapsedSeconds: elapsed,
+                remainingSeconds: step > 0 ? elapsed / Double(step) * Double(plan.steps - step) : 0))
+        }
+
+        guard let privacy = plan.privacy, let sigma = plan.noiseMultiplier, let accountant else {
+            // Non-private: shuffled mini-batches, mean gradient.
+            let b = plan.training.expectedBatchSize
+            var order = Array(0..<data.count)
+            var position = data.count
+            for step in 1...plan.steps {
+                if position + b > data.count {
+                    order.shuffle(using: &orderRandom)
+                    position = 0
+                }
+                let indices = Array(order[position..<(position + b)])
+                position += b
+                var gradients = accumulate(model: &model, data: data, indices: indices,
+                                           chunk: plan.training.maxPhysicalBatchSize, clipNorm: nil, loss: &loss)
+                for i in gradients.indices { gradients[i].scale(by: 1 / Float(b)) }
+                var parameters = model.parameters
+                optimizer.update(&parameters, gradients: gradients)
+                model.parameters = parameters
+                examples += b
+                if step % progressInterval == 0 || step == plan.steps { try report(step) }
+            }
+            let card = PrivacyCard(
+                differentiallyPrivate: false, epsilon: nil, delta: nil, accountant: nil, noiseMultiplier: nil,
+                clipNorm: nil, samplingRate: nil, steps: plan.steps, expectedBatchSize: nil, targetEpsilon: nil,
+                sampling: "shuffled fixed-size batches (no privacy guarantee)", noise: nil,
+                datasetSHA256: data.sha256, datasetSize: data.count, ledgerScope: nil,
+                notes: ["trained WITHOUT differential privacy"] + notes)
+            return TrainingOutcome(steps: plan.steps, event: nil, epsilon: nil,
+                                   seconds: Date().timeIntervalSince(started), examples: examples, card: card)
+        }
+
+        // DP-SGD. Charge before release: reserve the planned cost before drawing any noise.
+        // Everything that can fail without drawing noise happens before the reservation; after it,
+        // the first step draws noise, so the reservation stands whatever happens next.
+        let sampler = try PoissonSampler(samplingRate: plan.samplingRate, populationSize: data.count)
+        let plannedEvent = plan.event(stepsTaken: plan.steps)!
+        try budget?.reserve(event: plannedEvent, epsilon: plan.plannedEpsilon!, delta: privacy.delta)
+        var noise = GaussianNoiseSampler()
+        let noiseStandardDeviation = sigma * privacy.clipNorm
+        let normalisation = Float(1 / sampler.expectedBatchSize)
+        var stepsTaken = 0
+        for step in 1...plan.steps {
+            let indices = sampler.sample(using: &privacyRandom)
+            var gradients = accumulate(model: &model, data: data, indices: indices,
+                                       chunk: plan.training.maxPhysicalBatchSize, clipNorm: Float(privacy.clipNorm),
+                                       loss: &loss)
+            for i in gradients.indices {
+                noise.addNoise(to: &gradients[i].storage, standardDeviation: noiseStandardDeviation, using: &privacyRandom)
+                gradients[i].scale(by: normalisation)
+            }
+            stepsTaken = step
+            var parameters = model.parameters
+            optimizer.update(&parameters, gradients: gradients)
+            model.parameters = parameters
+            examples += indices.count
+            if step % progressInterval == 0 || step == plan.steps { try report(step) }
+        }
+        let spent = plan.event(stepsTaken: stepsTaken)!
+        let epsilon = try accountant.epsilon(for: spent, delta: privacy.delta)
+        try budget?.commit(event: spent, epsilon: epsilon, delta: privacy.delta)
+        let card = PrivacyCard(
+            differentiallyPrivate: true, epsilon: epsilon, delta: privacy.delta, accountant: accountant.name,
+            noiseMultiplier: sigma, clipNorm: privacy.clipNorm, samplingRate: plan.samplingRate, steps: stepsTaken,
+            expectedBatchSize: sampler.expectedBatchSize, targetEpsilon: privacy.targetEpsilon,
+            sampling: "Poisson (each example independently with probability q, OS CSPRNG); sum divided by q·N",
+            noise: GaussianNoiseSampler.methodDescription, datasetSHA256: data.sha256, datasetSize: data.count,
+            ledgerScope: ledgerScope, notes: notes)
+        return TrainingOutcome(steps: stepsTaken, event: spent, epsilon: epsilon,
+                               seconds: Date().timeIntervalSince(started), examples: examples, card: card)
+    }
+
+    /// The gradient of the batch `indices`, processed in chunks of at most `chunk` examples:
+    /// `Σᵢ cᵢ ∇ℓᵢ` with `cᵢ = min(1, C / ‖∇ℓᵢ‖)` when `clipNorm` is set, else `Σᵢ ∇ℓᵢ`.
+    /// `loss` receives the batch's mean loss.
+    public static func accumulate(model: inout SequentialModel, data: Dataset, indices: [Int], chunk: Int,
+                                  clipNorm: Float?, loss: inout Double) -> [Matrix] {
+        var total = model.parameters.map { Matrix(rows: $0.rows, columns: $0.columns) }
+        var lossSum = 0.0
+        var start = 0
+        while start < indices.count {
+            let end = min(indices.count, start + chunk)
+            let (x, y) = data.batch(Array(indices[start..<end]))
+            let logits = model.forward(x)
+            let (losses, g) = SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: y[...])
+            lossSum += losses.reduce(0.0) { $0 + Double($1) }
+            model.backward(g)
+            var scales: [Float]? = nil
+            if let clipNorm {
+                scales = model.perExampleSquaredNorms(batch: x.rows).map { min(1, clipNorm / ($0.squareRoot() + 1e-6)) }
+            }
+            let gradients = model.parameterGradients(exampleScales: scales)
+            for i in total.indices { total[i].add(gradients[i]) }
+            start = end
+        }
+        model.clearCaches()
+        loss = indices.isEmpty ? loss : lossSum / Double(indices.count)
+        return total
+    }
+}
+
+/// Accuracy and mean loss of a model on a labelled data set.
+public struct Evaluation: Sendable, Codable {
+    /// Fraction of examples whose predicted class is the label.
+    public var accuracy: Double
+    /// Mean softmax cross-entropy.
+    public var loss: Double
+    /// Number of examples.
+    public var examples: Int
+
+    /// Evaluates `model` on `data` in chunks of 1000 examples.
+    /// - Throws: `VeilError.invalidInput` when the data does not fit the model.
+    public init(model: SequentialModel, data: Dataset) throws {
+        guard data.inputShape.count == model.inputShape.count else {
+            throw VeilError(.invalidInput, "data examples have shape \(data.inputShape), model expects \(model.inputShape)")
+        }
+        guard data.classCount <= model.classCount else {
+            throw VeilError(.invalidInput, "data has \(data.classCount) classes, model outputs \(model.classCount)")
+        }
+        let logits = model.logits(data.features)
+        let (losses, _) = SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: data.labels[...])
+        let predicted = SoftmaxCrossEntropy.predictions(logits: logits)
+        let correct = zip(predicted, data.labels).filter { $0 == $1 }.count
+        examples = data.count
+        accuracy = data.count > 0 ? Double(correct) / Double(data.count) : 0
+        loss = data.count > 0 ? losses.reduce(0.0) { $0 + Double($1) } / Double(data.count) : 0
+    }
+}

@@ -1,0 +1,41 @@
+import Mechanisms
+
+/// Poisson sampling of a data set: each example joins a batch independently with probability
+/// `q`, so the batch size is random with mean `q·N`. This is the sampling that the RDP and PLD
+/// analyses of DP-SGD assume (DESIGN.md §2 rule 5; Mironov et al. 2019; Abadi et al. 2016).
+public struct PoissonSampler: Sendable {
+    /// The sampling rate `q ∈ (0, 1]`.
+    public let samplingRate: Double
+    /// The number of examples `N`.
+    public let populationSize: Int
+    /// Inclusion threshold: an example is kept when a uniform 64-bit word is below it
+    /// (exact to 2⁻⁶⁴; `nil` means always, for q = 1).
+    private let threshold: UInt64?
+
+    /// A sampler of rate `samplingRate` over `populationSize` examples.
+    /// - Throws: `VeilError.invalidParameter` unless `0 < q ≤ 1` and `N ≥ 1`.
+    public init(samplingRate: Double, populationSize: Int) throws {
+        guard samplingRate.isFinite, samplingRate > 0, samplingRate <= 1 else {
+            throw VeilError.invalidParameter("sampling rate", samplingRate, allowed: "in the interval (0, 1]")
+        }
+        try ParameterCheck.count(populationSize, name: "data set size", minimum: 1)
+        self.samplingRate = samplingRate
+        self.populationSize = populationSize
+        threshold = samplingRate == 1 ? nil : UInt64((samplingRate * 0x1p64).rounded(.down))
+    }
+
+    /// The expected batch size `q·N`, by which the noisy gradient sum is divided.
+    public var expectedBatchSize: Double { samplingRate * Double(populationSize) }
+
+    /// One batch: the indices of the selected examples in increasing order.
+    /// - Parameter random: the source of the inclusion decisions (``SecureRandomSource`` for training).
+    public func sample<R: RandomSource>(using random: inout R) -> [Int] {
+        guard let threshold else { return Array(0..<populationSize) }
+        var selected: [Int] = []
+        selected.reserveCapacity(Int(expectedBatchSize * 1.2) + 16)
+        for i in 0..<populationSize where random.next() < threshold {
+            selected.append(i)
+        }
+        return selected
+    }
+}

@@ -1,0 +1,149 @@
+import Accounting
+import Mechanisms
+
+/// Differential-privacy settings of a training run.
+public struct PrivacySettings: Sendable, Hashable {
+    /// The ε the run may not exceed.
+    public var targetEpsilon: Double
+    /// δ.
+    public var delta: Double
+    /// Per-example clipping norm C > 0.
+    public var clipNorm: Double
+    /// The accountant.
+    public var accountant: AccountantKind
+    /// A fixed noise multiplier instead of calibrating one to ``targetEpsilon``.
+    public var noiseMultiplier: Double?
+
+    /// DP settings; validated by ``TrainingPlan/init(datasetSize:training:privacy:)``.
+    public init(targetEpsilon: Double, delta: Double, clipNorm: Double, accountant: AccountantKind = .rdp,
+                noiseMultiplier: Double? = nil) {
+        self.targetEpsilon = targetEpsilon
+        self.delta = delta
+        self.clipNorm = clipNorm
+        self.accountant = accountant
+        self.noiseMultiplier = noiseMultiplier
+    }
+}
+
+/// Optimisation settings of a training run.
+public struct TrainingSettings: Sendable, Hashable {
+    /// Passes over the data (DP: `epochs / q` steps).
+    public var epochs: Int
+    /// The expected batch size q·N (non-private: the batch size).
+    public var expectedBatchSize: Int
+    /// The largest batch processed at once; a larger Poisson batch is split, bounding memory.
+    public var maxPhysicalBatchSize: Int
+    /// The update rule.
+    public var optimizer: OptimizerKind
+    /// The learning rate.
+    public var learningRate: Double
+
+    /// Optimisation settings; validated by ``TrainingPlan/init(datasetSize:training:privacy:)``.
+    public init(epochs: Int, expectedBatchSize: Int, maxPhysicalBatchSize: Int = 256,
+                optimizer: OptimizerKind = .sgd(momentum: 0.9), learningRate: Double) {
+        self.epochs = epochs
+        self.expectedBatchSize = expectedBatchSize
+        self.maxPhysicalBatchSize = maxPhysicalBatchSize
+        self.optimizer = optimizer
+        self.learningRate = learningRate
+    }
+}
+
+/// A validated training run: sampling rate, steps and (for DP) the calibrated noise multiplier,
+/// fixed before any data is touched.
+public struct TrainingPlan: Sendable {
+    /// Optimisation settings.
+    public let training: TrainingSettings
+    /// DP settings, or `nil` for non-private training.
+    public let privacy: PrivacySettings?
+    /// Training examples N.
+    public let datasetSize: Int
+    /// Poisson sampling rate `q = expectedBatchSize / N`.
+    public let samplingRate: Double
+    /// Steps to take: `⌈epochs · N / expectedBatchSize⌉`.
+    public let steps: Int
+    /// σ (DP only): noise standard deviation `σ·C` on the clipped-gradient sum.
+    public let noiseMultiplier: Double?
+    /// ε of all ``steps`` (DP only), ≤ the target.
+    public let plannedEpsilon: Double?
+    /// Warnings that do not stop the run (e.g. δ ≥ 1/N).
+    public let warnings: [String]
+
+    /// Validates the settings and, for DP, calibrates σ so that `steps` steps meet the target ε
+    /// (``NoiseCalibration/noiseMultiplier(targetEpsilon:samplingRate:steps:delta:accountant:relativeTolerance:)``).
+    /// With a fixed σ, the steps are cut to the largest number whose ε stays within the target.
+    /// - Throws: `VeilError.invalidParameter` on a clip norm ≤ 0, a batch larger than the data
+    ///   set, epochs < 1, a physical batch < 1, ε ≤ 0 or δ ∉ (0, 1).
+    public init(datasetSize: Int, training: TrainingSettings, privacy: PrivacySettings?) throws {
+        try ParameterCheck.count(datasetSize, name: "training examples", minimum: 1)
+        try ParameterCheck.count(training.epochs, name: "epochs", minimum: 1)
+        try ParameterCheck.count(training.maxPhysicalBatchSize, name: "max physical batch size", minimum: 1)
+        try ParameterCheck.count(training.expectedBatchSize, name: "expected batch size", minimum: 1)
+        guard training.expectedBatchSize <= datasetSize else {
+            throw VeilError(.invalidParameter,
+                            "expected batch size \(training.expectedBatchSize) is larger than the data set (\(datasetSize) examples)")
+        }
+        _ = try Optimizer(kind: training.optimizer, learningRate: training.learningRate)
+        self.training = training
+        self.privacy = privacy
+        self.datasetSize = datasetSize
+        samplingRate = Double(training.expectedBatchSize) / Double(datasetSize)
+        let plannedSteps = Int((Double(training.epochs) * Double(datasetSize) / Double(training.expectedBatchSize)).rounded(.up))
+        var warnings: [String] = []
+        guard let privacy else {
+            steps = plannedSteps
+            noiseMultiplier = nil
+            plannedEpsilon = nil
+            self.warnings = ["training without differential privacy: the model may memorise its training data"]
+            return
+        }
+        guard privacy.clipNorm.isFinite, privacy.clipNorm > 0 else {
+            throw VeilError.invalidParameter("clip norm", privacy.clipNorm, allowed: "a finite number > 0")
+        }
+        try ParameterCheck.epsilon(privacy.targetEpsilon, name: "target epsilon")
+        try ParameterCheck.delta(privacy.delta)
+        if privacy.delta >= 1 / Double(datasetSize) {
+            warnings.append("delta = \(privacy.delta) is not below 1/N = \(1 / Double(datasetSize)): "
+                            + "a mechanism that publishes one random example outright would meet it")
+        }
+        let accountant = try privacy.accountant.makeAccountant()
+        if let sigma = privacy.noiseMultiplier {
+            try ParameterCheck.positive(sigma, name: "noise multiplier")
+            let q = samplingRate
+            func epsilon(_ t: Int) throws -> Double {
+                try accountant.epsilon(for: NoiseCalibration.dpsgdEvent(samplingRate: q, noiseMultiplier: sigma, steps: t),
+                                       delta: privacy.delta)
+            }
+            var allowed = plannedSteps
+            if try epsilon(plannedSteps) > privacy.targetEpsilon {
+                var (lo, hi) = (0, plannedSteps)  // ε(lo) ≤ target < ε(hi); ε(0) = 0
+                while hi - lo > 1 {
+                    let mid = (lo + hi) / 2
+                    if try epsilon(mid) <= privacy.targetEpsilon { lo = mid } else { hi = mid }
+                }
+                allowed = lo
+                warnings.append("noise multiplier \(sigma) allows only \(lo) of \(plannedSteps) steps within ε = \(privacy.targetEpsilon)")
+            }
+            guard allowed >= 1 else {
+                throw VeilError(.invalidParameter, "noise multiplier \(sigma) exceeds ε = \(privacy.targetEpsilon) in a single step")
+            }
+            steps = allowed
+            noiseMultiplier = sigma
+            plannedEpsilon = try epsilon(allowed)
+        } else {
+            let calibrated = try NoiseCalibration.noiseMultiplier(
+                targetEpsilon: privacy.targetEpsilon, samplingRate: samplingRate, steps: plannedSteps,
+                delta: privacy.delta, accountant: accountant)
+            steps = plannedSteps
+            noiseMultiplier = calibrated.noiseMultiplier
+            plannedEpsilon = calibrated.epsilon
+        }
+        self.warnings = warnings
+    }
+
+    /// The DP event of `stepsTaken` steps of this plan (`nil` for non-private training).
+    public func event(stepsTaken: Int) -> DPEvent? {
+        guard let sigma = noiseMultiplier else { return nil }
+        return NoiseCalibration.dpsgdEvent(samplingRate: samplingRate, noiseMultiplier: sigma, steps: stepsTaken)
+    }
+}

@@ -1,0 +1,158 @@
+import ArgumentParser
+import Foundation
+import Mechanisms
+import PrivateTraining
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a model from a pipeline file with DP-SGD and write it with its privacy card.",
+        discussion: """
+        The pipeline file (YAML) names the data, the model, the privacy target (ε, δ, clip norm,
+        accountant), the optimisation settings and the output path; see docs/training.md.
+        The noise multiplier is calibrated to the target ε before any data is touched; training
+        stops before a step that would exceed it. Batches are Poisson-sampled and the noise drawn
+        from the operating system's CSPRNG.
+
+        Example:
+          veil train pipelines/mnist-cnn-eps3.yaml --epochs 2 --output /tmp/mnist.safetensors
+        """
+    )
+
+    @Argument(help: "The pipeline file (YAML).")
+    var pipeline: String
+
+    @Option(help: "Override training.epochs.")
+    var epochs: Int?
+
+    @Option(help: "Override the output path.")
+    var output: String?
+
+    @Flag(help: "Print the final summary as one JSON object.")
+    var json = false
+
+    func run() throws {
+        var pipeline = try TrainingPipeline.load(path: self.pipeline)
+        if let epochs { pipeline.training.epochs = epochs }
+        if let output { pipeline.output = output }
+        let outputDirectory = URL(fileURLWithPath: pipeline.output).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: outputDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw VeilError(.invalidInput, "output folder does not exist: \(outputDirectory)")
+        }
+
+        let (train, test, standardization) = try pipeline.loadData()
+        let plan = try TrainingPlan(datasetSize: train.count, training: pipeline.training, privacy: pipeline.privacy)
+        var secure = SecureRandomSource()
+        var model = try SequentialModel(architecture: pipeline.layerSpecifications, inputShape: train.inputShape, random: &secure)
+        for warning in plan.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+        let status = FileHandle.standardError
+        if let sigma = plan.noiseMultiplier, let privacy = plan.privacy {
+            status.write(Data(String(format: "DP-SGD: %d examples, q = %.6g, %d steps, σ = %.4f, C = %g, target ε = %g at δ = %g (%@)\n",
+                                     train.count, plan.samplingRate, plan.steps, sigma, privacy.clipNorm,
+                                     privacy.targetEpsilon, privacy.delta, privacy.accountant.rawValue).utf8))
+        }
+        let reporter = ProgressReporter(totalSteps: plan.steps, toStandardError: json)
+        var order: any RandomSource = pipeline.seed.map { InsecureSeededRandomSource(seed: $0) as any RandomSource }
+            ?? SecureRandomSource()
+        var orderSource = AnyRandomSource(&order)
+        let outcome = try DPSGDTrainer.train(
+            model: &model, data: train, plan: plan, budget: nil, privacyRandom: &secure, orderRandom: &orderSource,
+            progressInterval: reporter.interval, ledgerScope: pipeline.ledgerScope, notes: pipeline.cardNotes,
+            progress: reporter.report)
+        reporter.finish()
+        var metadata: [String: String] = ["veil.data": pipeline.dataDescriptionJSON]
+        if let standardization, let json = try? JSONEncoder().encode(standardization) {
+            metadata["veil.standardization"] = String(decoding: json, as: UTF8.self)
+        }
+        try SafetensorsFile.write(model: model, card: outcome.card, to: pipeline.output, extraMetadata: metadata)
+        let evaluation = try test.map { try Evaluation(model: model, data: $0) }
+        if json {
+            var fields: [(String, JSONValue)] = [
+                ("model", .string(pipeline.output)), ("steps", .number(Double(outcome.steps))),
+                ("epsilon", outcome.epsilon.map { .number($0) } ?? .null),
+                ("delta", plan.privacy.map { .number($0.delta) } ?? .null),
+                ("noise_multiplier", plan.noiseMultiplier.map { .number($0) } ?? .null),
+                ("seconds", .number(outcome.seconds)),
+            ]
+            if let evaluation {
+                fields += [("test_accuracy", .number(evaluation.accuracy)), ("test_loss", .number(evaluation.loss))]
+            }
+            print(JSONValue.object(fields).rendered)
+        } else {
+            print("wrote \(pipeline.output)")
+            if let epsilon = outcome.epsilon, let privacy = plan.privacy {
+                print(String(format: "privacy: ε = %.4f at δ = %g (%@), %d steps, σ = %.4f, C = %g",
+                             epsilon, privacy.delta, privacy.accountant.rawValue, outcome.steps, plan.noiseMultiplier!, privacy.clipNorm))
+            } else {
+                print("privacy: none — trained without differential privacy")
+            }
+            if let evaluation {
+                print(String(format: "test: accuracy %.4f, loss %.4f on %d examples", evaluation.accuracy, evaluation.loss,
+                             evaluation.examples))
+            }
+            print(String(format: "time: %.1f s (%.0f examples/s)", outcome.seconds, Double(outcome.examples) / max(outcome.seconds, 1e-9)))
+        }
+    }
+}
+
+/// A random source that forwards to an existential one (the data-order source is chosen at run time).
+struct AnyRandomSource: RandomSource {
+    private var base: any RandomSource
+    init(_ base: inout any RandomSource) { self.base = base }
+    mutating func next() -> UInt64 { base.next() }
+}
+
+/// Prints training progress: a redrawn bar on a terminal, periodic plain lines otherwise
+/// (on stderr when stdout carries `--json` output).
+final class ProgressReporter {
+    let totalSteps: Int
+    let interval: Int
+    private let isTerminal: Bool
+    private let toStandardError: Bool
+
+    init(totalSteps: Int, toStandardError: Bool) {
+        self.totalSteps = totalSteps
+        self.toStandardError = toStandardError
+        isTerminal = isatty(toStandardError ? STDERR_FILENO : STDOUT_FILENO) == 1
+        interval = isTerminal ? max(1, totalSteps / 500) : max(1, totalSteps / 20)
+    }
+
+    private func emit(_ text: String) {
+        if toStandardError {
+            FileHandle.standardError.write(Data(text.utf8))
+        } else {
+            print(text, terminator: "")
+            fflush(nil)
+        }
+    }
+
+    func report(_ p: TrainingProgress) {
+        let epsilon = p.epsilonSpent.map { String(format: "ε %.3f", $0) } ?? "non-private"
+        let text = String(format: "step %d/%d  loss %.4f  %@  %.0f ex/s  ETA %@", p.step, p.totalSteps, p.loss, epsilon,
+                          p.examplesPerSecond, Self.duration(p.remainingSeconds))
+        if isTerminal {
+            let width = 30
+            let filled = Int(Double(width) * Double(p.step) / Double(max(1, p.totalSteps)))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            emit("\r[\(bar)] \(text)\u{1B}[K")
+        } else {
+            emit(text + "\n")
+        }
+    }
+
+    func finish() {
+        if isTerminal { emit("\n") }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : String(format: "%dm%02ds", s / 60, s % 60)
+    }
+}

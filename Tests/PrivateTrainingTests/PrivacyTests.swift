@@ -1,0 +1,207 @@
+import Accounting
+import Foundation
+import LinearAlgebra
+import Mechanisms
+import Testing
+import _TestSupport
+@testable import PrivateTraining
+
+@Suite("Poisson sampling and Gaussian noise")
+struct SamplingAndNoiseTests {
+    @Test("Poisson batches have rate q: total inclusions within 5 standard deviations (false failure < 6e-7)")
+    func poissonRate() throws {
+        let sampler = try PoissonSampler(samplingRate: 0.05, populationSize: 10_000)
+        var random = InsecureSeededRandomSource(seed: 42)
+        var total = 0
+        var perExample = [Int](repeating: 0, count: 10_000)
+        let rounds = 200
+        for _ in 0..<rounds {
+            let batch = sampler.sample(using: &random)
+            total += batch.count
+            for i in batch { perExample[i] += 1 }
+        }
+        let trials = Double(rounds * 10_000)
+        let z = (Double(total) - trials * 0.05) / (trials * 0.05 * 0.95).squareRoot()
+        #expect(abs(z) < 5)
+        // Each example's count is Binomial(200, 0.05): its mean over examples is q·rounds.
+        let mean = Double(perExample.reduce(0, +)) / 10_000
+        #expect(abs(mean - 10) < 0.2)
+    }
+
+    @Test("sampling rate 1 takes every example")
+    func fullBatch() throws {
+        var random = InsecureSeededRandomSource(seed: 1)
+        #expect(try PoissonSampler(samplingRate: 1, populationSize: 5).sample(using: &random) == [0, 1, 2, 3, 4])
+    }
+
+    @Test("Gaussian samples: mean, variance and a chi-squared test on 20 bins (Bonferroni α = 1e-6 total)")
+    func noiseScale() {
+        var random = InsecureSeededRandomSource(seed: 9)
+        var values = [Float](repeating: 0, count: 200_000)
+        var noise = GaussianNoiseSampler()
+        noise.addNoise(to: &values, standardDeviation: 3, using: &random)
+        let n = Double(values.count)
+        let mean = values.reduce(0.0) { $0 + Double($1) } / n
+        let variance = values.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / (n - 1)
+        #expect(abs(mean) < 5.5 * 3 / n.squareRoot())
+        // Var of the sample variance ≈ 2σ⁴/n.
+        #expect(abs(variance - 9) < 5.5 * (2 * 81 / n).squareRoot())
+        let edges: [Double] = (1..<20).map { (k: Int) -> Double in -7.5 + Double(k) * 0.75 }
+        func cdf(_ x: Double) -> Double { 0.5 * erfc(-x / (3 * 2.0.squareRoot())) }
+        var observed = [Int](repeating: 0, count: 20)
+        for v in values { observed[edges.firstIndex(where: { Double(v) < $0 }) ?? 19] += 1 }
+        var probabilities: [Double] = []
+        var previous = 0.0
+        for e in edges { probabilities.append(cdf(e) - previous); previous = cdf(e) }
+        probabilities.append(1 - previous)
+        let result = chiSquaredGoodnessOfFit(observed: observed, probabilities: probabilities, sampleCount: values.count)
+        #expect(result.pValue > 1e-6 / 3)
+    }
+}
+
+@Suite("Plans, accounting and the training loop")
+struct TrainingLoopTests {
+    static let shape = ImageShape(height: 1, width: 1, channels: 4)
+
+    static func tinyData(count: Int = 200, seed: UInt64 = 3) throws -> Dataset {
+        let (x, _) = TestModels.randomBatch(rows: count, shape: shape, classes: 2, seed: seed)
+        let labels = (0..<count).map { Int32(x[$0, 0] + x[$0, 1] > 0 ? 1 : 0) }
+        return try Dataset(features: x, labels: labels, inputShape: shape, classCount: 2, sha256: "tiny")
+    }
+
+    final class RecordingCharger: PrivacyBudgetCharger, @unchecked Sendable {
+        var reserved: [(DPEvent, Double)] = []
+        var committed: [(DPEvent, Double)] = []
+        func reserve(event: DPEvent, epsilon: Double, delta: Double) throws { reserved.append((event, epsilon)) }
+        func commit(event: DPEvent, epsilon: Double, delta: Double) throws { committed.append((event, epsilon)) }
+    }
+
+    @Test("calibrated σ meets the target; the accountant's steps equal the steps taken; ledger seam is called")
+    func accountantSteps() throws {
+        let data = try Self.tinyData()
+        let privacy = PrivacySettings(targetEpsilon: 2, delta: 1e-3, clipNorm: 1)
+        let plan = try TrainingPlan(datasetSize: data.count,
+                                    training: TrainingSettings(epochs: 3, expectedBatchSize: 20, learningRate: 0.1),
+                                    privacy: privacy)
+        #expect(plan.steps == 30)
+        #expect(plan.plannedEpsilon! <= 2)
+        var model = TestModels.model(ModelArchitecture.logisticRegression(classes: 2), shape: Self.shape)
+        var privacyRandom = InsecureSeededRandomSource(seed: 5), order = InsecureSeededRandomSource(seed: 6)
+        let charger = RecordingCharger()
+        var reports: [TrainingProgress] = []
+        let outcome = try DPSGDTrainer.train(model: &model, data: data, plan: plan, budget: charger,
+                                             privacyRandom: &privacyRandom, orderRandom: &order,
+                                             progressInterval: 10) { reports.append($0) }
+        #expect(outcome.steps == 30)
+        #expect(outcome.card.steps == 30)
+        let expected = try RDPAccountant().epsilon(
+            for: NoiseCalibration.dpsgdEvent(samplingRate: 0.1, noiseMultiplier: plan.noiseMultiplier!, steps: 30), delta: 1e-3)
+        #expect(outcome.epsilon == expected)
+        #expect(outcome.card.epsilon! <= 2)
+        #expect(reports.map(\.step) == [10, 20, 30])
+        #expect(reports.map { $0.epsilonSpent! } == reports.map { $0.epsilonSpent! }.sorted())
+        #expect(charger.reserved.count == 1 && charger.committed.count == 1)
+        #expect(charger.committed[0].0 == outcome.event!)
+    }
+
+    @Test("a fixed σ too small for the target stops before the step that would exceed it")
+    func stopsAtTarget() throws {
+        let plan = try TrainingPlan(
+            datasetSize: 200, training: TrainingSettings(epochs: 50, expectedBatchSize: 20, learningRate: 0.1),
+            privacy: PrivacySettings(targetEpsilon: 2, delta: 1e-3, clipNorm: 1, noiseMultiplier: 1.5))
+        let accountant = RDPAccountant()
+        func eps(_ t: Int) throws -> Double {
+            try accountant.epsilon(for: NoiseCalibration.dpsgdEvent(samplingRate: 0.1, noiseMultiplier: 1.5, steps: t), delta: 1e-3)
+        }
+        #expect(plan.steps < 500)
+        #expect(try eps(plan.steps) <= 2)
+        #expect(try eps(plan.steps + 1) > 2)
+        #expect(!plan.warnings.isEmpty)
+    }
+
+    @Test("bad settings are refused with one clear error")
+    func badSettings() throws {
+        let training = TrainingSettings(epochs: 1, expectedBatchSize: 20, learningRate: 0.1)
+        #expect(throws: VeilError.self) {
+            try TrainingPlan(datasetSize: 200, training: training,
+                             privacy: PrivacySettings(targetEpsilon: 1, delta: 1e-5, clipNorm: 0))
+        }
+        #expect(throws: VeilError.self) {
+            try TrainingPlan(datasetSize: 10, training: training,
+                             privacy: PrivacySettings(targetEpsilon: 1, delta: 1e-5, clipNorm: 1))
+        }
+        let warned = try TrainingPlan(datasetSize: 200, training: training,
+                                      privacy: PrivacySettings(targetEpsilon: 1, delta: 0.01, clipNorm: 1))
+        #expect(warned.warnings.contains { $0.contains("1/N") })
+        #expect(throws: VeilError.self) {
+            try Dataset(features: Matrix(rows: 2, columns: 4), labels: [0, 2], inputShape: Self.shape, classCount: 2, sha256: "")
+        }
+    }
+
+    @Test("non-private training says so in its card")
+    func nonPrivateCard() throws {
+        let data = try Self.tinyData()
+        let plan = try TrainingPlan(datasetSize: data.count,
+                                    training: TrainingSettings(epochs: 2, expectedBatchSize: 20, learningRate: 0.5),
+                                    privacy: nil)
+        var model = TestModels.model(ModelArchitecture.logisticRegression(classes: 2), shape: Self.shape)
+        var a = InsecureSeededRandomSource(seed: 1), b = InsecureSeededRandomSource(seed: 2)
+        let outcome = try DPSGDTrainer.train(model: &model, data: data, plan: plan, privacyRandom: &a, orderRandom: &b)
+        #expect(outcome.card.differentiallyPrivate == false)
+        #expect(outcome.card.epsilon == nil)
+        #expect(try Evaluation(model: model, data: data).accuracy > 0.9)
+    }
+}
+
+@Suite("Model files")
+struct ModelFileTests {
+    @Test("safetensors round trip keeps architecture, weights and the privacy card")
+    func roundTrip() throws {
+        let model = TestModels.model(TestModels.architectures[2].1)
+        let card = PrivacyCard(differentiallyPrivate: true, epsilon: 2.5, delta: 1e-5, accountant: "rdp", noiseMultiplier: 1.1,
+                               clipNorm: 0.1, samplingRate: 0.01, steps: 100, expectedBatchSize: 600, targetEpsilon: 3,
+                               sampling: "poisson", noise: "gaussian", datasetSHA256: "abc", datasetSize: 60000,
+                               ledgerScope: "mnist")
+        let data = try SafetensorsFile.encode(model: model, card: card)
+        #expect(data.count % 4 == 0)
+        let back = try SafetensorsFile.decode(data)
+        #expect(back.card == card)
+        #expect(back.model.architecture == model.architecture)
+        #expect(back.model.parameters == model.parameters)
+        let cardJSON = try #require(back.metadata["veil.privacy"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(cardJSON.utf8)) as? [String: Any])
+        for key in ["epsilon", "delta", "accountant", "noise_multiplier", "clip_norm", "sampling_rate", "steps", "dataset_sha256"] {
+            #expect(object[key] != nil, "card lacks \(key)")
+        }
+    }
+
+    @Test("truncated or corrupt model files are refused")
+    func corrupt() throws {
+        let model = TestModels.model(TestModels.architectures[0].1)
+        let card = PrivacyCard(differentiallyPrivate: false, epsilon: nil, delta: nil, accountant: nil, noiseMultiplier: nil,
+                               clipNorm: nil, samplingRate: nil, steps: 1, expectedBatchSize: nil, targetEpsilon: nil,
+                               sampling: "shuffled", noise: nil, datasetSHA256: "x", datasetSize: 1, ledgerScope: nil)
+        let data = try SafetensorsFile.encode(model: model, card: card)
+        for cut in [0, 5, 8, 40, data.count - 1] {
+            #expect(throws: VeilError.self) { try SafetensorsFile.decode(data.prefix(cut)) }
+        }
+        var flipped = data
+        flipped[12] = 0x7B  // damage the JSON header
+        #expect(throws: VeilError.self) { try SafetensorsFile.decode(flipped) }
+        var longer = data
+        longer.append(contentsOf: [0, 0, 0, 0])
+        #expect(throws: VeilError.self) { try SafetensorsFile.decode(longer) }
+    }
+
+    @Test("SHA-256 known answers (FIPS 180-4 examples)")
+    func sha256() {
+        var empty = SHA256()
+        #expect(empty.finalizeHex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        var abc = SHA256()
+        abc.update(Array("abc".utf8))
+        #expect(abc.finalizeHex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        var two = SHA256()
+        two.update(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+        #expect(two.finalizeHex() == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+}

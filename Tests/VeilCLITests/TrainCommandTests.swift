@@ -1,0 +1,100 @@
+import _TestSupport
+import Foundation
+import Testing
+
+/// Runs `veil train` and `veil evaluate` on a small MNIST subset and on bad pipelines.
+@Suite("veil train and veil evaluate")
+struct TrainCommandTests {
+    static let mnist = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../../shared/datasets/mnist").standardized.path
+    static var available: Bool { FileManager.default.fileExists(atPath: mnist + "/t10k-images-idx3-ubyte.gz") }
+
+    private func pipeline(privacy: String = """
+        privacy:
+          target_epsilon: 8
+          delta: 1e-4
+          clip_norm: 1
+        """, extraData: String = "", batch: Int = 100, output: String) -> String {
+        """
+        data:
+          format: idx
+          train_images: \(Self.mnist)/t10k-images-idx3-ubyte.gz
+          train_labels: \(Self.mnist)/t10k-labels-idx1-ubyte.gz
+          limit: 1000
+        \(extraData)
+        model:
+          architecture: logistic
+        \(privacy)
+        training:
+          epochs: 2
+          expected_batch_size: \(batch)
+          momentum: 0.9
+          learning_rate: 0.5
+        output: \(output)
+        """
+    }
+
+    private func temporaryFolder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("veil-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test("train writes a model whose card and evaluation are readable", .enabled(if: available))
+    func trainAndEvaluate() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = folder.appendingPathComponent("m.safetensors").path
+        let file = folder.appendingPathComponent("p.yaml")
+        try pipeline(output: "placeholder.safetensors").write(to: file, atomically: true, encoding: .utf8)
+        let train = try runVeil(["train", file.path, "--output", model, "--json"])
+        try #require(train.status == 0, "\(train.stderr)")
+        // stdout is one JSON object; progress lines (plain, not a terminal) go to stderr with --json.
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(train.stdout.utf8)) as? [String: Any])
+        #expect((summary["epsilon"] as? Double ?? 99) <= 8)
+        #expect(train.stderr.contains("step 20/20"))
+        let evaluate = try runVeil(["evaluate", model, "--data", Self.mnist + "/t10k-images-idx3-ubyte.gz",
+                                    "--labels", Self.mnist + "/t10k-labels-idx1-ubyte.gz", "--json"])
+        try #require(evaluate.status == 0, "\(evaluate.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
+        #expect(object["examples"] as? Int == 10_000)
+        #expect((object["accuracy"] as? Double ?? 0) > 0.5)
+        #expect(object["loss"] is Double)
+
+        // A truncated model file is refused with one line and exit code 2.
+        let data = try Data(contentsOf: URL(fileURLWithPath: model))
+        let truncated = folder.appendingPathComponent("t.safetensors")
+        try data.prefix(data.count / 2).write(to: truncated)
+        let refused = try runVeil(["evaluate", truncated.path, "--data", "x", "--labels", "y"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("not a valid Veil model file"))
+    }
+
+    @Test("bad pipelines are refused with one message and nothing written",
+          .enabled(if: available),
+          arguments: [
+            ("unknown", "unknown key"),
+            ("clip", "clip norm"),
+            ("batch", "larger than the data set"),
+            ("missing", "not found"),
+          ])
+    func badPipelines(kind: String, message: String) throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = folder.appendingPathComponent("m.safetensors").path
+        let text: String
+        switch kind {
+        case "unknown": text = pipeline(extraData: "  colour: blue", output: model)
+        case "clip": text = pipeline(privacy: "privacy:\n  target_epsilon: 3\n  delta: 1e-4\n  clip_norm: 0", output: model)
+        case "batch": text = pipeline(batch: 5000, output: model)
+        default: text = pipeline(output: model).replacingOccurrences(of: "t10k-labels", with: "no-such-labels")
+        }
+        let file = folder.appendingPathComponent("p.yaml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let run = try runVeil(["train", file.path])
+        #expect(run.status == 2, "\(run.stderr)")
+        #expect(run.stderr.contains(message), "\(run.stderr)")
+        #expect(run.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: model))
+    }
+}
