@@ -19,7 +19,7 @@ enum TrainingBenchmark {
     static let expectedBatch = 256
 
     static func syntheticData(count: Int) throws -> Dataset {
-        var random = InsecureSeededRandomSource(seed: 2026)
+        var random = SecureRandomSource()
         let shape = ImageShape(height: 28, width: 28, channels: 1)
         var x = Matrix(rows: count, columns: shape.count)
         for i in 0..<x.count { x.storage[i] = Float(random.next() >> 40) * 0x1p-24 }

@@ -122,10 +122,10 @@ public enum SafetensorsFile {
               let card = try? JSONDecoder().decode(PrivacyCard.self, from: Data(cardJSON.utf8)) else {
             throw corrupt("missing or unreadable veil.privacy")
         }
-        var seedless = InsecureSeededRandomSource(seed: 0)  // placeholder weights, all replaced below
+        var placeholder = ConstantWords()  // every tensor is replaced from the file below
         var model: SequentialModel
         do {
-            model = try SequentialModel(architecture: architecture.layers, inputShape: architecture.inputShape, random: &seedless)
+            model = try SequentialModel(architecture: architecture.layers, inputShape: architecture.inputShape, random: &placeholder)
         } catch { throw corrupt("architecture does not build: \(error)") }
         let bodyCount = bytes.count - headerEnd
         let layout = tensorLayout(model)
@@ -158,4 +158,9 @@ public enum SafetensorsFile {
         guard covered == bodyCount else { throw corrupt("tensor data covers \(covered) of \(bodyCount) body bytes") }
         return Contents(model: model, card: card, metadata: metadata)
     }
+}
+
+/// A word source that always returns 0: builds a model's shape whose weights are then read from a file.
+private struct ConstantWords: RandomSource {
+    mutating func next() -> UInt64 { 0 }
 }
