@@ -71,7 +71,8 @@ let package = Package(
         .target(
             name: "PrivateTraining",
             dependencies: [
-                "LinearAlgebra", "Mechanisms", "Accounting", "CZlib",
+                "LinearAlgebra", "Mechanisms", "Accounting", "BudgetLedger", "CZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

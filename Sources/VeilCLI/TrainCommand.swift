@@ -1,4 +1,5 @@
 import ArgumentParser
+import BudgetLedger
 import Foundation
 import Mechanisms
 import PrivateTraining
@@ -20,8 +21,15 @@ struct TrainCommand: ParsableCommand {
         stops before a step that would exceed it. Batches are Poisson-sampled and the noise drawn
         from the operating system's CSPRNG.
 
+        Charge before release: when the pipeline names privacy.ledger_scope, the planned cost of the
+        whole run is reserved in that budget of the ledger (--ledger, $VEIL_LEDGER or
+        ./veil-ledger.sqlite) before any noise is drawn, and a run that does not fit is refused
+        (exit code 3). The reservation is committed with the model file's SHA-256 once the file is
+        written; the model's privacy card names the ledger entry.
+
         Example:
-          veil train pipelines/mnist-cnn-eps3.yaml --epochs 2 --output /tmp/mnist.safetensors
+          veil budget create mnist --epsilon 8 --delta 1e-5 --composition rdp
+          veil train pipelines/mnist-cnn-eps3.yaml --epochs 2 --output /tmp/mnist.safetensors --analyst ana
         """
     )
 
@@ -36,6 +44,11 @@ struct TrainCommand: ParsableCommand {
 
     @Flag(help: "Print the final summary as one JSON object.")
     var json = false
+
+    @Option(help: "Who trains, recorded with the ledger charge (default: $USER).")
+    var analyst: String?
+
+    @OptionGroup var ledger: LedgerOptions
 
     func run() throws {
         var pipeline = try TrainingPipeline.load(path: self.pipeline)
@@ -58,12 +71,13 @@ struct TrainCommand: ParsableCommand {
                                      train.count, plan.samplingRate, plan.steps, sigma, privacy.clipNorm,
                                      privacy.targetEpsilon, privacy.delta, privacy.accountant.rawValue).utf8))
         }
+        let charger = try budgetCharger(pipeline: pipeline, isPrivate: plan.privacy != nil)
         let reporter = ProgressReporter(totalSteps: plan.steps, toStandardError: json)
         var order: any RandomSource = pipeline.seed.map { InsecureSeededRandomSource(seed: $0) as any RandomSource }
             ?? SecureRandomSource()
         var orderSource = AnyRandomSource(&order)
         let outcome = try DPSGDTrainer.train(
-            model: &model, data: train, plan: plan, budget: nil, privacyRandom: &secure, orderRandom: &orderSource,
+            model: &model, data: train, plan: plan, budget: charger, privacyRandom: &secure, orderRandom: &orderSource,
             progressInterval: reporter.interval, ledgerScope: pipeline.ledgerScope, notes: pipeline.cardNotes,
             progress: reporter.report)
         reporter.finish()
@@ -71,7 +85,11 @@ struct TrainCommand: ParsableCommand {
         if let standardization, let json = try? JSONEncoder().encode(standardization) {
             metadata["veil.standardization"] = String(decoding: json, as: UTF8.self)
         }
-        try SafetensorsFile.write(model: model, card: outcome.card, to: pipeline.output, extraMetadata: metadata)
+        var card = outcome.card
+        card.ledgerEntry = charger?.entryReference
+        try SafetensorsFile.write(model: model, card: card, to: pipeline.output, extraMetadata: metadata)
+        let modelDigest = try ContentDigest.sha256Hex(ofFileAt: pipeline.output)
+        try charger?.recordRelease(resultDigest: "sha256:" + modelDigest)
         let evaluation = try test.map { try Evaluation(model: model, data: $0) }
         if json {
             var fields: [(String, JSONValue)] = [
@@ -80,6 +98,7 @@ struct TrainCommand: ParsableCommand {
                 ("delta", plan.privacy.map { .number($0.delta) } ?? .null),
                 ("noise_multiplier", plan.noiseMultiplier.map { .number($0) } ?? .null),
                 ("seconds", .number(outcome.seconds)),
+                ("ledger_entry", card.ledgerEntry.map { .string($0) } ?? .null),
             ]
             if let evaluation {
                 fields += [("test_accuracy", .number(evaluation.accuracy)), ("test_loss", .number(evaluation.loss))]
@@ -98,7 +117,24 @@ struct TrainCommand: ParsableCommand {
                              evaluation.examples))
             }
             print(String(format: "time: %.1f s (%.0f examples/s)", outcome.seconds, Double(outcome.examples) / max(outcome.seconds, 1e-9)))
+            if let charger, let reservation = charger.reservation {
+                print("ledger: charged ε \(reservation.cost.epsilon), δ \(reservation.cost.delta) to \(charger.scope) "
+                      + "(entry \(reservation.id) of \(charger.ledger.path))")
+            }
         }
+    }
+
+    /// The ledger charge of a DP run whose pipeline names a scope; `nil` (with a warning) otherwise.
+    private func budgetCharger(pipeline: TrainingPipeline, isPrivate: Bool) throws -> LedgerBudgetCharger? {
+        guard isPrivate else { return nil }
+        guard let scope = pipeline.ledgerScope else {
+            FileHandle.standardError.write(Data(
+                "warning: privacy.ledger_scope is not set: this run is not charged to any privacy budget\n".utf8))
+            return nil
+        }
+        let who = analyst ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+        return LedgerBudgetCharger(ledger: try ledger.open(), scope: scope, analyst: who,
+                                   purpose: "veil train \(self.pipeline) → \(pipeline.output)")
     }
 }
 

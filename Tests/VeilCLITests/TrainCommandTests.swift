@@ -70,6 +70,56 @@ struct TrainCommandTests {
         #expect(refused.stderr.contains("not a valid Veil model file"))
     }
 
+    @Test("a DP run is reserved in the pipeline's ledger scope before training and refused when it does not fit",
+          .enabled(if: available))
+    func ledgerCharge() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let ledger = folder.appendingPathComponent("ledger.sqlite").path
+        let created = try runVeil(["budget", "create", "mnist", "--epsilon", "10", "--delta", "1e-3", "--ledger", ledger])
+        try #require(created.status == 0, "\(created.stderr)")
+        let file = folder.appendingPathComponent("p.yaml")
+        try pipeline(privacy: """
+            privacy:
+              target_epsilon: 8
+              delta: 1e-4
+              clip_norm: 1
+              ledger_scope: mnist
+            """, output: "placeholder.safetensors").write(to: file, atomically: true, encoding: .utf8)
+        let model = folder.appendingPathComponent("m.safetensors").path
+        let train = try runVeil(["train", file.path, "--output", model, "--ledger", ledger, "--analyst", "tester", "--json"])
+        try #require(train.status == 0, "\(train.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(train.stdout.utf8)) as? [String: Any])
+        #expect(summary["ledger_entry"] as? String == ledger + "#2")
+
+        // The reservation (the planned cost, ≤ 8) is committed with the model file's digest.
+        let show = try runVeil(["budget", "show", "mnist", "--json", "--ledger", ledger])
+        let status = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        let spent = try #require(status["epsilon_spent"] as? Double)
+        #expect(spent > 7 && spent <= 8)
+        #expect(status["epsilon_reserved"] as? Double == 0)
+        let history = try runVeil(["budget", "history", "mnist", "--json", "--ledger", ledger])
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]])
+        let commit = try #require(entries.first { $0["kind"] as? String == "commit" })
+        let digest = try #require(commit["digest"] as? String)
+        let sum = Process()
+        sum.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        sum.arguments = [model]
+        let pipe = Pipe()
+        sum.standardOutput = pipe
+        try sum.run()
+        sum.waitUntilExit()
+        let fileHash = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64)
+        #expect(digest == "sha256:" + fileHash)
+
+        // A second run needs about 8 more of the 10: refused before training, nothing written.
+        let second = folder.appendingPathComponent("second.safetensors").path
+        let refused = try runVeil(["train", file.path, "--output", second, "--ledger", ledger, "--analyst", "tester"])
+        #expect(refused.status == 3)
+        #expect(refused.stderr.contains("budget exhausted"))
+        #expect(!FileManager.default.fileExists(atPath: second))
+    }
+
     @Test("bad pipelines are refused with one message and nothing written",
           .enabled(if: available),
           arguments: [

@@ -51,11 +51,9 @@ public enum CSVLoader {
             }
             labels[r] = label
         }
-        var digest = SHA256()
-        digest.update(data)
         return try Dataset(features: features, labels: labels,
                            inputShape: ImageShape(height: 1, width: 1, channels: featureIndices.count),
-                           classCount: classCount, sha256: digest.finalizeHex())
+                           classCount: classCount, sha256: ContentDigest.sha256Hex(of: [data]))
     }
 
     private static func fields(of line: Substring) -> [String] {

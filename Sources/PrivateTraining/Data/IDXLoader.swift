@@ -32,12 +32,9 @@ public enum IDXLoader {
         let features = Matrix(rows: kept, columns: pixels,
                               storage: imageBytes[16..<(16 + kept * pixels)].map { Float($0) * scale })
         let labelValues = labelBytes[8..<(8 + kept)].map { Int32($0) }
-        var digest = SHA256()
-        digest.update(imageBytes)
-        digest.update(labelBytes)
         return try Dataset(features: features, labels: labelValues,
                            inputShape: ImageShape(height: rows, width: columns, channels: 1),
-                           classCount: classCount, sha256: digest.finalizeHex() + (kept < n ? ":first\(kept)" : ""))
+                           classCount: classCount, sha256: ContentDigest.sha256Hex(of: [imageBytes, labelBytes]) + (kept < n ? ":first\(kept)" : ""))
     }
 
     private static func header(_ bytes: [UInt8], magic: UInt32, dimensions: Int, path: String) throws -> [Int] {
