@@ -33,8 +33,9 @@ extension RandomSource {
 
 // MARK: - Operating-system CSPRNG
 
-/// Random words from the operating system's cryptographically secure generator (`getrandom(2)`
-/// on Linux, `arc4random_buf` on Darwin), read in blocks of 4 KiB to amortise the system call.
+/// Random words from the operating system's cryptographically secure generator (`/dev/urandom`,
+/// on Linux the same ChaCha20 generator that `getrandom(2)` serves), read in blocks of 4 KiB to
+/// amortise the system call.
 ///
 /// This is the default source for every mechanism. The buffer lives in this value: copying the
 /// source copies unread words, so give each consumer its own instance rather than sharing copies.
@@ -64,8 +65,8 @@ public struct SecureRandomSource: RandomSource, Sendable {
         position = 0
     }
 
-    /// The kernel CSPRNG device, opened once per process. On Linux `/dev/urandom` is the same
-    /// ChaCha20-based generator as `getrandom(2)` and never blocks once the pool is initialised.
+    /// The kernel CSPRNG device, opened once per process. It never blocks once the kernel's pool is
+    /// initialised.
     private static let urandom: Int32 = {
         let fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
         precondition(fd >= 0, "cannot open /dev/urandom: no secure randomness available")
@@ -73,7 +74,6 @@ public struct SecureRandomSource: RandomSource, Sendable {
     }()
 
     static func fillFromSystem(_ raw: UnsafeMutableRawBufferPointer) {
-        #if os(Linux)
         var filled = 0
         while filled < raw.count {
             let got = read(urandom, raw.baseAddress! + filled, raw.count - filled)
@@ -84,9 +84,6 @@ public struct SecureRandomSource: RandomSource, Sendable {
             precondition(got > 0, "/dev/urandom returned end of file")
             filled += got
         }
-        #else
-        arc4random_buf(raw.baseAddress!, raw.count)
-        #endif
     }
 }
 

@@ -150,7 +150,7 @@ public struct PartitionSamplingKey: Hashable, Sendable {
     public let k1: UInt64
 
     /// A fresh key from the operating system's CSPRNG.
-    public static func random() -> PartitionSamplingKey {
+    public static func fromSecureSource() -> PartitionSamplingKey {
         var source = SecureRandomSource()
         return PartitionSamplingKey(k0: source.next(), k1: source.next())
     }
