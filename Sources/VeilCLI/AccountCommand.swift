@@ -89,25 +89,20 @@ struct DPSGDEpsilon: ParsableCommand {
     func run() throws {
         let event = NoiseCalibration.dpsgdEvent(
             samplingRate: options.samplingRate, noiseMultiplier: noiseMultiplier, steps: options.steps)
-        var fields: [(String, JSONValue)] = []
-        let epsilon: Double
+        let epsilon: Double, order: Double?
         switch options.accountant {
         case .rdp:
-            let result = try RDPAccountant().epsilonAndOrder(for: event, delta: options.delta)
-            epsilon = result.epsilon
-            fields = [("epsilon", .number(epsilon)), ("order", .number(result.order))]
+            (epsilon, order) = try RDPAccountant().epsilonAndOrder(for: event, delta: options.delta)
         case .pld:
-            epsilon = try options.accountant.make().epsilon(for: event, delta: options.delta)
-            fields = [("epsilon", .number(epsilon))]
+            (epsilon, order) = (try options.accountant.make().epsilon(for: event, delta: options.delta), nil)
         }
-        fields += [("noise_multiplier", .number(noiseMultiplier))] + options.settingFields
         if options.json {
-            print(JSONValue.object(fields).rendered)
+            let orderField: [(String, JSONValue)] = order.map { [("order", .number($0))] } ?? []
+            print(JSONValue.object([("epsilon", .number(epsilon))] + orderField
+                                   + [("noise_multiplier", .number(noiseMultiplier))] + options.settingFields).rendered)
         } else {
-            var line = "ε = \(format(epsilon)) at δ = \(options.delta) (\(options.accountant.rawValue) accountant"
-            if case .number(let order)? = fields.first(where: { $0.0 == "order" })?.1 {
-                line += ", best order α = \(format(order))"
-            }
+            let line = "ε = \(format(epsilon)) at δ = \(options.delta) (\(options.accountant.rawValue) accountant"
+                + (order.map { ", best order α = \(format($0))" } ?? "")
             print(line + ")")
         }
     }
