@@ -124,13 +124,15 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// The ledger charge of a DP run whose pipeline names a scope; `nil` (with a warning) otherwise.
+    /// The ledger charge of a DP run (its pipeline must name a scope); `nil` for a non-private run.
     private func budgetCharger(pipeline: TrainingPipeline, isPrivate: Bool) throws -> LedgerBudgetCharger? {
         guard isPrivate else { return nil }
+        // Charge before release (DESIGN.md §2 rule 3): a DP run is never trained uncharged.
         guard let scope = pipeline.ledgerScope else {
-            FileHandle.standardError.write(Data(
-                "warning: privacy.ledger_scope is not set: this run is not charged to any privacy budget\n".utf8))
-            return nil
+            throw VeilError(.invalidInput, """
+                privacy.ledger_scope is not set in \(self.pipeline): a DP run must be charged to a privacy budget \
+                (create one with `veil budget create SCOPE --epsilon E --delta D` and name it there)
+                """)
         }
         let who = analyst ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown"
         return LedgerBudgetCharger(ledger: try ledger.open(), scope: scope, analyst: who,

@@ -46,8 +46,16 @@ struct TrainCommandTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let model = folder.appendingPathComponent("m.safetensors").path
         let file = folder.appendingPathComponent("p.yaml")
-        try pipeline(output: "placeholder.safetensors").write(to: file, atomically: true, encoding: .utf8)
-        let train = try runVeil(["train", file.path, "--output", model, "--json"])
+        let ledger = folder.appendingPathComponent("ledger.sqlite").path
+        _ = try runVeil(["budget", "create", "mnist", "--epsilon", "10", "--delta", "1e-3", "--ledger", ledger])
+        try pipeline(privacy: """
+            privacy:
+              target_epsilon: 8
+              delta: 1e-4
+              clip_norm: 1
+              ledger_scope: mnist
+            """, output: "placeholder.safetensors").write(to: file, atomically: true, encoding: .utf8)
+        let train = try runVeil(["train", file.path, "--output", model, "--ledger", ledger, "--json"])
         try #require(train.status == 0, "\(train.stderr)")
         // stdout is one JSON object; progress lines (plain, not a terminal) go to stderr with --json.
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(train.stdout.utf8)) as? [String: Any])
