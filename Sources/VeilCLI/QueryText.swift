@@ -58,7 +58,18 @@ enum QueryText {
             lines.append("  \(a.text) from " + a.quantities.map { "q\($0)" }.joined(separator: ", "))
         }
         lines.append(cost(plan))
-        lines.append("rewritten SQL (run read-only after the cost is reserved):")
+        if let scan = plan.boundedScan {
+            var bounding = "veil_bound keeps one total per (unit, group), caps it at m = \(plan.maxRowsPerPartition) rows "
+                + "and clamps sums to the bounds"
+            if let k = scan.maxGroupsPerUnit { bounding += ", lets each unit keep \(k) of its groups at random" }
+            lines.append("statement (run read-only after the cost is reserved; one pass, in which \(bounding), "
+                         + "then sums per group):")
+            lines.append(scan.sql)
+            lines.append("parameters: [" + scan.parameters.map(literal).joined(separator: ", ") + "]")
+            lines.append("the same totals as rewritten SQL:")
+        } else {
+            lines.append("rewritten SQL (run read-only after the cost is reserved):")
+        }
         lines.append(plan.sql)
         lines.append("parameters: [" + plan.parameters.map(literal).joined(separator: ", ") + "]")
         for h in plan.histogramQueries {

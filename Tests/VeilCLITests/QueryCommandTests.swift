@@ -102,7 +102,8 @@ struct QueryCommandTests {
         let explain = try runVeil(["query", "--db", "/nonexistent/none.sqlite", "--metadata", metadata,
                                    "--ledger", ledger, "--explain", sql])
         #expect(explain.status == 0, "\(explain.stderr)")
-        #expect(explain.stdout.contains("rewritten SQL"))
+        #expect(explain.stdout.contains("SELECT veil_bound(\"person_id\""))
+        #expect(explain.stdout.contains("the same totals as rewritten SQL"))
         #expect(explain.stdout.contains("WITH veil_rows AS"))
         #expect(explain.stdout.contains("cost: ε 1, δ 0 on budget health_panel"))
         let dry = try runVeil(["query", "--db", "/nonexistent/none.sqlite", "--metadata", metadata,

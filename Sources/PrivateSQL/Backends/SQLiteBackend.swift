@@ -13,10 +13,19 @@ struct TrueGroup: Sendable {
     var values: [[Int64]]
 }
 
+/// The two forms of a plan's main statement, which compute the same true totals.
+enum MainStatementForm {
+    /// ``QueryPlan/boundedScan`` where the plan has one, else ``QueryPlan/sql``.
+    case singlePass
+    /// ``QueryPlan/sql``.
+    case sql
+}
+
 /// Runs rewritten private-query SQL against a SQLite database file opened read-only.
 ///
-/// The connection registers `veil_priority(k0, k1, values…)`, the SipHash-2-4 of the values under the
-/// 128-bit key `(k0, k1)`, which the rewrite uses to choose the groups each unit keeps.
+/// With user-level privacy the main statement is the plan's ``BoundedScan``, aggregated in one pass by
+/// ``BoundedAggregator``; otherwise it is ``QueryPlan/sql``. The connection registers `veil_priority(k0, k1,
+/// values…)`, the keyed hash the SQL form uses to choose the groups each unit keeps.
 public final class SQLiteBackend: Sendable {
     private let queue: DatabaseQueue
     /// The database file.
@@ -49,58 +58,46 @@ public final class SQLiteBackend: Sendable {
         self.path = path
     }
 
-    /// `veil_priority(k0, k1, v1, v2, …)`: SipHash-2-4 under key (k0, k1) of the values' canonical bytes
-    /// (a type tag word, then 8 little-endian bytes for numbers or the UTF-8 bytes and length for text and blobs).
+    /// `veil_priority(k0, k1, v1, v2, …)`: ``SipHash24/priority(key:of:)`` of the values under the key (k0, k1)
+    /// (blobs are hashed as the text of their hex digits).
     static let priorityFunction = DatabaseFunction("veil_priority", argumentCount: nil, pure: true) { values in
         guard values.count >= 2, let k0 = Int64.fromDatabaseValue(values[0]),
               let k1 = Int64.fromDatabaseValue(values[1]) else {
             throw DatabaseError(message: "veil_priority needs a two-integer key")
         }
-        var hasher = SipHash24(k0: UInt64(bitPattern: k0), k1: UInt64(bitPattern: k1))
-        for value in values.dropFirst(2) {
-            switch value.storage {
-            case .null:
-                hasher.append(0)
-            case .int64(let v):
-                hasher.append(1)
-                hasher.append(UInt64(bitPattern: v))
-            case .double(let v):
-                hasher.append(2)
-                hasher.append(v.bitPattern)
-            case .string(let s):
-                hasher.append(3)
-                hasher.append(UInt64(s.utf8.count))
-                hasher.append(s.utf8)
-            case .blob(let data):
-                hasher.append(4)
-                hasher.append(UInt64(data.count))
-                hasher.append(data)
-            }
-        }
-        return Int64(bitPattern: hasher.finalize())
+        let key = PartitionSamplingKey.insecureFixed(UInt64(bitPattern: k0), UInt64(bitPattern: k1))
+        return SipHash24.priority(key: key, of: values.dropFirst(2).map(SQLValue.init))
     }
 
     /// Runs the plan's SQL and returns every group's true quantities.
     /// - Throws: ``VeilError`` (`invalid_input`) if the database rejects the statement (e.g. the table or a
     ///   column declared in the metadata is missing).
-    func run(_ plan: QueryPlan) throws -> [TrueGroup] {
+    /// - Parameter form: which form of the main statement to run (the single-pass one unless a test compares).
+    func run(_ plan: QueryPlan, form: MainStatementForm = .singlePass) throws -> [TrueGroup] {
         let keyCount = plan.keys.count
         let scalars = plan.quantities.filter { $0.dimension == 1 }.map(\.index)
         do {
             return try queue.read { db in
                 var groups: [TrueGroup] = []
-                var positions: [[SQLValue]: Int] = [:]
-                let cursor = try Row.fetchCursor(db, sql: plan.sql,
-                                                 arguments: StatementArguments(plan.parameters.map(\.databaseValue)))
-                while let row = try cursor.next() {
-                    let key = (0..<keyCount).map { SQLValue(row[$0] as DatabaseValue) }
-                    var values = plan.quantities.map { [Int64](repeating: 0, count: $0.dimension) }
-                    for (offset, index) in scalars.enumerated() {
-                        values[index][0] = try Self.integer(row[keyCount + offset])
+                if form == .singlePass, let scan = plan.boundedScan {
+                    let aggregator = BoundedAggregator(scan: scan, table: plan.table, quantities: plan.quantities)
+                    try aggregator.scan(db, sql: scan.sql,
+                                        arguments: StatementArguments(scan.parameters.map(\.databaseValue)))
+                    groups = try BoundedTotals(plan: plan, scan: scan, accumulation: aggregator.accumulation).groups()
+                } else {
+                    let cursor = try Row.fetchCursor(db, sql: plan.sql,
+                                                     arguments: StatementArguments(plan.parameters.map(\.databaseValue)))
+                    while let row = try cursor.next() {
+                        let key = (0..<keyCount).map { SQLValue(row[$0] as DatabaseValue) }
+                        var values = plan.quantities.map { [Int64](repeating: 0, count: $0.dimension) }
+                        for (offset, index) in scalars.enumerated() {
+                            values[index][0] = try Self.integer(row[keyCount + offset])
+                        }
+                        groups.append(TrueGroup(key: key, values: values))
                     }
-                    positions[key] = groups.count
-                    groups.append(TrueGroup(key: key, values: values))
                 }
+                var positions: [[SQLValue]: Int] = [:]
+                for (position, group) in groups.enumerated() { positions[group.key] = position }
                 for histogram in plan.histogramQueries {
                     let bins = plan.quantities[histogram.quantity].dimension
                     let rows = try Row.fetchCursor(db, sql: histogram.sql,

@@ -73,3 +73,29 @@ struct SipHash24 {
         return copy.v0 ^ copy.v1 ^ copy.v2 ^ copy.v3
     }
 }
+
+extension SipHash24 {
+    /// The rank of a (unit, group) pair among its unit's groups under ``PartitionSampling/keyedHash(_:)``: the
+    /// SipHash-2-4 of the values' canonical bytes (a type tag word — 0 null, 1 integer, 2 real, 3 text — then
+    /// the 8 little-endian bytes of a number, or the UTF-8 length and bytes of a text), as a signed integer.
+    static func priority(key: PartitionSamplingKey, of values: [SQLValue]) -> Int64 {
+        var hasher = SipHash24(k0: key.k0, k1: key.k1)
+        for value in values {
+            switch value {
+            case .null:
+                hasher.append(0)
+            case .integer(let v):
+                hasher.append(1)
+                hasher.append(UInt64(bitPattern: v))
+            case .real(let v):
+                hasher.append(2)
+                hasher.append(v.bitPattern)
+            case .text(let s):
+                hasher.append(3)
+                hasher.append(UInt64(s.utf8.count))
+                hasher.append(s.utf8)
+            }
+        }
+        return Int64(bitPattern: hasher.finalize())
+    }
+}

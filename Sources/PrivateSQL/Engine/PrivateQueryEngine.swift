@@ -42,7 +42,7 @@ public struct PrivateQueryEngine: Sendable {
     /// Plans a query without touching the data or the budget (see ``QueryPlanner/plan(_:budget:sampling:publicValues:noise:)``).
     /// - Throws: ``QueryError`` for a syntax error or a refusal.
     public func plan(_ query: String, budget: QueryBudget, keys: [String: [SQLValue]] = [:],
-                     noise: QueryNoise? = nil, sampling: PartitionSampling = .sqliteRandom) throws -> QueryPlan {
+                     noise: QueryNoise? = nil, sampling: PartitionSampling = .random) throws -> QueryPlan {
         try planner.plan(query, budget: budget, sampling: sampling, publicValues: keys, noise: noise)
     }
 

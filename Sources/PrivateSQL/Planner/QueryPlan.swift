@@ -134,9 +134,10 @@ public struct HistogramQuery: Hashable, Sendable {
 /// and that the choice depends on nothing but that unit's own rows (never on other units' data). The choice
 /// need not be secret or cryptographically random; it should be uniform so that no group is favoured.
 public enum PartitionSampling: Hashable, Sendable {
-    /// SQLite's `RANDOM()`: a fresh random order per statement from SQLite's own generator (seeded from the
-    /// operating system). The fastest rule; not reproducible.
-    case sqliteRandom
+    /// A fresh uniformly random choice per statement: from the operating system's CSPRNG in the single-pass
+    /// aggregation (``BoundedScan``), from SQLite's `RANDOM()` (seeded from the operating system) in SQL
+    /// statements. The fastest rule; not reproducible.
+    case random
     /// The k groups with the smallest SipHash-2-4 of (unit, key values) under this key: reproducible for a
     /// given key, and the same choice in every statement of a plan.
     case keyedHash(PartitionSamplingKey)
@@ -164,6 +165,25 @@ public struct PartitionSamplingKey: Hashable, Sendable {
         self.k0 = k0
         self.k1 = k1
     }
+}
+
+/// The main statement of a user-level query in single-pass form: `SELECT veil_bound(unit, keys…, columns…)
+/// FROM table WHERE …`, whose aggregate bounds contributions per (unit, group) in memory and returns nothing
+/// but per-group totals (see ``SQLRewriter/boundedScan()``). It computes the same totals as ``QueryPlan/sql``
+/// without the sorts SQLite needs for the `GROUP BY` steps of that form.
+public struct BoundedScan: Hashable, Sendable {
+    /// The statement.
+    public let sql: String
+    /// The values bound to its `?` placeholders, in order.
+    public let parameters: [SQLValue]
+    /// The number of grouping keys, the arguments after the unit.
+    public let keyCount: Int
+    /// The aggregated columns, the arguments after the unit and the keys.
+    public let columns: [String]
+    /// k when a unit may touch more than k groups and must keep k of them; `nil` when it cannot.
+    public let maxGroupsPerUnit: Int?
+    /// Every combination of public key values in output order, when the keys are public.
+    public let publicKeyCombinations: [[SQLValue]]?
 }
 
 /// Everything needed to answer a query privately, except the noise: the rewritten SQL and its parameters,
@@ -210,6 +230,8 @@ public struct QueryPlan: Sendable {
     public let sql: String
     /// The values bound to the `?` placeholders of ``sql``, in order.
     public let parameters: [SQLValue]
+    /// The single-pass form of the main statement, run instead of ``sql`` when present (user-level privacy).
+    public let boundedScan: BoundedScan?
     /// One statement per histogram quantity, returning rows `(keys…, bin, count)` for non-empty bins.
     public let histogramQueries: [HistogramQuery]
     /// How units choose the groups they keep (see ``PartitionSampling``).

@@ -41,7 +41,7 @@ public struct QueryPlanner: Sendable {
     /// - Returns: the plan.
     /// - Throws: ``QueryError`` (syntax error or refusal, pointing into the query).
     public func plan(_ query: String, budget: QueryBudget,
-                     sampling: PartitionSampling = .sqliteRandom,
+                     sampling: PartitionSampling = .random,
                      publicValues: [String: [SQLValue]] = [:],
                      noise: QueryNoise? = nil) throws(QueryError) -> QueryPlan {
         let statement = try Parser.parse(query)
@@ -225,7 +225,7 @@ struct PlanBuilder {
                          maxRowsPerPartition: table.maxRowsPerPartition, quantities: quantities,
                          aggregates: aggregates, outputs: outputs, having: having, ordering: ordering,
                          limit: statement.limit, offset: statement.offset, sql: sql, parameters: parameters,
-                         histogramQueries: histogramQueries, sampling: sampling, noise: noise, rho: rho,
+                         boundedScan: rewriter.boundedScan(), histogramQueries: histogramQueries, sampling: sampling, noise: noise, rho: rho,
                          noiseDelta: noiseDelta)
     }
 

@@ -77,8 +77,18 @@ struct SQLRewriter {
             }
         }
         if rowSelect.isEmpty { rowSelect.append("1 AS veil_row") }
+        conditions = filterConditions(&parameters) + conditions
+        var sql = "veil_rows AS (\n  SELECT \(rowSelect.joined(separator: ", "))\n  FROM \(Self.quote(table.name))"
+        if !conditions.isEmpty { sql += "\n  WHERE \(conditions.joined(separator: "\n    AND "))" }
+        return sql + "\n)"
+    }
+
+    /// The rows every form aggregates: the query's `WHERE`, rows with a unit, rows whose keys are declared
+    /// public values (when they are). Appends the conditions' parameters.
+    func filterConditions(_ parameters: inout [SQLValue]) -> [String] {
+        var conditions: [String] = []
         if let whereSQL {
-            conditions.insert(whereSQL, at: 0)
+            conditions.append(whereSQL)
             parameters += whereParameters
         }
         if case .column(let unit) = table.privacyUnit { conditions.append("\(Self.quote(unit)) IS NOT NULL") }
@@ -88,16 +98,49 @@ struct SQLRewriter {
                 parameters += values
             }
         }
-        var sql = "veil_rows AS (\n  SELECT \(rowSelect.joined(separator: ", "))\n  FROM \(Self.quote(table.name))"
-        if !conditions.isEmpty { sql += "\n  WHERE \(conditions.joined(separator: "\n    AND "))" }
-        return sql + "\n)"
+        return conditions
+    }
+
+    /// The columns the main statement aggregates (those of its scalar quantities), in first-use order.
+    var aggregatedColumns: [String] {
+        var columns: [String] = []
+        for q in quantities where q.dimension == 1 {
+            switch q.kind {
+            case .nonNullCount(let c), .sum(let c), .centeredSum(let c, _), .centeredSumOfSquares(let c, _):
+                if !columns.contains(c) { columns.append(c) }
+            default: break
+            }
+        }
+        return columns
+    }
+
+    /// The single-pass form of the main statement under user-level privacy: the filtered rows' unit, keys and
+    /// aggregated columns (unclamped; ``BoundedAggregator`` clamps them) passed to `veil_bound`. `nil` under
+    /// row-level privacy, whose SQL form already aggregates in a single `GROUP BY`.
+    func boundedScan() -> BoundedScan? {
+        guard case .column(let unit) = table.privacyUnit else { return nil }
+        var parameters: [SQLValue] = []
+        let columns = aggregatedColumns
+        let arguments = ([unit] + keys.map(\.column) + columns).map(Self.quote)
+        var sql = "SELECT veil_bound(\(arguments.joined(separator: ", ")))\nFROM \(Self.quote(table.name))"
+        let conditions = filterConditions(&parameters)
+        if !conditions.isEmpty { sql += "\nWHERE \(conditions.joined(separator: "\n  AND "))" }
+        var combinations: [[SQLValue]]?
+        if publicKeys {
+            combinations = keys.reduce([[]]) { partial, key in
+                partial.flatMap { prefix in key.publicValues!.map { prefix + [$0] } }
+            }.sorted { $0.lexicographicallyPrecedes($1) }
+        }
+        return BoundedScan(sql: sql, parameters: parameters, keyCount: keys.count, columns: columns,
+                           maxGroupsPerUnit: needsSampling ? table.maxPartitionsPerUnit : nil,
+                           publicKeyCombinations: combinations)
     }
 
     /// The sort key of a unit's groups: `RANDOM()`, or `veil_priority(?, ?, unit, keys…)` with the key's two
     /// words appended to `parameters`.
     func priority(_ parameters: inout [SQLValue], unitKeys: String) -> String {
         switch sampling {
-        case .sqliteRandom:
+        case .random:
             return "RANDOM()"
         case .keyedHash(let key):
             parameters.append(.integer(Int64(bitPattern: key.k0)))
@@ -113,14 +156,7 @@ struct SQLRewriter {
         let keyAliases = keys.indices.map { "veil_k\($0)" }
         let scalarQuantities = quantities.filter { $0.dimension == 1 }
 
-        var valueColumns: [String] = []
-        for q in scalarQuantities {
-            switch q.kind {
-            case .nonNullCount(let c), .sum(let c), .centeredSum(let c, _), .centeredSumOfSquares(let c, _):
-                if !valueColumns.contains(c) { valueColumns.append(c) }
-            default: break
-            }
-        }
+        let valueColumns = aggregatedColumns
         func valueAlias(_ c: String) -> String { "veil_c\(valueColumns.firstIndex(of: c)!)" }
 
         var sql = "WITH " + rowsCTE(columns: valueColumns, histogram: nil, parameters: &parameters)

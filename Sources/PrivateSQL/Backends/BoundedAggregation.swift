@@ -1,0 +1,332 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import Mechanisms
+
+/// Contribution bounding in one pass over the table, inside SQLite.
+///
+/// The plan's ``BoundedScan`` statement is `SELECT veil_bound(unit, keys…, columns…) FROM table WHERE …`: SQLite
+/// filters the rows and calls the aggregate `veil_bound` once per row; the aggregate keeps, in memory, one
+/// accumulator per (unit, group) pair (rows, non-null values, sum of clamped values and, where a variance needs
+/// it, the sum of squared distances to the middle of the bounds). After the scan every unit keeps at most k of
+/// its groups, chosen uniformly at random; each kept pair's contribution to each quantity is bounded exactly as
+/// ``SQLRewriter`` bounds it in SQL (counts capped at m, sums clamped to `[m·min(L,0), m·max(U,0)]`, means scaled
+/// to at most m rows, rounded to the quantity's grid) and added to its group's total. Only these per-group
+/// totals leave the aggregate.
+///
+/// The pure-SQL form (``QueryPlan/sql``) computes the same totals, but SQLite answers a `GROUP BY` by sorting,
+/// and the bounded plan sorts two or three times (per (unit, group), per unit for the sampling window, per
+/// group) where the plain query sorts once. Hashing per (unit, group) in one pass costs less than the plain
+/// query's single sort. The price is memory: about 40 bytes per (unit, group) pair plus 8 per accumulator
+/// (some 0.5 GB for 10 million pairs), where the sorts of the SQL form spill to temporary storage.
+final class BoundedAggregator {
+    /// Everything the scan accumulates (a struct, so the per-row work pays one exclusivity check, not one per field).
+    private(set) var accumulation: BoundedAccumulation
+
+    /// An aggregator for rows `(unit, key₁…key_keyCount, column₁…)`.
+    init(keyCount: Int, columns: [(bounds: ClosedRange<Double>?, squaresAround: Double?)]) {
+        accumulation = BoundedAccumulation(keyCount: keyCount, columns: columns)
+    }
+
+    /// An aggregator for the plan's single-pass statement.
+    convenience init(scan: BoundedScan, table: TableMetadata, quantities: [NoisyQuantity]) {
+        self.init(keyCount: scan.keyCount,
+                  columns: scan.columns.map { name in
+                      let squares = quantities.lazy.compactMap { q -> Double? in
+                          if case .centeredSumOfSquares(let c, let center) = q.kind, c == name { return center }
+                          return nil
+                      }.first
+                      return (table.column(named: name)?.bounds, squares)
+                  })
+    }
+
+    /// Runs `statement` (which calls `veil_bound` as its only aggregate) with this aggregator behind `veil_bound`.
+    func scan(_ db: Database, sql: String, arguments: StatementArguments) throws {
+        let connection = db.sqliteConnection
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        let registered = sqlite3_create_function_v2(
+            connection, "veil_bound", -1, SQLITE_UTF8 | SQLITE_DIRECTONLY, context, nil,
+            { context, argc, argv in
+                guard let argv, let data = sqlite3_user_data(context) else { return }
+                Unmanaged<BoundedAggregator>.fromOpaque(data).takeUnretainedValue().accumulation.step(Int(argc), argv)
+            },
+            { context in
+                guard let data = sqlite3_user_data(context) else { return }
+                let aggregator = Unmanaged<BoundedAggregator>.fromOpaque(data).takeUnretainedValue()
+                if let failure = aggregator.accumulation.failure {
+                    sqlite3_result_error(context, failure, -1)
+                } else {
+                    sqlite3_result_int64(context, Int64(aggregator.accumulation.pairCount))
+                }
+            },
+            nil)
+        guard registered == SQLITE_OK else {
+            throw DatabaseError(message: "cannot register veil_bound (SQLite code \(registered))")
+        }
+        defer { sqlite3_create_function_v2(connection, "veil_bound", -1, SQLITE_UTF8, nil, nil, nil, nil, nil) }
+        _ = try withExtendedLifetime(self) { try Row.fetchOne(db, sql: sql, arguments: arguments) }
+        if let failure = accumulation.failure { throw DatabaseError(message: failure) }
+    }
+}
+
+/// The state of ``BoundedAggregator``: interned units and groups, and one accumulator block per (unit, group).
+struct BoundedAccumulation {
+    /// How one aggregated column is read: clamped to `bounds` (when declared), with the sum of squared
+    /// distances to `squaresAround` kept when a variance needs it.
+    struct Column {
+        let bounds: ClosedRange<Double>?
+        let squaresAround: Double?
+        /// Offset of the column's accumulators within a pair's block: non-null count, sum[, squares].
+        let offset: Int
+    }
+
+    private let keyCount: Int
+    private let columns: [Column]
+    private let width: Int
+
+    // Interned units and groups: an id per distinct value (integers have their own table, the common case).
+    private var integerUnits = IntegerIDTable()
+    private var integerUnitIDs: [Int32] = []   // unit id of each entry of `integerUnits`
+    private var otherUnits: [SQLValue: Int32] = [:]
+    private(set) var unitValues: [SQLValue] = []
+    private var integerGroups = IntegerIDTable()
+    private var integerGroupIDs: [Int32] = []   // group id of each entry of `integerGroups`
+    private var otherGroups: [[SQLValue]: Int32] = [:]
+    private(set) var groupKeys: [[SQLValue]] = []
+
+    // One entry per (unit, group) pair. A unit's pairs form a list (`unitFirstPair`, `pairNext`), searched by
+    // group id: a unit touches few groups, and when its rows come together its pairs sit side by side in
+    // memory. A unit with more than `listLimit` groups moves its pairs to a hash table keyed by
+    // (unit id << 32 | group id).
+    private static let listLimit = 16
+    private var unitFirstPair: [Int32] = []   // -1: none; -2: the unit's pairs are in `widePairs`
+    private var pairNext: [Int32] = []
+    private var widePairs = IntegerIDTable()
+    private var widePairIDs: [Int32] = []      // pair id of each entry of `widePairs`
+    private(set) var pairUnit: [Int32] = []
+    private(set) var pairGroup: [Int32] = []
+    private(set) var pairRows: [Int64] = []
+    private var accumulators: [Double] = []
+
+    // Rows of one unit, or of one (unit, group), often come one after another: remember the last lookups.
+    private var lastIntegerUnit: Int64 = 0
+    private var lastUnit: Int32 = -1
+    private var lastPairKey: UInt64 = .max
+    private var lastPair: Int32 = -1
+
+    /// Why the scan failed, reported by SQLite as the statement's error.
+    private(set) var failure: String?
+
+    init(keyCount: Int, columns: [(bounds: ClosedRange<Double>?, squaresAround: Double?)]) {
+        self.keyCount = keyCount
+        var offset = 0
+        var laidOut: [Column] = []
+        for c in columns {
+            laidOut.append(Column(bounds: c.bounds, squaresAround: c.squaresAround, offset: offset))
+            offset += c.squaresAround == nil ? 2 : 3
+        }
+        self.columns = laidOut
+        width = offset
+    }
+
+    /// The number of (unit, group) pairs seen.
+    var pairCount: Int { pairUnit.count }
+    /// The number of distinct units seen.
+    var unitCount: Int { unitValues.count }
+
+    /// The accumulators of pair `p` for column `j`: non-null count, sum of clamped values, squares (or 0).
+    func column(_ j: Int, ofPair p: Int) -> (count: Double, sum: Double, squares: Double) {
+        let base = p * width + columns[j].offset
+        return (accumulators[base], accumulators[base + 1],
+                columns[j].squaresAround == nil ? 0 : accumulators[base + 2])
+    }
+
+    /// Reads one row of `argc` values.
+    mutating func step(_ argc: Int, _ argv: UnsafeMutablePointer<OpaquePointer?>) {
+        guard failure == nil else { return }
+        guard argc == 1 + keyCount + columns.count else {
+            failure = "veil_bound expects \(1 + keyCount + columns.count) arguments, got \(argc)"
+            return
+        }
+        guard let unit = unitID(argv[0]), let group = groupID(argv + 1) else { return }
+        let pairKey = UInt64(UInt32(bitPattern: unit)) << 32 | UInt64(UInt32(bitPattern: group))
+        let pair: Int
+        if pairKey == lastPairKey {
+            pair = Int(lastPair)
+        } else {
+            guard let id = pairID(unit: unit, group: group, key: pairKey) else { return }
+            pair = Int(id)
+            lastPairKey = pairKey
+            lastPair = id
+        }
+        pairRows[pair] += 1
+        let values = argv + 1 + keyCount
+        let base = pair * width
+        accumulators.withUnsafeMutableBufferPointer { acc in
+            for j in 0..<columns.count {
+                let value = values[j]
+                if sqlite3_value_type(value) == SQLITE_NULL { continue }
+                let column = columns[j]
+                var x = sqlite3_value_double(value)
+                if let b = column.bounds { x = Swift.max(b.lowerBound, Swift.min(b.upperBound, x)) }
+                acc[base + column.offset] += 1
+                acc[base + column.offset + 1] += x
+                if let center = column.squaresAround { acc[base + column.offset + 2] += (x - center) * (x - center) }
+            }
+        }
+    }
+
+    /// The pair of (unit, group), created when new.
+    private mutating func pairID(unit: Int32, group: Int32, key: UInt64) -> Int32? {
+        let u = Int(unit)
+        var length = 0
+        if unitFirstPair[u] != -2 {
+            var p = unitFirstPair[u]
+            while p >= 0 {
+                if pairGroup[Int(p)] == group { return p }
+                p = pairNext[Int(p)]
+                length += 1
+            }
+        } else {
+            if let entry = widePairs.id(of: key) { return widePairIDs[Int(entry)] }
+        }
+        guard pairUnit.count < Int(Int32.max) else { fail("(unit, group) pairs"); return nil }
+        let new = Int32(pairUnit.count)
+        pairUnit.append(unit)
+        pairGroup.append(group)
+        pairRows.append(0)
+        for _ in 0..<width { accumulators.append(0) }
+        if unitFirstPair[u] == -2 {
+            addWide(new)
+            pairNext.append(-1)
+        } else if length >= Self.listLimit {
+            // Move the unit's pairs to the hash table.
+            var p = unitFirstPair[u]
+            while p >= 0 {
+                addWide(p)
+                p = pairNext[Int(p)]
+            }
+            addWide(new)
+            pairNext.append(-1)
+            unitFirstPair[u] = -2
+        } else {
+            pairNext.append(unitFirstPair[u])
+            unitFirstPair[u] = new
+        }
+        return new
+    }
+
+    private mutating func addWide(_ pair: Int32) {
+        let key = UInt64(UInt32(bitPattern: pairUnit[Int(pair)])) << 32 | UInt64(UInt32(bitPattern: pairGroup[Int(pair)]))
+        if widePairs.id(inserting: key).inserted { widePairIDs.append(pair) }
+    }
+
+    private mutating func fail(_ what: String) {
+        failure = "more than \(Int32.max) \(what): too many for the single-pass aggregation"
+    }
+
+    private mutating func unitID(_ value: OpaquePointer?) -> Int32? {
+        if sqlite3_value_type(value) == SQLITE_INTEGER {
+            let v = sqlite3_value_int64(value)
+            if lastUnit >= 0 && v == lastIntegerUnit { return lastUnit }
+            guard unitValues.count < Int(Int32.max) else { fail("privacy units"); return nil }
+            let (id, inserted) = integerUnits.id(inserting: UInt64(bitPattern: v))
+            let unit: Int32
+            if inserted {
+                unit = Int32(unitValues.count)
+                integerUnitIDs.append(unit)
+                unitValues.append(.integer(v))
+                unitFirstPair.append(-1)
+            } else {
+                unit = integerUnitIDs[Int(id)]
+            }
+            lastIntegerUnit = v
+            lastUnit = unit
+            return unit
+        }
+        let v = Self.read(value)
+        if v == .null { return nil }   // the statement filters them out already
+        lastUnit = -1
+        if let known = otherUnits[v] { return known }
+        guard unitValues.count < Int(Int32.max) else { fail("privacy units"); return nil }
+        let new = Int32(unitValues.count)
+        otherUnits[v] = new
+        unitValues.append(v)
+        unitFirstPair.append(-1)
+        return new
+    }
+
+    private mutating func groupID(_ keys: UnsafeMutablePointer<OpaquePointer?>) -> Int32? {
+        if keyCount == 0 {
+            if groupKeys.isEmpty { groupKeys.append([]) }
+            return 0
+        }
+        guard groupKeys.count < Int(Int32.max) else { fail("groups"); return nil }
+        if keyCount == 1, let integer = Self.integerKey(keys[0]) {
+            let (id, inserted) = integerGroups.id(inserting: UInt64(bitPattern: integer))
+            if inserted {
+                integerGroupIDs.append(Int32(groupKeys.count))
+                groupKeys.append([Self.read(keys[0])])
+            }
+            return integerGroupIDs[Int(id)]
+        }
+        let key = (0..<keyCount).map { Self.read(keys[$0]) }
+        let normalized = key.map(Self.normalized)
+        if let known = otherGroups[normalized] { return known }
+        let new = Int32(groupKeys.count)
+        otherGroups[normalized] = new
+        groupKeys.append(key)
+        return new
+    }
+
+    /// The id of the group with these key values, if any row had them (numbers compared by value, as SQL's `IS`).
+    func group(withKey key: [SQLValue]) -> Int? {
+        if keyCount == 0 { return groupKeys.isEmpty ? nil : 0 }
+        if keyCount == 1, let integer = Self.integerKey(key[0]) {
+            return integerGroups.id(of: UInt64(bitPattern: integer)).map { Int(integerGroupIDs[Int($0)]) }
+        }
+        return otherGroups[key.map(Self.normalized)].map(Int.init)
+    }
+
+    /// An integer key value, or a real one that is a whole number (so that 1984 and 1984.0 are one group).
+    private static func integerKey(_ value: OpaquePointer?) -> Int64? {
+        switch sqlite3_value_type(value) {
+        case SQLITE_INTEGER: return sqlite3_value_int64(value)
+        case SQLITE_FLOAT: return integerKey(.real(sqlite3_value_double(value)))
+        default: return nil
+        }
+    }
+
+    private static func integerKey(_ value: SQLValue) -> Int64? {
+        switch value {
+        case .integer(let v): return v
+        case .real(let x) where x == x.rounded(.towardZero) && Swift.abs(x) < 9.0e15: return Int64(x)
+        default: return nil
+        }
+    }
+
+    private static func normalized(_ value: SQLValue) -> SQLValue {
+        integerKey(value).map(SQLValue.integer) ?? value
+    }
+
+    /// A value as ``SQLValue`` (blobs become text of their hex digits, as ``SQLValue/init(_:)`` makes them).
+    static func read(_ value: OpaquePointer?) -> SQLValue {
+        switch sqlite3_value_type(value) {
+        case SQLITE_INTEGER:
+            return .integer(sqlite3_value_int64(value))
+        case SQLITE_FLOAT:
+            return .real(sqlite3_value_double(value))
+        case SQLITE_TEXT:
+            let count = Int(sqlite3_value_bytes(value))
+            guard let bytes = sqlite3_value_text(value) else { return .text("") }
+            return .text(String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self))
+        case SQLITE_BLOB:
+            let count = Int(sqlite3_value_bytes(value))
+            guard let raw = sqlite3_value_blob(value) else { return .text("") }
+            let bytes = UnsafeRawBufferPointer(start: raw, count: count)
+            return .text(bytes.map { String(format: "%02x", $0) }.joined())
+        default:
+            return .null
+        }
+    }
+}
