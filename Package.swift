@@ -72,6 +72,7 @@ let package = Package(
             name: "PrivateTraining",
             dependencies: [
                 "LinearAlgebra", "Mechanisms", "Accounting", "BudgetLedger", "CZlib",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -115,7 +116,10 @@ let package = Package(
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(
             name: "PrivateTrainingTests",
-            dependencies: ["PrivateTraining", "LinearAlgebra", "Accounting", "_TestSupport"]
+            dependencies: [
+                "PrivateTraining", "LinearAlgebra", "Accounting", "_TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -9,40 +9,47 @@ struct EvaluateCommand: ParsableCommand {
         abstract: "Accuracy and loss of a model file on labelled data.",
         discussion: """
         IDX data (MNIST, Fashion-MNIST): --data IMAGES --labels LABELS.
-        CSV data: --data FILE; the label and feature columns (and any standardisation) are
-        taken from the model file.
 
-        Example:
+        CSV data: --data FILE.
+
+        SQLite data: --data DATABASE --table TABLE. Without --table, the test table that the \
+        training pipeline named (data.test_table), if it named one. The database is opened read-only.
+
+        For CSV and SQLite data the label and feature columns (read by name) and any \
+        standardisation statistics are taken from the model file.
+
+        Examples:
           veil evaluate model.safetensors --data t10k-images-idx3-ubyte.gz --labels t10k-labels-idx1-ubyte.gz --json
+          veil evaluate models/health-panel-logistic-eps1.safetensors \\
+            --data datasets/health_panel_training.sqlite --table test
         """
     )
 
     @Argument(help: "The model file (safetensors, written by veil train).")
     var model: String
 
-    @Option(help: "IDX images file or CSV file.")
+    @Option(help: "IDX images file, CSV file, or SQLite database.")
     var data: String
 
     @Option(help: "IDX labels file (IDX data only).")
     var labels: String?
+
+    @Option(help: "The table to evaluate on (SQLite data only; default: the pipeline's test_table).")
+    var table: String?
 
     @Flag(help: "Print one JSON object with accuracy, loss and examples.")
     var json = false
 
     func run() throws {
         let contents = try SafetensorsFile.read(path: model)
-        let description = DataDescription(metadata: contents.metadata)
+        let description = try TrainingDataDescription(metadata: contents.metadata)
         let dataset: Dataset
         if let labels {
+            guard table == nil else { throw ValidationError("--table applies to SQLite data, --labels to IDX data") }
             dataset = try IDXLoader.load(imagesPath: data, labelsPath: labels, classCount: contents.model.classCount)
-        } else if let labelColumn = description.labelColumn {
-            var csv = try CSVLoader.load(path: data, labelColumn: labelColumn, featureColumns: description.featureColumns,
-                                         classCount: contents.model.classCount)
-            if let s = contents.metadata["veil.standardization"],
-               let standardization = try? JSONDecoder().decode(Standardization.self, from: Data(s.utf8)) {
-                standardization.apply(to: &csv.features)
-            }
-            dataset = csv
+        } else if let description, description.format != .idx {
+            dataset = try description.loadTabular(path: data, table: table, classCount: contents.model.classCount,
+                                                  standardization: try Standardization(metadata: contents.metadata))
         } else {
             throw VeilError(.invalidInput, "--labels is required for IDX data")
         }
@@ -64,18 +71,5 @@ struct EvaluateCommand: ParsableCommand {
                 print("model trained WITHOUT differential privacy")
             }
         }
-    }
-}
-
-/// The data layout a model was trained on, from its `veil.data` metadata.
-struct DataDescription {
-    var labelColumn: String?
-    var featureColumns: [String]?
-
-    init(metadata: [String: String]) {
-        guard let json = metadata["veil.data"],
-              let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return }
-        labelColumn = object["label_column"] as? String
-        featureColumns = object["feature_columns"] as? [String]
     }
 }

@@ -61,6 +61,9 @@ struct TrainCommand: ParsableCommand {
         }
 
         let (train, test, standardization) = try pipeline.loadData()
+        // The model file's data description is settled before any noise is drawn.
+        var metadata = [TrainingDataDescription.metadataKey: pipeline.dataDescription(trainedOn: train).json]
+        if let standardization { metadata[Standardization.metadataKey] = try standardization.json() }
         let plan = try TrainingPlan(datasetSize: train.count, training: pipeline.training, privacy: pipeline.privacy)
         var secure = SecureRandomSource()
         var model = try SequentialModel(architecture: pipeline.layerSpecifications, inputShape: train.inputShape, random: &secure)
@@ -81,10 +84,6 @@ struct TrainCommand: ParsableCommand {
             progressInterval: reporter.interval, ledgerScope: pipeline.ledgerScope, notes: pipeline.cardNotes,
             progress: reporter.report)
         reporter.finish()
-        var metadata: [String: String] = ["veil.data": pipeline.dataDescriptionJSON]
-        if let standardization, let json = try? JSONEncoder().encode(standardization) {
-            metadata["veil.standardization"] = String(decoding: json, as: UTF8.self)
-        }
         var card = outcome.card
         card.ledgerEntry = charger?.entryReference
         try SafetensorsFile.write(model: model, card: card, to: pipeline.output, extraMetadata: metadata)

@@ -104,6 +104,50 @@ struct TrainingLoopTests {
         #expect(charger.committed[0].0 == outcome.event!)
     }
 
+    /// Counts the random words drawn.
+    struct CountingRandomSource: RandomSource {
+        var base: InsecureSeededRandomSource
+        var draws = 0
+        mutating func next() -> UInt64 {
+            draws += 1
+            return base.next()
+        }
+    }
+
+    @Test("a DP plan without a charger is refused before the model changes or any random value is drawn")
+    func dpNeedsCharger() throws {
+        let data = try Self.tinyData()
+        let plan = try TrainingPlan(datasetSize: data.count,
+                                    training: TrainingSettings(epochs: 1, expectedBatchSize: 20, learningRate: 0.1),
+                                    privacy: PrivacySettings(targetEpsilon: 2, delta: 1e-3, clipNorm: 1))
+        var model = TestModels.model(ModelArchitecture.logisticRegression(classes: 2), shape: Self.shape)
+        let before = model.parameters
+        var privacyRandom = CountingRandomSource(base: InsecureSeededRandomSource(seed: 5))
+        var order = CountingRandomSource(base: InsecureSeededRandomSource(seed: 6))
+        var refusal: VeilError?
+        do {
+            _ = try DPSGDTrainer.train(model: &model, data: data, plan: plan, privacyRandom: &privacyRandom, orderRandom: &order)
+        } catch let error as VeilError {
+            refusal = error
+        }
+        #expect(refusal?.code == .invalidParameter)
+        #expect(refusal?.message.contains("needs a privacy budget charger") == true)
+        #expect(privacyRandom.draws == 0 && order.draws == 0)
+        #expect(model.parameters == before)
+
+        // The explicit test charger lets the run happen, and the card says that no ledger recorded it.
+        let outcome = try DPSGDTrainer.train(model: &model, data: data, plan: plan, budget: InsecureUnrecordedBudgetCharger(),
+                                             privacyRandom: &privacyRandom, orderRandom: &order)
+        #expect(privacyRandom.draws > 0)
+        #expect(model.parameters != before)
+        #expect(outcome.card.notes == [InsecureUnrecordedBudgetCharger.cardNote])
+        // A real charger's card carries no such note.
+        var again = TestModels.model(ModelArchitecture.logisticRegression(classes: 2), shape: Self.shape)
+        let charged = try DPSGDTrainer.train(model: &again, data: data, plan: plan, budget: RecordingCharger(),
+                                             privacyRandom: &privacyRandom, orderRandom: &order)
+        #expect(charged.card.notes.isEmpty)
+    }
+
     @Test("a fixed σ too small for the target stops before the step that would exceed it")
     func stopsAtTarget() throws {
         let plan = try TrainingPlan(

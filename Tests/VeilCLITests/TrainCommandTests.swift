@@ -155,4 +155,105 @@ struct TrainCommandTests {
         #expect(run.stderr.split(separator: "\n").count == 1)
         #expect(!FileManager.default.fileExists(atPath: model))
     }
+
+    // MARK: SQLite data
+
+    /// Two tables of separable points (label 1 when `2a + b > 0`) imported with `veil import csv`.
+    private func sqliteTables(in folder: URL) throws -> String {
+        let database = folder.appendingPathComponent("points.sqlite").path
+        for (table, count, offset) in [("train", 400, 0), ("test", 100, 1000)] {
+            var csv = "a,b,note,label\n"
+            for i in offset..<(offset + count) {
+                let a = i % 11 - 5, b = Double((i * 7) % 13 - 6) / 2
+                csv += "\(a),\(b),row \(i),\(2 * Double(a) + b > 0 ? 1 : 0)\n"
+            }
+            let file = folder.appendingPathComponent("\(table).csv")
+            try csv.write(to: file, atomically: true, encoding: .utf8)
+            let imported = try runVeil(["import", "csv", file.path, "--db", database, "--table", table])
+            try #require(imported.status == 0, "\(imported.stderr)")
+        }
+        return database
+    }
+
+    private func sqlitePipeline(labelColumn: String = "label") -> String {
+        """
+        data:
+          format: sqlite
+          database: points.sqlite
+          table: train
+          test_table: test
+          label_column: \(labelColumn)
+          feature_columns: [a, b]
+          standardize: true
+          classes: 2
+        model:
+          architecture: logistic
+        privacy:
+          target_epsilon: 4
+          delta: 1e-4
+          clip_norm: 1
+          ledger_scope: points
+        training:
+          epochs: 5
+          expected_batch_size: 50
+          momentum: 0.9
+          learning_rate: 0.5
+        output: m.safetensors
+        """
+    }
+
+    @Test("train on a SQLite table, then evaluate the model on the test table with the same columns and statistics")
+    func sqliteTrainAndEvaluate() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = try sqliteTables(in: folder)
+        let ledger = folder.appendingPathComponent("ledger.sqlite").path
+        _ = try runVeil(["budget", "create", "points", "--epsilon", "10", "--delta", "1e-3", "--ledger", ledger])
+        let file = folder.appendingPathComponent("p.yaml")
+        try sqlitePipeline().write(to: file, atomically: true, encoding: .utf8)
+        let train = try runVeil(["train", file.path, "--ledger", ledger, "--json"])
+        try #require(train.status == 0, "\(train.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(train.stdout.utf8)) as? [String: Any])
+        let accuracy = try #require(summary["test_accuracy"] as? Double)
+        #expect(accuracy > 0.8)
+        #expect((summary["epsilon"] as? Double ?? 99) <= 4)
+        let model = folder.appendingPathComponent("m.safetensors").path
+
+        // The same test table, named or taken from the model file: the accuracy training reported.
+        for tableArguments in [["--table", "test"], []] {
+            let evaluate = try runVeil(["evaluate", model, "--data", database, "--json"] + tableArguments)
+            try #require(evaluate.status == 0, "\(evaluate.stderr)")
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any])
+            #expect(object["examples"] as? Int == 100)
+            #expect(object["accuracy"] as? Double == accuracy)
+        }
+        let onTrain = try runVeil(["evaluate", model, "--data", database, "--table", "train", "--json"])
+        let trainObject = try #require(try JSONSerialization.jsonObject(with: Data(onTrain.stdout.utf8)) as? [String: Any])
+        #expect(trainObject["examples"] as? Int == 400)
+
+        let missing = try runVeil(["evaluate", model, "--data", database, "--table", "nope"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "error: \(database) has no table \"nope\" (tables: test, train)\n")
+        let help = try runVeil(["evaluate", "--help"])
+        #expect(help.stdout.contains("--table <table>") && help.stdout.contains("SQLite data: --data DATABASE --table TABLE"))
+    }
+
+    @Test("a SQLite pipeline with an unknown column is refused: one line, nothing written, no budget spent")
+    func sqliteRefused() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = try sqliteTables(in: folder)
+        let ledger = folder.appendingPathComponent("ledger.sqlite").path
+        _ = try runVeil(["budget", "create", "points", "--epsilon", "10", "--delta", "1e-3", "--ledger", ledger])
+        let file = folder.appendingPathComponent("p.yaml")
+        try sqlitePipeline(labelColumn: "lable").write(to: file, atomically: true, encoding: .utf8)
+        let run = try runVeil(["train", file.path, "--ledger", ledger])
+        #expect(run.status == 2)
+        #expect(run.stderr == "error: table \"train\" of \(database) has no column \"lable\" (columns: a, b, note, label)\n")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("m.safetensors").path))
+        let show = try runVeil(["budget", "show", "points", "--json", "--ledger", ledger])
+        let status = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        #expect(status["epsilon_spent"] as? Double == 0)
+        #expect(status["epsilon_reserved"] as? Double == 0)
+    }
 }

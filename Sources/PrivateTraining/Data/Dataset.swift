@@ -11,17 +11,31 @@ public struct Dataset: Sendable {
     public let inputShape: ImageShape
     /// Number of classes.
     public let classCount: Int
-    /// SHA-256 (hex) of the source bytes the examples were decoded from, for model cards.
+    /// SHA-256 (hex) fingerprint of the data the examples came from, for model cards (what it covers
+    /// depends on the loader: the source files for IDX and CSV, the values read for SQLite).
     public let sha256: String
+    /// Tabular data: the name of each feature column, in the order of `features`' columns; `nil` for images.
+    public let featureNames: [String]?
 
     /// A data set; validates shapes and that every label lies in `0 ..< classCount`.
+    /// - Parameters:
+    ///   - features: `N × inputShape.count` values, one example per row.
+    ///   - labels: `N` labels.
+    ///   - inputShape: the shape of one example.
+    ///   - classCount: number of classes (at least 2).
+    ///   - sha256: the fingerprint recorded in model cards.
+    ///   - featureNames: tabular data only: one name per feature column.
     /// - Throws: `VeilError.invalidInput` on a shape mismatch or a label out of range.
-    public init(features: Matrix, labels: [Int32], inputShape: ImageShape, classCount: Int, sha256: String) throws {
+    public init(features: Matrix, labels: [Int32], inputShape: ImageShape, classCount: Int, sha256: String,
+                featureNames: [String]? = nil) throws {
         guard features.rows == labels.count else {
             throw VeilError(.invalidInput, "\(features.rows) examples but \(labels.count) labels")
         }
         guard features.columns == inputShape.count else {
             throw VeilError(.invalidInput, "examples have \(features.columns) values, expected \(inputShape.count)")
+        }
+        if let featureNames, featureNames.count != features.columns {
+            throw VeilError(.invalidInput, "\(featureNames.count) feature names for \(features.columns) feature columns")
         }
         guard classCount >= 2 else {
             throw VeilError(.invalidInput, "a classification data set needs at least 2 classes, got \(classCount)")
@@ -35,6 +49,7 @@ public struct Dataset: Sendable {
         self.inputShape = inputShape
         self.classCount = classCount
         self.sha256 = sha256
+        self.featureNames = featureNames
     }
 
     /// Number of examples.
@@ -45,7 +60,8 @@ public struct Dataset: Sendable {
         guard limit < count else { return self }
         // Shapes and labels were validated for the whole set, so the subset is valid too.
         return try! Dataset(features: features.rows(0..<limit), labels: Array(labels[0..<limit]),
-                            inputShape: inputShape, classCount: classCount, sha256: "\(sha256):first\(limit)")
+                            inputShape: inputShape, classCount: classCount, sha256: "\(sha256):first\(limit)",
+                            featureNames: featureNames)
     }
 
     /// The examples at `indices`.

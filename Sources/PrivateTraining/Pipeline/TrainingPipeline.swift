@@ -12,7 +12,9 @@ public struct TrainingPipeline: Sendable {
         /// IDX files (MNIST, Fashion-MNIST), gzip or plain.
         case idx(trainImages: String, trainLabels: String, testImages: String?, testLabels: String?)
         /// CSV files with a header.
-        case csv(train: String, test: String?, labelColumn: String, featureColumns: [String]?, standardize: Bool)
+        case csv(train: String, test: String?, columns: TabularColumns)
+        /// Tables of one SQLite database (opened read-only).
+        case sqlite(database: String, table: String, testTable: String?, columns: TabularColumns)
     }
 
     /// The data source.
@@ -70,11 +72,12 @@ public struct TrainingPipeline: Sendable {
                           testLabels: try data.optionalString("test_labels").map(resolve))
         case "csv":
             source = .csv(train: resolve(try data.string("train")), test: try data.optionalString("test").map(resolve),
-                          labelColumn: try data.string("label_column"),
-                          featureColumns: try data.optionalStrings("feature_columns"),
-                          standardize: try data.bool("standardize", default: false))
+                          columns: try TabularColumns(reading: &data))
+        case "sqlite":
+            source = .sqlite(database: resolve(try data.string("database")), table: try data.string("table"),
+                             testTable: try data.optionalString("test_table"), columns: try TabularColumns(reading: &data))
         default:
-            throw VeilError(.invalidInput, "\(name): data.format must be idx or csv, got \(format)")
+            throw VeilError(.invalidInput, "\(name): data.format must be idx, csv or sqlite, got \(format)")
         }
         let classes = try data.int("classes", default: 10)
         let limit = try data.optionalInt("limit")
@@ -148,8 +151,13 @@ public struct TrainingPipeline: Sendable {
         }
     }
 
-    /// Training and (optional) test data, loaded and checked; standardisation (CSV) fitted on the training split.
+    /// Training and (optional) test data, loaded and checked; for tabular data with `standardize`,
+    /// standardisation is fitted on the training split (after `limit`) and applied to both splits.
+    /// The test split is read with the training split's feature columns, by name.
     public func loadData() throws -> (train: Dataset, test: Dataset?, standardization: Standardization?) {
+        var train: Dataset
+        var test: Dataset?
+        let columns: TabularColumns
         switch data {
         case .idx(let trainImages, let trainLabels, let testImages, let testLabels):
             let train = try IDXLoader.load(imagesPath: trainImages, labelsPath: trainLabels, classCount: classes, limit: limit)
@@ -158,46 +166,84 @@ public struct TrainingPipeline: Sendable {
                 test = try IDXLoader.load(imagesPath: testImages, labelsPath: testLabels, classCount: classes)
             }
             return (train, test, nil)
-        case .csv(let trainPath, let testPath, let labelColumn, let featureColumns, let standardize):
-            var train = try CSVLoader.load(path: trainPath, labelColumn: labelColumn, featureColumns: featureColumns,
-                                           classCount: classes)
-            if let limit { train = train.prefix(limit) }
-            var test = try testPath.map {
-                try CSVLoader.load(path: $0, labelColumn: labelColumn, featureColumns: featureColumns, classCount: classes)
+        case .csv(let trainPath, let testPath, let c):
+            columns = c
+            train = try CSVLoader.load(path: trainPath, labelColumn: c.labelColumn, featureColumns: c.featureColumns,
+                                       classCount: classes)
+            test = try testPath.map {
+                try CSVLoader.load(path: $0, labelColumn: c.labelColumn, featureColumns: train.featureNames, classCount: classes)
             }
-            guard !standardize else {
-                let s = Standardization(fittedOn: train.features)
-                s.apply(to: &train.features)
-                if test != nil { s.apply(to: &test!.features) }
-                return (train, test, s)
+        case .sqlite(let database, let table, let testTable, let c):
+            columns = c
+            train = try SQLiteLoader.load(databasePath: database, table: table, labelColumn: c.labelColumn,
+                                          featureColumns: c.featureColumns, classCount: classes)
+            test = try testTable.map {
+                try SQLiteLoader.load(databasePath: database, table: $0, labelColumn: c.labelColumn,
+                                      featureColumns: train.featureNames, classCount: classes)
             }
-            return (train, test, nil)
         }
+        if let limit { train = train.prefix(limit) }
+        guard columns.standardize else { return (train, test, nil) }
+        let standardization = Standardization(fittedOn: train.features)
+        standardization.apply(to: &train.features)
+        if test != nil { standardization.apply(to: &test!.features) }
+        return (train, test, standardization)
     }
 
-    /// A JSON description of the data layout for the model file's `veil.data` metadata
-    /// (format, classes, and for CSV the label and feature columns), so evaluation can read the same columns.
-    public var dataDescriptionJSON: String {
-        var object: [String: Any] = ["classes": classes]
+    /// The data layout for the model file's `veil.data` metadata, so evaluation can read the same
+    /// columns: the format, the classes and, for tabular data, the label column, the feature columns
+    /// `train` was read with (resolved, also when the pipeline left them to the default), whether
+    /// features were standardised and, for SQLite, the table names.
+    public func dataDescription(trainedOn train: Dataset) -> TrainingDataDescription {
         switch data {
-        case .idx: object["format"] = "idx"
-        case .csv(_, _, let labelColumn, let featureColumns, let standardize):
-            object["format"] = "csv"
-            object["label_column"] = labelColumn
-            if let featureColumns { object["feature_columns"] = featureColumns }
-            object["standardized"] = standardize
+        case .idx:
+            return TrainingDataDescription(format: .idx, classes: classes)
+        case .csv(_, _, let columns):
+            return TrainingDataDescription(format: .csv, classes: classes, labelColumn: columns.labelColumn,
+                                           featureColumns: train.featureNames ?? columns.featureColumns,
+                                           standardized: columns.standardize)
+        case .sqlite(_, let table, let testTable, let columns):
+            return TrainingDataDescription(format: .sqlite, classes: classes, labelColumn: columns.labelColumn,
+                                           featureColumns: train.featureNames ?? columns.featureColumns,
+                                           standardized: columns.standardize, table: table, testTable: testTable)
         }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
     }
 
     /// Notes for the card about data-dependent steps outside the DP guarantee.
     public var cardNotes: [String] {
-        if case .csv(_, _, _, _, true) = data {
+        switch data {
+        case .csv(_, _, let columns) where columns.standardize, .sqlite(_, _, _, let columns) where columns.standardize:
             return ["features standardised with means and deviations fitted on the training split: "
                     + "this step reads private data outside the DP guarantee; use public or DP statistics in production"]
+        default:
+            return []
         }
-        return []
+    }
+}
+
+/// The columns a tabular source (a CSV file or a SQLite table) supplies, and whether its features
+/// are standardised.
+public struct TabularColumns: Sendable, Equatable {
+    /// The integer label column.
+    public var labelColumn: String
+    /// The feature columns; `nil` takes every other column in source order.
+    public var featureColumns: [String]?
+    /// Fit per-feature standardisation on the training split (a data-dependent step outside the DP
+    /// guarantee; see ``Standardization``).
+    public var standardize: Bool
+
+    /// Columns as given.
+    public init(labelColumn: String, featureColumns: [String]? = nil, standardize: Bool = false) {
+        self.labelColumn = labelColumn
+        self.featureColumns = featureColumns
+        self.standardize = standardize
+    }
+
+    /// Reads `label_column`, `feature_columns` and `standardize` from a pipeline's data section.
+    init(reading section: inout Section) throws {
+        self.init(labelColumn: try section.string("label_column"),
+                  featureColumns: try section.optionalStrings("feature_columns"),
+                  standardize: try section.bool("standardize", default: false))
     }
 }
 

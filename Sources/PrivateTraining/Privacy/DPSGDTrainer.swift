@@ -55,12 +55,18 @@ public enum DPSGDTrainer {
     ///   - data: the training set; its size must equal `plan.datasetSize`.
     ///   - plan: the validated plan (σ already calibrated).
     ///   - budget: reserves the planned cost before any noise and commits the spent cost after.
+    ///     Required for a DP plan (``LedgerBudgetCharger`` in production; ``InsecureUnrecordedBudgetCharger``
+    ///     in tests and experiments); a non-private plan needs none.
     ///   - privacyRandom: the source of batch sampling and noise: ``SecureRandomSource`` in
     ///     production; a seeded source only in tests.
     ///   - orderRandom: shuffles non-private batches and nothing else (never used by DP steps).
     ///   - progressInterval: report every this many steps (and after the last).
     ///   - ledgerScope: recorded in the card.
+    ///   - notes: added to the privacy card (data-dependent steps outside the DP guarantee).
     ///   - progress: called with each report.
+    /// - Throws: `VeilError.invalidParameter` when a DP plan has no `budget` or the data does not fit the
+    ///   plan or the model (before the model changes or any random value is drawn); whatever the charger
+    ///   throws to refuse the run (before any noise is drawn).
     public static func train<P: RandomSource, O: RandomSource>(
         model: inout SequentialModel, data: Dataset, plan: TrainingPlan,
         budget: (any PrivacyBudgetCharger)? = nil,
@@ -68,6 +74,13 @@ public enum DPSGDTrainer {
         progressInterval: Int = 10, ledgerScope: String? = nil, notes: [String] = [],
         progress: (TrainingProgress) -> Void = { _ in }
     ) throws -> TrainingOutcome {
+        // Charge before release (DESIGN.md §2 rule 3): a DP plan without a charger is refused before
+        // anything is drawn, so DP training can never run uncharged by omission.
+        guard plan.privacy == nil || budget != nil else {
+            throw VeilError(.invalidParameter, "a DP training plan needs a privacy budget charger: pass a "
+                            + "LedgerBudgetCharger (or, for tests and experiments only, InsecureUnrecordedBudgetCharger); "
+                            + "nothing was trained")
+        }
         guard data.count == plan.datasetSize else {
             throw VeilError(.invalidParameter, "plan is for \(plan.datasetSize) examples, data has \(data.count)")
         }
@@ -131,7 +144,8 @@ public enum DPSGDTrainer {
         // the first step draws noise, so the reservation stands whatever happens next.
         let sampler = try PoissonSampler(samplingRate: plan.samplingRate, populationSize: data.count)
         let plannedEvent = plan.event(stepsTaken: plan.steps)!
-        try budget?.reserve(event: plannedEvent, epsilon: plan.plannedEpsilon!, delta: privacy.delta)
+        guard let budget else { preconditionFailure("a DP plan's charger is checked on entry") }
+        try budget.reserve(event: plannedEvent, epsilon: plan.plannedEpsilon!, delta: privacy.delta)
         var noise = GaussianNoiseSampler()
         let noiseStandardDeviation = sigma * privacy.clipNorm
         let normalisation = Float(1 / sampler.expectedBatchSize)
@@ -154,14 +168,15 @@ public enum DPSGDTrainer {
         }
         let spent = plan.event(stepsTaken: stepsTaken)!
         let epsilon = try accountant.epsilon(for: spent, delta: privacy.delta)
-        try budget?.commit(event: spent, epsilon: epsilon, delta: privacy.delta)
+        try budget.commit(event: spent, epsilon: epsilon, delta: privacy.delta)
         let card = PrivacyCard(
             differentiallyPrivate: true, epsilon: epsilon, delta: privacy.delta, accountant: accountant.name,
             noiseMultiplier: sigma, clipNorm: privacy.clipNorm, samplingRate: plan.samplingRate, steps: stepsTaken,
             expectedBatchSize: sampler.expectedBatchSize, targetEpsilon: privacy.targetEpsilon,
             sampling: "Poisson (each example independently with probability q, OS CSPRNG); sum divided by q·N",
             noise: GaussianNoiseSampler.methodDescription, datasetSHA256: data.sha256, datasetSize: data.count,
-            ledgerScope: ledgerScope, notes: notes)
+            ledgerScope: ledgerScope,
+            notes: notes + (budget is InsecureUnrecordedBudgetCharger ? [InsecureUnrecordedBudgetCharger.cardNote] : []))
         return TrainingOutcome(steps: stepsTaken, event: spent, epsilon: epsilon,
                                seconds: Date().timeIntervalSince(started), examples: examples, card: card)
     }
