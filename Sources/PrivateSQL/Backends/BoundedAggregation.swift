@@ -91,6 +91,7 @@ struct BoundedAccumulation {
     private(set) var unitValues: [SQLValue] = []
     private var integerGroups = IntegerIDTable()
     private var integerGroupIDs: [Int32] = []   // group id of each entry of `integerGroups`
+    private var textGroups: [String: Int32] = [:]   // a single text key
     private var otherGroups: [[SQLValue]: Int32] = [:]
     private(set) var groupKeys: [[SQLValue]] = []
 
@@ -270,6 +271,17 @@ struct BoundedAccumulation {
             }
             return integerGroupIDs[Int(id)]
         }
+        if keyCount == 1, sqlite3_value_type(keys[0]) == SQLITE_TEXT {
+            let count = Int(sqlite3_value_bytes(keys[0]))
+            let text = sqlite3_value_text(keys[0]).map {
+                String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self)
+            } ?? ""
+            if let known = textGroups[text] { return known }
+            let new = Int32(groupKeys.count)
+            textGroups[text] = new
+            groupKeys.append([.text(text)])
+            return new
+        }
         let key = (0..<keyCount).map { Self.read(keys[$0]) }
         let normalized = key.map(Self.normalized)
         if let known = otherGroups[normalized] { return known }
@@ -285,6 +297,7 @@ struct BoundedAccumulation {
         if keyCount == 1, let integer = Self.integerKey(key[0]) {
             return integerGroups.id(of: UInt64(bitPattern: integer)).map { Int(integerGroupIDs[Int($0)]) }
         }
+        if keyCount == 1, case .text(let text) = key[0] { return textGroups[text].map(Int.init) }
         return otherGroups[key.map(Self.normalized)].map(Int.init)
     }
 
