@@ -105,15 +105,20 @@ extension Ledger {
                         """)
                 }
             case .rdp, .zcdp:
-                try CompositionAccounting.requireFiniteRenyiBound(event, rule: budget.composition)
-                let previous = try Self.chargedEvents(db, scope: scope)
-                let after = try CompositionAccounting.epsilon(of: previous + [event], rule: budget.composition, delta: budget.delta)
+                try CompositionAccounting.requireRenyiBound(event, rule: budget.composition)
+                var composition = RenyiComposition(rule: budget.composition)
+                for previous in try Self.chargedEvents(db, scope: scope) { try composition.add(previous) }
+                let before = try composition.epsilon(delta: budget.delta)
+                try composition.add(event)
+                let after = try composition.epsilon(delta: budget.delta)
                 if !(after <= budget.epsilon + CompositionAccounting.tolerance) {
-                    let before = try CompositionAccounting.epsilon(of: previous, rule: budget.composition, delta: budget.delta)
                     let remaining = max(0, budget.epsilon - before)
+                    let reason = after.isFinite
+                        ? "this charge would bring ε to \(after) of \(budget.epsilon)"
+                        : "the δ of its (ε, δ) events would add up to \(composition.additiveDelta), leaving nothing of δ \(budget.delta)"
                     throw VeilError(.budgetExhausted, """
                         budget exhausted: ε \(remaining) remaining at δ \(budget.delta) in \(scope) \
-                        (\(budget.composition) composition; this charge would bring ε to \(after) of \(budget.epsilon))
+                        (\(budget.composition) composition; \(reason))
                         """)
                 }
             }

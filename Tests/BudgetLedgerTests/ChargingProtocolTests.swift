@@ -158,20 +158,44 @@ struct CompositionRuleTests {
         #expect(status.analysts.count == 2)
     }
 
-    @Test("approximate-DP events are refused on rdp and zcdp budgets unless δ = 0")
-    func approximateDPRefused() throws {
+    @Test("(ε, δ) events on rdp and zcdp budgets: the pure part composes, the δs are paid out of the budget's δ")
+    func approximateDPComposes() throws {
         let folder = try TemporaryFolder()
         for rule in [CompositionRule.rdp, .zcdp] {
             let ledger = try makeLedger(folder.path("\(rule).sqlite"), epsilon: 5, delta: 1e-6, composition: rule)
             let event = DPEvent.composed([.laplace(noiseMultiplier: 2), .epsilonDelta(epsilon: 0.5, delta: 1e-8)])
-            let error = #expect(throws: VeilError.self) {
-                try ledger.reserve(event: event, cost: PrivacyCost(epsilon: 1, delta: 1e-8), scope: "panel",
+            _ = try ledger.charge(event: event, cost: PrivacyCost(epsilon: 1, delta: 1e-8), scope: "panel",
+                                  analyst: "a", purpose: "p", resultDigest: "d")
+            let pureParts = DPEvent.composed([.laplace(noiseMultiplier: 2), .epsilonDelta(epsilon: 0.5, delta: 0)])
+            let expected = rule == .rdp
+                ? try RDPAccountant().epsilon(for: pureParts, delta: 1e-6 - 1e-8)
+                : try ZCDP.epsilon(rho: try ZCDP.rho(for: pureParts), delta: 1e-6 - 1e-8)
+            let status = try ledger.status(scope: "panel")
+            #expect(abs(status.epsilonSpent - expected) < 1e-12)
+            // Converting at the full δ would have given less: the additive δ is really paid for.
+            let atFullDelta = rule == .rdp
+                ? try RDPAccountant().epsilon(for: pureParts, delta: 1e-6)
+                : try ZCDP.epsilon(rho: try ZCDP.rho(for: pureParts), delta: 1e-6)
+            #expect(status.epsilonSpent > atFullDelta)
+
+            // δ-only events (partition selection) use up δ: 6e-7 fits once in 1e-6 (with 1e-8 spent), not twice.
+            let selection = DPEvent.epsilonDelta(epsilon: 0, delta: 6e-7)
+            _ = try ledger.charge(event: selection, cost: PrivacyCost(epsilon: 0, delta: 6e-7), scope: "panel",
+                                  analyst: "a", purpose: "p", resultDigest: "d")
+            let exhausted = #expect(throws: VeilError.self) {
+                try ledger.reserve(event: selection, cost: PrivacyCost(epsilon: 0, delta: 6e-7), scope: "panel",
                                    analyst: "a", purpose: "p")
             }
-            #expect(error?.code == .unsupported)
-            #expect(error?.message.contains("has no finite") == true)
-            let (pureEvent, pureCost) = try pure(0.5)
-            _ = try ledger.reserve(event: pureEvent, cost: pureCost, scope: "panel", analyst: "a", purpose: "p")
+            #expect(exhausted?.code == .budgetExhausted)
+            #expect(exhausted?.message.contains("leaving nothing of δ") == true)
+
+            // Under Poisson sampling an (ε, δ) event is not accounted: refused.
+            let sampled = DPEvent.poissonSampled(samplingRate: 0.1, event: .epsilonDelta(epsilon: 1, delta: 1e-9))
+            let unsupported = #expect(throws: VeilError.self) {
+                try ledger.reserve(event: sampled, cost: PrivacyCost(epsilon: 1, delta: 1e-9), scope: "panel",
+                                   analyst: "a", purpose: "p")
+            }
+            #expect(unsupported?.code == .unsupported)
         }
     }
 }

@@ -171,6 +171,33 @@ struct EngineTests {
         #expect(abs(status.deltaSpent - 1e-6) < 1e-15)
     }
 
+    @Test("a query with data-dependent keys charged to an rdp or zcdp budget spends at most its ε, and δ_sel is paid from δ",
+          arguments: [CompositionRule.zcdp, .rdp])
+    func partitionSelectionOnRenyiBudgets(rule: CompositionRule) throws {
+        let (database, ledger, ledgerURL) = try fixture()
+        defer { try? FileManager.default.removeItem(at: ledgerURL) }
+        try ledger.createBudget(scope: "health_panel", epsilon: 1, delta: 1e-5, composition: rule)
+        let engine = PrivateQueryEngine(metadata: try healthMetadata(), databasePath: database.url.path, ledger: ledger)
+        let p = try engine.plan("SELECT region, COUNT(*) FROM visits GROUP BY region",
+                                budget: try QueryBudget(epsilon: 0.5, delta: 1e-6))
+        guard case .thresholding(_, _, let selectionDelta) = p.selection else {
+            Issue.record("expected partition selection")
+            return
+        }
+        var source = InsecureSeededRandomSource(seed: 5)
+        _ = try engine.execute(p, analyst: "ana", using: &source)
+        let status = try ledger.status(scope: "health_panel")
+        // The quantities' Rényi or zCDP total converted at δ_budget − δ_sel: positive, and at most the query's ε
+        // (the plan converts at δ_noise, which is smaller than δ_budget − δ_sel).
+        #expect(status.epsilonSpent > 0)
+        #expect(status.epsilonSpent <= 0.5 + 1e-9)
+        let noise = DPEvent.composed(p.quantities.map(\.event))
+        let expected = rule == .rdp
+            ? try RDPAccountant().epsilon(for: noise, delta: 1e-5 - selectionDelta)
+            : try ZCDP.epsilon(rho: try ZCDP.rho(for: noise), delta: 1e-5 - selectionDelta)
+        #expect(abs(status.epsilonSpent - expected) < 1e-9)
+    }
+
     @Test("an over-budget query is refused before the data is read and leaves the ledger unchanged")
     func overBudget() throws {
         let (_, ledger, ledgerURL) = try fixture()
