@@ -50,21 +50,33 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var ledger: LedgerOptions
 
+    /// Creates the folder the model is written to (with its parents) once the pipeline is known to be valid,
+    /// so that a bad pipeline writes nothing and a good one does not fail after training for want of a folder.
+    static func prepareOutputFolder(of output: String) throws {
+        let folder = URL(fileURLWithPath: output).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw VeilError(.invalidInput, "the output folder \(folder) is a file") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw VeilError(.invalidInput, "cannot create the output folder \(folder): \(error.localizedDescription)")
+        }
+    }
+
     func run() throws {
         var pipeline = try TrainingPipeline.load(path: self.pipeline)
         if let epochs { pipeline.training.epochs = epochs }
         if let output { pipeline.output = output }
-        let outputDirectory = URL(fileURLWithPath: pipeline.output).deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: outputDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw VeilError(.invalidInput, "output folder does not exist: \(outputDirectory)")
-        }
 
         let (train, test, standardization) = try pipeline.loadData()
         // The model file's data description is settled before any noise is drawn.
         var metadata = [TrainingDataDescription.metadataKey: pipeline.dataDescription(trainedOn: train).json]
         if let standardization { metadata[Standardization.metadataKey] = try standardization.json() }
         let plan = try TrainingPlan(datasetSize: train.count, training: pipeline.training, privacy: pipeline.privacy)
+        try Self.prepareOutputFolder(of: pipeline.output)
         var secure = SecureRandomSource()
         var model = try SequentialModel(architecture: pipeline.layerSpecifications, inputShape: train.inputShape, random: &secure)
         for warning in plan.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }

@@ -44,7 +44,8 @@ struct TrainCommandTests {
     func trainAndEvaluate() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let model = folder.appendingPathComponent("m.safetensors").path
+        // The output folder does not exist yet: train creates it.
+        let model = folder.appendingPathComponent("models/mnist/m.safetensors").path
         let file = folder.appendingPathComponent("p.yaml")
         let ledger = folder.appendingPathComponent("ledger.sqlite").path
         _ = try runVeil(["budget", "create", "mnist", "--epsilon", "10", "--delta", "1e-3", "--ledger", ledger])
@@ -139,7 +140,7 @@ struct TrainCommandTests {
     func badPipelines(kind: String, message: String) throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let model = folder.appendingPathComponent("m.safetensors").path
+        let model = folder.appendingPathComponent("out/m.safetensors").path
         let text: String
         switch kind {
         case "unknown": text = pipeline(extraData: "  colour: blue", output: model)
@@ -153,7 +154,7 @@ struct TrainCommandTests {
         #expect(run.status == 2, "\(run.stderr)")
         #expect(run.stderr.contains(message), "\(run.stderr)")
         #expect(run.stderr.split(separator: "\n").count == 1)
-        #expect(!FileManager.default.fileExists(atPath: model))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("out").path))
     }
 
     // MARK: SQLite data
