@@ -14,32 +14,25 @@ struct BoundedTotals {
     func groups() throws -> [TrueGroup] {
         let kept = keptPairs()
         let scalars = plan.quantities.filter { $0.dimension == 1 }
-        let columnOfQuantity = scalars.map { q -> Int? in
-            switch q.kind {
-            case .nonNullCount(let c), .sum(let c), .centeredSum(let c, _), .centeredSumOfSquares(let c, _):
-                return scan.columns.firstIndex(of: c)
-            default:
-                return nil
-            }
-        }
-        let sumBounds = scalars.map { q -> ClosedRange<Double> in
-            guard case .sum(let c) = q.kind, let b = plan.table.column(named: c)?.bounds else { return 0...0 }
-            let m = Double(plan.maxRowsPerPartition)
-            return (m * Swift.min(b.lowerBound, 0))...(m * Swift.max(b.upperBound, 0))
-        }
+        let rules = scalars.map(rule)
         var totals = [Int64](repeating: 0, count: accumulation.groupKeys.count * scalars.count)
         var present = [Bool](repeating: false, count: accumulation.groupKeys.count)
-        for pair in kept {
+        func add(_ pair: Int) throws {
             let group = Int(accumulation.pairGroup[pair])
             present[group] = true
-            for (offset, q) in scalars.enumerated() {
-                let (sum, overflow) = totals[group * scalars.count + offset].addingReportingOverflow(
-                    contribution(q, column: columnOfQuantity[offset], sumBounds: sumBounds[offset], pair: pair))
+            for (offset, rule) in rules.enumerated() {
+                let (sum, overflow) = totals[group * scalars.count + offset]
+                    .addingReportingOverflow(contribution(rule, pair: pair))
                 guard !overflow else {
-                    throw VeilError(.invalidInput, "a per-group total of \(q.kind) overflows 64-bit integers")
+                    throw VeilError(.invalidInput, "a per-group total of \(scalars[offset].kind) overflows 64-bit integers")
                 }
                 totals[group * scalars.count + offset] = sum
             }
+        }
+        if let kept {
+            for pair in kept { try add(pair) }
+        } else {
+            for pair in 0..<accumulation.pairCount { try add(pair) }
         }
         func trueGroup(key: [SQLValue], id: Int?) -> TrueGroup {
             var values = plan.quantities.map { [Int64](repeating: 0, count: $0.dimension) }
@@ -62,12 +55,12 @@ struct BoundedTotals {
             .map { trueGroup(key: accumulation.groupKeys[$0], id: $0) }
     }
 
-    /// The pairs that survive partition sampling: all of them when no unit can touch more than k groups;
+    /// The pairs that survive partition sampling: `nil` (all of them) when no unit can touch more than k groups;
     /// otherwise, per unit, k of its groups chosen uniformly at random (fresh randomness from the operating
     /// system, or the smallest keyed hashes for ``PartitionSampling/keyedHash(_:)``).
-    func keptPairs() -> [Int] {
+    func keptPairs() -> [Int]? {
         let pairs = accumulation.pairCount
-        guard let k = scan.maxGroupsPerUnit else { return Array(0..<pairs) }
+        guard let k = scan.maxGroupsPerUnit else { return nil }
         // Counting sort of the pairs by unit.
         var start = [Int](repeating: 0, count: accumulation.unitCount + 1)
         for p in 0..<pairs { start[Int(accumulation.pairUnit[p]) + 1] += 1 }
@@ -108,40 +101,73 @@ struct BoundedTotals {
         return kept
     }
 
-    /// The bounded contribution of pair `p` to scalar quantity `q` (which aggregates column `j` of the scan, if
-    /// any; a sum is clamped to `sumBounds`), in units of its granularity: the same arithmetic as the SQL form's
-    /// per-(unit, group) step.
-    func contribution(_ q: NoisyQuantity, column j: Int?, sumBounds: ClosedRange<Double>, pair p: Int) -> Int64 {
+    /// How one pair contributes to one scalar quantity, resolved once per query: which scan column it reads
+    /// (`j`), and the constants of its bound.
+    enum ContributionRule {
+        case rows(m: Int64)
+        case nonNull(j: Int, m: Int64)
+        case unit
+        case sum(j: Int, low: Double, high: Double, perGrid: Double)
+        case centeredSum(j: Int, m: Double, center: Double, perGrid: Double)
+        case meanSquares(j: Int, m: Double, perGrid: Double)
+        case none
+    }
+
+    /// The rule of scalar quantity `q`.
+    func rule(_ q: NoisyQuantity) -> ContributionRule {
         let m = plan.maxRowsPerPartition
-        func grid(_ x: Double) -> Int64 {
-            let scaled = (q.granularity == 1 ? x : x * (1 / q.granularity)).rounded()
+        let perGrid = 1 / q.granularity
+        func column(_ c: String) -> Int { scan.columns.firstIndex(of: c)! }
+        switch q.kind {
+        case .rowCount:
+            return .rows(m: Int64(m))
+        case .nonNullCount(let c):
+            return .nonNull(j: column(c), m: Int64(m))
+        case .unitCount:
+            return .unit
+        case .sum(let c):
+            let b = plan.table.column(named: c)!.bounds!
+            return .sum(j: column(c), low: Double(m) * Swift.min(b.lowerBound, 0),
+                        high: Double(m) * Swift.max(b.upperBound, 0), perGrid: perGrid)
+        case .centeredSum(let c, let center):
+            return .centeredSum(j: column(c), m: Double(m), center: center, perGrid: perGrid)
+        case .centeredSumOfSquares(let c, _):
+            return .meanSquares(j: column(c), m: Double(m), perGrid: perGrid)
+        case .histogram:
+            return .none   // computed by its own statement
+        }
+    }
+
+    /// The bounded contribution of pair `p` under `rule`, in units of the quantity's granularity: the same
+    /// arithmetic as the SQL form's per-(unit, group) step (counts capped at m, sums clamped, means scaled to at
+    /// most m values, rounded half away from zero to the grid).
+    func contribution(_ rule: ContributionRule, pair p: Int) -> Int64 {
+        func grid(_ x: Double, _ perGrid: Double) -> Int64 {
+            let scaled = (perGrid == 1 ? x : x * perGrid).rounded()
             // SQLite's CAST saturates; so does this.
             if scaled >= 9.223372036854775e18 { return .max }
             if scaled <= -9.223372036854775e18 { return .min }
             return Int64(scaled)
         }
-        func column(_: String) -> (count: Double, sum: Double, squares: Double) {
-            accumulation.column(j!, ofPair: p)
-        }
-        switch q.kind {
-        case .rowCount:
-            return Swift.min(accumulation.pairRows[p], Int64(m))
-        case .nonNullCount(let c):
-            return Swift.min(Int64(column(c).count), Int64(m))
-        case .unitCount:
+        switch rule {
+        case .rows(let m):
+            return Swift.min(accumulation.pairRows[p], m)
+        case .nonNull(let j, let m):
+            return Swift.min(Int64(accumulation.column(j, ofPair: p).count), m)
+        case .unit:
             return 1
-        case .sum(let c):
-            return grid(Swift.max(sumBounds.lowerBound, Swift.min(sumBounds.upperBound, column(c).sum)))
-        case .centeredSum(let c, let center):
-            let a = column(c)
+        case .sum(let j, let low, let high, let perGrid):
+            return grid(Swift.max(low, Swift.min(high, accumulation.column(j, ofPair: p).sum)), perGrid)
+        case .centeredSum(let j, let m, let center, let perGrid):
+            let a = accumulation.column(j, ofPair: p)
             guard a.count > 0 else { return 0 }
-            return grid(Swift.min(a.count, Double(m)) * (a.sum / a.count - center))
-        case .centeredSumOfSquares(let c, _):
-            let a = column(c)
+            return grid(Swift.min(a.count, m) * (a.sum / a.count - center), perGrid)
+        case .meanSquares(let j, let m, let perGrid):
+            let a = accumulation.column(j, ofPair: p)
             guard a.count > 0 else { return 0 }
-            return grid(Swift.min(a.count, Double(m)) * (a.squares / a.count))
-        case .histogram:
-            return 0   // computed by its own statement
+            return grid(Swift.min(a.count, m) * (a.squares / a.count), perGrid)
+        case .none:
+            return 0
         }
     }
 }

@@ -7,8 +7,12 @@ import Mechanisms
 /// It serves the single-pass aggregation's hot loop, where a lookup happens for every row: a fraction of the
 /// cost of `Dictionary`'s SipHash per lookup.
 struct IntegerIDTable {
-    private var keys: [UInt64]
-    private var ids: [Int32]
+    /// A slot: the key and its id (-1 when empty), side by side so that a probe touches one cache line.
+    private struct Slot {
+        var key: UInt64
+        var id: Int32
+    }
+    private var slots: [Slot]
     private var mask: Int
     private let seed: UInt64
     /// The number of keys.
@@ -19,8 +23,7 @@ struct IntegerIDTable {
         var random = SecureRandomSource()
         seed = random.next()
         mask = 1023
-        keys = [UInt64](repeating: 0, count: mask + 1)
-        ids = [Int32](repeating: -1, count: mask + 1)
+        slots = [Slot](repeating: Slot(key: 0, id: -1), count: mask + 1)
     }
 
     @inline(__always)
@@ -38,9 +41,9 @@ struct IntegerIDTable {
     func id(of key: UInt64) -> Int32? {
         var i = slot(key)
         while true {
-            let id = ids[i]
-            if id < 0 { return nil }
-            if keys[i] == key { return id }
+            let entry = slots[i]
+            if entry.id < 0 { return nil }
+            if entry.key == key { return entry.id }
             i = (i + 1) & mask
         }
     }
@@ -51,29 +54,26 @@ struct IntegerIDTable {
     mutating func id(inserting key: UInt64) -> (id: Int32, inserted: Bool) {
         var i = slot(key)
         while true {
-            let id = ids[i]
-            if id < 0 { break }
-            if keys[i] == key { return (id, false) }
+            let entry = slots[i]
+            if entry.id < 0 { break }
+            if entry.key == key { return (entry.id, false) }
             i = (i + 1) & mask
         }
         let new = Int32(truncatingIfNeeded: count)
-        keys[i] = key
-        ids[i] = new
+        slots[i] = Slot(key: key, id: new)
         count += 1
         if count * 2 > mask + 1 { grow() }
         return (new, true)
     }
 
     private mutating func grow() {
-        let oldKeys = keys, oldIDs = ids
+        let old = slots
         mask = mask * 2 + 1
-        keys = [UInt64](repeating: 0, count: mask + 1)
-        ids = [Int32](repeating: -1, count: mask + 1)
-        for (key, id) in zip(oldKeys, oldIDs) where id >= 0 {
-            var i = slot(key)
-            while ids[i] >= 0 { i = (i + 1) & mask }
-            keys[i] = key
-            ids[i] = id
+        slots = [Slot](repeating: Slot(key: 0, id: -1), count: mask + 1)
+        for entry in old where entry.id >= 0 {
+            var i = slot(entry.key)
+            while slots[i].id >= 0 { i = (i + 1) & mask }
+            slots[i] = entry
         }
     }
 }
