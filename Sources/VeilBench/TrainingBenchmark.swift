@@ -58,6 +58,7 @@ enum TrainingBenchmark {
     static let privacy = PrivacySettings(targetEpsilon: 8, delta: 1e-5, clipNorm: 1, noiseMultiplier: 1.0)
 
     static func run(epochs: Int) throws -> BenchmarkReport {
+        TrainingAllocator.configure()  // as `veil train` does
         var report = BenchmarkReport(area: "training")
         let data = try syntheticData(count: examples)
         for (name, architecture) in models {
@@ -89,6 +90,7 @@ enum TrainingBenchmark {
 
     /// One DP-SGD epoch of the CNN at `expectedBatch`; returns this process's peak RSS in MiB.
     static func peakMemory(expectedBatch: Int) throws -> Double {
+        TrainingAllocator.configure()  // as `veil train` does
         let data = try syntheticData(count: examples)
         _ = try throughput(models[2].1, data: data, privacy: privacy, epochs: 1, expectedBatch: expectedBatch, repeats: 1)
         return peakResidentMiB()
