@@ -37,6 +37,7 @@ let package = Package(
             name: "CZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(name: "CMalloc"),
 
         // MARK: Libraries
         .target(
@@ -71,7 +72,7 @@ let package = Package(
         .target(
             name: "PrivateTraining",
             dependencies: [
-                "LinearAlgebra", "Mechanisms", "Accounting", "BudgetLedger", "CZlib",
+                "LinearAlgebra", "Mechanisms", "Accounting", "BudgetLedger", "CZlib", "CMalloc",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),

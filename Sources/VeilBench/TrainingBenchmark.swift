@@ -9,7 +9,7 @@ import Glibc
 
 /// DP-SGD throughput next to non-private training of the same model in the same run, and the
 /// peak memory of DP-SGD at several expected batch sizes (one child process each, so each
-/// process's maximum resident set size belongs to one setting).
+/// process's peak resident set size belongs to one setting).
 ///
 /// Data: 10,000 synthetic 28×28 images with labels 0–9 (throughput does not depend on pixel
 /// values). DP steps use Poisson sampling at q = 256 / 10,000, ghost-norm clipping and Gaussian
@@ -58,6 +58,7 @@ enum TrainingBenchmark {
     static let privacy = PrivacySettings(targetEpsilon: 8, delta: 1e-5, clipNorm: 1, noiseMultiplier: 1.0)
 
     static func run(epochs: Int) throws -> BenchmarkReport {
+        TrainingAllocator.configure()  // as `veil train` does
         var report = BenchmarkReport(area: "training")
         let data = try syntheticData(count: examples)
         for (name, architecture) in models {
@@ -89,8 +90,23 @@ enum TrainingBenchmark {
 
     /// One DP-SGD epoch of the CNN at `expectedBatch`; returns this process's peak RSS in MiB.
     static func peakMemory(expectedBatch: Int) throws -> Double {
+        TrainingAllocator.configure()  // as `veil train` does
         let data = try syntheticData(count: examples)
         _ = try throughput(models[2].1, data: data, privacy: privacy, epochs: 1, expectedBatch: expectedBatch, repeats: 1)
+        return peakResidentMiB()
+    }
+
+    /// The peak resident set size of this process's own address space in MiB: `VmHWM` from
+    /// /proc/self/status. `getrusage`'s `ru_maxrss` is only the fallback: Foundation's `Process`
+    /// starts the child with `posix_spawn`, whose child shares the parent's address space until
+    /// `exec`, and Linux carries that address space's peak into the child's `ru_maxrss`, so the
+    /// child would report at least the parent's peak.
+    static func peakResidentMiB() -> Double {
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) {
+            let fields = line.split(whereSeparator: \.isWhitespace)
+            if fields.count == 3, fields[2] == "kB", let kib = Double(fields[1]) { return kib / 1024 }
+        }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_maxrss) / 1024  // Linux reports KiB

@@ -67,6 +67,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        TrainingAllocator.configure()
         var pipeline = try TrainingPipeline.load(path: self.pipeline)
         if let epochs { pipeline.training.epochs = epochs }
         if let output { pipeline.output = output }

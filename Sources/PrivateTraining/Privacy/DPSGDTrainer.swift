@@ -201,10 +201,12 @@ public enum DPSGDTrainer {
                 scales = model.perExampleSquaredNorms(batch: x.rows).map { min(1, clipNorm / ($0.squareRoot() + 1e-6)) }
             }
             let gradients = model.parameterGradients(exampleScales: scales)
+            // Drop this chunk's activations before the next chunk's forward pass builds its own, so
+            // that at most one chunk's caches are alive whatever the size of the logical batch.
+            model.clearCaches()
             for i in total.indices { total[i].add(gradients[i]) }
             start = end
         }
-        model.clearCaches()
         loss = indices.isEmpty ? loss : lossSum / Double(indices.count)
         return total
     }
