@@ -138,14 +138,19 @@ struct RewriteTests {
         }
     }
 
-    @Test("partition sampling is uniform-looking and reproducible under a fixed key")
-    func samplingKey() throws {
+    /// 300 units with one row in each of 10 years, and the health metadata with the years not public (k = 5).
+    func tenYearsPerUnit() throws -> (TemporaryDatabase, PrivacyMetadata) {
         let db = try TemporaryDatabase()
         var rows: [(Int, Int, Int?, Double?, Int, String)] = []
         for person in 1...300 { for year in 1980..<1990 { rows.append((person, year, 1, 1, 0, "x")) } }
         try makeVisits(db, rows)
         let yaml = healthYAML.replacingOccurrences(of: ", public_values: [1984, 1985, 1986, 1987, 1988]", with: "")
-        let metadata = try PrivacyMetadata.parse(yaml: yaml, source: "m.yaml")
+        return (db, try PrivacyMetadata.parse(yaml: yaml, source: "m.yaml"))
+    }
+
+    @Test("partition sampling is uniform-looking and reproducible under a fixed key")
+    func samplingKey() throws {
+        let (db, metadata) = try tenYearsPerUnit()
         let query = "SELECT year, COUNT(*) FROM visits GROUP BY year"
         let (_, first) = try trueGroups(query, metadata: metadata, database: db, sampling: .keyedHash(.insecureFixed(7, 8)))
         let (_, again) = try trueGroups(query, metadata: metadata, database: db, sampling: .keyedHash(.insecureFixed(7, 8)))
@@ -161,12 +166,7 @@ struct RewriteTests {
 
     @Test("fresh random sampling keeps k groups per unit, each group about equally often")
     func freshSampling() throws {
-        let db = try TemporaryDatabase()
-        var rows: [(Int, Int, Int?, Double?, Int, String)] = []
-        for person in 1...300 { for year in 1980..<1990 { rows.append((person, year, 1, 1, 0, "x")) } }
-        try makeVisits(db, rows)
-        let yaml = healthYAML.replacingOccurrences(of: ", public_values: [1984, 1985, 1986, 1987, 1988]", with: "")
-        let metadata = try PrivacyMetadata.parse(yaml: yaml, source: "m.yaml")
+        let (db, metadata) = try tenYearsPerUnit()
         let (_, groups) = try trueGroups("SELECT year, COUNT(*), COUNT(DISTINCT person_id) FROM visits GROUP BY year",
                                          metadata: metadata, database: db, sampling: .random)
         #expect(groups.map { $0.values[0][0] }.reduce(0, +) == 1500)

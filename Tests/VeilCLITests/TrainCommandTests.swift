@@ -203,15 +203,21 @@ struct TrainCommandTests {
         """
     }
 
-    @Test("train on a SQLite table, then evaluate the model on the test table with the same columns and statistics")
-    func sqliteTrainAndEvaluate() throws {
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
+    /// The point tables, a ledger with a budget `points` (ε 10, δ 1e-3) and the pipeline file `p.yaml`, in `folder`.
+    private func sqliteSetup(in folder: URL, pipeline: String) throws -> (database: String, ledger: String, file: URL) {
         let database = try sqliteTables(in: folder)
         let ledger = folder.appendingPathComponent("ledger.sqlite").path
         _ = try runVeil(["budget", "create", "points", "--epsilon", "10", "--delta", "1e-3", "--ledger", ledger])
         let file = folder.appendingPathComponent("p.yaml")
-        try sqlitePipeline().write(to: file, atomically: true, encoding: .utf8)
+        try pipeline.write(to: file, atomically: true, encoding: .utf8)
+        return (database, ledger, file)
+    }
+
+    @Test("train on a SQLite table, then evaluate the model on the test table with the same columns and statistics")
+    func sqliteTrainAndEvaluate() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (database, ledger, file) = try sqliteSetup(in: folder, pipeline: sqlitePipeline())
         let train = try runVeil(["train", file.path, "--ledger", ledger, "--json"])
         try #require(train.status == 0, "\(train.stderr)")
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(train.stdout.utf8)) as? [String: Any])
@@ -243,11 +249,7 @@ struct TrainCommandTests {
     func sqliteRefused() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let database = try sqliteTables(in: folder)
-        let ledger = folder.appendingPathComponent("ledger.sqlite").path
-        _ = try runVeil(["budget", "create", "points", "--epsilon", "10", "--delta", "1e-3", "--ledger", ledger])
-        let file = folder.appendingPathComponent("p.yaml")
-        try sqlitePipeline(labelColumn: "lable").write(to: file, atomically: true, encoding: .utf8)
+        let (database, ledger, file) = try sqliteSetup(in: folder, pipeline: sqlitePipeline(labelColumn: "lable"))
         let run = try runVeil(["train", file.path, "--ledger", ledger])
         #expect(run.status == 2)
         #expect(run.stderr == "error: table \"train\" of \(database) has no column \"lable\" (columns: a, b, note, label)\n")
