@@ -65,7 +65,7 @@ public final class SQLiteBackend: Sendable {
               let k1 = Int64.fromDatabaseValue(values[1]) else {
             throw DatabaseError(message: "veil_priority needs a two-integer key")
         }
-        let key = PartitionSamplingKey.insecureFixed(UInt64(bitPattern: k0), UInt64(bitPattern: k1))
+        let key = PartitionSamplingKey(k0: UInt64(bitPattern: k0), k1: UInt64(bitPattern: k1))
         return SipHash24.priority(key: key, of: values.dropFirst(2).map(SQLValue.init))
     }
 

@@ -161,7 +161,7 @@ public struct PartitionSamplingKey: Hashable, Sendable {
         PartitionSamplingKey(k0: k0, k1: k1)
     }
 
-    private init(k0: UInt64, k1: UInt64) {
+    init(k0: UInt64, k1: UInt64) {
         self.k0 = k0
         self.k1 = k1
     }
