@@ -191,21 +191,22 @@ public struct Parser: Sendable {
     }
 
     private mutating func parseOr() throws(QueryError) -> Expression {
-        var left = try parseAnd()
-        while current.isKeyword("OR") {
-            advance()
-            let right = try parseAnd()
-            left = Expression(.binary(.or, left, right), at: left.location)
-        }
-        return left
+        try parseChain({ (p: inout Parser) throws(QueryError) in try p.parseAnd() }) { $0.isKeyword("OR") ? .or : nil }
     }
 
     private mutating func parseAnd() throws(QueryError) -> Expression {
-        var left = try parseNot()
-        while current.isKeyword("AND") {
+        try parseChain({ (p: inout Parser) throws(QueryError) in try p.parseNot() }) { $0.isKeyword("AND") ? .and : nil }
+    }
+
+    /// A left-associative chain `operand (operator operand)*`: `op` names the operator the current token stands
+    /// for, or `nil` where the chain ends.
+    private mutating func parseChain(_ operand: (inout Parser) throws(QueryError) -> Expression,
+                                     _ op: (Token) -> BinaryOperator?) throws(QueryError) -> Expression {
+        var left = try operand(&self)
+        while let binary = op(current) {
             advance()
-            let right = try parseNot()
-            left = Expression(.binary(.and, left, right), at: left.location)
+            let right = try operand(&self)
+            left = Expression(.binary(binary, left, right), at: left.location)
         }
         return left
     }
@@ -269,25 +270,15 @@ public struct Parser: Sendable {
     }
 
     private mutating func parseAdditive() throws(QueryError) -> Expression {
-        var left = try parseMultiplicative()
-        while case .symbol(let s) = current.kind, s == "+" || s == "-" || s == "||" {
-            advance()
-            let right = try parseMultiplicative()
-            let op: BinaryOperator = s == "+" ? .add : s == "-" ? .subtract : .concatenate
-            left = Expression(.binary(op, left, right), at: left.location)
+        try parseChain({ (p: inout Parser) throws(QueryError) in try p.parseMultiplicative() }) { token in
+            token.isSymbol("+") ? .add : token.isSymbol("-") ? .subtract : token.isSymbol("||") ? .concatenate : nil
         }
-        return left
     }
 
     private mutating func parseMultiplicative() throws(QueryError) -> Expression {
-        var left = try parseUnary()
-        while case .symbol(let s) = current.kind, s == "*" || s == "/" || s == "%" {
-            advance()
-            let right = try parseUnary()
-            let op: BinaryOperator = s == "*" ? .multiply : s == "/" ? .divide : .modulo
-            left = Expression(.binary(op, left, right), at: left.location)
+        try parseChain({ (p: inout Parser) throws(QueryError) in try p.parseUnary() }) { token in
+            token.isSymbol("*") ? .multiply : token.isSymbol("/") ? .divide : token.isSymbol("%") ? .modulo : nil
         }
-        return left
     }
 
     private mutating func parseUnary() throws(QueryError) -> Expression {
