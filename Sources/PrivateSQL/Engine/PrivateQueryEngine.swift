@@ -78,14 +78,13 @@ public struct PrivateQueryEngine: Sendable {
         let drawing = try QueryNoiseDrawing(plan: plan)
         let cost = try PrivacyCost(epsilon: plan.budget.epsilon, delta: plan.budget.delta)
         let event = plan.cost
-        try event.validate()
 
         let reservation: Reservation
         do {
             reservation = try ledger.reserve(event: event, cost: cost, scope: plan.scope, analyst: analyst,
                                              purpose: purpose ?? plan.statement.text)
         } catch let error as VeilError where error.code == .unknownScope {
-            throw Self.missingBudget(scope: plan.scope, ledgerPath: ledger.path, budget: plan.budget)
+            throw Self.missingBudget(scope: plan.scope, ledgerPath: ledger.path)
         }
 
         // Reserved: now the data may be read. A failure here happens before any noise exists, so it is refunded.
@@ -124,7 +123,7 @@ public struct PrivateQueryEngine: Sendable {
     }
 
     /// The error for a scope without a budget, with the command that creates one.
-    static func missingBudget(scope: String, ledgerPath: String, budget: QueryBudget) -> VeilError {
+    static func missingBudget(scope: String, ledgerPath: String) -> VeilError {
         VeilError(.unknownScope, "no budget named \"\(scope)\" in the ledger \(ledgerPath); create it first, e.g. "
                   + "`veil budget create \(scope) --epsilon 3 --delta 1e-5 --ledger \(ledgerPath)`")
     }

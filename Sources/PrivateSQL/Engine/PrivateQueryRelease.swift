@@ -1,4 +1,4 @@
-import Crypto
+import BudgetLedger
 import Foundation
 import Mechanisms
 
@@ -84,7 +84,7 @@ public struct PrivateQueryRelease: Hashable, Sendable {
 
     /// `sha256:` followed by the lowercase hexadecimal SHA-256 of `data`.
     static func digest(_ data: Data) -> String {
-        "sha256:" + SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        "sha256:" + ChainHash.hex(ofBytes: Array(data))
     }
 }
 

@@ -192,7 +192,7 @@ struct PlanBuilder {
         case (.gaussian, false): (selectionDelta, noiseDelta) = (0, budget.delta)
         }
         let rho: Double? = noise == .gaussian ? Self.zcdpRho(epsilon: budget.epsilon, delta: noiseDelta) : nil
-        let quantities = makeQuantities(budget: budget, effectiveK: effectiveK, rho: rho)
+        let quantities = try makeQuantities(budget: budget, effectiveK: effectiveK, rho: rho)
         var selection = PartitionSelection.single
         if let publicCombinations, !keys.isEmpty { selection = .publicKeys(count: publicCombinations) }
         if let unitCountIndex {
@@ -212,7 +212,7 @@ struct PlanBuilder {
                              text: aggregateTexts[index])
         }
         let rewriter = SQLRewriter(table: table, keys: keys, quantities: quantities, whereSQL: whereSQL,
-                                   whereParameters: whereParameters, effectivePartitions: effectiveK,
+                                   whereParameters: whereParameters,
                                    publicKeys: publicCombinations != nil && !keys.isEmpty,
                                    sampling: sampling)
         let (sql, parameters) = rewriter.build()
@@ -515,11 +515,11 @@ struct PlanBuilder {
     ///
     /// With `rho` (Gaussian noise), each quantity receives ρ/n and σ = ⌈Δ₂⌉/√(2ρ/n) in grid units, rounded up to
     /// 12 significant bits (``DiscreteGaussianMechanism/init(rho:sensitivity:confidenceLevel:)``).
-    func makeQuantities(budget: QueryBudget, effectiveK: Int, rho: Double?) -> [NoisyQuantity] {
+    func makeQuantities(budget: QueryBudget, effectiveK: Int, rho: Double?) throws(QueryError) -> [NoisyQuantity] {
         let m = Double(table.maxRowsPerPartition)
         let epsilonShare = budget.epsilon / Double(quantityKinds.count)
         let rhoShare = rho.map { $0 / Double(quantityKinds.count) }
-        return quantityKinds.enumerated().map { index, kind in
+        return try quantityKinds.enumerated().map { (index, kind) throws(QueryError) -> NoisyQuantity in
             var bound: Double          // per-partition bound in value units
             var integral = true        // contributions are integers (granularity 1)
             var dimension = 1
@@ -556,16 +556,22 @@ struct PlanBuilder {
             }
             let partitionSensitivity = max(1, Int((bound / granularity).rounded(.up)))
             let l1 = effectiveK * partitionSensitivity
-            let laplaceScale = (try? DiscreteLaplaceMechanism(epsilon: epsilonShare, sensitivity: l1).scale)
-                ?? Double(l1) / epsilonShare
+            // The mechanisms calibrate exactly (scale rounded up so that Δ/b ≤ ε holds); a share they cannot
+            // calibrate refuses the query rather than fall back to an unrounded scale.
+            let laplaceScale: Double
             let noise: NoisyQuantity.Noise
-            if let rhoShare {
-                let l2 = Self.integerL2Sensitivity(k: effectiveK, partitionSensitivity: partitionSensitivity)
-                let sigma = (try? DiscreteGaussianMechanism(rho: rhoShare, sensitivity: l2).sigma)
-                    ?? GaussianCalibration.roundUpToGrid(Double(l2) / (2 * rhoShare).squareRoot())
-                noise = .discreteGaussian(sigma: sigma, sensitivity: l2)
-            } else {
-                noise = .discreteLaplace(scale: laplaceScale)
+            do {
+                laplaceScale = try DiscreteLaplaceMechanism(epsilon: epsilonShare, sensitivity: l1).scale
+                if let rhoShare {
+                    let l2 = Self.integerL2Sensitivity(k: effectiveK, partitionSensitivity: partitionSensitivity)
+                    let sigma = try DiscreteGaussianMechanism(rho: rhoShare, sensitivity: l2).sigma
+                    noise = .discreteGaussian(sigma: sigma, sensitivity: l2)
+                } else {
+                    noise = .discreteLaplace(scale: laplaceScale)
+                }
+            } catch {
+                throw QueryError(.invalidParameter, "the noise for \(kind) cannot be calibrated at ε share "
+                                 + "\(epsilonShare): \(error)", at: nil, in: statement.text)
             }
             return NoisyQuantity(index: index, kind: kind, dimension: dimension, granularity: granularity,
                                  partitionSensitivity: partitionSensitivity,

@@ -31,7 +31,6 @@ struct SQLRewriter {
     let quantities: [NoisyQuantity]
     let whereSQL: String?
     let whereParameters: [SQLValue]
-    let effectivePartitions: Int
     let publicKeys: Bool
     let sampling: PartitionSampling
 
