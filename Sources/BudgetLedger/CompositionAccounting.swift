@@ -97,11 +97,6 @@ struct RenyiComposition {
 
 /// Composition of stored events under the `rdp` and `zcdp` rules (see ``RenyiComposition``).
 enum CompositionAccounting {
-    /// Throws `unsupported` if `event` cannot be composed under `rule`.
-    static func requireRenyiBound(_ event: DPEvent, rule: CompositionRule) throws {
-        _ = try RenyiComposition.split(event, rule: rule)
-    }
-
     /// ε spent by `events` together at `delta` under `rule` (`rdp` or `zcdp`); 0 for no events.
     static func epsilon(of events: [DPEvent], rule: CompositionRule, delta: Double) throws -> Double {
         var composition = RenyiComposition(rule: rule)

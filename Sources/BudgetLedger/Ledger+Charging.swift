@@ -105,14 +105,13 @@ extension Ledger {
                         """)
                 }
             case .rdp, .zcdp:
-                try CompositionAccounting.requireRenyiBound(event, rule: budget.composition)
                 var composition = RenyiComposition(rule: budget.composition)
                 for previous in try Self.chargedEvents(db, scope: scope) { try composition.add(previous) }
-                let before = try composition.epsilon(delta: budget.delta)
-                try composition.add(event)
+                let previous = composition
+                try composition.add(event)   // refuses an event the rule cannot bound
                 let after = try composition.epsilon(delta: budget.delta)
                 if !(after <= budget.epsilon + CompositionAccounting.tolerance) {
-                    let remaining = max(0, budget.epsilon - before)
+                    let remaining = max(0, budget.epsilon - (try previous.epsilon(delta: budget.delta)))
                     let reason = after.isFinite
                         ? "this charge would bring ε to \(after) of \(budget.epsilon)"
                         : "the δ of its (ε, δ) events would add up to \(composition.additiveDelta), leaving nothing of δ \(budget.delta)"
