@@ -99,8 +99,7 @@ struct TrainCommand: ParsableCommand {
         reporter.finish()
         var card = outcome.card
         card.ledgerEntry = charger?.entryReference
-        try SafetensorsFile.write(model: model, card: card, to: pipeline.output, extraMetadata: metadata)
-        let modelDigest = try ContentDigest.sha256Hex(ofFileAt: pipeline.output)
+        let modelDigest = try SafetensorsFile.write(model: model, card: card, to: pipeline.output, extraMetadata: metadata)
         try charger?.recordRelease(resultDigest: "sha256:" + modelDigest)
         let evaluation = try test.map { try Evaluation(model: model, data: $0) }
         if json {

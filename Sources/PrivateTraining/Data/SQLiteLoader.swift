@@ -74,7 +74,6 @@ public enum SQLiteLoader {
         var builder = try TabularDatasetBuilder(columns: columns, labelColumn: labelColumn, featureColumns: featureColumns,
                                                 classCount: classCount, source: source)
         let from = quotedIdentifier(table)
-        builder.reserveCapacity(rows: try Int.fetchOne(db, sql: "SELECT count(*) FROM \(from)") ?? 0)
         let selected = ([builder.labelIndex] + builder.featureIndices).map { quotedIdentifier(columns[$0]) }
         let rows = try Row.fetchCursor(db, sql: "SELECT rowid, \(selected.joined(separator: ", ")) FROM \(from) ORDER BY rowid")
         while let row = try rows.next() {

@@ -76,9 +76,6 @@ struct TabularDatasetBuilder {
         labels.append(Int32(value))
     }
 
-    /// Number of complete rows appended so far.
-    var rowCount: Int { labels.count }
-
     /// The collected rows as a tabular ``Dataset`` (input shape `1 × 1 × features`), with ``featureNames``.
     /// - Throws: `VeilError.invalidInput` when no row was appended.
     func dataset(sha256: String) throws -> Dataset {

@@ -81,14 +81,17 @@ public enum SafetensorsFile {
     }
 
     /// Writes the model atomically (a temporary file renamed into place), so a failure leaves no partial file.
+    /// - Returns: the lowercase hexadecimal SHA-256 of the bytes written.
+    @discardableResult
     public static func write(model: SequentialModel, card: PrivacyCard, to path: String,
-                             extraMetadata: [String: String] = [:]) throws {
+                             extraMetadata: [String: String] = [:]) throws -> String {
         let data = try encode(model: model, card: card, extraMetadata: extraMetadata)
         do {
             try data.write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
             throw VeilError(.invalidInput, "cannot write model file \(path): \(error.localizedDescription)")
         }
+        return ContentDigest.sha256Hex(of: [data])
     }
 
     /// Reads a model file written by ``write(model:card:to:extraMetadata:)``.

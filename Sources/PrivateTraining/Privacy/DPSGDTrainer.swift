@@ -176,7 +176,7 @@ public enum DPSGDTrainer {
             sampling: "Poisson (each example independently with probability q, OS CSPRNG); sum divided by q·N",
             noise: GaussianNoiseSampler.methodDescription, datasetSHA256: data.sha256, datasetSize: data.count,
             ledgerScope: ledgerScope,
-            notes: notes + (budget is InsecureUnrecordedBudgetCharger ? [InsecureUnrecordedBudgetCharger.cardNote] : []))
+            notes: notes + budget.cardNotes)
         return TrainingOutcome(steps: stepsTaken, event: spent, epsilon: epsilon,
                                seconds: Date().timeIntervalSince(started), examples: examples, card: card)
     }

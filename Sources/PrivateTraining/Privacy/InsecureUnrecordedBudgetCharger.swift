@@ -20,4 +20,7 @@ public struct InsecureUnrecordedBudgetCharger: PrivacyBudgetCharger, Sendable {
 
     /// Records nothing.
     public func commit(event: DPEvent, epsilon: Double, delta: Double) throws {}
+
+    /// ``cardNote``.
+    public var cardNotes: [String] { [Self.cardNote] }
 }

@@ -13,6 +13,12 @@ public protocol PrivacyBudgetCharger {
     func reserve(event: DPEvent, epsilon: Double, delta: Double) throws
     /// Records the cost actually spent (≤ the reservation).
     func commit(event: DPEvent, epsilon: Double, delta: Double) throws
+    /// Notes the privacy card carries about how the cost was recorded (none by default).
+    var cardNotes: [String] { get }
+}
+
+extension PrivacyBudgetCharger {
+    public var cardNotes: [String] { [] }
 }
 
 /// Which accountant computes ε.
