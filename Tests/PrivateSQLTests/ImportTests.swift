@@ -64,10 +64,12 @@ struct ImportTests {
         let db = try TemporaryDatabase()
         try db.queue.write { try $0.execute(sql: "CREATE TABLE keep (x)") }
         let csv = try write(text)
-        let named = csv.deletingLastPathComponent().appendingPathComponent("line.csv")
-        try? FileManager.default.removeItem(at: named)
+        // A folder of its own per case: the cases run in parallel and the file name must be line.csv.
+        let folder = csv.deletingPathExtension()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let named = folder.appendingPathComponent("line.csv")
         try FileManager.default.moveItem(at: csv, to: named)
-        defer { try? FileManager.default.removeItem(at: named) }
+        defer { try? FileManager.default.removeItem(at: folder) }
         do {
             _ = try CSVImporter.importCSV(at: named, into: db.url.path, options: CSVImportOptions(table: "t"))
             Issue.record("expected an error")
