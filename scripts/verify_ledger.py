@@ -4,15 +4,25 @@
 Usage: python3 scripts/verify_ledger.py LEDGER.sqlite
 
 Each entry's hash must be the SHA-256 of its canonical JSON (the non-null columns except `hash`,
-with `prev_hash` renamed `prev`; keys sorted, no whitespace, non-ASCII kept as UTF-8), each
-`prev_hash` the previous entry's hash (64 zeros for the first), and the ids 1, 2, 3, ... without
-gaps. Prints `chain verified: N entries, head H` and exits 0, or names the first entry that does
-not match and exits 1. See docs/budget-ledger.md.
+with `prev_hash` renamed `prev`; keys sorted, no whitespace, non-ASCII kept as UTF-8, a negative
+zero written 0.0), each `prev_hash` the previous entry's hash (64 zeros for the first), and the ids
+1, 2, 3, ... without gaps. The running totals are recomputed too: the units of every reservation not
+refunded, per scope. A `reserve` or `refund` entry of ledger format 2 records its scope's total after
+it (`total_epsilon_units`, `total_delta_units`), which must match; so must the `scope_total` cache.
+Prints `chain verified: N entries, head H` and exits 0, or names the first problem and exits 1.
+See docs/budget-ledger.md.
 """
 import hashlib
 import json
 import sqlite3
 import sys
+
+
+def canonical(value):
+    # -0.0 and 0.0 are one amount; Veil hashes 0.0 (SQLite reads -0.0 back as 0.0 anyway).
+    if isinstance(value, float) and value == 0:
+        return 0.0
+    return value
 
 
 def verify(path):
@@ -21,18 +31,41 @@ def verify(path):
     db.row_factory = sqlite3.Row
     prev = "0" * 64
     count = 0
+    reserved = {}  # reservation id -> (scope, epsilon units, delta units)
+    totals = {}    # scope -> [epsilon units, delta units]
     for row in db.execute("SELECT * FROM entry ORDER BY id"):
         count += 1
-        if row["id"] != count:
-            return f"entry {row['id']}: expected entry {count} (an entry is missing or out of order)", prev, count - 1
+        entry_id = row["id"]
+        if entry_id != count:
+            return f"entry {entry_id}: expected entry {count} (an entry is missing or out of order)", prev, count - 1
         if row["prev_hash"] != prev:
-            return f"entry {row['id']}: its prev hash does not match the hash of entry {count - 1}", prev, count - 1
-        entry = {k: row[k] for k in row.keys() if row[k] is not None and k not in ("hash", "prev_hash")}
+            return f"entry {entry_id}: its prev hash does not match the hash of entry {count - 1}", prev, count - 1
+        entry = {k: canonical(row[k]) for k in row.keys() if row[k] is not None and k not in ("hash", "prev_hash")}
         entry["prev"] = row["prev_hash"]
         text = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         if hashlib.sha256(text.encode("utf-8")).hexdigest() != row["hash"]:
-            return f"entry {row['id']}: its content does not match its hash", prev, count - 1
+            return f"entry {entry_id}: its content does not match its hash", prev, count - 1
+        scope, kind = entry["scope"], entry["kind"]
+        if kind == "budget":
+            totals[scope] = [0, 0]
+        elif kind == "reserve":
+            units = (entry.get("epsilon_units", 0), entry.get("delta_units", 0))
+            reserved[entry_id] = (scope, *units)
+            total = totals.setdefault(scope, [0, 0])
+            total[0] += units[0]
+            total[1] += units[1]
+        elif kind == "refund" and entry.get("reservation") in reserved:
+            _, e, d = reserved.pop(entry["reservation"])
+            total = totals.setdefault(scope, [0, 0])
+            total[0] -= e
+            total[1] -= d
+        recorded = (entry.get("total_epsilon_units"), entry.get("total_delta_units"))
+        if recorded != (None, None) and list(recorded) != totals.get(scope):
+            return f"entry {entry_id}: the running total it records does not match the entries of {scope}", prev, count - 1
         prev = row["hash"]
+    for scope, e, d in db.execute("SELECT scope, epsilon_units, delta_units FROM scope_total"):
+        if totals.get(scope) != [e, d]:
+            return f"the running total of {scope} does not match its entries", prev, count
     return None, prev, count
 
 

@@ -36,7 +36,7 @@ public struct Budget: Sendable, Codable, Hashable {
         }
         self.scope = scope
         self.epsilon = epsilon
-        self.delta = delta
+        self.delta = delta == 0 ? 0 : delta   // −0 → +0: amounts are hashed in canonical form
         self.composition = composition
         self.created = created
     }
@@ -54,7 +54,7 @@ public struct Budget: Sendable, Codable, Hashable {
 
 /// The (ε, δ) cost a caller declares for a release.
 public struct PrivacyCost: Sendable, Codable, Hashable {
-    /// Declared ε, finite and ≥ 0.
+    /// Declared ε, finite and ≥ 0 (never −0).
     public let epsilon: Double
     /// Declared δ in [0, 1).
     public let delta: Double
@@ -69,7 +69,8 @@ public struct PrivacyCost: Sendable, Codable, Hashable {
             throw VeilError.invalidParameter("epsilon", epsilon, allowed: "at most \(FixedPointAmount.maximumEpsilon)")
         }
         try ParameterCheck.deltaOrZero(delta)
-        self.epsilon = epsilon
-        self.delta = delta
+        // −0 → +0: one amount, one canonical form in the hash chain.
+        self.epsilon = epsilon == 0 ? 0 : epsilon
+        self.delta = delta == 0 ? 0 : delta
     }
 }

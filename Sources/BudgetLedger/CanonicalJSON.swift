@@ -8,7 +8,8 @@ enum CanonicalJSON {
     static func entry(id: Int64, kind: LedgerEntry.Kind, timeMilliseconds: Int64, scope: String,
                       analyst: String?, purpose: String?, reservation: Int64?, event: String?,
                       epsilon: Double?, delta: Double?, epsilonUnits: Int64?, deltaUnits: Int64?,
-                      composition: String?, digest: String?, note: String?, previousHash: String) -> String {
+                      composition: String?, digest: String?, note: String?, totalEpsilonUnits: Int64?,
+                      totalDeltaUnits: Int64?, previousHash: String) -> String {
         // Keys in sorted (byte) order.
         var out = "{"
         var first = true
@@ -35,13 +36,18 @@ enum CanonicalJSON {
         if let reservation { key("reservation"); out += String(reservation) }
         key("scope"); appendString(scope, to: &out)
         key("time_ms"); out += String(timeMilliseconds)
+        if let totalDeltaUnits { key("total_delta_units"); out += String(totalDeltaUnits) }
+        if let totalEpsilonUnits { key("total_epsilon_units"); out += String(totalEpsilonUnits) }
         out += "}"
         return out
     }
 
-    /// A finite double in its shortest round-trip form (`0.1`, `10.0`, `1e-05`).
+    /// A finite double in its shortest round-trip form, as Python's `repr` writes it (`0.1`, `10.0`,
+    /// `1e-05`, `1e+308`, `5e-324`). Negative zero is written `0.0`: it is the same amount, and SQLite
+    /// stores it as `0.0`, so hashing `-0.0` would make the entry unverifiable once read back.
     static func number(_ value: Double) -> String {
-        value.isFinite ? value.description : "null"
+        guard value.isFinite else { return "null" }
+        return value == 0 ? "0.0" : value.description
     }
 
     static func appendString(_ s: String, to out: inout String) {

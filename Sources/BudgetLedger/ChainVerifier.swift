@@ -29,6 +29,7 @@ struct ChainVerifier {
             return fail(entry.id, "its content does not match its hash")
         }
         if let problem = checkContent(entry) { return fail(entry.id, problem) }
+        if let problem = checkRecordedTotal(entry) { return fail(entry.id, problem) }
         expectedID += 1
         previousHash = entry.hash
         count += 1
@@ -93,6 +94,21 @@ struct ChainVerifier {
             }
         }
         return nil
+    }
+
+    /// Format 2: a `reserve` or `refund` entry records its scope's running total after it, and no
+    /// other entry records one.
+    private func checkRecordedTotal(_ entry: LedgerEntry) -> String? {
+        switch (entry.totalEpsilonUnits, entry.totalDeltaUnits) {
+        case (nil, nil):
+            return nil
+        case let (e?, d?) where entry.kind == .reserve || entry.kind == .refund:
+            let t = totals[entry.scope] ?? (0, 0)
+            return e == t.epsilon && d == t.delta
+                ? nil : "the running total it records does not match the entries of \(entry.scope)"
+        default:
+            return "it records a running total where none belongs"
+        }
     }
 
     private func fail(_ id: Int64, _ problem: String) -> ChainVerification {

@@ -91,17 +91,17 @@ extension Ledger {
             guard let (budget, limitEpsilon, limitDelta) = try Self.budget(db, scope: scope) else {
                 throw LedgerFailure.unknownScope(scope)
             }
-            let (totalEpsilon, totalDelta) = try Self.runningTotal(db, scope: scope)
+            let (totalEpsilon, totalDelta) = try Self.verifiedRunningTotal(db, scope: scope)
+            let (newEpsilon, overflowE) = totalEpsilon.addingReportingOverflow(epsilonUnits)
+            let (newDelta, overflowD) = totalDelta.addingReportingOverflow(deltaUnits)
             switch budget.composition {
             case .basic:
-                let (newEpsilon, overflowE) = totalEpsilon.addingReportingOverflow(epsilonUnits)
-                let (newDelta, overflowD) = totalDelta.addingReportingOverflow(deltaUnits)
                 if overflowE || overflowD || newEpsilon > limitEpsilon || newDelta > limitDelta {
                     let e = FixedPointAmount.decimalString(units: max(0, limitEpsilon - totalEpsilon), scale: FixedPointAmount.epsilonScale)
                     let d = FixedPointAmount.decimalString(units: max(0, limitDelta - totalDelta), scale: FixedPointAmount.deltaScale)
                     throw VeilError(.budgetExhausted, """
                         budget exhausted: ε \(e), δ \(d) remaining in \(scope) \
-                        (this charge needs ε \(cost.epsilon), δ \(cost.delta))
+                        (this charge needs ε \(NumberText.short(cost.epsilon)), δ \(NumberText.short(cost.delta)))
                         """)
                 }
             case .rdp, .zcdp:
@@ -120,13 +120,20 @@ extension Ledger {
                         (\(budget.composition) composition; \(reason))
                         """)
                 }
+                // The declared costs are not what rdp and zcdp compose, but their units are summed
+                // for the record; a sum past the fixed-point range cannot be recorded.
+                guard !overflowE, !overflowD else {
+                    throw VeilError.invalidParameter("declared cost", "ε \(NumberText.short(cost.epsilon))",
+                                                     allowed: "within the ledger's fixed-point range for \(scope)")
+                }
             }
             let entry = LedgerEntry(
                 id: head.id + 1, kind: .reserve, timeMilliseconds: Self.nowMilliseconds(), scope: scope,
                 analyst: analyst, purpose: purpose, event: eventJSON, epsilon: cost.epsilon, delta: cost.delta,
-                epsilonUnits: epsilonUnits, deltaUnits: deltaUnits, previousHash: head.hash)
+                epsilonUnits: epsilonUnits, deltaUnits: deltaUnits, totalEpsilonUnits: newEpsilon,
+                totalDeltaUnits: newDelta, previousHash: head.hash)
             try LedgerSchema.insert(entry, into: db)
-            try Self.addToRunningTotal(db, scope: scope, epsilonUnits: epsilonUnits, deltaUnits: deltaUnits)
+            try Self.setRunningTotal(db, scope: scope, epsilonUnits: newEpsilon, deltaUnits: newDelta)
             return Reservation(id: entry.id, scope: scope, analyst: analyst, purpose: purpose, event: event,
                                cost: cost, time: entry.time)
         }
@@ -175,19 +182,32 @@ extension Ledger {
             let reserved = try LedgerSchema.entry(from: row)
             if let previous = try String.fetchOne(
                 db.cachedStatement(sql: "SELECT kind FROM entry WHERE reservation = ? ORDER BY id LIMIT 1"), arguments: [reservationID]) {
-                let message = previous == LedgerEntry.Kind.commit.rawValue
-                    ? "reservation \(reservationID) is already committed: its result was released, so the charge stands"
-                    : "reservation \(reservationID) was already refunded"
-                throw VeilError(.ledgerConflict, message)
+                if previous == LedgerEntry.Kind.commit.rawValue {
+                    throw VeilError(.ledgerConflict,
+                                    "reservation \(reservationID) is already committed: its result was released, so the charge stands")
+                }
+                // A run that made its release and finds its reservation refunded has failed: the
+                // release must not be used, and an operator must look at why it was refunded.
+                throw resolution == .commit
+                    ? VeilError(.reservationRefunded, """
+                        cannot commit reservation \(reservationID): it was refunded in the meantime \
+                        (see `veil budget history \(reserved.scope)`); do not use the result
+                        """)
+                    : VeilError(.ledgerConflict, "reservation \(reservationID) was already refunded")
+            }
+            var totals: (epsilon: Int64, delta: Int64)?
+            if resolution == .refund {
+                let (e, d) = try Self.verifiedRunningTotal(db, scope: reserved.scope)
+                totals = (e &- (reserved.epsilonUnits ?? 0), d &- (reserved.deltaUnits ?? 0))
             }
             let entry = LedgerEntry(
                 id: head.id + 1, kind: resolution == .commit ? .commit : .refund,
                 timeMilliseconds: Self.nowMilliseconds(), scope: reserved.scope, reservation: reservationID,
-                digest: resolution == .commit ? (resultDigest ?? "") : nil, note: note, previousHash: head.hash)
+                digest: resolution == .commit ? (resultDigest ?? "") : nil, note: note,
+                totalEpsilonUnits: totals?.epsilon, totalDeltaUnits: totals?.delta, previousHash: head.hash)
             try LedgerSchema.insert(entry, into: db)
-            if resolution == .refund {
-                try Self.addToRunningTotal(db, scope: reserved.scope,
-                                           epsilonUnits: -(reserved.epsilonUnits ?? 0), deltaUnits: -(reserved.deltaUnits ?? 0))
+            if let totals {
+                try Self.setRunningTotal(db, scope: reserved.scope, epsilonUnits: totals.epsilon, deltaUnits: totals.delta)
             }
             return entry
         }
@@ -201,35 +221,5 @@ extension Ledger {
         let reservation = try reserve(event: event, cost: cost, scope: scope, analyst: analyst, purpose: purpose)
         let commit = try commit(reservation, resultDigest: resultDigest)
         return (reservation, commit)
-    }
-}
-
-// MARK: - Running totals
-
-extension Ledger {
-    static func runningTotal(_ db: Database, scope: String) throws -> (Int64, Int64) {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT epsilon_units, delta_units FROM scope_total WHERE scope = ?"),
-                                         arguments: [scope]) else {
-            throw LedgerFailure.corrupt("the running total of \(scope) is missing")
-        }
-        return (row[0], row[1])
-    }
-
-    static func addToRunningTotal(_ db: Database, scope: String, epsilonUnits: Int64, deltaUnits: Int64) throws {
-        try db.cachedStatement(sql: """
-            UPDATE scope_total SET epsilon_units = epsilon_units + ?, delta_units = delta_units + ? WHERE scope = ?
-            """).execute(arguments: [epsilonUnits, deltaUnits, scope])
-    }
-
-    /// The events of every reservation on `scope` that was not refunded (committed or open).
-    static func chargedEvents(_ db: Database, scope: String) throws -> [DPEvent] {
-        let texts = try String.fetchAll(db, sql: """
-            SELECT r.event FROM entry r
-            WHERE r.scope = ? AND r.kind = 'reserve'
-              AND NOT EXISTS (SELECT 1 FROM entry x WHERE x.reservation = r.id AND x.kind = 'refund')
-            ORDER BY r.id
-            """, arguments: [scope])
-        let decoder = JSONDecoder()
-        return try texts.map { try decoder.decode(DPEvent.self, from: Data($0.utf8)) }
     }
 }

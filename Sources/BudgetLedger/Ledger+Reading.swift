@@ -182,7 +182,9 @@ extension Ledger {
     /// hash; each hash is the SHA-256 of the entry's canonical JSON; budgets are created once;
     /// reservations name an existing budget, carry a readable event and units matching their
     /// declared cost; commits and refunds resolve an earlier reservation of the same scope exactly
-    /// once. Finally each scope's running total must equal the sum of its unrefunded reservations.
+    /// once; a running total recorded by a `reserve` or `refund` entry (format 2) equals the sum of
+    /// its scope's unrefunded reservations at that point. Finally each scope's cached running total
+    /// must equal that sum.
     public func verify() throws -> ChainVerification {
         try read { db in
             var verifier = ChainVerifier()

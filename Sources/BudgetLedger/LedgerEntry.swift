@@ -10,6 +10,11 @@ import Foundation
 /// - `commit`: `scope`, `reservation` (the reserve entry's id), `digest` (of the released result),
 ///   and `note` when an operator resolved the reservation.
 /// - `refund`: `scope`, `reservation`, `note` (the reason).
+///
+/// Since ledger format 2, `reserve` and `refund` entries also carry `total_epsilon_units` and
+/// `total_delta_units`: the scope's running total (units of every reservation not refunded) after
+/// the entry. They are hashed with the rest, so a charge can check the total it adds to against the
+/// chain's own record. Entries written by format 1 lack them and hash as before.
 public struct LedgerEntry: Sendable, Codable, Hashable {
     /// The kind of entry.
     public enum Kind: String, Sendable, Codable, Hashable, CaseIterable {
@@ -53,6 +58,10 @@ public struct LedgerEntry: Sendable, Codable, Hashable {
     public let digest: String?
     /// For `refund` the reason; for an operator's resolution its note.
     public let note: String?
+    /// For `reserve` and `refund` (format 2): the scope's running ε total after this entry, in units.
+    public let totalEpsilonUnits: Int64?
+    /// For `reserve` and `refund` (format 2): the scope's running δ total after this entry, in units.
+    public let totalDeltaUnits: Int64?
     /// The hash of the previous entry (64 zeros for the first).
     public let previousHash: String
     /// SHA-256 (lowercase hex) of this entry's ``canonicalJSON``.
@@ -68,13 +77,15 @@ public struct LedgerEntry: Sendable, Codable, Hashable {
     /// `scope`, `prev` and each present optional field (`analyst`, `purpose`, `reservation`,
     /// `event`, `epsilon`, `delta`, `epsilon_units`, `delta_units`, `composition`, `digest`, `note`),
     /// keys sorted, no whitespace, absent fields omitted, numbers in their shortest round-trip form,
-    /// `event` as a JSON string. Python reproduces it with
+    /// `event` as a JSON string, and (format 2) `total_delta_units` and `total_epsilon_units`. A
+    /// negative zero is written as `0.0`. Python reproduces it with
     /// `json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`.
     public var canonicalJSON: String {
         CanonicalJSON.entry(id: id, kind: kind, timeMilliseconds: timeMilliseconds, scope: scope,
                             analyst: analyst, purpose: purpose, reservation: reservation, event: event,
                             epsilon: epsilon, delta: delta, epsilonUnits: epsilonUnits, deltaUnits: deltaUnits,
-                            composition: composition, digest: digest, note: note, previousHash: previousHash)
+                            composition: composition, digest: digest, note: note, totalEpsilonUnits: totalEpsilonUnits,
+                            totalDeltaUnits: totalDeltaUnits, previousHash: previousHash)
     }
 
     /// Whether ``hash`` is the SHA-256 of ``canonicalJSON``.
@@ -84,18 +95,24 @@ public struct LedgerEntry: Sendable, Codable, Hashable {
     init(id: Int64, kind: Kind, timeMilliseconds: Int64, scope: String, analyst: String? = nil,
          purpose: String? = nil, reservation: Int64? = nil, event: String? = nil, epsilon: Double? = nil,
          delta: Double? = nil, epsilonUnits: Int64? = nil, deltaUnits: Int64? = nil,
-         composition: String? = nil, digest: String? = nil, note: String? = nil, previousHash: String) {
+         composition: String? = nil, digest: String? = nil, note: String? = nil, totalEpsilonUnits: Int64? = nil,
+         totalDeltaUnits: Int64? = nil, previousHash: String) {
         self.init(id: id, kind: kind, timeMilliseconds: timeMilliseconds, scope: scope, analyst: analyst,
                   purpose: purpose, reservation: reservation, event: event, epsilon: epsilon, delta: delta,
                   epsilonUnits: epsilonUnits, deltaUnits: deltaUnits, composition: composition, digest: digest,
-                  note: note, previousHash: previousHash, hash: "")
+                  note: note, totalEpsilonUnits: totalEpsilonUnits, totalDeltaUnits: totalDeltaUnits,
+                  previousHash: previousHash, hash: "")
     }
 
     /// An entry with a stored hash, as read from the database (the hash is not recomputed).
     init(id: Int64, kind: Kind, timeMilliseconds: Int64, scope: String, analyst: String?,
          purpose: String?, reservation: Int64?, event: String?, epsilon: Double?,
          delta: Double?, epsilonUnits: Int64?, deltaUnits: Int64?,
-         composition: String?, digest: String?, note: String?, previousHash: String, hash: String) {
+         composition: String?, digest: String?, note: String?, totalEpsilonUnits: Int64?, totalDeltaUnits: Int64?,
+         previousHash: String, hash: String) {
+        // −0 and +0 are one amount; only +0 is ever hashed or stored (SQLite reads −0.0 back as 0.0).
+        let epsilon = epsilon.map { $0 == 0 ? 0 : $0 }
+        let delta = delta.map { $0 == 0 ? 0 : $0 }
         self.id = id
         self.kind = kind
         self.timeMilliseconds = timeMilliseconds
@@ -111,13 +128,16 @@ public struct LedgerEntry: Sendable, Codable, Hashable {
         self.composition = composition
         self.digest = digest
         self.note = note
+        self.totalEpsilonUnits = totalEpsilonUnits
+        self.totalDeltaUnits = totalDeltaUnits
         self.previousHash = previousHash
         self.hash = hash.isEmpty
             ? ChainHash.hex(of: CanonicalJSON.entry(
                 id: id, kind: kind, timeMilliseconds: timeMilliseconds, scope: scope, analyst: analyst,
                 purpose: purpose, reservation: reservation, event: event, epsilon: epsilon, delta: delta,
                 epsilonUnits: epsilonUnits, deltaUnits: deltaUnits, composition: composition, digest: digest,
-                note: note, previousHash: previousHash))
+                note: note, totalEpsilonUnits: totalEpsilonUnits, totalDeltaUnits: totalDeltaUnits,
+                previousHash: previousHash))
             : hash
     }
 
@@ -127,5 +147,7 @@ public struct LedgerEntry: Sendable, Codable, Hashable {
         case epsilonUnits = "epsilon_units"
         case deltaUnits = "delta_units"
         case previousHash = "prev"
+        case totalEpsilonUnits = "total_epsilon_units"
+        case totalDeltaUnits = "total_delta_units"
     }
 }

@@ -4,7 +4,15 @@ import GRDB
 /// The errors the ledger raises, built in one place so that their messages stay consistent.
 enum LedgerFailure {
     static func corrupt(_ detail: String) -> VeilError {
-        VeilError(.ledgerUnavailable, "the ledger is damaged: \(detail)")
+        VeilError(.ledgerDamaged, "the ledger is damaged: \(detail)")
+    }
+
+    /// The running total a charge would add to disagrees with what the hash chain records.
+    static func totalMismatch(_ scope: String, _ detail: String) -> VeilError {
+        VeilError(.ledgerDamaged, """
+            refused: the running total of \(scope) does not match the ledger's hash chain (\(detail)); \
+            the file was edited outside Veil — run `veil budget verify`
+            """)
     }
 
     static func unknownScope(_ scope: String) -> VeilError {
@@ -15,20 +23,30 @@ enum LedgerFailure {
         VeilError(.unknownReservation, "no reservation with id \(id) in the ledger")
     }
 
-    /// Runs `body`, turning database errors into `ledgerStorage` errors that name the file.
+    /// Runs `body`, turning database errors into ledger errors that name the file: a damaged file
+    /// (`ledgerDamaged`), a file that cannot be opened (`ledgerUnavailable`), a file that cannot be
+    /// written (`ledgerStorage`), anything else (`ledgerStorage`).
     static func storage<T>(_ path: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as DatabaseError {
-            let detail = error.message ?? "\(error.resultCode)"
-            switch error.resultCode {
-            case .SQLITE_NOTADB, .SQLITE_CORRUPT:
-                throw VeilError(.ledgerUnavailable, "\(path) is not a usable Veil ledger: \(detail)")
-            case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY:
-                throw VeilError(.ledgerUnavailable, "cannot open the ledger \(path) for writing: \(detail)")
-            default:
-                throw VeilError(.ledgerStorage, "ledger \(path): \(detail)")
-            }
+            throw veilError(error, path: path)
+        }
+    }
+
+    /// The ledger error for a database error on the file at `path`.
+    static func veilError(_ error: DatabaseError, path: String) -> VeilError {
+        let detail = error.message ?? "\(error.resultCode)"
+        switch error.resultCode {
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+            // The header was checked before opening, so this is a damaged (e.g. truncated) ledger.
+            return VeilError(.ledgerDamaged, "the ledger \(path) is damaged: \(detail)")
+        case .SQLITE_CANTOPEN:
+            return VeilError(.ledgerUnavailable, "cannot open the ledger \(path): \(detail)")
+        case .SQLITE_PERM, .SQLITE_READONLY:
+            return VeilError(.ledgerStorage, "cannot write the ledger \(path): \(detail)")
+        default:
+            return VeilError(.ledgerStorage, "ledger \(path): \(detail)")
         }
     }
 }

@@ -6,7 +6,12 @@ import GRDB
 ///   `DELETE`, so only someone who edits the file deliberately (dropping the triggers) can change an
 ///   entry, and `verify` detects that.
 /// - `scope_total`: per budget, the fixed-point sum of the units of every reservation that was not
-///   refunded. It is a cache that makes a charge cost O(1); `verify` recomputes it from the entries.
+///   refunded. It is a cache; a charge checks it against the total that the scope's last `reserve`
+///   or `refund` entry records (format 2, hashed) and refuses on a mismatch; `verify` recomputes it
+///   from the entries.
+///
+/// Format 2 (migration `v2-chain-totals`) adds the columns `total_epsilon_units` and
+/// `total_delta_units` to `entry`. Entries written before stay NULL there and hash as before.
 enum LedgerSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -44,13 +49,21 @@ enum LedgerSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v2-chain-totals") { db in
+            // Adding nullable columns changes no stored row, so every existing hash still holds.
+            try db.execute(sql: """
+                ALTER TABLE entry ADD COLUMN total_epsilon_units INTEGER;
+                ALTER TABLE entry ADD COLUMN total_delta_units INTEGER;
+                """)
+        }
         return migrator
     }
 
     /// The columns of `entry` in the order ``Ledger`` reads them.
     static let entryColumns = """
         id, kind, time_ms, scope, analyst, purpose, reservation, event, epsilon, delta, \
-        epsilon_units, delta_units, composition, digest, note, prev_hash, hash
+        epsilon_units, delta_units, composition, digest, note, total_epsilon_units, total_delta_units, \
+        prev_hash, hash
         """
 
     /// Decodes a row selected with ``entryColumns``; throws `ledgerUnavailable` naming the entry if a
@@ -85,14 +98,16 @@ enum LedgerSchema {
             epsilon: try optional(8, "epsilon"), delta: try optional(9, "delta"),
             epsilonUnits: try optional(10, "epsilon_units"), deltaUnits: try optional(11, "delta_units"),
             composition: try optional(12, "composition"), digest: try optional(13, "digest"),
-            note: try optional(14, "note"), previousHash: try required(15, "prev_hash"), hash: try required(16, "hash"))
+            note: try optional(14, "note"), totalEpsilonUnits: try optional(15, "total_epsilon_units"),
+            totalDeltaUnits: try optional(16, "total_delta_units"), previousHash: try required(17, "prev_hash"),
+            hash: try required(18, "hash"))
     }
 
     static func insert(_ e: LedgerEntry, into db: Database) throws {
         try db.cachedStatement(
-            sql: "INSERT INTO entry (\(entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            sql: "INSERT INTO entry (\(entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ).execute(arguments: [e.id, e.kind.rawValue, e.timeMilliseconds, e.scope, e.analyst, e.purpose, e.reservation,
                         e.event, e.epsilon, e.delta, e.epsilonUnits, e.deltaUnits, e.composition, e.digest,
-                        e.note, e.previousHash, e.hash])
+                        e.note, e.totalEpsilonUnits, e.totalDeltaUnits, e.previousHash, e.hash])
     }
 }

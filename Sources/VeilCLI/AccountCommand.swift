@@ -38,13 +38,13 @@ enum AccountantChoice: String, ExpressibleByArgument, CaseIterable {
 
 /// Options shared by the DP-SGD accounting commands.
 struct DPSGDOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Poisson sampling rate q = expected batch size / data-set size, in (0, 1].")
+    @Option(parsing: .unconditional, help: "Poisson sampling rate q = expected batch size / data-set size, in (0, 1].", transform: DecimalArgument.parse)
     var samplingRate: Double
 
     @Option(parsing: .unconditional, help: "Number of DP-SGD steps (≥ 1).")
     var steps: Int
 
-    @Option(parsing: .unconditional, help: "Target δ, in (0, 1); well below 1/N for N examples.")
+    @Option(parsing: .unconditional, help: "Target δ, in (0, 1); well below 1/N for N examples.", transform: DecimalArgument.parse)
     var delta: Double
 
     @Option(help: "Accountant: \(AccountantChoice.allValueStrings.joined(separator: " or ")).")
@@ -77,7 +77,7 @@ struct DPSGDEpsilon: ParsableCommand {
 
     @OptionGroup var options: DPSGDOptions
 
-    @Option(parsing: .unconditional, help: "Noise multiplier σ: noise standard deviation divided by the clipping norm (> 0).")
+    @Option(parsing: .unconditional, help: "Noise multiplier σ: noise standard deviation divided by the clipping norm (> 0).", transform: DecimalArgument.parse)
     var noiseMultiplier: Double
 
     func validate() throws {
@@ -115,7 +115,7 @@ struct CalibrateNoise: ParsableCommand {
 
     @OptionGroup var options: DPSGDOptions
 
-    @Option(parsing: .unconditional, help: "Target ε (> 0).")
+    @Option(parsing: .unconditional, help: "Target ε (> 0).", transform: DecimalArgument.parse)
     var targetEpsilon: Double
 
     func validate() throws {

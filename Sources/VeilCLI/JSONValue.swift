@@ -1,3 +1,4 @@
+import BudgetLedger
 import Foundation
 
 /// A JSON value whose object keys keep their order, for the CLI's `--json` output.
@@ -34,7 +35,8 @@ enum JSONValue {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            // Every control character (C0, DEL, C1) as \u00XX, so that the text is safe on a terminal.
+            case _ where TerminalText.isControl(scalar): out += String(format: "\\u%04x", scalar.value)
             default: out.unicodeScalars.append(scalar)
             }
         }

@@ -40,10 +40,10 @@ struct QueryCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The privacy metadata (YAML); its scope is the budget charged.", valueName: "file"))
     var metadata: String
 
-    @Option(parsing: .unconditional, help: "ε of this query (> 0), split equally across its noisy quantities.")
+    @Option(parsing: .unconditional, help: "ε of this query (> 0), split equally across its noisy quantities.", transform: DecimalArgument.parse)
     var epsilon: Double = 1
 
-    @Option(parsing: .unconditional, help: "δ of this query in [0, 1): 0 for discrete Laplace noise; > 0 for discrete Gaussian noise and partition selection.")
+    @Option(parsing: .unconditional, help: "δ of this query in [0, 1): 0 for discrete Laplace noise; > 0 for discrete Gaussian noise and partition selection.", transform: DecimalArgument.parse)
     var delta: Double = 0
 
     @Option(help: "Who asks (recorded in the ledger).")
@@ -55,7 +55,7 @@ struct QueryCommand: ParsableCommand {
     @Option(help: "table, csv or json.")
     var format: Format = .table
 
-    @Option(parsing: .unconditional, help: "Confidence level of the intervals, in (0, 1).")
+    @Option(parsing: .unconditional, help: "Confidence level of the intervals, in (0, 1).", transform: DecimalArgument.parse)
     var confidence: Double = 0.95
 
     @Option(help: ArgumentHelp("Public group keys (CSV with a header, or JSON) replacing the metadata's public_values.",

@@ -28,10 +28,10 @@ struct Veil: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as VeilError {
-            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            printError(error.message)
             Foundation.exit(CLIExitCode.forError(error.code))
         } catch let error as CLIFailure {
-            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            printError(error.message)
             Foundation.exit(error.exitCode)
         } catch {
             let code = exitCode(for: error)
@@ -42,9 +42,15 @@ struct Veil: ParsableCommand {
             }
             // One line: the parser's message without the usage block (`--help` shows that).
             let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
-            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+            printError(message)
             Foundation.exit(code == .validationFailure ? CLIExitCode.badInput : code.rawValue)
         }
+    }
+
+    /// Prints `error: MESSAGE` on stderr as one line, control characters escaped: messages quote
+    /// names and values from the command line and the ledger (see ``TerminalText``).
+    static func printError(_ message: String) {
+        FileHandle.standardError.write(Data("error: \(TerminalText.escaped(message))\n".utf8))
     }
 }
 
@@ -55,7 +61,8 @@ enum CLIExitCode {
     static let budgetExhausted: Int32 = 3
 
     /// The exit code for a library error: 3 for an exhausted budget; 2 for bad input (parameters,
-    /// files, metadata, queries, unknown scopes or reservations, unusable ledgers); 1 otherwise.
+    /// files, metadata, queries, unknown scopes or reservations, a path that is not a ledger);
+    /// 1 otherwise (a damaged, read-only or tampered ledger, a commit refused after a refund).
     static func forError(_ code: VeilError.Code) -> Int32 {
         switch code {
         case .budgetExhausted:
@@ -63,6 +70,9 @@ enum CLIExitCode {
         case .invalidParameter, .invalidInput, .unsupported, .invalidMetadata, .invalidQuery, .queryRefused,
              .unknownScope, .unknownReservation, .ledgerConflict, .ledgerUnavailable:
             badInput
+        case .ledgerDamaged, .ledgerStorage, .reservationRefunded, .fileNotWritten:
+            // A damaged or unwritable ledger, a refund that overtook a commit, a full disk: faults.
+            failure
         default:
             failure
         }

@@ -6,21 +6,8 @@ import Testing
 /// check that does not trust Veil's code. These tests run it (with `python3` from `PATH`).
 @Suite("Independent verification in Python")
 struct IndependentVerifierTests {
-    private static let script = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scripts/verify_ledger.py").path
-
     private func runScript(_ ledger: String) throws -> (status: Int32, stdout: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.script, ledger]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runLedgerVerifier(ledger)
     }
 
     @Test("Python agrees with Veil on every hash, with awkward text in the entries")

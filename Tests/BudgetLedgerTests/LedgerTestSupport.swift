@@ -57,3 +57,27 @@ func makeLedger(_ path: String, scope: String = "panel", epsilon: Double = 10, d
 func pure(_ epsilon: Double) throws -> (DPEvent, PrivacyCost) {
     (.epsilonDelta(epsilon: epsilon, delta: 0), try PrivacyCost(epsilon: epsilon, delta: 0))
 }
+
+/// The repository's `scripts/` folder.
+let scriptsFolder = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("scripts")
+
+/// Runs `python3` (from `PATH`) with `arguments`; returns its exit status and standard output.
+func runPython(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3"] + arguments
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// Runs the independent verifier `scripts/verify_ledger.py` on `ledger`.
+func runLedgerVerifier(_ ledger: String) throws -> (status: Int32, stdout: String) {
+    try runPython([scriptsFolder.appendingPathComponent("verify_ledger.py").path, ledger])
+}

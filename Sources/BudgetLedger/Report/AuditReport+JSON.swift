@@ -2,7 +2,7 @@ import Foundation
 
 extension AuditReport {
     /// The report as pretty-printed JSON with snake_case keys, sorted, and ISO 8601 times with
-    /// milliseconds.
+    /// milliseconds; every control character inside a string escaped as `\u00XX`.
     public func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -13,6 +13,6 @@ extension AuditReport {
             formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
             try container.encode(formatter.string(from: date))
         }
-        return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
+        return TerminalText.escapedJSON(String(decoding: try encoder.encode(self), as: UTF8.self)) + "\n"
     }
 }

@@ -6,17 +6,17 @@ extension AuditReport {
     public func markdown() -> String {
         typealias F = ReportFormatting
         var md = "# Privacy budget audit report\n\n"
-        md += "- Ledger: `\(ledgerPath)`\n"
+        md += "- Ledger: `\(F.markdown(ledgerPath))`\n"
         md += "- Generated: \(F.time(generated))\n"
         if verification.isValid {
             md += "- Hash chain: **verified**, \(verification.entryCount) entries\n"
         } else {
-            md += "- Hash chain: **BROKEN** — \(verification.problem ?? "unknown problem") "
+            md += "- Hash chain: **BROKEN** — \(F.markdown(verification.problem ?? "unknown problem")) "
             md += "(\(verification.entryCount) entries verified before it)\n"
         }
         md += "- Head: entry \(head.id), `\(head.hash)`\n\n"
         md += "Keep the head hash somewhere else: if a later report shows an earlier head, entries were removed.\n"
-        for problem in problems { md += "\n**Unreadable:** \(problem)\n" }
+        for problem in problems { md += "\n**Unreadable:** \(F.markdown(problem))\n" }
         for scope in scopes {
             let s = scope.status
             let b = s.budget

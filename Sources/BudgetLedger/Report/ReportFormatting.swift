@@ -4,9 +4,7 @@ import Foundation
 enum ReportFormatting {
     /// Up to 6 significant digits, without trailing zeros (`0.1`, `10`, `1e-06`).
     static func amount(_ value: Double) -> String {
-        if value == 0 { return "0" }
-        let text = String(format: "%.6g", value)
-        return text
+        value == 0 ? "0" : String(format: "%.6g", value)
     }
 
     /// `2026-11-27 05:40:12.123 UTC`.
@@ -31,10 +29,11 @@ enum ReportFormatting {
         }
     }
 
+    /// Text safe inside HTML: markup characters as entities, control characters as `\xHH`.
     static func html(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.count)
-        for c in text {
+        for c in TerminalText.escaped(text) {
             switch c {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
@@ -47,11 +46,17 @@ enum ReportFormatting {
         return out
     }
 
-    /// Text safe inside a Markdown table cell: pipes escaped, newlines as spaces.
+    /// Text safe inside a Markdown table cell: pipes escaped, newlines as spaces, other control
+    /// characters as `\xHH` (the report is often read with `cat` on a terminal).
     static func markdownCell(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\")
+        markdown(text.replacingOccurrences(of: "\\", with: "\\\\")
             .replacingOccurrences(of: "|", with: "\\|")
             .replacingOccurrences(of: "\r", with: " ")
-            .replacingOccurrences(of: "\n", with: " ")
+            .replacingOccurrences(of: "\n", with: " "))
+    }
+
+    /// Text for Markdown outside a table: control characters as `\xHH`.
+    static func markdown(_ text: String) -> String {
+        TerminalText.escaped(text)
     }
 }

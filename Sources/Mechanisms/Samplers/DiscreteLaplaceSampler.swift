@@ -34,7 +34,7 @@ public struct DiscreteLaplaceSampler: Sendable {
         let d = scale.denominator
         guard n.bitWidth <= 63, d.bitWidth <= 63, scale <= Rational(BigInt(1) << 52, 1) else {
             throw VeilError.invalidParameter(
-                "discrete_laplace scale", scale,
+                "discrete_laplace scale", "≈ \(scale.doubleValue)",   // the exact fraction can run to hundreds of digits
                 allowed: "at most 2^52 with numerator and denominator below 2^63 in lowest terms")
         }
         self.scale = scale

@@ -44,7 +44,7 @@ struct BudgetChargeCommand: ParsableCommand {
             // Unbuffered, so that a reader sees every completed charge even if the process is killed.
             FileHandle.standardOutput.write(Data((
                 "charged \(release.scope): reservation \(reservation.id), commit \(commit.id) "
-                + "(ε \(amount(release.epsilon)), δ \(amount(release.delta)), analyst \(reservation.analyst))\n").utf8))
+                + "(ε \(amount(release.epsilon)), δ \(amount(release.delta)), analyst \(TerminalText.escaped(reservation.analyst)))\n").utf8))
         }
     }
 }

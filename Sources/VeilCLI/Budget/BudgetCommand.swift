@@ -52,10 +52,10 @@ struct ExternalReleaseOptions: ParsableArguments {
     @Argument(help: "The budget to charge.")
     var scope: String
 
-    @Option(parsing: .unconditional, help: "ε of the release (finite, ≥ 0).")
+    @Option(parsing: .unconditional, help: "ε of the release (finite, ≥ 0).", transform: DecimalArgument.parse)
     var epsilon: Double
 
-    @Option(parsing: .unconditional, help: "δ of the release, in [0, 1).")
+    @Option(parsing: .unconditional, help: "δ of the release, in [0, 1).", transform: DecimalArgument.parse)
     var delta: Double = 0
 
     @Option(help: "Who makes the release.")

@@ -9,10 +9,10 @@ struct BudgetCreateCommand: ParsableCommand {
     @Argument(help: "Name of the budget (letters, digits, '_', '-', '.').")
     var scope: String
 
-    @Option(parsing: .unconditional, help: "Total ε (> 0).")
+    @Option(parsing: .unconditional, help: "Total ε (> 0).", transform: DecimalArgument.parse)
     var epsilon: Double
 
-    @Option(parsing: .unconditional, help: "Total δ in [0, 1) for basic; the conversion δ in (0, 1) for rdp and zcdp.")
+    @Option(parsing: .unconditional, help: "Total δ in [0, 1) for basic; the conversion δ in (0, 1) for rdp and zcdp.", transform: DecimalArgument.parse)
     var delta: Double = 0
 
     @Option(help: "How charges add up: basic (sum of ε and δ), rdp (Rényi DP of the events), zcdp (sum of ρ).")
@@ -26,7 +26,7 @@ struct BudgetCreateCommand: ParsableCommand {
         let opened = try ledger.open(.createIfMissing)
         let budget = try opened.createBudget(scope: scope, epsilon: epsilon, delta: delta, composition: composition)
         print("created budget \(budget.scope): ε \(amount(budget.epsilon)), δ \(amount(budget.delta)), "
-              + "\(budget.composition) composition, in \(opened.path)")
+              + "\(budget.composition) composition, in \(TerminalText.escaped(opened.path))")
     }
 }
 

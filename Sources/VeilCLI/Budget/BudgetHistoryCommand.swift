@@ -22,10 +22,10 @@ struct BudgetHistoryCommand: ParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(entries), as: UTF8.self))
+            print(TerminalText.escapedJSON(String(decoding: try encoder.encode(entries), as: UTF8.self)))
             return
         }
-        for e in entries { print(Self.line(e)) }
+        for e in entries { print(TerminalText.escaped(Self.line(e))) }
     }
 
     static func line(_ e: LedgerEntry) -> String {

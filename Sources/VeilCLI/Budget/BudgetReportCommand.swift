@@ -27,6 +27,8 @@ struct BudgetReportCommand: ParsableCommand {
     @OptionGroup var ledger: LedgerOptions
 
     func run() throws {
+        // Refuse a destination that is not a regular file before reading anything.
+        let writer = try output.map { try AtomicFileWriter(path: $0) }
         let opened = try ledger.open()
         let report = try AuditReport(ledger: opened, scope: scope)
         let text: String
@@ -35,13 +37,9 @@ struct BudgetReportCommand: ParsableCommand {
         case .html: text = report.html()
         case .json: text = try report.json()
         }
-        if let output {
-            do {
-                try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
-            } catch {
-                throw CLIFailure("cannot write \(output): \(error.localizedDescription)", exitCode: CLIExitCode.badInput)
-            }
-            FileHandle.standardError.write(Data("wrote \(output)\n".utf8))
+        if let writer {
+            try writer.write(Data(text.utf8))
+            FileHandle.standardError.write(Data("wrote \(TerminalText.escaped(writer.path))\n".utf8))
         } else {
             print(text, terminator: "")
         }

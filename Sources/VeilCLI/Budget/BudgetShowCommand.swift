@@ -28,7 +28,7 @@ struct BudgetShowCommand: ParsableCommand {
             print(scope == nil ? JSONValue.array(objects).rendered : objects[0].rendered)
             return
         }
-        if statuses.isEmpty { print("no budgets in \(opened.path)") }
+        if statuses.isEmpty { print("no budgets in \(TerminalText.escaped(opened.path))") }
         for (i, s) in statuses.enumerated() {
             if i > 0 { print("") }
             print(Self.text(s), terminator: "")
@@ -66,7 +66,7 @@ struct BudgetShowCommand: ParsableCommand {
         if !s.analysts.isEmpty {
             out += "  per analyst:\n"
             for a in s.analysts {
-                out += "    \(a.analyst): \(a.charges) charge\(a.charges == 1 ? "" : "s"), ε \(amount(a.epsilon)), δ \(amount(a.delta))\n"
+                out += "    \(TerminalText.escaped(a.analyst)): \(a.charges) charge\(a.charges == 1 ? "" : "s"), ε \(amount(a.epsilon)), δ \(amount(a.delta))\n"
             }
         }
         return out

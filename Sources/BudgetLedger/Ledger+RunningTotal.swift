@@ -1,0 +1,93 @@
+import Accounting
+import Foundation
+import GRDB
+
+// MARK: - Running totals
+
+extension Ledger {
+    /// The scope's running total (units of every reservation not refunded) as the hash chain records
+    /// it, checked against the `scope_total` cache; refuses when they disagree.
+    ///
+    /// The chain's record is the `total_*_units` of the scope's last `reserve` or `refund` entry
+    /// (format 2). That entry is checked first: its hash must match its content, and the entry after
+    /// it, if any, must link to that hash. A scope whose last such entry predates format 2 has its
+    /// total recomputed from its entries once; the entry this charge appends records it from then
+    /// on. Cost: a few index lookups and one SHA-256, whatever the ledger's length.
+    ///
+    /// - Throws: `ledgerDamaged` ("… run `veil budget verify`") when the cache, the entry or its link
+    ///   does not match: the file was edited outside Veil, and no charge may rely on it.
+    static func verifiedRunningTotal(_ db: Database, scope: String) throws -> (epsilon: Int64, delta: Int64) {
+        let chain = try chainRunningTotal(db, scope: scope)
+        let cached = try runningTotal(db, scope: scope)
+        guard cached.epsilon == chain.epsilon, cached.delta == chain.delta else {
+            throw LedgerFailure.totalMismatch(scope, "the cached total says ε units \(cached.epsilon), δ units \(cached.delta); "
+                                              + "the chain says \(chain.epsilon), \(chain.delta)")
+        }
+        return chain
+    }
+
+    /// The running total recorded by the scope's last `reserve` or `refund` entry, after checking
+    /// that entry's hash and its link to the next entry.
+    static func chainRunningTotal(_ db: Database, scope: String) throws -> (epsilon: Int64, delta: Int64) {
+        // Two lookups on the (scope, kind) index, each answered by its last row.
+        let lastIDs = try ["reserve", "refund"].compactMap { kind in
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(id) FROM entry WHERE scope = ? AND kind = ?"),
+                               arguments: [scope, kind])
+        }
+        guard let lastID = lastIDs.max() else { return (0, 0) }
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE id = ?"), arguments: [lastID]) else {
+            throw LedgerFailure.totalMismatch(scope, "entry \(lastID) cannot be read")
+        }
+        let last = try LedgerSchema.entry(from: row)
+        guard last.hashMatchesContent else {
+            throw LedgerFailure.totalMismatch(scope, "entry \(lastID) does not match its hash")
+        }
+        if let next = try String.fetchOne(db.cachedStatement(sql: "SELECT prev_hash FROM entry WHERE id = ?"),
+                                          arguments: [lastID + 1]), next != last.hash {
+            throw LedgerFailure.totalMismatch(scope, "entry \(lastID + 1) does not link to entry \(lastID)")
+        }
+        if let e = last.totalEpsilonUnits, let d = last.totalDeltaUnits { return (e, d) }
+        // Written by format 1: sum the units of the scope's reservations that were not refunded.
+        let sums = try Row.fetchOne(db, sql: """
+            SELECT coalesce(sum(r.epsilon_units), 0), coalesce(sum(r.delta_units), 0) FROM entry r
+            WHERE r.scope = ? AND r.kind = 'reserve'
+              AND NOT EXISTS (SELECT 1 FROM entry x WHERE x.reservation = r.id AND x.kind = 'refund')
+            """, arguments: [scope])
+        guard let sums, let e = Int64.fromDatabaseValue(sums[0]), let d = Int64.fromDatabaseValue(sums[1]) else {
+            throw LedgerFailure.totalMismatch(scope, "its reservations cannot be summed")
+        }
+        return (e, d)
+    }
+
+    /// The cached running total of `scope` (the `scope_total` row).
+    static func runningTotal(_ db: Database, scope: String) throws -> (epsilon: Int64, delta: Int64) {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT epsilon_units, delta_units FROM scope_total WHERE scope = ?"),
+                                         arguments: [scope]),
+              let e = Int64.fromDatabaseValue(row[0]), let d = Int64.fromDatabaseValue(row[1]) else {
+            throw LedgerFailure.totalMismatch(scope, "its cached total is missing or malformed")
+        }
+        return (e, d)
+    }
+
+    /// Sets the cached running total of `scope` to the total the new entry records.
+    static func setRunningTotal(_ db: Database, scope: String, epsilonUnits: Int64, deltaUnits: Int64) throws {
+        try db.cachedStatement(sql: "UPDATE scope_total SET epsilon_units = ?, delta_units = ? WHERE scope = ?")
+            .execute(arguments: [epsilonUnits, deltaUnits, scope])
+        guard db.changesCount == 1 else {
+            throw LedgerFailure.totalMismatch(scope, "its cached total is missing")
+        }
+    }
+
+    /// The events of every reservation on `scope` that was not refunded (committed or open).
+    static func chargedEvents(_ db: Database, scope: String) throws -> [DPEvent] {
+        let texts = try String.fetchAll(db, sql: """
+            SELECT r.event FROM entry r
+            WHERE r.scope = ? AND r.kind = 'reserve'
+              AND NOT EXISTS (SELECT 1 FROM entry x WHERE x.reservation = r.id AND x.kind = 'refund')
+            ORDER BY r.id
+            """, arguments: [scope])
+        let decoder = JSONDecoder()
+        return try texts.map { try decoder.decode(DPEvent.self, from: Data($0.utf8)) }
+    }
+}
