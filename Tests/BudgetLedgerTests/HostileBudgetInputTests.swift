@@ -125,6 +125,54 @@ struct HostileBudgetInputTests {
         }
     }
 
+    @Test("query: numbers in messages in short form, and --delta -0 leaves a chain that verifies")
+    func queryNumbers() throws {
+        let folder = try TemporaryFolder()
+        let ledger = folder.path("l.sqlite")
+        let datasets = scriptsFolder.deletingLastPathComponent().appendingPathComponent("datasets")
+        try HostileCase.run(["create", "health_panel", "--epsilon", "10"], ledger)
+        func query(_ options: [String]) throws -> VeilRun {
+            try runVeil(["query", "--db", datasets.appendingPathComponent("health_panel.sqlite").path,
+                         "--metadata", datasets.appendingPathComponent("health_panel.privacy.yaml").path,
+                         "--ledger", ledger] + options + ["SELECT COUNT(*) FROM visits"])
+        }
+        for epsilon in ["1e308", "1e-300"] {
+            let run = try query(["--epsilon", epsilon])
+            #expect(run.status == 2)
+            // Before, the noise scale was printed as an exact fraction of hundreds of digits.
+            let longestDigitRun = run.stderr.split(whereSeparator: { !$0.isNumber }).map(\.count).max() ?? 0
+            #expect(longestDigitRun < 20, "\(run.stderr)")
+            #expect(run.stderr.filter { $0 == "\n" }.count == 1)
+        }
+        #expect(try query(["--epsilon", "1", "--delta", "-0"]).status == 0)
+        #expect(try runVeil(["budget", "verify", "--ledger", ledger]).status == 0)
+        #expect(try runLedgerVerifier(ledger).status == 0)
+    }
+
+    /// Whether the tests run as root with `setpriv`, so that a command can run as `nobody` (root
+    /// writes to read-only files regardless of their mode).
+    static let canDropPrivileges = geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
+
+    @Test("a read-only ledger is a failure (exit 1), not bad input", .enabled(if: canDropPrivileges))
+    func readOnlyLedger() throws {
+        let folder = try TemporaryFolder()
+        let ledger = folder.path("l.sqlite")
+        try HostileCase.run(["create", "s", "--epsilon", "1"], ledger)
+        #expect(chmod(folder.url.path, 0o755) == 0 && chmod(ledger, 0o444) == 0)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", veilExecutableURL().path,
+                             "budget", "charge", "s", "--epsilon", "0.1", "--analyst", "a", "--purpose", "p", "--ledger", ledger]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "\(message)")
+        #expect(message.hasPrefix("error: cannot write the ledger"))
+    }
+
     @Test("special files named as the report's output are left as they were")
     func specialFilesUntouched() throws {
         let folder = try TemporaryFolder()
