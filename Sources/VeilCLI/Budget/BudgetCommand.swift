@@ -20,8 +20,11 @@ struct BudgetCommand: ParsableCommand {
           veil budget show health_panel --json
           veil budget report --format html --output audit.html
 
-        Exit codes: 0 success, 1 failure (a broken chain), 2 bad input (unknown scope, bad values, \
-        a file that is not a ledger), 3 refused for lack of budget.
+        Exit codes: 0 success, 1 failure (a broken chain, a damaged or read-only ledger, a running \
+        total that contradicts the chain), 2 bad input (unknown scope, bad values, a file that is not \
+        a ledger, a report destination that is not a regular file), 3 refused for lack of budget.
+
+        Numbers are plain decimals (0.5, 3, 1e-6); hexadecimal, nan, inf and a leading '+' are refused.
         """,
         subcommands: [
             BudgetCreateCommand.self, BudgetShowCommand.self, BudgetChargeCommand.self, BudgetReserveCommand.self,
