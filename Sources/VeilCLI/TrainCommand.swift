@@ -50,57 +50,62 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var ledger: LedgerOptions
 
-    /// Creates the folder the model is written to (with its parents) once the pipeline is known to be valid,
-    /// so that a bad pipeline writes nothing and a good one does not fail after training for want of a folder.
-    static func prepareOutputFolder(of output: String) throws {
-        let folder = URL(fileURLWithPath: output).deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw VeilError(.invalidInput, "the output folder \(folder) is a file") }
-            return
-        }
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        } catch {
-            throw VeilError(.invalidInput, "cannot create the output folder \(folder): \(error.localizedDescription)")
-        }
-    }
-
     func run() throws {
         TrainingAllocator.configure()
         var pipeline = try TrainingPipeline.load(path: self.pipeline)
-        if let epochs { pipeline.training.epochs = epochs }
+        if let epochs {
+            try TrainingLimits.check(epochs, in: TrainingLimits.epochs, name: "--epochs")
+            pipeline.training.epochs = epochs
+        }
         if let output { pipeline.output = output }
 
-        let (train, test, standardization) = try pipeline.loadData()
+        // Everything that can fail without reading the data is checked first, then everything that can fail
+        // before noise is drawn; only then is the budget reserved (DESIGN.md §2 rule 3).
+        try ModelFileDestination.validate(pipeline.output)
+        var plan = try pipeline.size.map {
+            try TrainingPlan(datasetSize: $0, training: pipeline.training, privacy: pipeline.privacy)
+        }
+        let ledger = try openLedger(pipeline: pipeline)
+
+        let (train, test) = try pipeline.loadData()
+        if plan == nil {
+            // Only a non-private pipeline may leave the size undeclared (the parser refuses a DP one).
+            plan = try TrainingPlan(datasetSize: train.count, training: pipeline.training, privacy: pipeline.privacy)
+        }
+        guard let plan else { return }
         // The model file's data description is settled before any noise is drawn.
-        var metadata = [TrainingDataDescription.metadataKey: pipeline.dataDescription(trainedOn: train).json]
-        if let standardization { metadata[Standardization.metadataKey] = try standardization.json() }
-        let plan = try TrainingPlan(datasetSize: train.count, training: pipeline.training, privacy: pipeline.privacy)
-        try Self.prepareOutputFolder(of: pipeline.output)
+        let metadata = [TrainingDataDescription.metadataKey: pipeline.dataDescription(trainedOn: train).json]
         var secure = SecureRandomSource()
         var model = try SequentialModel(architecture: pipeline.layerSpecifications, inputShape: train.inputShape, random: &secure)
+        try ArchitectureFootprint(architecture: model.architecture, inputShape: model.inputShape)
+            .checkBatch(pipeline.training.maxPhysicalBatchSize)
+        try ModelFileDestination.prepare(pipeline.output)
         for warning in plan.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         let status = FileHandle.standardError
         if let sigma = plan.noiseMultiplier, let privacy = plan.privacy {
-            status.write(Data(String(format: "DP-SGD: %d examples, q = %.6g, %d steps, σ = %.4f, C = %g, target ε = %g at δ = %g (%@)\n",
-                                     train.count, plan.samplingRate, plan.steps, sigma, privacy.clipNorm,
+            // Only declared and derived settings: the exact number of examples read is never printed.
+            status.write(Data(String(format: "DP-SGD: declared N = %d, q = %.6g, %d steps, σ = %.4f, C = %g, target ε = %g at δ = %g (%@)\n",
+                                     plan.datasetSize, plan.samplingRate, plan.steps, sigma, privacy.clipNorm,
                                      privacy.targetEpsilon, privacy.delta, privacy.accountant.rawValue).utf8))
         }
-        let charger = try budgetCharger(pipeline: pipeline, isPrivate: plan.privacy != nil)
+        let charger = ledger.map {
+            LedgerBudgetCharger(ledger: $0.ledger, scope: $0.scope, analyst: analyst ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown",
+                                // The data's fingerprint goes to the access-controlled ledger, never into the model file.
+                                purpose: "veil train \(self.pipeline) → \(pipeline.output) (training data sha256:\(train.sha256))")
+        }
         let reporter = ProgressReporter(totalSteps: plan.steps, toStandardError: json)
         var order: any RandomSource = pipeline.seed.map { InsecureSeededRandomSource(seed: $0) as any RandomSource }
             ?? SecureRandomSource()
         var orderSource = AnyRandomSource(&order)
         let outcome = try DPSGDTrainer.train(
             model: &model, data: train, plan: plan, budget: charger, privacyRandom: &secure, orderRandom: &orderSource,
-            progressInterval: reporter.interval, ledgerScope: pipeline.ledgerScope, notes: pipeline.cardNotes,
-            progress: reporter.report)
+            progressInterval: reporter.interval, ledgerScope: pipeline.ledgerScope, progress: reporter.report)
         reporter.finish()
         var card = outcome.card
         card.ledgerEntry = charger?.entryReference
         let modelDigest = try SafetensorsFile.write(model: model, card: card, to: pipeline.output, extraMetadata: metadata)
         try charger?.recordRelease(resultDigest: "sha256:" + modelDigest)
+        // Evaluating on the test split is the operator's own use of their data, shown to them only.
         let evaluation = try test.map { try Evaluation(model: model, data: $0) }
         if json {
             var fields: [(String, JSONValue)] = [
@@ -127,7 +132,8 @@ struct TrainCommand: ParsableCommand {
                 print(String(format: "test: accuracy %.4f, loss %.4f on %d examples", evaluation.accuracy, evaluation.loss,
                              evaluation.examples))
             }
-            print(String(format: "time: %.1f s (%.0f examples/s)", outcome.seconds, Double(outcome.examples) / max(outcome.seconds, 1e-9)))
+            print(String(format: "time: %.1f s (%.0f expected examples/s)", outcome.seconds,
+                         Double(outcome.examples) / max(outcome.seconds, 1e-9)))
             if let charger, let reservation = charger.reservation {
                 print("ledger: charged ε \(reservation.cost.epsilon), δ \(reservation.cost.delta) to \(charger.scope) "
                       + "(entry \(reservation.id) of \(charger.ledger.path))")
@@ -135,9 +141,10 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// The ledger charge of a DP run (its pipeline must name a scope); `nil` for a non-private run.
-    private func budgetCharger(pipeline: TrainingPipeline, isPrivate: Bool) throws -> LedgerBudgetCharger? {
-        guard isPrivate else { return nil }
+    /// The ledger and scope a DP run is charged to, checked to exist before any data is read; `nil` for a
+    /// non-private run.
+    private func openLedger(pipeline: TrainingPipeline) throws -> (ledger: Ledger, scope: String)? {
+        guard pipeline.privacy != nil else { return nil }
         // Charge before release (DESIGN.md §2 rule 3): a DP run is never trained uncharged.
         guard let scope = pipeline.ledgerScope else {
             throw VeilError(.invalidInput, """
@@ -145,9 +152,9 @@ struct TrainCommand: ParsableCommand {
                 (create one with `veil budget create SCOPE --epsilon E --delta D` and name it there)
                 """)
         }
-        let who = analyst ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown"
-        return LedgerBudgetCharger(ledger: try ledger.open(), scope: scope, analyst: who,
-                                   purpose: "veil train \(self.pipeline) → \(pipeline.output)")
+        let opened = try ledger.open()
+        _ = try opened.budget(scope: scope)
+        return (opened, scope)
     }
 }
 
@@ -184,7 +191,8 @@ final class ProgressReporter {
 
     func report(_ p: TrainingProgress) {
         let epsilon = p.epsilonSpent.map { String(format: "ε %.3f", $0) } ?? "non-private"
-        let text = String(format: "step %d/%d  loss %.4f  %@  %.0f ex/s  ETA %@", p.step, p.totalSteps, p.loss, epsilon,
+        // Step, ε spent and expected throughput only: no loss and no realised batch size (DESIGN.md §2 rule 7).
+        let text = String(format: "step %d/%d  %@  %.0f ex/s  ETA %@", p.step, p.totalSteps, epsilon,
                           p.examplesPerSecond, Self.duration(p.remainingSeconds))
         if isTerminal {
             let width = 30

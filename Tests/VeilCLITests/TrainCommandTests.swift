@@ -21,6 +21,7 @@ struct TrainCommandTests {
           train_images: \(Self.mnist)/t10k-images-idx3-ubyte.gz
           train_labels: \(Self.mnist)/t10k-labels-idx1-ubyte.gz
           limit: 1000
+          size: 1000
         \(extraData)
         model:
           architecture: logistic
@@ -146,7 +147,8 @@ struct TrainCommandTests {
         case "unknown": text = pipeline(extraData: "  colour: blue", output: model)
         case "clip": text = pipeline(privacy: "privacy:\n  target_epsilon: 3\n  delta: 1e-4\n  clip_norm: 0", output: model)
         case "batch": text = pipeline(batch: 5000, output: model)
-        default: text = pipeline(output: model).replacingOccurrences(of: "t10k-labels", with: "no-such-labels")
+        default: text = pipeline(privacy: "privacy:\n  non_private: true", output: model)
+            .replacingOccurrences(of: "t10k-labels", with: "no-such-labels")
         }
         let file = folder.appendingPathComponent("p.yaml")
         try text.write(to: file, atomically: true, encoding: .utf8)
@@ -185,8 +187,11 @@ struct TrainCommandTests {
           test_table: test
           label_column: \(labelColumn)
           feature_columns: [a, b]
-          standardize: true
+          feature_bounds:
+            a: {lower: -5, upper: 5}
+            b: {lower: -3, upper: 3}
           classes: 2
+          size: 400
         model:
           architecture: logistic
         privacy:
@@ -213,7 +218,7 @@ struct TrainCommandTests {
         return (database, ledger, file)
     }
 
-    @Test("train on a SQLite table, then evaluate the model on the test table with the same columns and statistics")
+    @Test("train on a SQLite table, then evaluate the model on the test table with the same columns and bounds")
     func sqliteTrainAndEvaluate() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -258,5 +263,47 @@ struct TrainCommandTests {
         let status = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
         #expect(status["epsilon_spent"] as? Double == 0)
         #expect(status["epsilon_reserved"] as? Double == 0)
+    }
+
+    /// The JSON header of a safetensors file: 8 bytes of little-endian length, then the header.
+    private func safetensorsHeader(_ path: String) throws -> [String: Any] {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let length = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
+        return try #require(try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as? [String: Any])
+    }
+
+    @Test("a run releases no exact function of its data: no digest, size, statistics or loss; the digest goes to the ledger")
+    func releasesNoDataStatistics() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // The table has 400 rows; the pipeline declares 500, so q = 50 / 500 whatever the true count.
+        let (_, ledger, file) = try sqliteSetup(in: folder, pipeline: sqlitePipeline().replacingOccurrences(of: "size: 400",
+                                                                                                       with: "size: 500"))
+        let train = try runVeil(["train", file.path, "--ledger", ledger])
+        try #require(train.status == 0, "\(train.stderr)")
+        let progress = train.stdout.split(separator: "\n").filter { $0.hasPrefix("step ") }
+        #expect(progress.count >= 2)
+        #expect(progress.allSatisfy { !$0.contains("loss") }, "\(progress)")
+        #expect(train.stderr.hasPrefix("DP-SGD: declared N = 500, q = 0.1, 50 steps,"), "\(train.stderr)")
+        #expect(!train.stderr.contains("400"))
+
+        let header = try safetensorsHeader(folder.appendingPathComponent("m.safetensors").path)
+        let metadata = try #require(header["__metadata__"] as? [String: String])
+        #expect(metadata["veil.standardization"] == nil)
+        let cardJSON = try #require(metadata["veil.privacy"])
+        let card = try #require(try JSONSerialization.jsonObject(with: Data(cardJSON.utf8)) as? [String: Any])
+        #expect(card["dataset_sha256"] == nil && card["dataset_size"] == nil)
+        #expect(card["declared_dataset_size"] as? Int == 500)
+        #expect(card["sampling_rate"] as? Double == 0.1 && card["expected_batch_size"] as? Double == 50)
+        let dataJSON = try #require(metadata["veil.data"])
+        let data = try #require(try JSONSerialization.jsonObject(with: Data(dataJSON.utf8)) as? [String: Any])
+        let bounds = try #require(data["feature_bounds"] as? [String: [String: Double]])
+        #expect(bounds["a"] == ["lower": -5, "upper": 5] && bounds["b"] == ["lower": -3, "upper": 3])
+
+        let history = try runVeil(["budget", "history", "points", "--json", "--ledger", ledger])
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]])
+        let purpose = try #require(entries.first { $0["kind"] as? String == "reserve" }?["purpose"] as? String)
+        let digest = try #require(purpose.range(of: "training data sha256:")).upperBound
+        #expect(purpose[digest...].prefix(64).allSatisfy(\.isHexDigit) && purpose[digest...].count >= 64, "\(purpose)")
     }
 }
