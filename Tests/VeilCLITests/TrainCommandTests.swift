@@ -306,4 +306,57 @@ struct TrainCommandTests {
         let digest = try #require(purpose.range(of: "training data sha256:")).upperBound
         #expect(purpose[digest...].prefix(64).allSatisfy(\.isHexDigit) && purpose[digest...].count >= 64, "\(purpose)")
     }
+
+    /// The `F32` values of tensor `name` in a safetensors file.
+    private func tensor(_ name: String, in path: String) throws -> [Float] {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let length = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
+        let entry = try #require(try safetensorsHeader(path)[name] as? [String: Any])
+        let offsets = try #require(entry["data_offsets"] as? [Int])
+        return stride(from: 8 + length + offsets[0], to: 8 + length + offsets[1], by: 4).map { o in
+            Float(bitPattern: UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24)
+        }
+    }
+
+    @Test("an adversarial record (2e19) moves the biases no more than C allows: |Δb| ≤ lr·(C·Σ|Bₜ| + 6σC√T)/(q·N), false failure < 1e-8")
+    func adversarialRecord() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var csv = "a,b,label\n"
+        for i in 0..<100 { csv += "\(Double(i % 9) / 4 - 1),\(Double(i % 7) / 3 - 1),\(i % 2)\n" }
+        csv += "2e19,1,1\n"  // ‖a‖² overflows Float; a saturated tanh gives g = 0, and g·‖a‖² = 0·Inf = NaN
+        try csv.write(to: folder.appendingPathComponent("train.csv"), atomically: true, encoding: .utf8)
+        let ledger = folder.appendingPathComponent("ledger.sqlite").path
+        _ = try runVeil(["budget", "create", "points", "--epsilon", "10", "--delta", "1e-3", "--ledger", ledger])
+        let file = folder.appendingPathComponent("p.yaml")
+        try """
+            data:
+              format: csv
+              train: train.csv
+              label_column: label
+              feature_bounds: {a: {lower: -1e9, upper: 1e9}}
+              classes: 2
+              size: 100
+            model: {architecture: mlp, activation: tanh, hidden: [8]}
+            privacy: {target_epsilon: 1, delta: 1e-5, clip_norm: 1e-4, ledger_scope: points}
+            training: {epochs: 5, expected_batch_size: 10, optimizer: sgd, momentum: 0, learning_rate: 1}
+            output: m.safetensors
+            """.write(to: file, atomically: true, encoding: .utf8)
+        let train = try runVeil(["train", file.path, "--ledger", ledger, "--json"])
+        try #require(train.status == 0, "\(train.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(train.stdout.utf8)) as? [String: Any])
+        let sigma = try #require(summary["noise_multiplier"] as? Double)
+        let steps = try #require(summary["steps"] as? Int)
+        #expect(steps == 50)
+        // Biases start at 0. Per step the clipped sum has norm ≤ |Bₜ|·C and the noise is N(0, σ²C²) per
+        // coordinate; both are divided by q·N = 10. Σ|Bₜ| ~ Binomial(5050, 0.1) (101 rows): ≤ 700 but with
+        // probability < 1e-15; the summed noise of one coordinate exceeds 6σC√T with probability < 2e-9
+        // (10 coordinates: < 2e-8).
+        let (clip, learningRate, expectedBatch) = (1e-4, 1.0, 10.0)
+        let bound = learningRate * (clip * 700 + 6 * sigma * clip * Double(steps).squareRoot()) / expectedBatch
+        let model = folder.appendingPathComponent("m.safetensors").path
+        let biases = try tensor("layers.1.bias", in: model) + tensor("layers.3.bias", in: model)
+        #expect(biases.count == 10)
+        #expect(biases.allSatisfy { abs(Double($0)) <= bound }, "\(biases), bound \(bound)")
+    }
 }

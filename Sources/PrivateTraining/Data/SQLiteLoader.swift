@@ -13,7 +13,7 @@ import Mechanisms
 public enum SQLiteLoader {
     /// The rows of `table` as a ``Dataset`` (features as stored, not standardised).
     ///
-    /// The fingerprint (``Dataset/sha256``, the card's `dataset_sha256`) covers exactly the values used:
+    /// The fingerprint (``Dataset/sha256``, recorded in the ledger reservation) covers exactly the values used:
     /// SHA-256 of the feature matrix as read (rows in `rowid` order, row-major, `Float32` little-endian)
     /// followed by the labels (`Int32` little-endian). Other tables, other columns and the file's page
     /// layout do not change it.
