@@ -62,17 +62,10 @@ struct TrainCommand: ParsableCommand {
         // Everything that can fail without reading the data is checked first, then everything that can fail
         // before noise is drawn; only then is the budget reserved (DESIGN.md §2 rule 3).
         try ModelFileDestination.validate(pipeline.output)
-        var plan = try pipeline.size.map {
-            try TrainingPlan(datasetSize: $0, training: pipeline.training, privacy: pipeline.privacy)
-        }
+        let plan = try TrainingPlan(datasetSize: pipeline.size, training: pipeline.training, privacy: pipeline.privacy)
         let ledger = try openLedger(pipeline: pipeline)
 
         let (train, test) = try pipeline.loadData()
-        if plan == nil {
-            // Only a non-private pipeline may leave the size undeclared (the parser refuses a DP one).
-            plan = try TrainingPlan(datasetSize: train.count, training: pipeline.training, privacy: pipeline.privacy)
-        }
-        guard let plan else { return }
         // The model file's data description is settled before any noise is drawn.
         let metadata = [TrainingDataDescription.metadataKey: pipeline.dataDescription(trainedOn: train).json]
         var secure = SecureRandomSource()

@@ -186,6 +186,7 @@ struct SQLiteLoaderTests {
                 age: {lower: 20, upper: 60}
                 income: {lower: 0, upper: 4}
               classes: 2
+              size: 4
             model: {architecture: logistic}
             privacy: {non_private: true}
             training: {epochs: 1, expected_batch_size: 2, learning_rate: 0.1}
@@ -246,6 +247,7 @@ struct SQLiteLoaderTests {
               table: train
               label_column: label
               classes: 2
+              size: 4
             model: {architecture: logistic}
             privacy: {non_private: true}
             training: {epochs: 1, expected_batch_size: 2, learning_rate: 0.1}

@@ -134,8 +134,8 @@ struct HostileTrainingInputTests {
         Case(name: "an unknown ledger scope is refused before the data is read", command: .train,
              pipeline: [("ledger_scope: points", "ledger_scope: nosuch"), ("train: points.csv", "train: missing.csv")],
              message: "no budget named \"nosuch\""),
-        Case(name: "a DP run without a declared size", command: .train, pipeline: [("  size: 40\n", "")],
-             message: "data.size is required for a DP run"),
+        Case(name: "a run without a declared size", command: .train, pipeline: [("  size: 40\n", "")],
+             message: "data.size is required: declare the number of training examples N"),
 
         // Numbers out of range (pipeline fields and flags).
         Case(name: "classes: 1e9", command: .train, pipeline: [("classes: 2", "classes: 1e9")],

@@ -26,9 +26,11 @@ public struct FeatureBounds: Sendable, Codable, Equatable {
     }
 
     /// `x` clamped into `[lower, upper]` and mapped linearly onto `[-1, 1]`:
-    /// `(2·clamp(x) − lower − upper) / (upper − lower)`.
+    /// `(2·clamp(x) − lower − upper) / (upper − lower)`; NaN (which the loaders refuse) maps to 0.
     public func scaled(_ x: Float) -> Float {
-        let clamped = Swift.min(Swift.max(Double(x), lower), upper)
+        // Written out: Swift's `max(NaN, lower)` is NaN, and a clamp must bound every input.
+        guard !x.isNaN else { return 0 }
+        let clamped = Double(x) < lower ? lower : (Double(x) > upper ? upper : Double(x))
         return Float((2 * clamped - lower - upper) / (upper - lower))
     }
 }

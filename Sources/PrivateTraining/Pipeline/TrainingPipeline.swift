@@ -21,9 +21,10 @@ public struct TrainingPipeline: Sendable {
     public var data: DataSource
     /// Number of classes.
     public var classes: Int
-    /// The declared number of training examples N (`data.size`): public, data-independent, required for
-    /// a DP run. It sets the sampling rate `q = expected_batch_size / N` and the normalisation `q·N`.
-    public var size: Int?
+    /// The declared number of training examples N (`data.size`, required): public, data-independent. It
+    /// sets the sampling rate `q = expected_batch_size / N`, the normalisation `q·N` and the steps, and it is
+    /// the only size the model's card publishes.
+    public var size: Int
     /// Use only the first `limit` training examples.
     public var limit: Int?
     /// Model family: `logistic`, `mlp` or `cnn`.
@@ -83,7 +84,13 @@ public struct TrainingPipeline: Sendable {
             throw VeilError(.invalidInput, "\(name): data.format must be idx, csv or sqlite, got \(format)")
         }
         let classes = try data.int("classes", default: 10, in: TrainingLimits.classes)
-        let size = try data.optionalInt("size", in: TrainingLimits.datasetSize)
+        guard let size = try data.optionalInt("size", in: TrainingLimits.datasetSize) else {
+            throw VeilError(.invalidInput, """
+                \(name): data.size is required: declare the number of training examples N \
+                (a public figure, not counted from the data: q = expected_batch_size / N, and each step's noisy \
+                gradient sum is divided by q·N), e.g. `size: 60000` under data
+                """)
+        }
         let limit = try data.optionalInt("limit", in: TrainingLimits.datasetSize)
         try data.finish()
 
@@ -117,13 +124,6 @@ public struct TrainingPipeline: Sendable {
                                       noiseMultiplier: try privacySection.optionalDouble("noise_multiplier"))
             ledgerScope = try privacySection.optionalString("ledger_scope")
             try privacySection.finish()
-            guard size != nil else {
-                throw VeilError(.invalidInput, """
-                    \(name): data.size is required for a DP run: declare the number of training examples N \
-                    (a public figure, not counted from the data: q = expected_batch_size / N, and each step's noisy \
-                    gradient sum is divided by q·N), e.g. `size: 60000` under data
-                    """)
-            }
         }
 
         var trainingSection = try reader.section("training")
