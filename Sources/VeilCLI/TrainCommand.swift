@@ -59,103 +59,56 @@ struct TrainCommand: ParsableCommand {
         }
         if let output { pipeline.output = output }
 
-        // Everything that can fail without reading the data is checked first, then everything that can fail
-        // before noise is drawn; only then is the budget reserved (DESIGN.md §2 rule 3).
-        try ModelFileDestination.validate(pipeline.output)
-        let plan = try TrainingPlan(datasetSize: pipeline.size, training: pipeline.training, privacy: pipeline.privacy)
-        let ledger = try openLedger(pipeline: pipeline)
-
-        let (train, test) = try pipeline.loadData()
-        // The model file's data description is settled before any noise is drawn.
-        let metadata = [TrainingDataDescription.metadataKey: pipeline.dataDescription(trainedOn: train).json]
-        var secure = SecureRandomSource()
-        var model = try SequentialModel(architecture: pipeline.layerSpecifications, inputShape: train.inputShape, random: &secure)
-        try ArchitectureFootprint(architecture: model.architecture, inputShape: model.inputShape)
-            .checkBatch(pipeline.training.maxPhysicalBatchSize)
-        try ModelFileDestination.prepare(pipeline.output)
-        for warning in plan.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
-        let status = FileHandle.standardError
+        // Everything that can fail without drawing noise is checked before the budget is reserved.
+        let run = try TrainingRun.prepare(pipeline: pipeline, source: self.pipeline,
+                                          analyst: analyst ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown",
+                                          openLedger: { try ledger.open() })
+        let plan = run.plan
+        for warning in run.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         if let sigma = plan.noiseMultiplier, let privacy = plan.privacy {
             // Only declared and derived settings: the exact number of examples read is never printed.
-            status.write(Data(String(format: "DP-SGD: declared N = %d, q = %.6g, %d steps, σ = %.4f, C = %g, target ε = %g at δ = %g (%@)\n",
-                                     plan.datasetSize, plan.samplingRate, plan.steps, sigma, privacy.clipNorm,
-                                     privacy.targetEpsilon, privacy.delta, privacy.accountant.rawValue).utf8))
-        }
-        let charger = ledger.map {
-            LedgerBudgetCharger(ledger: $0.ledger, scope: $0.scope, analyst: analyst ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown",
-                                // The data's fingerprint goes to the access-controlled ledger, never into the model file.
-                                purpose: "veil train \(self.pipeline) → \(pipeline.output) (training data sha256:\(train.sha256))")
+            FileHandle.standardError.write(Data(String(
+                format: "DP-SGD: declared N = %d, q = %.6g, %d steps, σ = %.4f, C = %g, target ε = %g at δ = %g (%@)\n",
+                plan.datasetSize, plan.samplingRate, plan.steps, sigma, privacy.clipNorm,
+                privacy.targetEpsilon, privacy.delta, privacy.accountant.rawValue).utf8))
         }
         let reporter = ProgressReporter(totalSteps: plan.steps, toStandardError: json)
-        var order: any RandomSource = pipeline.seed.map { InsecureSeededRandomSource(seed: $0) as any RandomSource }
-            ?? SecureRandomSource()
-        var orderSource = AnyRandomSource(&order)
-        let outcome = try DPSGDTrainer.train(
-            model: &model, data: train, plan: plan, budget: charger, privacyRandom: &secure, orderRandom: &orderSource,
-            progressInterval: reporter.interval, ledgerScope: pipeline.ledgerScope, progress: reporter.report)
+        let release = try run.execute(progressInterval: reporter.interval, progress: reporter.report)
         reporter.finish()
-        var card = outcome.card
-        card.ledgerEntry = charger?.entryReference
-        let modelDigest = try SafetensorsFile.write(model: model, card: card, to: pipeline.output, extraMetadata: metadata)
-        try charger?.recordRelease(resultDigest: "sha256:" + modelDigest)
-        // Evaluating on the test split is the operator's own use of their data, shown to them only.
-        let evaluation = try test.map { try Evaluation(model: model, data: $0) }
+        let outcome = release.outcome
         if json {
             var fields: [(String, JSONValue)] = [
-                ("model", .string(pipeline.output)), ("steps", .number(Double(outcome.steps))),
+                ("model", .string(release.modelPath)), ("steps", .number(Double(outcome.steps))),
                 ("epsilon", outcome.epsilon.map { .number($0) } ?? .null),
                 ("delta", plan.privacy.map { .number($0.delta) } ?? .null),
                 ("noise_multiplier", plan.noiseMultiplier.map { .number($0) } ?? .null),
                 ("seconds", .number(outcome.seconds)),
-                ("ledger_entry", card.ledgerEntry.map { .string($0) } ?? .null),
+                ("ledger_entry", release.card.ledgerEntry.map { .string($0) } ?? .null),
             ]
-            if let evaluation {
+            if let evaluation = release.evaluation {
                 fields += [("test_accuracy", .number(evaluation.accuracy)), ("test_loss", .number(evaluation.loss))]
             }
             print(JSONValue.object(fields).rendered)
         } else {
-            print("wrote \(pipeline.output)")
-            if let epsilon = outcome.epsilon, let privacy = plan.privacy {
+            print("wrote \(release.modelPath)")
+            if let epsilon = outcome.epsilon, let privacy = plan.privacy, let sigma = plan.noiseMultiplier {
                 print(String(format: "privacy: ε = %.4f at δ = %g (%@), %d steps, σ = %.4f, C = %g",
-                             epsilon, privacy.delta, privacy.accountant.rawValue, outcome.steps, plan.noiseMultiplier!, privacy.clipNorm))
+                             epsilon, privacy.delta, privacy.accountant.rawValue, outcome.steps, sigma, privacy.clipNorm))
             } else {
                 print("privacy: none — trained without differential privacy")
             }
-            if let evaluation {
+            if let evaluation = release.evaluation {
                 print(String(format: "test: accuracy %.4f, loss %.4f on %d examples", evaluation.accuracy, evaluation.loss,
                              evaluation.examples))
             }
             print(String(format: "time: %.1f s (%.0f expected examples/s)", outcome.seconds,
                          Double(outcome.examples) / max(outcome.seconds, 1e-9)))
-            if let charger, let reservation = charger.reservation {
-                print("ledger: charged ε \(reservation.cost.epsilon), δ \(reservation.cost.delta) to \(charger.scope) "
-                      + "(entry \(reservation.id) of \(charger.ledger.path))")
+            if let reservation = release.reservation, let ledgerPath = release.ledgerPath {
+                print("ledger: charged ε \(reservation.cost.epsilon), δ \(reservation.cost.delta) to \(reservation.scope) "
+                      + "(entry \(reservation.id) of \(ledgerPath))")
             }
         }
     }
-
-    /// The ledger and scope a DP run is charged to, checked to exist before any data is read; `nil` for a
-    /// non-private run.
-    private func openLedger(pipeline: TrainingPipeline) throws -> (ledger: Ledger, scope: String)? {
-        guard pipeline.privacy != nil else { return nil }
-        // Charge before release (DESIGN.md §2 rule 3): a DP run is never trained uncharged.
-        guard let scope = pipeline.ledgerScope else {
-            throw VeilError(.invalidInput, """
-                privacy.ledger_scope is not set in \(self.pipeline): a DP run must be charged to a privacy budget \
-                (create one with `veil budget create SCOPE --epsilon E --delta D` and name it there)
-                """)
-        }
-        let opened = try ledger.open()
-        _ = try opened.budget(scope: scope)
-        return (opened, scope)
-    }
-}
-
-/// A random source that forwards to an existential one (the data-order source is chosen at run time).
-struct AnyRandomSource: RandomSource {
-    private var base: any RandomSource
-    init(_ base: inout any RandomSource) { self.base = base }
-    mutating func next() -> UInt64 { base.next() }
 }
 
 /// Prints training progress: a redrawn bar on a terminal, periodic plain lines otherwise
