@@ -196,27 +196,45 @@ extension Matrix {
         return result
     }
 
-    /// Multiplies row `i` by `factors[i]` (one BLAS `sscal` per row).
+    /// Multiplies row `i` by `factors[i]` (one BLAS `sscal` per row); a row whose factor is 0 is set
+    /// to zero by assignment (see ``scaleRowGroups(rowsPerGroup:by:)``).
     public mutating func scaleRows(by factors: [Float]) {
-        precondition(factors.count == rows, "one factor per row")
-        let n = Int32(columns)
-        let c = columns
-        storage.withUnsafeMutableBufferPointer { p in
-            for i in 0..<factors.count where factors[i] != 1 {
-                cblas_sscal(n, factors[i], p.baseAddress! + i * c, 1)
-            }
-        }
+        scaleRowGroups(rowsPerGroup: 1, by: factors)
     }
 
     /// Multiplies each block of `rowsPerGroup` consecutive rows by its factor (group `g` by
     /// `factors[g]`): used to scale every position of example `g` in a convolution batch.
+    ///
+    /// A group whose factor is 0 is set to zero by assignment rather than multiplied, so that it is
+    /// exactly zero even when it holds NaN or ±Inf (`0 · Inf` is NaN): a per-example clipping factor
+    /// of 0 removes that example from a clipped sum whatever its values (DESIGN.md §2 rule 8).
     public mutating func scaleRowGroups(rowsPerGroup: Int, by factors: [Float]) {
         precondition(factors.count * rowsPerGroup == rows, "one factor per row group")
         let n = Int32(rowsPerGroup * columns)
         let stride = rowsPerGroup * columns
         storage.withUnsafeMutableBufferPointer { p in
             for g in 0..<factors.count where factors[g] != 1 {
-                cblas_sscal(n, factors[g], p.baseAddress! + g * stride, 1)
+                if factors[g] == 0 {
+                    (p.baseAddress! + g * stride).update(repeating: 0, count: stride)
+                } else {
+                    cblas_sscal(n, factors[g], p.baseAddress! + g * stride, 1)
+                }
+            }
+        }
+    }
+
+    /// Sets to zero (by assignment) every block of `rowsPerGroup` consecutive rows whose factor is 0,
+    /// and leaves the others unchanged; copies the storage only when some factor is 0.
+    ///
+    /// With ``scaleRowGroups(rowsPerGroup:by:)`` on the other factor, this makes a product `Gᵀ A`
+    /// ignore the examples whose factor is 0 even when their rows of `A` hold ±Inf or NaN.
+    public mutating func zeroRowGroups(rowsPerGroup: Int, whereFactorIsZero factors: [Float]) {
+        precondition(factors.count * rowsPerGroup == rows, "one factor per row group")
+        guard factors.contains(0) else { return }
+        let stride = rowsPerGroup * columns
+        storage.withUnsafeMutableBufferPointer { p in
+            for g in 0..<factors.count where factors[g] == 0 {
+                (p.baseAddress! + g * stride).update(repeating: 0, count: stride)
             }
         }
     }

@@ -15,8 +15,11 @@ struct EvaluateCommand: ParsableCommand {
         SQLite data: --data DATABASE --table TABLE. Without --table, the test table that the \
         training pipeline named (data.test_table), if it named one. The database is opened read-only.
 
-        For CSV and SQLite data the label and feature columns (read by name) and any \
-        standardisation statistics are taken from the model file.
+        For CSV and SQLite data the label and feature columns (read by name) and the declared \
+        feature bounds are taken from the model file.
+
+        The accuracy and loss are exact statistics of the data evaluated on, printed for the \
+        operator: evaluating on private data releases them outside any privacy guarantee.
 
         Examples:
           veil evaluate model.safetensors --data t10k-images-idx3-ubyte.gz --labels t10k-labels-idx1-ubyte.gz --json
@@ -48,8 +51,7 @@ struct EvaluateCommand: ParsableCommand {
             guard table == nil else { throw ValidationError("--table applies to SQLite data, --labels to IDX data") }
             dataset = try IDXLoader.load(imagesPath: data, labelsPath: labels, classCount: contents.model.classCount)
         } else if let description, description.format != .idx {
-            dataset = try description.loadTabular(path: data, table: table, classCount: contents.model.classCount,
-                                                  standardization: try Standardization(metadata: contents.metadata))
+            dataset = try description.loadTabular(path: data, table: table, classCount: contents.model.classCount)
         } else {
             throw VeilError(.invalidInput, "--labels is required for IDX data")
         }

@@ -50,112 +50,65 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var ledger: LedgerOptions
 
-    /// Creates the folder the model is written to (with its parents) once the pipeline is known to be valid,
-    /// so that a bad pipeline writes nothing and a good one does not fail after training for want of a folder.
-    static func prepareOutputFolder(of output: String) throws {
-        let folder = URL(fileURLWithPath: output).deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw VeilError(.invalidInput, "the output folder \(folder) is a file") }
-            return
-        }
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        } catch {
-            throw VeilError(.invalidInput, "cannot create the output folder \(folder): \(error.localizedDescription)")
-        }
-    }
-
     func run() throws {
         TrainingAllocator.configure()
         var pipeline = try TrainingPipeline.load(path: self.pipeline)
-        if let epochs { pipeline.training.epochs = epochs }
+        if let epochs {
+            try TrainingLimits.check(epochs, in: TrainingLimits.epochs, name: "--epochs")
+            pipeline.training.epochs = epochs
+        }
         if let output { pipeline.output = output }
 
-        let (train, test, standardization) = try pipeline.loadData()
-        // The model file's data description is settled before any noise is drawn.
-        var metadata = [TrainingDataDescription.metadataKey: pipeline.dataDescription(trainedOn: train).json]
-        if let standardization { metadata[Standardization.metadataKey] = try standardization.json() }
-        let plan = try TrainingPlan(datasetSize: train.count, training: pipeline.training, privacy: pipeline.privacy)
-        try Self.prepareOutputFolder(of: pipeline.output)
-        var secure = SecureRandomSource()
-        var model = try SequentialModel(architecture: pipeline.layerSpecifications, inputShape: train.inputShape, random: &secure)
-        for warning in plan.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
-        let status = FileHandle.standardError
+        // Everything that can fail without drawing noise is checked before the budget is reserved.
+        let run = try TrainingRun.prepare(pipeline: pipeline, source: self.pipeline,
+                                          analyst: analyst ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown",
+                                          openLedger: { try ledger.open() })
+        let plan = run.plan
+        for warning in run.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         if let sigma = plan.noiseMultiplier, let privacy = plan.privacy {
-            status.write(Data(String(format: "DP-SGD: %d examples, q = %.6g, %d steps, σ = %.4f, C = %g, target ε = %g at δ = %g (%@)\n",
-                                     train.count, plan.samplingRate, plan.steps, sigma, privacy.clipNorm,
-                                     privacy.targetEpsilon, privacy.delta, privacy.accountant.rawValue).utf8))
+            // Only declared and derived settings: the exact number of examples read is never printed.
+            FileHandle.standardError.write(Data(String(
+                format: "DP-SGD: declared N = %d, q = %.6g, %d steps, σ = %.4f, C = %g, target ε = %g at δ = %g (%@)\n",
+                plan.datasetSize, plan.samplingRate, plan.steps, sigma, privacy.clipNorm,
+                privacy.targetEpsilon, privacy.delta, privacy.accountant.rawValue).utf8))
         }
-        let charger = try budgetCharger(pipeline: pipeline, isPrivate: plan.privacy != nil)
         let reporter = ProgressReporter(totalSteps: plan.steps, toStandardError: json)
-        var order: any RandomSource = pipeline.seed.map { InsecureSeededRandomSource(seed: $0) as any RandomSource }
-            ?? SecureRandomSource()
-        var orderSource = AnyRandomSource(&order)
-        let outcome = try DPSGDTrainer.train(
-            model: &model, data: train, plan: plan, budget: charger, privacyRandom: &secure, orderRandom: &orderSource,
-            progressInterval: reporter.interval, ledgerScope: pipeline.ledgerScope, notes: pipeline.cardNotes,
-            progress: reporter.report)
+        let release = try run.execute(progressInterval: reporter.interval, progress: reporter.report)
         reporter.finish()
-        var card = outcome.card
-        card.ledgerEntry = charger?.entryReference
-        let modelDigest = try SafetensorsFile.write(model: model, card: card, to: pipeline.output, extraMetadata: metadata)
-        try charger?.recordRelease(resultDigest: "sha256:" + modelDigest)
-        let evaluation = try test.map { try Evaluation(model: model, data: $0) }
+        let outcome = release.outcome
         if json {
             var fields: [(String, JSONValue)] = [
-                ("model", .string(pipeline.output)), ("steps", .number(Double(outcome.steps))),
+                ("model", .string(release.modelPath)), ("steps", .number(Double(outcome.steps))),
                 ("epsilon", outcome.epsilon.map { .number($0) } ?? .null),
                 ("delta", plan.privacy.map { .number($0.delta) } ?? .null),
                 ("noise_multiplier", plan.noiseMultiplier.map { .number($0) } ?? .null),
                 ("seconds", .number(outcome.seconds)),
-                ("ledger_entry", card.ledgerEntry.map { .string($0) } ?? .null),
+                ("ledger_entry", release.card.ledgerEntry.map { .string($0) } ?? .null),
             ]
-            if let evaluation {
+            if let evaluation = release.evaluation {
                 fields += [("test_accuracy", .number(evaluation.accuracy)), ("test_loss", .number(evaluation.loss))]
             }
             print(JSONValue.object(fields).rendered)
         } else {
-            print("wrote \(pipeline.output)")
-            if let epsilon = outcome.epsilon, let privacy = plan.privacy {
+            print("wrote \(release.modelPath)")
+            if let epsilon = outcome.epsilon, let privacy = plan.privacy, let sigma = plan.noiseMultiplier {
                 print(String(format: "privacy: ε = %.4f at δ = %g (%@), %d steps, σ = %.4f, C = %g",
-                             epsilon, privacy.delta, privacy.accountant.rawValue, outcome.steps, plan.noiseMultiplier!, privacy.clipNorm))
+                             epsilon, privacy.delta, privacy.accountant.rawValue, outcome.steps, sigma, privacy.clipNorm))
             } else {
                 print("privacy: none — trained without differential privacy")
             }
-            if let evaluation {
+            if let evaluation = release.evaluation {
                 print(String(format: "test: accuracy %.4f, loss %.4f on %d examples", evaluation.accuracy, evaluation.loss,
                              evaluation.examples))
             }
-            print(String(format: "time: %.1f s (%.0f examples/s)", outcome.seconds, Double(outcome.examples) / max(outcome.seconds, 1e-9)))
-            if let charger, let reservation = charger.reservation {
-                print("ledger: charged ε \(reservation.cost.epsilon), δ \(reservation.cost.delta) to \(charger.scope) "
-                      + "(entry \(reservation.id) of \(charger.ledger.path))")
+            print(String(format: "time: %.1f s (%.0f expected examples/s)", outcome.seconds,
+                         Double(outcome.examples) / max(outcome.seconds, 1e-9)))
+            if let reservation = release.reservation, let ledgerPath = release.ledgerPath {
+                print("ledger: charged ε \(reservation.cost.epsilon), δ \(reservation.cost.delta) to \(reservation.scope) "
+                      + "(entry \(reservation.id) of \(ledgerPath))")
             }
         }
     }
-
-    /// The ledger charge of a DP run (its pipeline must name a scope); `nil` for a non-private run.
-    private func budgetCharger(pipeline: TrainingPipeline, isPrivate: Bool) throws -> LedgerBudgetCharger? {
-        guard isPrivate else { return nil }
-        // Charge before release (DESIGN.md §2 rule 3): a DP run is never trained uncharged.
-        guard let scope = pipeline.ledgerScope else {
-            throw VeilError(.invalidInput, """
-                privacy.ledger_scope is not set in \(self.pipeline): a DP run must be charged to a privacy budget \
-                (create one with `veil budget create SCOPE --epsilon E --delta D` and name it there)
-                """)
-        }
-        let who = analyst ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown"
-        return LedgerBudgetCharger(ledger: try ledger.open(), scope: scope, analyst: who,
-                                   purpose: "veil train \(self.pipeline) → \(pipeline.output)")
-    }
-}
-
-/// A random source that forwards to an existential one (the data-order source is chosen at run time).
-struct AnyRandomSource: RandomSource {
-    private var base: any RandomSource
-    init(_ base: inout any RandomSource) { self.base = base }
-    mutating func next() -> UInt64 { base.next() }
 }
 
 /// Prints training progress: a redrawn bar on a terminal, periodic plain lines otherwise
@@ -184,7 +137,8 @@ final class ProgressReporter {
 
     func report(_ p: TrainingProgress) {
         let epsilon = p.epsilonSpent.map { String(format: "ε %.3f", $0) } ?? "non-private"
-        let text = String(format: "step %d/%d  loss %.4f  %@  %.0f ex/s  ETA %@", p.step, p.totalSteps, p.loss, epsilon,
+        // Step, ε spent and expected throughput only: no loss and no realised batch size (DESIGN.md §2 rule 7).
+        let text = String(format: "step %d/%d  %@  %.0f ex/s  ETA %@", p.step, p.totalSteps, epsilon,
                           p.examplesPerSecond, Self.duration(p.remainingSeconds))
         if isTerminal {
             let width = 30

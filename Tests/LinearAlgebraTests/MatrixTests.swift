@@ -74,4 +74,17 @@ struct MatrixTests {
         let lhs = Vector.dot(cols.storage, y.storage), rhs = Vector.dot(x.storage, back.storage)
         #expect(abs(lhs - rhs) < 1e-3)
     }
+
+    @Test("a row factor of 0 zeroes the row by assignment, also when it holds NaN or Inf; other rows are scaled")
+    func zeroFactorRows() {
+        var g = Matrix(rows: 3, columns: 2, storage: [1, 2, .nan, .infinity, 3, 4])
+        g.scaleRows(by: [2, 0, 1])
+        #expect(g.storage == [2, 4, 0, 0, 3, 4])
+        var a = Matrix(rows: 4, columns: 1, storage: [1, -.infinity, .nan, 5])
+        a.zeroRowGroups(rowsPerGroup: 2, whereFactorIsZero: [0, 0.5])
+        #expect(a.storage[0...1] == [0, 0] && a.storage[2].isNaN && a.storage[3] == 5)
+        var groups = Matrix(rows: 4, columns: 1, storage: [1, 2, .nan, 4])
+        groups.scaleRowGroups(rowsPerGroup: 2, by: [3, 0])
+        #expect(groups.storage == [3, 6, 0, 0])
+    }
 }

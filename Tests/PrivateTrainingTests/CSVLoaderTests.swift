@@ -12,21 +12,45 @@ struct CSVLoaderTests {
         return url.path
     }
 
-    @Test("columns by name, quoted fields, standardisation fitted on the training split")
-    func loadAndStandardise() throws {
+    @Test("columns by name, quoted fields, values as written")
+    func load() throws {
         let path = try write("id,\"age\",income,label\n1,20,10,0\n2,30,30,1\n3,40,20,1\n")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        var data = try CSVLoader.load(path: path, labelColumn: "label", featureColumns: ["age", "income"], classCount: 2)
+        let data = try CSVLoader.load(path: path, labelColumn: "label", featureColumns: ["age", "income"], classCount: 2)
         #expect(data.count == 3 && data.inputShape.count == 2)
         #expect(data.labels == [0, 1, 1])
-        let s = Standardization(fittedOn: data.features)
-        #expect(abs(s.means[0] - 30) < 1e-5 && abs(s.means[1] - 20) < 1e-5)
-        s.apply(to: &data.features)
-        let sums = data.features.columnSums()
-        #expect(abs(sums[0]) < 1e-5 && abs(sums[1]) < 1e-5)
-        #expect(abs(data.features.rowSquaredNorms().reduce(0, +) - 6) < 1e-4)  // unit variance per column
+        #expect(data.features.storage == [20, 10, 30, 30, 40, 20])
         let all = try CSVLoader.load(path: path, labelColumn: "label", featureColumns: nil, classCount: 2)
         #expect(all.inputShape.count == 3)
+    }
+
+    @Test("declared bounds clamp and scale onto [-1, 1]; invalid bounds and unknown columns are refused")
+    func declaredScaling() throws {
+        let bounds = try FeatureBounds(lower: 0, upper: 10, column: "x")
+        #expect([-3, 0, 2.5, 5, 10, 2e19].map { bounds.scaled($0) } == [-1, -1, -0.5, 0, 1, 1])
+        var features = Matrix(rows: 2, columns: 2, storage: [5, 7, -1e30, 7])
+        try DeclaredFeatureScaling(bounds: ["x": bounds], featureNames: ["x", "raw"]).apply(to: &features)
+        #expect(features.storage == [0, 7, -1, 7])
+        for (lower, upper) in [(1.0, 1.0), (2, 1), (0, .infinity), (.nan, 1), (0, 1e13)] {
+            #expect(throws: VeilError.self) { try FeatureBounds(lower: lower, upper: upper, column: "x") }
+        }
+        #expect(throws: VeilError.self) { try DeclaredFeatureScaling(bounds: ["y": bounds], featureNames: ["x"]) }
+    }
+
+    @Test("a raw value beyond ±1e12 is refused unless its column has declared bounds, which clamp it")
+    func absurdValues() throws {
+        // 2e19 squared overflows Float: unbounded, such a value would reach a gradient norm as +Inf.
+        let path = try write("a,b,label\n1,2,0\n2e19,3,1\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect {
+            try CSVLoader.load(path: path, labelColumn: "label", featureColumns: nil, classCount: 2)
+        } throws: { error in
+            (error as? VeilError)?.message == "\(path) line 3, column \"a\": 2e+19 exceeds ±1000000000000.0, the largest raw "
+                + "feature value accepted; declare data.feature_bounds for this column to clamp its values"
+        }
+        let bounded = try CSVLoader.load(path: path, labelColumn: "label", featureColumns: nil, classCount: 2,
+                                         boundedColumns: ["a"])
+        #expect(bounded.features.storage == [1, 2, 2e19, 3])
     }
 
     @Test("labels out of range, missing columns and non-numbers are refused")

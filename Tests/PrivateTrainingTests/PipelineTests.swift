@@ -26,7 +26,7 @@ struct PipelineTests {
     }
 
     static let minimal = """
-        data: {train_images: a.gz, train_labels: b.gz}
+        data: {train_images: a.gz, train_labels: b.gz, size: 100}
         model: {architecture: logistic}
         privacy: {target_epsilon: 1, delta: 1e-5, clip_norm: 1}
         training: {epochs: 1, expected_batch_size: 10, learning_rate: 0.1}
@@ -40,6 +40,7 @@ struct PipelineTests {
         #expect(p.privacy?.accountant == .rdp)
         #expect(p.training.maxPhysicalBatchSize == 256)
         #expect(p.classes == 10)
+        #expect(p.size == 100)
         guard case .idx(let images, _, nil, nil) = p.data else { Issue.record("expected idx data"); return }
         #expect(images == "/data/a.gz")
     }

@@ -182,6 +182,24 @@ struct TrainingLoopTests {
         }
     }
 
+    @Test("q and q·N follow the declared size, not the number of examples in the data")
+    func declaredSize() throws {
+        let data = try Self.tinyData()  // 200 examples
+        let plan = try TrainingPlan(datasetSize: 400,
+                                    training: TrainingSettings(epochs: 1, expectedBatchSize: 20, learningRate: 0.1),
+                                    privacy: PrivacySettings(targetEpsilon: 2, delta: 1e-3, clipNorm: 1))
+        #expect(plan.samplingRate == 0.05 && plan.steps == 20 && plan.expectedBatchSize == 20)
+        var model = TestModels.model(ModelArchitecture.logisticRegression(classes: 2), shape: Self.shape)
+        var privacyRandom = InsecureSeededRandomSource(seed: 5), order = InsecureSeededRandomSource(seed: 6)
+        let outcome = try DPSGDTrainer.train(model: &model, data: data, plan: plan, budget: RecordingCharger(),
+                                             privacyRandom: &privacyRandom, orderRandom: &order)
+        #expect(outcome.card.samplingRate == 0.05)
+        #expect(outcome.card.expectedBatchSize == 20)
+        #expect(outcome.card.declaredDatasetSize == 400)
+        // Throughput is counted in expected examples (steps × q·N), never in realised batch sizes.
+        #expect(outcome.examples == 400)
+    }
+
     @Test("non-private training says so in its card")
     func nonPrivateCard() throws {
         let data = try Self.tinyData()
@@ -204,7 +222,7 @@ struct ModelFileTests {
         let model = TestModels.model(TestModels.architectures[2].1)
         let card = PrivacyCard(differentiallyPrivate: true, epsilon: 2.5, delta: 1e-5, accountant: "rdp", noiseMultiplier: 1.1,
                                clipNorm: 0.1, samplingRate: 0.01, steps: 100, expectedBatchSize: 600, targetEpsilon: 3,
-                               sampling: "poisson", noise: "gaussian", datasetSHA256: "abc", datasetSize: 60000,
+                               sampling: "poisson", noise: "gaussian", declaredDatasetSize: 60000,
                                ledgerScope: "mnist")
         let data = try SafetensorsFile.encode(model: model, card: card)
         #expect(data.count % 4 == 0)
@@ -214,9 +232,12 @@ struct ModelFileTests {
         #expect(back.model.parameters == model.parameters)
         let cardJSON = try #require(back.metadata["veil.privacy"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(cardJSON.utf8)) as? [String: Any])
-        for key in ["epsilon", "delta", "accountant", "noise_multiplier", "clip_norm", "sampling_rate", "steps", "dataset_sha256"] {
+        for key in ["epsilon", "delta", "accountant", "noise_multiplier", "clip_norm", "sampling_rate", "steps",
+                    "declared_dataset_size"] {
             #expect(object[key] != nil, "card lacks \(key)")
         }
+        // No digest and no exact size of the training data in the released card (DESIGN.md §2 rule 7).
+        #expect(object["dataset_sha256"] == nil && object["dataset_size"] == nil)
     }
 
     @Test("truncated or corrupt model files are refused")
@@ -224,7 +245,7 @@ struct ModelFileTests {
         let model = TestModels.model(TestModels.architectures[0].1)
         let card = PrivacyCard(differentiallyPrivate: false, epsilon: nil, delta: nil, accountant: nil, noiseMultiplier: nil,
                                clipNorm: nil, samplingRate: nil, steps: 1, expectedBatchSize: nil, targetEpsilon: nil,
-                               sampling: "shuffled", noise: nil, datasetSHA256: "x", datasetSize: 1, ledgerScope: nil)
+                               sampling: "shuffled", noise: nil, declaredDatasetSize: nil, ledgerScope: nil)
         let data = try SafetensorsFile.encode(model: model, card: card)
         for cut in [0, 5, 8, 40, data.count - 1] {
             #expect(throws: VeilError.self) { try SafetensorsFile.decode(data.prefix(cut)) }

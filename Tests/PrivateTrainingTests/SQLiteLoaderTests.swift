@@ -164,7 +164,7 @@ struct SQLiteLoaderTests {
         }
     }
 
-    @Test("a sqlite pipeline: parsed, loaded, standardised on the training table, described for evaluation")
+    @Test("a sqlite pipeline: parsed, loaded, clamped and scaled by its declared bounds, described for evaluation")
     func pipelineRoundTrip() throws {
         // The test table lists its columns in another order: evaluation must still read them by name.
         let db = try TemporaryDatabase("""
@@ -182,8 +182,11 @@ struct SQLiteLoaderTests {
               test_table: test
               label_column: label
               feature_columns: [age, income]
-              standardize: true
+              feature_bounds:
+                age: {lower: 20, upper: 60}
+                income: {lower: 0, upper: 4}
               classes: 2
+              size: 4
             model: {architecture: logistic}
             privacy: {non_private: true}
             training: {epochs: 1, expected_batch_size: 2, learning_rate: 0.1}
@@ -196,37 +199,38 @@ struct SQLiteLoaderTests {
         }
         #expect(database == db.path)
         #expect(table == "train" && testTable == "test")
-        #expect(columns == TabularColumns(labelColumn: "label", featureColumns: ["age", "income"], standardize: true))
+        let bounds = ["age": try FeatureBounds(lower: 20, upper: 60, column: "age"),
+                      "income": try FeatureBounds(lower: 0, upper: 4, column: "income")]
+        #expect(columns == TabularColumns(labelColumn: "label", featureColumns: ["age", "income"], featureBounds: bounds))
         #expect(pipeline.classes == 2)
-        #expect(pipeline.cardNotes.count == 1 && pipeline.cardNotes[0].contains("outside the DP guarantee"))
 
-        let (train, test, standardization) = try pipeline.loadData()
-        let s = try #require(standardization)
-        // Population statistics of the training table: ages 20…50, incomes 1, 3, 2, 6.
-        #expect(s.means == [35, 3])
-        #expect(abs(s.deviations[0] - Float(125).squareRoot()) < 1e-5)
-        #expect(abs(s.deviations[1] - Float(3.5).squareRoot()) < 1e-6)
+        // (2x − lower − upper) / (upper − lower) after clamping: nothing is fitted on the data.
+        let (train, test) = try pipeline.loadData()
         #expect(train.labels == [0, 1, 1, 0])
-        #expect(abs(train.features[0, 0] - (20 - 35) / Float(125).squareRoot()) < 1e-6)
+        #expect(train.features.storage == [-1, -0.5, -0.5, 0.5, 0, 0, 0.5, 1])  // income 6 is clamped to 4
         let t = try #require(test)
         #expect(t.labels == [1, 0])
-        #expect(abs(t.features[0, 0] - 0) < 1e-6 && abs(t.features[0, 1] - 1 / Float(3.5).squareRoot()) < 1e-6)
+        #expect(t.features.storage == [-0.25, 1, 0.25, 0])
 
         // The model file's description reads back and gives evaluation the same test data.
         let description = pipeline.dataDescription(trainedOn: train)
         #expect(description == TrainingDataDescription(format: .sqlite, classes: 2, labelColumn: "label",
-                                                       featureColumns: ["age", "income"], standardized: true,
+                                                       featureColumns: ["age", "income"], featureBounds: bounds,
                                                        table: "train", testTable: "test"))
-        let metadata = [TrainingDataDescription.metadataKey: description.json, Standardization.metadataKey: try s.json()]
+        let metadata = [TrainingDataDescription.metadataKey: description.json]
         let read = try #require(try TrainingDataDescription(metadata: metadata))
         #expect(read == description)
-        let restored = try #require(try Standardization(metadata: metadata))
-        #expect(restored == s)
-        let evaluation = try read.loadTabular(path: db.path, table: nil, classCount: 2, standardization: restored)
+        let evaluation = try read.loadTabular(path: db.path, table: nil, classCount: 2)
         #expect(evaluation.features == t.features && evaluation.labels == t.labels)
         #expect {
-            try read.loadTabular(path: db.path, table: "missing", classCount: 2, standardization: restored)
+            try read.loadTabular(path: db.path, table: "missing", classCount: 2)
         } throws: { ($0 as? VeilError)?.message.contains("has no table \"missing\"") == true }
+
+        // A model file of an earlier version, whose features were standardised on its training data, is refused.
+        let legacy = [TrainingDataDescription.metadataKey: #"{"classes":2,"format":"sqlite","label_column":"label","standardized":true}"#]
+        #expect {
+            try TrainingDataDescription(metadata: legacy)
+        } throws: { ($0 as? VeilError)?.message.contains("retrain it with declared data.feature_bounds") == true }
     }
 
     @Test("sqlite pipeline keys are checked", arguments: [
@@ -243,6 +247,7 @@ struct SQLiteLoaderTests {
               table: train
               label_column: label
               classes: 2
+              size: 4
             model: {architecture: logistic}
             privacy: {non_private: true}
             training: {epochs: 1, expected_batch_size: 2, learning_rate: 0.1}

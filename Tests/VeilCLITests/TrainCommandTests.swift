@@ -21,6 +21,7 @@ struct TrainCommandTests {
           train_images: \(Self.mnist)/t10k-images-idx3-ubyte.gz
           train_labels: \(Self.mnist)/t10k-labels-idx1-ubyte.gz
           limit: 1000
+          size: 1000
         \(extraData)
         model:
           architecture: logistic
@@ -146,7 +147,8 @@ struct TrainCommandTests {
         case "unknown": text = pipeline(extraData: "  colour: blue", output: model)
         case "clip": text = pipeline(privacy: "privacy:\n  target_epsilon: 3\n  delta: 1e-4\n  clip_norm: 0", output: model)
         case "batch": text = pipeline(batch: 5000, output: model)
-        default: text = pipeline(output: model).replacingOccurrences(of: "t10k-labels", with: "no-such-labels")
+        default: text = pipeline(privacy: "privacy:\n  non_private: true", output: model)
+            .replacingOccurrences(of: "t10k-labels", with: "no-such-labels")
         }
         let file = folder.appendingPathComponent("p.yaml")
         try text.write(to: file, atomically: true, encoding: .utf8)
@@ -185,8 +187,11 @@ struct TrainCommandTests {
           test_table: test
           label_column: \(labelColumn)
           feature_columns: [a, b]
-          standardize: true
+          feature_bounds:
+            a: {lower: -5, upper: 5}
+            b: {lower: -3, upper: 3}
           classes: 2
+          size: 400
         model:
           architecture: logistic
         privacy:
@@ -213,7 +218,7 @@ struct TrainCommandTests {
         return (database, ledger, file)
     }
 
-    @Test("train on a SQLite table, then evaluate the model on the test table with the same columns and statistics")
+    @Test("train on a SQLite table, then evaluate the model on the test table with the same columns and bounds")
     func sqliteTrainAndEvaluate() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -258,5 +263,100 @@ struct TrainCommandTests {
         let status = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
         #expect(status["epsilon_spent"] as? Double == 0)
         #expect(status["epsilon_reserved"] as? Double == 0)
+    }
+
+    /// The JSON header of a safetensors file: 8 bytes of little-endian length, then the header.
+    private func safetensorsHeader(_ path: String) throws -> [String: Any] {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let length = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
+        return try #require(try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as? [String: Any])
+    }
+
+    @Test("a run releases no exact function of its data: no digest, size, statistics or loss; the digest goes to the ledger")
+    func releasesNoDataStatistics() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // The table has 400 rows; the pipeline declares 500, so q = 50 / 500 whatever the true count.
+        let (_, ledger, file) = try sqliteSetup(in: folder, pipeline: sqlitePipeline().replacingOccurrences(of: "size: 400",
+                                                                                                       with: "size: 500"))
+        let train = try runVeil(["train", file.path, "--ledger", ledger])
+        try #require(train.status == 0, "\(train.stderr)")
+        let progress = train.stdout.split(separator: "\n").filter { $0.hasPrefix("step ") }
+        #expect(progress.count >= 2)
+        #expect(progress.allSatisfy { !$0.contains("loss") }, "\(progress)")
+        #expect(train.stderr.hasPrefix("DP-SGD: declared N = 500, q = 0.1, 50 steps,"), "\(train.stderr)")
+        #expect(!train.stderr.contains("400"))
+
+        let header = try safetensorsHeader(folder.appendingPathComponent("m.safetensors").path)
+        let metadata = try #require(header["__metadata__"] as? [String: String])
+        #expect(metadata["veil.standardization"] == nil)
+        let cardJSON = try #require(metadata["veil.privacy"])
+        let card = try #require(try JSONSerialization.jsonObject(with: Data(cardJSON.utf8)) as? [String: Any])
+        #expect(card["dataset_sha256"] == nil && card["dataset_size"] == nil)
+        #expect(card["declared_dataset_size"] as? Int == 500)
+        #expect(card["sampling_rate"] as? Double == 0.1 && card["expected_batch_size"] as? Double == 50)
+        let dataJSON = try #require(metadata["veil.data"])
+        let data = try #require(try JSONSerialization.jsonObject(with: Data(dataJSON.utf8)) as? [String: Any])
+        let bounds = try #require(data["feature_bounds"] as? [String: [String: Double]])
+        #expect(bounds["a"] == ["lower": -5, "upper": 5] && bounds["b"] == ["lower": -3, "upper": 3])
+
+        let history = try runVeil(["budget", "history", "points", "--json", "--ledger", ledger])
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]])
+        let purpose = try #require(entries.first { $0["kind"] as? String == "reserve" }?["purpose"] as? String)
+        let digest = try #require(purpose.range(of: "training data sha256:")).upperBound
+        #expect(purpose[digest...].prefix(64).allSatisfy(\.isHexDigit) && purpose[digest...].count >= 64, "\(purpose)")
+    }
+
+    /// The `F32` values of tensor `name` in a safetensors file.
+    private func tensor(_ name: String, in path: String) throws -> [Float] {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let length = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
+        let entry = try #require(try safetensorsHeader(path)[name] as? [String: Any])
+        let offsets = try #require(entry["data_offsets"] as? [Int])
+        return stride(from: 8 + length + offsets[0], to: 8 + length + offsets[1], by: 4).map { o in
+            Float(bitPattern: UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24)
+        }
+    }
+
+    @Test("an adversarial record (2e19) moves the biases no more than C allows: |Δb| ≤ lr·(C·Σ|Bₜ| + 6σC√T)/(q·N), false failure < 1e-8")
+    func adversarialRecord() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var csv = "a,b,label\n"
+        for i in 0..<100 { csv += "\(Double(i % 9) / 4 - 1),\(Double(i % 7) / 3 - 1),\(i % 2)\n" }
+        csv += "2e19,1,1\n"  // ‖a‖² overflows Float; a saturated tanh gives g = 0, and g·‖a‖² = 0·Inf = NaN
+        try csv.write(to: folder.appendingPathComponent("train.csv"), atomically: true, encoding: .utf8)
+        let ledger = folder.appendingPathComponent("ledger.sqlite").path
+        _ = try runVeil(["budget", "create", "points", "--epsilon", "10", "--delta", "1e-3", "--ledger", ledger])
+        let file = folder.appendingPathComponent("p.yaml")
+        try """
+            data:
+              format: csv
+              train: train.csv
+              label_column: label
+              feature_bounds: {a: {lower: -1e9, upper: 1e9}}
+              classes: 2
+              size: 100
+            model: {architecture: mlp, activation: tanh, hidden: [8]}
+            privacy: {target_epsilon: 1, delta: 1e-5, clip_norm: 1e-4, ledger_scope: points}
+            training: {epochs: 5, expected_batch_size: 10, optimizer: sgd, momentum: 0, learning_rate: 1}
+            output: m.safetensors
+            """.write(to: file, atomically: true, encoding: .utf8)
+        let train = try runVeil(["train", file.path, "--ledger", ledger, "--json"])
+        try #require(train.status == 0, "\(train.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(train.stdout.utf8)) as? [String: Any])
+        let sigma = try #require(summary["noise_multiplier"] as? Double)
+        let steps = try #require(summary["steps"] as? Int)
+        #expect(steps == 50)
+        // Biases start at 0. Per step the clipped sum has norm ≤ |Bₜ|·C and the noise is N(0, σ²C²) per
+        // coordinate; both are divided by q·N = 10. Σ|Bₜ| ~ Binomial(5050, 0.1) (101 rows): ≤ 700 but with
+        // probability < 1e-15; the summed noise of one coordinate exceeds 6σC√T with probability < 2e-9
+        // (10 coordinates: < 2e-8).
+        let (clip, learningRate, expectedBatch) = (1e-4, 1.0, 10.0)
+        let bound = learningRate * (clip * 700 + 6 * sigma * clip * Double(steps).squareRoot()) / expectedBatch
+        let model = folder.appendingPathComponent("m.safetensors").path
+        let biases = try tensor("layers.1.bias", in: model) + tensor("layers.3.bias", in: model)
+        #expect(biases.count == 10)
+        #expect(biases.allSatisfy { abs(Double($0)) <= bound }, "\(biases), bound \(bound)")
     }
 }

@@ -12,9 +12,12 @@ public enum CSVLoader {
     ///   - labelColumn: the name of the label column.
     ///   - featureColumns: the feature column names; `nil` takes every other column.
     ///   - classCount: number of classes (declared, not inferred from the data).
-    /// - Throws: `VeilError.invalidInput` on a missing file or column, a non-numeric field, or a label that
-    ///   is not an integer in `0 ..< classCount`.
-    public static func load(path: String, labelColumn: String, featureColumns: [String]?, classCount: Int) throws -> Dataset {
+    ///   - boundedColumns: feature columns with declared bounds (see ``TabularDatasetBuilder``).
+    /// - Throws: `VeilError.invalidInput` on a missing file or column, a non-numeric or non-finite field, a value
+    ///   beyond ±``FeatureBounds/largestMagnitude`` in a column without bounds, or a label that is not an
+    ///   integer in `0 ..< classCount`.
+    public static func load(path: String, labelColumn: String, featureColumns: [String]?, classCount: Int,
+                            boundedColumns: Set<String> = []) throws -> Dataset {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw VeilError(.invalidInput, "data file not found: \(path)")
         }
@@ -25,7 +28,7 @@ public enum CSVLoader {
         guard !lines.isEmpty else { throw VeilError(.invalidInput, "\(path) is empty") }
         let header = fields(of: lines.removeFirst())
         var builder = try TabularDatasetBuilder(columns: header, labelColumn: labelColumn, featureColumns: featureColumns,
-                                                classCount: classCount, source: path)
+                                                classCount: classCount, source: path, boundedColumns: boundedColumns)
         builder.reserveCapacity(rows: lines.count)
         for (r, line) in lines.enumerated() {
             let row = fields(of: line)
@@ -34,9 +37,9 @@ public enum CSVLoader {
             }
             for i in builder.featureIndices {
                 guard let v = Float(row[i]), v.isFinite else {
-                    throw VeilError(.invalidInput, "\(path) line \(r + 2), column \(header[i]): \"\(row[i])\" is not a finite number")
+                    throw VeilError(.invalidInput, "\(path) line \(r + 2), column \(header[i]): \"\(row[i].prefix(40))\" is not a finite number")
                 }
-                builder.appendFeature(v)
+                try builder.appendFeature(v, at: "\(path) line \(r + 2)")
             }
             let label = row[builder.labelIndex]
             try builder.appendLabel(Int64(label), describing: "\"\(label)\"", at: "\(path) line \(r + 2)")

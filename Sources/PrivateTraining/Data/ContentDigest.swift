@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
 
-/// SHA-256 fingerprints: of a data set (the privacy card's `dataset_sha256`) and of a released model
-/// file (the digest its ledger charge is committed with).
+/// SHA-256 fingerprints: of a data set (recorded in a training run's ledger reservation, never in the
+/// released model file) and of a released model file (the digest its ledger charge is committed with).
 public enum ContentDigest {
     /// The lowercase hexadecimal SHA-256 of the concatenation of `parts`.
     public static func sha256Hex<D: DataProtocol>(of parts: [D]) -> String {

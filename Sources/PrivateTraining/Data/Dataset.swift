@@ -11,7 +11,8 @@ public struct Dataset: Sendable {
     public let inputShape: ImageShape
     /// Number of classes.
     public let classCount: Int
-    /// SHA-256 (hex) fingerprint of the data the examples came from, for model cards (what it covers
+    /// SHA-256 (hex) fingerprint of the data the examples came from, for the ledger entry of a training
+    /// run; it is never written into a model file (what it covers
     /// depends on the loader: the source files for IDX and CSV, the values read for SQLite).
     public let sha256: String
     /// Tabular data: the name of each feature column, in the order of `features`' columns; `nil` for images.
@@ -23,7 +24,7 @@ public struct Dataset: Sendable {
     ///   - labels: `N` labels.
     ///   - inputShape: the shape of one example.
     ///   - classCount: number of classes (at least 2).
-    ///   - sha256: the fingerprint recorded in model cards.
+    ///   - sha256: the fingerprint recorded in the ledger.
     ///   - featureNames: tabular data only: one name per feature column.
     /// - Throws: `VeilError.invalidInput` on a shape mismatch or a label out of range.
     public init(features: Matrix, labels: [Int32], inputShape: ImageShape, classCount: Int, sha256: String,

@@ -6,35 +6,58 @@ import Mechanisms
 /// (LeCun et al.: big-endian magic `0x00000803` for images `N × rows × cols` of `UInt8`,
 /// `0x00000801` for `N` labels), gzip-compressed or not.
 public enum IDXLoader {
+    /// The largest decompressed IDX file accepted (the MNIST training images are 47 MB).
+    public static let maximumFileSize = 1 << 30
+
     /// Images and labels as a ``Dataset`` with pixels scaled to `[0, 1]` (`value / 255`, a fixed
     /// map that depends on no data).
+    ///
+    /// Each file's header is read first and the counts it declares are checked (against each other and
+    /// against ``maximumFileSize``) before the rest is decompressed, and never more than the header
+    /// declares is decompressed: a gzip bomb is refused after reading a few bytes more than its header
+    /// announced.
     /// - Parameters:
     ///   - imagesPath: the `*-images-idx3-ubyte[.gz]` file.
     ///   - labelsPath: the `*-labels-idx1-ubyte[.gz]` file.
     ///   - classCount: number of classes (10 for MNIST).
     ///   - limit: keep only the first `limit` examples (the fingerprint still covers the whole files).
-    /// - Throws: `VeilError.invalidInput` on a missing or malformed file or mismatched counts.
+    /// - Throws: `VeilError.invalidInput` on a missing or malformed file, mismatched counts, or a size
+    ///   that differs from the header's.
     public static func load(imagesPath: String, labelsPath: String, classCount: Int = 10, limit: Int? = nil) throws -> Dataset {
-        let imageBytes = try GzipFile.read(path: imagesPath)
-        let labelBytes = try GzipFile.read(path: labelsPath)
-        let images = try header(imageBytes, magic: 0x0000_0803, dimensions: 3, path: imagesPath)
-        let labels = try header(labelBytes, magic: 0x0000_0801, dimensions: 1, path: labelsPath)
+        let imageFile = try GzipFile(path: imagesPath)
+        let labelFile = try GzipFile(path: labelsPath)
+        let imageHeader = try imageFile.read(upTo: 16)
+        let labelHeader = try labelFile.read(upTo: 8)
+        let images = try header(imageHeader, magic: 0x0000_0803, dimensions: 3, path: imagesPath)
+        let labels = try header(labelHeader, magic: 0x0000_0801, dimensions: 1, path: labelsPath)
         let (n, rows, columns) = (images[0], images[1], images[2])
         guard labels[0] == n else {
             throw VeilError(.invalidInput, "\(imagesPath) has \(n) images but \(labelsPath) has \(labels[0]) labels")
         }
+        guard n >= 1, rows >= 1, columns >= 1 else {
+            throw VeilError(.invalidInput, "\(imagesPath) declares \(n) images of \(rows)×\(columns) pixels")
+        }
+        // Each count is below 2³², so these products fit in 64 bits before the size check.
         let pixels = rows * columns
-        guard imageBytes.count == 16 + n * pixels, labelBytes.count == 8 + n else {
+        let (imageBytes, overflow) = n.multipliedReportingOverflow(by: pixels)
+        guard !overflow, imageBytes <= maximumFileSize - 16 else {
+            throw VeilError(.invalidInput, "\(imagesPath) declares \(n) images of \(rows)×\(columns) pixels, more than the "
+                            + "\(maximumFileSize) bytes an IDX file may hold")
+        }
+        let imageBody = try imageFile.read(upTo: imageBytes)
+        let labelBody = try labelFile.read(upTo: n)
+        guard imageBody.count == imageBytes, labelBody.count == n, try !imageFile.hasMore(), try !labelFile.hasMore() else {
             throw VeilError(.invalidInput, "IDX file size does not match its header (\(imagesPath), \(labelsPath))")
         }
         let kept = min(n, max(0, limit ?? n))
         let scale: Float = 1 / 255
         let features = Matrix(rows: kept, columns: pixels,
-                              storage: imageBytes[16..<(16 + kept * pixels)].map { Float($0) * scale })
-        let labelValues = labelBytes[8..<(8 + kept)].map { Int32($0) }
+                              storage: imageBody[0..<(kept * pixels)].map { Float($0) * scale })
+        let labelValues = labelBody[0..<kept].map { Int32($0) }
+        let digest = ContentDigest.sha256Hex(of: [imageHeader, imageBody, labelHeader, labelBody])
         return try Dataset(features: features, labels: labelValues,
                            inputShape: ImageShape(height: rows, width: columns, channels: 1),
-                           classCount: classCount, sha256: ContentDigest.sha256Hex(of: [imageBytes, labelBytes]) + (kept < n ? ":first\(kept)" : ""))
+                           classCount: classCount, sha256: digest + (kept < n ? ":first\(kept)" : ""))
     }
 
     private static func header(_ bytes: [UInt8], magic: UInt32, dimensions: Int, path: String) throws -> [Int] {

@@ -13,7 +13,7 @@ import Mechanisms
 public enum SQLiteLoader {
     /// The rows of `table` as a ``Dataset`` (features as stored, not standardised).
     ///
-    /// The fingerprint (``Dataset/sha256``, the card's `dataset_sha256`) covers exactly the values used:
+    /// The fingerprint (``Dataset/sha256``, recorded in the ledger reservation) covers exactly the values used:
     /// SHA-256 of the feature matrix as read (rows in `rowid` order, row-major, `Float32` little-endian)
     /// followed by the labels (`Int32` little-endian). Other tables, other columns and the file's page
     /// layout do not change it.
@@ -23,11 +23,12 @@ public enum SQLiteLoader {
     ///   - labelColumn: the label column.
     ///   - featureColumns: the feature columns; `nil` takes every other column in table order.
     ///   - classCount: number of classes (declared, not inferred from the data).
+    ///   - boundedColumns: feature columns with declared bounds (see ``TabularDatasetBuilder``).
     /// - Throws: `VeilError.invalidInput` when the file is missing or not a SQLite database, the table or a
     ///   column does not exist, the table is empty, a feature value is `NULL`, text, a blob or not finite
     ///   (naming the row's `rowid` and the column), or a label is not an integer in `0 ..< classCount`.
     public static func load(databasePath: String, table: String, labelColumn: String, featureColumns: [String]?,
-                            classCount: Int) throws -> Dataset {
+                            classCount: Int, boundedColumns: Set<String> = []) throws -> Dataset {
         guard FileManager.default.fileExists(atPath: databasePath) else {
             throw VeilError(.invalidInput, "database file not found: \(databasePath)")
         }
@@ -38,7 +39,7 @@ public enum SQLiteLoader {
             let queue = try DatabaseQueue(path: databasePath, configuration: configuration)
             return try queue.read { db in
                 try read(db, path: databasePath, table: table, labelColumn: labelColumn, featureColumns: featureColumns,
-                         classCount: classCount)
+                         classCount: classCount, boundedColumns: boundedColumns)
             }
         } catch let error as VeilError {
             throw error
@@ -55,7 +56,7 @@ public enum SQLiteLoader {
     }
 
     private static func read(_ db: Database, path: String, table: String, labelColumn: String,
-                             featureColumns: [String]?, classCount: Int) throws -> Dataset {
+                             featureColumns: [String]?, classCount: Int, boundedColumns: Set<String>) throws -> Dataset {
         let source = "table \"\(table)\" of \(path)"
         // The table name is only ever bound as a value here; it reaches SQL text once it is known to exist.
         let kind = try String.fetchOne(
@@ -72,7 +73,7 @@ public enum SQLiteLoader {
         }
         let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?) ORDER BY cid", arguments: [table])
         var builder = try TabularDatasetBuilder(columns: columns, labelColumn: labelColumn, featureColumns: featureColumns,
-                                                classCount: classCount, source: source)
+                                                classCount: classCount, source: source, boundedColumns: boundedColumns)
         let from = quotedIdentifier(table)
         let selected = ([builder.labelIndex] + builder.featureIndices).map { quotedIdentifier(columns[$0]) }
         let rows = try Row.fetchCursor(db, sql: "SELECT rowid, \(selected.joined(separator: ", ")) FROM \(from) ORDER BY rowid")
@@ -89,7 +90,7 @@ public enum SQLiteLoader {
                 case .blob: throw badFeature(source, rowid, column, "a blob is not a number")
                 }
                 guard number.isFinite else { throw badFeature(source, rowid, column, "\(value) is not a finite Float") }
-                builder.appendFeature(number)
+                try builder.appendFeature(number, at: "\(source), rowid \(rowid)")
             }
             let label: DatabaseValue = row[1]
             let integer: Int64? = if case .int64(let v) = label.storage { v } else { nil }

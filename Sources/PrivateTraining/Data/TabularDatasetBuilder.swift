@@ -16,6 +16,8 @@ struct TabularDatasetBuilder {
     let featureNames: [String]
     private let source: String
     private let classCount: Int
+    /// Per feature (in feature order): whether the column has declared bounds (its values are clamped later).
+    private let bounded: [Bool]
     private var values: [Float] = []
     private var labels: [Int32] = []
 
@@ -26,9 +28,13 @@ struct TabularDatasetBuilder {
     ///   - featureColumns: the feature columns; `nil` takes every other (named) column in source order.
     ///   - classCount: labels must lie in `0 ..< classCount`.
     ///   - source: names the file or table in error messages.
+    ///   - boundedColumns: the feature columns with declared bounds: their finite values are accepted
+    ///     whatever their size (they are clamped later); other columns' values must lie within
+    ///     ±``FeatureBounds/largestMagnitude``.
     /// - Throws: `VeilError.invalidInput` on an unknown column, a label column also listed as a feature,
     ///   or no feature column at all.
-    init(columns: [String], labelColumn: String, featureColumns: [String]?, classCount: Int, source: String) throws {
+    init(columns: [String], labelColumn: String, featureColumns: [String]?, classCount: Int, source: String,
+         boundedColumns: Set<String> = []) throws {
         func unknown(_ name: String) -> VeilError {
             VeilError(.invalidInput, "\(source) has no column \"\(name)\" (columns: \(columns.joined(separator: ", ")))")
         }
@@ -47,6 +53,7 @@ struct TabularDatasetBuilder {
         self.featureNames = names
         self.source = source
         self.classCount = classCount
+        bounded = names.map { boundedColumns.contains($0) }
     }
 
     /// Reserves room for `rows` examples.
@@ -56,7 +63,22 @@ struct TabularDatasetBuilder {
     }
 
     /// Appends the next feature value of the current row.
-    mutating func appendFeature(_ value: Float) {
+    /// - Parameters:
+    ///   - value: the value as read.
+    ///   - location: where the row is, for the error message.
+    /// - Throws: `VeilError.invalidInput` when the value is not finite, or lies outside
+    ///   ±``FeatureBounds/largestMagnitude`` in a column without declared bounds (such a value could
+    ///   overflow `Float` in a gradient norm).
+    mutating func appendFeature(_ value: Float, at location: @autoclosure () -> String) throws {
+        let feature = values.count % featureIndices.count
+        guard value.isFinite else {
+            throw VeilError(.invalidInput, "\(location()), column \"\(featureNames[feature])\": \(value) is not a finite number")
+        }
+        guard bounded[feature] || Double(abs(value)) <= FeatureBounds.largestMagnitude else {
+            throw VeilError(.invalidInput, "\(location()), column \"\(featureNames[feature])\": \(value) exceeds "
+                            + "±\(FeatureBounds.largestMagnitude), the largest raw feature value accepted; declare "
+                            + "data.feature_bounds for this column to clamp its values")
+        }
         values.append(value)
     }
 

@@ -67,8 +67,13 @@ public struct Convolution2DLayer: Layer {
 
     public func parameterGradients(exampleScales: [Float]?) -> [Matrix] {
         var g = outputGradient
-        if let exampleScales { g.scaleRowGroups(rowsPerGroup: geometry.outputPositions, by: exampleScales) }
-        let weight = Matrix.product(g, transposeA: true, columns)
+        var a = columns
+        if let exampleScales {
+            // A factor of 0 removes the example exactly, also when its patches hold ±Inf (0 · Inf = NaN).
+            g.scaleRowGroups(rowsPerGroup: geometry.outputPositions, by: exampleScales)
+            a.zeroRowGroups(rowsPerGroup: geometry.outputPositions, whereFactorIsZero: exampleScales)
+        }
+        let weight = Matrix.product(g, transposeA: true, a)
         let bias = Matrix(rows: 1, columns: filters, storage: g.columnSums())
         return [weight, bias]
     }

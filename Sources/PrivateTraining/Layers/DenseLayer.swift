@@ -50,8 +50,13 @@ public struct DenseLayer: Layer {
 
     public func parameterGradients(exampleScales: [Float]?) -> [Matrix] {
         var g = outputGradient
-        if let exampleScales { g.scaleRows(by: exampleScales) }
-        let weight = Matrix.product(g, transposeA: true, input)
+        var a = input
+        if let exampleScales {
+            // A factor of 0 removes the example exactly, also when its input holds ±Inf (0 · Inf = NaN).
+            g.scaleRows(by: exampleScales)
+            a.zeroRowGroups(rowsPerGroup: 1, whereFactorIsZero: exampleScales)
+        }
+        let weight = Matrix.product(g, transposeA: true, a)
         let bias = Matrix(rows: 1, columns: outputs, storage: g.columnSums())
         return [weight, bias]
     }

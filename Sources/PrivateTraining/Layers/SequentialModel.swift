@@ -10,9 +10,10 @@ public struct SequentialModel: Sendable {
 
     /// Builds the layers of `architecture` for inputs of `inputShape`, drawing initial weights
     /// from `random` (initialisation does not depend on data).
-    /// - Throws: `VeilError.invalidParameter` when a layer does not fit its input.
+    /// - Throws: `VeilError.invalidParameter` when a layer does not fit its input or the model exceeds
+    ///   the sizes ``ArchitectureFootprint`` allows (checked before anything is allocated).
     public init<R: RandomSource>(architecture: [LayerSpecification], inputShape: ImageShape, random: inout R) throws {
-        guard !architecture.isEmpty else { throw VeilError(.invalidParameter, "a model needs at least one layer") }
+        _ = try ArchitectureFootprint(architecture: architecture, inputShape: inputShape)
         self.inputShape = inputShape
         var shape = inputShape
         var built: [any Layer] = []
@@ -87,8 +88,12 @@ public struct SequentialModel: Sendable {
     }
 
     /// The logits of a batch without keeping anything for a backward pass, evaluated in chunks
-    /// of at most `chunk` rows.
+    /// of at most `chunk` rows (fewer when a chunk's buffers would exceed
+    /// ``ArchitectureFootprint/maximumValuesPerBatch``).
     public func logits(_ input: Matrix, chunk: Int = 1000) -> Matrix {
+        // The architecture was checked when this model was built, so its footprint exists.
+        let fitting = (try? ArchitectureFootprint(architecture: architecture, inputShape: inputShape))?.largestBatch ?? 1
+        let chunk = max(1, min(chunk, fitting))
         var copy = self
         var out = Matrix(rows: input.rows, columns: classCount)
         var start = 0

@@ -2,6 +2,10 @@
 ///
 /// For a differentially private run every field is set; a model trained without DP has
 /// `differentiallyPrivate == false` and no ε, δ, noise or accountant.
+///
+/// The card is released with the model, so it holds no exact function of the training data
+/// (DESIGN.md §2 rule 7): no digest of the data (that goes to the ledger entry) and no exact
+/// number of examples — only the size the pipeline declared, from which `q` and `q·N` follow.
 public struct PrivacyCard: Sendable, Codable, Equatable {
     /// Whether the model was trained with DP-SGD.
     public var differentiallyPrivate: Bool
@@ -29,10 +33,9 @@ public struct PrivacyCard: Sendable, Codable, Equatable {
     public var sampling: String
     /// How the noise was drawn.
     public var noise: String?
-    /// SHA-256 of the training data's source bytes.
-    public var datasetSHA256: String
-    /// Number of training examples N.
-    public var datasetSize: Int
+    /// The number of training examples N the pipeline declared (public, data-independent): the
+    /// sampling rate is `q = expected batch size / N` and the noisy sum is divided by `q·N`.
+    public var declaredDatasetSize: Int?
     /// The ledger scope the run was to be charged to (wired by the caller).
     public var ledgerScope: String?
     /// The ledger entry of the charge, when a ledger recorded it.
@@ -44,7 +47,7 @@ public struct PrivacyCard: Sendable, Codable, Equatable {
     public init(differentiallyPrivate: Bool, epsilon: Double?, delta: Double?, accountant: String?,
                 noiseMultiplier: Double?, clipNorm: Double?, samplingRate: Double?, steps: Int,
                 expectedBatchSize: Double?, targetEpsilon: Double?, privacyUnit: String = "one training example",
-                sampling: String, noise: String?, datasetSHA256: String, datasetSize: Int,
+                sampling: String, noise: String?, declaredDatasetSize: Int?,
                 ledgerScope: String?, ledgerEntry: String? = nil, notes: [String] = []) {
         self.differentiallyPrivate = differentiallyPrivate
         self.epsilon = epsilon
@@ -59,8 +62,7 @@ public struct PrivacyCard: Sendable, Codable, Equatable {
         self.privacyUnit = privacyUnit
         self.sampling = sampling
         self.noise = noise
-        self.datasetSHA256 = datasetSHA256
-        self.datasetSize = datasetSize
+        self.declaredDatasetSize = declaredDatasetSize
         self.ledgerScope = ledgerScope
         self.ledgerEntry = ledgerEntry
         self.notes = notes
@@ -77,8 +79,7 @@ public struct PrivacyCard: Sendable, Codable, Equatable {
         case targetEpsilon = "target_epsilon"
         case privacyUnit = "privacy_unit"
         case sampling, noise
-        case datasetSHA256 = "dataset_sha256"
-        case datasetSize = "dataset_size"
+        case declaredDatasetSize = "declared_dataset_size"
         case ledgerScope = "ledger_scope"
         case ledgerEntry = "ledger_entry"
         case notes
@@ -100,8 +101,7 @@ public struct PrivacyCard: Sendable, Codable, Equatable {
         try c.encode(privacyUnit, forKey: .privacyUnit)
         try c.encode(sampling, forKey: .sampling)
         try c.encode(noise, forKey: .noise)
-        try c.encode(datasetSHA256, forKey: .datasetSHA256)
-        try c.encode(datasetSize, forKey: .datasetSize)
+        try c.encode(declaredDatasetSize, forKey: .declaredDatasetSize)
         try c.encode(ledgerScope, forKey: .ledgerScope)
         try c.encode(ledgerEntry, forKey: .ledgerEntry)
         try c.encode(notes, forKey: .notes)

@@ -30,20 +30,14 @@ public enum SafetensorsFile {
     }
 
     /// The tensors' names and shapes in file order (weights as `[out, in]` for dense layers and
-    /// `[filters, kernel, kernel, channels]` for convolutions; biases as `[out]`).
-    static func tensorLayout(_ model: SequentialModel) -> [(name: String, shape: [Int], layer: Int, slot: Int)] {
+    /// `[filters, kernel, kernel, channels]` for convolutions; biases as `[out]`), from the checked
+    /// sizes of the architecture, so a reader can compare them with a file before building anything.
+    static func tensorLayout(_ footprint: ArchitectureFootprint) -> [(name: String, shape: [Int], layer: Int, slot: Int)] {
         var result: [(String, [Int], Int, Int)] = []
-        for (i, layer) in model.layers.enumerated() {
-            let params = layer.parameters
-            guard params.count == 2 else { continue }
-            let weightShape: [Int]
-            if let conv = layer as? Convolution2DLayer {
-                weightShape = [conv.filters, conv.geometry.kernel, conv.geometry.kernel, conv.geometry.input.channels]
-            } else {
-                weightShape = [params[0].rows, params[0].columns]
-            }
-            result.append(("layers.\(i).weight", weightShape, i, 0))
-            result.append(("layers.\(i).bias", [params[1].count], i, 1))
+        for (i, shapes) in footprint.parameterShapes.enumerated() {
+            result.append(contentsOf: zip(["weight", "bias"], shapes).enumerated().map { slot, entry in
+                ("layers.\(i).\(entry.0)", entry.1, i, slot)
+            })
         }
         return result
     }
@@ -60,7 +54,8 @@ public enum SafetensorsFile {
 
         var header: [String: Any] = ["__metadata__": metadata]
         var body = Data()
-        for entry in tensorLayout(model) {
+        let footprint = try ArchitectureFootprint(architecture: model.architecture, inputShape: model.inputShape)
+        for entry in tensorLayout(footprint) {
             let values = model.layers[entry.layer].parameters[entry.slot].storage
             let start = body.count
             for v in values {
@@ -81,11 +76,13 @@ public enum SafetensorsFile {
     }
 
     /// Writes the model atomically (a temporary file renamed into place), so a failure leaves no partial file.
+    /// Only a regular file is replaced (``ModelFileDestination/checkReplaceable(_:)``).
     /// - Returns: the lowercase hexadecimal SHA-256 of the bytes written.
     @discardableResult
     public static func write(model: SequentialModel, card: PrivacyCard, to path: String,
                              extraMetadata: [String: String] = [:]) throws -> String {
         let data = try encode(model: model, card: card, extraMetadata: extraMetadata)
+        try ModelFileDestination.checkReplaceable(path)
         do {
             try data.write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
@@ -125,27 +122,41 @@ public enum SafetensorsFile {
               let card = try? JSONDecoder().decode(PrivacyCard.self, from: Data(cardJSON.utf8)) else {
             throw corrupt("missing or unreadable veil.privacy")
         }
-        var placeholder = ConstantWords()  // every tensor is replaced from the file below
-        var model: SequentialModel
+        // Every size the header implies is checked against the bytes actually present before anything is
+        // allocated: the architecture's sizes with overflow-checked arithmetic, then each tensor's shape
+        // and byte range, then that the tensors cover the body exactly.
+        let footprint: ArchitectureFootprint
         do {
-            model = try SequentialModel(architecture: architecture.layers, inputShape: architecture.inputShape, random: &placeholder)
-        } catch { throw corrupt("architecture does not build: \(error)") }
+            footprint = try ArchitectureFootprint(architecture: architecture.layers, inputShape: architecture.inputShape)
+        } catch let error as VeilError { throw corrupt("architecture does not build: \(error.message)") }
         let bodyCount = bytes.count - headerEnd
-        let layout = tensorLayout(model)
+        let layout = tensorLayout(footprint)
         guard header.count == layout.count + 1 else { throw corrupt("expected \(layout.count) tensors, found \(header.count - 1)") }
-        var covered = 0
+        var ranges: [Range<Int>] = []
         for entry in layout {
             guard let info = header[entry.name] as? [String: Any], info["dtype"] as? String == "F32",
                   let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
                 throw corrupt("tensor \(entry.name) is missing or not F32")
             }
             guard shape == entry.shape else { throw corrupt("tensor \(entry.name) has shape \(shape), expected \(entry.shape)") }
-            let count = shape.reduce(1, *)
+            // The footprint bounds every shape's product, so `4 * count` cannot overflow.
+            let count = entry.shape.reduce(1, *)
             let (start, end) = (offsets[0], offsets[1])
-            guard start >= 0, end <= bodyCount, end - start == 4 * count else {
-                throw corrupt("tensor \(entry.name) has byte range \(start)..<\(end) outside the \(bodyCount)-byte body (truncated?)")
+            guard start >= 0, start <= end, end <= bodyCount, end - start == 4 * count else {
+                throw corrupt("tensor \(entry.name) has byte range \(start)..<\(end), not \(4 * count) bytes inside the "
+                              + "\(bodyCount)-byte body (truncated?)")
             }
-            covered += end - start
+            ranges.append(start..<end)
+        }
+        let covered = ranges.reduce(0) { $0 + $1.count }
+        guard covered == bodyCount else { throw corrupt("tensor data covers \(covered) of \(bodyCount) body bytes") }
+        var placeholder = ConstantWords()  // every tensor is replaced from the file below
+        var model: SequentialModel
+        do {
+            model = try SequentialModel(architecture: architecture.layers, inputShape: architecture.inputShape, random: &placeholder)
+        } catch { throw corrupt("architecture does not build: \(error)") }
+        for (entry, range) in zip(layout, ranges) {
+            let (start, count) = (range.lowerBound, range.count / 4)
             var values = [Float](repeating: 0, count: count)
             for k in 0..<count {
                 let o = headerEnd + start + 4 * k
@@ -158,7 +169,6 @@ public enum SafetensorsFile {
             params[entry.slot] = Matrix(rows: old.rows, columns: old.columns, storage: values)
             model.layers[entry.layer].parameters = params
         }
-        guard covered == bodyCount else { throw corrupt("tensor data covers \(covered) of \(bodyCount) body bytes") }
         return Contents(model: model, card: card, metadata: metadata)
     }
 }

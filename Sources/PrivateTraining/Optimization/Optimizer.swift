@@ -35,15 +35,16 @@ public struct Optimizer: Sendable {
     private var step = 0
 
     /// An optimizer with zero state.
-    /// - Throws: `VeilError.invalidParameter` on a learning rate ≤ 0 or momentum outside `[0, 1)`.
+    /// - Throws: `VeilError.invalidParameter` on a learning rate ≤ 0, momentum or Adam betas outside `[0, 1)`, or
+    ///   an Adam epsilon outside `(0, 1]`.
     public init(kind: OptimizerKind, learningRate: Double) throws {
         try ParameterCheck.positive(learningRate, name: "learning rate")
         switch kind {
         case .sgd(let m):
             guard m >= 0, m < 1 else { throw VeilError.invalidParameter("momentum", m, allowed: "in [0, 1)") }
         case .adam(let b1, let b2, let e):
-            guard b1 >= 0, b1 < 1, b2 >= 0, b2 < 1, e > 0 else {
-                throw VeilError(.invalidParameter, "adam needs 0 ≤ beta1, beta2 < 1 and epsilon > 0")
+            guard b1 >= 0, b1 < 1, b2 >= 0, b2 < 1, e > 0, e <= 1 else {
+                throw VeilError(.invalidParameter, "adam needs 0 ≤ beta1, beta2 < 1 and 0 < epsilon ≤ 1")
             }
         }
         self.kind = kind

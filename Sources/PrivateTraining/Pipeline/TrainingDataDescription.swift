@@ -2,7 +2,8 @@ import Foundation
 import Mechanisms
 
 /// The data layout a model was trained on, stored as JSON in its model file under `veil.data`, so that
-/// evaluation reads the same label and feature columns (and applies the same standardisation).
+/// evaluation reads the same label and feature columns and applies the same declared feature bounds.
+/// Everything here comes from the pipeline or the data's schema (column names), never from the values.
 public struct TrainingDataDescription: Sendable, Codable, Equatable {
     /// The metadata key of the model file that holds this description.
     public static let metadataKey = "veil.data"
@@ -25,8 +26,10 @@ public struct TrainingDataDescription: Sendable, Codable, Equatable {
     public var labelColumn: String?
     /// Tabular data: the feature columns, in the model's input order.
     public var featureColumns: [String]?
-    /// Tabular data: whether features were standardised (the statistics are stored under
-    /// ``Standardization/metadataKey``).
+    /// Tabular data: the declared bounds of the feature columns that have them (see ``DeclaredFeatureScaling``).
+    public var featureBounds: [String: FeatureBounds]?
+    /// Set by model files of earlier versions whose features were standardised with statistics fitted on
+    /// the training data; such files are refused (their statistics were released outside the guarantee).
     public var standardized: Bool?
     /// SQLite: the training table.
     public var table: String?
@@ -37,23 +40,25 @@ public struct TrainingDataDescription: Sendable, Codable, Equatable {
         case format, classes, standardized, table
         case labelColumn = "label_column"
         case featureColumns = "feature_columns"
+        case featureBounds = "feature_bounds"
         case testTable = "test_table"
     }
 
     /// A description; see the properties.
     public init(format: Format, classes: Int, labelColumn: String? = nil, featureColumns: [String]? = nil,
-                standardized: Bool? = nil, table: String? = nil, testTable: String? = nil) {
+                featureBounds: [String: FeatureBounds]? = nil, table: String? = nil, testTable: String? = nil) {
         self.format = format
         self.classes = classes
         self.labelColumn = labelColumn
         self.featureColumns = featureColumns
-        self.standardized = standardized
+        self.featureBounds = featureBounds
         self.table = table
         self.testTable = testTable
     }
 
     /// The description in a model file's metadata, or `nil` when the file has none.
-    /// - Throws: `VeilError.invalidInput` when the entry exists but is not a valid description.
+    /// - Throws: `VeilError.invalidInput` when the entry exists but is not a valid description, or
+    ///   describes features standardised with statistics fitted on the training data (earlier versions).
     public init?(metadata: [String: String]) throws {
         guard let json = metadata[Self.metadataKey] else { return nil }
         do {
@@ -61,24 +66,27 @@ public struct TrainingDataDescription: Sendable, Codable, Equatable {
         } catch {
             throw VeilError(.invalidInput, "the model's \(Self.metadataKey) metadata is not a valid data description: \(error)")
         }
+        guard standardized != true else {
+            throw VeilError(.invalidInput, "the model was trained on features standardised with statistics fitted on its "
+                            + "training data (an earlier Veil version); retrain it with declared data.feature_bounds")
+        }
     }
 
     /// Reads labelled tabular data with this description's label and feature columns (by name) and
-    /// applies `standardization` (the training split's statistics stored in the model file).
+    /// applies its declared feature bounds.
     /// - Parameters:
     ///   - path: a CSV file, or a SQLite database for a model trained on a SQLite table.
     ///   - table: SQLite only: the table to read; `nil` takes the pipeline's test table, if it named one.
     ///   - classCount: the model's number of classes.
-    ///   - standardization: the statistics to apply, if the features were standardised.
     /// - Throws: `VeilError.invalidInput` for IDX models (they need images and labels files), for a SQLite
     ///   model without a table, a table given for a CSV model, or anything the loaders refuse.
-    public func loadTabular(path: String, table: String?, classCount: Int,
-                            standardization: Standardization?) throws -> Dataset {
+    public func loadTabular(path: String, table: String?, classCount: Int) throws -> Dataset {
         guard let labelColumn else {
             throw VeilError(.invalidInput, "the model was trained on \(format.rawValue) data, which has no label column; "
                             + "IDX data needs an images file and a labels file")
         }
         var data: Dataset
+        let bounds = featureBounds ?? [:]
         switch format {
         case .sqlite:
             guard let table = table ?? testTable else {
@@ -86,20 +94,19 @@ public struct TrainingDataDescription: Sendable, Codable, Equatable {
                                 + "name the table to evaluate on")
             }
             data = try SQLiteLoader.load(databasePath: path, table: table, labelColumn: labelColumn,
-                                         featureColumns: featureColumns, classCount: classCount)
+                                         featureColumns: featureColumns, classCount: classCount,
+                                         boundedColumns: Set(bounds.keys))
         case .csv, .idx:
             guard table == nil else {
                 throw VeilError(.invalidInput, "the model was trained on \(format.rawValue) data; a table applies to SQLite data only")
             }
             data = try CSVLoader.load(path: path, labelColumn: labelColumn, featureColumns: featureColumns,
-                                      classCount: classCount)
+                                      classCount: classCount, boundedColumns: Set(bounds.keys))
         }
-        if let standardization {
-            guard standardization.means.count == data.features.columns else {
-                throw VeilError(.invalidInput, "the model's standardisation has \(standardization.means.count) features, "
-                                + "the data \(data.features.columns)")
-            }
-            standardization.apply(to: &data.features)
+        do {
+            try DeclaredFeatureScaling(bounds: bounds, featureNames: data.featureNames ?? []).apply(to: &data.features)
+        } catch let error as VeilError {
+            throw VeilError(.invalidInput, "the model's \(Self.metadataKey) metadata: \(error.message)")
         }
         return data
     }

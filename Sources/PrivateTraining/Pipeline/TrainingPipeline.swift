@@ -21,6 +21,10 @@ public struct TrainingPipeline: Sendable {
     public var data: DataSource
     /// Number of classes.
     public var classes: Int
+    /// The declared number of training examples N (`data.size`, required): public, data-independent. It
+    /// sets the sampling rate `q = expected_batch_size / N`, the normalisation `q·N` and the steps, and it is
+    /// the only size the model's card publishes.
+    public var size: Int
     /// Use only the first `limit` training examples.
     public var limit: Int?
     /// Model family: `logistic`, `mlp` or `cnn`.
@@ -79,8 +83,15 @@ public struct TrainingPipeline: Sendable {
         default:
             throw VeilError(.invalidInput, "\(name): data.format must be idx, csv or sqlite, got \(format)")
         }
-        let classes = try data.int("classes", default: 10)
-        let limit = try data.optionalInt("limit")
+        let classes = try data.int("classes", default: 10, in: TrainingLimits.classes)
+        guard let size = try data.optionalInt("size", in: TrainingLimits.datasetSize) else {
+            throw VeilError(.invalidInput, """
+                \(name): data.size is required: declare the number of training examples N \
+                (a public figure, not counted from the data: q = expected_batch_size / N, and each step's noisy \
+                gradient sum is divided by q·N), e.g. `size: 60000` under data
+                """)
+        }
+        let limit = try data.optionalInt("limit", in: TrainingLimits.datasetSize)
         try data.finish()
 
         var model = try reader.section("model")
@@ -92,7 +103,8 @@ public struct TrainingPipeline: Sendable {
         guard let activation = ActivationLayer.Kind(rawValue: activationName) else {
             throw VeilError(.invalidInput, "\(name): model.activation must be tanh or relu, got \(activationName)")
         }
-        let hidden = try model.optionalInts("hidden") ?? [256]
+        let hidden = try model.optionalInts("hidden", in: TrainingLimits.hiddenWidth) ?? [256]
+        try TrainingLimits.check(hidden.count, in: TrainingLimits.hiddenLayers, name: "\(name): model.hidden's number of layers")
         try model.finish()
 
         var privacySection = try reader.section("privacy")
@@ -126,16 +138,17 @@ public struct TrainingPipeline: Sendable {
         default: throw VeilError(.invalidInput, "\(name): training.optimizer must be sgd or adam, got \(optimizerName)")
         }
         let training = TrainingSettings(
-            epochs: try trainingSection.int("epochs"),
-            expectedBatchSize: try trainingSection.int("expected_batch_size"),
-            maxPhysicalBatchSize: try trainingSection.int("max_physical_batch_size", default: 256),
+            epochs: try trainingSection.int("epochs", in: TrainingLimits.epochs),
+            expectedBatchSize: try trainingSection.int("expected_batch_size", in: TrainingLimits.datasetSize),
+            maxPhysicalBatchSize: try trainingSection.int("max_physical_batch_size", default: 256,
+                                                          in: TrainingLimits.maximumPhysicalBatchSize),
             optimizer: optimizer, learningRate: try trainingSection.double("learning_rate"))
-        let seed = try trainingSection.optionalInt("seed").map { UInt64(truncatingIfNeeded: $0) }
+        let seed = try trainingSection.optionalInt("seed", in: 0...Int.max).map { UInt64($0) }
         try trainingSection.finish()
 
         let output = resolve(try reader.string("output"))
         try reader.finish()
-        return TrainingPipeline(data: source, classes: classes, limit: limit, architecture: architecture,
+        return TrainingPipeline(data: source, classes: classes, size: size, limit: limit, architecture: architecture,
                                 activation: activation, hidden: hidden, privacy: privacy, ledgerScope: ledgerScope,
                                 training: training, seed: seed, output: output)
     }
@@ -151,10 +164,10 @@ public struct TrainingPipeline: Sendable {
         }
     }
 
-    /// Training and (optional) test data, loaded and checked; for tabular data with `standardize`,
-    /// standardisation is fitted on the training split (after `limit`) and applied to both splits.
-    /// The test split is read with the training split's feature columns, by name.
-    public func loadData() throws -> (train: Dataset, test: Dataset?, standardization: Standardization?) {
+    /// Training and (optional) test data, loaded and checked. For tabular data, columns with declared
+    /// bounds are clamped and scaled onto `[-1, 1]` (``DeclaredFeatureScaling``) in both splits; nothing
+    /// is fitted on the data. The test split is read with the training split's feature columns, by name.
+    public func loadData() throws -> (train: Dataset, test: Dataset?) {
         var train: Dataset
         var test: Dataset?
         let columns: TabularColumns
@@ -165,35 +178,37 @@ public struct TrainingPipeline: Sendable {
             if let testImages, let testLabels {
                 test = try IDXLoader.load(imagesPath: testImages, labelsPath: testLabels, classCount: classes)
             }
-            return (train, test, nil)
+            return (train, test)
         case .csv(let trainPath, let testPath, let c):
             columns = c
+            let bounded = Set(c.featureBounds.keys)
             train = try CSVLoader.load(path: trainPath, labelColumn: c.labelColumn, featureColumns: c.featureColumns,
-                                       classCount: classes)
+                                       classCount: classes, boundedColumns: bounded)
             test = try testPath.map {
-                try CSVLoader.load(path: $0, labelColumn: c.labelColumn, featureColumns: train.featureNames, classCount: classes)
+                try CSVLoader.load(path: $0, labelColumn: c.labelColumn, featureColumns: train.featureNames, classCount: classes,
+                                   boundedColumns: bounded)
             }
         case .sqlite(let database, let table, let testTable, let c):
             columns = c
+            let bounded = Set(c.featureBounds.keys)
             train = try SQLiteLoader.load(databasePath: database, table: table, labelColumn: c.labelColumn,
-                                          featureColumns: c.featureColumns, classCount: classes)
+                                          featureColumns: c.featureColumns, classCount: classes, boundedColumns: bounded)
             test = try testTable.map {
                 try SQLiteLoader.load(databasePath: database, table: $0, labelColumn: c.labelColumn,
-                                      featureColumns: train.featureNames, classCount: classes)
+                                      featureColumns: train.featureNames, classCount: classes, boundedColumns: bounded)
             }
         }
         if let limit { train = train.prefix(limit) }
-        guard columns.standardize else { return (train, test, nil) }
-        let standardization = Standardization(fittedOn: train.features)
-        standardization.apply(to: &train.features)
-        if test != nil { standardization.apply(to: &test!.features) }
-        return (train, test, standardization)
+        let scaling = try DeclaredFeatureScaling(bounds: columns.featureBounds, featureNames: train.featureNames ?? [])
+        scaling.apply(to: &train.features)
+        if test != nil { scaling.apply(to: &test!.features) }
+        return (train, test)
     }
 
     /// The data layout for the model file's `veil.data` metadata, so evaluation can read the same
     /// columns: the format, the classes and, for tabular data, the label column, the feature columns
-    /// `train` was read with (resolved, also when the pipeline left them to the default), whether
-    /// features were standardised and, for SQLite, the table names.
+    /// `train` was read with (resolved, also when the pipeline left them to the default: names from the
+    /// schema, not values), the declared feature bounds and, for SQLite, the table names.
     public func dataDescription(trainedOn train: Dataset) -> TrainingDataDescription {
         switch data {
         case .idx:
@@ -201,49 +216,58 @@ public struct TrainingPipeline: Sendable {
         case .csv(_, _, let columns):
             return TrainingDataDescription(format: .csv, classes: classes, labelColumn: columns.labelColumn,
                                            featureColumns: train.featureNames ?? columns.featureColumns,
-                                           standardized: columns.standardize)
+                                           featureBounds: columns.featureBounds.isEmpty ? nil : columns.featureBounds)
         case .sqlite(_, let table, let testTable, let columns):
             return TrainingDataDescription(format: .sqlite, classes: classes, labelColumn: columns.labelColumn,
                                            featureColumns: train.featureNames ?? columns.featureColumns,
-                                           standardized: columns.standardize, table: table, testTable: testTable)
-        }
-    }
-
-    /// Notes for the card about data-dependent steps outside the DP guarantee.
-    public var cardNotes: [String] {
-        switch data {
-        case .csv(_, _, let columns) where columns.standardize, .sqlite(_, _, _, let columns) where columns.standardize:
-            return ["features standardised with means and deviations fitted on the training split: "
-                    + "this step reads private data outside the DP guarantee; use public or DP statistics in production"]
-        default:
-            return []
+                                           featureBounds: columns.featureBounds.isEmpty ? nil : columns.featureBounds,
+                                           table: table, testTable: testTable)
         }
     }
 }
 
-/// The columns a tabular source (a CSV file or a SQLite table) supplies, and whether its features
-/// are standardised.
+/// The columns a tabular source (a CSV file or a SQLite table) supplies, and the declared bounds of
+/// its features.
 public struct TabularColumns: Sendable, Equatable {
     /// The integer label column.
     public var labelColumn: String
     /// The feature columns; `nil` takes every other column in source order.
     public var featureColumns: [String]?
-    /// Fit per-feature standardisation on the training split (a data-dependent step outside the DP
-    /// guarantee; see ``Standardization``).
-    public var standardize: Bool
+    /// Declared bounds by feature column (`data.feature_bounds`): values are clamped into them and
+    /// scaled onto `[-1, 1]` (``DeclaredFeatureScaling``). Columns without bounds are used as read.
+    public var featureBounds: [String: FeatureBounds]
 
     /// Columns as given.
-    public init(labelColumn: String, featureColumns: [String]? = nil, standardize: Bool = false) {
+    public init(labelColumn: String, featureColumns: [String]? = nil, featureBounds: [String: FeatureBounds] = [:]) {
         self.labelColumn = labelColumn
         self.featureColumns = featureColumns
-        self.standardize = standardize
+        self.featureBounds = featureBounds
     }
 
-    /// Reads `label_column`, `feature_columns` and `standardize` from a pipeline's data section.
+    /// Reads `label_column`, `feature_columns` and `feature_bounds` from a pipeline's data section;
+    /// refuses `standardize: true` (statistics fitted on the training data would be released).
     init(reading section: inout Section) throws {
+        if try section.bool("standardize", default: false) {
+            throw VeilError(.invalidInput, "\(section.path).standardize is no longer supported: statistics fitted on the "
+                            + "training data would be released with the model; declare data.feature_bounds instead "
+                            + "(per column, e.g. age: {lower: 18, upper: 90})")
+        }
+        var bounds: [String: FeatureBounds] = [:]
+        if var mapping = try section.optionalSection("feature_bounds") {
+            for column in mapping.keys {
+                var entry = try mapping.section(column)
+                do {
+                    bounds[column] = try FeatureBounds(lower: try entry.double("lower"), upper: try entry.double("upper"),
+                                                       column: column)
+                } catch let error as VeilError where error.code == .invalidParameter {
+                    throw VeilError(.invalidInput, "\(section.path).feature_bounds: \(error.message)")
+                }
+                try entry.finish()
+            }
+            try mapping.finish()
+        }
         self.init(labelColumn: try section.string("label_column"),
-                  featureColumns: try section.optionalStrings("feature_columns"),
-                  standardize: try section.bool("standardize", default: false))
+                  featureColumns: try section.optionalStrings("feature_columns"), featureBounds: bounds)
     }
 }
 
@@ -252,7 +276,8 @@ public struct TabularColumns: Sendable, Equatable {
 /// Reads one YAML mapping, remembering which keys were used so that leftovers can be refused.
 struct Section {
     private let values: [String: Any]
-    private let path: String
+    /// Where this mapping is (`pipeline.yaml: data`), for messages.
+    let path: String
     private var used: Set<String> = []
 
     init(_ node: Any?, path: String) throws {
@@ -282,8 +307,16 @@ struct Section {
         VeilError(.invalidInput, "\(path) lacks the required key \(key)")
     }
 
+    /// The keys of this mapping, sorted.
+    var keys: [String] { values.keys.sorted() }
+
     mutating func section(_ key: String) throws -> Section {
         guard let v = raw(key) else { throw missing(key) }
+        return try Section(v, path: "\(path): \(key)")
+    }
+
+    mutating func optionalSection(_ key: String) throws -> Section? {
+        guard let v = raw(key) else { return nil }
         return try Section(v, path: "\(path): \(key)")
     }
 
@@ -313,15 +346,24 @@ struct Section {
         throw missing(key)
     }
 
-    mutating func optionalInt(_ key: String) throws -> Int? {
+    /// An integer in `range`; a number written with a fraction or an exponent (`1e9`), or one outside
+    /// `Int`, is refused rather than converted.
+    mutating func optionalInt(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let v = raw(key) else { return nil }
-        if let i = v as? Int { return i }
-        if let s = v as? String, let i = Int(s) { return i }
-        throw mistyped(key, "an integer")
+        let integer: Int
+        if let i = v as? Int {
+            integer = i
+        } else if let s = v as? String, let i = Int(s) {
+            integer = i
+        } else {
+            throw mistyped(key, "an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        guard range.contains(integer) else { throw mistyped(key, "an integer in \(range.lowerBound)...\(range.upperBound)") }
+        return integer
     }
 
-    mutating func int(_ key: String, default value: Int? = nil) throws -> Int {
-        if let i = try optionalInt(key) { return i }
+    mutating func int(_ key: String, default value: Int? = nil, in range: ClosedRange<Int>) throws -> Int {
+        if let i = try optionalInt(key, in: range) { return i }
         if let value { return value }
         throw missing(key)
     }
@@ -343,15 +385,16 @@ struct Section {
         throw mistyped(key, "a list of strings")
     }
 
-    mutating func optionalInts(_ key: String) throws -> [Int]? {
+    mutating func optionalInts(_ key: String, in range: ClosedRange<Int>) throws -> [Int]? {
         guard let v = raw(key) else { return nil }
+        let expected = "a list of integers in \(range.lowerBound)...\(range.upperBound)"
         if let a = v as? [Any] {
             return try a.map { item in
-                guard let i = item as? Int else { throw mistyped(key, "a list of integers") }
+                guard let i = item as? Int, range.contains(i) else { throw mistyped(key, expected) }
                 return i
             }
         }
-        throw mistyped(key, "a list of integers")
+        throw mistyped(key, expected)
     }
 
     /// Refuses keys that were never read.

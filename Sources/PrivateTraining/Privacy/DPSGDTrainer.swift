@@ -9,12 +9,11 @@ public struct TrainingProgress: Sendable {
     public var step: Int
     /// Steps planned.
     public var totalSteps: Int
-    /// Mean loss of the last step's batch (computed on training data, shown to the operator
-    /// only; it is not privatised and is never written to the model file).
-    public var loss: Double
     /// ε spent so far (nil for non-private training).
     public var epsilonSpent: Double?
-    /// Training examples processed per second of wall time.
+    /// Expected training examples per second of wall time: steps × the expected batch size `q·N`
+    /// (with the declared `N`) over the elapsed time. Not the realised batch sizes, which are a
+    /// function of the data (DESIGN.md §2 rule 7); non-private batches have a fixed size.
     public var examplesPerSecond: Double
     /// Seconds since the loop started.
     public var elapsedSeconds: Double
@@ -32,7 +31,7 @@ public struct TrainingOutcome: Sendable {
     public var epsilon: Double?
     /// Wall time of the loop.
     public var seconds: Double
-    /// Examples processed (sum of batch sizes).
+    /// Expected examples processed: steps × the expected batch size (not the realised batch sizes).
     public var examples: Int
     /// The model's privacy card.
     public var card: PrivacyCard
@@ -44,15 +43,17 @@ public struct TrainingOutcome: Sendable {
 /// One DP step: sample a batch by Poisson sampling at rate q from `privacyRandom`; process it in
 /// physical chunks of at most `maxPhysicalBatchSize` examples; for each chunk compute each
 /// example's gradient norm without forming per-example gradients (``Layer``), scale example `i`
-/// by `cᵢ = min(1, C / ‖∇ℓᵢ‖)` and accumulate `Σᵢ cᵢ ∇ℓᵢ`; add `N(0, σ²C²)` noise to every
-/// coordinate of the sum; divide by the expected batch size `q·N` (never the realised size,
-/// DESIGN.md §2 rule 5); apply the optimizer.
+/// by ``PerExampleClipping/factor(squaredNorm:clipNorm:)`` (0 for a non-finite norm) and accumulate
+/// `Σᵢ cᵢ ∇ℓᵢ`; add `N(0, σ²C²)` noise to every coordinate of the sum; divide by the expected batch
+/// size `q·N` with the plan's declared `N` (never the realised size, DESIGN.md §2 rule 5); apply the
+/// optimizer. Poisson sampling at rate `q` is DP with rate `q` whatever the true number of examples,
+/// so `q` and the normalisation depend on the declared size only.
 public enum DPSGDTrainer {
     /// Trains `model` on `data` according to `plan`.
     ///
     /// - Parameters:
     ///   - model: the model to train in place.
-    ///   - data: the training set; its size must equal `plan.datasetSize`.
+    ///   - data: the training set (any number of examples; the plan's declared size sets `q·N`).
     ///   - plan: the validated plan (σ already calibrated).
     ///   - budget: reserves the planned cost before any noise and commits the spent cost after.
     ///     Required for a DP plan (``LedgerBudgetCharger`` in production; ``InsecureUnrecordedBudgetCharger``
@@ -81,9 +82,6 @@ public enum DPSGDTrainer {
                             + "LedgerBudgetCharger (or, for tests and experiments only, InsecureUnrecordedBudgetCharger); "
                             + "nothing was trained")
         }
-        guard data.count == plan.datasetSize else {
-            throw VeilError(.invalidParameter, "plan is for \(plan.datasetSize) examples, data has \(data.count)")
-        }
         guard data.classCount == model.classCount else {
             throw VeilError(.invalidParameter, "data has \(data.classCount) classes, model outputs \(model.classCount)")
         }
@@ -93,7 +91,6 @@ public enum DPSGDTrainer {
         var optimizer = try Optimizer(kind: plan.training.optimizer, learningRate: plan.training.learningRate)
         let started = Date()
         var examples = 0
-        var loss = 0.0
         let accountant = try plan.privacy?.accountant.makeAccountant()
 
         func report(_ step: Int) throws {
@@ -103,14 +100,14 @@ public enum DPSGDTrainer {
                 epsilon = try accountant.epsilon(for: event, delta: privacy.delta)
             }
             progress(TrainingProgress(
-                step: step, totalSteps: plan.steps, loss: loss, epsilonSpent: epsilon,
+                step: step, totalSteps: plan.steps, epsilonSpent: epsilon,
                 examplesPerSecond: elapsed > 0 ? Double(examples) / elapsed : 0, elapsedSeconds: elapsed,
                 remainingSeconds: step > 0 ? elapsed / Double(step) * Double(plan.steps - step) : 0))
         }
 
         guard let privacy = plan.privacy, let sigma = plan.noiseMultiplier, let accountant else {
             // Non-private: shuffled mini-batches, mean gradient.
-            let b = plan.training.expectedBatchSize
+            let b = min(plan.training.expectedBatchSize, data.count)
             var order = Array(0..<data.count)
             var position = data.count
             for step in 1...plan.steps {
@@ -121,7 +118,7 @@ public enum DPSGDTrainer {
                 let indices = Array(order[position..<(position + b)])
                 position += b
                 var gradients = accumulate(model: &model, data: data, indices: indices,
-                                           chunk: plan.training.maxPhysicalBatchSize, clipNorm: nil, loss: &loss)
+                                           chunk: plan.training.maxPhysicalBatchSize, clipNorm: nil)
                 for i in gradients.indices { gradients[i].scale(by: 1 / Float(b)) }
                 var parameters = model.parameters
                 optimizer.update(&parameters, gradients: gradients)
@@ -133,7 +130,7 @@ public enum DPSGDTrainer {
                 differentiallyPrivate: false, epsilon: nil, delta: nil, accountant: nil, noiseMultiplier: nil,
                 clipNorm: nil, samplingRate: nil, steps: plan.steps, expectedBatchSize: nil, targetEpsilon: nil,
                 sampling: "shuffled fixed-size batches (no privacy guarantee)", noise: nil,
-                datasetSHA256: data.sha256, datasetSize: data.count, ledgerScope: nil,
+                declaredDatasetSize: plan.datasetSize, ledgerScope: nil,
                 notes: ["trained WITHOUT differential privacy"] + notes)
             return TrainingOutcome(steps: plan.steps, event: nil, epsilon: nil,
                                    seconds: Date().timeIntervalSince(started), examples: examples, card: card)
@@ -143,18 +140,19 @@ public enum DPSGDTrainer {
         // Everything that can fail without drawing noise happens before the reservation; after it,
         // the first step draws noise, so the reservation stands whatever happens next.
         let sampler = try PoissonSampler(samplingRate: plan.samplingRate, populationSize: data.count)
+        // q·N with the declared N: a constant of the plan, never a function of the data.
+        let expectedBatchSize = plan.expectedBatchSize
         let plannedEvent = plan.event(stepsTaken: plan.steps)!
         guard let budget else { preconditionFailure("a DP plan's charger is checked on entry") }
         try budget.reserve(event: plannedEvent, epsilon: plan.plannedEpsilon!, delta: privacy.delta)
         var noise = GaussianNoiseSampler()
         let noiseStandardDeviation = sigma * privacy.clipNorm
-        let normalisation = Float(1 / sampler.expectedBatchSize)
+        let normalisation = Float(1 / expectedBatchSize)
         var stepsTaken = 0
         for step in 1...plan.steps {
             let indices = sampler.sample(using: &privacyRandom)
             var gradients = accumulate(model: &model, data: data, indices: indices,
-                                       chunk: plan.training.maxPhysicalBatchSize, clipNorm: Float(privacy.clipNorm),
-                                       loss: &loss)
+                                       chunk: plan.training.maxPhysicalBatchSize, clipNorm: Float(privacy.clipNorm))
             for i in gradients.indices {
                 noise.addNoise(to: &gradients[i].storage, standardDeviation: noiseStandardDeviation, using: &privacyRandom)
                 gradients[i].scale(by: normalisation)
@@ -163,7 +161,7 @@ public enum DPSGDTrainer {
             var parameters = model.parameters
             optimizer.update(&parameters, gradients: gradients)
             model.parameters = parameters
-            examples += indices.count
+            examples = Int((Double(step) * expectedBatchSize).rounded())
             if step % progressInterval == 0 || step == plan.steps { try report(step) }
         }
         let spent = plan.event(stepsTaken: stepsTaken)!
@@ -172,9 +170,10 @@ public enum DPSGDTrainer {
         let card = PrivacyCard(
             differentiallyPrivate: true, epsilon: epsilon, delta: privacy.delta, accountant: accountant.name,
             noiseMultiplier: sigma, clipNorm: privacy.clipNorm, samplingRate: plan.samplingRate, steps: stepsTaken,
-            expectedBatchSize: sampler.expectedBatchSize, targetEpsilon: privacy.targetEpsilon,
-            sampling: "Poisson (each example independently with probability q, OS CSPRNG); sum divided by q·N",
-            noise: GaussianNoiseSampler.methodDescription, datasetSHA256: data.sha256, datasetSize: data.count,
+            expectedBatchSize: expectedBatchSize, targetEpsilon: privacy.targetEpsilon,
+            sampling: "Poisson (each example independently with probability q, OS CSPRNG); sum divided by q·N "
+                + "with the declared N",
+            noise: GaussianNoiseSampler.methodDescription, declaredDatasetSize: plan.datasetSize,
             ledgerScope: ledgerScope,
             notes: notes + budget.cardNotes)
         return TrainingOutcome(steps: stepsTaken, event: spent, epsilon: epsilon,
@@ -182,23 +181,23 @@ public enum DPSGDTrainer {
     }
 
     /// The gradient of the batch `indices`, processed in chunks of at most `chunk` examples:
-    /// `Σᵢ cᵢ ∇ℓᵢ` with `cᵢ = min(1, C / ‖∇ℓᵢ‖)` when `clipNorm` is set, else `Σᵢ ∇ℓᵢ`.
-    /// `loss` receives the batch's mean loss.
+    /// `Σᵢ cᵢ ∇ℓᵢ` with `cᵢ` = ``PerExampleClipping/factor(squaredNorm:clipNorm:)`` when `clipNorm` is
+    /// set (an example whose norm is not finite contributes exactly zero), else `Σᵢ ∇ℓᵢ`.
     public static func accumulate(model: inout SequentialModel, data: Dataset, indices: [Int], chunk: Int,
-                                  clipNorm: Float?, loss: inout Double) -> [Matrix] {
+                                  clipNorm: Float?) -> [Matrix] {
         var total = model.parameters.map { Matrix(rows: $0.rows, columns: $0.columns) }
-        var lossSum = 0.0
         var start = 0
         while start < indices.count {
             let end = min(indices.count, start + chunk)
             let (x, y) = data.batch(Array(indices[start..<end]))
             let logits = model.forward(x)
-            let (losses, g) = SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: y[...])
-            lossSum += losses.reduce(0.0) { $0 + Double($1) }
+            let (_, g) = SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: y[...])
             model.backward(g)
             var scales: [Float]? = nil
             if let clipNorm {
-                scales = model.perExampleSquaredNorms(batch: x.rows).map { min(1, clipNorm / ($0.squareRoot() + 1e-6)) }
+                scales = model.perExampleSquaredNorms(batch: x.rows).map {
+                    PerExampleClipping.factor(squaredNorm: $0, clipNorm: clipNorm)
+                }
             }
             let gradients = model.parameterGradients(exampleScales: scales)
             // Drop this chunk's activations before the next chunk's forward pass builds its own, so
@@ -207,7 +206,6 @@ public enum DPSGDTrainer {
             for i in total.indices { total[i].add(gradients[i]) }
             start = end
         }
-        loss = indices.isEmpty ? loss : lossSum / Double(indices.count)
         return total
     }
 }

@@ -24,7 +24,8 @@ public struct PoissonSampler: Sendable {
         threshold = samplingRate == 1 ? nil : UInt64((samplingRate * 0x1p64).rounded(.down))
     }
 
-    /// The expected batch size `q·N`, by which the noisy gradient sum is divided.
+    /// The expected size of a batch of this population, `q` times the number of examples present.
+    /// (DP-SGD divides by the plan's `q·N` with the declared `N` instead, a constant of the pipeline.)
     public var expectedBatchSize: Double { samplingRate * Double(populationSize) }
 
     /// One batch: the indices of the selected examples in increasing order.

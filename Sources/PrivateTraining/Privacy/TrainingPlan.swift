@@ -56,10 +56,13 @@ public struct TrainingPlan: Sendable {
     public let training: TrainingSettings
     /// DP settings, or `nil` for non-private training.
     public let privacy: PrivacySettings?
-    /// Training examples N.
+    /// The declared number of training examples N (public: the pipeline states it, it is not counted
+    /// from the data), from which `q` and `q·N` follow.
     public let datasetSize: Int
     /// Poisson sampling rate `q = expectedBatchSize / N`.
     public let samplingRate: Double
+    /// The expected batch size `q·N` by which a DP step's noisy sum is divided.
+    public var expectedBatchSize: Double { Double(training.expectedBatchSize) }
     /// Steps to take: `⌈epochs · N / expectedBatchSize⌉`.
     public let steps: Int
     /// σ (DP only): noise standard deviation `σ·C` on the clipped-gradient sum.
@@ -72,23 +75,32 @@ public struct TrainingPlan: Sendable {
     /// Validates the settings and, for DP, calibrates σ so that `steps` steps meet the target ε
     /// (``NoiseCalibration/noiseMultiplier(targetEpsilon:samplingRate:steps:delta:accountant:relativeTolerance:)``).
     /// With a fixed σ, the steps are cut to the largest number whose ε stays within the target.
-    /// - Throws: `VeilError.invalidParameter` on a clip norm ≤ 0, a batch larger than the data
-    ///   set, epochs < 1, a physical batch < 1, ε ≤ 0 or δ ∉ (0, 1).
+    /// - Parameter datasetSize: the declared number of training examples N (DP: never counted from the data).
+    /// - Throws: `VeilError.invalidParameter` on a setting outside ``TrainingLimits`` (N, epochs, physical
+    ///   batch, steps, learning rate, clip norm, σ), a batch larger than N, ε ≤ 0 or δ ∉ (0, 1).
     public init(datasetSize: Int, training: TrainingSettings, privacy: PrivacySettings?) throws {
-        try ParameterCheck.count(datasetSize, name: "training examples", minimum: 1)
-        try ParameterCheck.count(training.epochs, name: "epochs", minimum: 1)
-        try ParameterCheck.count(training.maxPhysicalBatchSize, name: "max physical batch size", minimum: 1)
+        try TrainingLimits.check(datasetSize, in: TrainingLimits.datasetSize, name: "declared data size")
+        try TrainingLimits.check(training.epochs, in: TrainingLimits.epochs, name: "epochs")
+        try TrainingLimits.check(training.maxPhysicalBatchSize, in: TrainingLimits.maximumPhysicalBatchSize,
+                                 name: "max physical batch size")
         try ParameterCheck.count(training.expectedBatchSize, name: "expected batch size", minimum: 1)
         guard training.expectedBatchSize <= datasetSize else {
             throw VeilError(.invalidParameter,
                             "expected batch size \(training.expectedBatchSize) is larger than the data set (\(datasetSize) examples)")
         }
+        try TrainingLimits.checkPositive(training.learningRate, name: "learning rate")
         _ = try Optimizer(kind: training.optimizer, learningRate: training.learningRate)
+        // In Double, so that no product can overflow an Int before the range check.
+        let exactSteps = (Double(training.epochs) * Double(datasetSize) / Double(training.expectedBatchSize)).rounded(.up)
+        guard exactSteps <= Double(TrainingLimits.steps.upperBound) else {
+            throw VeilError(.invalidParameter, "\(training.epochs) epochs of \(datasetSize) examples at expected batch "
+                            + "\(training.expectedBatchSize) need \(exactSteps) steps; at most \(TrainingLimits.steps.upperBound) are allowed")
+        }
         self.training = training
         self.privacy = privacy
         self.datasetSize = datasetSize
         samplingRate = Double(training.expectedBatchSize) / Double(datasetSize)
-        let plannedSteps = Int((Double(training.epochs) * Double(datasetSize) / Double(training.expectedBatchSize)).rounded(.up))
+        let plannedSteps = Int(exactSteps)
         var warnings: [String] = []
         guard let privacy else {
             steps = plannedSteps
@@ -97,10 +109,8 @@ public struct TrainingPlan: Sendable {
             self.warnings = ["training without differential privacy: the model may memorise its training data"]
             return
         }
-        guard privacy.clipNorm.isFinite, privacy.clipNorm > 0 else {
-            throw VeilError.invalidParameter("clip norm", privacy.clipNorm, allowed: "a finite number > 0")
-        }
-        try ParameterCheck.epsilon(privacy.targetEpsilon, name: "target epsilon")
+        try TrainingLimits.checkPositive(privacy.clipNorm, name: "clip norm")
+        try TrainingLimits.checkPositive(privacy.targetEpsilon, name: "target epsilon")
         try ParameterCheck.delta(privacy.delta)
         if privacy.delta >= 1 / Double(datasetSize) {
             warnings.append("delta = \(privacy.delta) is not below 1/N = \(1 / Double(datasetSize)): "
@@ -108,7 +118,7 @@ public struct TrainingPlan: Sendable {
         }
         let accountant = try privacy.accountant.makeAccountant()
         if let sigma = privacy.noiseMultiplier {
-            try ParameterCheck.positive(sigma, name: "noise multiplier")
+            try TrainingLimits.checkPositive(sigma, name: "noise multiplier")
             let q = samplingRate
             func epsilon(_ t: Int) throws -> Double {
                 try accountant.epsilon(for: NoiseCalibration.dpsgdEvent(samplingRate: q, noiseMultiplier: sigma, steps: t),

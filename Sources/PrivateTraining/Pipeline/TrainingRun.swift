@@ -1,0 +1,123 @@
+import BudgetLedger
+import Foundation
+import Mechanisms
+
+/// A training run as `veil train` performs it, in two steps that follow DESIGN.md §2 rule 3.
+///
+/// ``prepare(pipeline:source:analyst:openLedger:)`` checks everything that can fail without drawing
+/// noise — the pipeline's numbers, the plan and σ (from the declared size, so before any data is read),
+/// the output path, the ledger scope, then the data, the model's size and the output folder — and
+/// builds the model. Nothing is reserved, so a failure here costs no budget.
+/// ``execute(progressInterval:progress:)`` then reserves the planned cost, runs DP-SGD, writes the
+/// model file, commits the reservation with the file's SHA-256, and evaluates the test split if the
+/// pipeline has one; from the reservation on, the charge stands whatever happens.
+public struct TrainingRun {
+    /// What a finished run released and spent.
+    public struct Release: Sendable {
+        /// The model file written.
+        public var modelPath: String
+        /// Its privacy card (with the ledger entry).
+        public var card: PrivacyCard
+        /// Steps, ε, time and expected examples of the loop.
+        public var outcome: TrainingOutcome
+        /// The lowercase hexadecimal SHA-256 of the model file, the digest the ledger entry was committed with.
+        public var modelDigest: String
+        /// The ledger reservation the run was charged to (nil for a non-private run).
+        public var reservation: Reservation?
+        /// The ledger file charged (nil for a non-private run).
+        public var ledgerPath: String?
+        /// Accuracy and loss on the pipeline's test split, if it has one: exact statistics of that split,
+        /// for the operator (see docs/training.md, "What a training run releases").
+        public var evaluation: Evaluation?
+    }
+
+    /// The pipeline, with any overrides applied.
+    public let pipeline: TrainingPipeline
+    /// The validated plan (σ calibrated, steps fixed).
+    public let plan: TrainingPlan
+    private let train: Dataset
+    private let test: Dataset?
+    private var model: SequentialModel
+    private let metadata: [String: String]
+    private let charger: LedgerBudgetCharger?
+
+    /// Warnings that do not stop the run (e.g. δ ≥ 1/N, training without privacy).
+    public var warnings: [String] { plan.warnings }
+
+    /// Checks and loads everything a run needs before its budget is reserved.
+    /// - Parameters:
+    ///   - pipeline: the pipeline (overrides such as `--epochs` already applied).
+    ///   - source: names the pipeline in messages and in the ledger's purpose (e.g. its file name).
+    ///   - analyst: who trains, recorded with the ledger charge.
+    ///   - openLedger: opens the ledger a DP run is charged to; not called for a non-private run.
+    /// - Throws: `VeilError` with one line: `invalidParameter`/`invalidInput` for the pipeline, the output path,
+    ///   the data or the model's size, `unknownScope` or a ledger error for the ledger. Nothing is reserved.
+    public static func prepare(pipeline: TrainingPipeline, source: String, analyst: String,
+                               openLedger: () throws -> Ledger) throws -> TrainingRun {
+        // Before any data is read: the plan (declared N), the output path, the ledger and its scope.
+        try ModelFileDestination.validate(pipeline.output)
+        let plan = try TrainingPlan(datasetSize: pipeline.size, training: pipeline.training, privacy: pipeline.privacy)
+        var ledger: (ledger: Ledger, scope: String)? = nil
+        if pipeline.privacy != nil {
+            // Charge before release (DESIGN.md §2 rule 3): a DP run is never trained uncharged.
+            guard let scope = pipeline.ledgerScope else {
+                throw VeilError(.invalidInput, """
+                    privacy.ledger_scope is not set in \(source): a DP run must be charged to a privacy budget \
+                    (create one with `veil budget create SCOPE --epsilon E --delta D` and name it there)
+                    """)
+            }
+            let opened = try openLedger()
+            _ = try opened.budget(scope: scope)
+            ledger = (opened, scope)
+        }
+        // Then the data, the model's size and the output folder.
+        let (train, test) = try pipeline.loadData()
+        var secure = SecureRandomSource()
+        let model = try SequentialModel(architecture: pipeline.layerSpecifications, inputShape: train.inputShape,
+                                        random: &secure)
+        try ArchitectureFootprint(architecture: model.architecture, inputShape: model.inputShape)
+            .checkBatch(pipeline.training.maxPhysicalBatchSize)
+        try ModelFileDestination.prepare(pipeline.output)
+        let charger = ledger.map {
+            LedgerBudgetCharger(ledger: $0.ledger, scope: $0.scope, analyst: analyst,
+                                // The data's fingerprint goes to the access-controlled ledger, never into the model file.
+                                purpose: "veil train \(source) → \(pipeline.output) (training data sha256:\(train.sha256))")
+        }
+        return TrainingRun(pipeline: pipeline, plan: plan, train: train, test: test, model: model,
+                           metadata: [TrainingDataDescription.metadataKey: pipeline.dataDescription(trainedOn: train).json],
+                           charger: charger)
+    }
+
+    /// Reserves the planned cost, trains, writes the model file and commits the reservation with its digest.
+    /// - Parameters:
+    ///   - progressInterval: report every this many steps (and after the last).
+    ///   - progress: called with each report (step, ε spent, expected throughput: no loss, no batch sizes).
+    /// - Returns: what was released and spent.
+    /// - Throws: `budgetExhausted` when the ledger refuses the reservation (nothing drawn, nothing written);
+    ///   after the reservation, any failure leaves the charge standing.
+    public func execute(progressInterval: Int, progress: (TrainingProgress) -> Void = { _ in }) throws -> Release {
+        var model = self.model
+        var secure = SecureRandomSource()
+        var order: any RandomSource = pipeline.seed.map { InsecureSeededRandomSource(seed: $0) as any RandomSource }
+            ?? SecureRandomSource()
+        var orderSource = AnyRandomSource(&order)
+        let outcome = try DPSGDTrainer.train(
+            model: &model, data: train, plan: plan, budget: charger, privacyRandom: &secure, orderRandom: &orderSource,
+            progressInterval: progressInterval, ledgerScope: pipeline.ledgerScope, progress: progress)
+        var card = outcome.card
+        card.ledgerEntry = charger?.entryReference
+        let digest = try SafetensorsFile.write(model: model, card: card, to: pipeline.output, extraMetadata: metadata)
+        try charger?.recordRelease(resultDigest: "sha256:" + digest)
+        // Evaluating on the test split is the operator's own use of their data, shown to them only.
+        let evaluation = try test.map { try Evaluation(model: model, data: $0) }
+        return Release(modelPath: pipeline.output, card: card, outcome: outcome, modelDigest: digest,
+                       reservation: charger?.reservation, ledgerPath: charger?.ledger.path, evaluation: evaluation)
+    }
+}
+
+/// A random source that forwards to an existential one (the data-order source is chosen at run time).
+private struct AnyRandomSource: RandomSource {
+    private var base: any RandomSource
+    init(_ base: inout any RandomSource) { self.base = base }
+    mutating func next() -> UInt64 { base.next() }
+}
