@@ -97,7 +97,7 @@ struct HostileTrainingInputTests {
         Case(name: "empty --output", command: .train, arguments: ["--output", ""], message: "the output path is empty"),
         Case(name: "--output is an existing folder", command: .train, arguments: ["--output", "{folder}/models"],
              setup: { try FileManager.default.createDirectory(at: $0.appendingPathComponent("models"), withIntermediateDirectories: true) },
-             message: "is a folder; a model file only replaces a regular file"),
+             message: "it is a directory; Veil writes only regular files"),
         Case(name: "--output ends in a slash", command: .train, arguments: ["--output", "{folder}/new/"],
              message: "names a folder"),
         // A device node of its own (the device of /dev/full), never the real one: a build without the check
@@ -111,7 +111,7 @@ struct HostileTrainingInputTests {
                  let type = try FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent("full").path)[.type]
                  return type as? FileAttributeType != .typeRegular
              },
-             message: "a model file only replaces a regular file"),
+             message: "Veil writes only regular files"),
         Case(name: "--output is a FIFO", command: .train, arguments: ["--output", "{folder}/fifo"],
              setup: { try #require(mkfifo($0.appendingPathComponent("fifo").path, 0o600) == 0) },
              message: "is a FIFO"),

@@ -65,30 +65,34 @@ public struct AtomicFileWriter: Sendable {
         }
     }
 
-    /// Refuses a destination that exists and is not a regular file (the link itself, not its
-    /// target, is examined), or whose folder is missing.
+    /// Refuses a destination that exists and is not a regular file, or whose folder is missing.
     private func checkDestination() throws {
-        var info = stat()
-        if lstat(path, &info) == 0 {
-            let kind: String? = switch info.st_mode & S_IFMT {
-            case S_IFREG: nil
-            case S_IFLNK: "a symbolic link"
-            case S_IFDIR: "a directory"
-            case S_IFIFO: "a FIFO"
-            case S_IFCHR: "a character device"
-            case S_IFBLK: "a block device"
-            case S_IFSOCK: "a socket"
-            default: "not a regular file"
-            }
-            if let kind {
-                throw VeilError(.invalidInput, "refusing to write \(path): it is \(kind); Veil writes only regular files")
-            }
-            return
-        }
+        try Self.checkReplaceable(path)
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw VeilError(.invalidInput, "cannot write \(path): the folder \(folder) does not exist")
+        }
+    }
+
+    /// Checks that nothing exists at `path` or that it is a regular file; a symbolic link is examined
+    /// itself, not followed. Used before any work by everything Veil writes (reports, model files).
+    /// - Throws: `invalidInput` naming what is there instead.
+    public static func checkReplaceable(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        let kind: String? = switch info.st_mode & S_IFMT {
+        case S_IFREG: nil
+        case S_IFLNK: "a symbolic link"
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a FIFO"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFSOCK: "a socket"
+        default: "not a regular file"
+        }
+        if let kind {
+            throw VeilError(.invalidInput, "refusing to write \(path): it is \(kind); Veil writes only regular files")
         }
     }
 }

@@ -1,3 +1,4 @@
+import BudgetLedger
 import Foundation
 import Mechanisms
 
@@ -15,14 +16,14 @@ import Darwin
 /// with a regular file, and a symbolic link is neither followed nor replaced.
 public enum ModelFileDestination {
     /// Checks `path` without changing anything: not empty, not naming a folder, and nothing but a
-    /// regular file there (``checkReplaceable(_:)``).
+    /// regular file there (`AtomicFileWriter.checkReplaceable`).
     /// - Throws: `VeilError.invalidInput` with one line saying what is wrong.
     public static func validate(_ path: String) throws {
         guard !path.isEmpty else { throw VeilError(.invalidInput, "the output path is empty") }
         guard !path.hasSuffix("/") else {
             throw VeilError(.invalidInput, "the output path \(path) names a folder; name the model file")
         }
-        try checkReplaceable(path)
+        try AtomicFileWriter.checkReplaceable(path)
     }
 
     /// ``validate(_:)``, then creates the folder (with parents) and checks that it is writable by
@@ -48,26 +49,5 @@ public enum ModelFileDestination {
         }
         close(descriptor)
         unlink(probe)
-    }
-
-    /// Checks that nothing exists at `path` or that it is a regular file (not following a symbolic link).
-    /// - Throws: `VeilError.invalidInput` naming what is there instead.
-    public static func checkReplaceable(_ path: String) throws {
-        var status = stat()
-        guard lstat(path, &status) == 0 else {
-            if errno == ENOENT { return }
-            throw VeilError(.invalidInput, "cannot use the output path \(path): \(String(cString: strerror(errno)))")
-        }
-        let kind: String
-        switch status.st_mode & S_IFMT {
-        case S_IFREG: return
-        case S_IFDIR: kind = "a folder"
-        case S_IFLNK: kind = "a symbolic link"
-        case S_IFCHR, S_IFBLK: kind = "a device"
-        case S_IFIFO: kind = "a FIFO"
-        case S_IFSOCK: kind = "a socket"
-        default: kind = "not a regular file"
-        }
-        throw VeilError(.invalidInput, "the output path \(path) is \(kind); a model file only replaces a regular file")
     }
 }

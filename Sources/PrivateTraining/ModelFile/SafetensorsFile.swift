@@ -1,3 +1,4 @@
+import BudgetLedger
 import Foundation
 import LinearAlgebra
 import Mechanisms
@@ -82,12 +83,7 @@ public enum SafetensorsFile {
     public static func write(model: SequentialModel, card: PrivacyCard, to path: String,
                              extraMetadata: [String: String] = [:]) throws -> String {
         let data = try encode(model: model, card: card, extraMetadata: extraMetadata)
-        try ModelFileDestination.checkReplaceable(path)
-        do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw VeilError(.invalidInput, "cannot write model file \(path): \(error.localizedDescription)")
-        }
+        try AtomicFileWriter(path: path).write(data)
         return ContentDigest.sha256Hex(of: [data])
     }
 
