@@ -19,7 +19,7 @@ public struct PrivacyMetadata: Hashable, Sendable {
         self.source = source
     }
 
-    /// The table named `name` (case-insensitive, as SQL identifiers are).
+    /// The table named `name` (ASCII case-insensitive, as SQLite compares identifiers).
     public func table(named name: String) -> TableMetadata? {
         tables.first { $0.name.caseInsensitiveEquals(name) }
     }
@@ -56,7 +56,7 @@ public struct TableMetadata: Hashable, Sendable {
         self.columns = columns
     }
 
-    /// The column named `name` (case-insensitive).
+    /// The column named `name` (ASCII case-insensitive, as SQLite compares identifiers).
     public func column(named name: String) -> ColumnMetadata? {
         columns.first { $0.name.caseInsensitiveEquals(name) }
     }
@@ -112,12 +112,5 @@ public struct ColumnMetadata: Hashable, Sendable {
         if let lower, let upper { return lower...upper }
         if type == .boolean { return 0...1 }
         return nil
-    }
-}
-
-extension String {
-    /// ASCII case-insensitive equality, the rule SQLite applies to identifiers.
-    func caseInsensitiveEquals(_ other: String) -> Bool {
-        self.lowercased() == other.lowercased()
     }
 }
