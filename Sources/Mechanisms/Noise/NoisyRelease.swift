@@ -59,8 +59,8 @@ enum ReleaseArithmetic {
         guard ratio <= NoiseQuantile.maximumScale else {
             throw VeilError.invalidParameter(
                 "epsilon", epsilon,
-                allowed: "large enough that the discrete Laplace scale Δ/ε (Δ = \(sensitivity)) is at most 2^52, "
-                    + "got Δ/ε = \(ratio)")
+                allowed: "large enough that the discrete Laplace scale Δ/ε (Δ = \(sensitivity), Δ/ε = \(ratio)) is at "
+                    + "most 2^52")
         }
         guard let exactEpsilon = Rational(exactly: epsilon) else {
             throw VeilError.invalidParameter("epsilon", epsilon, allowed: "a finite number > 0")

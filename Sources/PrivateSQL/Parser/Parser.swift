@@ -56,7 +56,7 @@ public struct Parser: Sendable {
         guard tokens.count - 1 <= Self.maximumTokens else {
             throw QueryError(.invalidQuery, "the query has \(tokens.count - 1) tokens, more than the limit of "
                              + "\(Self.maximumTokens); shorten it (long key lists belong in a keys file)",
-                             at: tokens[Self.maximumTokens].location, in: query)
+                             at: nil, in: query)
         }
     }
 
