@@ -604,19 +604,15 @@ struct PlanBuilder {
         }
     }
 
-    /// ⌈√k · s⌉ computed exactly: the smallest integer D with D² ≥ k·s² (an upper bound on it when k·s² overflows),
-    /// or `nil` when it is 2^62 or more.
+    /// ⌈√k · s⌉ computed exactly: the smallest integer D with D² ≥ k·s² (in 128-bit arithmetic), or `nil` when
+    /// k·s overflows or D is 2^62 or more.
     static func integerL2Sensitivity(k: Int, partitionSensitivity s: Int) -> Int? {
-        let product = k.multipliedReportingOverflow(by: s)
-        let square = product.partialValue.multipliedReportingOverflow(by: s)
-        guard !product.overflow, !square.overflow else {
-            let estimate = (Double(k).squareRoot() * Double(s)).rounded(.up)
-            return estimate < 0x1p62 ? Int(estimate) + 1 : nil
-        }
-        var d = Int(Double(square.partialValue).squareRoot())
-        while d * d < square.partialValue { d += 1 }
-        while d > 1 && (d - 1) * (d - 1) >= square.partialValue { d -= 1 }
-        return max(1, d)
+        guard k >= 1, s >= 1, !k.multipliedReportingOverflow(by: s).overflow else { return nil }
+        let square = Int128(k) * Int128(s) * Int128(s)     // below 2^126
+        var d = Int128(Double(square).squareRoot())
+        while d * d < square { d += 1 }
+        while d > 1 && (d - 1) * (d - 1) >= square { d -= 1 }
+        return d < 1 << 62 ? max(1, Int(d)) : nil
     }
 
     /// The grid for a real-valued quantity: the largest power of two at most 1/1024 of the Laplace scale
