@@ -41,7 +41,6 @@ public struct Parser: Sendable {
     ]
 
     /// Creates a parser over `query`, tokenizing it first.
-    /// - Throws: ``QueryError`` for a lexical error.
     /// - Throws: ``QueryError`` for a lexical error, or a text longer than ``maximumQueryLength`` bytes or
     ///   with more than ``maximumTokens`` tokens.
     public init(_ query: String) throws(QueryError) {
