@@ -179,6 +179,27 @@ struct HostileInputLimitTests {
         }
     }
 
+    @Test("more columns than SQLite allows are refused; a long public_values list loads in linear time",
+          .timeLimit(.minutes(1)))
+    func wideMetadata() throws {
+        let columns = (0...TableMetadata.maximumColumns).map { "      c\($0): {type: integer}" }.joined(separator: "\n")
+        let wide = Self.yaml.replacingOccurrences(of: "      x: {type: integer, lower: 0, upper: 10}", with: columns)
+        #expect {
+            _ = try PrivacyMetadata.parse(yaml: wide, source: "m.yaml")
+        } throws: { error in
+            "\(error)".contains("declares 2002 columns, more than SQLite's limit of 2000")
+        }
+        // 200,000 public values: the repetition check once compared every pair (2·10^10 comparisons).
+        let values = "[" + (0..<200_000).map(String.init).joined(separator: ", ") + "]"
+        let long = Self.yaml.replacingOccurrences(of: "x: {type: integer, lower: 0, upper: 10}",
+                                                  with: "x: {type: integer, public_values: \(values)}")
+        let clock = ContinuousClock()
+        let start = clock.now
+        let metadata = try PrivacyMetadata.parse(yaml: long, source: "m.yaml")
+        #expect(metadata.tables[0].column(named: "x")?.publicValues?.count == 200_000)
+        #expect(clock.now - start < .seconds(20))
+    }
+
     @Test("a NUL in a declared name is refused")
     func nulName() {
         let yaml = Self.yaml.replacingOccurrences(of: "x: {type", with: "\"x\\0y\": {type")

@@ -54,13 +54,10 @@ public struct CSVImportSummary: Hashable, Sendable {
 /// end, so a failure (a malformed row, a value of the wrong type) leaves the database as it was, and a database
 /// file the import created is removed again. Errors name the CSV line.
 ///
-/// Limits: at most ``maximumColumns`` imported columns (SQLite's default `SQLITE_MAX_COLUMN`), checked on the
-/// header before any row is read; no NUL character in a field, a header name or the table name (SQLite would
-/// cut the text at it).
+/// Limits: at most ``TableMetadata/maximumColumns`` imported columns (SQLite's default `SQLITE_MAX_COLUMN`),
+/// checked on the header before any row is read; no NUL character in a field, a header name or the table name
+/// (SQLite would cut the text at it).
 public enum CSVImporter {
-    /// The most columns an imported table may have: SQLite's default limit `SQLITE_MAX_COLUMN`.
-    public static let maximumColumns = 2000
-
     /// Imports `csv` into the database at `databasePath` (created if missing).
     /// - Parameters:
     ///   - csv: the CSV file; its first record is the header.
@@ -68,8 +65,8 @@ public enum CSVImporter {
     ///   - options: table name, metadata, renames, skipped columns, NULL tokens.
     /// - Returns: what was written.
     /// - Throws: ``VeilError`` (`invalid_input`) naming the file and line of a malformed row, a missing
-    ///   column, a value that does not fit its type, a NUL character, more than ``maximumColumns`` columns, or
-    ///   an existing table without `replaceExisting`.
+    ///   column, a value that does not fit its type, a NUL character, more than ``TableMetadata/maximumColumns``
+    ///   columns, or an existing table without `replaceExisting`.
     public static func importCSV(at csv: URL, into databasePath: String,
                                  options: CSVImportOptions) throws -> CSVImportSummary {
         guard !options.table.utf8.contains(0) else {
@@ -106,9 +103,9 @@ public enum CSVImporter {
             guard selectedNames.insert(column.asciiLowercased).inserted else {
                 throw VeilError(.invalidInput, "\(name): column \(column) appears twice in the header")
             }
-            guard selected.count < maximumColumns else {
-                throw VeilError(.invalidInput, "\(name): the header has more than \(maximumColumns) columns to import, "
-                                + "SQLite's limit for a table; leave columns out (--skip) or import the declared "
+            guard selected.count < TableMetadata.maximumColumns else {
+                throw VeilError(.invalidInput, "\(name): the header has more than \(TableMetadata.maximumColumns) columns "
+                                + "to import, SQLite's limit for a table; leave columns out (--skip) or import the declared "
                                 + "ones only (--metadata)")
             }
             selected.append((index, column))

@@ -166,6 +166,10 @@ private struct MetadataReader {
         }
         let columnPairs = try mapping(columnsNode, context, "columns")
         guard !columnPairs.isEmpty else { throw fail(columnsNode, context, "`columns:` declares no column") }
+        guard columnPairs.count <= TableMetadata.maximumColumns else {
+            throw fail(columnsNode, context, "`columns:` declares \(columnPairs.count) columns, more than SQLite's limit "
+                       + "of \(TableMetadata.maximumColumns) for a table")
+        }
         let columns = try columnPairs.map { try readColumn(table: name, name: $0.key, node: $0.value) }
 
         let unit: PrivacyUnit
@@ -249,9 +253,10 @@ private struct MetadataReader {
             }
             guard !sequence.isEmpty else { throw fail(valuesNode, context, "public_values is empty") }
             var values: [SQLValue] = []
+            var seen = Set<SQLValue>()
             for item in sequence {
                 let v = try publicValue(item, type: type, context: context)
-                guard !values.contains(v) else {
+                guard seen.insert(v).inserted else {
                     throw fail(item, context, "public value \(v) is listed twice")
                 }
                 values.append(v)

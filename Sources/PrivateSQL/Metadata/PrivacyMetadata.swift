@@ -46,6 +46,9 @@ public struct TableMetadata: Hashable, Sendable {
     /// The columns, in file order.
     public let columns: [ColumnMetadata]
 
+    /// The most columns a table may have: SQLite's default limit `SQLITE_MAX_COLUMN`.
+    public static let maximumColumns = 2000
+
     /// Creates table metadata. Prefer ``PrivacyMetadata/parse(yaml:source:)``, which validates.
     public init(name: String, privacyUnit: PrivacyUnit, maxPartitionsPerUnit: Int, maxRowsPerPartition: Int,
                 columns: [ColumnMetadata]) {
