@@ -65,6 +65,13 @@ struct ParameterErrorTests {
             _ = try GranularLaplaceMechanism(epsilon: 1, sensitivity: 1).release(.infinity, using: &source)
         },
         Case(label: "interval level 0", parameter: "confidence_level", allowed: "(0, 1)") { _ = try NoiseQuantile.discreteGaussianHalfWidth(sigma: 1, level: 0) },
+        Case(label: "Laplace ε = 0x1p-1063 (scale Δ/ε not finite)", parameter: "epsilon", allowed: "at most 2^52") { _ = try DiscreteLaplaceMechanism(epsilon: 0x1p-1063) },
+        Case(label: "granular Laplace ε = 0x1p-1063", parameter: "noise scale", allowed: "finite") { _ = try GranularLaplaceMechanism(epsilon: 0x1p-1063, sensitivity: 1) },
+        Case(label: "noisy max ε = 0x1p-1063", parameter: "epsilon", allowed: "at most 2^52") { _ = try ReportNoisyMax(epsilon: 0x1p-1063) },
+        Case(label: "Laplace quantile at scale 2^53", parameter: "discrete_laplace scale", allowed: "(0, 2^52]") { _ = try NoiseQuantile.discreteLaplaceHalfWidth(scale: 0x1p53, level: 0.95) },
+        Case(label: "Laplace quantile at scale 1e300", parameter: "discrete_laplace scale", allowed: "(0, 2^52]") { _ = try NoiseQuantile.discreteLaplaceHalfWidth(scale: 1e300, level: 0.95) },
+        Case(label: "Gaussian quantile at σ = 1e300", parameter: "discrete_gaussian sigma", allowed: "(0, 2^52]") { _ = try NoiseQuantile.discreteGaussianHalfWidth(sigma: 1e300, level: 0.95) },
+        Case(label: "Gaussian tail quantile at p = 0", parameter: "tail probability", allowed: "(0, 1)") { _ = try NoiseQuantile.discreteGaussianUpperQuantile(sigma: 3, tailProbability: 0) },
     ]
 
     @Test("Out-of-range parameters are refused with a message naming them", arguments: cases)

@@ -65,7 +65,7 @@ struct MetadataTests {
         ("scope: s\ntables:\n  visits:\n    privacy_unit: person_id\n    max_rows_per_partition: 1\n    columns: {person_id: {type: integer}}",
          "table visits: missing `max_partitions_per_unit:`"),
         ("scope: s\ntables:\n  visits:\n    privacy_unit: person_id\n    max_partitions_per_unit: 0\n    max_rows_per_partition: 1\n    columns: {person_id: {type: integer}}",
-         "privacy.yaml:5: table visits: max_partitions_per_unit must be an integer ≥ 1, got '0'"),
+         "privacy.yaml:5: table visits: max_partitions_per_unit must be an integer in 1…1000000000, got '0'"),
         ("scope: s\ntables:\n  visits:\n    columns: {person_id: {type: integer}}",
          "table visits: missing privacy unit"),
         ("scope: s\ntables:\n  visits:\n    row_privacy: true\n    privacy_unit: person_id\n    columns: {person_id: {type: integer}}",

@@ -22,9 +22,10 @@ public struct VeilRun: Sendable {
     public let stderr: String
 }
 
-/// Runs the `veil` binary with `arguments` (no standard input) and waits for it.
+/// Runs the `veil` binary with `arguments` (no standard input) and waits for it; with a `timeout`, a run still going
+/// after it is killed (its status is then the signal's number, 9).
 public func runVeil(_ arguments: [String], environment: [String: String] = [:],
-                    currentDirectory: URL? = nil) throws -> VeilRun {
+                    currentDirectory: URL? = nil, timeout: Duration? = nil) throws -> VeilRun {
     let process = Process()
     process.executableURL = veilExecutableURL()
     process.arguments = arguments
@@ -37,10 +38,19 @@ public func runVeil(_ arguments: [String], environment: [String: String] = [:],
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
     try process.run()
+    var killer: DispatchWorkItem?
+    if let timeout {
+        let pid = process.processIdentifier
+        let item = DispatchWorkItem { kill(pid, SIGKILL) }
+        let (seconds, attoseconds) = timeout.components
+        DispatchQueue.global().asyncAfter(deadline: .now() + Double(seconds) + Double(attoseconds) * 1e-18, execute: item)
+        killer = item
+    }
     // Read both pipes before waiting so a large output cannot fill a pipe and block the child.
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    killer?.cancel()
     return VeilRun(status: process.terminationStatus,
                    stdout: String(decoding: outData, as: UTF8.self),
                    stderr: String(decoding: errData, as: UTF8.self))

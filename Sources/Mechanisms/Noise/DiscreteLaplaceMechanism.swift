@@ -32,7 +32,7 @@ public struct DiscreteLaplaceMechanism: Sendable {
         self.epsilon = epsilon
         self.sensitivity = sensitivity
         self.confidenceLevel = confidenceLevel
-        scale = ReleaseArithmetic.laplaceScale(sensitivity: sensitivity, epsilon: epsilon)
+        scale = try ReleaseArithmetic.laplaceScale(sensitivity: sensitivity, epsilon: epsilon)
         sampler = try DiscreteLaplaceSampler(scale: scale)
         halfWidth = try NoiseQuantile.discreteLaplaceHalfWidth(scale: scale, level: confidenceLevel)
     }

@@ -75,19 +75,21 @@ public enum GaussianCalibration: String, Sendable, Codable, CaseIterable {
     public static func discreteDelta(sigma: Double, epsilon: Double, sensitivity: Int) -> Double {
         let delta = Double(sensitivity)
         let centre = epsilon * sigma * sigma / delta
-        // P[Y > c] = P[Y ≥ ⌊c⌋ + 1].
-        let j1 = Int((centre - delta / 2).rounded(.down)) + 1
-        let j2 = Int((centre + delta / 2).rounded(.down)) + 1
+        // P[Y > c] = P[Y ≥ ⌊c⌋ + 1]. Beyond 2^62 (a σ far above what the samplers accept) the first tail is
+        // taken from 2^62, which only raises it, and the subtracted second tail is dropped, so δ is not underestimated.
+        let representable = centre + delta / 2 < 0x1p62
+        let j1 = centre - delta / 2 < 0x1p62 ? Int((centre - delta / 2).rounded(.down)) + 1 : 1 << 62
+        let j2 = representable ? Int((centre + delta / 2).rounded(.down)) + 1 : 1 << 62
         if sigma <= NoiseQuantile.discreteGaussianSummationLimit {
             let table = DiscreteGaussianTable(sigma: sigma)
-            let second = table.upperTail(from: j2)
+            let second = representable ? table.upperTail(from: j2) : 0
             let scaled = second > 0 ? Foundation.exp(epsilon + Foundation.log(second)) : 0
             return max(0, table.upperTail(from: j1) - scaled)
         }
         let q = 2 * Double.pi * Double.pi * sigma * sigma
         let eta = q > 700 ? 0 : 2 * Foundation.exp(-q) / -Foundation.expm1(-q)
         let upper = tailUpperBound(from: j1, sigma: sigma, eta: eta)
-        let lowerLog = logTailLowerBound(from: j2, sigma: sigma, eta: eta)
+        let lowerLog = representable ? logTailLowerBound(from: j2, sigma: sigma, eta: eta) : -Double.infinity
         return max(0, upper - Foundation.exp(epsilon + lowerLog))
     }
 
@@ -183,7 +185,12 @@ public enum GaussianCalibration: String, Sendable, Codable, CaseIterable {
     static func bisect(
         target: Double, tolerance: Double = tolerance, _ delta: (Double) -> Double, start: () -> Double
     ) throws -> Double {
-        var high = max(start(), 1e-6)
+        let first = start()
+        guard first.isFinite else {
+            throw VeilError(.invalidParameter, "no finite Gaussian sigma meets delta \(target): epsilon is too small "
+                            + "for the sensitivity (the classic sigma Δ·√(2·ln(1.25/δ))/ε is \(first))")
+        }
+        var high = max(first, 1e-6)
         var doublings = 0
         while delta(high) > target {
             high *= 2

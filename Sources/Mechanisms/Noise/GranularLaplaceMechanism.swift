@@ -44,7 +44,7 @@ public struct GranularLaplaceMechanism: Sendable {
         let grid = try granularity ?? Granularity(noiseScale: sensitivity / epsilon)
         self.granularity = grid
         integerSensitivity = try grid.integerSensitivity(sensitivity)
-        integerScale = ReleaseArithmetic.laplaceScale(sensitivity: integerSensitivity, epsilon: epsilon)
+        integerScale = try ReleaseArithmetic.laplaceScale(sensitivity: integerSensitivity, epsilon: epsilon)
         sampler = try DiscreteLaplaceSampler(scale: integerScale)
         let m = try NoiseQuantile.discreteLaplaceHalfWidth(scale: integerScale, level: confidenceLevel)
         halfWidth = (Double(m) + 0.5) * grid.value

@@ -11,6 +11,10 @@ public enum NoiseQuantile {
     /// instead of summing the probability mass function.
     public static let discreteGaussianSummationLimit = 512.0
 
+    /// The largest scale (discrete Laplace `b`, discrete Gaussian σ) whose quantiles are computed: 2^52, the
+    /// largest scale the samplers accept. Half-widths then stay below 2^58, far inside `Int`.
+    public static let maximumScale = 0x1p52
+
     // MARK: Discrete Laplace
 
     /// `P(|Z| > m)` for `Z` discrete Laplace with `P(k) ∝ exp(−|k|/scale)`: exactly `2·p^(m+1)/(1+p)`
@@ -26,20 +30,24 @@ public enum NoiseQuantile {
 
     /// The smallest `m ≥ 0` with `P(|Z| ≤ m) ≥ level` for `Z` discrete Laplace of the given scale.
     ///
+    /// The closed form `m = ⌈−b·ln(α(1+p)/2)⌉ − 1` (α = 1 − level, from ``discreteLaplaceTail(scale:beyond:)``)
+    /// is the starting point; a galloping bisection on the computed tail then returns the smallest `m` whose
+    /// computed tail is ≤ α, in O(log m) steps at any scale.
+    ///
     /// - Parameters:
-    ///   - scale: the scale `b > 0`.
+    ///   - scale: the scale `b`, in (0, ``maximumScale``].
     ///   - level: the confidence level in (0, 1).
-    /// - Throws: ``VeilError`` (`invalid_parameter`) for a scale ≤ 0 or a level outside (0, 1).
+    /// - Throws: ``VeilError`` (`invalid_parameter`) for a scale outside (0, 2^52] or a level outside (0, 1).
     public static func discreteLaplaceHalfWidth(scale: Double, level: Double) throws -> Int {
-        try ParameterCheck.positive(scale, name: "discrete_laplace scale")
+        try checkScale(scale, name: "discrete_laplace scale")
         try ParameterCheck.confidenceLevel(level)
         let alpha = 1 - level
         let p = Foundation.exp(-1 / scale)
+        // α ≥ 2^−53 and b ≤ 2^52 keep the estimate below 2^58.
         let estimate = (-scale * Foundation.log(alpha * (1 + p) / 2)).rounded(.up) - 1
-        var m = Int(max(0, min(estimate, 9e15)))
-        while m > 0 && discreteLaplaceTail(scale: scale, beyond: m - 1) <= alpha { m -= 1 }
-        while discreteLaplaceTail(scale: scale, beyond: m) > alpha { m += 1 }
-        return m
+        return try smallestInteger(atLeast: 0, guess: Int(max(0, estimate))) {
+            discreteLaplaceTail(scale: scale, beyond: $0) <= alpha
+        }
     }
 
     // MARK: Discrete Gaussian
@@ -70,11 +78,11 @@ public enum NoiseQuantile {
     /// bound `Σ_{k≥j} e^{−k²/2σ²} ≥ ∫_j^∞` together with a normaliser below `√(2π)σ(1 + 10^−300)` for σ ≥ 512).
     ///
     /// - Parameters:
-    ///   - sigma: σ > 0.
+    ///   - sigma: σ in (0, ``maximumScale``].
     ///   - level: the confidence level in (0, 1).
-    /// - Throws: ``VeilError`` (`invalid_parameter`) for σ ≤ 0 or a level outside (0, 1).
+    /// - Throws: ``VeilError`` (`invalid_parameter`) for σ outside (0, 2^52] or a level outside (0, 1).
     public static func discreteGaussianHalfWidth(sigma: Double, level: Double) throws -> Int {
-        try ParameterCheck.positive(sigma, name: "discrete_gaussian sigma")
+        try checkScale(sigma, name: "discrete_gaussian sigma")
         try ParameterCheck.confidenceLevel(level)
         let alpha = 1 - level
         if sigma <= discreteGaussianSummationLimit {
@@ -87,8 +95,81 @@ public enum NoiseQuantile {
             }
             return m
         }
+        // z ≤ Q⁻¹(2^−54) < 8.3, so σ·z < 2^56.
         let z = gsl_cdf_ugaussian_Qinv(alpha / 2)
         return Int((sigma * z * (1 + 1e-12)).rounded(.up))
+    }
+
+    /// The smallest `t ≥ 1` with `P(Y ≥ t) ≤ probability` for `Y` discrete Gaussian with parameter σ (the
+    /// one-sided tail `P(|Y| > t − 1)/2` of ``discreteGaussianTail(sigma:beyond:)``: exact for
+    /// σ ≤ ``discreteGaussianSummationLimit``, an upper bound above, so `t` is never too small).
+    ///
+    /// Found by a galloping bisection from the Chernoff estimate `σ·√(2·ln(1/p))`, in O(log t) steps.
+    ///
+    /// - Parameters:
+    ///   - sigma: σ in (0, ``maximumScale``].
+    ///   - probability: the tail probability, in (0, 1).
+    /// - Throws: ``VeilError`` (`invalid_parameter`) for σ outside (0, 2^52] or a probability outside (0, 1).
+    public static func discreteGaussianUpperQuantile(sigma: Double, tailProbability probability: Double) throws -> Int {
+        try checkScale(sigma, name: "discrete_gaussian sigma")
+        guard probability.isFinite, probability > 0, probability < 1 else {
+            throw VeilError.invalidParameter("tail probability", probability, allowed: "in the open interval (0, 1)")
+        }
+        // −ln p ≤ 745 for any p > 0, so the estimate stays below 2^58.
+        let estimate = (sigma * (-2 * Foundation.log(probability)).squareRoot()).rounded(.down) - 2
+        return try smallestInteger(atLeast: 1, guess: Int(max(1, estimate))) {
+            discreteGaussianTail(sigma: sigma, beyond: $0 - 1) / 2 <= probability
+        }
+    }
+
+    // MARK: Search
+
+    /// Refuses a scale that is not finite, not positive, or above ``maximumScale``.
+    static func checkScale(_ scale: Double, name: String) throws {
+        guard scale.isFinite, scale > 0, scale <= maximumScale else {
+            throw VeilError.invalidParameter(name, scale, allowed: "a finite number in (0, 2^52]; larger noise would "
+                                             + "drown any answer and cannot be sampled")
+        }
+    }
+
+    /// The smallest integer `m ≥ lower` with `holds(m)`, for a predicate that is false below some point and true
+    /// from it on: gallops from `guess` in doubling steps to bracket the change, then bisects. The result is the
+    /// one that stepping one integer at a time would find, in O(log |m − guess|) evaluations.
+    ///
+    /// - Throws: ``VeilError`` (`numerical`) if the predicate does not hold below 2^62.
+    static func smallestInteger(atLeast lower: Int, guess: Int, where holds: (Int) -> Bool) throws -> Int {
+        let limit = 1 << 62
+        var low: Int        // holds(low) is false, or low == lower − 1
+        var high: Int       // holds(high) is true
+        let start = min(max(guess, lower), limit)
+        if holds(start) {
+            high = start
+            var step = 1
+            low = start
+            while true {
+                low = start - step < lower ? lower - 1 : start - step
+                if low < lower || !holds(low) { break }
+                high = low
+                step *= 2
+            }
+        } else {
+            low = start
+            var step = 1
+            while true {
+                high = min(start + step, limit)
+                if holds(high) { break }
+                guard high < limit else {
+                    throw VeilError(.numerical, "no quantile below 2^62 was found")
+                }
+                low = high
+                step *= 2
+            }
+        }
+        while high - low > 1 {
+            let middle = low + (high - low) / 2
+            if holds(middle) { high = middle } else { low = middle }
+        }
+        return high
     }
 }
 

@@ -49,11 +49,25 @@ enum ReleaseArithmetic {
 
     /// The smallest discrete Laplace scale with 40 significant bits that is ≥ Δ/ε exactly, so
     /// that `Δ/scale ≤ ε` holds in exact arithmetic.
-    static func laplaceScale(sensitivity: Int, epsilon: Double) -> Double {
-        let exactEpsilon = Rational(exactly: epsilon)!
+    ///
+    /// - Throws: ``VeilError`` (`invalid_parameter`) if ε is not a positive finite number or Δ/ε exceeds
+    ///   ``NoiseQuantile/maximumScale`` (2^52, the largest scale the sampler accepts), e.g. ε = 1e−320.
+    static func laplaceScale(sensitivity: Int, epsilon: Double) throws -> Double {
+        try ParameterCheck.epsilon(epsilon)
+        try ParameterCheck.integerSensitivity(sensitivity)
+        let ratio = Double(sensitivity) / epsilon
+        guard ratio <= NoiseQuantile.maximumScale else {
+            throw VeilError.invalidParameter(
+                "epsilon", epsilon,
+                allowed: "large enough that the discrete Laplace scale Δ/ε (Δ = \(sensitivity), Δ/ε = \(ratio)) is at "
+                    + "most 2^52")
+        }
+        guard let exactEpsilon = Rational(exactly: epsilon) else {
+            throw VeilError.invalidParameter("epsilon", epsilon, allowed: "a finite number > 0")
+        }
         let target = Rational(sensitivity)
-        var scale = roundUp(Double(sensitivity) / epsilon, significantBits: 40)
-        while Rational(exactly: scale)! * exactEpsilon < target {
+        var scale = roundUp(ratio, significantBits: 40)
+        while let exactScale = Rational(exactly: scale), exactScale * exactEpsilon < target {
             scale = roundUp(scale.nextUp, significantBits: 40)
         }
         return scale

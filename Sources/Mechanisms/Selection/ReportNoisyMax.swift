@@ -34,7 +34,7 @@ public struct ReportNoisyMax: Sendable {
         guard !overflow else {
             throw VeilError.invalidParameter("sensitivity", sensitivity, allowed: "below Int.max / 2")
         }
-        scale = ReleaseArithmetic.laplaceScale(sensitivity: doubled, epsilon: epsilon)
+        scale = try ReleaseArithmetic.laplaceScale(sensitivity: doubled, epsilon: epsilon)
         sampler = try DiscreteLaplaceSampler(scale: scale)
     }
 

@@ -76,10 +76,10 @@ public struct SparseVector: Sendable {
         integerSensitivity = try grid.integerSensitivity(sensitivity)
         thresholdIndex = try grid.index(of: threshold)
         thresholdSampler = try DiscreteLaplaceSampler(
-            scale: ReleaseArithmetic.laplaceScale(sensitivity: integerSensitivity, epsilon: thresholdEpsilon))
+            scale: try ReleaseArithmetic.laplaceScale(sensitivity: integerSensitivity, epsilon: thresholdEpsilon))
         let queryUnits = integerSensitivity * (monotonic ? maxPositives : 2 * maxPositives)
         querySampler = try DiscreteLaplaceSampler(
-            scale: ReleaseArithmetic.laplaceScale(sensitivity: queryUnits, epsilon: queryEpsilon))
+            scale: try ReleaseArithmetic.laplaceScale(sensitivity: queryUnits, epsilon: queryEpsilon))
     }
 
     /// The privacy cost of the whole interaction: ε-DP, however many queries are asked.

@@ -51,8 +51,12 @@ public struct CSVImportSummary: Hashable, Sendable {
 /// SQLite table.
 ///
 /// The whole import is one transaction: rows go into a scratch table that is renamed to the target at the
-/// end, so a failure (a malformed row, a value of the wrong type) leaves the database as it was. Errors name
-/// the CSV line.
+/// end, so a failure (a malformed row, a value of the wrong type) leaves the database as it was, and a database
+/// file the import created is removed again. Errors name the CSV line.
+///
+/// Limits: at most ``TableMetadata/maximumColumns`` imported columns (SQLite's default `SQLITE_MAX_COLUMN`),
+/// checked on the header before any row is read; no NUL character in a field, a header name or the table name
+/// (SQLite would cut the text at it).
 public enum CSVImporter {
     /// Imports `csv` into the database at `databasePath` (created if missing).
     /// - Parameters:
@@ -61,9 +65,13 @@ public enum CSVImporter {
     ///   - options: table name, metadata, renames, skipped columns, NULL tokens.
     /// - Returns: what was written.
     /// - Throws: ``VeilError`` (`invalid_input`) naming the file and line of a malformed row, a missing
-    ///   column, a value that does not fit its type, or an existing table without `replaceExisting`.
+    ///   column, a value that does not fit its type, a NUL character, more than ``TableMetadata/maximumColumns``
+    ///   columns, or an existing table without `replaceExisting`.
     public static func importCSV(at csv: URL, into databasePath: String,
                                  options: CSVImportOptions) throws -> CSVImportSummary {
+        guard !options.table.utf8.contains(0) else {
+            throw VeilError(.invalidInput, "the table name contains a NUL character, which SQLite cannot take in a name")
+        }
         let text: String
         do {
             text = try String(contentsOf: csv, encoding: .utf8)
@@ -76,6 +84,7 @@ public enum CSVImporter {
 
         // Column selection.
         var selected: [(index: Int, name: String)] = []
+        var selectedNames = Set<String>()   // ASCII-folded, as SQLite compares column names
         var ignored: [String] = []
         for (index, raw) in header.fields.enumerated() {
             if options.skippedColumns.contains(raw) {
@@ -91,8 +100,13 @@ public enum CSVImporter {
                 throw VeilError(.invalidInput, "\(name): column \(index + 1) of the header has no name; rename it "
                                 + "(--rename '=NAME') or skip it (--skip '')")
             }
-            if selected.contains(where: { $0.name.caseInsensitiveEquals(column) }) {
+            guard selectedNames.insert(column.asciiLowercased).inserted else {
                 throw VeilError(.invalidInput, "\(name): column \(column) appears twice in the header")
+            }
+            guard selected.count < TableMetadata.maximumColumns else {
+                throw VeilError(.invalidInput, "\(name): the header has more than \(TableMetadata.maximumColumns) columns "
+                                + "to import, SQLite's limit for a table; leave columns out (--skip) or import the declared "
+                                + "ones only (--metadata)")
             }
             selected.append((index, column))
         }
@@ -160,9 +174,9 @@ public enum CSVImporter {
         let definitions = zip(selected, types).map { column, type in
             "\(SQLRewriter.quote(column.name)) \(type == .integer || type == .boolean ? "INTEGER" : type == .real ? "REAL" : "TEXT")"
         }
+        let databaseExisted = FileManager.default.fileExists(atPath: databasePath)
         do {
-            let queue = try DatabaseQueue(path: databasePath)
-            try queue.write { db in
+            try write(into: databasePath) { db in
                 if try db.tableExists(options.table) {
                     guard options.replaceExisting else {
                         throw VeilError(.invalidInput, "table \(options.table) already exists in \(databasePath); "
@@ -177,13 +191,25 @@ public enum CSVImporter {
                 try db.execute(sql: "DROP TABLE IF EXISTS \(table)")
                 try db.execute(sql: "ALTER TABLE \(scratch) RENAME TO \(table)")
             }
-        } catch let error as VeilError {
-            throw error
         } catch {
+            // Leave nothing behind: a database this import created goes (never one that existed before).
+            if !databaseExisted {
+                for suffix in ["", "-journal", "-wal", "-shm"] {
+                    try? FileManager.default.removeItem(atPath: databasePath + suffix)
+                }
+            }
+            if let error = error as? VeilError { throw error }
             throw VeilError(.invalidInput, "cannot write \(databasePath): \(SQLiteBackend.describe(error))")
         }
         return CSVImportSummary(rows: values.count, columns: zip(selected, types).map { .init(name: $0.name, type: $1) },
                                 ignoredColumns: ignored)
+    }
+
+    /// Opens the database, runs `work` in one write transaction and closes the database again before returning.
+    static func write(into databasePath: String, _ work: (Database) throws -> Void) throws {
+        let queue = try DatabaseQueue(path: databasePath)
+        try queue.write(work)
+        try queue.close()
     }
 
     static func convert(_ field: String, to type: ColumnType) -> DatabaseValue? {
@@ -242,6 +268,7 @@ struct CSVRecords {
                     }
                 } else {
                     if c == "\n" { line += 1 }
+                    if c == "\0" { throw nulCharacter() }
                     field.append(c)
                 }
                 continue
@@ -263,6 +290,8 @@ struct CSVRecords {
                 line += 1
                 fields.append(String(field))
                 return (startLine, fields)
+            case "\0":
+                throw nulCharacter()
             default:
                 if wasQuoted {
                     throw VeilError(.invalidInput, "\(file):\(line): text after a closing quote")
@@ -275,5 +304,10 @@ struct CSVRecords {
         }
         fields.append(String(field))
         return (startLine, fields)
+    }
+
+    private func nulCharacter() -> VeilError {
+        VeilError(.invalidInput, "\(file):\(line): a field contains a NUL character (byte 0), at which SQLite would "
+                  + "cut the text; remove it from the file")
     }
 }

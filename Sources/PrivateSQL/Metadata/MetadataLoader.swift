@@ -40,6 +40,13 @@ extension PrivacyMetadata {
     ///   - source: the file name (or a label) used in error messages.
     /// - Throws: ``VeilError`` with code ``VeilError/Code/invalidMetadata``.
     public static func parse(yaml: String, source: String) throws -> PrivacyMetadata {
+        let size = yaml.utf8.count
+        guard size <= maximumFileSize else {
+            throw VeilError(.invalidMetadata, "\(source): the file is \(size) bytes, more than the limit of "
+                            + "\(maximumFileSize); long key lists belong in a keys file (veil query --keys)")
+        }
+        // Yams composes by recursion: measure the nesting first, without recursion.
+        _ = try YAMLNestingCheck(limit: maximumNesting).depth(of: yaml, source: source)
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -48,6 +55,16 @@ extension PrivacyMetadata {
         }
         return try MetadataReader(source: source).read(root)
     }
+}
+
+extension PrivacyMetadata {
+    /// The largest metadata file read, in bytes (16 MiB).
+    public static let maximumFileSize = 16 << 20
+    /// The deepest YAML nesting accepted in a metadata file; the format itself needs 6 levels.
+    public static let maximumNesting = 32
+    /// The largest `max_partitions_per_unit` and `max_rows_per_partition` accepted: beyond it the noise of
+    /// every count would exceed a billion divided by ε.
+    public static let maximumContributionBound = 1_000_000_000
 }
 
 /// Walks the YAML node tree and builds validated metadata, with precise error messages.
@@ -71,7 +88,9 @@ private struct MetadataReader {
             guard case .scalar(let scalar) = keyNode, !scalar.string.isEmpty else {
                 throw fail(keyNode, context, "keys of \(what) must be non-empty names")
             }
-            guard seen.insert(scalar.string.lowercased()).inserted else {
+            try checkName(scalar.string, keyNode, context)
+            // SQLite folds ASCII letters only; canonically equivalent spellings are refused as well.
+            guard seen.insert(scalar.string.asciiLowercased).inserted else {
                 throw fail(keyNode, context, "'\(scalar.string)' appears twice in \(what)")
             }
             pairs.append((scalar.string, keyNode, value))
@@ -90,12 +109,23 @@ private struct MetadataReader {
         guard case .scalar(let scalar) = node, !scalar.string.isEmpty else {
             throw fail(node, context, "\(key) must be a non-empty name")
         }
+        try checkName(scalar.string, node, context)
         return scalar.string
     }
 
-    func positiveInt(_ node: Node, _ context: String, _ key: String) throws -> Int {
-        guard case .scalar = node, let value = node.int, value >= 1 else {
-            throw fail(node, context, "\(key) must be an integer ≥ 1, got '\(node.string ?? "a collection")'")
+    /// Refuses a name with a NUL character, at which SQLite would cut the statement that quotes it.
+    func checkName(_ name: String, _ node: Node, _ context: String) throws {
+        guard !name.utf8.contains(0) else {
+            throw fail(node, context, "the name '\(name.replacingOccurrences(of: "\0", with: "\\0"))' contains a NUL "
+                       + "character, which SQLite cannot take in a name")
+        }
+    }
+
+    /// A contribution bound: an integer in 1…``PrivacyMetadata/maximumContributionBound``.
+    func contributionBound(_ node: Node, _ context: String, _ key: String) throws -> Int {
+        let limit = PrivacyMetadata.maximumContributionBound
+        guard case .scalar = node, let value = node.int, value >= 1, value <= limit else {
+            throw fail(node, context, "\(key) must be an integer in 1…\(limit), got '\(node.string ?? "a collection")'")
         }
         return value
     }
@@ -136,6 +166,10 @@ private struct MetadataReader {
         }
         let columnPairs = try mapping(columnsNode, context, "columns")
         guard !columnPairs.isEmpty else { throw fail(columnsNode, context, "`columns:` declares no column") }
+        guard columnPairs.count <= TableMetadata.maximumColumns else {
+            throw fail(columnsNode, context, "`columns:` declares \(columnPairs.count) columns, more than SQLite's limit "
+                       + "of \(TableMetadata.maximumColumns) for a table")
+        }
         let columns = try columnPairs.map { try readColumn(table: name, name: $0.key, node: $0.value) }
 
         let unit: PrivacyUnit
@@ -145,8 +179,8 @@ private struct MetadataReader {
             }
             return flag
         } ?? false
-        let maxPartitions = try value("max_partitions_per_unit").map { try positiveInt($0, context, "max_partitions_per_unit") }
-        let maxRows = try value("max_rows_per_partition").map { try positiveInt($0, context, "max_rows_per_partition") }
+        let maxPartitions = try value("max_partitions_per_unit").map { try contributionBound($0, context, "max_partitions_per_unit") }
+        let maxRows = try value("max_rows_per_partition").map { try contributionBound($0, context, "max_rows_per_partition") }
 
         switch (value("privacy_unit"), rowPrivacy) {
         case (let unitNode?, false):
@@ -195,7 +229,7 @@ private struct MetadataReader {
         guard let typeNode = value("type") else {
             throw fail(node, context, "missing `type:` (integer, real, text or boolean)")
         }
-        guard case .scalar(let typeScalar) = typeNode, let type = ColumnType(rawValue: typeScalar.string.lowercased()) else {
+        guard case .scalar(let typeScalar) = typeNode, let type = ColumnType(rawValue: typeScalar.string.asciiLowercased) else {
             throw fail(typeNode, context, "unknown type '\(typeNode.string ?? "")' (allowed: integer, real, text, boolean)")
         }
         let lower = try value("lower").map { try number($0, context, "lower") }
@@ -219,9 +253,10 @@ private struct MetadataReader {
             }
             guard !sequence.isEmpty else { throw fail(valuesNode, context, "public_values is empty") }
             var values: [SQLValue] = []
+            var seen = Set<SQLValue>()
             for item in sequence {
                 let v = try publicValue(item, type: type, context: context)
-                guard !values.contains(v) else {
+                guard seen.insert(v).inserted else {
                     throw fail(item, context, "public value \(v) is listed twice")
                 }
                 values.append(v)

@@ -19,7 +19,7 @@ public struct PrivacyMetadata: Hashable, Sendable {
         self.source = source
     }
 
-    /// The table named `name` (case-insensitive, as SQL identifiers are).
+    /// The table named `name` (ASCII case-insensitive, as SQLite compares identifiers).
     public func table(named name: String) -> TableMetadata? {
         tables.first { $0.name.caseInsensitiveEquals(name) }
     }
@@ -46,6 +46,9 @@ public struct TableMetadata: Hashable, Sendable {
     /// The columns, in file order.
     public let columns: [ColumnMetadata]
 
+    /// The most columns a table may have: SQLite's default limit `SQLITE_MAX_COLUMN`.
+    public static let maximumColumns = 2000
+
     /// Creates table metadata. Prefer ``PrivacyMetadata/parse(yaml:source:)``, which validates.
     public init(name: String, privacyUnit: PrivacyUnit, maxPartitionsPerUnit: Int, maxRowsPerPartition: Int,
                 columns: [ColumnMetadata]) {
@@ -56,7 +59,7 @@ public struct TableMetadata: Hashable, Sendable {
         self.columns = columns
     }
 
-    /// The column named `name` (case-insensitive).
+    /// The column named `name` (ASCII case-insensitive, as SQLite compares identifiers).
     public func column(named name: String) -> ColumnMetadata? {
         columns.first { $0.name.caseInsensitiveEquals(name) }
     }
@@ -112,12 +115,5 @@ public struct ColumnMetadata: Hashable, Sendable {
         if let lower, let upper { return lower...upper }
         if type == .boolean { return 0...1 }
         return nil
-    }
-}
-
-extension String {
-    /// ASCII case-insensitive equality, the rule SQLite applies to identifiers.
-    func caseInsensitiveEquals(_ other: String) -> Bool {
-        self.lowercased() == other.lowercased()
     }
 }

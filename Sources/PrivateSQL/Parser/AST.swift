@@ -38,11 +38,31 @@ public struct Expression: Hashable, Sendable {
     public let kind: Kind
     /// Where the expression starts.
     public let location: SourceLocation
+    /// The number of levels of the expression tree: 1 for a literal or a column, one more than the highest
+    /// operand otherwise. The parser keeps it at most ``Parser/maximumDepth``, so that every recursive walk of
+    /// the tree (planning, rewriting, printing, releasing it) stays shallow.
+    public let height: Int
 
     /// Creates an expression.
     public init(_ kind: Kind, at location: SourceLocation) {
         self.kind = kind
         self.location = location
+        self.height = 1 + kind.operands.reduce(0) { max($0, $1.height) }
+    }
+}
+
+extension Expression.Kind {
+    /// The expressions directly inside this one.
+    public var operands: [Expression] {
+        switch self {
+        case .column, .integer, .real, .string, .boolean, .null, .subquery: []
+        case .unary(_, let e), .isNull(let e, _): [e]
+        case .binary(_, let l, let r): [l, r]
+        case .function(_, let arguments, _, _): arguments
+        case .inList(let e, let list, _): [e] + list
+        case .between(let e, let low, let high, _): [e, low, high]
+        case .like(let e, let pattern, _): [e, pattern]
+        }
     }
 }
 

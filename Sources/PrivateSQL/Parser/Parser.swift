@@ -20,6 +20,17 @@ public struct Parser: Sendable {
     private let query: String
     private let tokens: [Token]
     private var position = 0
+    /// How many expressions, `NOT`s and signs enclose the current position.
+    private var depth = 0
+
+    /// The longest query text accepted, in UTF-8 bytes.
+    public static let maximumQueryLength = 100_000
+    /// The most tokens a query may have (words, literals and symbols).
+    public static let maximumTokens = 10_000
+    /// The deepest nesting of expressions accepted. Parentheses, `NOT`, signs and function arguments each
+    /// nest one level, and so does each operator of a chain (`a + b + c` is two levels of `+`), so both the
+    /// parser's own recursion and the height of the tree it returns (``Expression/height``) stay within it.
+    public static let maximumDepth = 100
 
     /// Words that end an expression or cannot be used as bare aliases.
     static let reservedWords: Set<String> = [
@@ -30,10 +41,22 @@ public struct Parser: Sendable {
     ]
 
     /// Creates a parser over `query`, tokenizing it first.
-    /// - Throws: ``QueryError`` for a lexical error.
+    /// - Throws: ``QueryError`` for a lexical error, or a text longer than ``maximumQueryLength`` bytes or
+    ///   with more than ``maximumTokens`` tokens.
     public init(_ query: String) throws(QueryError) {
         self.query = query
+        let length = query.utf8.count
+        guard length <= Self.maximumQueryLength else {
+            throw QueryError(.invalidQuery, "the query is \(length) bytes long, more than the limit of "
+                             + "\(Self.maximumQueryLength); shorten it (long key lists belong in a keys file)",
+                             at: nil, in: query)
+        }
         self.tokens = try Lexer(query).tokens()
+        guard tokens.count - 1 <= Self.maximumTokens else {
+            throw QueryError(.invalidQuery, "the query has \(tokens.count - 1) tokens, more than the limit of "
+                             + "\(Self.maximumTokens); shorten it (long key lists belong in a keys file)",
+                             at: nil, in: query)
+        }
     }
 
     /// Parses a whole query text.
@@ -166,7 +189,7 @@ public struct Parser: Sendable {
         case .quotedIdentifier(let name):
             advance()
             return name
-        case .word(let word) where !Self.reservedWords.contains(word.uppercased()):
+        case .word(let word) where !Self.reservedWords.contains(word.asciiUppercased):
             advance()
             return word
         default:
@@ -187,7 +210,9 @@ public struct Parser: Sendable {
 
     /// Parses an expression at the current position.
     public mutating func parseExpression() throws(QueryError) -> Expression {
-        try parseOr()
+        try descend(at: current.location)
+        defer { depth -= 1 }
+        return try parseOr()
     }
 
     private mutating func parseOr() throws(QueryError) -> Expression {
@@ -206,7 +231,7 @@ public struct Parser: Sendable {
         while let binary = op(current) {
             advance()
             let right = try operand(&self)
-            left = Expression(.binary(binary, left, right), at: left.location)
+            left = try node(.binary(binary, left, right), at: left.location)
         }
         return left
     }
@@ -215,7 +240,10 @@ public struct Parser: Sendable {
         if current.isKeyword("NOT") {
             let start = current.location
             advance()
-            return Expression(.unary(.not, try parseNot()), at: start)
+            try descend(at: start)
+            defer { depth -= 1 }
+            let operand = try parseNot()
+            return try node(.unary(.not, operand), at: start)
         }
         return try parsePredicate()
     }
@@ -227,7 +255,7 @@ public struct Parser: Sendable {
                      "<=": .lessOrEqual, ">": .greater, ">=": .greaterOrEqual][s] {
             advance()
             let right = try parseAdditive()
-            return Expression(.binary(op, left, right), at: left.location)
+            return try node(.binary(op, left, right), at: left.location)
         }
         if current.isKeyword("IS") {
             advance()
@@ -235,7 +263,7 @@ public struct Parser: Sendable {
             guard consumeKeyword("NULL") else {
                 throw syntax("expected NULL after IS\(negated ? " NOT" : ""), found \(current.display)", at: current)
             }
-            return Expression(.isNull(left, negated: negated), at: left.location)
+            return try node(.isNull(left, negated: negated), at: left.location)
         }
         var negated = false
         if current.isKeyword("NOT"), let next = peekToken(1),
@@ -254,17 +282,17 @@ public struct Parser: Sendable {
             var values: [Expression] = []
             repeat { values.append(try parseExpression()) } while consumeSymbol(",")
             try expectSymbol(")", context: "to close the IN list")
-            return Expression(.inList(left, values, negated: negated), at: left.location)
+            return try node(.inList(left, values, negated: negated), at: left.location)
         }
         if consumeKeyword("BETWEEN") {
             let low = try parseAdditive()
             try expectKeyword("AND", after: "BETWEEN … (the lower bound)")
             let high = try parseAdditive()
-            return Expression(.between(left, low: low, high: high, negated: negated), at: left.location)
+            return try node(.between(left, low: low, high: high, negated: negated), at: left.location)
         }
         if consumeKeyword("LIKE") {
             let pattern = try parseAdditive()
-            return Expression(.like(left, pattern: pattern, negated: negated), at: left.location)
+            return try node(.like(left, pattern: pattern, negated: negated), at: left.location)
         }
         return left
     }
@@ -285,16 +313,18 @@ public struct Parser: Sendable {
         let start = current
         if start.isSymbol("-") || start.isSymbol("+") {
             advance()
+            try descend(at: start.location)
+            defer { depth -= 1 }
             let operand = try parseUnary()
             if start.isSymbol("-") {
                 // Fold negative literals so that `-5` is a literal.
                 switch operand.kind {
-                case .integer(let v) where v != Int64.min: return Expression(.integer(-v), at: start.location)
-                case .real(let v): return Expression(.real(-v), at: start.location)
-                default: return Expression(.unary(.negate, operand), at: start.location)
+                case .integer(let v) where v != Int64.min: return try node(.integer(-v), at: start.location)
+                case .real(let v): return try node(.real(-v), at: start.location)
+                default: return try node(.unary(.negate, operand), at: start.location)
                 }
             }
-            return Expression(.unary(.plus, operand), at: start.location)
+            return try node(.unary(.plus, operand), at: start.location)
         }
         return try parsePrimary()
     }
@@ -305,13 +335,13 @@ public struct Parser: Sendable {
         switch token.kind {
         case .integer(let v):
             advance()
-            return Expression(.integer(v), at: location)
+            return try node(.integer(v), at: location)
         case .real(let v):
             advance()
-            return Expression(.real(v), at: location)
+            return try node(.real(v), at: location)
         case .string(let s):
             advance()
-            return Expression(.string(s), at: location)
+            return try node(.string(s), at: location)
         case .symbol("("):
             advance()
             if current.isKeyword("SELECT") {
@@ -326,14 +356,14 @@ public struct Parser: Sendable {
             advance()
             return try parseColumnOrCall(name: name, location: location, quoted: true)
         case .word(let word):
-            let upper = word.uppercased()
+            let upper = word.asciiUppercased
             switch upper {
             case "NULL":
                 advance()
-                return Expression(.null, at: location)
+                return try node(.null, at: location)
             case "TRUE", "FALSE":
                 advance()
-                return Expression(.boolean(upper == "TRUE"), at: location)
+                return try node(.boolean(upper == "TRUE"), at: location)
             case "CASE":
                 throw refuse("CASE expressions are not supported: filter with WHERE or group by a column instead",
                              at: token)
@@ -359,8 +389,8 @@ public struct Parser: Sendable {
             advance()
             if current.isSymbol("*") {
                 advance()
-                try expectSymbol(")", context: "after '*' in \(name.uppercased())(*)")
-                return Expression(.function(name: name.uppercased(), arguments: [], distinct: false, star: true),
+                try expectSymbol(")", context: "after '*' in \(name.asciiUppercased)(*)")
+                return try node(.function(name: name.asciiUppercased, arguments: [], distinct: false, star: true),
                                   at: location)
             }
             let distinct = consumeKeyword("DISTINCT")
@@ -371,16 +401,40 @@ public struct Parser: Sendable {
                 }
                 repeat { arguments.append(try parseExpression()) } while consumeSymbol(",")
             }
-            try expectSymbol(")", context: "to close the arguments of \(name.uppercased())")
-            return Expression(.function(name: name.uppercased(), arguments: arguments, distinct: distinct, star: false),
+            try expectSymbol(")", context: "to close the arguments of \(name.asciiUppercased)")
+            return try node(.function(name: name.asciiUppercased, arguments: arguments, distinct: distinct, star: false),
                               at: location)
         }
         if current.isSymbol(".") {
             advance()
             let column = try parseIdentifier(what: "a column name after '\(name).'")
-            return Expression(.column(name: column, qualifier: name), at: location)
+            return try node(.column(name: column, qualifier: name), at: location)
         }
-        return Expression(.column(name: name, qualifier: nil), at: location)
+        return try node(.column(name: name, qualifier: nil), at: location)
+    }
+
+    // MARK: Nesting
+
+    /// Enters one level of nesting, refusing the query beyond ``maximumDepth``.
+    private mutating func descend(at location: SourceLocation) throws(QueryError) {
+        depth += 1
+        guard depth <= Self.maximumDepth else {
+            depth -= 1
+            throw tooDeep(at: location)
+        }
+    }
+
+    /// An expression node, refused when it would make the tree higher than ``maximumDepth``.
+    private func node(_ kind: Expression.Kind, at location: SourceLocation) throws(QueryError) -> Expression {
+        let expression = Expression(kind, at: location)
+        guard expression.height <= Self.maximumDepth else { throw tooDeep(at: location) }
+        return expression
+    }
+
+    private func tooDeep(at location: SourceLocation) -> QueryError {
+        QueryError(.invalidQuery, "the query nests expressions more than \(Self.maximumDepth) levels deep "
+                   + "(parentheses, NOT, signs, function arguments and each operator of a chain count one level); "
+                   + "simplify it or split it into several queries", at: location, in: query)
     }
 
     // MARK: Token helpers
@@ -424,7 +478,7 @@ public struct Parser: Sendable {
         case .quotedIdentifier(let name):
             advance()
             return name
-        case .word(let word) where !Self.reservedWords.contains(word.uppercased()):
+        case .word(let word) where !Self.reservedWords.contains(word.asciiUppercased):
             advance()
             return word
         default:

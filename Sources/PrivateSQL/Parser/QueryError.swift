@@ -57,18 +57,32 @@ public struct QueryError: Error, Hashable, Sendable, CustomStringConvertible {
         self.query = query
     }
 
-    /// The text of the line the error points at.
-    public var sourceLine: String? {
-        guard let location else { return nil }
-        let lines = query.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
-        guard location.line >= 1, location.line <= lines.count else { return nil }
-        return String(lines[location.line - 1]).replacingTabs()
-    }
+    /// The most characters of the query line shown with an error; a longer line is cut to a window around the
+    /// error's column, marked with `…` at the cut ends.
+    public static let maximumShownLine = 120
+
+    /// The text of the line the error points at (a window of it around the column when the line is long).
+    public var sourceLine: String? { shownLine?.text }
 
     /// A line of spaces with `^` under the error's column.
     public var caretLine: String? {
-        guard let location, sourceLine != nil else { return nil }
-        return String(repeating: " ", count: max(0, location.column - 1)) + "^"
+        guard let shownLine else { return nil }
+        return String(repeating: " ", count: shownLine.caretColumn - 1) + "^"
+    }
+
+    /// The line shown and the 1-based column of the caret in it.
+    private var shownLine: (text: String, caretColumn: Int)? {
+        guard let location else { return nil }
+        let lines = query.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
+        guard location.line >= 1, location.line <= lines.count else { return nil }
+        let line = Array(String(lines[location.line - 1]).replacingTabs())
+        let column = min(max(1, location.column), line.count + 1)
+        let width = Self.maximumShownLine
+        guard line.count > width else { return (String(line), column) }
+        let start = min(max(0, column - 1 - width / 2), line.count - width)
+        let end = start + width
+        let text = (start > 0 ? "…" : "") + String(line[start..<end]) + (end < line.count ? "…" : "")
+        return (text, column - start + (start > 0 ? 1 : 0))
     }
 
     public var description: String {

@@ -25,7 +25,7 @@ public struct Token: Hashable, Sendable {
 
     /// Whether this is the bare word `keyword` (case-insensitive).
     public func isKeyword(_ keyword: String) -> Bool {
-        if case .word(let word) = kind { return word.uppercased() == keyword }
+        if case .word(let word) = kind { return word.asciiUppercased == keyword }
         return false
     }
 

@@ -153,8 +153,12 @@ struct PlanBuilder {
         let whereSQL = try statement.whereClause.map { e throws(QueryError) in try filterSQL(e) }
 
         // Partition selection.
+        // Saturating product: a count beyond Int.max is refused below like any count above the limit.
         let publicCombinations: Int? = keys.allSatisfy({ $0.publicValues != nil })
-            ? keys.reduce(1) { $0 * ($1.publicValues?.count ?? 1) } : nil
+            ? keys.reduce(1) { product, key in
+                let (next, overflow) = product.multipliedReportingOverflow(by: key.publicValues?.count ?? 1)
+                return overflow ? Int.max : next
+            } : nil
         if let publicCombinations, publicCombinations > QueryPlanner.maxPublicKeyCombinations {
             throw refuse("the grouping columns' public values give \(publicCombinations) combinations, more than "
                          + "\(QueryPlanner.maxPublicKeyCombinations); group by fewer columns",
@@ -198,11 +202,17 @@ struct PlanBuilder {
         if let unitCountIndex {
             let q = quantities[unitCountIndex]
             let threshold: Int64
-            switch q.noise {
-            case .discreteLaplace(let scale):
-                threshold = Self.threshold(scale: scale, delta: selectionDelta, k: effectiveK)
-            case .discreteGaussian(let sigma, _):
-                threshold = Self.gaussianThreshold(sigma: sigma, delta: selectionDelta, k: effectiveK)
+            do {
+                switch q.noise {
+                case .discreteLaplace(let scale):
+                    threshold = try Self.threshold(scale: scale, delta: selectionDelta, k: effectiveK)
+                case .discreteGaussian(let sigma, _):
+                    threshold = try Self.gaussianThreshold(sigma: sigma, delta: selectionDelta, k: effectiveK)
+                }
+            } catch {
+                throw QueryError(.invalidParameter, "the partition-selection threshold cannot be set at δ "
+                                 + "\(selectionDelta) over k = \(effectiveK) groups per unit: \(error)",
+                                 at: nil, in: statement.text)
             }
             selection = .thresholding(quantity: unitCountIndex, threshold: threshold, delta: selectionDelta)
         }
@@ -251,22 +261,25 @@ struct PlanBuilder {
     /// the smallest `t ≥ 1` with `P(Y ≥ t) ≤ δ/k`, `Y ~ N_ℤ(0, σ²)` (tail from ``NoiseQuantile``, exact for
     /// σ ≤ 512 and an upper bound above). A group created by one unit alone (true unit count 1) is then released
     /// with probability at most δ/k, and one unit creates at most k such groups (union bound).
-    static func gaussianThreshold(sigma: Double, delta: Double, k: Int) -> Int64 {
-        let target = delta / Double(k)
-        // P(Y ≥ t) = P(|Y| > t − 1) / 2 by symmetry.
-        func tail(_ t: Int) -> Double { NoiseQuantile.discreteGaussianTail(sigma: sigma, beyond: t - 1) / 2 }
-        var t = max(1, Int((sigma * (2 * Foundation.log(1 / target)).squareRoot()).rounded(.down)) - 2)
-        while t > 1 && tail(t - 1) <= target { t -= 1 }
-        while tail(t) > target { t += 1 }
-        return 1 + Int64(t)
+    ///
+    /// - Throws: ``VeilError`` (`invalid_parameter`) when δ/k is not in (0, 1) or σ is beyond 2^52.
+    static func gaussianThreshold(sigma: Double, delta: Double, k: Int) throws -> Int64 {
+        1 + Int64(try NoiseQuantile.discreteGaussianUpperQuantile(sigma: sigma, tailProbability: delta / Double(k)))
     }
 
     /// The partition-selection threshold for discrete Laplace noise of `scale` on unit counts (see
     /// ``PartitionSelection/thresholding(quantity:threshold:delta:)``).
-    static func threshold(scale: Double, delta: Double, k: Int) -> Int64 {
+    ///
+    /// - Throws: ``VeilError`` (`invalid_parameter`) when δ/k is so small that the threshold is not below 2^62
+    ///   (e.g. a subnormal δ).
+    static func threshold(scale: Double, delta: Double, k: Int) throws -> Int64 {
         let r = exp(-1 / scale)
         let perPartitionDelta = delta / Double(k)
         let t = (scale * log(1 / (perPartitionDelta * (1 + r)))).rounded(.up)
+        guard perPartitionDelta > 0, t.isFinite, t < 0x1p62 else {
+            throw VeilError.invalidParameter("delta / k", perPartitionDelta,
+                                             allowed: "large enough for a finite threshold (e.g. δ ≥ 1e-100)")
+        }
         return 1 + Int64(max(1, t))
     }
 
@@ -554,8 +567,19 @@ struct PlanBuilder {
             } else {
                 granularity = Self.granularity(l1Bound: Double(effectiveK) * bound, epsilon: epsilonShare)
             }
-            let partitionSensitivity = max(1, Int((bound / granularity).rounded(.up)))
-            let l1 = effectiveK * partitionSensitivity
+            // Sensitivities in grid units, checked: a bound (or k·m·bound) of 2^62 grid units or more cannot be
+            // calibrated and is refused rather than converted or multiplied with overflow.
+            let uncalibrated = QueryError(.invalidParameter, "the noise for \(kind) cannot be calibrated: its "
+                                          + "sensitivity (k = \(effectiveK) groups × m = \(table.maxRowsPerPartition) "
+                                          + "rows × the column's bounds) is 2^62 grid units or more; declare tighter "
+                                          + "bounds or contribution limits in \(metadata.source)",
+                                          at: nil, in: statement.text)
+            let units = (bound / granularity).rounded(.up)
+            guard units < 0x1p62 else { throw uncalibrated }
+            let partitionSensitivity = max(1, Int(units))
+            let (l1, overflow) = effectiveK.multipliedReportingOverflow(by: partitionSensitivity)
+            guard !overflow, let l2 = Self.integerL2Sensitivity(k: effectiveK, partitionSensitivity: partitionSensitivity)
+            else { throw uncalibrated }
             // The mechanisms calibrate exactly (scale rounded up so that Δ/b ≤ ε holds); a share they cannot
             // calibrate refuses the query rather than fall back to an unrounded scale.
             let laplaceScale: Double
@@ -563,7 +587,6 @@ struct PlanBuilder {
             do {
                 laplaceScale = try DiscreteLaplaceMechanism(epsilon: epsilonShare, sensitivity: l1).scale
                 if let rhoShare {
-                    let l2 = Self.integerL2Sensitivity(k: effectiveK, partitionSensitivity: partitionSensitivity)
                     let sigma = try DiscreteGaussianMechanism(rho: rhoShare, sensitivity: l2).sigma
                     noise = .discreteGaussian(sigma: sigma, sensitivity: l2)
                 } else {
@@ -581,14 +604,15 @@ struct PlanBuilder {
         }
     }
 
-    /// ⌈√k · s⌉ computed exactly: the smallest integer D with D² ≥ k·s².
-    static func integerL2Sensitivity(k: Int, partitionSensitivity s: Int) -> Int {
-        let square = k.multipliedReportingOverflow(by: s).partialValue.multipliedReportingOverflow(by: s)
-        guard !square.overflow else { return Int((Double(k).squareRoot() * Double(s)).rounded(.up)) + 1 }
-        var d = Int(Double(square.partialValue).squareRoot())
-        while d * d < square.partialValue { d += 1 }
-        while d > 1 && (d - 1) * (d - 1) >= square.partialValue { d -= 1 }
-        return max(1, d)
+    /// ⌈√k · s⌉ computed exactly: the smallest integer D with D² ≥ k·s² (in 128-bit arithmetic), or `nil` when
+    /// k·s overflows or D is 2^62 or more.
+    static func integerL2Sensitivity(k: Int, partitionSensitivity s: Int) -> Int? {
+        guard k >= 1, s >= 1, !k.multipliedReportingOverflow(by: s).overflow else { return nil }
+        let square = Int128(k) * Int128(s) * Int128(s)     // below 2^126
+        var d = Int128(Double(square).squareRoot())
+        while d * d < square { d += 1 }
+        while d > 1 && (d - 1) * (d - 1) >= square { d -= 1 }
+        return d < 1 << 62 ? max(1, Int(d)) : nil
     }
 
     /// The grid for a real-valued quantity: the largest power of two at most 1/1024 of the Laplace scale
