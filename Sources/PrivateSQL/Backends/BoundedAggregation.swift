@@ -23,13 +23,18 @@ final class BoundedAggregator {
     /// Everything the scan accumulates (a struct, so the per-row work pays one exclusivity check, not one per field).
     private(set) var accumulation: BoundedAccumulation
 
-    /// An aggregator for rows `(unit, key₁…key_keyCount, column₁…)`.
-    init(keyCount: Int, columns: [(bounds: ClosedRange<Double>?, squaresAround: Double?)]) {
-        accumulation = BoundedAccumulation(keyCount: keyCount, columns: columns)
+    /// The default of ``BoundedAccumulation/pairLimit``: 16 million (unit, group) pairs, some 1.2 GB (see above).
+    static let defaultPairLimit = 16_000_000
+
+    /// An aggregator for rows `(unit, key₁…key_keyCount, column₁…)` that holds at most `pairLimit` pairs.
+    init(keyCount: Int, columns: [(bounds: ClosedRange<Double>?, squaresAround: Double?)],
+         pairLimit: Int = BoundedAggregator.defaultPairLimit) {
+        accumulation = BoundedAccumulation(keyCount: keyCount, columns: columns, pairLimit: pairLimit)
     }
 
     /// An aggregator for the plan's single-pass statement.
-    convenience init(scan: BoundedScan, table: TableMetadata, quantities: [NoisyQuantity]) {
+    convenience init(scan: BoundedScan, table: TableMetadata, quantities: [NoisyQuantity],
+                     pairLimit: Int = BoundedAggregator.defaultPairLimit) {
         self.init(keyCount: scan.keyCount,
                   columns: scan.columns.map { name in
                       let squares = quantities.lazy.compactMap { q -> Double? in
@@ -37,7 +42,8 @@ final class BoundedAggregator {
                           return nil
                       }.first
                       return (table.column(named: name)?.bounds, squares)
-                  })
+                  },
+                  pairLimit: pairLimit)
     }
 
     /// Runs `statement` (which calls `veil_bound` as its only aggregate) with this aggregator behind `veil_bound`.
@@ -48,7 +54,10 @@ final class BoundedAggregator {
             connection, "veil_bound", -1, SQLITE_UTF8 | SQLITE_DIRECTONLY, context, nil,
             { context, argc, argv in
                 guard let argv, let data = sqlite3_user_data(context) else { return }
-                Unmanaged<BoundedAggregator>.fromOpaque(data).takeUnretainedValue().accumulation.step(Int(argc), argv)
+                let aggregator = Unmanaged<BoundedAggregator>.fromOpaque(data).takeUnretainedValue()
+                aggregator.accumulation.step(Int(argc), argv)
+                // Stop the statement at once rather than reading the remaining rows for nothing.
+                if let failure = aggregator.accumulation.failure { sqlite3_result_error(context, failure, -1) }
             },
             { context in
                 guard let data = sqlite3_user_data(context) else { return }
@@ -64,10 +73,19 @@ final class BoundedAggregator {
             throw DatabaseError(message: "cannot register veil_bound (SQLite code \(registered))")
         }
         defer { sqlite3_create_function_v2(connection, "veil_bound", -1, SQLITE_UTF8, nil, nil, nil, nil, nil) }
-        _ = try withExtendedLifetime(self) { try Row.fetchOne(db, sql: sql, arguments: arguments) }
+        do {
+            _ = try withExtendedLifetime(self) { try Row.fetchOne(db, sql: sql, arguments: arguments) }
+        } catch {
+            if accumulation.limitExceeded { throw SinglePassLimitExceeded() }
+            throw error
+        }
+        if accumulation.limitExceeded { throw SinglePassLimitExceeded() }
         if let failure = accumulation.failure { throw DatabaseError(message: failure) }
     }
 }
+
+/// The single-pass scan outgrew its limit; the SQL form answers instead (same totals, more time, less memory).
+struct SinglePassLimitExceeded: Error {}
 
 /// The state of ``BoundedAggregator``: interned units and groups, and one accumulator block per (unit, group).
 struct BoundedAccumulation {
@@ -87,12 +105,12 @@ struct BoundedAccumulation {
     // Interned units and groups: an id per distinct value (integers have their own table, the common case).
     private var integerUnits = IntegerIDTable()
     private var integerUnitIDs: [Int32] = []   // unit id of each entry of `integerUnits`
-    private var otherUnits: [SQLValue: Int32] = [:]
+    private var otherUnits: [GroupingValue: Int32] = [:]
     private(set) var unitValues: [SQLValue] = []
     private var integerGroups = IntegerIDTable()
     private var integerGroupIDs: [Int32] = []   // group id of each entry of `integerGroups`
-    private var textGroups: [String: Int32] = [:]   // a single text key
-    private var otherGroups: [[SQLValue]: Int32] = [:]
+    private var textGroups: [[UInt8]: Int32] = [:]   // a single text key, by its bytes
+    private var otherGroups: [[GroupingValue]: Int32] = [:]
     private(set) var groupKeys: [[SQLValue]] = []
 
     // One entry per (unit, group) pair. A unit's pairs form a list (`unitFirstPair`, `pairNext`), searched by
@@ -117,9 +135,15 @@ struct BoundedAccumulation {
 
     /// Why the scan failed, reported by SQLite as the statement's error.
     private(set) var failure: String?
+    /// Whether the scan stopped because it outgrew ``pairLimit`` (or the 32-bit ids of units and groups).
+    private(set) var limitExceeded = false
+    /// The most (unit, group) pairs the scan holds before it gives way to the SQL form.
+    let pairLimit: Int
+    private let idLimit = Int(Int32.max)
 
-    init(keyCount: Int, columns: [(bounds: ClosedRange<Double>?, squaresAround: Double?)]) {
+    init(keyCount: Int, columns: [(bounds: ClosedRange<Double>?, squaresAround: Double?)], pairLimit: Int) {
         self.keyCount = keyCount
+        self.pairLimit = Swift.min(pairLimit, Int(Int32.max))
         var offset = 0
         var laidOut: [Column] = []
         for c in columns {
@@ -191,7 +215,7 @@ struct BoundedAccumulation {
         } else {
             if let entry = widePairs.id(of: key) { return widePairIDs[Int(entry)] }
         }
-        guard pairUnit.count < Int(Int32.max) else { fail("(unit, group) pairs"); return nil }
+        guard pairUnit.count < pairLimit else { outgrow(); return nil }
         let new = Int32(pairUnit.count)
         pairUnit.append(unit)
         pairGroup.append(group)
@@ -222,15 +246,19 @@ struct BoundedAccumulation {
         if widePairs.id(inserting: key).inserted { widePairIDs.append(pair) }
     }
 
-    private mutating func fail(_ what: String) {
-        failure = "more than \(Int32.max) \(what): too many for the single-pass aggregation"
+    private mutating func outgrow() {
+        failure = Self.limitFailure
+        limitExceeded = true
     }
 
+    /// The statement error of a scan that outgrew ``pairLimit`` or the 32-bit ids; ``SQLiteBackend`` then answers
+    /// with the SQL form, which computes the same totals (so the fallback changes the running time, not the release).
+    static let limitFailure = "veil_bound: more (unit, group) pairs than the single-pass aggregation holds"
+
     private mutating func unitID(_ value: OpaquePointer?) -> Int32? {
-        if sqlite3_value_type(value) == SQLITE_INTEGER {
-            let v = sqlite3_value_int64(value)
+        if let v = GroupingValue.exactInteger(value) {
             if lastUnit >= 0 && v == lastIntegerUnit { return lastUnit }
-            guard unitValues.count < Int(Int32.max) else { fail("privacy units"); return nil }
+            guard unitValues.count < idLimit else { outgrow(); return nil }
             let (id, inserted) = integerUnits.id(inserting: UInt64(bitPattern: v))
             let unit: Int32
             if inserted {
@@ -245,14 +273,13 @@ struct BoundedAccumulation {
             lastUnit = unit
             return unit
         }
-        let v = Self.read(value)
-        if v == .null { return nil }   // the statement filters them out already
+        guard let v = GroupingValue(value) else { return nil }   // NULL: the statement filters them out already
         lastUnit = -1
         if let known = otherUnits[v] { return known }
-        guard unitValues.count < Int(Int32.max) else { fail("privacy units"); return nil }
+        guard unitValues.count < idLimit else { outgrow(); return nil }
         let new = Int32(unitValues.count)
         otherUnits[v] = new
-        unitValues.append(v)
+        unitValues.append(Self.read(value).canonicalKey)
         unitFirstPair.append(-1)
         return new
     }
@@ -262,64 +289,46 @@ struct BoundedAccumulation {
             if groupKeys.isEmpty { groupKeys.append([]) }
             return 0
         }
-        guard groupKeys.count < Int(Int32.max) else { fail("groups"); return nil }
-        if keyCount == 1, let integer = Self.integerKey(keys[0]) {
+        guard groupKeys.count < idLimit else { outgrow(); return nil }
+        if keyCount == 1, let integer = GroupingValue.exactInteger(keys[0]) {
             let (id, inserted) = integerGroups.id(inserting: UInt64(bitPattern: integer))
             if inserted {
                 integerGroupIDs.append(Int32(groupKeys.count))
-                groupKeys.append([Self.read(keys[0])])
+                groupKeys.append([.integer(integer)])
             }
             return integerGroupIDs[Int(id)]
         }
         if keyCount == 1, sqlite3_value_type(keys[0]) == SQLITE_TEXT {
             let count = Int(sqlite3_value_bytes(keys[0]))
-            let text = sqlite3_value_text(keys[0]).map {
-                String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self)
-            } ?? ""
-            if let known = textGroups[text] { return known }
+            let bytes = sqlite3_value_text(keys[0]).map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? []
+            if let known = textGroups[bytes] { return known }
             let new = Int32(groupKeys.count)
-            textGroups[text] = new
-            groupKeys.append([.text(text)])
+            textGroups[bytes] = new
+            groupKeys.append([.text(String(decoding: bytes, as: UTF8.self))])
             return new
         }
-        let key = (0..<keyCount).map { Self.read(keys[$0]) }
-        let normalized = key.map(Self.normalized)
-        if let known = otherGroups[normalized] { return known }
+        var key: [GroupingValue] = []
+        key.reserveCapacity(keyCount)
+        for i in 0..<keyCount {
+            guard let value = GroupingValue(keys[i]) else { key.append(.null); continue }
+            key.append(value)
+        }
+        if let known = otherGroups[key] { return known }
         let new = Int32(groupKeys.count)
-        otherGroups[normalized] = new
-        groupKeys.append(key)
+        otherGroups[key] = new
+        groupKeys.append((0..<keyCount).map { Self.read(keys[$0]).canonicalKey })
         return new
     }
 
     /// The id of the group with these key values, if any row had them (numbers compared by value, as SQL's `IS`).
     func group(withKey key: [SQLValue]) -> Int? {
         if keyCount == 0 { return groupKeys.isEmpty ? nil : 0 }
-        if keyCount == 1, let integer = Self.integerKey(key[0]) {
+        let values = key.map(GroupingValue.init)
+        if keyCount == 1, case .integer(let integer) = values[0] {
             return integerGroups.id(of: UInt64(bitPattern: integer)).map { Int(integerGroupIDs[Int($0)]) }
         }
-        if keyCount == 1, case .text(let text) = key[0] { return textGroups[text].map(Int.init) }
-        return otherGroups[key.map(Self.normalized)].map(Int.init)
-    }
-
-    /// An integer key value, or a real one that is a whole number (so that 1984 and 1984.0 are one group).
-    private static func integerKey(_ value: OpaquePointer?) -> Int64? {
-        switch sqlite3_value_type(value) {
-        case SQLITE_INTEGER: return sqlite3_value_int64(value)
-        case SQLITE_FLOAT: return integerKey(.real(sqlite3_value_double(value)))
-        default: return nil
-        }
-    }
-
-    private static func integerKey(_ value: SQLValue) -> Int64? {
-        switch value {
-        case .integer(let v): return v
-        case .real(let x) where x == x.rounded(.towardZero) && Swift.abs(x) < 9.0e15: return Int64(x)
-        default: return nil
-        }
-    }
-
-    private static func normalized(_ value: SQLValue) -> SQLValue {
-        integerKey(value).map(SQLValue.integer) ?? value
+        if keyCount == 1, case .text(let bytes) = values[0] { return textGroups[bytes].map(Int.init) }
+        return otherGroups[values].map(Int.init)
     }
 
     /// A value as ``SQLValue`` (blobs become text of their hex digits, as ``SQLValue/init(_:)`` makes them).

@@ -43,6 +43,7 @@ public final class SQLiteBackend: Sendable {
         configuration.label = "veil.private-sql"
         configuration.prepareDatabase { db in
             db.add(function: SQLiteBackend.priorityFunction)
+            try SaturatingSum.register(db)
             // The rewrite's intermediate tables (GROUP BY, window partitions) stay in memory; pages are read
             // through a memory map and a 64 MiB page cache. None of these write to the file.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
@@ -69,55 +70,99 @@ public final class SQLiteBackend: Sendable {
         return SipHash24.priority(key: key, of: values.dropFirst(2).map(SQLValue.init))
     }
 
-    /// Runs the plan's SQL and returns every group's true quantities.
-    /// - Throws: ``VeilError`` (`invalid_input`) if the database rejects the statement (e.g. the table or a
-    ///   column declared in the metadata is missing).
-    /// - Parameter form: which form of the main statement to run (the single-pass one unless a test compares).
-    func run(_ plan: QueryPlan, form: MainStatementForm = .singlePass) throws -> [TrueGroup] {
-        let keyCount = plan.keys.count
-        let scalars = plan.quantities.filter { $0.dimension == 1 }.map(\.index)
+    /// Checks, without reading a row, that the database can run the plan: every statement of it compiles, so
+    /// the table and the columns the metadata declares exist. Run before the reservation, so that a wrong file or
+    /// table costs no budget.
+    /// - Throws: ``VeilError`` (`invalid_input`) naming what is missing.
+    public func validate(_ plan: QueryPlan) throws {
         do {
-            return try queue.read { db in
-                var groups: [TrueGroup] = []
-                if form == .singlePass, let scan = plan.boundedScan {
-                    let aggregator = BoundedAggregator(scan: scan, table: plan.table, quantities: plan.quantities)
-                    try aggregator.scan(db, sql: scan.sql,
-                                        arguments: StatementArguments(scan.parameters.map(\.databaseValue)))
-                    groups = try BoundedTotals(plan: plan, scan: scan, accumulation: aggregator.accumulation).groups()
-                } else {
-                    let cursor = try Row.fetchCursor(db, sql: plan.sql,
-                                                     arguments: StatementArguments(plan.parameters.map(\.databaseValue)))
-                    while let row = try cursor.next() {
-                        let key = (0..<keyCount).map { SQLValue(row[$0] as DatabaseValue) }
-                        var values = plan.quantities.map { [Int64](repeating: 0, count: $0.dimension) }
-                        for (offset, index) in scalars.enumerated() {
-                            values[index][0] = try Self.integer(row[keyCount + offset])
-                        }
-                        groups.append(TrueGroup(key: key, values: values))
-                    }
+            try queue.read { db in
+                guard try db.tableExists(plan.table.name) || db.viewExists(plan.table.name) else {
+                    throw DatabaseError(message: "no table or view named \(plan.table.name)")
                 }
-                var positions: [[SQLValue]: Int] = [:]
-                for (position, group) in groups.enumerated() { positions[group.key] = position }
-                for histogram in plan.histogramQueries {
-                    let bins = plan.quantities[histogram.quantity].dimension
-                    let rows = try Row.fetchCursor(db, sql: histogram.sql,
-                                                   arguments: StatementArguments(histogram.parameters.map(\.databaseValue)))
-                    while let row = try rows.next() {
-                        let key = (0..<keyCount).map { SQLValue(row[$0] as DatabaseValue) }
-                        // A group the main statement does not list has no released row (thresholding uses the
-                        // main statement's unit counts); its histogram is not needed.
-                        guard let position = positions[key] else { continue }
-                        let bin = Int(try Self.integer(row[keyCount]))
-                        guard bin >= 0, bin < bins else { throw DatabaseError(message: "histogram bin out of range") }
-                        groups[position].values[histogram.quantity][bin] = try Self.integer(row[keyCount + 1])
-                    }
-                }
-                return groups
+                // Compiling reads the schema only; a view or a recursive CTE is not evaluated.
+                _ = try db.makeStatement(sql: plan.sql)
+                for histogram in plan.histogramQueries { _ = try db.makeStatement(sql: histogram.sql) }
             }
         } catch {
-            throw VeilError(.invalidInput, "the database could not run the query on table \(plan.table.name) of "
-                            + "\(path): \(Self.describe(error))")
+            throw VeilError(.invalidInput, "the database \(path) cannot answer a query on table \(plan.table.name): "
+                            + Self.describe(error))
         }
+    }
+
+    /// Runs the plan's SQL and returns every group's true quantities.
+    ///
+    /// Nothing in the data can make it fail: totals saturate at the range of `Int64` (``SaturatingSum``,
+    /// ``BoundedTotals/saturatedTotal(_:)``), and a single-pass scan that outgrows ``BoundedAggregator``'s pair
+    /// limit gives way to the SQL form, which computes the same totals. What remains is the time limit and faults
+    /// of the database itself.
+    /// - Parameters:
+    ///   - form: which form of the main statement to run (the single-pass one unless a test compares).
+    ///   - timeLimit: the longest the statements may run together (see ``StatementDeadline``).
+    ///   - pairLimit: the most (unit, group) pairs the single-pass scan holds before the SQL form takes over.
+    /// - Throws: ``VeilError``: `query_timeout` past the time limit; `query_failed` if the database fails.
+    func run(_ plan: QueryPlan, form: MainStatementForm = .singlePass, timeLimit: Duration = .seconds(600),
+             pairLimit: Int = BoundedAggregator.defaultPairLimit) throws -> [TrueGroup] {
+        let deadline = StatementDeadline(limit: timeLimit)
+        do {
+            return try queue.read { db in
+                try deadline.enforce(on: db) { try trueGroups(plan, db: db, form: form, pairLimit: pairLimit) }
+            }
+        } catch {
+            if deadline.expired {
+                throw VeilError(.queryTimeout, "the query on table \(plan.table.name) ran longer than its time limit "
+                                + "of \(timeLimit) and was stopped")
+            }
+            throw VeilError(.queryFailed, "the database \(path) failed while running the query on table "
+                            + "\(plan.table.name): \(Self.describe(error))")
+        }
+    }
+
+    private func trueGroups(_ plan: QueryPlan, db: Database, form: MainStatementForm, pairLimit: Int) throws -> [TrueGroup] {
+        let keyCount = plan.keys.count
+        var groups: [TrueGroup] = []
+        var singlePass = false
+        if form == .singlePass, let scan = plan.boundedScan {
+            let aggregator = BoundedAggregator(scan: scan, table: plan.table, quantities: plan.quantities,
+                                               pairLimit: pairLimit)
+            do {
+                try aggregator.scan(db, sql: scan.sql, arguments: StatementArguments(scan.parameters.map(\.databaseValue)))
+                groups = BoundedTotals(plan: plan, scan: scan, accumulation: aggregator.accumulation).groups()
+                singlePass = true
+            } catch is SinglePassLimitExceeded {
+                // Too many pairs to hold: the SQL form computes the same totals with bounded memory.
+            }
+        }
+        if !singlePass {
+            let scalars = plan.quantities.filter { $0.dimension == 1 }.map(\.index)
+            let cursor = try Row.fetchCursor(db, sql: plan.sql,
+                                             arguments: StatementArguments(plan.parameters.map(\.databaseValue)))
+            while let row = try cursor.next() {
+                let key = (0..<keyCount).map { SQLValue(row[$0] as DatabaseValue).canonicalKey }
+                var values = plan.quantities.map { [Int64](repeating: 0, count: $0.dimension) }
+                for (offset, index) in scalars.enumerated() {
+                    values[index][0] = try Self.integer(row[keyCount + offset])
+                }
+                groups.append(TrueGroup(key: key, values: values))
+            }
+        }
+        var positions: [[SQLValue]: Int] = [:]
+        for (position, group) in groups.enumerated() { positions[group.key] = position }
+        for histogram in plan.histogramQueries {
+            let bins = plan.quantities[histogram.quantity].dimension
+            let rows = try Row.fetchCursor(db, sql: histogram.sql,
+                                           arguments: StatementArguments(histogram.parameters.map(\.databaseValue)))
+            while let row = try rows.next() {
+                let key = (0..<keyCount).map { SQLValue(row[$0] as DatabaseValue).canonicalKey }
+                // A group the main statement does not list has no released row (thresholding uses the
+                // main statement's unit counts); its histogram is not needed.
+                guard let position = positions[key] else { continue }
+                let bin = Int(try Self.integer(row[keyCount]))
+                guard bin >= 0, bin < bins else { throw DatabaseError(message: "histogram bin out of range") }
+                groups[position].values[histogram.quantity][bin] = try Self.integer(row[keyCount + 1])
+            }
+        }
+        return groups
     }
 
     private static func integer(_ value: DatabaseValue) throws -> Int64 {
