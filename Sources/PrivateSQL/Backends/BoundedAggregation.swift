@@ -23,18 +23,15 @@ final class BoundedAggregator {
     /// Everything the scan accumulates (a struct, so the per-row work pays one exclusivity check, not one per field).
     private(set) var accumulation: BoundedAccumulation
 
-    /// The default of ``BoundedAccumulation/pairLimit``: 16 million (unit, group) pairs, some 1.2 GB (see above).
-    static let defaultPairLimit = 16_000_000
-
-    /// An aggregator for rows `(unit, key₁…key_keyCount, column₁…)` that holds at most `pairLimit` pairs.
+    /// An aggregator for rows `(unit, key₁…key_keyCount, column₁…)` within `limits`.
     init(keyCount: Int, columns: [(bounds: ClosedRange<Double>?, squaresAround: Double?)],
-         pairLimit: Int = BoundedAggregator.defaultPairLimit) {
-        accumulation = BoundedAccumulation(keyCount: keyCount, columns: columns, pairLimit: pairLimit)
+         limits: SinglePassLimits = .standard) {
+        accumulation = BoundedAccumulation(keyCount: keyCount, columns: columns, limits: limits)
     }
 
     /// An aggregator for the plan's single-pass statement.
     convenience init(scan: BoundedScan, table: TableMetadata, quantities: [NoisyQuantity],
-                     pairLimit: Int = BoundedAggregator.defaultPairLimit) {
+                     limits: SinglePassLimits = .standard) {
         self.init(keyCount: scan.keyCount,
                   columns: scan.columns.map { name in
                       let squares = quantities.lazy.compactMap { q -> Double? in
@@ -43,7 +40,7 @@ final class BoundedAggregator {
                       }.first
                       return (table.column(named: name)?.bounds, squares)
                   },
-                  pairLimit: pairLimit)
+                  limits: limits)
     }
 
     /// Runs `statement` (which calls `veil_bound` as its only aggregate) with this aggregator behind `veil_bound`.
@@ -84,8 +81,26 @@ final class BoundedAggregator {
     }
 }
 
-/// The single-pass scan outgrew its limit; the SQL form answers instead (same totals, more time, less memory).
+/// The single-pass scan outgrew its limits; the SQL form answers instead (same totals, less memory).
 struct SinglePassLimitExceeded: Error {}
+
+/// How much the single-pass aggregation holds before it gives way to the SQL form.
+///
+/// The single pass keeps every (unit, group) pair and every group in memory; the SQL form lets SQLite sort
+/// instead. When a scan passes either limit it stops and the SQL form runs, which computes the same totals, so
+/// what is released does not change (only the running time does, see docs/private-sql.md, *What a query
+/// releases*). Many groups are where the single pass loses its edge: with one group per unit it is both slower
+/// and several times larger than the SQL form.
+struct SinglePassLimits: Sendable {
+    /// The most (unit, group) pairs.
+    var pairs: Int
+    /// The most groups.
+    var groups: Int
+
+    /// 16 million pairs and 1 million groups: at most about 3 GB, and about 0.5 GB for ten million pairs over
+    /// few groups.
+    static let standard = SinglePassLimits(pairs: 16_000_000, groups: 1_000_000)
+}
 
 /// The state of ``BoundedAggregator``: interned units and groups, and one accumulator block per (unit, group).
 struct BoundedAccumulation {
@@ -111,7 +126,10 @@ struct BoundedAccumulation {
     private var integerGroupIDs: [Int32] = []   // group id of each entry of `integerGroups`
     private var textGroups: [[UInt8]: Int32] = [:]   // a single text key, by its bytes
     private var otherGroups: [[GroupingValue]: Int32] = [:]
-    private(set) var groupKeys: [[SQLValue]] = []
+    /// The groups' key values, `keyCount` per group, back to back (one array, not one per group).
+    private(set) var groupKeyValues: [SQLValue] = []
+    /// The number of groups seen.
+    private(set) var groupCount = 0
 
     // One entry per (unit, group) pair. A unit's pairs form a list (`unitFirstPair`, `pairNext`), searched by
     // group id: a unit touches few groups, and when its rows come together its pairs sit side by side in
@@ -135,15 +153,16 @@ struct BoundedAccumulation {
 
     /// Why the scan failed, reported by SQLite as the statement's error.
     private(set) var failure: String?
-    /// Whether the scan stopped because it outgrew ``pairLimit`` (or the 32-bit ids of units and groups).
+    /// Whether the scan stopped because it outgrew its ``SinglePassLimits`` (or the 32-bit ids of units).
     private(set) var limitExceeded = false
-    /// The most (unit, group) pairs the scan holds before it gives way to the SQL form.
-    let pairLimit: Int
+    private let pairLimit: Int
+    private let groupLimit: Int
     private let idLimit = Int(Int32.max)
 
-    init(keyCount: Int, columns: [(bounds: ClosedRange<Double>?, squaresAround: Double?)], pairLimit: Int) {
+    init(keyCount: Int, columns: [(bounds: ClosedRange<Double>?, squaresAround: Double?)], limits: SinglePassLimits) {
         self.keyCount = keyCount
-        self.pairLimit = Swift.min(pairLimit, Int(Int32.max))
+        pairLimit = Swift.min(limits.pairs, Int(Int32.max))
+        groupLimit = Swift.min(limits.groups, Int(Int32.max))
         var offset = 0
         var laidOut: [Column] = []
         for c in columns {
@@ -251,7 +270,7 @@ struct BoundedAccumulation {
         limitExceeded = true
     }
 
-    /// The statement error of a scan that outgrew ``pairLimit`` or the 32-bit ids; ``SQLiteBackend`` then answers
+    /// The statement error of a scan that outgrew its limits; ``SQLiteBackend`` then answers
     /// with the SQL form, which computes the same totals (so the fallback changes the running time, not the release).
     static let limitFailure = "veil_bound: more (unit, group) pairs than the single-pass aggregation holds"
 
@@ -286,15 +305,16 @@ struct BoundedAccumulation {
 
     private mutating func groupID(_ keys: UnsafeMutablePointer<OpaquePointer?>) -> Int32? {
         if keyCount == 0 {
-            if groupKeys.isEmpty { groupKeys.append([]) }
+            groupCount = 1
             return 0
         }
-        guard groupKeys.count < idLimit else { outgrow(); return nil }
+        guard groupCount < groupLimit else { outgrow(); return nil }
         if keyCount == 1, let integer = GroupingValue.exactInteger(keys[0]) {
             let (id, inserted) = integerGroups.id(inserting: UInt64(bitPattern: integer))
             if inserted {
-                integerGroupIDs.append(Int32(groupKeys.count))
-                groupKeys.append([.integer(integer)])
+                integerGroupIDs.append(Int32(groupCount))
+                groupKeyValues.append(.integer(integer))
+                groupCount += 1
             }
             return integerGroupIDs[Int(id)]
         }
@@ -302,9 +322,10 @@ struct BoundedAccumulation {
             let count = Int(sqlite3_value_bytes(keys[0]))
             let bytes = sqlite3_value_text(keys[0]).map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? []
             if let known = textGroups[bytes] { return known }
-            let new = Int32(groupKeys.count)
+            let new = Int32(groupCount)
             textGroups[bytes] = new
-            groupKeys.append([.text(String(decoding: bytes, as: UTF8.self))])
+            groupKeyValues.append(.text(String(decoding: bytes, as: UTF8.self)))
+            groupCount += 1
             return new
         }
         var key: [GroupingValue] = []
@@ -314,15 +335,21 @@ struct BoundedAccumulation {
             key.append(value)
         }
         if let known = otherGroups[key] { return known }
-        let new = Int32(groupKeys.count)
+        let new = Int32(groupCount)
         otherGroups[key] = new
-        groupKeys.append((0..<keyCount).map { Self.read(keys[$0]).canonicalKey })
+        for i in 0..<keyCount { groupKeyValues.append(Self.read(keys[i]).canonicalKey) }
+        groupCount += 1
         return new
+    }
+
+    /// The key values of group `g`.
+    func groupKey(_ g: Int) -> ArraySlice<SQLValue> {
+        groupKeyValues[g * keyCount..<(g + 1) * keyCount]
     }
 
     /// The id of the group with these key values, if any row had them (numbers compared by value, as SQL's `IS`).
     func group(withKey key: [SQLValue]) -> Int? {
-        if keyCount == 0 { return groupKeys.isEmpty ? nil : 0 }
+        if keyCount == 0 { return groupCount == 0 ? nil : 0 }
         let values = key.map(GroupingValue.init)
         if keyCount == 1, case .integer(let integer) = values[0] {
             return integerGroups.id(of: UInt64(bitPattern: integer)).map { Int(integerGroupIDs[Int($0)]) }

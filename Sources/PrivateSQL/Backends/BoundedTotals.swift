@@ -12,13 +12,19 @@ struct BoundedTotals {
     /// combination (zeros when empty), else the groups that keep at least one pair, sorted by key; a query
     /// without `GROUP BY` has exactly one group.
     func groups() -> [TrueGroup] {
-        let kept = keptPairs()
+        var all: [TrueGroup] = []
+        forEachGroup { all.append($0) }
+        return all
+    }
+
+    /// Hands the groups of ``groups()`` to `body` one at a time, in the same order, without holding them all.
+    func forEachGroup(_ body: (TrueGroup) throws -> Void) rethrows {
         let scalars = plan.quantities.filter { $0.dimension == 1 }
         let rules = scalars.map(rule)
         // Exact totals: at most 2³¹ pairs of at most 2⁶³ each fit in 128 bits, so no sum can overflow; each total
         // is then clamped to the range of Int64 (see ``saturatedTotal(_:)``).
-        var totals = [Int128](repeating: 0, count: accumulation.groupKeys.count * scalars.count)
-        var present = [Bool](repeating: false, count: accumulation.groupKeys.count)
+        var totals = [Int128](repeating: 0, count: accumulation.groupCount * scalars.count)
+        var present = [Bool](repeating: false, count: accumulation.groupCount)
         func add(_ pair: Int) {
             let group = Int(accumulation.pairGroup[pair])
             present[group] = true
@@ -26,7 +32,7 @@ struct BoundedTotals {
                 totals[group * scalars.count + offset] += Int128(contribution(rule, pair: pair))
             }
         }
-        if let kept {
+        if let kept = keptPairs() {
             for pair in kept { add(pair) }
         } else {
             for pair in 0..<accumulation.pairCount { add(pair) }
@@ -41,20 +47,22 @@ struct BoundedTotals {
             return TrueGroup(key: key, values: values)
         }
         if plan.keys.isEmpty {
-            return [trueGroup(key: [], id: accumulation.group(withKey: []))]
+            try body(trueGroup(key: [], id: accumulation.group(withKey: [])))
+            return
         }
         if let combinations = scan.publicKeyCombinations {
-            return combinations.map { key in
+            for key in combinations {
                 let id = accumulation.group(withKey: key)
-                return trueGroup(key: key.map(\.canonicalKey), id: id.flatMap { present[$0] ? $0 : nil })
+                try body(trueGroup(key: key.map(\.canonicalKey), id: id.flatMap { present[$0] ? $0 : nil }))
             }
+            return
         }
-        return present.indices.filter { present[$0] }
-            .sorted { accumulation.groupKeys[$0].lexicographicallyPrecedes(accumulation.groupKeys[$1]) }
-            .map { trueGroup(key: accumulation.groupKeys[$0], id: $0) }
+        let order = present.indices.filter { present[$0] }
+            .sorted { accumulation.groupKey($0).lexicographicallyPrecedes(accumulation.groupKey($1)) }
+        for id in order { try body(trueGroup(key: Array(accumulation.groupKey(id)), id: id)) }
     }
 
-    /// A group's exact total clamped to the range of `Int64`, the same as ``VeilSumAggregate`` in the SQL form.
+    /// A group's exact total clamped to the range of `Int64`, the same as `veil_sum` (``SaturatingSum``) in the SQL form.
     ///
     /// Clamping is a 1-Lipschitz function of the exact total, so adding or removing one unit still moves the
     /// clamped total by at most that unit's bounded contribution: the sensitivity analysis holds unchanged
@@ -99,7 +107,7 @@ struct BoundedTotals {
             case .keyedHash(let key):
                 let unit = accumulation.unitValues[u]
                 let ranked = groups.map { p in
-                    (p, SipHash24.priority(key: key, of: [unit] + accumulation.groupKeys[Int(accumulation.pairGroup[p])]))
+                    (p, SipHash24.priority(key: key, of: [unit] + accumulation.groupKey(Int(accumulation.pairGroup[p]))))
                 }
                 kept += ranked.sorted { $0.1 < $1.1 }.prefix(k).map(\.0)
             }

@@ -99,14 +99,24 @@ public final class SQLiteBackend: Sendable {
     /// - Parameters:
     ///   - form: which form of the main statement to run (the single-pass one unless a test compares).
     ///   - timeLimit: the longest the statements may run together (see ``StatementDeadline``).
-    ///   - pairLimit: the most (unit, group) pairs the single-pass scan holds before the SQL form takes over.
+    ///   - limits: what the single-pass scan holds before the SQL form takes over.
     /// - Throws: ``VeilError``: `query_timeout` past the time limit; `query_failed` if the database fails.
     func run(_ plan: QueryPlan, form: MainStatementForm = .singlePass, timeLimit: Duration = .seconds(600),
-             pairLimit: Int = BoundedAggregator.defaultPairLimit) throws -> [TrueGroup] {
+             limits: SinglePassLimits = .standard) throws -> [TrueGroup] {
+        var groups: [TrueGroup] = []
+        try run(plan, form: form, timeLimit: timeLimit, limits: limits) { groups.append($0) }
+        return groups
+    }
+
+    /// ``run(_:form:timeLimit:limits:)`` that hands the groups to `body` one at a time, in the same order. When
+    /// the plan has no histogram, no more than one true group is held at a time, so the caller (the engine noises
+    /// each group and keeps the released ones) needs memory for the aggregation only, not for every group.
+    func run(_ plan: QueryPlan, form: MainStatementForm = .singlePass, timeLimit: Duration = .seconds(600),
+             limits: SinglePassLimits = .standard, each body: (TrueGroup) -> Void) throws {
         let deadline = StatementDeadline(limit: timeLimit)
         do {
-            return try queue.read { db in
-                try deadline.enforce(on: db) { try trueGroups(plan, db: db, form: form, pairLimit: pairLimit) }
+            try queue.read { db in
+                try deadline.enforce(on: db) { try trueGroups(plan, db: db, form: form, limits: limits, each: body) }
             }
         } catch {
             if deadline.expired {
@@ -118,19 +128,28 @@ public final class SQLiteBackend: Sendable {
         }
     }
 
-    private func trueGroups(_ plan: QueryPlan, db: Database, form: MainStatementForm, pairLimit: Int) throws -> [TrueGroup] {
+    private func trueGroups(_ plan: QueryPlan, db: Database, form: MainStatementForm, limits: SinglePassLimits,
+                            each body: (TrueGroup) -> Void) throws {
         let keyCount = plan.keys.count
-        var groups: [TrueGroup] = []
+        // Histograms are joined to their groups by key, so their groups are collected first; otherwise each
+        // group goes to `body` as soon as it is complete.
+        var collected: [TrueGroup] = []
+        let streaming = plan.histogramQueries.isEmpty
+        func emit(_ group: TrueGroup) {
+            if streaming { body(group) } else { collected.append(group) }
+        }
         var singlePass = false
         if form == .singlePass, let scan = plan.boundedScan {
             let aggregator = BoundedAggregator(scan: scan, table: plan.table, quantities: plan.quantities,
-                                               pairLimit: pairLimit)
+                                               limits: limits)
             do {
                 try aggregator.scan(db, sql: scan.sql, arguments: StatementArguments(scan.parameters.map(\.databaseValue)))
-                groups = BoundedTotals(plan: plan, scan: scan, accumulation: aggregator.accumulation).groups()
                 singlePass = true
             } catch is SinglePassLimitExceeded {
                 // Too many pairs to hold: the SQL form computes the same totals with bounded memory.
+            }
+            if singlePass {
+                BoundedTotals(plan: plan, scan: scan, accumulation: aggregator.accumulation).forEachGroup(emit)
             }
         }
         if !singlePass {
@@ -143,11 +162,12 @@ public final class SQLiteBackend: Sendable {
                 for (offset, index) in scalars.enumerated() {
                     values[index][0] = try Self.integer(row[keyCount + offset])
                 }
-                groups.append(TrueGroup(key: key, values: values))
+                emit(TrueGroup(key: key, values: values))
             }
         }
+        guard !plan.histogramQueries.isEmpty else { return }
         var positions: [[SQLValue]: Int] = [:]
-        for (position, group) in groups.enumerated() { positions[group.key] = position }
+        for (position, group) in collected.enumerated() { positions[group.key] = position }
         for histogram in plan.histogramQueries {
             let bins = plan.quantities[histogram.quantity].dimension
             let rows = try Row.fetchCursor(db, sql: histogram.sql,
@@ -159,10 +179,10 @@ public final class SQLiteBackend: Sendable {
                 guard let position = positions[key] else { continue }
                 let bin = Int(try Self.integer(row[keyCount]))
                 guard bin >= 0, bin < bins else { throw DatabaseError(message: "histogram bin out of range") }
-                groups[position].values[histogram.quantity][bin] = try Self.integer(row[keyCount + 1])
+                collected[position].values[histogram.quantity][bin] = try Self.integer(row[keyCount + 1])
             }
         }
-        return groups
+        collected.forEach(body)
     }
 
     private static func integer(_ value: DatabaseValue) throws -> Int64 {

@@ -12,7 +12,7 @@ import Mechanisms
 /// only then are rows read. From the first row read on, the charge stands whatever happens: a release is
 /// committed with the SHA-256 of its JSON form, and a failure (the time limit, a fault of the database) is
 /// committed with the digest of its kind, never refunded, since whether and when it happens can depend on the
-/// data. Nothing in the data itself can make a query fail (totals saturate, see ``SQLiteBackend/run(_:form:timeLimit:pairLimit:)``).
+/// data. Nothing in the data itself can make a query fail (totals saturate, see ``SQLiteBackend/run(_:form:timeLimit:limits:)``).
 ///
 /// ```swift
 /// let engine = try PrivateQueryEngine(metadata: metadata, databasePath: "panel.sqlite", ledger: ledger)
@@ -109,15 +109,19 @@ public struct PrivateQueryEngine: Sendable {
         }
 
         // Reserved: now the data may be read. From here on every outcome may depend on the data, so the charge stands.
-        let groups: [TrueGroup]
+        // Each group is noised as it comes, in order, and kept only if partition selection releases it (the same
+        // test ``QueryPlan/assemble`` applies): true groups are not held beyond their own noising, and groups
+        // that are not released are dropped at once, so a query with millions of data-derived keys needs memory
+        // for the aggregation only.
+        var noisy: [NoisyGroup] = []
         do {
-            groups = try backend.run(plan, timeLimit: timeLimit)
+            try backend.run(plan, timeLimit: timeLimit) { group in
+                let noised = drawing.noise(group, using: &source)
+                if plan.passesSelection(noised) { noisy.append(noised) }
+            }
         } catch {
             throw Self.spent(reservation, failure: error, ledger: ledger)
         }
-
-        // From the first noise draw on, the charge stands.
-        let noisy = drawing.noise(groups, using: &source)
         let intervals = noisy.map { plan.aggregateIntervals($0, widths: widths) }
         let (result, rowIntervals, _) = try plan.assemble(noisy, intervals: intervals)
         let named: [[String: ClosedRange<Double>]] = rowIntervals.map { row in
