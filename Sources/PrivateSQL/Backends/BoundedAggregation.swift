@@ -18,7 +18,9 @@ import Mechanisms
 /// and the bounded plan sorts two or three times (per (unit, group), per unit for the sampling window, per
 /// group) where the plain query sorts once. Hashing per (unit, group) in one pass costs less than the plain
 /// query's single sort. The price is memory: about 40 bytes per (unit, group) pair plus 8 per accumulator
-/// (some 0.5 GB for 10 million pairs), where the sorts of the SQL form spill to temporary storage.
+/// (some 0.5 GB for 10 million pairs over few groups), plus a hash-table entry and a key per unit and per group.
+/// Past ``SinglePassLimits`` the scan stops and ``SQLiteBackend`` runs the SQL form, which computes the same totals
+/// while SQLite sorts. Units and keys are told apart as SQLite's `GROUP BY` tells them apart (``GroupingValue``).
 final class BoundedAggregator {
     /// Everything the scan accumulates (a struct, so the per-row work pays one exclusivity check, not one per field).
     private(set) var accumulation: BoundedAccumulation

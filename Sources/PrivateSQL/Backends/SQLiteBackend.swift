@@ -166,8 +166,9 @@ public final class SQLiteBackend: Sendable {
             }
         }
         guard !plan.histogramQueries.isEmpty else { return }
-        var positions: [[SQLValue]: Int] = [:]
-        for (position, group) in collected.enumerated() { positions[group.key] = position }
+        // Keys are matched as SQLite's GROUP BY matches them (text by its bytes, not by Unicode equivalence).
+        var positions: [[GroupingValue]: Int] = [:]
+        for (position, group) in collected.enumerated() { positions[group.key.map(GroupingValue.init)] = position }
         for histogram in plan.histogramQueries {
             let bins = plan.quantities[histogram.quantity].dimension
             let rows = try Row.fetchCursor(db, sql: histogram.sql,
@@ -176,7 +177,7 @@ public final class SQLiteBackend: Sendable {
                 let key = (0..<keyCount).map { SQLValue(row[$0] as DatabaseValue).canonicalKey }
                 // A group the main statement does not list has no released row (thresholding uses the
                 // main statement's unit counts); its histogram is not needed.
-                guard let position = positions[key] else { continue }
+                guard let position = positions[key.map(GroupingValue.init)] else { continue }
                 let bin = Int(try Self.integer(row[keyCount]))
                 guard bin >= 0, bin < bins else { throw DatabaseError(message: "histogram bin out of range") }
                 collected[position].values[histogram.quantity][bin] = try Self.integer(row[keyCount + 1])

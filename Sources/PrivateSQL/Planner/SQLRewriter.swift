@@ -13,12 +13,13 @@
 ///    which is all the sensitivity bound needs; the hash makes the choice uniform and unpredictable without
 ///    the key. The step is skipped when a unit cannot touch more than k groups (no `GROUP BY`, or fewer
 ///    public key combinations than k).
-/// 4. `veil_groups`: `GROUP BY keys`, summing contributions; with public keys the declared key combinations
-///    are left-joined so that empty groups appear with zeros (`veil_groups` is materialised once for the join).
+/// 4. `veil_groups`: `GROUP BY keys`, summing contributions with `veil_sum` (``SaturatingSum``: exact, clamped
+///    to the range of `Int64`, never failing on the data); with public keys the declared key combinations are
+///    left-joined so that empty groups appear with zeros (`veil_groups` is materialised once for the join).
 ///
 /// Histograms (for `MEDIAN` and `PERCENTILE`) get a statement of their own in long form, one row per
-/// (group, bin): computing 64 bins as 64 columns of the per-unit step is several times slower on SQLite
-/// than counting per (unit, group, bin) and joining the per-(unit, group) totals.
+/// (group, bin), counting min(n, m) rows sampled per (unit, group) (see ``histogramStatement(_:)``): computing
+/// 64 bins as 64 columns of the per-unit step is several times slower on SQLite.
 ///
 /// Row-level privacy (`row_privacy: true`) needs no per-unit step: rows are clamped, rounded and aggregated
 /// per group directly.
