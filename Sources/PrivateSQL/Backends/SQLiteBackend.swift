@@ -93,15 +93,16 @@ public final class SQLiteBackend: Sendable {
     /// Runs the plan's SQL and returns every group's true quantities.
     ///
     /// Nothing in the data can make it fail: totals saturate at the range of `Int64` (``SaturatingSum``,
-    /// ``BoundedTotals/saturatedTotal(_:)``), and a single-pass scan that outgrows ``BoundedAggregator``'s pair
-    /// limit gives way to the SQL form, which computes the same totals. What remains is the time limit and faults
+    /// ``BoundedTotals/saturatedTotal(_:)``), and a single-pass scan that outgrows its ``SinglePassLimits``
+    /// gives way to the SQL form, which computes the same totals. What remains is the time limit and faults
     /// of the database itself.
     /// - Parameters:
     ///   - form: which form of the main statement to run (the single-pass one unless a test compares).
     ///   - timeLimit: the longest the statements may run together (see ``StatementDeadline``).
     ///   - limits: what the single-pass scan holds before the SQL form takes over.
     /// - Throws: ``VeilError``: `query_timeout` past the time limit; `query_failed` if the database fails.
-    func run(_ plan: QueryPlan, form: MainStatementForm = .singlePass, timeLimit: Duration = .seconds(600),
+    func run(_ plan: QueryPlan, form: MainStatementForm = .singlePass,
+             timeLimit: Duration = PrivateQueryEngine.defaultTimeLimit,
              limits: SinglePassLimits = .standard) throws -> [TrueGroup] {
         var groups: [TrueGroup] = []
         try run(plan, form: form, timeLimit: timeLimit, limits: limits) { groups.append($0) }
@@ -111,7 +112,8 @@ public final class SQLiteBackend: Sendable {
     /// ``run(_:form:timeLimit:limits:)`` that hands the groups to `body` one at a time, in the same order. When
     /// the plan has no histogram, no more than one true group is held at a time, so the caller (the engine noises
     /// each group and keeps the released ones) needs memory for the aggregation only, not for every group.
-    func run(_ plan: QueryPlan, form: MainStatementForm = .singlePass, timeLimit: Duration = .seconds(600),
+    func run(_ plan: QueryPlan, form: MainStatementForm = .singlePass,
+             timeLimit: Duration = PrivateQueryEngine.defaultTimeLimit,
              limits: SinglePassLimits = .standard, each body: (TrueGroup) -> Void) throws {
         let deadline = StatementDeadline(limit: timeLimit)
         do {
