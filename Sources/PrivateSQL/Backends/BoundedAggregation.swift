@@ -214,7 +214,13 @@ struct BoundedAccumulation {
                 if sqlite3_value_type(value) == SQLITE_NULL { continue }
                 let column = columns[j]
                 var x = sqlite3_value_double(value)
-                if let b = column.bounds { x = Swift.max(b.lowerBound, Swift.min(b.upperBound, x)) }
+                if let b = column.bounds {
+                    // Text and blobs order above every number in SQLite, so the SQL form's MAX(L, MIN(U, x))
+                    // makes them U; so does this.
+                    let type = sqlite3_value_type(value)
+                    x = type == SQLITE_INTEGER || type == SQLITE_FLOAT
+                        ? Swift.max(b.lowerBound, Swift.min(b.upperBound, x)) : b.upperBound
+                }
                 acc[base + column.offset] += 1
                 acc[base + column.offset + 1] += x
                 if let center = column.squaresAround { acc[base + column.offset + 2] += (x - center) * (x - center) }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Mechanisms
 
 /// One group's true (un-noised) quantities as computed by the database.
@@ -141,7 +142,7 @@ public final class SQLiteBackend: Sendable {
             if streaming { body(group) } else { collected.append(group) }
         }
         var singlePass = false
-        if form == .singlePass, let scan = plan.boundedScan {
+        if form == .singlePass, let scan = plan.boundedScan, Self.comparesBytewise(plan, db: db) {
             let aggregator = BoundedAggregator(scan: scan, table: plan.table, quantities: plan.quantities,
                                                limits: limits)
             do {
@@ -186,6 +187,23 @@ public final class SQLiteBackend: Sendable {
             }
         }
         collected.forEach(body)
+    }
+
+    /// Whether the unit and key columns of `plan` compare text byte by byte (the `BINARY` collation, the default),
+    /// as the single pass does. A column declared with another collation (`COLLATE NOCASE`, `RTRIM`) groups text
+    /// differently in SQLite, and a view's columns may inherit one; such plans run in the SQL form, which groups as
+    /// SQLite does. The decision reads the schema only.
+    static func comparesBytewise(_ plan: QueryPlan, db: Database) -> Bool {
+        guard case .column(let unit) = plan.table.privacyUnit else { return true }
+        for column in [unit] + plan.keys.map(\.column) {
+            var collation: UnsafePointer<CChar>?
+            let code = sqlite3_table_column_metadata(db.sqliteConnection, nil, plan.table.name, column,
+                                                     nil, &collation, nil, nil, nil)
+            guard code == SQLITE_OK, let collation, String(cString: collation).uppercased() == "BINARY" else {
+                return false
+            }
+        }
+        return true
     }
 
     private static func integer(_ value: DatabaseValue) throws -> Int64 {
