@@ -28,8 +28,14 @@ struct QueryCommand: ParsableCommand {
           veil query ... --explain "SELECT MEDIAN(income) FROM visits"
           veil query ... --dry-run "SELECT SUM(hospital_days) FROM visits"
 
-        Exit codes: 0 success, 2 bad input or a refused query (the reason and, for syntax errors, a caret \
-        under the position are printed on stderr), 3 not enough budget left (nothing is read or charged).
+        The database, its table and columns are checked before anything is reserved: a missing or wrong file \
+        costs nothing. Once rows are read the charge stands, even if the query then fails or runs past \
+        --timeout.
+
+        Exit codes: 0 success, 1 the query failed after reading data or ran past --timeout (the charge \
+        stands), 2 bad input or a refused query (the reason and, for syntax errors, a caret under the \
+        position are printed on stderr; nothing is charged), 3 not enough budget left (nothing is read or \
+        charged).
         """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, csv, json }
@@ -66,6 +72,11 @@ struct QueryCommand: ParsableCommand {
             help: ArgumentHelp("Ledger file (default: $VEIL_LEDGER, else ./veil-ledger.sqlite).", valueName: "path"))
     var ledgerPath: String?
 
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Stop the query's statements after this many seconds (> 0; default 600). The data has "
+                               + "been read by then, so the charge stands.", valueName: "seconds"))
+    var timeout: Double = 600
+
     @Flag(help: "Print the plan, the rewritten SQL and the cost; read no data and charge nothing.")
     var explain = false
 
@@ -78,6 +89,9 @@ struct QueryCommand: ParsableCommand {
     func validate() throws {
         guard confidence > 0, confidence < 1 else { throw ValidationError("--confidence must be in (0, 1), got \(confidence)") }
         guard !(explain && dryRun) else { throw ValidationError("--explain and --dry-run cannot be combined") }
+        guard timeout.isFinite, timeout > 0, timeout <= 1e9 else {
+            throw ValidationError("--timeout must be a number of seconds in (0, 1e9], got \(timeout)")
+        }
     }
 
     func run() throws {
@@ -109,7 +123,8 @@ struct QueryCommand: ParsableCommand {
                              + "--epsilon 3 --delta 1e-5 --ledger \(path)`", exitCode: CLIExitCode.badInput)
         }
         let ledger = try Ledger(path: path)
-        let engine = PrivateQueryEngine(metadata: privacy, databasePath: db, ledger: ledger)
+        let engine = PrivateQueryEngine(metadata: privacy, databasePath: db, ledger: ledger,
+                                        timeLimit: .milliseconds(Int64((timeout * 1000).rounded(.up))))
         let release = try engine.execute(plan, analyst: analyst, purpose: purpose, confidenceLevel: confidence)
         switch format {
         case .json:

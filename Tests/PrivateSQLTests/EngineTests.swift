@@ -200,11 +200,10 @@ struct EngineTests {
 
     @Test("an over-budget query is refused before the data is read and leaves the ledger unchanged")
     func overBudget() throws {
-        let (_, ledger, ledgerURL) = try fixture()
+        let (database, ledger, ledgerURL) = try fixture()
         defer { try? FileManager.default.removeItem(at: ledgerURL) }
         try ledger.createBudget(scope: "health_panel", epsilon: 0.5, delta: 0, composition: .basic)
-        // The database path does not exist: a refusal must come before any attempt to read it.
-        let engine = PrivateQueryEngine(metadata: try healthMetadata(), databasePath: "/nonexistent/veil.sqlite",
+        let engine = PrivateQueryEngine(metadata: try healthMetadata(), databasePath: database.url.path,
                                         ledger: ledger)
         let before = try ledger.entries()
         let p = try engine.plan("SELECT COUNT(*) FROM visits", budget: try QueryBudget(epsilon: 1))
@@ -214,18 +213,55 @@ struct EngineTests {
         #expect(try ledger.entries() == before)
     }
 
-    @Test("a database failure before any noise refunds the reservation")
-    func refundOnFailure() throws {
+    enum UnusableDatabase: String, CaseIterable { case missing, notSQLite, withoutTable }
+
+    @Test("a missing database, a file that is not SQLite or a missing table costs nothing: no ledger entry at all",
+          arguments: UnusableDatabase.allCases)
+    func unusableDatabaseBeforeReserving(_ kind: UnusableDatabase) throws {
         let (_, ledger, ledgerURL) = try fixture()
         defer { try? FileManager.default.removeItem(at: ledgerURL) }
         try ledger.createBudget(scope: "health_panel", epsilon: 1, delta: 0, composition: .basic)
-        let engine = PrivateQueryEngine(metadata: try healthMetadata(), databasePath: "/nonexistent/veil.sqlite",
-                                        ledger: ledger)
+        let other = try TemporaryDatabase()
+        switch kind {
+        case .missing: try FileManager.default.removeItem(at: other.url)
+        case .notSQLite: try Data("person_id,year\n1,1984\n".utf8).write(to: other.url)
+        case .withoutTable: try other.queue.write { try $0.execute(sql: "CREATE TABLE people (person_id INTEGER)") }
+        }
+        let engine = PrivateQueryEngine(metadata: try healthMetadata(), databasePath: other.url.path, ledger: ledger)
         let p = try engine.plan("SELECT COUNT(*) FROM visits", budget: try QueryBudget(epsilon: 1))
-        #expect(throws: VeilError.self) { try engine.execute(p, analyst: "ana") }
+        let before = try ledger.entries()
+        let error = #expect(throws: VeilError.self) { try engine.execute(p, analyst: "ana") }
+        #expect(error?.code == .invalidInput)
+        #expect(try ledger.entries() == before)
+        #expect(try ledger.charges(scope: "health_panel").isEmpty)
+    }
+
+    @Test("a query stopped by its time limit after reading rows keeps its charge: committed with the failure's digest")
+    func timeoutKeepsCharge() throws {
+        let (_, ledger, ledgerURL) = try fixture()
+        defer { try? FileManager.default.removeItem(at: ledgerURL) }
+        try ledger.createBudget(scope: "health_panel", epsilon: 1, delta: 0, composition: .basic)
+        let endless = try TemporaryDatabase()
+        try endless.queue.write { db in
+            try db.execute(sql: """
+                CREATE VIEW visits AS
+                WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r)
+                SELECT n % 50 AS person_id, 1984 + n % 5 AS year, n % 30 AS doctor_visits, 1.0 AS income,
+                       0 AS female, 'north' AS region, 40 AS age FROM r
+                """)
+        }
+        let engine = PrivateQueryEngine(metadata: try healthMetadata(), databasePath: endless.url.path, ledger: ledger,
+                                        timeLimit: .milliseconds(300))
+        let p = try engine.plan("SELECT COUNT(*) FROM visits", budget: try QueryBudget(epsilon: 0.25))
+        let started = ContinuousClock.now
+        let error = #expect(throws: VeilError.self) { try engine.execute(p, analyst: "ana") }
+        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(error?.code == .queryTimeout)
+        #expect(error?.message.contains("was spent") == true, "\(error?.message ?? "")")
         let charges = try ledger.charges(scope: "health_panel")
-        #expect(charges.map(\.state) == [.refunded])
-        #expect(try ledger.status(scope: "health_panel").epsilonRemaining == 1)
+        #expect(charges.map(\.state) == [.committed])
+        #expect(charges.first?.resultDigest == PrivateQueryRelease.digest(Data(#"{"failure":"query_timeout"}"#.utf8)))
+        #expect(abs(try ledger.status(scope: "health_panel").epsilonSpent - 0.25) < 1e-12)
     }
 
     @Test("a scope without a budget names the command that creates it")

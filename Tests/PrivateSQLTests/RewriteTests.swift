@@ -186,23 +186,7 @@ struct RewriteTests {
         "SELECT COUNT(*) FROM visits WHERE year > 3000",
     ])
     func formsAgree(query: String) throws {
-        let yaml = """
-            scope: s
-            tables:
-              visits:
-                privacy_unit: person_id
-                max_partitions_per_unit: 3
-                max_rows_per_partition: 2
-                columns:
-                  person_id: {type: integer}
-                  year: {type: integer, public_values: [1984, 1985, 1986, 1987, 1988, 1999]}
-                  doctor_visits: {type: integer, lower: 0, upper: 30}
-                  income: {type: real, lower: 1, upper: 14}
-                  female: {type: boolean, public_values: [0, 1]}
-                  region: {type: text}
-                  age: {type: integer}
-            """
-        let metadata = try PrivacyMetadata.parse(yaml: yaml, source: "m.yaml")
+        let metadata = try PrivacyMetadata.parse(yaml: Self.formsYAML, source: "m.yaml")
         // Units with 1–12 rows over several years and regions: many exceed k groups and m rows per group.
         // Incomes are multiples of 1/4 so that every sum is exact whatever order it is taken in.
         var random = InsecureSeededRandomSource(seed: 41)
@@ -225,7 +209,151 @@ struct RewriteTests {
         #expect(singlePass.map(\.key) == sql.map(\.key))
         #expect(singlePass.map(\.values) == sql.map(\.values))
         #expect(!singlePass.isEmpty)
+        // A scan that outgrows its pair or group limit gives way to the SQL form: the same totals.
+        for limits in [SinglePassLimits(pairs: 50, groups: 1_000), SinglePassLimits(pairs: 100_000, groups: 2)] {
+            let fallback = try db.backend().run(plan, form: .singlePass, limits: limits)
+            #expect(fallback.map(\.key) == sql.map(\.key))
+            #expect(fallback.map(\.values) == sql.map(\.values))
+        }
     }
+
+    @Test("one person stored as 1, 1.0 and '1' in untyped columns: both forms count units and form groups as SQLite's GROUP BY does",
+          arguments: [
+        "SELECT COUNT(DISTINCT person_id), COUNT(*), SUM(doctor_visits) FROM visits",
+        "SELECT year, COUNT(*), SUM(doctor_visits), AVG(income), COUNT(DISTINCT person_id) FROM visits GROUP BY year",
+        "SELECT region, COUNT(*), SUM(income), COUNT(DISTINCT person_id) FROM visits GROUP BY region",
+        "SELECT year, region, COUNT(*), COUNT(DISTINCT person_id) FROM visits GROUP BY year, region",
+        "SELECT female, MEDIAN(income) FROM visits GROUP BY female",
+    ])
+    func formsAgreeOnMixedTypes(query: String) throws {
+        let metadata = try PrivacyMetadata.parse(yaml: Self.formsYAML, source: "m.yaml")
+        let db = try TemporaryDatabase()
+        // No declared types: SQLite keeps each value's storage class as written.
+        try db.queue.write { db in
+            try db.execute(sql: "CREATE TABLE visits (person_id, year, doctor_visits, income, female, region, age)")
+            var random = InsecureSeededRandomSource(seed: 43)
+            for person in 1...150 {
+                for _ in 0...Int(random.uniform(below: UInt64(6))) {
+                    // The same person as an integer, an integer-valued real, or text (text is another unit in SQLite).
+                    let unit: DatabaseValueConvertible = switch random.uniform(below: UInt64(3)) {
+                    case 0: person
+                    case 1: Double(person)
+                    default: String(person)
+                    }
+                    let year = 1984 + Int(random.uniform(below: UInt64(4)))
+                    let yearValue: DatabaseValueConvertible = random.uniform(below: UInt64(2)) == 0 ? year : Double(year)
+                    let region: DatabaseValueConvertible = switch random.uniform(below: UInt64(3)) {
+                    case 0: "r1"
+                    case 1: 7
+                    default: 7.0
+                    }
+                    // Now and then text in a numeric column: SQLite orders it above every number.
+                    let visits: DatabaseValueConvertible = random.uniform(below: UInt64(10)) == 0
+                        ? "n/a" : Int(random.uniform(below: UInt64(40)))
+                    try db.execute(sql: "INSERT INTO visits VALUES (?, ?, ?, ?, ?, ?, 40)",
+                                   arguments: [unit, yearValue, visits,
+                                               Double(random.uniform(below: UInt64(60))) / 4, person % 2, region])
+                }
+            }
+        }
+        let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try QueryBudget(epsilon: 1, delta: 1e-6),
+                                                             sampling: .keyedHash(.insecureFixed(5, 6)))
+        let singlePass = try db.backend().run(plan, form: .singlePass)
+        let sql = try db.backend().run(plan, form: .sql)
+        #expect(singlePass.map(\.key) == sql.map(\.key))
+        #expect(singlePass.map(\.values) == sql.map(\.values))
+        if plan.keys.isEmpty {
+            // Without GROUP BY, COUNT(DISTINCT unit) is exactly SQLite's number of unit groups.
+            let units = try db.queue.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM visits GROUP BY person_id)") }
+            #expect(singlePass[0].values[0] == [units!])
+        }
+    }
+
+    @Test("a unit or key column with a collation other than BINARY runs in the SQL form, which groups as SQLite does")
+    func collatedColumns() throws {
+        let metadata = try PrivacyMetadata.parse(yaml: Self.formsYAML, source: "m.yaml")
+        let db = try TemporaryDatabase()
+        try db.queue.write { db in
+            try db.execute(sql: """
+                CREATE TABLE visits (person_id TEXT COLLATE NOCASE, year INTEGER, doctor_visits INTEGER, income REAL,
+                                     female INTEGER, region TEXT COLLATE NOCASE, age INTEGER)
+                """)
+            // One person written 'Ann' and 'ANN' (one unit under NOCASE), in regions 'North' and 'north' (one group).
+            for (person, region) in [("Ann", "North"), ("ANN", "north"), ("Bob", "north"), ("bob", "South")] {
+                try db.execute(sql: "INSERT INTO visits VALUES (?, 1984, 1, 1.0, 0, ?, 40)", arguments: [person, region])
+            }
+        }
+        let plan = try QueryPlanner(metadata: metadata).plan(
+            "SELECT region, COUNT(DISTINCT person_id), COUNT(*) FROM visits GROUP BY region",
+            budget: try QueryBudget(epsilon: 1, delta: 1e-6), sampling: .keyedHash(.insecureFixed(5, 6)))
+        let singlePass = try db.backend().run(plan, form: .singlePass)
+        let sql = try db.backend().run(plan, form: .sql)
+        #expect(singlePass.map(\.values) == sql.map(\.values))
+        #expect(singlePass.count == 2)   // north (Ann and Bob, 2 units, m = 2 rows kept each) and South (Bob)
+        #expect(singlePass.map { $0.values.map { $0[0] } } == [[2, 3], [1, 1]])
+    }
+
+    @Test("a total that leaves 64 bits saturates at the range of Int64 in both forms instead of failing")
+    func saturatingTotals() throws {
+        let metadata = try PrivacyMetadata.parse(yaml: """
+            scope: s
+            tables:
+              payments:
+                privacy_unit: person_id
+                max_partitions_per_unit: 1
+                max_rows_per_partition: 1
+                columns:
+                  person_id: {type: integer}
+                  amount: {type: integer, lower: -1000000000000000, upper: 1000000000000000}
+                  sign: {type: integer, public_values: [-1, 1]}
+            """, source: "m.yaml")
+        let db = try TemporaryDatabase()
+        // 9,224 units at the bound on each side: 9,224 × 10¹⁵ > 2⁶³ − 1 ≈ 9,223.37 × 10¹⁵.
+        try db.queue.write { db in
+            try db.execute(sql: "CREATE TABLE payments (person_id INTEGER, amount INTEGER, sign INTEGER)")
+            let insert = try db.makeStatement(sql: "INSERT INTO payments VALUES (?, ?, ?)")
+            for person in 1...9_224 {
+                try insert.execute(arguments: [person, 1_000_000_000_000_000, 1])
+                try insert.execute(arguments: [-person, -1_000_000_000_000_000, -1])
+            }
+        }
+        for query in ["SELECT sign, SUM(amount) FROM payments GROUP BY sign", "SELECT SUM(amount) FROM payments WHERE sign = 1"] {
+            let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try QueryBudget(epsilon: 1))
+            for form in [MainStatementForm.singlePass, .sql] {
+                let groups = try db.backend().run(plan, form: form)
+                let totals = groups.map { $0.values[plan.aggregates[0].quantities[0]][0] }
+                #expect(totals == (plan.keys.isEmpty ? [Int64.max] : [Int64.min, Int64.max]), "\(query) \(form)")
+            }
+        }
+        // Row-level privacy has only the SQL form; its totals saturate the same way.
+        let rows = try PrivacyMetadata.parse(yaml: """
+            scope: s
+            tables:
+              payments:
+                row_privacy: true
+                columns:
+                  amount: {type: integer, lower: 0, upper: 1000000000000000}
+            """, source: "m.yaml")
+        let plan = try QueryPlanner(metadata: rows).plan("SELECT SUM(amount) FROM payments", budget: try QueryBudget(epsilon: 1))
+        #expect(try db.backend().run(plan).map { $0.values[plan.aggregates[0].quantities[0]][0] } == [Int64.max])
+    }
+
+    static let formsYAML = """
+            scope: s
+            tables:
+              visits:
+                privacy_unit: person_id
+                max_partitions_per_unit: 3
+                max_rows_per_partition: 2
+                columns:
+                  person_id: {type: integer}
+                  year: {type: integer, public_values: [1984, 1985, 1986, 1987, 1988, 1999]}
+                  doctor_visits: {type: integer, lower: 0, upper: 30}
+                  income: {type: real, lower: 1, upper: 14}
+                  female: {type: boolean, public_values: [0, 1]}
+                  region: {type: text}
+                  age: {type: integer}
+            """
 
     @Test("histograms for percentiles: a unit's bins total at most m")
     func histogram() throws {
@@ -242,6 +370,29 @@ struct RewriteTests {
         let result = try plan.finish([NoisyGroup(key: [], values: groups[0].values)])
         let median = try #require(result.rows[0][0].number)
         #expect(abs(median - 11) < 1)              // the true median of 1…20 plus one 29
+    }
+
+    @Test("histograms: a person whose rows fall into two bins still counts once, in either bin about equally often",
+          arguments: [PartitionSampling.random, .keyedHash(.insecureFixed(7, 8))])
+    func histogramCountsMultiBinPeople(sampling: PartitionSampling) throws {
+        let db = try TemporaryDatabase()
+        var rows: [(Int, Int, Int?, Double?, Int, String)] = []
+        for person in 1...200 {
+            rows.append((person, 1984, 1, 1, 0, "x"))
+            rows.append((person, 1984, 29, 1, 0, "x"))
+        }
+        try makeVisits(db, rows)
+        let (_, groups) = try trueGroups("SELECT MEDIAN(doctor_visits) FROM visits", metadata: try healthMetadata(),
+                                         database: db, sampling: sampling)
+        let bins = groups[0].values[0]
+        // m = 1: each person keeps one of their two rows. (Scaling each person's bins by 1/2 and rounding down
+        // counted nobody.)
+        #expect(bins.reduce(0, +) == 200)
+        let low = bins[Int(1.0 / 30 * 64)], high = bins[Int(29.0 / 30 * 64)]
+        #expect(low + high == 200)
+        // Each person picks the low row with probability 1/2: |Binomial(200, 1/2) − 100| > 35 (4.95 σ) has
+        // probability below 10⁻⁶, the false-failure probability of this check.
+        #expect(abs(low - 100) <= 35, "\(low) of 200 in the low bin")
     }
 
     @Test("row privacy aggregates rows directly")

@@ -18,18 +18,22 @@ import Mechanisms
 /// and the bounded plan sorts two or three times (per (unit, group), per unit for the sampling window, per
 /// group) where the plain query sorts once. Hashing per (unit, group) in one pass costs less than the plain
 /// query's single sort. The price is memory: about 40 bytes per (unit, group) pair plus 8 per accumulator
-/// (some 0.5 GB for 10 million pairs), where the sorts of the SQL form spill to temporary storage.
+/// (some 0.5 GB for 10 million pairs over few groups), plus a hash-table entry and a key per unit and per group.
+/// Past ``SinglePassLimits`` the scan stops and ``SQLiteBackend`` runs the SQL form, which computes the same totals
+/// while SQLite sorts. Units and keys are told apart as SQLite's `GROUP BY` tells them apart (``GroupingValue``).
 final class BoundedAggregator {
     /// Everything the scan accumulates (a struct, so the per-row work pays one exclusivity check, not one per field).
     private(set) var accumulation: BoundedAccumulation
 
-    /// An aggregator for rows `(unit, key₁…key_keyCount, column₁…)`.
-    init(keyCount: Int, columns: [(bounds: ClosedRange<Double>?, squaresAround: Double?)]) {
-        accumulation = BoundedAccumulation(keyCount: keyCount, columns: columns)
+    /// An aggregator for rows `(unit, key₁…key_keyCount, column₁…)` within `limits`.
+    init(keyCount: Int, columns: [(bounds: ClosedRange<Double>?, squaresAround: Double?)],
+         limits: SinglePassLimits = .standard) {
+        accumulation = BoundedAccumulation(keyCount: keyCount, columns: columns, limits: limits)
     }
 
     /// An aggregator for the plan's single-pass statement.
-    convenience init(scan: BoundedScan, table: TableMetadata, quantities: [NoisyQuantity]) {
+    convenience init(scan: BoundedScan, table: TableMetadata, quantities: [NoisyQuantity],
+                     limits: SinglePassLimits = .standard) {
         self.init(keyCount: scan.keyCount,
                   columns: scan.columns.map { name in
                       let squares = quantities.lazy.compactMap { q -> Double? in
@@ -37,7 +41,8 @@ final class BoundedAggregator {
                           return nil
                       }.first
                       return (table.column(named: name)?.bounds, squares)
-                  })
+                  },
+                  limits: limits)
     }
 
     /// Runs `statement` (which calls `veil_bound` as its only aggregate) with this aggregator behind `veil_bound`.
@@ -48,7 +53,10 @@ final class BoundedAggregator {
             connection, "veil_bound", -1, SQLITE_UTF8 | SQLITE_DIRECTONLY, context, nil,
             { context, argc, argv in
                 guard let argv, let data = sqlite3_user_data(context) else { return }
-                Unmanaged<BoundedAggregator>.fromOpaque(data).takeUnretainedValue().accumulation.step(Int(argc), argv)
+                let aggregator = Unmanaged<BoundedAggregator>.fromOpaque(data).takeUnretainedValue()
+                aggregator.accumulation.step(Int(argc), argv)
+                // Stop the statement at once rather than reading the remaining rows for nothing.
+                if let failure = aggregator.accumulation.failure { sqlite3_result_error(context, failure, -1) }
             },
             { context in
                 guard let data = sqlite3_user_data(context) else { return }
@@ -64,9 +72,36 @@ final class BoundedAggregator {
             throw DatabaseError(message: "cannot register veil_bound (SQLite code \(registered))")
         }
         defer { sqlite3_create_function_v2(connection, "veil_bound", -1, SQLITE_UTF8, nil, nil, nil, nil, nil) }
-        _ = try withExtendedLifetime(self) { try Row.fetchOne(db, sql: sql, arguments: arguments) }
+        do {
+            _ = try withExtendedLifetime(self) { try Row.fetchOne(db, sql: sql, arguments: arguments) }
+        } catch {
+            if accumulation.limitExceeded { throw SinglePassLimitExceeded() }
+            throw error
+        }
+        if accumulation.limitExceeded { throw SinglePassLimitExceeded() }
         if let failure = accumulation.failure { throw DatabaseError(message: failure) }
     }
+}
+
+/// The single-pass scan outgrew its limits; the SQL form answers instead (same totals, less memory).
+struct SinglePassLimitExceeded: Error {}
+
+/// How much the single-pass aggregation holds before it gives way to the SQL form.
+///
+/// The single pass keeps every (unit, group) pair and every group in memory; the SQL form lets SQLite sort
+/// instead. When a scan passes either limit it stops and the SQL form runs, which computes the same totals, so
+/// what is released does not change (only the running time does, see docs/private-sql.md, *What a query
+/// releases*). Many groups are where the single pass loses its edge: with one group per unit it is both slower
+/// and several times larger than the SQL form.
+struct SinglePassLimits: Sendable {
+    /// The most (unit, group) pairs.
+    var pairs: Int
+    /// The most groups.
+    var groups: Int
+
+    /// 16 million pairs and 1 million groups: at most about 3 GB, and about 0.5 GB for ten million pairs over
+    /// few groups.
+    static let standard = SinglePassLimits(pairs: 16_000_000, groups: 1_000_000)
 }
 
 /// The state of ``BoundedAggregator``: interned units and groups, and one accumulator block per (unit, group).
@@ -87,13 +122,16 @@ struct BoundedAccumulation {
     // Interned units and groups: an id per distinct value (integers have their own table, the common case).
     private var integerUnits = IntegerIDTable()
     private var integerUnitIDs: [Int32] = []   // unit id of each entry of `integerUnits`
-    private var otherUnits: [SQLValue: Int32] = [:]
+    private var otherUnits: [GroupingValue: Int32] = [:]
     private(set) var unitValues: [SQLValue] = []
     private var integerGroups = IntegerIDTable()
     private var integerGroupIDs: [Int32] = []   // group id of each entry of `integerGroups`
-    private var textGroups: [String: Int32] = [:]   // a single text key
-    private var otherGroups: [[SQLValue]: Int32] = [:]
-    private(set) var groupKeys: [[SQLValue]] = []
+    private var textGroups: [[UInt8]: Int32] = [:]   // a single text key, by its bytes
+    private var otherGroups: [[GroupingValue]: Int32] = [:]
+    /// The groups' key values, `keyCount` per group, back to back (one array, not one per group).
+    private(set) var groupKeyValues: [SQLValue] = []
+    /// The number of groups seen.
+    private(set) var groupCount = 0
 
     // One entry per (unit, group) pair. A unit's pairs form a list (`unitFirstPair`, `pairNext`), searched by
     // group id: a unit touches few groups, and when its rows come together its pairs sit side by side in
@@ -117,9 +155,16 @@ struct BoundedAccumulation {
 
     /// Why the scan failed, reported by SQLite as the statement's error.
     private(set) var failure: String?
+    /// Whether the scan stopped because it outgrew its ``SinglePassLimits`` (or the 32-bit ids of units).
+    private(set) var limitExceeded = false
+    private let pairLimit: Int
+    private let groupLimit: Int
+    private let idLimit = Int(Int32.max)
 
-    init(keyCount: Int, columns: [(bounds: ClosedRange<Double>?, squaresAround: Double?)]) {
+    init(keyCount: Int, columns: [(bounds: ClosedRange<Double>?, squaresAround: Double?)], limits: SinglePassLimits) {
         self.keyCount = keyCount
+        pairLimit = Swift.min(limits.pairs, Int(Int32.max))
+        groupLimit = Swift.min(limits.groups, Int(Int32.max))
         var offset = 0
         var laidOut: [Column] = []
         for c in columns {
@@ -169,7 +214,13 @@ struct BoundedAccumulation {
                 if sqlite3_value_type(value) == SQLITE_NULL { continue }
                 let column = columns[j]
                 var x = sqlite3_value_double(value)
-                if let b = column.bounds { x = Swift.max(b.lowerBound, Swift.min(b.upperBound, x)) }
+                if let b = column.bounds {
+                    // Text and blobs order above every number in SQLite, so the SQL form's MAX(L, MIN(U, x))
+                    // makes them U; so does this.
+                    let type = sqlite3_value_type(value)
+                    x = type == SQLITE_INTEGER || type == SQLITE_FLOAT
+                        ? Swift.max(b.lowerBound, Swift.min(b.upperBound, x)) : b.upperBound
+                }
                 acc[base + column.offset] += 1
                 acc[base + column.offset + 1] += x
                 if let center = column.squaresAround { acc[base + column.offset + 2] += (x - center) * (x - center) }
@@ -191,7 +242,7 @@ struct BoundedAccumulation {
         } else {
             if let entry = widePairs.id(of: key) { return widePairIDs[Int(entry)] }
         }
-        guard pairUnit.count < Int(Int32.max) else { fail("(unit, group) pairs"); return nil }
+        guard pairUnit.count < pairLimit else { outgrow(); return nil }
         let new = Int32(pairUnit.count)
         pairUnit.append(unit)
         pairGroup.append(group)
@@ -222,15 +273,19 @@ struct BoundedAccumulation {
         if widePairs.id(inserting: key).inserted { widePairIDs.append(pair) }
     }
 
-    private mutating func fail(_ what: String) {
-        failure = "more than \(Int32.max) \(what): too many for the single-pass aggregation"
+    private mutating func outgrow() {
+        failure = Self.limitFailure
+        limitExceeded = true
     }
 
+    /// The statement error of a scan that outgrew its limits; ``SQLiteBackend`` then answers
+    /// with the SQL form, which computes the same totals (so the fallback changes the running time, not the release).
+    static let limitFailure = "veil_bound: more (unit, group) pairs than the single-pass aggregation holds"
+
     private mutating func unitID(_ value: OpaquePointer?) -> Int32? {
-        if sqlite3_value_type(value) == SQLITE_INTEGER {
-            let v = sqlite3_value_int64(value)
+        if let v = GroupingValue.exactInteger(value) {
             if lastUnit >= 0 && v == lastIntegerUnit { return lastUnit }
-            guard unitValues.count < Int(Int32.max) else { fail("privacy units"); return nil }
+            guard unitValues.count < idLimit else { outgrow(); return nil }
             let (id, inserted) = integerUnits.id(inserting: UInt64(bitPattern: v))
             let unit: Int32
             if inserted {
@@ -245,81 +300,70 @@ struct BoundedAccumulation {
             lastUnit = unit
             return unit
         }
-        let v = Self.read(value)
-        if v == .null { return nil }   // the statement filters them out already
+        guard let v = GroupingValue(value) else { return nil }   // NULL: the statement filters them out already
         lastUnit = -1
         if let known = otherUnits[v] { return known }
-        guard unitValues.count < Int(Int32.max) else { fail("privacy units"); return nil }
+        guard unitValues.count < idLimit else { outgrow(); return nil }
         let new = Int32(unitValues.count)
         otherUnits[v] = new
-        unitValues.append(v)
+        unitValues.append(Self.read(value).canonicalKey)
         unitFirstPair.append(-1)
         return new
     }
 
     private mutating func groupID(_ keys: UnsafeMutablePointer<OpaquePointer?>) -> Int32? {
         if keyCount == 0 {
-            if groupKeys.isEmpty { groupKeys.append([]) }
+            groupCount = 1
             return 0
         }
-        guard groupKeys.count < Int(Int32.max) else { fail("groups"); return nil }
-        if keyCount == 1, let integer = Self.integerKey(keys[0]) {
+        guard groupCount < groupLimit else { outgrow(); return nil }
+        if keyCount == 1, let integer = GroupingValue.exactInteger(keys[0]) {
             let (id, inserted) = integerGroups.id(inserting: UInt64(bitPattern: integer))
             if inserted {
-                integerGroupIDs.append(Int32(groupKeys.count))
-                groupKeys.append([Self.read(keys[0])])
+                integerGroupIDs.append(Int32(groupCount))
+                groupKeyValues.append(.integer(integer))
+                groupCount += 1
             }
             return integerGroupIDs[Int(id)]
         }
         if keyCount == 1, sqlite3_value_type(keys[0]) == SQLITE_TEXT {
             let count = Int(sqlite3_value_bytes(keys[0]))
-            let text = sqlite3_value_text(keys[0]).map {
-                String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self)
-            } ?? ""
-            if let known = textGroups[text] { return known }
-            let new = Int32(groupKeys.count)
-            textGroups[text] = new
-            groupKeys.append([.text(text)])
+            let bytes = sqlite3_value_text(keys[0]).map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? []
+            if let known = textGroups[bytes] { return known }
+            let new = Int32(groupCount)
+            textGroups[bytes] = new
+            groupKeyValues.append(.text(String(decoding: bytes, as: UTF8.self)))
+            groupCount += 1
             return new
         }
-        let key = (0..<keyCount).map { Self.read(keys[$0]) }
-        let normalized = key.map(Self.normalized)
-        if let known = otherGroups[normalized] { return known }
-        let new = Int32(groupKeys.count)
-        otherGroups[normalized] = new
-        groupKeys.append(key)
+        var key: [GroupingValue] = []
+        key.reserveCapacity(keyCount)
+        for i in 0..<keyCount {
+            guard let value = GroupingValue(keys[i]) else { key.append(.null); continue }
+            key.append(value)
+        }
+        if let known = otherGroups[key] { return known }
+        let new = Int32(groupCount)
+        otherGroups[key] = new
+        for i in 0..<keyCount { groupKeyValues.append(Self.read(keys[i]).canonicalKey) }
+        groupCount += 1
         return new
+    }
+
+    /// The key values of group `g`.
+    func groupKey(_ g: Int) -> ArraySlice<SQLValue> {
+        groupKeyValues[g * keyCount..<(g + 1) * keyCount]
     }
 
     /// The id of the group with these key values, if any row had them (numbers compared by value, as SQL's `IS`).
     func group(withKey key: [SQLValue]) -> Int? {
-        if keyCount == 0 { return groupKeys.isEmpty ? nil : 0 }
-        if keyCount == 1, let integer = Self.integerKey(key[0]) {
+        if keyCount == 0 { return groupCount == 0 ? nil : 0 }
+        let values = key.map(GroupingValue.init)
+        if keyCount == 1, case .integer(let integer) = values[0] {
             return integerGroups.id(of: UInt64(bitPattern: integer)).map { Int(integerGroupIDs[Int($0)]) }
         }
-        if keyCount == 1, case .text(let text) = key[0] { return textGroups[text].map(Int.init) }
-        return otherGroups[key.map(Self.normalized)].map(Int.init)
-    }
-
-    /// An integer key value, or a real one that is a whole number (so that 1984 and 1984.0 are one group).
-    private static func integerKey(_ value: OpaquePointer?) -> Int64? {
-        switch sqlite3_value_type(value) {
-        case SQLITE_INTEGER: return sqlite3_value_int64(value)
-        case SQLITE_FLOAT: return integerKey(.real(sqlite3_value_double(value)))
-        default: return nil
-        }
-    }
-
-    private static func integerKey(_ value: SQLValue) -> Int64? {
-        switch value {
-        case .integer(let v): return v
-        case .real(let x) where x == x.rounded(.towardZero) && Swift.abs(x) < 9.0e15: return Int64(x)
-        default: return nil
-        }
-    }
-
-    private static func normalized(_ value: SQLValue) -> SQLValue {
-        integerKey(value).map(SQLValue.integer) ?? value
+        if keyCount == 1, case .text(let bytes) = values[0] { return textGroups[bytes].map(Int.init) }
+        return otherGroups[values].map(Int.init)
     }
 
     /// A value as ``SQLValue`` (blobs become text of their hex digits, as ``SQLValue/init(_:)`` makes them).

@@ -11,49 +11,63 @@ struct BoundedTotals {
     /// The true per-group quantities, in the order and with the groups the SQL form returns: every public key
     /// combination (zeros when empty), else the groups that keep at least one pair, sorted by key; a query
     /// without `GROUP BY` has exactly one group.
-    func groups() throws -> [TrueGroup] {
-        let kept = keptPairs()
+    func groups() -> [TrueGroup] {
+        var all: [TrueGroup] = []
+        forEachGroup { all.append($0) }
+        return all
+    }
+
+    /// Hands the groups of ``groups()`` to `body` one at a time, in the same order, without holding them all.
+    func forEachGroup(_ body: (TrueGroup) throws -> Void) rethrows {
         let scalars = plan.quantities.filter { $0.dimension == 1 }
         let rules = scalars.map(rule)
-        var totals = [Int64](repeating: 0, count: accumulation.groupKeys.count * scalars.count)
-        var present = [Bool](repeating: false, count: accumulation.groupKeys.count)
-        func add(_ pair: Int) throws {
+        // Exact totals: at most 2³¹ pairs of at most 2⁶³ each fit in 128 bits, so no sum can overflow; each total
+        // is then clamped to the range of Int64 (see ``saturatedTotal(_:)``).
+        var totals = [Int128](repeating: 0, count: accumulation.groupCount * scalars.count)
+        var present = [Bool](repeating: false, count: accumulation.groupCount)
+        func add(_ pair: Int) {
             let group = Int(accumulation.pairGroup[pair])
             present[group] = true
             for (offset, rule) in rules.enumerated() {
-                let (sum, overflow) = totals[group * scalars.count + offset]
-                    .addingReportingOverflow(contribution(rule, pair: pair))
-                guard !overflow else {
-                    throw VeilError(.invalidInput, "a per-group total of \(scalars[offset].kind) overflows 64-bit integers")
-                }
-                totals[group * scalars.count + offset] = sum
+                totals[group * scalars.count + offset] += Int128(contribution(rule, pair: pair))
             }
         }
-        if let kept {
-            for pair in kept { try add(pair) }
+        if let kept = keptPairs() {
+            for pair in kept { add(pair) }
         } else {
-            for pair in 0..<accumulation.pairCount { try add(pair) }
+            for pair in 0..<accumulation.pairCount { add(pair) }
         }
         func trueGroup(key: [SQLValue], id: Int?) -> TrueGroup {
             var values = plan.quantities.map { [Int64](repeating: 0, count: $0.dimension) }
             if let id {
-                for (offset, q) in scalars.enumerated() { values[q.index][0] = totals[id * scalars.count + offset] }
+                for (offset, q) in scalars.enumerated() {
+                    values[q.index][0] = Self.saturatedTotal(totals[id * scalars.count + offset])
+                }
             }
             return TrueGroup(key: key, values: values)
         }
         if plan.keys.isEmpty {
-            return [trueGroup(key: [], id: accumulation.group(withKey: []))]
+            try body(trueGroup(key: [], id: accumulation.group(withKey: [])))
+            return
         }
         if let combinations = scan.publicKeyCombinations {
-            return combinations.map { key in
+            for key in combinations {
                 let id = accumulation.group(withKey: key)
-                return trueGroup(key: key, id: id.flatMap { present[$0] ? $0 : nil })
+                try body(trueGroup(key: key.map(\.canonicalKey), id: id.flatMap { present[$0] ? $0 : nil }))
             }
+            return
         }
-        return present.indices.filter { present[$0] }
-            .sorted { accumulation.groupKeys[$0].lexicographicallyPrecedes(accumulation.groupKeys[$1]) }
-            .map { trueGroup(key: accumulation.groupKeys[$0], id: $0) }
+        let order = present.indices.filter { present[$0] }
+            .sorted { accumulation.groupKey($0).lexicographicallyPrecedes(accumulation.groupKey($1)) }
+        for id in order { try body(trueGroup(key: Array(accumulation.groupKey(id)), id: id)) }
     }
+
+    /// A group's exact total clamped to the range of `Int64`, the same as `veil_sum` (``SaturatingSum``) in the SQL form.
+    ///
+    /// Clamping is a 1-Lipschitz function of the exact total, so adding or removing one unit still moves the
+    /// clamped total by at most that unit's bounded contribution: the sensitivity analysis holds unchanged
+    /// (DESIGN.md §2 rule 8), and no data can make the query fail.
+    static func saturatedTotal(_ total: Int128) -> Int64 { Int64(clamping: total) }
 
     /// The pairs that survive partition sampling: `nil` (all of them) when no unit can touch more than k groups;
     /// otherwise, per unit, k of its groups chosen uniformly at random (fresh randomness from the operating
@@ -93,7 +107,7 @@ struct BoundedTotals {
             case .keyedHash(let key):
                 let unit = accumulation.unitValues[u]
                 let ranked = groups.map { p in
-                    (p, SipHash24.priority(key: key, of: [unit] + accumulation.groupKeys[Int(accumulation.pairGroup[p])]))
+                    (p, SipHash24.priority(key: key, of: [unit] + accumulation.groupKey(Int(accumulation.pairGroup[p]))))
                 }
                 kept += ranked.sorted { $0.1 < $1.1 }.prefix(k).map(\.0)
             }
@@ -144,6 +158,9 @@ struct BoundedTotals {
     func contribution(_ rule: ContributionRule, pair p: Int) -> Int64 {
         func grid(_ x: Double, _ perGrid: Double) -> Int64 {
             let scaled = (perGrid == 1 ? x : x * perGrid).rounded()
+            // A NaN (from ±∞ in a column with infinite bounds) contributes nothing: SQLite makes it NULL, which
+            // its SUM skips.
+            if scaled.isNaN { return 0 }
             // SQLite's CAST saturates; so does this.
             if scaled >= 9.223372036854775e18 { return .max }
             if scaled <= -9.223372036854775e18 { return .min }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Mechanisms
 
 /// One group's true (un-noised) quantities as computed by the database.
@@ -43,6 +44,7 @@ public final class SQLiteBackend: Sendable {
         configuration.label = "veil.private-sql"
         configuration.prepareDatabase { db in
             db.add(function: SQLiteBackend.priorityFunction)
+            try SaturatingSum.register(db)
             // The rewrite's intermediate tables (GROUP BY, window partitions) stay in memory; pages are read
             // through a memory map and a 64 MiB page cache. None of these write to the file.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
@@ -69,55 +71,139 @@ public final class SQLiteBackend: Sendable {
         return SipHash24.priority(key: key, of: values.dropFirst(2).map(SQLValue.init))
     }
 
-    /// Runs the plan's SQL and returns every group's true quantities.
-    /// - Throws: ``VeilError`` (`invalid_input`) if the database rejects the statement (e.g. the table or a
-    ///   column declared in the metadata is missing).
-    /// - Parameter form: which form of the main statement to run (the single-pass one unless a test compares).
-    func run(_ plan: QueryPlan, form: MainStatementForm = .singlePass) throws -> [TrueGroup] {
-        let keyCount = plan.keys.count
-        let scalars = plan.quantities.filter { $0.dimension == 1 }.map(\.index)
+    /// Checks, without reading a row, that the database can run the plan: every statement of it compiles, so
+    /// the table and the columns the metadata declares exist. Run before the reservation, so that a wrong file or
+    /// table costs no budget.
+    /// - Throws: ``VeilError`` (`invalid_input`) naming what is missing.
+    public func validate(_ plan: QueryPlan) throws {
         do {
-            return try queue.read { db in
-                var groups: [TrueGroup] = []
-                if form == .singlePass, let scan = plan.boundedScan {
-                    let aggregator = BoundedAggregator(scan: scan, table: plan.table, quantities: plan.quantities)
-                    try aggregator.scan(db, sql: scan.sql,
-                                        arguments: StatementArguments(scan.parameters.map(\.databaseValue)))
-                    groups = try BoundedTotals(plan: plan, scan: scan, accumulation: aggregator.accumulation).groups()
-                } else {
-                    let cursor = try Row.fetchCursor(db, sql: plan.sql,
-                                                     arguments: StatementArguments(plan.parameters.map(\.databaseValue)))
-                    while let row = try cursor.next() {
-                        let key = (0..<keyCount).map { SQLValue(row[$0] as DatabaseValue) }
-                        var values = plan.quantities.map { [Int64](repeating: 0, count: $0.dimension) }
-                        for (offset, index) in scalars.enumerated() {
-                            values[index][0] = try Self.integer(row[keyCount + offset])
-                        }
-                        groups.append(TrueGroup(key: key, values: values))
-                    }
+            try queue.read { db in
+                guard try db.tableExists(plan.table.name) || db.viewExists(plan.table.name) else {
+                    throw DatabaseError(message: "no table or view named \(plan.table.name)")
                 }
-                var positions: [[SQLValue]: Int] = [:]
-                for (position, group) in groups.enumerated() { positions[group.key] = position }
-                for histogram in plan.histogramQueries {
-                    let bins = plan.quantities[histogram.quantity].dimension
-                    let rows = try Row.fetchCursor(db, sql: histogram.sql,
-                                                   arguments: StatementArguments(histogram.parameters.map(\.databaseValue)))
-                    while let row = try rows.next() {
-                        let key = (0..<keyCount).map { SQLValue(row[$0] as DatabaseValue) }
-                        // A group the main statement does not list has no released row (thresholding uses the
-                        // main statement's unit counts); its histogram is not needed.
-                        guard let position = positions[key] else { continue }
-                        let bin = Int(try Self.integer(row[keyCount]))
-                        guard bin >= 0, bin < bins else { throw DatabaseError(message: "histogram bin out of range") }
-                        groups[position].values[histogram.quantity][bin] = try Self.integer(row[keyCount + 1])
-                    }
-                }
-                return groups
+                // Compiling reads the schema only; a view or a recursive CTE is not evaluated.
+                _ = try db.makeStatement(sql: plan.sql)
+                for histogram in plan.histogramQueries { _ = try db.makeStatement(sql: histogram.sql) }
             }
         } catch {
-            throw VeilError(.invalidInput, "the database could not run the query on table \(plan.table.name) of "
-                            + "\(path): \(Self.describe(error))")
+            throw VeilError(.invalidInput, "the database \(path) cannot answer a query on table \(plan.table.name): "
+                            + Self.describe(error))
         }
+    }
+
+    /// Runs the plan's SQL and returns every group's true quantities.
+    ///
+    /// Nothing in the data can make it fail: totals saturate at the range of `Int64` (``SaturatingSum``,
+    /// ``BoundedTotals/saturatedTotal(_:)``), and a single-pass scan that outgrows its ``SinglePassLimits``
+    /// gives way to the SQL form, which computes the same totals. What remains is the time limit and faults
+    /// of the database itself.
+    /// - Parameters:
+    ///   - form: which form of the main statement to run (the single-pass one unless a test compares).
+    ///   - timeLimit: the longest the statements may run together (see ``StatementDeadline``).
+    ///   - limits: what the single-pass scan holds before the SQL form takes over.
+    /// - Throws: ``VeilError``: `query_timeout` past the time limit; `query_failed` if the database fails.
+    func run(_ plan: QueryPlan, form: MainStatementForm = .singlePass,
+             timeLimit: Duration = PrivateQueryEngine.defaultTimeLimit,
+             limits: SinglePassLimits = .standard) throws -> [TrueGroup] {
+        var groups: [TrueGroup] = []
+        try run(plan, form: form, timeLimit: timeLimit, limits: limits) { groups.append($0) }
+        return groups
+    }
+
+    /// ``run(_:form:timeLimit:limits:)`` that hands the groups to `body` one at a time, in the same order. When
+    /// the plan has no histogram, no more than one true group is held at a time, so the caller (the engine noises
+    /// each group and keeps the released ones) needs memory for the aggregation only, not for every group.
+    func run(_ plan: QueryPlan, form: MainStatementForm = .singlePass,
+             timeLimit: Duration = PrivateQueryEngine.defaultTimeLimit,
+             limits: SinglePassLimits = .standard, each body: (TrueGroup) -> Void) throws {
+        let deadline = StatementDeadline(limit: timeLimit)
+        do {
+            try queue.read { db in
+                try deadline.enforce(on: db) { try trueGroups(plan, db: db, form: form, limits: limits, each: body) }
+            }
+        } catch {
+            if deadline.expired {
+                throw VeilError(.queryTimeout, "the query on table \(plan.table.name) ran longer than its time limit "
+                                + "of \(timeLimit) and was stopped")
+            }
+            throw VeilError(.queryFailed, "the database \(path) failed while running the query on table "
+                            + "\(plan.table.name): \(Self.describe(error))")
+        }
+    }
+
+    private func trueGroups(_ plan: QueryPlan, db: Database, form: MainStatementForm, limits: SinglePassLimits,
+                            each body: (TrueGroup) -> Void) throws {
+        let keyCount = plan.keys.count
+        // Histograms are joined to their groups by key, so their groups are collected first; otherwise each
+        // group goes to `body` as soon as it is complete.
+        var collected: [TrueGroup] = []
+        let streaming = plan.histogramQueries.isEmpty
+        func emit(_ group: TrueGroup) {
+            if streaming { body(group) } else { collected.append(group) }
+        }
+        var singlePass = false
+        if form == .singlePass, let scan = plan.boundedScan, Self.comparesBytewise(plan, db: db) {
+            let aggregator = BoundedAggregator(scan: scan, table: plan.table, quantities: plan.quantities,
+                                               limits: limits)
+            do {
+                try aggregator.scan(db, sql: scan.sql, arguments: StatementArguments(scan.parameters.map(\.databaseValue)))
+                singlePass = true
+            } catch is SinglePassLimitExceeded {
+                // Too many pairs to hold: the SQL form computes the same totals with bounded memory.
+            }
+            if singlePass {
+                BoundedTotals(plan: plan, scan: scan, accumulation: aggregator.accumulation).forEachGroup(emit)
+            }
+        }
+        if !singlePass {
+            let scalars = plan.quantities.filter { $0.dimension == 1 }.map(\.index)
+            let cursor = try Row.fetchCursor(db, sql: plan.sql,
+                                             arguments: StatementArguments(plan.parameters.map(\.databaseValue)))
+            while let row = try cursor.next() {
+                let key = (0..<keyCount).map { SQLValue(row[$0] as DatabaseValue).canonicalKey }
+                var values = plan.quantities.map { [Int64](repeating: 0, count: $0.dimension) }
+                for (offset, index) in scalars.enumerated() {
+                    values[index][0] = try Self.integer(row[keyCount + offset])
+                }
+                emit(TrueGroup(key: key, values: values))
+            }
+        }
+        guard !plan.histogramQueries.isEmpty else { return }
+        // Keys are matched as SQLite's GROUP BY matches them (text by its bytes, not by Unicode equivalence).
+        var positions: [[GroupingValue]: Int] = [:]
+        for (position, group) in collected.enumerated() { positions[group.key.map(GroupingValue.init)] = position }
+        for histogram in plan.histogramQueries {
+            let bins = plan.quantities[histogram.quantity].dimension
+            let rows = try Row.fetchCursor(db, sql: histogram.sql,
+                                           arguments: StatementArguments(histogram.parameters.map(\.databaseValue)))
+            while let row = try rows.next() {
+                let key = (0..<keyCount).map { SQLValue(row[$0] as DatabaseValue).canonicalKey }
+                // A group the main statement does not list has no released row (thresholding uses the
+                // main statement's unit counts); its histogram is not needed.
+                guard let position = positions[key.map(GroupingValue.init)] else { continue }
+                let bin = Int(try Self.integer(row[keyCount]))
+                guard bin >= 0, bin < bins else { throw DatabaseError(message: "histogram bin out of range") }
+                collected[position].values[histogram.quantity][bin] = try Self.integer(row[keyCount + 1])
+            }
+        }
+        collected.forEach(body)
+    }
+
+    /// Whether the unit and key columns of `plan` compare text byte by byte (the `BINARY` collation, the default),
+    /// as the single pass does. A column declared with another collation (`COLLATE NOCASE`, `RTRIM`) groups text
+    /// differently in SQLite, and a view's columns may inherit one; such plans run in the SQL form, which groups as
+    /// SQLite does. The decision reads the schema only.
+    static func comparesBytewise(_ plan: QueryPlan, db: Database) -> Bool {
+        guard case .column(let unit) = plan.table.privacyUnit else { return true }
+        for column in [unit] + plan.keys.map(\.column) {
+            var collation: UnsafePointer<CChar>?
+            let code = sqlite3_table_column_metadata(db.sqliteConnection, nil, plan.table.name, column,
+                                                     nil, &collation, nil, nil, nil)
+            guard code == SQLITE_OK, let collation, String(cString: collation).uppercased() == "BINARY" else {
+                return false
+            }
+        }
+        return true
     }
 
     private static func integer(_ value: DatabaseValue) throws -> Int64 {

@@ -78,10 +78,12 @@ extension SipHash24 {
     /// The rank of a (unit, group) pair among its unit's groups under ``PartitionSampling/keyedHash(_:)``: the
     /// SipHash-2-4 of the values' canonical bytes (a type tag word — 0 null, 1 integer, 2 real, 3 text — then
     /// the 8 little-endian bytes of a number, or the UTF-8 length and bytes of a text), as a signed integer.
+    /// A real with a whole value is hashed as that integer (``SQLValue/canonicalKey``): SQLite's `GROUP BY` puts
+    /// `1` and `1.0` in one group and may report either, and both must rank the same.
     static func priority(key: PartitionSamplingKey, of values: [SQLValue]) -> Int64 {
         var hasher = SipHash24(k0: key.k0, k1: key.k1)
         for value in values {
-            switch value {
+            switch value.canonicalKey {
             case .null:
                 hasher.append(0)
             case .integer(let v):

@@ -5,10 +5,14 @@ import Mechanisms
 /// Answers private SQL queries end to end: plan → reserve the cost in the ledger → run the rewritten SQL →
 /// add exact integer noise → post-process → commit the release with its digest.
 ///
-/// The order follows DESIGN.md §2 rule 3: the plan's cost (one DP event per query) is reserved in the ledger —
-/// durably, in one transaction that refuses it when it would exceed the budget — before the database is opened.
-/// If opening or reading the database fails, no noise has been drawn and the reservation is refunded; once noise
-/// is drawn the charge stands, and the release is committed with the SHA-256 of its JSON form.
+/// The order follows DESIGN.md §2 rule 3. Everything that can be checked without reading a row is checked first:
+/// the database file exists, is SQLite, and compiles every statement of the plan (its table and columns exist).
+/// Such a failure costs nothing and leaves no ledger entry. Then the plan's cost (one DP event per query) is
+/// reserved in the ledger — durably, in one transaction that refuses it when it would exceed the budget — and
+/// only then are rows read. From the first row read on, the charge stands whatever happens: a release is
+/// committed with the SHA-256 of its JSON form, and a failure (the time limit, a fault of the database) is
+/// committed with the digest of its kind, never refunded, since whether and when it happens can depend on the
+/// data. Nothing in the data itself can make a query fail (totals saturate, see ``SQLiteBackend/run(_:form:timeLimit:limits:)``).
 ///
 /// ```swift
 /// let engine = try PrivateQueryEngine(metadata: metadata, databasePath: "panel.sqlite", ledger: ledger)
@@ -25,6 +29,11 @@ public struct PrivateQueryEngine: Sendable {
     public let ledger: Ledger
     /// The planner.
     public let planner: QueryPlanner
+    /// The longest the statements of one query may run before they are interrupted (the charge then stands).
+    public let timeLimit: Duration
+
+    /// The default ``timeLimit``: 10 minutes.
+    public static let defaultTimeLimit: Duration = .seconds(600)
 
     /// Creates an engine.
     /// - Parameters:
@@ -32,10 +41,14 @@ public struct PrivateQueryEngine: Sendable {
     ///   - databasePath: the SQLite file to query.
     ///   - ledger: the budget ledger; the metadata's `scope` must be a budget in it.
     ///   - histogramBins: bins of the histogram behind `MEDIAN` and `PERCENTILE` (default 64).
-    public init(metadata: PrivacyMetadata, databasePath: String, ledger: Ledger, histogramBins: Int = 64) {
+    ///   - timeLimit: the longest a query's statements may run (default ``defaultTimeLimit``); past it the query
+    ///     fails with `query_timeout` and its charge stands.
+    public init(metadata: PrivacyMetadata, databasePath: String, ledger: Ledger, histogramBins: Int = 64,
+                timeLimit: Duration = PrivateQueryEngine.defaultTimeLimit) {
         self.metadata = metadata
         self.databasePath = databasePath
         self.ledger = ledger
+        self.timeLimit = timeLimit
         planner = QueryPlanner(metadata: metadata, histogramBins: histogramBins)
     }
 
@@ -54,8 +67,9 @@ public struct PrivateQueryEngine: Sendable {
     ///   - confidenceLevel: the level of the intervals, in (0, 1) (default 0.95).
     /// - Returns: the release.
     /// - Throws: ``VeilError``: `budget_exhausted` (nothing read, nothing charged; the message says what is left),
-    ///   `unknown_scope` (with the `veil budget create` command to run), `invalid_input` (database errors; the
-    ///   reservation is refunded), `invalid_parameter`.
+    ///   `unknown_scope` (with the `veil budget create` command to run), `invalid_input` (a missing or unusable
+    ///   database, table or column: nothing reserved), `invalid_parameter`; after the data was read,
+    ///   `query_timeout` or `query_failed`, with the charge committed (the message says the budget was spent).
     public func execute(_ plan: QueryPlan, analyst: String, purpose: String? = nil,
                         confidenceLevel: Double = 0.95) throws -> PrivateQueryRelease {
         var source = SecureRandomSource()
@@ -78,6 +92,13 @@ public struct PrivateQueryEngine: Sendable {
         let drawing = try QueryNoiseDrawing(plan: plan)
         let cost = try PrivacyCost(epsilon: plan.budget.epsilon, delta: plan.budget.delta)
         let event = plan.cost
+        guard timeLimit > .zero else {
+            throw VeilError.invalidParameter("time limit", timeLimit, allowed: "> 0")
+        }
+        // The database must exist, be SQLite and have the plan's table and columns: checked without reading a row,
+        // before anything is reserved.
+        let backend = try SQLiteBackend(path: databasePath)
+        try backend.validate(plan)
 
         let reservation: Reservation
         do {
@@ -87,17 +108,20 @@ public struct PrivateQueryEngine: Sendable {
             throw Self.missingBudget(scope: plan.scope, ledgerPath: ledger.path)
         }
 
-        // Reserved: now the data may be read. A failure here happens before any noise exists, so it is refunded.
-        let groups: [TrueGroup]
+        // Reserved: now the data may be read. From here on every outcome may depend on the data, so the charge stands.
+        // Each group is noised as it comes, in order, and kept only if partition selection releases it (the same
+        // test ``QueryPlan/assemble`` applies): true groups are not held beyond their own noising, and groups
+        // that are not released are dropped at once, so a query with millions of data-derived keys needs memory
+        // for the aggregation only.
+        var noisy: [NoisyGroup] = []
         do {
-            groups = try SQLiteBackend(path: databasePath).run(plan)
+            try backend.run(plan, timeLimit: timeLimit) { group in
+                let noised = drawing.noise(group, using: &source)
+                if plan.passesSelection(noised) { noisy.append(noised) }
+            }
         } catch {
-            _ = try? ledger.refund(reservation, reason: "the query failed before any noise was drawn: \(error)")
-            throw error
+            throw Self.spent(reservation, failure: error, ledger: ledger)
         }
-
-        // From the first noise draw on, the charge stands.
-        let noisy = drawing.noise(groups, using: &source)
         let intervals = noisy.map { plan.aggregateIntervals($0, widths: widths) }
         let (result, rowIntervals, _) = try plan.assemble(noisy, intervals: intervals)
         let named: [[String: ClosedRange<Double>]] = rowIntervals.map { row in
@@ -120,6 +144,18 @@ public struct PrivateQueryEngine: Sendable {
                                    epsilon: plan.budget.epsilon, delta: plan.budget.delta, event: event,
                                    noise: plan.noise, suppression: suppression, reservationID: reservation.id,
                                    resultDigest: digest)
+    }
+
+    /// Commits `reservation` for a query that failed after reading data (its digest is that of the failure's
+    /// kind, `{"failure":"<code>"}`) and returns the error to throw, which says that the budget was spent.
+    static func spent(_ reservation: Reservation, failure: Error, ledger: Ledger) -> VeilError {
+        let cause = failure as? VeilError ?? VeilError(.queryFailed, String(describing: failure))
+        let kind = Data(#"{"failure":"\#(cause.code.rawValue)"}"#.utf8)
+        // If even the commit fails, the reservation stays open, which counts as spent all the same.
+        _ = try? ledger.commit(reservation, resultDigest: PrivateQueryRelease.digest(kind))
+        return VeilError(cause.code, "\(cause.message); the data had been read, so the query's budget (ε "
+                         + "\(reservation.cost.epsilon), δ \(reservation.cost.delta)) was spent (ledger entry "
+                         + "\(reservation.id))")
     }
 
     /// The error for a scope without a budget, with the command that creates one.

@@ -24,18 +24,21 @@ struct QueryNoiseDrawing: Sendable {
     /// Adds one independent noise draw to every coordinate of every quantity of every group (saturating at the
     /// range of `Int64`, post-processing of the exact sum).
     func noise<R: RandomSource>(_ groups: [TrueGroup], using source: inout R) -> [NoisyGroup] {
-        groups.map { group in
-            let values = group.values.enumerated().map { index, coordinates in
-                coordinates.map { value -> Int64 in
-                    let z: Int
-                    switch samplers[index] {
-                    case .laplace(let sampler): z = sampler.sample(using: &source)
-                    case .gaussian(let sampler): z = sampler.sample(using: &source)
-                    }
-                    return Int64(clamping: Int128(value) + Int128(z))
+        groups.map { noise($0, using: &source) }
+    }
+
+    /// Adds one independent noise draw to every coordinate of every quantity of `group`.
+    func noise<R: RandomSource>(_ group: TrueGroup, using source: inout R) -> NoisyGroup {
+        let values = group.values.enumerated().map { index, coordinates in
+            coordinates.map { value -> Int64 in
+                let z: Int
+                switch samplers[index] {
+                case .laplace(let sampler): z = sampler.sample(using: &source)
+                case .gaussian(let sampler): z = sampler.sample(using: &source)
                 }
+                return Int64(clamping: Int128(value) + Int128(z))
             }
-            return NoisyGroup(key: group.key, values: values)
         }
+        return NoisyGroup(key: group.key, values: values)
     }
 }

@@ -44,6 +44,13 @@ extension QueryPlan {
         try assemble(groups, intervals: nil).result
     }
 
+    /// Whether partition selection releases `group`: always, except under thresholding, where its noisy unit
+    /// count must reach the threshold. A function of the noisy values only.
+    func passesSelection(_ group: NoisyGroup) -> Bool {
+        if case .thresholding(let q, let threshold, _) = selection { return group.values[q][0] >= threshold }
+        return true
+    }
+
     /// ``finish(_:)`` that also carries, for each released row, the confidence interval of every output column
     /// that is exactly one aggregate (`intervals[g][a]` is aggregate `a`'s interval in group `g`).
     func assemble(_ groups: [NoisyGroup], intervals: [[ClosedRange<Double>?]]?)
@@ -55,7 +62,7 @@ extension QueryPlan {
                   zip(group.values, quantities).allSatisfy({ $0.count == $1.dimension }) else {
                 throw VeilError(.invalidInput, "a noisy group does not match the plan's keys and quantities")
             }
-            if case .thresholding(let q, let threshold, _) = selection, group.values[q][0] < threshold { continue }
+            guard passesSelection(group) else { continue }
             passedSelection += 1
             let estimates = aggregates.map { estimate($0, group) }
             let context = OutputContext(key: group.key, aggregates: estimates)

@@ -13,12 +13,13 @@
 ///    which is all the sensitivity bound needs; the hash makes the choice uniform and unpredictable without
 ///    the key. The step is skipped when a unit cannot touch more than k groups (no `GROUP BY`, or fewer
 ///    public key combinations than k).
-/// 4. `veil_groups`: `GROUP BY keys`, summing contributions; with public keys the declared key combinations
-///    are left-joined so that empty groups appear with zeros (`veil_groups` is materialised once for the join).
+/// 4. `veil_groups`: `GROUP BY keys`, summing contributions with `veil_sum` (``SaturatingSum``: exact, clamped
+///    to the range of `Int64`, never failing on the data); with public keys the declared key combinations are
+///    left-joined so that empty groups appear with zeros (`veil_groups` is materialised once for the join).
 ///
 /// Histograms (for `MEDIAN` and `PERCENTILE`) get a statement of their own in long form, one row per
-/// (group, bin): computing 64 bins as 64 columns of the per-unit step is several times slower on SQLite
-/// than counting per (unit, group, bin) and joining the per-(unit, group) totals.
+/// (group, bin), counting min(n, m) rows sampled per (unit, group) (see ``histogramStatement(_:)``): computing
+/// 64 bins as 64 columns of the per-unit step is several times slower on SQLite.
 ///
 /// Row-level privacy (`row_privacy: true`) needs no per-unit step: rows are clamped, rounded and aggregated
 /// per group directly.
@@ -172,7 +173,7 @@ struct SQLRewriter {
                     groupColumns.append("COUNT(*) AS veil_q\(q.index)")
                 } else {
                     unitColumns += unitLevelColumns(q, m: m, value: valueAlias)
-                    groupColumns.append("COALESCE(SUM(veil_q\(q.index)), 0) AS veil_q\(q.index)")
+                    groupColumns.append("veil_sum(veil_q\(q.index)) AS veil_q\(q.index)")
                 }
             }
             let unitKeys = (["veil_unit"] + keyAliases).joined(separator: ", ")
@@ -213,8 +214,10 @@ struct SQLRewriter {
     }
 
     /// The statement of one histogram quantity, in long form: one row per (group, bin) with the keys, the bin
-    /// index and the bounded count. Each unit's bin counts in a group are scaled by min(n, m)/n and rounded
-    /// down (so they total at most m), and each unit keeps at most k groups, chosen as in the main statement.
+    /// index and the bounded count. Each unit keeps min(n, m) of its n rows in a group, drawn uniformly at random
+    /// without replacement (`RANDOM()`; under ``PartitionSampling/keyedHash(_:)`` the smallest
+    /// `veil_priority(key, unit, keys…, bin)`, uniform over the unit's distinct bins), so its bins total at most m
+    /// and every unit with a value counts; and each unit keeps at most k groups, chosen as in the main statement.
     func histogramStatement(_ q: NoisyQuantity) -> (sql: String, parameters: [SQLValue]) {
         guard case .histogram(let column, let bins, let lower, let upper) = q.kind else {
             preconditionFailure("histogramStatement(_:) needs a histogram quantity")
@@ -229,21 +232,22 @@ struct SQLRewriter {
             return (sql, parameters)
         }
         let unitKeys = (["veil_unit"] + keyAliases).joined(separator: ", ")
-        sql += ",\nveil_bins AS (\n  SELECT \(unitKeys), veil_bin, COUNT(*) AS veil_n\n  FROM veil_rows\n"
-            + "  GROUP BY \(unitKeys), veil_bin\n)"
-        var rank = ""
-        var keep = ""
+        let rowOrder = priority(&parameters, unitKeys: unitKeys + ", veil_bin")
+        sql += ",\nveil_sampled AS (\n  SELECT \(unitKeys), veil_bin,\n    ROW_NUMBER() OVER (PARTITION BY \(unitKeys) "
+            + "ORDER BY \(rowOrder)) AS veil_row_rank\n  FROM veil_rows\n)"
+        var source = "veil_sampled"
+        var keep = "\nWHERE veil_sampled.veil_row_rank <= \(m)"
         if needsSampling {
-            rank = ",\n    ROW_NUMBER() OVER (PARTITION BY veil_unit ORDER BY \(priority(&parameters, unitKeys: unitKeys))) AS veil_rank"
-            keep = "\nWHERE veil_totals.veil_rank <= \(table.maxPartitionsPerUnit)"
+            let groupOrder = priority(&parameters, unitKeys: unitKeys)
+            sql += ",\nveil_chosen AS (\n  SELECT \(unitKeys),\n    ROW_NUMBER() OVER (PARTITION BY veil_unit ORDER BY "
+                + "\(groupOrder)) AS veil_rank\n  FROM (SELECT DISTINCT \(unitKeys) FROM veil_rows)\n)"
+            let join = (["veil_chosen.veil_unit = veil_sampled.veil_unit"]
+                        + keyAliases.map { "veil_chosen.\($0) IS veil_sampled.\($0)" }).joined(separator: " AND ")
+            source += " JOIN veil_chosen ON \(join)"
+            keep += " AND veil_chosen.veil_rank <= \(table.maxPartitionsPerUnit)"
         }
-        sql += ",\nveil_totals AS (\n  SELECT \(unitKeys), SUM(veil_n) AS veil_total\(rank)\n  FROM veil_bins\n"
-            + "  GROUP BY \(unitKeys)\n)"
-        let join = (["veil_totals.veil_unit = veil_bins.veil_unit"]
-                    + keyAliases.map { "veil_totals.\($0) IS veil_bins.\($0)" }).joined(separator: " AND ")
-        let selectKeys = (keyAliases + ["veil_bin"]).map { "veil_bins.\($0)" }.joined(separator: ", ")
-        sql += "\nSELECT \(selectKeys), SUM(veil_bins.veil_n * MIN(veil_totals.veil_total, \(m)) / veil_totals.veil_total)"
-            + "\nFROM veil_bins JOIN veil_totals ON \(join)\(keep)\nGROUP BY \(selectKeys)"
+        let selectKeys = (keyAliases + ["veil_bin"]).map { "veil_sampled.\($0)" }.joined(separator: ", ")
+        sql += "\nSELECT \(selectKeys), COUNT(*)\nFROM \(source)\(keep)\nGROUP BY \(selectKeys)"
         return (sql, parameters)
     }
 
@@ -291,12 +295,12 @@ struct SQLRewriter {
         case .nonNullCount(let c):
             return ["COUNT(\(value(c))) AS \(name)"]
         case .sum(let c):
-            return ["COALESCE(SUM(\(grid(value(c), q))), 0) AS \(name)"]
+            return ["veil_sum(\(grid(value(c), q))) AS \(name)"]
         case .centeredSum(let c, let center):
-            return ["COALESCE(SUM(\(grid("\(value(c)) - \(Self.number(center, forceReal: true))", q))), 0) AS \(name)"]
+            return ["veil_sum(\(grid("\(value(c)) - \(Self.number(center, forceReal: true))", q))) AS \(name)"]
         case .centeredSumOfSquares(let c, let center):
             let mid = Self.number(center, forceReal: true)
-            return ["COALESCE(SUM(\(grid("(\(value(c)) - \(mid)) * (\(value(c)) - \(mid))", q))), 0) AS \(name)"]
+            return ["veil_sum(\(grid("(\(value(c)) - \(mid)) * (\(value(c)) - \(mid))", q))) AS \(name)"]
         case .histogram:
             return []   // computed by its own statement (histogramStatement)
         }
