@@ -107,6 +107,28 @@ public enum ZCDP {
         best = min(best, logDeltaAt(1 + exp((lo + hi) / 2)))
         return min(1, exp(best))
     }
+
+    /// The largest ρ whose ρ-zCDP guarantee converts to (ε, δ)-DP by ``epsilon(rho:delta:)`` (Canonne, Kamath,
+    /// Steinke 2020, Corollary 13), found by bisection (ε(ρ) increases with ρ) and rounded down so that the
+    /// conversion of the returned ρ is at most ε.
+    ///
+    /// - Parameters:
+    ///   - epsilon: the target ε, finite and > 0.
+    ///   - delta: the target δ, in (0, 1).
+    public static func largestRho(epsilon: Double, delta: Double) -> Double {
+        func fits(_ rho: Double) -> Bool { ((try? ZCDP.epsilon(rho: rho, delta: delta)) ?? .infinity) <= epsilon }
+        // ρ + 2√(ρ log(1/δ)) ≥ ε(ρ), so the classic inversion is a lower bound that fits.
+        let l = Foundation.log(1 / delta)
+        var low = pow((epsilon + l).squareRoot() - l.squareRoot(), 2) * (1 - 1e-12)
+        var high = epsilon
+        if !fits(low) { low = 0 }
+        while fits(high) { high *= 2 }
+        for _ in 0..<100 where high - low > 1e-15 * high {
+            let mid = (low + high) / 2
+            if fits(mid) { low = mid } else { high = mid }
+        }
+        return low
+    }
 }
 
 /// A ``PrivacyAccountant`` over zCDP: adds the ρ of each event and converts with ``ZCDP/epsilon(rho:delta:)``.

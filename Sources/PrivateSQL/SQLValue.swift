@@ -1,3 +1,5 @@
+import Foundation
+
 /// A value that crosses the boundary to the database: a bound parameter, a public key value, or a
 /// grouping key read back.
 public enum SQLValue: Hashable, Sendable, Codable, CustomStringConvertible {
@@ -17,6 +19,11 @@ public enum SQLValue: Hashable, Sendable, Codable, CustomStringConvertible {
         case .real(let v): String(v)
         case .text(let v): v
         }
+    }
+
+    /// A blob read from the database, as Veil represents it: text of its lowercase hexadecimal digits, two per byte.
+    public static func hexText(of bytes: some Sequence<UInt8>) -> SQLValue {
+        .text(bytes.map { String(format: "%02x", $0) }.joined())
     }
 
     /// The value as a number, when it is one.

@@ -103,7 +103,7 @@ struct EngineTests {
         let truth = groups(p) { index in
             switch p.quantities[index].kind {
             case .rowCount, .nonNullCount: 400
-            case .sum(let c) where c == "doctor_visits": 1_300
+            case .sum(let c) where c.name == "doctor_visits": 1_300
             case .sum: Int64((3_600 / p.quantities[index].granularity).rounded())
             case .centeredSum: Int64((600 / p.quantities[index].granularity).rounded())
             default: 0

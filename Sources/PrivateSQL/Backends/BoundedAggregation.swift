@@ -37,7 +37,7 @@ final class BoundedAggregator {
         self.init(keyCount: scan.keyCount,
                   columns: scan.columns.map { name in
                       let squares = quantities.lazy.compactMap { q -> Double? in
-                          if case .centeredSumOfSquares(let c, let center) = q.kind, c == name { return center }
+                          if case .centeredSumOfSquares(let c, let center) = q.kind, c.name == name { return center }
                           return nil
                       }.first
                       return (table.column(named: name)?.bounds, squares)
@@ -366,7 +366,7 @@ struct BoundedAccumulation {
         return otherGroups[values].map(Int.init)
     }
 
-    /// A value as ``SQLValue`` (blobs become text of their hex digits, as ``SQLValue/init(_:)`` makes them).
+    /// A value as ``SQLValue`` (blobs become text of their hex digits, ``SQLValue/hexText(of:)``).
     static func read(_ value: OpaquePointer?) -> SQLValue {
         switch sqlite3_value_type(value) {
         case SQLITE_INTEGER:
@@ -381,7 +381,7 @@ struct BoundedAccumulation {
             let count = Int(sqlite3_value_bytes(value))
             guard let raw = sqlite3_value_blob(value) else { return .text("") }
             let bytes = UnsafeRawBufferPointer(start: raw, count: count)
-            return .text(bytes.map { String(format: "%02x", $0) }.joined())
+            return .hexText(of: bytes)
         default:
             return .null
         }

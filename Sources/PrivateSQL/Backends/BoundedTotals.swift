@@ -140,13 +140,13 @@ struct BoundedTotals {
         case .unitCount:
             return .unit
         case .sum(let c):
-            let b = plan.table.column(named: c)!.bounds!
-            return .sum(j: column(c), low: Double(m) * Swift.min(b.lowerBound, 0),
+            let b = c.bounds
+            return .sum(j: column(c.name), low: Double(m) * Swift.min(b.lowerBound, 0),
                         high: Double(m) * Swift.max(b.upperBound, 0), perGrid: perGrid)
         case .centeredSum(let c, let center):
-            return .centeredSum(j: column(c), m: Double(m), center: center, perGrid: perGrid)
+            return .centeredSum(j: column(c.name), m: Double(m), center: center, perGrid: perGrid)
         case .centeredSumOfSquares(let c, _):
-            return .meanSquares(j: column(c), m: Double(m), perGrid: perGrid)
+            return .meanSquares(j: column(c.name), m: Double(m), perGrid: perGrid)
         case .histogram:
             return .none   // computed by its own statement
         }

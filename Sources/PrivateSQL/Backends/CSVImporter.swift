@@ -1,3 +1,4 @@
+import BudgetLedger
 import Foundation
 import GRDB
 import Mechanisms
@@ -54,6 +55,9 @@ public struct CSVImportSummary: Hashable, Sendable {
 /// end, so a failure (a malformed row, a value of the wrong type) leaves the database as it was, and a database
 /// file the import created is removed again. Errors name the CSV line.
 ///
+/// The file is streamed, never held whole: a first pass checks that it is UTF-8, a second reads the header, checks
+/// every record's field count and infers the types, a third converts and inserts row by row (``CSVRecords``).
+///
 /// Limits: at most ``TableMetadata/maximumColumns`` imported columns (SQLite's default `SQLITE_MAX_COLUMN`),
 /// checked on the header before any row is read; no NUL character in a field, a header name or the table name
 /// (SQLite would cut the text at it).
@@ -72,14 +76,10 @@ public enum CSVImporter {
         guard !options.table.utf8.contains(0) else {
             throw VeilError(.invalidInput, "the table name contains a NUL character, which SQLite cannot take in a name")
         }
-        let text: String
-        do {
-            text = try String(contentsOf: csv, encoding: .utf8)
-        } catch {
-            throw VeilError(.invalidInput, "cannot read \(csv.path): \(error.localizedDescription)")
-        }
+        // Checked first, so that an encoding error is reported before any other.
+        try CSVRecords.checkUTF8(csv)
         let name = csv.lastPathComponent
-        var records = CSVRecords(text: text, file: name)
+        var records = try CSVRecords(reading: csv, file: name)
         guard let header = try records.next() else { throw VeilError(.invalidInput, "\(name) is empty") }
 
         // Column selection.
@@ -124,70 +124,66 @@ public enum CSVImporter {
         }
         guard !selected.isEmpty else { throw VeilError(.invalidInput, "\(name): no column to import") }
 
-        // Read every record, checking field counts.
-        var rows: [(line: Int, fields: [String])] = []
+        // First pass: field counts, and the types: declared, or inferred (integer, else real, else text).
+        let nulls = options.nullTokens.union([""])
+        let declared = selected.map { options.metadata?.column(named: $0.name)?.type }
+        var inferred = [ColumnType](repeating: .integer, count: selected.count)
         while let record = try records.next() {
             if record.fields == [""] { continue }   // blank line
             guard record.fields.count == header.fields.count else {
                 throw VeilError(.invalidInput, "\(name):\(record.line): \(record.fields.count) fields, but the header "
                                 + "has \(header.fields.count)")
             }
-            rows.append((record.line, record.fields))
-        }
-
-        // Types: declared, or inferred (integer, else real, else text).
-        let nulls = options.nullTokens.union([""])
-        let types: [ColumnType] = selected.map { column in
-            if let declared = options.metadata?.column(named: column.name)?.type { return declared }
-            var type = ColumnType.integer
-            for row in rows {
-                let field = row.fields[column.index]
-                if nulls.contains(field) { continue }
-                if type == .integer, Int64(field) != nil { continue }
-                if let d = Double(field), d.isFinite { type = .real; continue }
-                return .text
+            for (position, column) in selected.enumerated() where declared[position] == nil {
+                let field = record.fields[column.index]
+                if inferred[position] == .text || nulls.contains(field) { continue }
+                if inferred[position] == .integer, Int64(field) != nil { continue }
+                if let d = Double(field), d.isFinite { inferred[position] = .real } else { inferred[position] = .text }
             }
-            return type
         }
+        let types = selected.indices.map { declared[$0] ?? inferred[$0] }
 
-        // Convert, then write in one transaction.
-        var values: [[DatabaseValue]] = []
-        values.reserveCapacity(rows.count)
-        for row in rows {
-            var converted: [DatabaseValue] = []
-            for (position, column) in selected.enumerated() {
-                let field = row.fields[column.index]
-                if nulls.contains(field) {
-                    converted.append(.null)
-                    continue
-                }
-                guard let value = convert(field, to: types[position]) else {
-                    throw VeilError(.invalidInput, "\(name):\(row.line): column \(column.name): '\(field)' is not "
-                                    + "\(types[position] == .integer ? "an" : "a") \(types[position].rawValue)")
-                }
-                converted.append(value)
-            }
-            values.append(converted)
-        }
-        let table = SQLRewriter.quote(options.table)
-        let scratch = SQLRewriter.quote("\(options.table)__veil_import")
+        let table = SQLiteIdentifier.quoted(options.table)
+        let scratch = SQLiteIdentifier.quoted("\(options.table)__veil_import")
         let definitions = zip(selected, types).map { column, type in
-            "\(SQLRewriter.quote(column.name)) \(type == .integer || type == .boolean ? "INTEGER" : type == .real ? "REAL" : "TEXT")"
+            "\(SQLiteIdentifier.quoted(column.name)) \(type == .integer || type == .boolean ? "INTEGER" : type == .real ? "REAL" : "TEXT")"
         }
         let databaseExisted = FileManager.default.fileExists(atPath: databasePath)
+        var rows = 0
         do {
             try write(into: databasePath) { db in
+                try db.execute(sql: "DROP TABLE IF EXISTS \(scratch)")
+                try db.execute(sql: "CREATE TABLE \(scratch) (\(definitions.joined(separator: ", ")))")
+                let placeholders = selected.map { _ in "?" }.joined(separator: ", ")
+                let insert = try db.makeStatement(sql: "INSERT INTO \(scratch) VALUES (\(placeholders))")
+                // Second pass: convert and insert row by row.
+                var records = try CSVRecords(reading: csv, file: name)
+                _ = try records.next()   // the header
+                var converted: [DatabaseValue] = []
+                while let record = try records.next() {
+                    if record.fields == [""] { continue }   // blank line
+                    converted.removeAll(keepingCapacity: true)
+                    for (position, column) in selected.enumerated() {
+                        let field = record.fields[column.index]
+                        if nulls.contains(field) {
+                            converted.append(.null)
+                            continue
+                        }
+                        guard let value = convert(field, to: types[position]) else {
+                            throw VeilError(.invalidInput, "\(name):\(record.line): column \(column.name): '\(field)' is "
+                                            + "not \(types[position] == .integer ? "an" : "a") \(types[position].rawValue)")
+                        }
+                        converted.append(value)
+                    }
+                    try insert.execute(arguments: StatementArguments(converted))
+                    rows += 1
+                }
                 if try db.tableExists(options.table) {
                     guard options.replaceExisting else {
                         throw VeilError(.invalidInput, "table \(options.table) already exists in \(databasePath); "
                                         + "pass --replace to overwrite it")
                     }
                 }
-                try db.execute(sql: "DROP TABLE IF EXISTS \(scratch)")
-                try db.execute(sql: "CREATE TABLE \(scratch) (\(definitions.joined(separator: ", ")))")
-                let placeholders = selected.map { _ in "?" }.joined(separator: ", ")
-                let insert = try db.makeStatement(sql: "INSERT INTO \(scratch) VALUES (\(placeholders))")
-                for row in values { try insert.execute(arguments: StatementArguments(row)) }
                 try db.execute(sql: "DROP TABLE IF EXISTS \(table)")
                 try db.execute(sql: "ALTER TABLE \(scratch) RENAME TO \(table)")
             }
@@ -201,7 +197,7 @@ public enum CSVImporter {
             if let error = error as? VeilError { throw error }
             throw VeilError(.invalidInput, "cannot write \(databasePath): \(SQLiteBackend.describe(error))")
         }
-        return CSVImportSummary(rows: values.count, columns: zip(selected, types).map { .init(name: $0.name, type: $1) },
+        return CSVImportSummary(rows: rows, columns: zip(selected, types).map { .init(name: $0.name, type: $1) },
                                 ignoredColumns: ignored)
     }
 
@@ -231,83 +227,5 @@ public enum CSVImporter {
         case .text:
             return field.databaseValue
         }
-    }
-}
-
-/// Iterates over the records of CSV text, remembering the line each starts on.
-struct CSVRecords {
-    private let scalars: [Unicode.Scalar]
-    private let file: String
-    private var index = 0
-    private var line = 1
-
-    init(text: String, file: String) {
-        var scalars = Array(text.unicodeScalars)
-        if scalars.first == "\u{FEFF}" { scalars.removeFirst() }
-        self.scalars = scalars
-        self.file = file
-    }
-
-    mutating func next() throws -> (line: Int, fields: [String])? {
-        guard index < scalars.count else { return nil }
-        let startLine = line
-        var fields: [String] = []
-        var field = String.UnicodeScalarView()
-        var quoted = false
-        var wasQuoted = false
-        while index < scalars.count {
-            let c = scalars[index]
-            index += 1
-            if quoted {
-                if c == "\"" {
-                    if index < scalars.count, scalars[index] == "\"" {
-                        field.append("\"")
-                        index += 1
-                    } else {
-                        quoted = false
-                    }
-                } else {
-                    if c == "\n" { line += 1 }
-                    if c == "\0" { throw nulCharacter() }
-                    field.append(c)
-                }
-                continue
-            }
-            switch c {
-            case "\"":
-                guard field.isEmpty, !wasQuoted else {
-                    throw VeilError(.invalidInput, "\(file):\(line): a quote inside an unquoted field (quote the whole field and double inner quotes)")
-                }
-                quoted = true
-                wasQuoted = true
-            case ",":
-                fields.append(String(field))
-                field = String.UnicodeScalarView()
-                wasQuoted = false
-            case "\r":
-                continue
-            case "\n":
-                line += 1
-                fields.append(String(field))
-                return (startLine, fields)
-            case "\0":
-                throw nulCharacter()
-            default:
-                if wasQuoted {
-                    throw VeilError(.invalidInput, "\(file):\(line): text after a closing quote")
-                }
-                field.append(c)
-            }
-        }
-        if quoted {
-            throw VeilError(.invalidInput, "\(file):\(startLine): a quoted field is not closed before the end of the file")
-        }
-        fields.append(String(field))
-        return (startLine, fields)
-    }
-
-    private func nulCharacter() -> VeilError {
-        VeilError(.invalidInput, "\(file):\(line): a field contains a NUL character (byte 0), at which SQLite would "
-                  + "cut the text; remove it from the file")
     }
 }

@@ -1,3 +1,4 @@
+import BudgetLedger
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -39,20 +40,16 @@ public final class SQLiteBackend: Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw VeilError(.invalidInput, "database \(path) does not exist")
         }
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.label = "veil.private-sql"
-        configuration.prepareDatabase { db in
-            db.add(function: SQLiteBackend.priorityFunction)
-            try SaturatingSum.register(db)
-            // The rewrite's intermediate tables (GROUP BY, window partitions) stay in memory; pages are read
-            // through a memory map and a 64 MiB page cache. None of these write to the file.
-            try db.execute(sql: "PRAGMA temp_store = MEMORY")
-            try db.execute(sql: "PRAGMA cache_size = -65536")
-            try db.execute(sql: "PRAGMA mmap_size = 1073741824")
-        }
         do {
-            queue = try DatabaseQueue(path: path, configuration: configuration)
+            queue = try ReadOnlyDatabase.open(path: path, label: "veil.private-sql") { db in
+                db.add(function: SQLiteBackend.priorityFunction)
+                try SaturatingSum.register(db)
+                // The rewrite's intermediate tables (GROUP BY, window partitions) stay in memory; pages are read
+                // through a memory map and a 64 MiB page cache. None of these write to the file.
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
+                try db.execute(sql: "PRAGMA cache_size = -65536")
+                try db.execute(sql: "PRAGMA mmap_size = 1073741824")
+            }
             try queue.read { db in _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
         } catch {
             throw VeilError(.invalidInput, "cannot open database \(path) read-only: \(Self.describe(error))")
@@ -237,7 +234,7 @@ extension SQLValue {
         case .int64(let v): self = .integer(v)
         case .double(let v): self = .real(v)
         case .string(let s): self = .text(s)
-        case .blob(let data): self = .text(data.map { String(format: "%02x", $0) }.joined())
+        case .blob(let data): self = .hexText(of: data)
         }
     }
 }

@@ -52,16 +52,20 @@ public struct PrivateQueryEngine: Sendable {
         planner = QueryPlanner(metadata: metadata, histogramBins: histogramBins)
     }
 
-    /// Plans a query without touching the data or the budget (see ``QueryPlanner/plan(_:budget:sampling:publicValues:noise:)``).
-    /// - Throws: ``QueryError`` for a syntax error or a refusal.
-    public func plan(_ query: String, budget: QueryBudget, keys: [String: [SQLValue]] = [:],
+    /// Plans a query without touching the data or the budget (see
+    /// ``QueryPlanner/plan(_:budget:sampling:publicValues:keysFile:noise:)``).
+    /// - Parameters:
+    ///   - keys: public key values per column, replacing the metadata's `public_values`.
+    ///   - keysFile: a keys file (``KeysFile``), read against the queried table once the query is parsed.
+    /// - Throws: ``QueryError`` for a syntax error, a refusal, or an unreadable or invalid keys file.
+    public func plan(_ query: String, budget: QueryBudget, keys: [String: [SQLValue]] = [:], keysFile: URL? = nil,
                      noise: QueryNoise? = nil, sampling: PartitionSampling = .random) throws -> QueryPlan {
-        try planner.plan(query, budget: budget, sampling: sampling, publicValues: keys, noise: noise)
+        try planner.plan(query, budget: budget, sampling: sampling, publicValues: keys, keysFile: keysFile, noise: noise)
     }
 
     /// Answers `plan` with noise from the operating system's CSPRNG (``SecureRandomSource``).
     /// - Parameters:
-    ///   - plan: a plan from ``plan(_:budget:keys:noise:sampling:)``.
+    ///   - plan: a plan from ``plan(_:budget:keys:keysFile:noise:sampling:)``.
     ///   - analyst: who asks (recorded in the ledger).
     ///   - purpose: why (recorded in the ledger); the query text by default.
     ///   - confidenceLevel: the level of the intervals, in (0, 1) (default 0.95).
@@ -78,7 +82,7 @@ public struct PrivateQueryEngine: Sendable {
 
     /// Answers `plan` with noise drawn from `source`. Pass a ``SecureRandomSource`` outside tests.
     /// - Parameters:
-    ///   - plan: a plan from ``plan(_:budget:keys:noise:sampling:)``.
+    ///   - plan: a plan from ``plan(_:budget:keys:keysFile:noise:sampling:)``.
     ///   - analyst: who asks (recorded in the ledger).
     ///   - purpose: why (recorded in the ledger); the query text by default.
     ///   - confidenceLevel: the level of the intervals, in (0, 1).

@@ -17,11 +17,11 @@
 /// a ``QueryError`` of code ``VeilError/Code/queryRefused``; syntax errors have code
 /// ``VeilError/Code/invalidQuery``. Both point at the offending token.
 public struct Parser: Sendable {
-    private let query: String
-    private let tokens: [Token]
-    private var position = 0
+    let query: String
+    let tokens: [Token]
+    var position = 0
     /// How many expressions, `NOT`s and signs enclose the current position.
-    private var depth = 0
+    var depth = 0
 
     /// The longest query text accepted, in UTF-8 bytes.
     public static let maximumQueryLength = 100_000
@@ -169,7 +169,7 @@ public struct Parser: Sendable {
                                offset: offset, text: query)
     }
 
-    private mutating func parseSelectItem() throws(QueryError) -> SelectItem {
+    mutating func parseSelectItem() throws(QueryError) -> SelectItem {
         let start = current
         if current.isSymbol("*") {
             advance()
@@ -183,7 +183,7 @@ public struct Parser: Sendable {
         return SelectItem(expression: expression, alias: alias, at: start.location)
     }
 
-    private mutating func parseOptionalAlias() throws(QueryError) -> String? {
+    mutating func parseOptionalAlias() throws(QueryError) -> String? {
         if consumeKeyword("AS") { return try parseIdentifier(what: "an alias after AS") }
         switch current.kind {
         case .quotedIdentifier(let name):
@@ -197,7 +197,7 @@ public struct Parser: Sendable {
         }
     }
 
-    private mutating func parseCount(what: String) throws(QueryError) -> Int {
+    mutating func parseCount(what: String) throws(QueryError) -> Int {
         let token = current
         guard case .integer(let value) = token.kind, value >= 0, value <= Int64(Int32.max) else {
             throw syntax("\(what) needs a non-negative integer, found \(token.display)", at: token)
@@ -206,274 +206,43 @@ public struct Parser: Sendable {
         return Int(value)
     }
 
-    // MARK: Expressions
-
-    /// Parses an expression at the current position.
-    public mutating func parseExpression() throws(QueryError) -> Expression {
-        try descend(at: current.location)
-        defer { depth -= 1 }
-        return try parseOr()
-    }
-
-    private mutating func parseOr() throws(QueryError) -> Expression {
-        try parseChain({ (p: inout Parser) throws(QueryError) in try p.parseAnd() }) { $0.isKeyword("OR") ? .or : nil }
-    }
-
-    private mutating func parseAnd() throws(QueryError) -> Expression {
-        try parseChain({ (p: inout Parser) throws(QueryError) in try p.parseNot() }) { $0.isKeyword("AND") ? .and : nil }
-    }
-
-    /// A left-associative chain `operand (operator operand)*`: `op` names the operator the current token stands
-    /// for, or `nil` where the chain ends.
-    private mutating func parseChain(_ operand: (inout Parser) throws(QueryError) -> Expression,
-                                     _ op: (Token) -> BinaryOperator?) throws(QueryError) -> Expression {
-        var left = try operand(&self)
-        while let binary = op(current) {
-            advance()
-            let right = try operand(&self)
-            left = try node(.binary(binary, left, right), at: left.location)
-        }
-        return left
-    }
-
-    private mutating func parseNot() throws(QueryError) -> Expression {
-        if current.isKeyword("NOT") {
-            let start = current.location
-            advance()
-            try descend(at: start)
-            defer { depth -= 1 }
-            let operand = try parseNot()
-            return try node(.unary(.not, operand), at: start)
-        }
-        return try parsePredicate()
-    }
-
-    private mutating func parsePredicate() throws(QueryError) -> Expression {
-        let left = try parseAdditive()
-        if case .symbol(let s) = current.kind,
-           let op = ["=": BinaryOperator.equal, "<>": .notEqual, "!=": .notEqual, "<": .less,
-                     "<=": .lessOrEqual, ">": .greater, ">=": .greaterOrEqual][s] {
-            advance()
-            let right = try parseAdditive()
-            return try node(.binary(op, left, right), at: left.location)
-        }
-        if current.isKeyword("IS") {
-            advance()
-            let negated = consumeKeyword("NOT")
-            guard consumeKeyword("NULL") else {
-                throw syntax("expected NULL after IS\(negated ? " NOT" : ""), found \(current.display)", at: current)
-            }
-            return try node(.isNull(left, negated: negated), at: left.location)
-        }
-        var negated = false
-        if current.isKeyword("NOT"), let next = peekToken(1),
-           next.isKeyword("IN") || next.isKeyword("BETWEEN") || next.isKeyword("LIKE") {
-            negated = true
-            advance()
-        }
-        if consumeKeyword("IN") {
-            guard current.isSymbol("(") else {
-                throw syntax("expected '(' and a list of values after IN", at: current)
-            }
-            advance()
-            if current.isKeyword("SELECT") {
-                throw refuse("subqueries are not supported yet: list the values, e.g. IN (1, 2, 3)", at: current)
-            }
-            var values: [Expression] = []
-            repeat { values.append(try parseExpression()) } while consumeSymbol(",")
-            try expectSymbol(")", context: "to close the IN list")
-            return try node(.inList(left, values, negated: negated), at: left.location)
-        }
-        if consumeKeyword("BETWEEN") {
-            let low = try parseAdditive()
-            try expectKeyword("AND", after: "BETWEEN … (the lower bound)")
-            let high = try parseAdditive()
-            return try node(.between(left, low: low, high: high, negated: negated), at: left.location)
-        }
-        if consumeKeyword("LIKE") {
-            let pattern = try parseAdditive()
-            return try node(.like(left, pattern: pattern, negated: negated), at: left.location)
-        }
-        return left
-    }
-
-    private mutating func parseAdditive() throws(QueryError) -> Expression {
-        try parseChain({ (p: inout Parser) throws(QueryError) in try p.parseMultiplicative() }) { token in
-            token.isSymbol("+") ? .add : token.isSymbol("-") ? .subtract : token.isSymbol("||") ? .concatenate : nil
-        }
-    }
-
-    private mutating func parseMultiplicative() throws(QueryError) -> Expression {
-        try parseChain({ (p: inout Parser) throws(QueryError) in try p.parseUnary() }) { token in
-            token.isSymbol("*") ? .multiply : token.isSymbol("/") ? .divide : token.isSymbol("%") ? .modulo : nil
-        }
-    }
-
-    private mutating func parseUnary() throws(QueryError) -> Expression {
-        let start = current
-        if start.isSymbol("-") || start.isSymbol("+") {
-            advance()
-            try descend(at: start.location)
-            defer { depth -= 1 }
-            let operand = try parseUnary()
-            if start.isSymbol("-") {
-                // Fold negative literals so that `-5` is a literal.
-                switch operand.kind {
-                case .integer(let v) where v != Int64.min: return try node(.integer(-v), at: start.location)
-                case .real(let v): return try node(.real(-v), at: start.location)
-                default: return try node(.unary(.negate, operand), at: start.location)
-                }
-            }
-            return try node(.unary(.plus, operand), at: start.location)
-        }
-        return try parsePrimary()
-    }
-
-    private mutating func parsePrimary() throws(QueryError) -> Expression {
-        let token = current
-        let location = token.location
-        switch token.kind {
-        case .integer(let v):
-            advance()
-            return try node(.integer(v), at: location)
-        case .real(let v):
-            advance()
-            return try node(.real(v), at: location)
-        case .string(let s):
-            advance()
-            return try node(.string(s), at: location)
-        case .symbol("("):
-            advance()
-            if current.isKeyword("SELECT") {
-                throw refuse("subqueries are not supported yet: a private query reads one table directly", at: current)
-            }
-            let inner = try parseExpression()
-            try expectSymbol(")", context: "to close the parenthesis opened at \(location)")
-            return inner
-        case .symbol("*"):
-            throw refuse("'*' is only allowed inside COUNT(*); SELECT * would output raw rows", at: token)
-        case .quotedIdentifier(let name):
-            advance()
-            return try parseColumnOrCall(name: name, location: location, quoted: true)
-        case .word(let word):
-            let upper = word.asciiUppercased
-            switch upper {
-            case "NULL":
-                advance()
-                return try node(.null, at: location)
-            case "TRUE", "FALSE":
-                advance()
-                return try node(.boolean(upper == "TRUE"), at: location)
-            case "CASE":
-                throw refuse("CASE expressions are not supported: filter with WHERE or group by a column instead",
-                             at: token)
-            case "EXISTS":
-                throw refuse("subqueries (EXISTS) are not supported yet", at: token)
-            default:
-                if Self.reservedWords.contains(upper), peekToken(1)?.isSymbol("(") != true {
-                    throw syntax("expected an expression, found the keyword '\(word)'", at: token)
-                }
-                advance()
-                return try parseColumnOrCall(name: word, location: location, quoted: false)
-            }
-        case .end:
-            throw syntax("the query ends where an expression was expected", at: token)
-        default:
-            throw syntax("expected an expression, found \(token.display)", at: token)
-        }
-    }
-
-    private mutating func parseColumnOrCall(name: String, location: SourceLocation,
-                                            quoted: Bool) throws(QueryError) -> Expression {
-        if !quoted, current.isSymbol("(") {
-            advance()
-            if current.isSymbol("*") {
-                advance()
-                try expectSymbol(")", context: "after '*' in \(name.asciiUppercased)(*)")
-                return try node(.function(name: name.asciiUppercased, arguments: [], distinct: false, star: true),
-                                  at: location)
-            }
-            let distinct = consumeKeyword("DISTINCT")
-            var arguments: [Expression] = []
-            if !current.isSymbol(")") {
-                if current.isKeyword("SELECT") {
-                    throw refuse("subqueries are not supported yet", at: current)
-                }
-                repeat { arguments.append(try parseExpression()) } while consumeSymbol(",")
-            }
-            try expectSymbol(")", context: "to close the arguments of \(name.asciiUppercased)")
-            return try node(.function(name: name.asciiUppercased, arguments: arguments, distinct: distinct, star: false),
-                              at: location)
-        }
-        if current.isSymbol(".") {
-            advance()
-            let column = try parseIdentifier(what: "a column name after '\(name).'")
-            return try node(.column(name: column, qualifier: name), at: location)
-        }
-        return try node(.column(name: name, qualifier: nil), at: location)
-    }
-
-    // MARK: Nesting
-
-    /// Enters one level of nesting, refusing the query beyond ``maximumDepth``.
-    private mutating func descend(at location: SourceLocation) throws(QueryError) {
-        depth += 1
-        guard depth <= Self.maximumDepth else {
-            depth -= 1
-            throw tooDeep(at: location)
-        }
-    }
-
-    /// An expression node, refused when it would make the tree higher than ``maximumDepth``.
-    private func node(_ kind: Expression.Kind, at location: SourceLocation) throws(QueryError) -> Expression {
-        let expression = Expression(kind, at: location)
-        guard expression.height <= Self.maximumDepth else { throw tooDeep(at: location) }
-        return expression
-    }
-
-    private func tooDeep(at location: SourceLocation) -> QueryError {
-        QueryError(.invalidQuery, "the query nests expressions more than \(Self.maximumDepth) levels deep "
-                   + "(parentheses, NOT, signs, function arguments and each operator of a chain count one level); "
-                   + "simplify it or split it into several queries", at: location, in: query)
-    }
-
     // MARK: Token helpers
 
-    private var current: Token { tokens[position] }
+    var current: Token { tokens[position] }
 
-    private func peekToken(_ ahead: Int) -> Token? {
+    func peekToken(_ ahead: Int) -> Token? {
         position + ahead < tokens.count ? tokens[position + ahead] : nil
     }
 
-    private mutating func advance() {
+    mutating func advance() {
         if position < tokens.count - 1 { position += 1 }
     }
 
-    private mutating func consumeKeyword(_ keyword: String) -> Bool {
+    mutating func consumeKeyword(_ keyword: String) -> Bool {
         guard current.isKeyword(keyword) else { return false }
         advance()
         return true
     }
 
-    private mutating func consumeSymbol(_ symbol: String) -> Bool {
+    mutating func consumeSymbol(_ symbol: String) -> Bool {
         guard current.isSymbol(symbol) else { return false }
         advance()
         return true
     }
 
-    private mutating func expectKeyword(_ keyword: String, after: String) throws(QueryError) {
+    mutating func expectKeyword(_ keyword: String, after: String) throws(QueryError) {
         guard consumeKeyword(keyword) else {
             throw syntax("expected \(keyword) after \(after), found \(current.display)", at: current)
         }
     }
 
-    private mutating func expectSymbol(_ symbol: String, context: String) throws(QueryError) {
+    mutating func expectSymbol(_ symbol: String, context: String) throws(QueryError) {
         guard consumeSymbol(symbol) else {
             throw syntax("expected '\(symbol)' \(context), found \(current.display)", at: current)
         }
     }
 
-    private mutating func parseIdentifier(what: String) throws(QueryError) -> String {
+    mutating func parseIdentifier(what: String) throws(QueryError) -> String {
         switch current.kind {
         case .quotedIdentifier(let name):
             advance()
@@ -486,11 +255,11 @@ public struct Parser: Sendable {
         }
     }
 
-    private func syntax(_ reason: String, at token: Token) -> QueryError {
+    func syntax(_ reason: String, at token: Token) -> QueryError {
         QueryError(.invalidQuery, reason, at: token.location, in: query)
     }
 
-    private func refuse(_ reason: String, at token: Token) -> QueryError {
+    func refuse(_ reason: String, at token: Token) -> QueryError {
         QueryError(.queryRefused, reason, at: token.location, in: query)
     }
 }

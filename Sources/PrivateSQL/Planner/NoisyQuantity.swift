@@ -46,15 +46,25 @@ public struct NoisyQuantity: Hashable, Sendable {
         /// Non-null values of a column per group (`COUNT(col)`, and the denominator of `AVG`).
         case nonNullCount(column: String)
         /// Sum of clamped values (`SUM(col)`).
-        case sum(column: String)
+        case sum(column: ClampedColumn)
         /// Sum of clamped values minus the middle of the bounds (`AVG`, `VARIANCE`).
-        case centeredSum(column: String, center: Double)
+        case centeredSum(column: ClampedColumn, center: Double)
         /// Sum of squared distances of clamped values to the middle of the bounds (`VARIANCE`, `STDDEV`).
-        case centeredSumOfSquares(column: String, center: Double)
+        case centeredSumOfSquares(column: ClampedColumn, center: Double)
         /// Distinct privacy units per group (`COUNT(DISTINCT unit)`, and partition selection).
         case unitCount
-        /// Counts of clamped values in `bins` equal-width bins over `[lower, upper]` (`MEDIAN`, `PERCENTILE`).
-        case histogram(column: String, bins: Int, lower: Double, upper: Double)
+        /// Counts of clamped values in `bins` equal-width bins over `[lower, upper]`, the column's bounds
+        /// (`MEDIAN`, `PERCENTILE`).
+        case histogram(column: ClampedColumn, bins: Int, lower: Double, upper: Double)
+
+        /// The name of the column the quantity reads, if any.
+        public var columnName: String? {
+            switch self {
+            case .rowCount, .unitCount: nil
+            case .nonNullCount(let c): c
+            case .sum(let c), .centeredSum(let c, _), .centeredSumOfSquares(let c, _), .histogram(let c, _, _, _): c.name
+            }
+        }
     }
 
     /// Position in ``QueryPlan/quantities``.

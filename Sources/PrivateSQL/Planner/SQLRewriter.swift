@@ -1,3 +1,5 @@
+import BudgetLedger
+
 /// Writes the SQL that computes a plan's true per-group quantities with contribution bounding pushed down
 /// to the database.
 ///
@@ -30,15 +32,12 @@ struct SQLRewriter {
     let table: TableMetadata
     let keys: [GroupingKey]
     let quantities: [NoisyQuantity]
-    let whereSQL: String?
-    let whereParameters: [SQLValue]
+    let filter: RowFilter?
     let publicKeys: Bool
     let sampling: PartitionSampling
 
-    /// `name` as a double-quoted SQL identifier.
-    static func quote(_ name: String) -> String {
-        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
+    /// `name` as a double-quoted SQL identifier (``SQLiteIdentifier/quoted(_:)``).
+    static func quote(_ name: String) -> String { SQLiteIdentifier.quoted(name) }
 
     /// A number as an SQL literal: integers without a fraction, reals in round-trip form.
     static func number(_ value: Double, forceReal: Bool = false) -> String {
@@ -48,25 +47,61 @@ struct SQLRewriter {
         return "(\(text))"
     }
 
+    /// `filter` as SQL over quoted, declared identifiers, with every literal bound as a parameter (appended to
+    /// `parameters` in the order of the text).
+    static func sql(_ filter: RowFilter, parameters: inout [SQLValue]) -> String {
+        switch filter {
+        case .column(let name):
+            return quote(name)
+        case .value(let value):
+            parameters.append(value)
+            return "?"
+        case .null:
+            return "NULL"
+        case .negate(let operand):
+            return "(-\(sql(operand, parameters: &parameters)))"
+        case .not(let operand):
+            return "(NOT \(sql(operand, parameters: &parameters)))"
+        case .binary(let op, let l, let r):
+            let left = sql(l, parameters: &parameters)
+            let right = sql(r, parameters: &parameters)
+            return "(\(left) \(op.rawValue) \(right))"
+        case .isNull(let operand, let negated):
+            return "(\(sql(operand, parameters: &parameters)) IS \(negated ? "NOT " : "")NULL)"
+        case .inList(let operand, let list, let negated):
+            let left = sql(operand, parameters: &parameters)
+            let items = list.map { sql($0, parameters: &parameters) }
+            return "(\(left) \(negated ? "NOT " : "")IN (\(items.joined(separator: ", "))))"
+        case .between(let operand, let low, let high, let negated):
+            let value = sql(operand, parameters: &parameters)
+            let lowSQL = sql(low, parameters: &parameters)
+            let highSQL = sql(high, parameters: &parameters)
+            return "(\(value) \(negated ? "NOT " : "")BETWEEN \(lowSQL) AND \(highSQL))"
+        case .like(let operand, let pattern, let negated):
+            let value = sql(operand, parameters: &parameters)
+            let patternSQL = sql(pattern, parameters: &parameters)
+            return "(\(value) \(negated ? "NOT " : "")LIKE \(patternSQL))"
+        }
+    }
+
     /// Whether units must drop groups beyond k (they can touch more groups than k).
     var needsSampling: Bool {
         table.privacyUnit != .row && !keys.isEmpty && !(publicKeys && publicCombinations <= table.maxPartitionsPerUnit)
     }
 
     /// The `veil_rows` step: filter, unit, keys and the given columns clamped (plus bin indices for histograms).
-    func rowsCTE(columns valueColumns: [String], histogram: (column: String, bins: Int, lower: Double, upper: Double)?,
+    func rowsCTE(columns valueColumns: [ValueColumn], histogram: (column: String, bins: Int, lower: Double, upper: Double)?,
                  parameters: inout [SQLValue]) -> String {
         var rowSelect: [String] = []
         if case .column(let unit) = table.privacyUnit { rowSelect.append("\(Self.quote(unit)) AS veil_unit") }
         for (i, key) in keys.enumerated() { rowSelect.append("\(Self.quote(key.column)) AS veil_k\(i)") }
         var conditions: [String] = []
-        for (j, c) in valueColumns.enumerated() {
-            let column = table.column(named: c)!
+        for (j, column) in valueColumns.enumerated() {
             var clamped = Self.quote(column.name)
             if let b = column.bounds {
                 clamped = "MAX(\(Self.number(b.lowerBound)), MIN(\(Self.number(b.upperBound)), \(clamped)))"
             }
-            if let h = histogram, h.column == c {
+            if let h = histogram, h.column == column.name {
                 let width = h.upper - h.lower
                 let perUnit = width > 0 ? Double(h.bins) / width : 0
                 rowSelect.append("CAST(MIN(\(h.bins - 1), MAX(0, (\(clamped) - \(Self.number(h.lower))) * "
@@ -87,10 +122,7 @@ struct SQLRewriter {
     /// public values (when they are). Appends the conditions' parameters.
     func filterConditions(_ parameters: inout [SQLValue]) -> [String] {
         var conditions: [String] = []
-        if let whereSQL {
-            conditions.append(whereSQL)
-            parameters += whereParameters
-        }
+        if let filter { conditions.append(Self.sql(filter, parameters: &parameters)) }
         if case .column(let unit) = table.privacyUnit { conditions.append("\(Self.quote(unit)) IS NOT NULL") }
         for key in keys {
             if let values = key.publicValues {
@@ -101,15 +133,21 @@ struct SQLRewriter {
         return conditions
     }
 
-    /// The columns the main statement aggregates (those of its scalar quantities), in first-use order.
-    var aggregatedColumns: [String] {
-        var columns: [String] = []
+    /// A column `veil_rows` selects, clamped to its bounds when it has them.
+    typealias ValueColumn = (name: String, bounds: ClosedRange<Double>?)
+
+    /// The columns the main statement aggregates (those of its scalar quantities), in first-use order. A column
+    /// that is only counted is clamped too when it declares bounds (clamping never makes a value `NULL`).
+    var aggregatedColumns: [ValueColumn] {
+        var columns: [ValueColumn] = []
         for q in quantities where q.dimension == 1 {
+            let column: ValueColumn
             switch q.kind {
-            case .nonNullCount(let c), .sum(let c), .centeredSum(let c, _), .centeredSumOfSquares(let c, _):
-                if !columns.contains(c) { columns.append(c) }
-            default: break
+            case .nonNullCount(let c): column = (c, table.column(named: c)?.bounds)
+            case .sum(let c), .centeredSum(let c, _), .centeredSumOfSquares(let c, _): column = (c.name, c.bounds)
+            default: continue
             }
+            if !columns.contains(where: { $0.name == column.name }) { columns.append(column) }
         }
         return columns
     }
@@ -120,7 +158,7 @@ struct SQLRewriter {
     func boundedScan() -> BoundedScan? {
         guard case .column(let unit) = table.privacyUnit else { return nil }
         var parameters: [SQLValue] = []
-        let columns = aggregatedColumns
+        let columns = aggregatedColumns.map(\.name)
         let arguments = ([unit] + keys.map(\.column) + columns).map(Self.quote)
         var sql = "SELECT veil_bound(\(arguments.joined(separator: ", ")))\nFROM \(Self.quote(table.name))"
         let conditions = filterConditions(&parameters)
@@ -157,7 +195,8 @@ struct SQLRewriter {
         let scalarQuantities = quantities.filter { $0.dimension == 1 }
 
         let valueColumns = aggregatedColumns
-        func valueAlias(_ c: String) -> String { "veil_c\(valueColumns.firstIndex(of: c)!)" }
+        let valueNames = valueColumns.map(\.name)
+        func valueAlias(_ c: String) -> String { "veil_c\(valueNames.firstIndex(of: c)!)" }
 
         var sql = "WITH " + rowsCTE(columns: valueColumns, histogram: nil, parameters: &parameters)
         var groupColumns: [String] = []
@@ -225,7 +264,8 @@ struct SQLRewriter {
         var parameters: [SQLValue] = []
         let m = table.maxRowsPerPartition
         let keyAliases = keys.indices.map { "veil_k\($0)" }
-        var sql = "WITH " + rowsCTE(columns: [column], histogram: (column, bins, lower, upper), parameters: &parameters)
+        var sql = "WITH " + rowsCTE(columns: [(column.name, column.bounds)],
+                                      histogram: (column.name, bins, lower, upper), parameters: &parameters)
         let outputKeys = (keyAliases + ["veil_bin"]).joined(separator: ", ")
         if table.privacyUnit == .row {
             sql += "\nSELECT \(outputKeys), COUNT(*)\nFROM veil_rows\nGROUP BY \(outputKeys)"
@@ -270,16 +310,17 @@ struct SQLRewriter {
         case .unitCount:
             return []
         case .sum(let c):
-            let b = table.column(named: c)!.bounds!
+            let b = c.bounds
             let low = Double(m) * min(b.lowerBound, 0)
             let high = Double(m) * max(b.upperBound, 0)
-            return [grid("MAX(\(Self.number(low)), MIN(\(Self.number(high)), TOTAL(\(value(c)))))", q) + " AS \(name)"]
+            return [grid("MAX(\(Self.number(low)), MIN(\(Self.number(high)), TOTAL(\(value(c.name)))))", q) + " AS \(name)"]
         case .centeredSum(let c, let center):
             let mid = Self.number(center, forceReal: true)
-            return [grid("MIN(COUNT(\(value(c))), \(m)) * (COALESCE(AVG(\(value(c))), \(mid)) - \(mid))", q) + " AS \(name)"]
+            return [grid("MIN(COUNT(\(value(c.name))), \(m)) * (COALESCE(AVG(\(value(c.name))), \(mid)) - \(mid))", q)
+                    + " AS \(name)"]
         case .centeredSumOfSquares(let c, let center):
             let mid = Self.number(center, forceReal: true)
-            let v = value(c)
+            let v = value(c.name)
             return [grid("MIN(COUNT(\(v)), \(m)) * COALESCE(AVG((\(v) - \(mid)) * (\(v) - \(mid))), 0.0)", q) + " AS \(name)"]
         case .histogram:
             return []   // computed by its own statement (histogramStatement)
@@ -295,12 +336,12 @@ struct SQLRewriter {
         case .nonNullCount(let c):
             return ["COUNT(\(value(c))) AS \(name)"]
         case .sum(let c):
-            return ["veil_sum(\(grid(value(c), q))) AS \(name)"]
+            return ["veil_sum(\(grid(value(c.name), q))) AS \(name)"]
         case .centeredSum(let c, let center):
-            return ["veil_sum(\(grid("\(value(c)) - \(Self.number(center, forceReal: true))", q))) AS \(name)"]
+            return ["veil_sum(\(grid("\(value(c.name)) - \(Self.number(center, forceReal: true))", q))) AS \(name)"]
         case .centeredSumOfSquares(let c, let center):
             let mid = Self.number(center, forceReal: true)
-            return ["veil_sum(\(grid("(\(value(c)) - \(mid)) * (\(value(c)) - \(mid))", q))) AS \(name)"]
+            return ["veil_sum(\(grid("(\(value(c.name)) - \(mid)) * (\(value(c.name)) - \(mid))", q))) AS \(name)"]
         case .histogram:
             return []   // computed by its own statement (histogramStatement)
         }

@@ -1,3 +1,4 @@
+import BudgetLedger
 import Foundation
 import GRDB
 import LinearAlgebra
@@ -32,11 +33,8 @@ public enum SQLiteLoader {
         guard FileManager.default.fileExists(atPath: databasePath) else {
             throw VeilError(.invalidInput, "database file not found: \(databasePath)")
         }
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.label = "veil.training-data"
         do {
-            let queue = try DatabaseQueue(path: databasePath, configuration: configuration)
+            let queue = try ReadOnlyDatabase.open(path: databasePath, label: "veil.training-data")
             return try queue.read { db in
                 try read(db, path: databasePath, table: table, labelColumn: labelColumn, featureColumns: featureColumns,
                          classCount: classCount, boundedColumns: boundedColumns)
@@ -48,11 +46,6 @@ public enum SQLiteLoader {
         } catch let error as DatabaseError {
             throw VeilError(.invalidInput, "cannot read \(databasePath): \(error.message ?? "\(error.resultCode)")")
         }
-    }
-
-    /// `name` as a SQL identifier: in double quotes, embedded double quotes doubled.
-    static func quotedIdentifier(_ name: String) -> String {
-        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     private static func read(_ db: Database, path: String, table: String, labelColumn: String,
@@ -74,8 +67,8 @@ public enum SQLiteLoader {
         let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?) ORDER BY cid", arguments: [table])
         var builder = try TabularDatasetBuilder(columns: columns, labelColumn: labelColumn, featureColumns: featureColumns,
                                                 classCount: classCount, source: source, boundedColumns: boundedColumns)
-        let from = quotedIdentifier(table)
-        let selected = ([builder.labelIndex] + builder.featureIndices).map { quotedIdentifier(columns[$0]) }
+        let from = SQLiteIdentifier.quoted(table)
+        let selected = ([builder.labelIndex] + builder.featureIndices).map { SQLiteIdentifier.quoted(columns[$0]) }
         let rows = try Row.fetchCursor(db, sql: "SELECT rowid, \(selected.joined(separator: ", ")) FROM \(from) ORDER BY rowid")
         while let row = try rows.next() {
             let rowid: Int64 = row[0]
