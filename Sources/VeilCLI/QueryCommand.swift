@@ -52,14 +52,17 @@ struct QueryCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "δ of this query in [0, 1): 0 for discrete Laplace noise; > 0 for discrete Gaussian noise and partition selection.", transform: DecimalArgument.parse)
     var delta: Double = 0
 
-    @Option(help: "Who asks (recorded in the ledger).")
-    var analyst: String = ProcessInfo.processInfo.environment["USER"] ?? "analyst"
+    @Option(help: "Who asks (recorded in the ledger; default: $USER, else analyst).")
+    var analyst: String = DefaultAnalyst.name
 
     @Option(help: "Why (recorded in the ledger; default: the query text).")
     var purpose: String?
 
     @Option(help: "table, csv or json.")
     var format: Format = .table
+
+    @Flag(help: "Same as --format json (as the other commands spell it).")
+    var json = false
 
     @Option(parsing: .unconditional, help: "Confidence level of the intervals, in (0, 1).", transform: DecimalArgument.parse)
     var confidence: Double = 0.95
@@ -68,9 +71,7 @@ struct QueryCommand: ParsableCommand {
                                valueName: "file"))
     var keys: String?
 
-    @Option(name: .customLong("ledger"),
-            help: ArgumentHelp("Ledger file (default: $VEIL_LEDGER, else ./veil-ledger.sqlite).", valueName: "path"))
-    var ledgerPath: String?
+    @OptionGroup var ledger: LedgerOptions
 
     @Option(parsing: .unconditional,
             help: ArgumentHelp("Stop the query's statements after this many seconds (> 0; default 600). The data has "
@@ -89,6 +90,9 @@ struct QueryCommand: ParsableCommand {
     func validate() throws {
         guard confidence > 0, confidence < 1 else { throw ValidationError("--confidence must be in (0, 1), got \(confidence)") }
         guard !(explain && dryRun) else { throw ValidationError("--explain and --dry-run cannot be combined") }
+        guard !json || format == .table || format == .json else {
+            throw ValidationError("--json and --format \(format.rawValue) cannot be combined")
+        }
         guard timeout.isFinite, timeout > 0, timeout <= 1e9 else {
             throw ValidationError("--timeout must be a number of seconds in (0, 1e9], got \(timeout)")
         }
@@ -97,15 +101,11 @@ struct QueryCommand: ParsableCommand {
     func run() throws {
         let privacy = try PrivacyMetadata.load(contentsOf: URL(fileURLWithPath: metadata))
         let budget = try QueryBudget(epsilon: epsilon, delta: delta)
-        var keyValues: [String: [SQLValue]] = [:]
-        if let keys {
-            // The keys file is read against the queried table; parse once to find it.
-            let table = try Self.queriedTable(query, metadata: privacy)
-            keyValues = try KeysFile.load(contentsOf: URL(fileURLWithPath: keys), table: table)
-        }
         let plan: QueryPlan
         do {
-            plan = try QueryPlanner(metadata: privacy).plan(query, budget: budget, publicValues: keyValues)
+            // The planner parses the query once and reads the keys file against the queried table.
+            plan = try QueryPlanner(metadata: privacy).plan(query, budget: budget,
+                                                            keysFile: keys.map { URL(fileURLWithPath: $0) })
         } catch {
             throw error.veilError
         }
@@ -117,16 +117,15 @@ struct QueryCommand: ParsableCommand {
             print(QueryText.explanation(plan), terminator: "")
             return
         }
-        let path = Ledger.resolvePath(ledgerPath)
+        let path = Ledger.resolvePath(ledger.path)
         guard FileManager.default.fileExists(atPath: path) else {
             throw CLIFailure("no ledger at \(path): create the budget first, e.g. `veil budget create \(plan.scope) "
                              + "--epsilon 3 --delta 1e-5 --ledger \(path)`", exitCode: CLIExitCode.badInput)
         }
-        let ledger = try Ledger(path: path)
-        let engine = PrivateQueryEngine(metadata: privacy, databasePath: db, ledger: ledger,
+        let engine = PrivateQueryEngine(metadata: privacy, databasePath: db, ledger: try Ledger(path: path),
                                         timeLimit: .milliseconds(Int64((timeout * 1000).rounded(.up))))
         let release = try engine.execute(plan, analyst: analyst, purpose: purpose, confidenceLevel: confidence)
-        switch format {
+        switch json ? .json : format {
         case .json:
             print(String(decoding: release.json, as: UTF8.self))
         case .csv:
@@ -136,16 +135,5 @@ struct QueryCommand: ParsableCommand {
             print(QueryText.table(release), terminator: "")
             print(QueryText.footer(release, plan: plan, ledger: path))
         }
-    }
-
-    /// The table a query reads, for reading a keys file with its column types.
-    static func queriedTable(_ query: String, metadata: PrivacyMetadata) throws -> TableMetadata {
-        let statement: SelectStatement
-        do { statement = try Parser.parse(query) } catch { throw error.veilError }
-        guard let table = metadata.table(named: statement.from.name) else {
-            throw VeilError(.invalidQuery, "unknown table '\(statement.from.name)' (tables in \(metadata.source): "
-                            + metadata.tables.map(\.name).joined(separator: ", ") + ")")
-        }
-        return table
     }
 }

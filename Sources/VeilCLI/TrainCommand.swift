@@ -45,8 +45,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Print the final summary as one JSON object.")
     var json = false
 
-    @Option(help: "Who trains, recorded with the ledger charge (default: $USER).")
-    var analyst: String?
+    @Option(help: "Who trains, recorded with the ledger charge (default: $USER, else analyst).")
+    var analyst: String = DefaultAnalyst.name
 
     @OptionGroup var ledger: LedgerOptions
 
@@ -61,7 +61,7 @@ struct TrainCommand: ParsableCommand {
 
         // Everything that can fail without drawing noise is checked before the budget is reserved.
         let run = try TrainingRun.prepare(pipeline: pipeline, source: self.pipeline,
-                                          analyst: analyst ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown",
+                                          analyst: analyst,
                                           openLedger: { try ledger.open() })
         let plan = run.plan
         for warning in run.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }

@@ -141,4 +141,51 @@ struct QueryCommandTests {
         #expect(run.status == 2)
         #expect(run.stderr.contains("veil budget create health_panel"), "\(run.stderr)")
     }
+
+    @Test("--json is --format json; --json with --format csv is refused before anything is read")
+    func jsonFlag() throws {
+        let ledger = temporaryLedger()
+        defer { remove(ledger) }
+        try createBudget(ledger)
+        let run = try query(ledger, ["--epsilon", "0.5", "--json"], "SELECT year, COUNT(*) AS n FROM visits GROUP BY year")
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(object["columns"] as? [String] == ["year", "n"])
+        let both = try query(ledger, ["--json", "--format", "csv"], "SELECT COUNT(*) FROM visits")
+        #expect(both.status == 2)
+        #expect(both.stderr.contains("--json and --format csv cannot be combined"), "\(both.stderr)")
+    }
+
+    @Test("--analyst defaults to $USER, else analyst, for query and budget charge alike")
+    func analystDefault() throws {
+        let ledger = temporaryLedger()
+        defer { remove(ledger) }
+        try createBudget(ledger)
+        let anonymous = try runVeil(["query", "--db", db, "--metadata", metadata, "--ledger", ledger, "--epsilon", "0.1",
+                                     "SELECT COUNT(*) FROM visits"], environment: ["USER": ""])
+        #expect(anonymous.status == 0, "\(anonymous.stderr)")
+        let named = try runVeil(["query", "--db", db, "--metadata", metadata, "--ledger", ledger, "--epsilon", "0.1",
+                                 "SELECT COUNT(*) FROM visits"], environment: ["USER": "querying-user"])
+        #expect(named.status == 0, "\(named.stderr)")
+        let charge = try runVeil(["budget", "charge", "health_panel", "--epsilon", "0.1", "--purpose", "outside release",
+                                  "--ledger", ledger], environment: ["USER": "charging-user"])
+        #expect(charge.status == 0, "\(charge.stderr)")
+        let history = try runVeil(["budget", "history", "health_panel", "--ledger", ledger]).stdout
+        #expect(history.contains("by analyst:"), "\(history)")
+        #expect(history.contains("by querying-user:"), "\(history)")
+        #expect(history.contains("by charging-user:"), "\(history)")
+    }
+
+    @Test("--keys with an unknown table: the query is parsed once, the error points into it")
+    func keysWithUnknownTable() throws {
+        let ledger = temporaryLedger()
+        let keys = FileManager.default.temporaryDirectory.appendingPathComponent("veil-keys-\(UUID().uuidString).csv")
+        defer { remove(ledger); try? FileManager.default.removeItem(at: keys) }
+        try "age\n30\n".write(to: keys, atomically: true, encoding: .utf8)
+        let run = try query(ledger, ["--keys", keys.path], "SELECT age, COUNT(*) FROM visit GROUP BY age")
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("unknown table 'visit'"), "\(run.stderr)")
+        #expect(run.stderr.contains("^"), "\(run.stderr)")   // a caret under the table name, as without --keys
+        #expect(!FileManager.default.fileExists(atPath: ledger))
+    }
 }
