@@ -52,7 +52,7 @@ struct QueryCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "δ of this query in [0, 1): 0 for discrete Laplace noise; > 0 for discrete Gaussian noise and partition selection.", transform: DecimalArgument.parse)
     var delta: Double = 0
 
-    @Option(help: "Who asks (recorded in the ledger; default: $USER, else analyst).")
+    @Option(help: "Who asks, recorded in the ledger ($USER when set, else analyst).")
     var analyst: String = DefaultAnalyst.name
 
     @Option(help: "Why (recorded in the ledger; default: the query text).")

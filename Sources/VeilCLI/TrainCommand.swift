@@ -45,7 +45,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Print the final summary as one JSON object.")
     var json = false
 
-    @Option(help: "Who trains, recorded with the ledger charge (default: $USER, else analyst).")
+    @Option(help: "Who trains, recorded with the ledger charge ($USER when set, else analyst).")
     var analyst: String = DefaultAnalyst.name
 
     @OptionGroup var ledger: LedgerOptions

@@ -61,7 +61,7 @@ struct ExternalReleaseOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "δ of the release, in [0, 1).", transform: DecimalArgument.parse)
     var delta: Double = 0
 
-    @Option(help: "Who makes the release (default: $USER, else analyst).")
+    @Option(help: "Who makes the release ($USER when set, else analyst).")
     var analyst: String = DefaultAnalyst.name
 
     @Option(help: "Why.")
