@@ -53,7 +53,7 @@ struct NoiseQuantileSearchTests {
         let clock = ContinuousClock()
         let start = clock.now
         let m = try NoiseQuantile.discreteLaplaceHalfWidth(scale: scale, level: 0.95)
-        #expect(clock.now - start < .seconds(1))
+        #expect(clock.now - start < .seconds(5))  // microseconds when idle; stepping took minutes
         let alpha = 1 - 0.95
         #expect(NoiseQuantile.discreteLaplaceTail(scale: scale, beyond: m) <= alpha)
         #expect(NoiseQuantile.discreteLaplaceTail(scale: scale, beyond: m - 1) > alpha)
