@@ -193,7 +193,8 @@ extension Ledger {
                 if let failure = verifier.check(row) { return failure }
             }
             let totals = try Row.fetchAll(db, sql: "SELECT scope, epsilon_units, delta_units FROM scope_total")
-            return verifier.finish(runningTotals: totals)
+            let states = try Row.fetchAll(db, sql: "SELECT scope, state FROM scope_composition")
+            return verifier.finish(runningTotals: totals, composedStates: states)
         }
     }
 }

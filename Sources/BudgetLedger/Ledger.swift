@@ -85,7 +85,7 @@ public final class Ledger: Sendable {
     /// the schema with the migrator. Several processes may create the same new ledger at once: one
     /// of them migrates while the others wait for its lock, see its tables, and look again.
     private static func prepareSchema(_ database: DatabaseQueue, path: String, mode: OpenMode, checkTables: Bool) throws {
-        let ledgerTables: Set<String> = ["entry", "scope_total", "grdb_migrations"]
+        let ledgerTables: Set<String> = ["entry", "scope_total", "scope_composition", "grdb_migrations"]
         let migrator = LedgerSchema.migrator
         var attempts = 0
         while true {
