@@ -19,8 +19,7 @@ extension Ledger {
     static func verifiedComposition(_ db: Database, scope: String, rule: CompositionRule,
                                     last: LedgerEntry?) throws -> RenyiComposition {
         if let last, let digest = last.stateDigest {
-            guard let text = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT state FROM scope_composition WHERE scope = ?"), arguments: [scope]) else {
+            guard let text = try storedComposition(db, scope: scope) else {
                 throw LedgerFailure.stateMismatch(scope, "the stored state is missing; entry \(last.id) records one")
             }
             guard ChainHash.hex(of: text) == digest else {
@@ -45,6 +44,11 @@ extension Ledger {
         var composition = RenyiComposition(rule: rule)
         for text in texts { try composition.add(try decoder.decode(DPEvent.self, from: Data(text.utf8))) }
         return composition
+    }
+
+    /// The stored state text of `scope` (`scope_composition`), not yet checked against the chain.
+    static func storedComposition(_ db: Database, scope: String) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM scope_composition WHERE scope = ?"), arguments: [scope])
     }
 
     /// Stores `composition` as the state of `scope`; returns the digest the new entry must record.
