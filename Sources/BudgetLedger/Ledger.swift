@@ -51,6 +51,9 @@ public final class Ledger: Sendable {
     /// When reservations reach the disk.
     public let durability: Durability
     let database: DatabaseQueue
+    /// How many read transactions this connection has run (see ``read(_:)``): lets tests check that
+    /// a report or a listing is built from one snapshot.
+    let readTransactions = TransactionCounter()
 
     /// Opens (or, with `.createIfMissing`, creates) the ledger at `path`.
     ///
@@ -179,7 +182,8 @@ public final class Ledger: Sendable {
 
     /// Runs `body` in a read transaction (a consistent snapshot).
     func read<T>(_ body: (Database) throws -> T) throws -> T {
-        try LedgerFailure.storage(path) {
+        readTransactions.increment()
+        return try LedgerFailure.storage(path) {
             try database.read { db in try body(db) }
         }
     }
