@@ -9,6 +9,8 @@ zero written 0.0), each `prev_hash` the previous entry's hash (64 zeros for the 
 1, 2, 3, ... without gaps. The running totals are recomputed too: the units of every reservation not
 refunded, per scope. A `reserve` or `refund` entry of ledger format 2 records its scope's total after
 it (`total_epsilon_units`, `total_delta_units`), which must match; so must the `scope_total` cache.
+The `state_digest` of format 3 (an rdp/zcdp scope's composed state) is hashed like every column but
+not recomposed here: that takes an RDP accountant (`veil budget verify` does it).
 Prints `chain verified: N entries, head H` and exits 0, or names the first problem and exits 1.
 See docs/budget-ledger.md.
 """

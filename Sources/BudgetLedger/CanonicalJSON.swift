@@ -9,7 +9,7 @@ enum CanonicalJSON {
                       analyst: String?, purpose: String?, reservation: Int64?, event: String?,
                       epsilon: Double?, delta: Double?, epsilonUnits: Int64?, deltaUnits: Int64?,
                       composition: String?, digest: String?, note: String?, totalEpsilonUnits: Int64?,
-                      totalDeltaUnits: Int64?, previousHash: String) -> String {
+                      totalDeltaUnits: Int64?, stateDigest: String? = nil, previousHash: String) -> String {
         // Keys in sorted (byte) order.
         var out = "{"
         var first = true
@@ -35,6 +35,7 @@ enum CanonicalJSON {
         if let purpose { key("purpose"); appendString(purpose, to: &out) }
         if let reservation { key("reservation"); out += String(reservation) }
         key("scope"); appendString(scope, to: &out)
+        if let stateDigest { key("state_digest"); appendString(stateDigest, to: &out) }
         key("time_ms"); out += String(timeMilliseconds)
         if let totalDeltaUnits { key("total_delta_units"); out += String(totalDeltaUnits) }
         if let totalEpsilonUnits { key("total_epsilon_units"); out += String(totalEpsilonUnits) }

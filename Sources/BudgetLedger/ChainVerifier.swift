@@ -9,6 +9,7 @@ struct ChainVerifier {
     private var reservations: [Int64: (scope: String, epsilonUnits: Int64, deltaUnits: Int64)] = [:]
     private var resolved: Set<Int64> = []
     private var totals: [String: (epsilon: Int64, delta: Int64)] = [:]
+    private var composedStates = ComposedStateVerifier()
 
     /// Checks one row; returns the failed verification if the row breaks the chain.
     mutating func check(_ row: Row) -> ChainVerification? {
@@ -30,14 +31,16 @@ struct ChainVerifier {
         }
         if let problem = checkContent(entry) { return fail(entry.id, problem) }
         if let problem = checkRecordedTotal(entry) { return fail(entry.id, problem) }
+        if let problem = composedStates.check(entry) { return fail(entry.id, problem) }
         expectedID += 1
         previousHash = entry.hash
         count += 1
         return nil
     }
 
-    /// The result after the last row: checks the running totals against the entries.
-    func finish(runningTotals: [Row]) -> ChainVerification {
+    /// The result after the last row: checks the running totals and the composed states of `rdp`
+    /// and `zcdp` scopes against the entries.
+    func finish(runningTotals: [Row], composedStates storedStates: [Row]) -> ChainVerification {
         var stored: [String: (Int64, Int64)] = [:]
         for row in runningTotals {
             guard let scope = String.fromDatabaseValue(row[0]),
@@ -55,6 +58,7 @@ struct ChainVerifier {
         if let extra = stored.keys.first(where: { !scopes.contains($0) }) {
             return failWithoutEntry("a running total exists for \(extra), which has no budget entry")
         }
+        if let problem = composedStates.finish(storedStates: storedStates) { return failWithoutEntry(problem) }
         return ChainVerification(isValid: true, entryCount: count, headHash: previousHash,
                                  firstInvalidEntry: nil, problem: nil)
     }
@@ -70,6 +74,9 @@ struct ChainVerifier {
             else { return "the budget entry of \(entry.scope) is incomplete or inconsistent" }
             scopes.insert(entry.scope)
             totals[entry.scope] = (0, 0)
+            if let rule = entry.composition.flatMap(CompositionRule.init(rawValue:)) {
+                composedStates.budget(scope: entry.scope, rule: rule)
+            }
         case .reserve:
             guard scopes.contains(entry.scope) else { return "a reservation on \(entry.scope), which has no budget" }
             guard let epsilon = entry.epsilon, let delta = entry.delta, entry.event != nil,
@@ -81,6 +88,7 @@ struct ChainVerifier {
             reservations[entry.id] = (entry.scope, e, d)
             let t = totals[entry.scope] ?? (0, 0)
             totals[entry.scope] = (t.epsilon &+ e, t.delta &+ d)
+            composedStates.reserve(entry)
         case .commit, .refund:
             guard let id = entry.reservation, let reserved = reservations[id] else {
                 return "a \(entry.kind.rawValue) without an earlier reservation"
@@ -91,6 +99,7 @@ struct ChainVerifier {
             if entry.kind == .refund {
                 let t = totals[entry.scope] ?? (0, 0)
                 totals[entry.scope] = (t.epsilon &- reserved.epsilonUnits, t.delta &- reserved.deltaUnits)
+                composedStates.refund(scope: entry.scope, reservation: id)
             }
         }
         return nil

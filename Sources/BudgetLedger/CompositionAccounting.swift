@@ -19,16 +19,31 @@ import Accounting
 struct RenyiComposition {
     let rule: CompositionRule
     private let accountant = RDPAccountant()
-    private var curve: [Double]
-    private var rho = 0.0
+    /// `rdp`: the summed RDP curve at ``orders``; all zeros under `zcdp`.
+    private(set) var curve: [Double]
+    /// `zcdp`: the summed ρ; 0 under `rdp`.
+    private(set) var rho = 0.0
     /// Σδᵢ of the (ε, δ) events added so far.
     private(set) var additiveDelta = 0.0
+
+    /// The Rényi orders of ``curve``.
+    var orders: [Double] { accountant.orders }
 
     /// An empty composition under `rule` (`rdp` or `zcdp`).
     init(rule: CompositionRule) {
         precondition(rule != .basic, "basic composition sums declared costs in fixed point")
         self.rule = rule
         curve = [Double](repeating: 0, count: accountant.orders.count)
+    }
+
+    /// A composition restored from stored sums (see ``ComposedState``); nil when `curve` does not
+    /// have one value per order.
+    init?(rule: CompositionRule, curve: [Double], rho: Double, additiveDelta: Double) {
+        self.init(rule: rule)
+        guard curve.count == self.curve.count else { return nil }
+        self.curve = curve
+        self.rho = rho
+        self.additiveDelta = additiveDelta
     }
 
     /// Adds one event.

@@ -91,9 +91,10 @@ extension Ledger {
             guard let (budget, limitEpsilon, limitDelta) = try Self.budget(db, scope: scope) else {
                 throw LedgerFailure.unknownScope(scope)
             }
-            let (totalEpsilon, totalDelta) = try Self.verifiedRunningTotal(db, scope: scope)
+            let (totalEpsilon, totalDelta, lastTotalEntry) = try Self.verifiedRunningTotal(db, scope: scope)
             let (newEpsilon, overflowE) = totalEpsilon.addingReportingOverflow(epsilonUnits)
             let (newDelta, overflowD) = totalDelta.addingReportingOverflow(deltaUnits)
+            var stateDigest: String?
             switch budget.composition {
             case .basic:
                 if overflowE || overflowD || newEpsilon > limitEpsilon || newDelta > limitDelta {
@@ -105,8 +106,10 @@ extension Ledger {
                         """)
                 }
             case .rdp, .zcdp:
-                var composition = RenyiComposition(rule: budget.composition)
-                for previous in try Self.chargedEvents(db, scope: scope) { try composition.add(previous) }
+                // The scope's state so far, as the chain binds it: O(1) instead of recomposing every
+                // earlier event (see `verifiedComposition`).
+                var composition = try Self.verifiedComposition(db, scope: scope, rule: budget.composition,
+                                                               last: lastTotalEntry)
                 let previous = composition
                 try composition.add(event)   // refuses an event the rule cannot bound
                 let after = try composition.epsilon(delta: budget.delta)
@@ -126,12 +129,13 @@ extension Ledger {
                     throw VeilError.invalidParameter("declared cost", "ε \(NumberText.short(cost.epsilon))",
                                                      allowed: "within the ledger's fixed-point range for \(scope)")
                 }
+                stateDigest = try Self.storeComposition(db, scope: scope, composition)
             }
             let entry = LedgerEntry(
                 id: head.id + 1, kind: .reserve, timeMilliseconds: Self.nowMilliseconds(), scope: scope,
                 analyst: analyst, purpose: purpose, event: eventJSON, epsilon: cost.epsilon, delta: cost.delta,
                 epsilonUnits: epsilonUnits, deltaUnits: deltaUnits, totalEpsilonUnits: newEpsilon,
-                totalDeltaUnits: newDelta, previousHash: head.hash)
+                totalDeltaUnits: newDelta, stateDigest: stateDigest, previousHash: head.hash)
             try LedgerSchema.insert(entry, into: db)
             try Self.setRunningTotal(db, scope: scope, epsilonUnits: newEpsilon, deltaUnits: newDelta)
             return Reservation(id: entry.id, scope: scope, analyst: analyst, purpose: purpose, event: event,
@@ -196,15 +200,28 @@ extension Ledger {
                     : VeilError(.ledgerConflict, "reservation \(reservationID) was already refunded")
             }
             var totals: (epsilon: Int64, delta: Int64)?
+            var stateDigest: String?
             if resolution == .refund {
-                let (e, d) = try Self.verifiedRunningTotal(db, scope: reserved.scope)
+                let (e, d, _) = try Self.verifiedRunningTotal(db, scope: reserved.scope)
                 totals = (e &- (reserved.epsilonUnits ?? 0), d &- (reserved.deltaUnits ?? 0))
+                guard let (budget, _, _) = try Self.budget(db, scope: reserved.scope) else {
+                    throw LedgerFailure.unknownScope(reserved.scope)
+                }
+                if budget.composition != .basic {
+                    // Removing an event from floating-point sums is not exact, so a refund (rare)
+                    // recomposes the remaining events in order: the state stays exactly what a
+                    // full recomposition gives.
+                    let remaining = try Self.composedEvents(db, scope: reserved.scope, rule: budget.composition,
+                                                            excluding: reservationID)
+                    stateDigest = try Self.storeComposition(db, scope: reserved.scope, remaining)
+                }
             }
             let entry = LedgerEntry(
                 id: head.id + 1, kind: resolution == .commit ? .commit : .refund,
                 timeMilliseconds: Self.nowMilliseconds(), scope: reserved.scope, reservation: reservationID,
                 digest: resolution == .commit ? (resultDigest ?? "") : nil, note: note,
-                totalEpsilonUnits: totals?.epsilon, totalDeltaUnits: totals?.delta, previousHash: head.hash)
+                totalEpsilonUnits: totals?.epsilon, totalDeltaUnits: totals?.delta, stateDigest: stateDigest,
+                previousHash: head.hash)
             try LedgerSchema.insert(entry, into: db)
             if let totals {
                 try Self.setRunningTotal(db, scope: reserved.scope, epsilonUnits: totals.epsilon, deltaUnits: totals.delta)

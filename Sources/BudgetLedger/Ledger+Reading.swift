@@ -7,10 +7,13 @@ import GRDB
 extension Ledger {
     /// Every budget, in order of creation.
     public func budgets() throws -> [Budget] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE kind = 'budget' ORDER BY id")
-                .map { try Self.budget(from: try LedgerSchema.entry(from: $0)).budget }
-        }
+        try read { db in try Self.budgetEntries(db).map { try Self.budget(from: $0).budget } }
+    }
+
+    /// The budget entries, in order of creation.
+    static func budgetEntries(_ db: Database) throws -> [LedgerEntry] {
+        try Row.fetchAll(db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE kind = 'budget' ORDER BY id")
+            .map(LedgerSchema.entry(from:))
     }
 
     /// The budget named `scope`.
@@ -28,12 +31,17 @@ extension Ledger {
         try read { db in
             if let scope {
                 guard try Self.budget(db, scope: scope) != nil else { throw LedgerFailure.unknownScope(scope) }
-                return try Row.fetchAll(db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE scope = ? ORDER BY id",
-                                        arguments: [scope]).map(LedgerSchema.entry(from:))
+                return try Self.entries(db, scope: scope)
             }
             return try Row.fetchAll(db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry ORDER BY id")
                 .map(LedgerSchema.entry(from:))
         }
+    }
+
+    /// The entries of `scope`, in chain order.
+    static func entries(_ db: Database, scope: String) throws -> [LedgerEntry] {
+        try Row.fetchAll(db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE scope = ? ORDER BY id",
+                         arguments: [scope]).map(LedgerSchema.entry(from:))
     }
 
     /// The charges of `scope` in order of reservation, each with its state.
@@ -44,8 +52,16 @@ extension Ledger {
 
     /// The reservations of `scope` (or of every scope) that are neither committed nor refunded.
     public func openReservations(scope: String? = nil) throws -> [Charge] {
-        let scopes = try scope.map { [$0] } ?? budgets().map(\.scope)
-        return try scopes.flatMap { try charges(scope: $0).filter { $0.state == .open } }
+        try read { db in
+            let scopes: [String]
+            if let scope {
+                guard try Self.budget(db, scope: scope) != nil else { throw LedgerFailure.unknownScope(scope) }
+                scopes = [scope]
+            } else {
+                scopes = try Self.budgetEntries(db).map(\.scope)
+            }
+            return try scopes.flatMap { try Self.charges(from: try Self.entries(db, scope: $0)).filter { $0.state == .open } }
+        }
     }
 
     /// Folds a scope's entries into its charges.
@@ -97,34 +113,49 @@ extension Ledger {
     /// What `scope` has spent, reserved and left, overall and per analyst.
     /// - Throws: `unknownScope`.
     public func status(scope: String) throws -> BudgetStatus {
-        let scopeEntries = try entries(scope: scope)
-        guard let budgetEntry = scopeEntries.first(where: { $0.kind == .budget }) else {
-            throw LedgerFailure.unknownScope(scope)
+        try read { db in
+            guard let (budget, limitEpsilon, limitDelta) = try Self.budget(db, scope: scope) else {
+                throw LedgerFailure.unknownScope(scope)
+            }
+            return try Self.status(budget: budget, limitEpsilonUnits: limitEpsilon, limitDeltaUnits: limitDelta,
+                                   charges: try Self.charges(from: try Self.entries(db, scope: scope)))
         }
-        let (budget, limitEpsilon, limitDelta) = try Self.budget(from: budgetEntry)
-        return try Self.status(budget: budget, limitEpsilonUnits: limitEpsilon, limitDeltaUnits: limitDelta,
-                               charges: try Self.charges(from: scopeEntries))
     }
 
-    /// The status of every budget, in order of creation.
+    /// The status of every budget, in order of creation, from one read transaction (one snapshot:
+    /// a charge committed meanwhile is in all of them or in none).
     public func statuses() throws -> [BudgetStatus] {
-        try budgets().map { try status(scope: $0.scope) }
+        try read { db in
+            try Self.budgetEntries(db).map { entry in
+                let (budget, limitEpsilon, limitDelta) = try Self.budget(from: entry)
+                return try Self.status(budget: budget, limitEpsilonUnits: limitEpsilon, limitDeltaUnits: limitDelta,
+                                       charges: try Self.charges(from: try Self.entries(db, scope: budget.scope)))
+            }
+        }
     }
 
+    /// The status of a budget from its charges: composes the committed ones, those that count
+    /// (committed or open), and each analyst's.
     static func status(budget: Budget, limitEpsilonUnits: Int64, limitDeltaUnits: Int64, charges: [Charge]) throws -> BudgetStatus {
+        let active = charges.filter { $0.state != .refunded }
+        let analysts = try analystNames(of: active).map { name in
+            let theirs = active.filter { $0.reservation.analyst == name }
+            return (usage: try cost(of: theirs, budget: budget), charges: theirs.count)
+        }
+        return try status(budget: budget, limitEpsilonUnits: limitEpsilonUnits, limitDeltaUnits: limitDeltaUnits,
+                          charges: charges, activeCost: try cost(of: active, budget: budget), analystCosts: analysts)
+    }
+
+    /// The status of a budget whose counted charges (committed or open), overall and per analyst
+    /// (in ``analystNames(of:)`` order), are already composed; composes only the committed ones.
+    static func status(budget: Budget, limitEpsilonUnits: Int64, limitDeltaUnits: Int64, charges: [Charge],
+                       activeCost all: ComposedCost, analystCosts: [(usage: ComposedCost, charges: Int)]) throws -> BudgetStatus {
         let committed = charges.filter { $0.state == .committed }
         let open = charges.filter { $0.state == .open }
         let active = charges.filter { $0.state != .refunded }
-        var analystNames: [String] = []
-        for charge in active where !analystNames.contains(charge.reservation.analyst) {
-            analystNames.append(charge.reservation.analyst)
-        }
         let spent = try cost(of: committed, budget: budget)
-        let all = try cost(of: active, budget: budget)
-        let analysts = try analystNames.map { name in
-            let theirs = active.filter { $0.reservation.analyst == name }
-            let c = try cost(of: theirs, budget: budget)
-            return AnalystUsage(analyst: name, epsilon: c.epsilon, delta: c.delta, charges: theirs.count)
+        let analysts = zip(analystNames(of: active), analystCosts).map { name, c in
+            AnalystUsage(analyst: name, epsilon: c.usage.epsilon, delta: c.usage.delta, charges: c.charges)
         }
         let epsilonRemaining: Double
         let deltaRemaining: Double
@@ -147,23 +178,48 @@ extension Ledger {
             refunded: charges.count - active.count, analysts: analysts)
     }
 
+    /// The analysts of `charges`, in order of their first charge.
+    static func analystNames(of charges: [Charge]) -> [String] {
+        var names: [String] = []
+        var seen: Set<String> = []
+        for charge in charges where seen.insert(charge.reservation.analyst).inserted {
+            names.append(charge.reservation.analyst)
+        }
+        return names
+    }
+
+    /// A composed (ε, δ), with the fixed-point units it was summed in under `basic` (0 otherwise).
+    typealias ComposedCost = (epsilon: Double, delta: Double, epsilonUnits: Int64, deltaUnits: Int64)
+
     /// The composed cost of `charges` under the budget's rule.
-    static func cost(of charges: [Charge], budget: Budget) throws
-        -> (epsilon: Double, delta: Double, epsilonUnits: Int64, deltaUnits: Int64) {
+    static func cost(of charges: [Charge], budget: Budget) throws -> ComposedCost {
         switch budget.composition {
         case .basic:
-            var e: Int64 = 0
-            var d: Int64 = 0
-            for charge in charges {
-                e += try FixedPointAmount.units(charge.reservation.cost.epsilon, scale: FixedPointAmount.epsilonScale, rounding: .up)
-                d += try FixedPointAmount.units(charge.reservation.cost.delta, scale: FixedPointAmount.deltaScale, rounding: .up)
-            }
-            return (FixedPointAmount.value(units: e, scale: FixedPointAmount.epsilonScale),
-                    FixedPointAmount.value(units: d, scale: FixedPointAmount.deltaScale), e, d)
+            return try cumulativeCost(of: charges, budget: budget).last ?? (0, 0, 0, 0)
         case .rdp, .zcdp:
             let epsilon = try CompositionAccounting.epsilon(of: charges.map(\.reservation.event),
                                                             rule: budget.composition, delta: budget.delta)
             return (epsilon, charges.isEmpty ? 0 : budget.delta, 0, 0)
+        }
+    }
+
+    /// The composed cost of each prefix of `charges` (the first 1, 2, …, n) in one pass; the last is
+    /// exactly ``cost(of:budget:)`` of all of them.
+    static func cumulativeCost(of charges: [Charge], budget: Budget) throws -> [ComposedCost] {
+        switch budget.composition {
+        case .basic:
+            var e: Int64 = 0
+            var d: Int64 = 0
+            return try charges.map { charge in
+                e += try FixedPointAmount.units(charge.reservation.cost.epsilon, scale: FixedPointAmount.epsilonScale, rounding: .up)
+                d += try FixedPointAmount.units(charge.reservation.cost.delta, scale: FixedPointAmount.deltaScale, rounding: .up)
+                return (FixedPointAmount.value(units: e, scale: FixedPointAmount.epsilonScale),
+                        FixedPointAmount.value(units: d, scale: FixedPointAmount.deltaScale), e, d)
+            }
+        case .rdp, .zcdp:
+            let epsilons = try CompositionAccounting.cumulativeEpsilon(
+                of: charges.map(\.reservation.event), rule: budget.composition, delta: budget.delta)
+            return epsilons.map { ($0, budget.delta, 0, 0) }
         }
     }
 }
@@ -186,14 +242,18 @@ extension Ledger {
     /// its scope's unrefunded reservations at that point. Finally each scope's cached running total
     /// must equal that sum.
     public func verify() throws -> ChainVerification {
-        try read { db in
-            var verifier = ChainVerifier()
-            let cursor = try Row.fetchCursor(db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry ORDER BY id")
-            while let row = try cursor.next() {
-                if let failure = verifier.check(row) { return failure }
-            }
-            let totals = try Row.fetchAll(db, sql: "SELECT scope, epsilon_units, delta_units FROM scope_total")
-            return verifier.finish(runningTotals: totals)
+        try read { db in try Self.verify(db) }
+    }
+
+    /// ``verify()`` inside a read transaction.
+    static func verify(_ db: Database) throws -> ChainVerification {
+        var verifier = ChainVerifier()
+        let cursor = try Row.fetchCursor(db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry ORDER BY id")
+        while let row = try cursor.next() {
+            if let failure = verifier.check(row) { return failure }
         }
+        let totals = try Row.fetchAll(db, sql: "SELECT scope, epsilon_units, delta_units FROM scope_total")
+        let states = try Row.fetchAll(db, sql: "SELECT scope, state FROM scope_composition")
+        return verifier.finish(runningTotals: totals, composedStates: states)
     }
 }

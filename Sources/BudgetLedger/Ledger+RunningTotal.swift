@@ -14,9 +14,11 @@ extension Ledger {
     /// total recomputed from its entries once; the entry this charge appends records it from then
     /// on. Cost: a few index lookups and one SHA-256, whatever the ledger's length.
     ///
+    /// - Returns: the total, and the checked entry that records it (nil when the scope has no
+    ///   `reserve` or `refund` entry yet), whose `state_digest` binds the composed state.
     /// - Throws: `ledgerDamaged` ("… run `veil budget verify`") when the cache, the entry or its link
     ///   does not match: the file was edited outside Veil, and no charge may rely on it.
-    static func verifiedRunningTotal(_ db: Database, scope: String) throws -> (epsilon: Int64, delta: Int64) {
+    static func verifiedRunningTotal(_ db: Database, scope: String) throws -> (epsilon: Int64, delta: Int64, last: LedgerEntry?) {
         let chain = try chainRunningTotal(db, scope: scope)
         let cached = try runningTotal(db, scope: scope)
         guard cached.epsilon == chain.epsilon, cached.delta == chain.delta else {
@@ -28,13 +30,13 @@ extension Ledger {
 
     /// The running total recorded by the scope's last `reserve` or `refund` entry, after checking
     /// that entry's hash and its link to the next entry.
-    static func chainRunningTotal(_ db: Database, scope: String) throws -> (epsilon: Int64, delta: Int64) {
+    static func chainRunningTotal(_ db: Database, scope: String) throws -> (epsilon: Int64, delta: Int64, last: LedgerEntry?) {
         // Two lookups on the (scope, kind) index, each answered by its last row.
         let lastIDs = try ["reserve", "refund"].compactMap { kind in
             try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(id) FROM entry WHERE scope = ? AND kind = ?"),
                                arguments: [scope, kind])
         }
-        guard let lastID = lastIDs.max() else { return (0, 0) }
+        guard let lastID = lastIDs.max() else { return (0, 0, nil) }
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE id = ?"), arguments: [lastID]) else {
             throw LedgerFailure.totalMismatch(scope, "entry \(lastID) cannot be read")
@@ -47,7 +49,7 @@ extension Ledger {
                                           arguments: [lastID + 1]), next != last.hash {
             throw LedgerFailure.totalMismatch(scope, "entry \(lastID + 1) does not link to entry \(lastID)")
         }
-        if let e = last.totalEpsilonUnits, let d = last.totalDeltaUnits { return (e, d) }
+        if let e = last.totalEpsilonUnits, let d = last.totalDeltaUnits { return (e, d, last) }
         // Written by format 1: sum the units of the scope's reservations that were not refunded.
         let sums = try Row.fetchOne(db, sql: """
             SELECT coalesce(sum(r.epsilon_units), 0), coalesce(sum(r.delta_units), 0) FROM entry r
@@ -57,7 +59,7 @@ extension Ledger {
         guard let sums, let e = Int64.fromDatabaseValue(sums[0]), let d = Int64.fromDatabaseValue(sums[1]) else {
             throw LedgerFailure.totalMismatch(scope, "its reservations cannot be summed")
         }
-        return (e, d)
+        return (e, d, last)
     }
 
     /// The cached running total of `scope` (the `scope_total` row).
@@ -77,17 +79,5 @@ extension Ledger {
         guard db.changesCount == 1 else {
             throw LedgerFailure.totalMismatch(scope, "its cached total is missing")
         }
-    }
-
-    /// The events of every reservation on `scope` that was not refunded (committed or open).
-    static func chargedEvents(_ db: Database, scope: String) throws -> [DPEvent] {
-        let texts = try String.fetchAll(db, sql: """
-            SELECT r.event FROM entry r
-            WHERE r.scope = ? AND r.kind = 'reserve'
-              AND NOT EXISTS (SELECT 1 FROM entry x WHERE x.reservation = r.id AND x.kind = 'refund')
-            ORDER BY r.id
-            """, arguments: [scope])
-        let decoder = JSONDecoder()
-        return try texts.map { try decoder.decode(DPEvent.self, from: Data($0.utf8)) }
     }
 }

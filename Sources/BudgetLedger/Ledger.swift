@@ -51,6 +51,9 @@ public final class Ledger: Sendable {
     /// When reservations reach the disk.
     public let durability: Durability
     let database: DatabaseQueue
+    /// How many read transactions this connection has run (see ``read(_:)``): lets tests check that
+    /// a report or a listing is built from one snapshot.
+    let readTransactions = TransactionCounter()
 
     /// Opens (or, with `.createIfMissing`, creates) the ledger at `path`.
     ///
@@ -85,7 +88,7 @@ public final class Ledger: Sendable {
     /// the schema with the migrator. Several processes may create the same new ledger at once: one
     /// of them migrates while the others wait for its lock, see its tables, and look again.
     private static func prepareSchema(_ database: DatabaseQueue, path: String, mode: OpenMode, checkTables: Bool) throws {
-        let ledgerTables: Set<String> = ["entry", "scope_total", "grdb_migrations"]
+        let ledgerTables: Set<String> = ["entry", "scope_total", "scope_composition", "grdb_migrations"]
         let migrator = LedgerSchema.migrator
         var attempts = 0
         while true {
@@ -179,7 +182,8 @@ public final class Ledger: Sendable {
 
     /// Runs `body` in a read transaction (a consistent snapshot).
     func read<T>(_ body: (Database) throws -> T) throws -> T {
-        try LedgerFailure.storage(path) {
+        readTransactions.increment()
+        return try LedgerFailure.storage(path) {
             try database.read { db in try body(db) }
         }
     }

@@ -15,6 +15,10 @@ import Foundation
 /// `total_delta_units`: the scope's running total (units of every reservation not refunded) after
 /// the entry. They are hashed with the rest, so a charge can check the total it adds to against the
 /// chain's own record. Entries written by format 1 lack them and hash as before.
+///
+/// Since ledger format 3, `reserve` and `refund` entries on `rdp` and `zcdp` budgets also carry
+/// `state_digest`: the SHA-256 of the scope's composed state after the entry (see
+/// ``ComposedState``), so that a charge can trust the stored state as far as it trusts the chain.
 public struct LedgerEntry: Sendable, Codable, Hashable {
     /// The kind of entry.
     public enum Kind: String, Sendable, Codable, Hashable, CaseIterable {
@@ -62,6 +66,9 @@ public struct LedgerEntry: Sendable, Codable, Hashable {
     public let totalEpsilonUnits: Int64?
     /// For `reserve` and `refund` (format 2): the scope's running δ total after this entry, in units.
     public let totalDeltaUnits: Int64?
+    /// For `reserve` and `refund` on `rdp` and `zcdp` budgets (format 3): SHA-256 (lowercase hex) of
+    /// the scope's composed state after this entry.
+    public let stateDigest: String?
     /// The hash of the previous entry (64 zeros for the first).
     public let previousHash: String
     /// SHA-256 (lowercase hex) of this entry's ``canonicalJSON``.
@@ -77,7 +84,8 @@ public struct LedgerEntry: Sendable, Codable, Hashable {
     /// `scope`, `prev` and each present optional field (`analyst`, `purpose`, `reservation`,
     /// `event`, `epsilon`, `delta`, `epsilon_units`, `delta_units`, `composition`, `digest`, `note`),
     /// keys sorted, no whitespace, absent fields omitted, numbers in their shortest round-trip form,
-    /// `event` as a JSON string, and (format 2) `total_delta_units` and `total_epsilon_units`. A
+    /// `event` as a JSON string, (format 2) `total_delta_units` and `total_epsilon_units`, and
+    /// (format 3) `state_digest`. A
     /// negative zero is written as `0.0`. Python reproduces it with
     /// `json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`.
     public var canonicalJSON: String {
@@ -85,7 +93,7 @@ public struct LedgerEntry: Sendable, Codable, Hashable {
                             analyst: analyst, purpose: purpose, reservation: reservation, event: event,
                             epsilon: epsilon, delta: delta, epsilonUnits: epsilonUnits, deltaUnits: deltaUnits,
                             composition: composition, digest: digest, note: note, totalEpsilonUnits: totalEpsilonUnits,
-                            totalDeltaUnits: totalDeltaUnits, previousHash: previousHash)
+                            totalDeltaUnits: totalDeltaUnits, stateDigest: stateDigest, previousHash: previousHash)
     }
 
     /// Whether ``hash`` is the SHA-256 of ``canonicalJSON``.
@@ -96,12 +104,12 @@ public struct LedgerEntry: Sendable, Codable, Hashable {
          purpose: String? = nil, reservation: Int64? = nil, event: String? = nil, epsilon: Double? = nil,
          delta: Double? = nil, epsilonUnits: Int64? = nil, deltaUnits: Int64? = nil,
          composition: String? = nil, digest: String? = nil, note: String? = nil, totalEpsilonUnits: Int64? = nil,
-         totalDeltaUnits: Int64? = nil, previousHash: String) {
+         totalDeltaUnits: Int64? = nil, stateDigest: String? = nil, previousHash: String) {
         self.init(id: id, kind: kind, timeMilliseconds: timeMilliseconds, scope: scope, analyst: analyst,
                   purpose: purpose, reservation: reservation, event: event, epsilon: epsilon, delta: delta,
                   epsilonUnits: epsilonUnits, deltaUnits: deltaUnits, composition: composition, digest: digest,
                   note: note, totalEpsilonUnits: totalEpsilonUnits, totalDeltaUnits: totalDeltaUnits,
-                  previousHash: previousHash, hash: "")
+                  stateDigest: stateDigest, previousHash: previousHash, hash: "")
     }
 
     /// An entry with a stored hash, as read from the database (the hash is not recomputed).
@@ -109,7 +117,7 @@ public struct LedgerEntry: Sendable, Codable, Hashable {
          purpose: String?, reservation: Int64?, event: String?, epsilon: Double?,
          delta: Double?, epsilonUnits: Int64?, deltaUnits: Int64?,
          composition: String?, digest: String?, note: String?, totalEpsilonUnits: Int64?, totalDeltaUnits: Int64?,
-         previousHash: String, hash: String) {
+         stateDigest: String?, previousHash: String, hash: String) {
         // −0 and +0 are one amount; only +0 is ever hashed or stored (SQLite reads −0.0 back as 0.0).
         let epsilon = epsilon.map { $0 == 0 ? 0 : $0 }
         let delta = delta.map { $0 == 0 ? 0 : $0 }
@@ -130,6 +138,7 @@ public struct LedgerEntry: Sendable, Codable, Hashable {
         self.note = note
         self.totalEpsilonUnits = totalEpsilonUnits
         self.totalDeltaUnits = totalDeltaUnits
+        self.stateDigest = stateDigest
         self.previousHash = previousHash
         self.hash = hash.isEmpty
             ? ChainHash.hex(of: CanonicalJSON.entry(
@@ -137,7 +146,7 @@ public struct LedgerEntry: Sendable, Codable, Hashable {
                 purpose: purpose, reservation: reservation, event: event, epsilon: epsilon, delta: delta,
                 epsilonUnits: epsilonUnits, deltaUnits: deltaUnits, composition: composition, digest: digest,
                 note: note, totalEpsilonUnits: totalEpsilonUnits, totalDeltaUnits: totalDeltaUnits,
-                previousHash: previousHash))
+                stateDigest: stateDigest, previousHash: previousHash))
             : hash
     }
 
@@ -149,5 +158,6 @@ public struct LedgerEntry: Sendable, Codable, Hashable {
         case previousHash = "prev"
         case totalEpsilonUnits = "total_epsilon_units"
         case totalDeltaUnits = "total_delta_units"
+        case stateDigest = "state_digest"
     }
 }

@@ -15,6 +15,14 @@ enum LedgerFailure {
             """)
     }
 
+    /// The stored composed state of an `rdp` or `zcdp` scope disagrees with the digest the hash chain records.
+    static func stateMismatch(_ scope: String, _ detail: String) -> VeilError {
+        VeilError(.ledgerDamaged, """
+            refused: the composed state of \(scope) does not match the ledger's hash chain (\(detail)); \
+            the file was edited outside Veil — run `veil budget verify`
+            """)
+    }
+
     static func unknownScope(_ scope: String) -> VeilError {
         VeilError(.unknownScope, "no budget named \"\(scope)\" in the ledger (create it with `veil budget create`)")
     }

@@ -12,6 +12,11 @@ import GRDB
 ///
 /// Format 2 (migration `v2-chain-totals`) adds the columns `total_epsilon_units` and
 /// `total_delta_units` to `entry`. Entries written before stay NULL there and hash as before.
+///
+/// Format 3 (migration `v3-composed-state`) adds the column `state_digest` to `entry` (NULL in every
+/// existing entry, which hashes as before) and the table `scope_composition`: per `rdp` or `zcdp`
+/// budget, its composed state (``ComposedState``) after the last `reserve` or `refund`, whose
+/// SHA-256 that entry records in `state_digest`.
 enum LedgerSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -56,6 +61,15 @@ enum LedgerSchema {
                 ALTER TABLE entry ADD COLUMN total_delta_units INTEGER;
                 """)
         }
+        migrator.registerMigration("v3-composed-state") { db in
+            try db.execute(sql: """
+                ALTER TABLE entry ADD COLUMN state_digest TEXT;
+                CREATE TABLE scope_composition (
+                    scope TEXT PRIMARY KEY,
+                    state TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 
@@ -63,7 +77,7 @@ enum LedgerSchema {
     static let entryColumns = """
         id, kind, time_ms, scope, analyst, purpose, reservation, event, epsilon, delta, \
         epsilon_units, delta_units, composition, digest, note, total_epsilon_units, total_delta_units, \
-        prev_hash, hash
+        state_digest, prev_hash, hash
         """
 
     /// Decodes a row selected with ``entryColumns``; throws `ledgerUnavailable` naming the entry if a
@@ -99,15 +113,15 @@ enum LedgerSchema {
             epsilonUnits: try optional(10, "epsilon_units"), deltaUnits: try optional(11, "delta_units"),
             composition: try optional(12, "composition"), digest: try optional(13, "digest"),
             note: try optional(14, "note"), totalEpsilonUnits: try optional(15, "total_epsilon_units"),
-            totalDeltaUnits: try optional(16, "total_delta_units"), previousHash: try required(17, "prev_hash"),
-            hash: try required(18, "hash"))
+            totalDeltaUnits: try optional(16, "total_delta_units"), stateDigest: try optional(17, "state_digest"),
+            previousHash: try required(18, "prev_hash"), hash: try required(19, "hash"))
     }
 
     static func insert(_ e: LedgerEntry, into db: Database) throws {
         try db.cachedStatement(
-            sql: "INSERT INTO entry (\(entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            sql: "INSERT INTO entry (\(entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ).execute(arguments: [e.id, e.kind.rawValue, e.timeMilliseconds, e.scope, e.analyst, e.purpose, e.reservation,
                         e.event, e.epsilon, e.delta, e.epsilonUnits, e.deltaUnits, e.composition, e.digest,
-                        e.note, e.totalEpsilonUnits, e.totalDeltaUnits, e.previousHash, e.hash])
+                        e.note, e.totalEpsilonUnits, e.totalDeltaUnits, e.stateDigest, e.previousHash, e.hash])
     }
 }

@@ -26,8 +26,19 @@ struct AccountingBench: ParsableCommand {
 
 struct LedgerBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ledger", abstract: "Budget-ledger charge throughput and hash-chain verification time.")
-    func run() throws { print(try LedgerBenchmark.run().json()) }
+        commandName: "ledger",
+        abstract: "Budget-ledger charge throughput, rdp/zcdp charge time against history length, hash-chain verification time.")
+
+    @Flag(help: "Run only the rdp/zcdp charge-time scaling figures.")
+    var scalingOnly = false
+
+    @Option(help: "The later charge whose time is compared with the 100th charge's.")
+    var charges: Int = 100_000
+
+    func run() throws {
+        guard charges > 200 else { throw ValidationError("--charges must be more than 200") }
+        print(try LedgerBenchmark.run(scalingOnly: scalingOnly, scalingCharges: charges).json())
+    }
 }
 
 struct SQLBench: ParsableCommand {

@@ -40,65 +40,48 @@ extension AuditReport {
         for scope in scopes {
             let s = scope.status
             let b = s.budget
+            let tables = ScopeTables(scope)
             out += "<h2>Scope <code>\(h(b.scope))</code></h2>\n"
             out += "<p class=\"meta\">Composition \(h(F.rule(b.composition))). Created \(h(F.time(b.created))). "
             out += "\(s.committed) committed, \(s.open) open, \(s.refunded) refunded.</p>\n"
-            out += "<table><tr><th></th><th>ε</th><th>δ</th></tr>\n"
-            for (label, e, d) in [("limit", b.epsilon, b.delta), ("spent (committed)", s.epsilonSpent, s.deltaSpent),
-                                  ("reserved (open)", s.epsilonReserved, s.deltaReserved),
-                                  ("remaining", s.epsilonRemaining, s.deltaRemaining)] {
-                out += "<tr><th>\(label)</th><td class=\"n\">\(F.amount(e))</td><td class=\"n\">\(F.amount(d))</td></tr>\n"
-            }
-            out += "</table>\n<h3>Cumulative ε over time</h3>\n"
+            out += Self.html(tables.limits)
+            out += "<h3>Cumulative ε over time</h3>\n"
             out += CumulativeEpsilonChart(scope: b.scope, limit: b.epsilon, total: scope.cumulative,
                                           analysts: scope.analystCumulative).svg() + "\n"
-            out += "<h3>Per analyst</h3>\n"
-            if s.analysts.isEmpty {
-                out += "<p class=\"muted\">No charges.</p>\n"
-            } else {
-                out += "<table><tr><th>analyst</th><th>charges</th><th>ε</th><th>δ</th></tr>\n"
-                for a in s.analysts {
-                    out += "<tr><td>\(h(a.analyst))</td><td class=\"n\">\(a.charges)</td>"
-                    out += "<td class=\"n\">\(F.amount(a.epsilon))</td><td class=\"n\">\(F.amount(a.delta))</td></tr>\n"
+            for section in tables.sections {
+                out += "<h3>\(h(section.title))</h3>\n"
+                if section.table.rows.isEmpty {
+                    out += "<p class=\"muted\">\(h(section.whenEmpty))</p>\n"
+                    continue
                 }
-                out += "</table>\n"
-            }
-            out += "<h3>Releases and refunds</h3>\n"
-            let released = scope.charges.filter { $0.state != .open }
-            if released.isEmpty {
-                out += "<p class=\"muted\">None.</p>\n"
-            } else {
-                out += "<table><tr><th>id</th><th>time</th><th>analyst</th><th>purpose</th><th>events</th>"
-                out += "<th>ε</th><th>δ</th><th>state</th><th>result digest / note</th></tr>\n"
-                for c in released {
-                    let r = c.reservation
-                    out += "<tr><td class=\"n\">\(r.id)</td><td>\(h(F.time(c.resolvedAt ?? r.time)))</td>"
-                    out += "<td>\(h(r.analyst))</td><td>\(h(r.purpose))</td><td><code>\(h(c.eventJSON))</code></td>"
-                    out += "<td class=\"n\">\(F.amount(r.cost.epsilon))</td><td class=\"n\">\(F.amount(r.cost.delta))</td>"
-                    out += "<td class=\"state-\(c.state.rawValue)\">\(c.state.rawValue)</td>"
-                    out += "<td><code>\(h(c.state == .committed ? (c.resultDigest ?? "") : (c.note ?? "")))</code></td></tr>\n"
+                if let note = section.note {
+                    out += "<p>\(h(note.text)) (<code>\(h(note.command))</code>).</p>\n"
                 }
-                out += "</table>\n"
-            }
-            out += "<h3>Open reservations</h3>\n"
-            let open = scope.charges.filter { $0.state == .open }
-            if open.isEmpty {
-                out += "<p class=\"muted\">None.</p>\n"
-            } else {
-                out += "<p>These count as spent until an operator resolves them "
-                out += "(<code>veil budget resolve ID --commit|--refund</code>).</p>\n"
-                out += "<table><tr><th>id</th><th>reserved at</th><th>analyst</th><th>purpose</th><th>events</th>"
-                out += "<th>ε</th><th>δ</th></tr>\n"
-                for c in open {
-                    let r = c.reservation
-                    out += "<tr><td class=\"n\">\(r.id)</td><td>\(h(F.time(r.time)))</td><td>\(h(r.analyst))</td>"
-                    out += "<td>\(h(r.purpose))</td><td><code>\(h(c.eventJSON))</code></td>"
-                    out += "<td class=\"n state-open\">\(F.amount(r.cost.epsilon))</td><td class=\"n\">\(F.amount(r.cost.delta))</td></tr>\n"
-                }
-                out += "</table>\n"
+                out += Self.html(section.table)
             }
         }
         out += "</body></html>\n"
         return out
+    }
+
+    /// A table as HTML: header cells, then one row per line; user text escaped.
+    private static func html(_ table: ReportTable) -> String {
+        typealias F = ReportFormatting
+        var out = "<table><tr>" + table.columns.map { "<th>\(F.html($0.title))</th>" }.joined() + "</tr>\n"
+        for row in table.rows {
+            out += "<tr>"
+            for cell in row {
+                let text = F.html(cell.text)
+                switch cell.kind {
+                case .label: out += "<th>\(text)</th>"
+                case .text: out += cell.htmlClass.map { "<td class=\"\($0)\">" } ?? "<td>"
+                    out += "\(text)</td>"
+                case .number: out += "<td class=\"n\(cell.htmlClass.map { " " + $0 } ?? "")\">\(text)</td>"
+                case .code: out += "<td><code>\(text)</code></td>"
+                }
+            }
+            out += "</tr>\n"
+        }
+        return out + "</table>\n"
     }
 }

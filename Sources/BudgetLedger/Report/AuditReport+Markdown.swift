@@ -20,51 +20,35 @@ extension AuditReport {
         for scope in scopes {
             let s = scope.status
             let b = s.budget
+            let tables = ScopeTables(scope)
             md += "\n## Scope `\(b.scope)`\n\n"
             md += "Composition \(F.rule(b.composition)). Created \(F.time(b.created)).\n\n"
-            md += "| | ε | δ |\n| --- | ---: | ---: |\n"
-            md += "| limit | \(F.amount(b.epsilon)) | \(F.amount(b.delta)) |\n"
-            md += "| spent (committed) | \(F.amount(s.epsilonSpent)) | \(F.amount(s.deltaSpent)) |\n"
-            md += "| reserved (open) | \(F.amount(s.epsilonReserved)) | \(F.amount(s.deltaReserved)) |\n"
-            md += "| remaining | \(F.amount(s.epsilonRemaining)) | \(F.amount(s.deltaRemaining)) |\n\n"
+            md += Self.markdown(tables.limits) + "\n"
             md += "\(s.committed) committed, \(s.open) open, \(s.refunded) refunded.\n\n"
-            md += "### Per analyst\n\n"
-            if s.analysts.isEmpty {
-                md += "No charges.\n"
-            } else {
-                md += "| analyst | charges | ε | δ |\n| --- | ---: | ---: | ---: |\n"
-                for a in s.analysts {
-                    md += "| \(F.markdownCell(a.analyst)) | \(a.charges) | \(F.amount(a.epsilon)) | \(F.amount(a.delta)) |\n"
+            md += tables.sections.map { section in
+                var part = "### \(section.title)\n\n"
+                if section.table.rows.isEmpty { return part + section.whenEmpty + "\n" }
+                if let note = section.note { part += "\(note.text) (`\(note.command)`).\n\n" }
+                return part + Self.markdown(section.table)
+            }.joined(separator: "\n")
+        }
+        return md
+    }
+
+    /// A table as Markdown: a header row, the alignment row, then one row per line; user text
+    /// escaped for a table cell, machine text (events, digests) as code.
+    private static func markdown(_ table: ReportTable) -> String {
+        typealias F = ReportFormatting
+        var md = "|" + table.columns.map { $0.title.isEmpty ? " " : " \($0.title) " }.joined(separator: "|") + "|\n"
+        md += "| " + table.columns.map { $0.alignment == .left ? "---" : "---:" }.joined(separator: " | ") + " |\n"
+        for row in table.rows {
+            md += "| " + row.map { cell in
+                switch cell.kind {
+                case .label, .number: cell.text
+                case .text: F.markdownCell(cell.text)
+                case .code: cell.text.isEmpty ? "" : "`\(F.markdownCell(cell.text))`"
                 }
-            }
-            md += "\n### Releases and refunds\n\n"
-            let released = scope.charges.filter { $0.state != .open }
-            if released.isEmpty {
-                md += "None.\n"
-            } else {
-                md += "| id | time | analyst | purpose | events | ε | δ | state | result digest / note |\n"
-                md += "| ---: | --- | --- | --- | --- | ---: | ---: | --- | --- |\n"
-                for c in released {
-                    let r = c.reservation
-                    md += "| \(r.id) | \(F.time(c.resolvedAt ?? r.time)) | \(F.markdownCell(r.analyst)) | "
-                    md += "\(F.markdownCell(r.purpose)) | `\(F.markdownCell(c.eventJSON))` | \(F.amount(r.cost.epsilon)) | "
-                    md += "\(F.amount(r.cost.delta)) | \(c.state.rawValue) | "
-                    md += "\(F.markdownCell(c.state == .committed ? (c.resultDigest ?? "") : (c.note ?? ""))) |\n"
-                }
-            }
-            md += "\n### Open reservations\n\n"
-            let open = scope.charges.filter { $0.state == .open }
-            if open.isEmpty {
-                md += "None.\n"
-            } else {
-                md += "They count as spent until an operator resolves them (`veil budget resolve ID --commit|--refund`).\n\n"
-                md += "| id | reserved at | analyst | purpose | events | ε | δ |\n| ---: | --- | --- | --- | --- | ---: | ---: |\n"
-                for c in open {
-                    let r = c.reservation
-                    md += "| \(r.id) | \(F.time(r.time)) | \(F.markdownCell(r.analyst)) | \(F.markdownCell(r.purpose)) | "
-                    md += "`\(F.markdownCell(c.eventJSON))` | \(F.amount(r.cost.epsilon)) | \(F.amount(r.cost.delta)) |\n"
-                }
-            }
+            }.joined(separator: " | ") + " |\n"
         }
         return md
     }

@@ -1,5 +1,6 @@
 import Accounting
 import Foundation
+import GRDB
 
 /// The budget audit report: for each scope its limits, what was spent and what is left under its
 /// composition rule, per-analyst totals, every release and open reservation, the cumulative ε over
@@ -21,30 +22,40 @@ public struct AuditReport: Sendable, Codable {
     /// covers the others.
     public let problems: [String]
 
-    /// Builds the report of `scope` (or of every budget) from `ledger`.
+    /// Builds the report of `scope` (or of every budget) from `ledger`, in one read transaction: the
+    /// verification, the head and every scope's figures describe the same state of the ledger, even
+    /// while other processes charge.
     /// - Throws: `unknownScope`, or a storage error.
     public init(ledger: Ledger, scope: String? = nil, generated: Date = Date()) throws {
         self.generated = generated
         self.ledgerPath = ledger.path
-        self.verification = try ledger.verify()
-        self.head = try ledger.head()
-        var problems: [String] = []
-        var budgets: [Budget] = []
-        if let scope {
-            budgets = [try ledger.budget(scope: scope)]
-        } else {
-            do { budgets = try ledger.budgets() } catch { problems.append("the budgets cannot be read: \(error)") }
-        }
-        var scopes: [ScopeReport] = []
-        for budget in budgets {
-            do {
-                scopes.append(try ScopeReport(ledger: ledger, budget: budget))
-            } catch {
-                problems.append("scope \(budget.scope) cannot be read: \(error)")
+        (verification, head, scopes, problems) = try ledger.read { db in
+            let verification = try Ledger.verify(db)
+            let head = try Ledger.head(db)
+            var problems: [String] = []
+            typealias Limits = (budget: Budget, epsilonUnits: Int64, deltaUnits: Int64)
+            var budgets: [Limits] = []
+            if let scope {
+                guard let found = try Ledger.budget(db, scope: scope) else { throw LedgerFailure.unknownScope(scope) }
+                budgets = [found]
+            } else {
+                do { budgets = try Ledger.budgetEntries(db).map(Ledger.budget(from:)) } catch {
+                    problems.append("the budgets cannot be read: \(error)")
+                }
             }
+            var scopes: [ScopeReport] = []
+            for limits in budgets {
+                do {
+                    scopes.append(try LedgerFailure.storage(ledger.path) {
+                        try ScopeReport(db, budget: limits.budget, limitEpsilonUnits: limits.epsilonUnits,
+                                        limitDeltaUnits: limits.deltaUnits)
+                    })
+                } catch {
+                    problems.append("scope \(limits.budget.scope) cannot be read: \(error)")
+                }
+            }
+            return (verification, head, scopes, problems)
         }
-        self.scopes = scopes
-        self.problems = problems
     }
 }
 
@@ -59,37 +70,28 @@ public struct ScopeReport: Sendable, Codable {
     /// The same per analyst, each composed on their own.
     public let analystCumulative: [AnalystSeries]
 
-    init(ledger: Ledger, budget: Budget) throws {
-        status = try ledger.status(scope: budget.scope)
-        charges = try ledger.charges(scope: budget.scope)
+    /// The section of `budget`, from its entries read in `db`. The charges that count are composed
+    /// once, overall and per analyst: the last point of each series is the status's total.
+    init(_ db: Database, budget: Budget, limitEpsilonUnits limitEpsilon: Int64, limitDeltaUnits limitDelta: Int64) throws {
+        charges = try Ledger.charges(from: try Ledger.entries(db, scope: budget.scope))
         let counted = charges.filter { $0.state != .refunded }
-        cumulative = try Self.series(counted, budget: budget)
-        var names: [String] = []
-        for c in counted where !names.contains(c.reservation.analyst) { names.append(c.reservation.analyst) }
-        analystCumulative = try names.map { name in
-            AnalystSeries(analyst: name,
-                          points: try Self.series(counted.filter { $0.reservation.analyst == name }, budget: budget))
+        let total = try Ledger.cumulativeCost(of: counted, budget: budget)
+        cumulative = Self.points(counted, total)
+        var analystCosts: [(usage: Ledger.ComposedCost, charges: Int)] = []
+        analystCumulative = try Ledger.analystNames(of: counted).map { name in
+            let theirs = counted.filter { $0.reservation.analyst == name }
+            let costs = try Ledger.cumulativeCost(of: theirs, budget: budget)
+            analystCosts.append((costs.last ?? (0, 0, 0, 0), theirs.count))
+            return AnalystSeries(analyst: name, points: Self.points(theirs, costs))
         }
+        status = try Ledger.status(budget: budget, limitEpsilonUnits: limitEpsilon, limitDeltaUnits: limitDelta,
+                                   charges: charges, activeCost: total.last ?? (0, 0, 0, 0), analystCosts: analystCosts)
     }
 
-    private static func series(_ charges: [Charge], budget: Budget) throws -> [CumulativePoint] {
-        let epsilons: [Double]
-        switch budget.composition {
-        case .basic:
-            var units: Int64 = 0
-            epsilons = try charges.map { charge in
-                units += try FixedPointAmount.units(charge.reservation.cost.epsilon,
-                                                    scale: FixedPointAmount.epsilonScale, rounding: .up)
-                return FixedPointAmount.value(units: units, scale: FixedPointAmount.epsilonScale)
-            }
-        case .rdp, .zcdp:
-            epsilons = try CompositionAccounting.cumulativeEpsilon(
-                of: charges.map(\.reservation.event), rule: budget.composition, delta: budget.delta)
-        }
-        return zip(charges, epsilons).map { CumulativePoint(time: $0.reservation.time, epsilon: $1, reservation: $0.reservation.id) }
+    private static func points(_ charges: [Charge], _ costs: [Ledger.ComposedCost]) -> [CumulativePoint] {
+        zip(charges, costs).map { CumulativePoint(time: $0.reservation.time, epsilon: $1.epsilon, reservation: $0.reservation.id) }
     }
 }
-
 /// The cumulative ε of a scope (or of one analyst) just after one charge.
 public struct CumulativePoint: Sendable, Codable, Hashable {
     /// When the charge was reserved.
