@@ -95,7 +95,7 @@ public struct AMDCertificate: Sendable {
     }
 
     /// Splits a PEM bundle (ASK then ARK, as the KDS serves `cert_chain`).
-    static func bundle(pem: String, what: String) throws -> [AMDCertificate] {
+    public static func bundle(pem: String, what: String = "ASK/ARK chain") throws -> [AMDCertificate] {
         let documents: [PEMDocument]
         do { documents = try PEMDocument.parseMultiple(pemString: pem) } catch {
             throw TrustedExecutionError.invalid("\(what): not a PEM certificate bundle (\(error))")

@@ -22,6 +22,17 @@ public enum SNPReportVerifier {
         }
     }
 
+    /// Checks only the report's signature by the VCEK's key (no chain, no policy): the part of a
+    /// verification that needs no collateral beyond the VCEK.
+    public static func verifySignature(_ report: SNPReport, vcek: AMDCertificate) throws {
+        guard let key = P384.Signing.PublicKey(vcek.certificate.publicKey) else {
+            throw TrustedExecutionError(.verificationFailed, "the VCEK's key is not a P-384 key")
+        }
+        do { try checkSignature(report, vcekKey: key) } catch {
+            throw TrustedExecutionError(.verificationFailed, "\(error)")
+        }
+    }
+
     /// Verifies `report`.
     /// - Parameters:
     ///   - vcek: the VCEK certificate (DER, from AMD's KDS for this chip and reported TCB).
