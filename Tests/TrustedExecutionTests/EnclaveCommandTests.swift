@@ -72,6 +72,11 @@ import _TestSupport
         #expect(cut.stderr.contains("TDX quote is truncated"))
         #expect(cut.stdout.isEmpty)
 
+        let report = ReferenceAttestation.snp.appendingPathComponent("report_milan.bin").path
+        let wrongTEE = try runVeil(["enclave", "verify", report, "--policy", good])
+        #expect(wrongTEE.status == 2)
+        #expect(wrongTEE.stderr == "error: evidence is sev-snp but the policy's tee is tdx\n")
+
         let garbage = dir.appendingPathComponent("garbage.bin")
         try Data(repeating: 0x41, count: 100).write(to: garbage)
         let unknown = try runVeil(["enclave", "verify", garbage.path, "--policy", good])

@@ -39,16 +39,17 @@ struct LittleEndianReader {
     }
 }
 
-/// Lower-case hexadecimal, and its inverse for policy files and collateral.
-enum Hex {
-    static func encode<B: Sequence>(_ bytes: B) -> String where B.Element == UInt8 {
+/// Lower-case hexadecimal, and its inverse (either case) for policy files, collateral and command lines.
+public enum Hex {
+    public static func encode<B: Sequence>(_ bytes: B) -> String where B.Element == UInt8 {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xF)]) }
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func decode(_ text: String, field: String) throws -> [UInt8] {
+    /// - Throws: ``TrustedExecutionError`` (`invalidInput`) naming `field`.
+    public static func decode(_ text: String, field: String) throws -> [UInt8] {
         let chars = Array(text.utf8)
         guard chars.count % 2 == 0 else { throw TrustedExecutionError.invalid("\(field): odd-length hex string") }
         func nibble(_ c: UInt8) throws -> UInt8 {

@@ -35,7 +35,7 @@ public struct VerificationReport: Codable, Equatable, Sendable {
 
     public init(evidenceFormat: String, verifiedAt: Date) {
         self.evidenceFormat = evidenceFormat
-        self.verifiedAt = ISO8601DateFormatter().string(from: verifiedAt)
+        self.verifiedAt = CertificateChainCheck.iso(verifiedAt)
         self.checks = []
         self.claims = [:]
     }

@@ -33,7 +33,11 @@ public enum EvidenceVerifier {
     ///   a parsed piece of evidence that fails a check gives a report with that check failed.
     public static func verify(evidence bytes: [UInt8], policy: AttestationPolicy, at time: Date,
                               collateralDirectory: URL?, expectedReportData: [UInt8]? = nil) throws -> VerificationReport {
-        switch try format(of: bytes) {
+        let kind = try format(of: bytes)
+        guard kind == policy.tee else {
+            throw TrustedExecutionError.invalid("evidence is \(kind.rawValue) but the policy's tee is \(policy.tee.rawValue)")
+        }
+        switch kind {
         case .tdx:
             let quote = try TDXQuote(bytes: bytes)
             let collateral = try collateralDirectory.map { try TDXCollateral(directory: $0) }

@@ -66,7 +66,7 @@ public struct AttestationPolicy: Sendable, Equatable {
             guard let b = value as? Bool else { throw TrustedExecutionError.invalid("policy: \(key) must be true or false") }
             return b
         }
-        measurement = try hex("measurement", count: tee == .simulated ? 48 : 48)
+        measurement = try hex("measurement", count: 48)
         for i in 0..<4 { if let v = try hex("rtmr\(i)", count: 48) { rtmrs[i] = v } }
         allowDebug = try bool("allow_debug") ?? false
         requireCollateral = try bool("require_collateral") ?? true

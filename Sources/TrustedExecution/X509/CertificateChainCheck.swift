@@ -84,5 +84,5 @@ enum CertificateChainCheck {
         return "'\(certificate.subject)'"
     }
 
-    static func iso(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
+    static func iso(_ date: Date) -> String { date.formatted(.iso8601) }
 }

@@ -68,10 +68,6 @@ enum EnclaveCLI {
     }
 
     static func hex(_ text: String, option: String) throws -> [UInt8] {
-        let digits = Array(text.utf8)
-        guard digits.count % 2 == 0, digits.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }) else {
-            throw ValidationError("\(option) must be a hex string")
-        }
-        return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(decoding: digits[$0..<($0 + 2)], as: UTF8.self), radix: 16)! }
+        try Hex.decode(text, field: option)
     }
 }
