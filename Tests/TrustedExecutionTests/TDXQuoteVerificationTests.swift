@@ -152,6 +152,27 @@ import X509
         }
     }
 
+    /// Intel signs the exact bytes of `tcbInfo` and `enclaveIdentity`: flipping any byte of either value
+    /// must break the signature (one P-256 verification per byte, about 2,700 in all).
+    @Test func everySignedByteOfTheCollateralIsCovered() throws {
+        let collateral = try ReferenceAttestation.tdxCollateral()
+        for (json, member, chain) in [(collateral.tcbInfoJSON, "tcbInfo", collateral.tcbInfoIssuerChain),
+                                      (collateral.qeIdentityJSON, "enclaveIdentity", collateral.qeIdentityIssuerChain)] {
+            let key = try #require(P256.Signing.PublicKey(chain[0].publicKey))
+            #expect(try SignedCollateral(json: json, member: member, what: member).isValid(by: key))
+            let range = try #require(RawJSONMember.valueRange(of: member, in: json))
+            var accepted: [Int] = []
+            for index in range {
+                var mutated = json
+                mutated[index] ^= 0x01
+                if let signed = try? SignedCollateral(json: mutated, member: member, what: member), signed.isValid(by: key) {
+                    accepted.append(index)
+                }
+            }
+            #expect(accepted.isEmpty, "\(member): mutations accepted at offsets \(accepted)")
+        }
+    }
+
     @Test func truncatedOversizedAndForeignQuotesNameTheField() throws {
         let original = ReferenceAttestation.quoteBytes
         #expect(throws: TrustedExecutionError.invalid("TDX quote is truncated: field body.report_data needs 64 bytes at offset 568, 32 left")) {
