@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
 import Testing
+import SwiftASN1
+import X509
 @testable import TrustedExecution
 
 /// The Milan SEV-SNP report in shared/reference/attestation with its VCEK and AMD's ASK/ARK chain.
@@ -98,21 +100,26 @@ import Testing
         }
     }
 
-    /// The AMD certificates are signed with RSASSA-PSS: a flipped byte anywhere in the VCEK's DER must break
-    /// the chain check. One RSA-4096 PSS verification per trial.
-    @Test func everyByteOfTheVCEKIsSigned() throws {
-        let der = ReferenceAttestation.bytes(ReferenceAttestation.snp.appendingPathComponent("vcek_milan.der"))
+    /// The AMD certificates are signed with RSASSA-PSS: a flipped byte anywhere in the VCEK's DER (signed by
+    /// the ASK) or the ASK's (signed by the pinned ARK) must break the signature check, including the PSS
+    /// parameters outside the TBS. One RSA-4096 PSS verification per trial.
+    @Test func everyByteOfTheVCEKAndASKIsSigned() throws {
         let chain = try ReferenceAttestation.chain("milan")
-        #expect(try AMDCertificate(derEncoded: der, what: "VCEK").isSigned(by: chain[0]))
-        var accepted: [Int] = []
-        for index in der.indices {
-            var mutated = der
-            mutated[index] ^= 0x01
-            if let vcek = try? AMDCertificate(derEncoded: mutated, what: "VCEK"), vcek.isSigned(by: chain[0]) {
-                accepted.append(index)
+        let vcek = ReferenceAttestation.bytes(ReferenceAttestation.snp.appendingPathComponent("vcek_milan.der"))
+        let askPEM = String(decoding: ReferenceAttestation.bytes(ReferenceAttestation.snp.appendingPathComponent("ask_ark_milan.pem")), as: UTF8.self)
+        let ask = try PEMDocument.parseMultiple(pemString: askPEM)[0].derBytes
+        for (name, der, issuer) in [("VCEK", vcek, chain[0]), ("ASK", ask, chain[1])] {
+            #expect(try AMDCertificate(derEncoded: der, what: name).isSigned(by: issuer))
+            var accepted: [Int] = []
+            for index in der.indices {
+                var mutated = der
+                mutated[index] ^= 0x01
+                if let certificate = try? AMDCertificate(derEncoded: mutated, what: name), certificate.isSigned(by: issuer) {
+                    accepted.append(index)
+                }
             }
+            #expect(accepted.isEmpty, "\(name): mutations accepted at DER offsets \(accepted)")
         }
-        #expect(accepted.isEmpty, "mutations accepted at DER offsets \(accepted)")
     }
 
     @Test func badReportsNameTheField() throws {
