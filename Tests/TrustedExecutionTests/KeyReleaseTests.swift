@@ -72,6 +72,31 @@ import Testing
         #expect(throws: TrustedExecutionError.self) { try SealedModel.open(altered, key: key) }
     }
 
+    @Test func theMeasurementDoesNotDependOnModelOrderOrFolders() throws {
+        let one = try Self.tempFolder(), two = try Self.tempFolder()
+        for dir in [one, two] {
+            try Data("veil".utf8).write(to: dir.appendingPathComponent("veil"))
+            try Data("A".utf8).write(to: dir.appendingPathComponent("a.safetensors"))
+            try Data("B".utf8).write(to: dir.appendingPathComponent("b.safetensors"))
+        }
+        let first = try EnclaveMeasurement(binary: one.appendingPathComponent("veil"),
+                                           models: [one.appendingPathComponent("a.safetensors"), one.appendingPathComponent("b.safetensors")],
+                                           configuration: nil)
+        let second = try EnclaveMeasurement(binary: two.appendingPathComponent("veil"),
+                                            models: [two.appendingPathComponent("b.safetensors"), two.appendingPathComponent("a.safetensors")],
+                                            configuration: nil)
+        #expect(first == second)
+        #expect(first.value == Array(SHA384.hash(data: Array(first.manifest.utf8))))
+        let renamed = two.appendingPathComponent("c.safetensors")
+        try FileManager.default.moveItem(at: two.appendingPathComponent("b.safetensors"), to: renamed)
+        let third = try EnclaveMeasurement(binary: two.appendingPathComponent("veil"),
+                                           models: [two.appendingPathComponent("a.safetensors"), renamed], configuration: nil)
+        #expect(third != first)
+        #expect(throws: TrustedExecutionError.self) {
+            try EnclaveMeasurement(binary: two.appendingPathComponent("missing"), models: [], configuration: nil)
+        }
+    }
+
     @Test func aChangedMeasurementCannotUnseal() throws {
         let dir = try Self.tempFolder()
         let secretFile = dir.appendingPathComponent("platform-secret")

@@ -90,6 +90,32 @@ import X509
         #expect(TDXQuoteVerifier.verify(quote, collateral: nil, policy: relaxed, at: Self.time).accepted)
     }
 
+    @Test func rtmrsAndTheDebugBitAreJudgedByThePolicy() throws {
+        let quote = try TDXQuote(bytes: ReferenceAttestation.quoteBytes)
+        var policy = Self.policy()
+        var otherRTMR3 = quote.rtmrs[3]
+        otherRTMR3[0] ^= 0x01
+        policy.rtmrs = [0: quote.rtmrs[0], 3: otherRTMR3]
+        let report = TDXQuoteVerifier.verify(quote, collateral: try ReferenceAttestation.tdxCollateral(), policy: policy, at: Self.time)
+        #expect(report.checks.first { $0.name == "policy.rtmr0" }?.passed == true)
+        #expect(report.checks.filter { !$0.passed }.map(\.name) == ["policy.rtmr3"])
+
+        // A debug TD (attributes bit 0, offset 48 + 120): its signature no longer holds, but the policy
+        // check on its own names the breach.
+        var debugBytes = ReferenceAttestation.quoteBytes
+        debugBytes[168] |= 0x01
+        let debugQuote = try TDXQuote(bytes: debugBytes)
+        #expect(debugQuote.debugEnabled)
+        var checks = VerificationReport(evidenceFormat: "tdx", verifiedAt: Self.time)
+        TDXQuoteVerifier.checkPolicy(debugQuote, policy: Self.policy(), expectedReportData: nil, into: &checks)
+        #expect(checks.firstFailure?.name == "policy.debug")
+        var allowing = Self.policy()
+        allowing.allowDebug = true
+        var allowed = VerificationReport(evidenceFormat: "tdx", verifiedAt: Self.time)
+        TDXQuoteVerifier.checkPolicy(debugQuote, policy: allowing, expectedReportData: nil, into: &allowed)
+        #expect(allowed.accepted)
+    }
+
     /// Every signed byte of the quote outside the certificate chain — header and TD report body (signed by
     /// the attestation key), the attestation key and QE authentication data (bound by the QE report data),
     /// the QE report (signed by the PCK) and both signatures — is flipped in turn; each change must be
