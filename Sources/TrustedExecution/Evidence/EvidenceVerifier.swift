@@ -47,12 +47,7 @@ public enum EvidenceVerifier {
             guard let collateralDirectory else {
                 throw TrustedExecutionError.invalid("SEV-SNP evidence needs --collateral DIR with \(SNPFileName.vcek) and \(SNPFileName.certificateChain)")
             }
-            func read(_ name: String) throws -> [UInt8] {
-                let path = collateralDirectory.appendingPathComponent(name).path
-                guard let data = FileManager.default.contents(atPath: path) else { throw TrustedExecutionError.invalid("collateral: cannot read \(path)") }
-                guard data.count <= 1 << 20 else { throw TrustedExecutionError.invalid("collateral: \(name) is larger than 1 MiB") }
-                return [UInt8](data)
-            }
+            func read(_ name: String) throws -> [UInt8] { try CollateralFile.read(name, in: collateralDirectory) }
             let vcek = try AMDCertificate(derEncoded: try read(SNPFileName.vcek), what: SNPFileName.vcek)
             let chain = try AMDCertificate.bundle(pem: String(decoding: try read(SNPFileName.certificateChain), as: UTF8.self),
                                                   what: SNPFileName.certificateChain)

@@ -80,6 +80,9 @@ public enum SNPReportVerifier {
                 guard certificate.certificate.issuer == issuer.certificate.subject, certificate.isSigned(by: issuer) else {
                     throw VerificationFailure("\(certificate.commonName) is not signed (RSASSA-PSS) by \(issuer.commonName)")
                 }
+                guard case .isCertificateAuthority = try? issuer.certificate.extensions.basicConstraints else {
+                    throw VerificationFailure("\(issuer.commonName) issues certificates but is not a CA")
+                }
             }
             return "\(vcek.commonName) ← \(ask.commonName) ← \(ark.commonName) (RSASSA-PSS, pinned \(product.rawValue) ARK)"
         }

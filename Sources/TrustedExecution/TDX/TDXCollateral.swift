@@ -33,14 +33,7 @@ public struct TDXCollateral: Sendable {
 
     /// Loads a collateral folder (see ``FileName``).
     public init(directory: URL) throws {
-        func read(_ name: String) throws -> [UInt8] {
-            let url = directory.appendingPathComponent(name)
-            guard let data = FileManager.default.contents(atPath: url.path) else {
-                throw TrustedExecutionError.invalid("collateral: cannot read \(url.path)")
-            }
-            guard data.count <= 1 << 20 else { throw TrustedExecutionError.invalid("collateral: \(name) is larger than 1 MiB") }
-            return [UInt8](data)
-        }
+        func read(_ name: String) throws -> [UInt8] { try CollateralFile.read(name, in: directory) }
         self.init(
             tcbInfoJSON: try read(FileName.tcbInfo),
             tcbInfoIssuerChain: try CertificateChainCheck.certificates(
