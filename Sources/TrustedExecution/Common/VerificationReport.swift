@@ -58,10 +58,11 @@ public struct VerificationReport: Codable, Equatable, Sendable {
         }
     }
 
-    /// The report as text: a verdict line, then one line per check (`PASS name: detail`).
+    /// The report as text: a verdict line, one line per check (`PASS name: detail`), then the claims.
     public var text: String {
         var lines = ["evidence \(evidenceFormat) at \(verifiedAt): \(accepted ? "ACCEPTED" : "REJECTED")"]
         for c in checks { lines.append("  \(c.passed ? "PASS" : "FAIL") \(c.name): \(c.detail)") }
+        for (name, value) in claims.sorted(by: { $0.key < $1.key }) { lines.append("  claim \(name): \(value)") }
         return lines.joined(separator: "\n")
     }
 
