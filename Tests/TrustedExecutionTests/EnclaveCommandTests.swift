@@ -21,6 +21,7 @@ import _TestSupport
 
     @Test func verifiesTheReferenceTDXQuoteAsTextAndJSON() throws {
         let dir = try Self.tempFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let policy = try Self.write("""
         tee: tdx
         measurement: "\(Hex.encode(ReferenceAttestation.quoteMRTD))"
@@ -44,6 +45,7 @@ import _TestSupport
 
     @Test func theGenoaChainIsRejectedWithExitOne() throws {
         let dir = try Self.tempFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let policy = try Self.write("tee: sev-snp\nallow_debug: true\n", dir.appendingPathComponent("snp.yaml"))
         let report = ReferenceAttestation.snp.appendingPathComponent("report_milan.bin").path
         let good = try runVeil(["enclave", "verify", report, "--policy", policy, "--collateral",
@@ -58,6 +60,7 @@ import _TestSupport
 
     @Test func badInputIsOneLineAndExitTwo() throws {
         let dir = try Self.tempFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let policy = try Self.write("tee: tdx\nallow_debugging: true\n", dir.appendingPathComponent("bad.yaml"))
         let quote = ReferenceAttestation.tdx.appendingPathComponent("quote_v4.dat").path
         let unknownKey = try runVeil(["enclave", "verify", quote, "--policy", policy])
@@ -86,6 +89,7 @@ import _TestSupport
 
     @Test func measureIsDeterministicAndCoversEveryInput() throws {
         let dir = try Self.tempFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let binary = dir.appendingPathComponent("veil")
         let model = dir.appendingPathComponent("model.safetensors")
         let config = dir.appendingPathComponent("serve.yaml")
@@ -110,6 +114,7 @@ import _TestSupport
     /// keygen → evidence (simulated) → keybroker → seal → open-model, and the refusals on the way.
     @Test func aSimulatedEnclaveGetsItsModelKeyAndAChangedOneDoesNot() throws {
         let dir = try Self.tempFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
         func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
         let measurement = Hex.encode(SHA384.hash(data: Array("enclave".utf8)))
         let nonce = "00112233445566778899aabbccddeeff"

@@ -98,6 +98,7 @@ import Testing
     @Test func simulatedEvidenceSaysSoAndNeedsAPolicyThatAllowsIt() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-sim-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
         let measurement = [UInt8](repeating: 3, count: 48)
         let provider = try SimulatedEvidenceProvider(keyFile: dir.appendingPathComponent("key.pem"), measurement: measurement)
         let evidence = try provider.evidence(reportData: Self.reportData)

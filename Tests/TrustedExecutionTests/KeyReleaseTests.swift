@@ -23,6 +23,7 @@ import Testing
 
     @Test func aKeyIsReleasedOnlyToFreshEvidenceForTheBoundKey() throws {
         let dir = try Self.tempFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let provider = try SimulatedEvidenceProvider(keyFile: dir.appendingPathComponent("platform.pem"), measurement: Self.measurement)
         let enclaveKey = P384.KeyAgreement.PrivateKey()
         let publicKey = Array(enclaveKey.publicKey.x963Representation)
@@ -74,6 +75,7 @@ import Testing
 
     @Test func theMeasurementDoesNotDependOnModelOrderOrFolders() throws {
         let one = try Self.tempFolder(), two = try Self.tempFolder()
+        defer { for dir in [one, two] { try? FileManager.default.removeItem(at: dir) } }
         for dir in [one, two] {
             try Data("veil".utf8).write(to: dir.appendingPathComponent("veil"))
             try Data("A".utf8).write(to: dir.appendingPathComponent("a.safetensors"))
@@ -99,6 +101,7 @@ import Testing
 
     @Test func aChangedMeasurementCannotUnseal() throws {
         let dir = try Self.tempFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let secretFile = dir.appendingPathComponent("platform-secret")
         let secret = try SimulatedPlatformSecret.load(secretFile)
         #expect(try SimulatedPlatformSecret.load(secretFile) == secret)   // the same file gives the same secret
