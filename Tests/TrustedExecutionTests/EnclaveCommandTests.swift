@@ -48,11 +48,11 @@ import _TestSupport
         defer { try? FileManager.default.removeItem(at: dir) }
         let policy = try Self.write("tee: sev-snp\nallow_debug: true\n", dir.appendingPathComponent("snp.yaml"))
         let report = ReferenceAttestation.snp.appendingPathComponent("report_milan.bin").path
-        let good = try runVeil(["enclave", "verify", report, "--policy", policy, "--collateral",
-                                try ReferenceAttestation.snpCollateralFolder().path, "--at", Self.at])
+        let milan = try ReferenceAttestation.snpCollateralFolder(), genoa = try ReferenceAttestation.snpCollateralFolder(product: "genoa")
+        defer { for folder in [milan, genoa] { try? FileManager.default.removeItem(at: folder) } }
+        let good = try runVeil(["enclave", "verify", report, "--policy", policy, "--collateral", milan.path, "--at", Self.at])
         #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
-        let wrong = try runVeil(["enclave", "verify", report, "--policy", policy, "--collateral",
-                                 try ReferenceAttestation.snpCollateralFolder(product: "genoa").path, "--at", Self.at])
+        let wrong = try runVeil(["enclave", "verify", report, "--policy", policy, "--collateral", genoa.path, "--at", Self.at])
         #expect(wrong.status == 1)
         #expect(wrong.stdout.contains("FAIL amd_chain"))
         #expect(wrong.stderr.split(separator: "\n").count == 1)
