@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "PrivateSQL", targets: ["PrivateSQL"]),
         .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
         .library(name: "PrivateTraining", targets: ["PrivateTraining"]),
+        .library(name: "TrustedExecution", targets: ["TrustedExecution"]),
         .executable(name: "veil", targets: ["VeilCLI"]),
         .executable(name: "veil-bench", targets: ["VeilBench"]),
     ],
@@ -20,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
     ],
     targets: [
         // MARK: System libraries (Debian: libgsl-dev, libopenblas-dev)
@@ -78,12 +81,22 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(
+            name: "TrustedExecution",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
 
         // MARK: Executables
         .executableTarget(
             name: "VeilCLI",
             dependencies: [
-                "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "PrivateTraining",
+                "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "PrivateTraining", "TrustedExecution",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -91,6 +104,7 @@ let package = Package(
             name: "VeilBench",
             dependencies: [
                 "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "LinearAlgebra", "PrivateTraining",
+                "TrustedExecution",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -115,6 +129,15 @@ let package = Package(
             dependencies: ["PrivateSQL", "BudgetLedger", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
+        .testTarget(
+            name: "TrustedExecutionTests",
+            dependencies: [
+                "TrustedExecution", "_TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
         .testTarget(
             name: "PrivateTrainingTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `veil-bench AREA`: runs one area's benchmarks and prints one JSON object of named figures
 /// with their units (progress lines go to stderr). `make bench` runs every area.
@@ -8,7 +9,7 @@ struct VeilBench: ParsableCommand {
         commandName: "veil-bench",
         abstract: "Benchmarks of Veil; each area prints one JSON object of figures with units.",
         subcommands: [MechanismsBench.self, AccountingBench.self, LedgerBench.self, SQLBench.self,
-                      TrainingBench.self, TrainingMemoryProbe.self]
+                      TrainingBench.self, TrainingMemoryProbe.self, EnclaveBench.self]
     )
 }
 
@@ -81,4 +82,18 @@ struct TrainingMemoryProbe: ParsableCommand {
     @Option(help: "Expected batch size.")
     var expectedBatch = 256
     func run() throws { print(try TrainingBenchmark.peakMemory(expectedBatch: expectedBatch)) }
+}
+
+struct EnclaveBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enclave",
+        abstract: "TDX quote and SNP report verifications per second beside openssl's ECDSA verify rates; measure vs sha384sum.")
+    @Option(help: "The folder of reference evidence (tdx/, snp/).")
+    var reference: String = "../shared/reference/attestation"
+    @Option(help: "Verifications per timed run.")
+    var iterations = 200
+    func run() throws {
+        guard iterations > 0 else { throw ValidationError("--iterations must be positive") }
+        print(try EnclaveBenchmark.run(reference: URL(fileURLWithPath: reference), iterations: iterations).json())
+    }
 }

@@ -19,7 +19,7 @@ struct Veil: ParsableCommand {
         3 refused for lack of privacy budget.
         """,
         subcommands: [QueryCommand.self, AccountCommand.self, BudgetCommand.self, ImportCommand.self,
-                      TrainCommand.self, EvaluateCommand.self]
+                      TrainCommand.self, EvaluateCommand.self, EnclaveCommand.self]
     )
 
     /// Parses, runs, and maps failures to Veil's exit codes (one line on stderr for each error).
