@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import TrustedExecution
 
-/// Attestation verification throughput on the reference evidence (shared/reference/attestation): TDX
+/// Attestation verification throughput on the reference evidence (datasets/attestation): TDX
 /// quotes and SNP reports per second with and without the collateral checks, beside `openssl speed`'s
 /// ECDSA P-256 / P-384 verify rates on the same machine. A full verification needs several signature
 /// checks, so the floor is openssl's rate divided by that count; the ratio says how close Veil comes.

@@ -89,7 +89,7 @@ struct EnclaveBench: ParsableCommand {
         commandName: "enclave",
         abstract: "TDX quote and SNP report verifications per second beside openssl's ECDSA verify rates; measure vs sha384sum.")
     @Option(help: "The folder of reference evidence (tdx/, snp/).")
-    var reference: String = "../shared/reference/attestation"
+    var reference: String = "datasets/attestation"
     @Option(help: "Verifications per timed run.")
     var iterations = 200
     func run() throws {

@@ -1,16 +1,16 @@
 import Foundation
 @testable import TrustedExecution
 
-/// The real TDX and SEV-SNP evidence in `shared/reference/attestation` beside the repository (or
-/// `$VEIL_ATTESTATION_REFERENCE`), and the time its README says it verifies at.
+/// The real TDX and SEV-SNP evidence in `datasets/attestation` (see datasets/PROVENANCE.md), or in
+/// `$VEIL_ATTESTATION_REFERENCE`, and the time it verifies at.
 enum ReferenceAttestation {
     static let folder: URL = {
         if let override = ProcessInfo.processInfo.environment["VEIL_ATTESTATION_REFERENCE"] {
             return URL(fileURLWithPath: override)
         }
-        // Tests/TrustedExecutionTests/ReferenceAttestation.swift → repository root → ../shared/...
+        // Tests/TrustedExecutionTests/ReferenceAttestation.swift → repository root → datasets/attestation
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.deletingLastPathComponent().appendingPathComponent("shared/reference/attestation")
+        return root.appendingPathComponent("datasets/attestation")
     }()
 
     static var tdx: URL { folder.appendingPathComponent("tdx") }

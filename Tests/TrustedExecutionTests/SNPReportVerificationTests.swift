@@ -5,7 +5,7 @@ import SwiftASN1
 import X509
 @testable import TrustedExecution
 
-/// The Milan SEV-SNP report in shared/reference/attestation with its VCEK and AMD's ASK/ARK chain.
+/// The Milan SEV-SNP report in datasets/attestation with its VCEK and AMD's ASK/ARK chain.
 @Suite struct SNPReportVerificationTests {
     static let time = ReferenceAttestation.verificationTime
     /// From the reference README (checked there independently of Veil).

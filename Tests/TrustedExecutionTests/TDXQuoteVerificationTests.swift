@@ -4,7 +4,7 @@ import Testing
 import X509
 @testable import TrustedExecution
 
-/// The production TDX quote in shared/reference/attestation (Sapphire Rapids, DCAP v4) against Intel's
+/// The production TDX quote in datasets/attestation (Sapphire Rapids, DCAP v4) against Intel's
 /// collateral of June 2023, at the README's time 2023-07-01T01:00:00Z.
 @Suite struct TDXQuoteVerificationTests {
     static let time = ReferenceAttestation.verificationTime
