@@ -26,7 +26,7 @@ public protocol BudgetCharger: Sendable {
     /// - Returns: the reservation to commit or refund.
     /// - Throws: `budget_exhausted` when the charge does not fit; `unknown_scope` when the budget does not
     ///   exist; `invalid_parameter` for an invalid event, analyst or purpose.
-    func reserve(event: DPEvent, cost: PrivacyCost, analyst: String, purpose: String) throws -> Reservation
+    func reserve(event: DPEvent, cost: PrivacyParameters, analyst: String, purpose: String) throws -> Reservation
 
     /// Records that the reserved release was made, with a digest of it (e.g. `sha256:…`).
     func commit(_ reservation: Reservation, resultDigest: String) throws

@@ -20,7 +20,7 @@ public struct InsecureUnrecordedBudgetCharger: BudgetCharger {
     public init() {}
 
     /// Accepts any reservation and records nothing: the reservation's id is 0 (no ledger entry).
-    public func reserve(event: DPEvent, cost: PrivacyCost, analyst: String, purpose: String) throws -> Reservation {
+    public func reserve(event: DPEvent, cost: PrivacyParameters, analyst: String, purpose: String) throws -> Reservation {
         Reservation(id: 0, scope: Self.scope, analyst: analyst, purpose: purpose, event: event, cost: cost, time: Date())
     }
 

@@ -22,7 +22,7 @@ public struct LedgerBudgetCharger: BudgetCharger {
     /// Reserves `cost` on ``scope``.
     /// - Throws: as ``Ledger/reserve(event:cost:scope:analyst:purpose:)``; a missing budget is `unknown_scope`
     ///   with the `veil budget create` command that creates it.
-    public func reserve(event: DPEvent, cost: PrivacyCost, analyst: String, purpose: String) throws -> Reservation {
+    public func reserve(event: DPEvent, cost: PrivacyParameters, analyst: String, purpose: String) throws -> Reservation {
         do {
             return try ledger.reserve(event: event, cost: cost, scope: scope, analyst: analyst, purpose: purpose)
         } catch let error as VeilError where error.code == .unknownScope {

@@ -11,7 +11,7 @@ enum LedgerBenchmark {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let event = DPEvent.epsilonDelta(epsilon: 0.001, delta: 0)
-        let cost = try PrivacyCost(epsilon: 0.001, delta: 0)
+        let cost = try PrivacyParameters.cost(epsilon: 0.001, delta: 0)
 
         // One process, one connection.
         for (durability, label, count) in [(Ledger.Durability.full, "full", 2_000), (.normal, "normal", 10_000)] {

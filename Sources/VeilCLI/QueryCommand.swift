@@ -96,7 +96,7 @@ struct QueryCommand: ParsableCommand {
 
     func run() throws {
         let privacy = try PrivacyMetadata.load(contentsOf: URL(fileURLWithPath: metadata))
-        let budget = try QueryBudget(epsilon: epsilon, delta: delta)
+        let budget = try PrivacyParameters(epsilon: epsilon, delta: delta)
         var keyValues: [String: [SQLValue]] = [:]
         if let keys {
             // The keys file is read against the queried table; parse once to find it.

@@ -11,7 +11,7 @@ final class RecordingBudgetCharger: BudgetCharger, @unchecked Sendable {
     private(set) var calls: [Call] = []
     private(set) var reservedEvents: [DPEvent] = []
 
-    func reserve(event: DPEvent, cost: PrivacyCost, analyst: String, purpose: String) throws -> Reservation {
+    func reserve(event: DPEvent, cost: PrivacyParameters, analyst: String, purpose: String) throws -> Reservation {
         lock.withLock {
             calls.append(.reserve(epsilon: cost.epsilon, delta: cost.delta))
             reservedEvents.append(event)
@@ -34,7 +34,7 @@ struct EngineChargerTests {
         try makeVisits(database, (1...40).map { ($0, 1984, 1, 1.0, 0, "north") })
         let charger = RecordingBudgetCharger()
         let engine = PrivateQueryEngine(metadata: try healthMetadata(), databasePath: database.url.path, charger: charger)
-        let plan = try engine.plan("SELECT COUNT(*) FROM visits", budget: try QueryBudget(epsilon: 0.5))
+        let plan = try engine.plan("SELECT COUNT(*) FROM visits", budget: try PrivacyParameters(epsilon: 0.5))
         var source = InsecureSeededRandomSource(seed: 3)
         let release = try engine.execute(plan, analyst: "ana", using: &source)
         #expect(charger.calls == [.reserve(epsilon: 0.5, delta: 0), .commit(digest: release.resultDigest)])
@@ -46,7 +46,7 @@ struct EngineChargerTests {
         let charger = RecordingBudgetCharger()
         let missing = PrivateQueryEngine(metadata: try healthMetadata(), databasePath: "/nonexistent/veil.sqlite",
                                          charger: charger)
-        let plan = try missing.plan("SELECT COUNT(*) FROM visits", budget: try QueryBudget(epsilon: 0.25))
+        let plan = try missing.plan("SELECT COUNT(*) FROM visits", budget: try PrivacyParameters(epsilon: 0.25))
         #expect(throws: VeilError.self) { try missing.execute(plan, analyst: "ana") }
         #expect(charger.calls.isEmpty)
 

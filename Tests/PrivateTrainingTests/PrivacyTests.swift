@@ -72,10 +72,10 @@ struct TrainingLoopTests {
 
     /// Records the verbs called on it; reservations come from an unrecorded charger.
     final class RecordingCharger: BudgetCharger, @unchecked Sendable {
-        var reserved: [(event: DPEvent, cost: PrivacyCost, analyst: String, purpose: String)] = []
+        var reserved: [(event: DPEvent, cost: PrivacyParameters, analyst: String, purpose: String)] = []
         var committed: [Reservation] = []
         var refunded: [Reservation] = []
-        func reserve(event: DPEvent, cost: PrivacyCost, analyst: String, purpose: String) throws -> Reservation {
+        func reserve(event: DPEvent, cost: PrivacyParameters, analyst: String, purpose: String) throws -> Reservation {
             reserved.append((event, cost, analyst, purpose))
             return try InsecureUnrecordedBudgetCharger().reserve(event: event, cost: cost, analyst: analyst, purpose: purpose)
         }
@@ -114,7 +114,7 @@ struct TrainingLoopTests {
         // (the release is the model file, committed by its writer) nor refunds (noise was drawn).
         #expect(charger.reserved.count == 1 && charger.committed.isEmpty && charger.refunded.isEmpty)
         #expect(charger.reserved[0].event == outcome.event!)
-        #expect(charger.reserved[0].cost == (try PrivacyCost(epsilon: plan.plannedEpsilon!, delta: 1e-3)))
+        #expect(charger.reserved[0].cost == (try PrivacyParameters.cost(epsilon: plan.plannedEpsilon!, delta: 1e-3)))
         #expect(charger.reserved[0].analyst == "ana" && charger.reserved[0].purpose == "seam test")
         #expect(outcome.reservation?.event == outcome.event)
     }

@@ -16,7 +16,7 @@ import Mechanisms
 ///
 /// ```swift
 /// let engine = try PrivateQueryEngine(metadata: metadata, databasePath: "panel.sqlite", ledger: ledger)
-/// let plan = try engine.plan("SELECT year, COUNT(*) FROM visits GROUP BY year", budget: QueryBudget(epsilon: 0.5))
+/// let plan = try engine.plan("SELECT year, COUNT(*) FROM visits GROUP BY year", budget: PrivacyParameters(epsilon: 0.5))
 /// let release = try engine.execute(plan, analyst: "ana")
 /// release.result.rows; release.confidenceIntervals; release.resultDigest
 /// ```
@@ -69,7 +69,7 @@ public struct PrivateQueryEngine: Sendable {
 
     /// Plans a query without touching the data or the budget (see ``QueryPlanner/plan(_:budget:sampling:publicValues:noise:)``).
     /// - Throws: ``QueryError`` for a syntax error or a refusal.
-    public func plan(_ query: String, budget: QueryBudget, keys: [String: [SQLValue]] = [:],
+    public func plan(_ query: String, budget: PrivacyParameters, keys: [String: [SQLValue]] = [:],
                      noise: QueryNoise? = nil, sampling: PartitionSampling = .random) throws -> QueryPlan {
         try planner.plan(query, budget: budget, sampling: sampling, publicValues: keys, noise: noise)
     }
@@ -105,7 +105,7 @@ public struct PrivateQueryEngine: Sendable {
         // Everything that can fail without the data is checked before the reservation.
         let widths = try IntervalWidths(plan: plan, level: confidenceLevel)
         let drawing = try QueryNoiseDrawing(plan: plan)
-        let cost = try PrivacyCost(epsilon: plan.budget.epsilon, delta: plan.budget.delta)
+        let cost = plan.budget
         let event = plan.cost
         guard timeLimit > .zero else {
             throw VeilError.invalidParameter("time limit", timeLimit, allowed: "> 0")

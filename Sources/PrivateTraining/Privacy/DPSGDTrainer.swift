@@ -153,7 +153,7 @@ public enum DPSGDTrainer {
         let plannedEvent = plan.event(stepsTaken: plan.steps)!
         guard let charger else { preconditionFailure("a DP plan's charger is checked on entry") }
         let reservation = try charger.reserve(event: plannedEvent,
-                                              cost: PrivacyCost(epsilon: plan.plannedEpsilon!, delta: privacy.delta),
+                                              cost: PrivacyParameters.cost(epsilon: plan.plannedEpsilon!, delta: privacy.delta),
                                               analyst: analyst, purpose: purpose)
         var noise = GaussianNoiseSampler()
         let noiseStandardDeviation = sigma * privacy.clipNorm

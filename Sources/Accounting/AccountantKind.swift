@@ -1,6 +1,5 @@
-import Accounting
-
-/// Which accountant computes ε.
+/// Which accountant computes ε: the one choice shared by training pipelines (`privacy.accountant`) and
+/// `veil account --accountant`.
 public enum AccountantKind: String, Sendable, Codable, CaseIterable {
     /// Rényi DP (Mironov 2017; subsampled Gaussian: Mironov, Talwar & Zhang 2019). The default.
     case rdp
