@@ -159,12 +159,12 @@ public struct PrivateQueryEngine: Sendable {
     /// Commits `reservation` for a query that failed after reading data (its digest is that of the failure's
     /// kind, `{"failure":"<code>"}`) and returns the error to throw, which says that the budget was spent.
     static func spent(_ reservation: Reservation, failure: Error, charger: any BudgetCharger) -> VeilError {
-        let cause = failure as? VeilError ?? VeilError(.queryFailed, String(describing: failure))
+        let cause = failure as? VeilError ?? VeilError(.queryFailed, String(describing: failure), cause: failure)
         let kind = Data(#"{"failure":"\#(cause.code.rawValue)"}"#.utf8)
         // If even the commit fails, the reservation stays open, which counts as spent all the same.
         try? charger.commit(reservation, resultDigest: PrivateQueryRelease.digest(kind))
         return VeilError(cause.code, "\(cause.message); the data had been read, so the query's budget (ε "
                          + "\(reservation.cost.epsilon), δ \(reservation.cost.delta)) was spent (ledger entry "
-                         + "\(reservation.id))")
+                         + "\(reservation.id))", cause: failure)
     }
 }
