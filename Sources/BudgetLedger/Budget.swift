@@ -51,26 +51,3 @@ public struct Budget: Sendable, Codable, Hashable {
         }
     }
 }
-
-/// The (ε, δ) cost a caller declares for a release.
-public struct PrivacyCost: Sendable, Codable, Hashable {
-    /// Declared ε, finite and ≥ 0 (never −0).
-    public let epsilon: Double
-    /// Declared δ in [0, 1).
-    public let delta: Double
-
-    /// A declared cost, validated.
-    /// - Throws: `invalidParameter` for a negative or non-finite ε, or δ outside [0, 1).
-    public init(epsilon: Double, delta: Double) throws {
-        guard epsilon.isFinite, epsilon >= 0 else {
-            throw VeilError.invalidParameter("epsilon", epsilon, allowed: "a finite number ≥ 0")
-        }
-        guard epsilon <= FixedPointAmount.maximumEpsilon else {
-            throw VeilError.invalidParameter("epsilon", epsilon, allowed: "at most \(FixedPointAmount.maximumEpsilon)")
-        }
-        try ParameterCheck.deltaOrZero(delta)
-        // −0 → +0: one amount, one canonical form in the hash chain.
-        self.epsilon = epsilon == 0 ? 0 : epsilon
-        self.delta = delta == 0 ? 0 : delta
-    }
-}

@@ -14,8 +14,9 @@ public enum FixedPointAmount {
     public static let epsilonScale = 12
     /// Decimal digits of a δ unit: 1 unit = 10⁻¹⁸ δ.
     public static let deltaScale = 18
-    /// The largest ε a budget or a charge may declare (ε · 10¹² must fit comfortably in `Int64`).
-    public static let maximumEpsilon = 1_000_000.0
+    /// The largest ε a budget or a charge may declare (ε · 10¹² must fit comfortably in `Int64`):
+    /// ``PrivacyParameters/maximumEpsilon``.
+    public static let maximumEpsilon = PrivacyParameters.maximumEpsilon
 
     /// Whether to round a value that is not a whole number of units up (costs) or down (limits).
     public enum Rounding: Sendable { case up, down }

@@ -71,7 +71,7 @@ extension Ledger {
     /// - Throws: `budgetExhausted` ("budget exhausted: … remaining …") if the charge does not fit;
     ///   `unknownScope`; `invalidParameter` for an invalid event or cost; `unsupported` for an (ε, δ)
     ///   event with δ > 0 on an `rdp` or `zcdp` budget.
-    public func reserve(event: DPEvent, cost: PrivacyCost, scope: String, analyst: String, purpose: String) throws -> Reservation {
+    public func reserve(event: DPEvent, cost: PrivacyParameters, scope: String, analyst: String, purpose: String) throws -> Reservation {
         try event.validate()
         let analyst = analyst.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !analyst.isEmpty else {
@@ -233,7 +233,7 @@ extension Ledger {
     /// Reserves and immediately commits: records a release made outside Veil.
     ///
     /// - Returns: the reservation and the commit entry.
-    public func charge(event: DPEvent, cost: PrivacyCost, scope: String, analyst: String, purpose: String,
+    public func charge(event: DPEvent, cost: PrivacyParameters, scope: String, analyst: String, purpose: String,
                        resultDigest: String) throws -> (reservation: Reservation, commit: LedgerEntry) {
         let reservation = try reserve(event: event, cost: cost, scope: scope, analyst: analyst, purpose: purpose)
         let commit = try commit(reservation, resultDigest: resultDigest)

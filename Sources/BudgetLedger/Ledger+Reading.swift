@@ -84,7 +84,7 @@ extension Ledger {
                     throw LedgerFailure.corrupt("reservation \(entry.id) has an unreadable event")
                 }
                 let reservation = Reservation(id: entry.id, scope: entry.scope, analyst: analyst, purpose: purpose,
-                                              event: event, cost: try PrivacyCost(epsilon: epsilon, delta: delta),
+                                              event: event, cost: try PrivacyParameters.cost(epsilon: epsilon, delta: delta),
                                               time: entry.time)
                 reserves[entry.id] = (entry, reservation)
                 order.append(entry.id)

@@ -48,13 +48,13 @@ enum LedgerFailure {
         switch error.resultCode {
         case .SQLITE_NOTADB, .SQLITE_CORRUPT:
             // The header was checked before opening, so this is a damaged (e.g. truncated) ledger.
-            return VeilError(.ledgerDamaged, "the ledger \(path) is damaged: \(detail)")
+            return VeilError(.ledgerDamaged, "the ledger \(path) is damaged: \(detail)", cause: error)
         case .SQLITE_CANTOPEN:
-            return VeilError(.ledgerUnavailable, "cannot open the ledger \(path): \(detail)")
+            return VeilError(.ledgerUnavailable, "cannot open the ledger \(path): \(detail)", cause: error)
         case .SQLITE_PERM, .SQLITE_READONLY:
-            return VeilError(.ledgerStorage, "cannot write the ledger \(path): \(detail)")
+            return VeilError(.ledgerStorage, "cannot write the ledger \(path): \(detail)", cause: error)
         default:
-            return VeilError(.ledgerStorage, "ledger \(path): \(detail)")
+            return VeilError(.ledgerStorage, "ledger \(path): \(detail)", cause: error)
         }
     }
 }

@@ -15,7 +15,7 @@ public struct Reservation: Sendable, Codable, Hashable {
     /// The mechanism events of the release.
     public let event: DPEvent
     /// The declared (ε, δ) cost.
-    public let cost: PrivacyCost
+    public let cost: PrivacyParameters
     /// When the reservation was made.
     public let time: Date
 }

@@ -1,36 +1,81 @@
-/// An error raised by Veil: a stable machine-readable `code` and a human-readable `message`.
+/// An error raised by Veil: a stable machine-readable `code`, a human-readable one-line `message`, and the
+/// underlying error it was raised for, if any (`cause`).
 ///
 /// Errors are a struct rather than an ever-growing enum so that new failure kinds can be added
 /// without breaking callers that switch over them. Compare `code` to the static members of
-/// ``VeilError/Code``.
+/// ``VeilError/Code``. Every code declares its ``Category`` where it is declared, so how a front end
+/// reports it (`veil`'s exit code) follows from the code alone.
 public struct VeilError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// A stable identifier of the kind of failure.
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// What kind of failure a code names: the one thing a front end needs to report it.
+    public enum Category: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+        /// The caller's input is wrong (a flag, a parameter, a file, a query, a name): fix it and retry.
+        case badInput = "bad_input"
+        /// A privacy budget refused the charge: nothing was read or released.
+        case budgetRefused = "budget_refused"
+        /// Something failed that the input does not explain (a damaged ledger, a full disk, a database fault).
+        case failure
+
+        /// `veil`'s exit code: 2 for bad input, 3 for a refused budget, 1 for a failure (0 is success).
+        public var exitCode: Int32 {
+            switch self {
+            case .failure: 1
+            case .badInput: 2
+            case .budgetRefused: 3
+            }
+        }
+
+        public var description: String { rawValue }
+    }
+
+    /// A stable identifier of the kind of failure, with its ``Category``.
+    ///
+    /// Modules declare their own codes as `extension VeilError.Code { public static let … }`; the
+    /// initializer takes the category, so no code exists without one.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// The identifier, e.g. `invalid_parameter`.
         public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
+        /// How the failure is reported.
+        public let category: Category
+
+        /// A code named `rawValue` in `category`.
+        public init(_ rawValue: String, category: Category) {
+            self.rawValue = rawValue
+            self.category = category
+        }
+
         public var description: String { rawValue }
 
         /// A parameter is outside its allowed range (ε ≤ 0, δ ∉ (0, 1), negative sensitivity, …).
-        public static let invalidParameter = Code(rawValue: "invalid_parameter")
+        public static let invalidParameter = Code("invalid_parameter", category: .badInput)
         /// The operation is not supported for this input (e.g. an event an accountant cannot analyse).
-        public static let unsupported = Code(rawValue: "unsupported")
+        public static let unsupported = Code("unsupported", category: .badInput)
         /// A numerical procedure did not reach the required accuracy.
-        public static let numerical = Code(rawValue: "numerical")
+        public static let numerical = Code("numerical", category: .failure)
         /// Input data (a file, a JSON document) could not be read or is malformed.
-        public static let invalidInput = Code(rawValue: "invalid_input")
+        public static let invalidInput = Code("invalid_input", category: .badInput)
         /// A stateful mechanism has used up what it may answer (e.g. sparse vector after `c` positives).
-        public static let exhausted = Code(rawValue: "exhausted")
+        public static let exhausted = Code("exhausted", category: .failure)
     }
 
     public let code: Code
     public let message: String
+    /// The error this one was raised for (a database error, a parser's error, a file system error), kept as it
+    /// was thrown; `nil` when Veil itself detected the problem.
+    public let cause: (any Error)?
 
-    public init(_ code: Code, _ message: String) {
+    /// An error with `code` and a one-line `message`, raised because of `cause` if given.
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
+        self.cause = cause
     }
 
     public var description: String { message }
+
+    /// Two errors are equal when their codes and messages are; causes are not compared.
+    public static func == (lhs: VeilError, rhs: VeilError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message
+    }
 
     /// An `invalidParameter` error naming the parameter, the value received and the allowed range.
     public static func invalidParameter(_ name: String, _ value: CustomStringConvertible, allowed: String) -> VeilError {

@@ -1,3 +1,4 @@
+import Accounting
 import BudgetLedger
 import Foundation
 
@@ -19,7 +20,7 @@ enum LedgerBenchmark {
         }
         if scalingOnly { return report }
         let event = DPEvent.epsilonDelta(epsilon: 0.001, delta: 0)
-        let cost = try PrivacyCost(epsilon: 0.001, delta: 0)
+        let cost = try PrivacyParameters.cost(epsilon: 0.001, delta: 0)
 
         // One process, one connection.
         for (durability, label, count) in [(Ledger.Durability.full, "full", 2_000), (.normal, "normal", 10_000)] {
@@ -126,7 +127,7 @@ enum LedgerBenchmark {
         let ledger = try Ledger(path: path, mode: .createIfMissing, durability: .normal)
         try ledger.createBudget(scope: "bench", epsilon: 10, delta: 1e-5, composition: rule)
         let event = DPEvent.gaussian(noiseMultiplier: 1000)
-        let cost = try PrivacyCost(epsilon: 0.001, delta: 0)
+        let cost = try PrivacyParameters.cost(epsilon: 0.001, delta: 0)
         var earlyTimes: [(wall: Double, cpu: Double)] = []
         var lateTimes: [(wall: Double, cpu: Double)] = []
         let earlyWindow = (early - window / 2)..<(early + window / 2)

@@ -62,7 +62,7 @@ enum SQLBenchmark {
             let plainQueue = try DatabaseQueue(path: path, configuration: readOnly())
             var errors: [Double] = []
             for query in queries {
-                let plan = try engine.plan(query.veil, budget: try QueryBudget(epsilon: 1, delta: query.delta))
+                let plan = try engine.plan(query.veil, budget: try PrivacyParameters(epsilon: 1, delta: query.delta))
                 var release: PrivateQueryRelease?
                 let veilSeconds = try bestTime(repeats: repeats) {
                     release = try engine.execute(plan, analyst: "bench")

@@ -1,3 +1,4 @@
+import BudgetLedger
 import Foundation
 import LinearAlgebra
 import Mechanisms
@@ -48,7 +49,7 @@ enum TrainingBenchmark {
             var order = SecureRandomSource()
             // Synthetic data: the DP runs measure speed and are charged to no ledger.
             let outcome = try DPSGDTrainer.train(model: &model, data: data, plan: plan,
-                                                 budget: InsecureUnrecordedBudgetCharger(), privacyRandom: &secure,
+                                                 charger: InsecureUnrecordedBudgetCharger(), privacyRandom: &secure,
                                                  orderRandom: &order, progressInterval: Int.max)
             best = max(best, Double(outcome.examples) / outcome.seconds)
         }

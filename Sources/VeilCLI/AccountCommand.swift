@@ -24,17 +24,8 @@ struct AccountCommand: ParsableCommand {
     )
 }
 
-/// Which accountant a command uses.
-enum AccountantChoice: String, ExpressibleByArgument, CaseIterable {
-    case rdp, pld
-
-    func make() throws -> any PrivacyAccountant {
-        switch self {
-        case .rdp: RDPAccountant()
-        case .pld: try PLDAccountant()
-        }
-    }
-}
+/// `--accountant rdp|pld`.
+extension AccountantKind: ExpressibleByArgument {}
 
 /// Options shared by the DP-SGD accounting commands.
 struct DPSGDOptions: ParsableArguments {
@@ -47,8 +38,8 @@ struct DPSGDOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Target δ, in (0, 1); well below 1/N for N examples.", transform: DecimalArgument.parse)
     var delta: Double
 
-    @Option(help: "Accountant: \(AccountantChoice.allValueStrings.joined(separator: " or ")).")
-    var accountant: AccountantChoice = .rdp
+    @Option(help: "Accountant: \(AccountantKind.allValueStrings.joined(separator: " or ")).")
+    var accountant: AccountantKind = .rdp
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
@@ -94,7 +85,7 @@ struct DPSGDEpsilon: ParsableCommand {
         case .rdp:
             (epsilon, order) = try RDPAccountant().epsilonAndOrder(for: event, delta: options.delta)
         case .pld:
-            (epsilon, order) = (try options.accountant.make().epsilon(for: event, delta: options.delta), nil)
+            (epsilon, order) = (try options.accountant.makeAccountant().epsilon(for: event, delta: options.delta), nil)
         }
         if options.json {
             let orderField: [(String, JSONValue)] = order.map { [("order", .number($0))] } ?? []
@@ -127,7 +118,7 @@ struct CalibrateNoise: ParsableCommand {
     func run() throws {
         let (sigma, epsilon) = try NoiseCalibration.noiseMultiplier(
             targetEpsilon: targetEpsilon, samplingRate: options.samplingRate, steps: options.steps,
-            delta: options.delta, accountant: options.accountant.make())
+            delta: options.delta, accountant: options.accountant.makeAccountant())
         if options.json {
             print(JSONValue.object([("noise_multiplier", .number(sigma)), ("epsilon", .number(epsilon)),
                                     ("target_epsilon", .number(targetEpsilon))] + options.settingFields).rendered)

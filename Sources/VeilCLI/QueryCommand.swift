@@ -100,7 +100,7 @@ struct QueryCommand: ParsableCommand {
 
     func run() throws {
         let privacy = try PrivacyMetadata.load(contentsOf: URL(fileURLWithPath: metadata))
-        let budget = try QueryBudget(epsilon: epsilon, delta: delta)
+        let budget = try PrivacyParameters(epsilon: epsilon, delta: delta)
         let plan: QueryPlan
         do {
             // The planner parses the query once and reads the keys file against the queried table.

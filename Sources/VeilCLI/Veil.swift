@@ -29,7 +29,7 @@ struct Veil: ParsableCommand {
             try command.run()
         } catch let error as VeilError {
             printError(error.message)
-            Foundation.exit(CLIExitCode.forError(error.code))
+            Foundation.exit(error.code.category.exitCode)
         } catch let error as CLIFailure {
             printError(error.message)
             Foundation.exit(error.exitCode)
@@ -54,29 +54,12 @@ struct Veil: ParsableCommand {
     }
 }
 
-/// Exit codes shared by every subcommand.
+/// Exit codes shared by every subcommand: those of ``VeilError/Category`` (a library error exits with
+/// `error.code.category.exitCode`).
 enum CLIExitCode {
-    static let failure: Int32 = 1
-    static let badInput: Int32 = 2
-    static let budgetExhausted: Int32 = 3
-
-    /// The exit code for a library error: 3 for an exhausted budget; 2 for bad input (parameters,
-    /// files, metadata, queries, unknown scopes or reservations, a path that is not a ledger);
-    /// 1 otherwise (a damaged, read-only or tampered ledger, a commit refused after a refund).
-    static func forError(_ code: VeilError.Code) -> Int32 {
-        switch code {
-        case .budgetExhausted:
-            budgetExhausted
-        case .invalidParameter, .invalidInput, .unsupported, .invalidMetadata, .invalidQuery, .queryRefused,
-             .unknownScope, .unknownReservation, .ledgerConflict, .ledgerUnavailable:
-            badInput
-        case .ledgerDamaged, .ledgerStorage, .reservationRefunded, .fileNotWritten:
-            // A damaged or unwritable ledger, a refund that overtook a commit, a full disk: faults.
-            failure
-        default:
-            failure
-        }
-    }
+    static let failure = VeilError.Category.failure.exitCode
+    static let badInput = VeilError.Category.badInput.exitCode
+    static let budgetExhausted = VeilError.Category.budgetRefused.exitCode
 }
 
 /// A failure a subcommand reports with its own exit code and a one-line message.

@@ -53,7 +53,7 @@ struct CanonicalNumberTests {
             ("wide", 1.0 / 3.0, 1e-7),
         ]
         for c in costs {
-            let cost = try PrivacyCost(epsilon: c.epsilon, delta: c.delta)
+            let cost = try PrivacyParameters.cost(epsilon: c.epsilon, delta: c.delta)
             _ = try ledger.charge(event: .epsilonDelta(epsilon: c.epsilon, delta: c.delta), cost: cost, scope: c.scope,
                                   analyst: "a", purpose: "p", resultDigest: "d")
         }
@@ -70,7 +70,7 @@ struct CanonicalNumberTests {
 
     @Test("an amount too large for the ledger is refused in short form, not hundreds of digits")
     func tooLarge() throws {
-        let error = #expect(throws: VeilError.self) { try PrivacyCost(epsilon: 1e308, delta: 0) }
+        let error = #expect(throws: VeilError.self) { try PrivacyParameters.cost(epsilon: 1e308, delta: 0) }
         #expect(error?.message == "epsilon must be at most 1000000.0, got 1e+308")
         let budget = #expect(throws: VeilError.self) {
             try Budget(scope: "s", epsilon: 1.7976931348623157e308, delta: 0, composition: .basic)

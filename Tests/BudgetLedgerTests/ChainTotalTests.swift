@@ -72,9 +72,9 @@ struct ChainTotalTests {
     func recordedTotals() throws {
         let folder = try TemporaryFolder()
         let ledger = try makeLedger(folder.path("l.sqlite"), epsilon: 10, delta: 1e-6)
-        let a = try ledger.reserve(event: .epsilonDelta(epsilon: 0.25, delta: 1e-7), cost: PrivacyCost(epsilon: 0.25, delta: 1e-7),
+        let a = try ledger.reserve(event: .epsilonDelta(epsilon: 0.25, delta: 1e-7), cost: PrivacyParameters.cost(epsilon: 0.25, delta: 1e-7),
                                    scope: "panel", analyst: "a", purpose: "p")
-        let b = try ledger.reserve(event: .epsilonDelta(epsilon: 0.5, delta: 0), cost: PrivacyCost(epsilon: 0.5, delta: 0),
+        let b = try ledger.reserve(event: .epsilonDelta(epsilon: 0.5, delta: 0), cost: PrivacyParameters.cost(epsilon: 0.5, delta: 0),
                                    scope: "panel", analyst: "a", purpose: "p")
         try ledger.commit(a, resultDigest: "d")
         try ledger.refund(b, reason: "r")

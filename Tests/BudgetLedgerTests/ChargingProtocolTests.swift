@@ -49,7 +49,7 @@ struct ChargingProtocolTests {
         #expect(try ledger.head() == headBefore)
         // δ is limited too.
         let deltaError = #expect(throws: VeilError.self) {
-            try ledger.reserve(event: .epsilonDelta(epsilon: 0.1, delta: 2e-6), cost: PrivacyCost(epsilon: 0.1, delta: 2e-6),
+            try ledger.reserve(event: .epsilonDelta(epsilon: 0.1, delta: 2e-6), cost: PrivacyParameters.cost(epsilon: 0.1, delta: 2e-6),
                                scope: "panel", analyst: "ana", purpose: "p")
         }
         #expect(deltaError?.code == .budgetExhausted)
@@ -78,9 +78,9 @@ struct ChargingProtocolTests {
         let ledger = try makeLedger(folder.path("l.sqlite"))
         let head = try ledger.head()
         let (event, cost) = try pure(0.1)
-        #expect(throws: VeilError.self) { try PrivacyCost(epsilon: -1, delta: 0) }
-        #expect(throws: VeilError.self) { try PrivacyCost(epsilon: .nan, delta: 0) }
-        #expect(throws: VeilError.self) { try PrivacyCost(epsilon: 1, delta: 1) }
+        #expect(throws: VeilError.self) { try PrivacyParameters.cost(epsilon: -1, delta: 0) }
+        #expect(throws: VeilError.self) { try PrivacyParameters.cost(epsilon: .nan, delta: 0) }
+        #expect(throws: VeilError.self) { try PrivacyParameters.cost(epsilon: 1, delta: 1) }
         #expect(throws: VeilError.self) { try Budget(scope: "bad scope", epsilon: 1, delta: 0, composition: .basic) }
         #expect(throws: VeilError.self) { try Budget(scope: "s", epsilon: 1, delta: 0, composition: .rdp) }
         let unknown = #expect(throws: VeilError.self) {
@@ -122,7 +122,7 @@ struct CompositionRuleTests {
         let folder = try TemporaryFolder()
         let ledger = try makeLedger(folder.path("l.sqlite"), epsilon: 3, delta: 1e-6, composition: .rdp)
         let gaussian = DPEvent.gaussian(noiseMultiplier: 4)
-        let declared = try PrivacyCost(epsilon: 1.2, delta: 1e-7)
+        let declared = try PrivacyParameters.cost(epsilon: 1.2, delta: 1e-7)
         var count = 0
         while true {
             do {
@@ -164,7 +164,7 @@ struct CompositionRuleTests {
         for rule in [CompositionRule.rdp, .zcdp] {
             let ledger = try makeLedger(folder.path("\(rule).sqlite"), epsilon: 5, delta: 1e-6, composition: rule)
             let event = DPEvent.composed([.laplace(noiseMultiplier: 2), .epsilonDelta(epsilon: 0.5, delta: 1e-8)])
-            _ = try ledger.charge(event: event, cost: PrivacyCost(epsilon: 1, delta: 1e-8), scope: "panel",
+            _ = try ledger.charge(event: event, cost: PrivacyParameters.cost(epsilon: 1, delta: 1e-8), scope: "panel",
                                   analyst: "a", purpose: "p", resultDigest: "d")
             let pureParts = DPEvent.composed([.laplace(noiseMultiplier: 2), .epsilonDelta(epsilon: 0.5, delta: 0)])
             let expected = rule == .rdp
@@ -180,10 +180,10 @@ struct CompositionRuleTests {
 
             // δ-only events (partition selection) use up δ: 6e-7 fits once in 1e-6 (with 1e-8 spent), not twice.
             let selection = DPEvent.epsilonDelta(epsilon: 0, delta: 6e-7)
-            _ = try ledger.charge(event: selection, cost: PrivacyCost(epsilon: 0, delta: 6e-7), scope: "panel",
+            _ = try ledger.charge(event: selection, cost: PrivacyParameters.cost(epsilon: 0, delta: 6e-7), scope: "panel",
                                   analyst: "a", purpose: "p", resultDigest: "d")
             let exhausted = #expect(throws: VeilError.self) {
-                try ledger.reserve(event: selection, cost: PrivacyCost(epsilon: 0, delta: 6e-7), scope: "panel",
+                try ledger.reserve(event: selection, cost: PrivacyParameters.cost(epsilon: 0, delta: 6e-7), scope: "panel",
                                    analyst: "a", purpose: "p")
             }
             #expect(exhausted?.code == .budgetExhausted)
@@ -192,7 +192,7 @@ struct CompositionRuleTests {
             // Under Poisson sampling an (ε, δ) event is not accounted: refused.
             let sampled = DPEvent.poissonSampled(samplingRate: 0.1, event: .epsilonDelta(epsilon: 1, delta: 1e-9))
             let unsupported = #expect(throws: VeilError.self) {
-                try ledger.reserve(event: sampled, cost: PrivacyCost(epsilon: 1, delta: 1e-9), scope: "panel",
+                try ledger.reserve(event: sampled, cost: PrivacyParameters.cost(epsilon: 1, delta: 1e-9), scope: "panel",
                                    analyst: "a", purpose: "p")
             }
             #expect(unsupported?.code == .unsupported)

@@ -1,3 +1,4 @@
+import Accounting
 import Foundation
 import _TestSupport
 import Testing
@@ -51,14 +52,14 @@ struct ComposedStateTests {
                 after = try CompositionAccounting.epsilon(of: active.map(\.event) + [event], rule: rule, delta: 1e-5)
             } catch let expected as VeilError {
                 let error = #expect(throws: VeilError.self) {
-                    try ledger.reserve(event: event, cost: PrivacyCost(epsilon: 1, delta: 0), scope: "s", analyst: "a", purpose: "p")
+                    try ledger.reserve(event: event, cost: PrivacyParameters.cost(epsilon: 1, delta: 0), scope: "s", analyst: "a", purpose: "p")
                 }
                 #expect(error?.code == expected.code)
                 unsupported += 1
                 continue
             }
             if after <= 2 + CompositionAccounting.tolerance {
-                let reservation = try ledger.reserve(event: event, cost: PrivacyCost(epsilon: 1, delta: 0),
+                let reservation = try ledger.reserve(event: event, cost: PrivacyParameters.cost(epsilon: 1, delta: 0),
                                                      scope: "s", analyst: "a", purpose: "p")
                 let commits = step % 3 == 0
                 if commits { try ledger.commit(reservation, resultDigest: "d\(step)") }
@@ -66,7 +67,7 @@ struct ComposedStateTests {
                 accepted += 1
             } else {
                 let error = #expect(throws: VeilError.self) {
-                    try ledger.reserve(event: event, cost: PrivacyCost(epsilon: 1, delta: 0), scope: "s", analyst: "a", purpose: "p")
+                    try ledger.reserve(event: event, cost: PrivacyParameters.cost(epsilon: 1, delta: 0), scope: "s", analyst: "a", purpose: "p")
                 }
                 #expect(error?.code == .budgetExhausted)
                 #expect(error?.message.contains("budget exhausted: ε \(max(0, 2 - before)) remaining") == true,
@@ -118,7 +119,7 @@ struct ComposedStateTests {
         let folder = try TemporaryFolder()
         let path = folder.path("l.sqlite")
         let ledger = try makeLedger(path, scope: "z", epsilon: 3, delta: 1e-5, composition: .zcdp)
-        _ = try ledger.reserve(event: .gaussian(noiseMultiplier: 4), cost: PrivacyCost(epsilon: 1, delta: 0),
+        _ = try ledger.reserve(event: .gaussian(noiseMultiplier: 4), cost: PrivacyParameters.cost(epsilon: 1, delta: 0),
                                scope: "z", analyst: "a", purpose: "p")
         // Rewrite the head entry with the digest of an empty state and a matching hash.
         let entry = try #require(try ledger.entries(scope: "z").last)

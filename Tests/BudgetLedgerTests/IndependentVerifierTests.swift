@@ -20,12 +20,12 @@ struct IndependentVerifierTests {
         for (i, text) in awkward.enumerated() {
             let epsilon = [0.1, 1e-7, 2.5, 0.3, 1.0 / 3.0, 12][i]
             let r = try ledger.reserve(event: .epsilonDelta(epsilon: epsilon, delta: 1e-7),
-                                       cost: PrivacyCost(epsilon: epsilon, delta: 1e-7),
+                                       cost: PrivacyParameters.cost(epsilon: epsilon, delta: 1e-7),
                                        scope: "panel", analyst: text, purpose: text)
             if i % 2 == 0 { try ledger.commit(r, resultDigest: text) } else { try ledger.refund(r, reason: text) }
         }
         let sgd = DPEvent.selfComposed(event: .poissonSampled(samplingRate: 0.004, event: .gaussian(noiseMultiplier: 1.1)), count: 1000)
-        _ = try ledger.charge(event: sgd, cost: PrivacyCost(epsilon: 1.2, delta: 1e-5), scope: "model",
+        _ = try ledger.charge(event: sgd, cost: PrivacyParameters.cost(epsilon: 1.2, delta: 1e-5), scope: "model",
                               analyst: "ml", purpose: "model", resultDigest: "sha256:ff")
         let head = try ledger.head()
         let run = try runScript(path)

@@ -54,8 +54,8 @@ func makeLedger(_ path: String, scope: String = "panel", epsilon: Double = 10, d
 }
 
 /// A pure ε charge.
-func pure(_ epsilon: Double) throws -> (DPEvent, PrivacyCost) {
-    (.epsilonDelta(epsilon: epsilon, delta: 0), try PrivacyCost(epsilon: epsilon, delta: 0))
+func pure(_ epsilon: Double) throws -> (DPEvent, PrivacyParameters) {
+    (.epsilonDelta(epsilon: epsilon, delta: 0), try PrivacyParameters.cost(epsilon: epsilon, delta: 0))
 }
 
 /// The repository's `scripts/` folder.

@@ -166,7 +166,7 @@ struct AuditReportTests {
         _ = try ledger.charge(event: event, cost: cost, scope: "health_panel", analyst: "ana", purpose: "a|b <counts>", resultDigest: "sha256:01")
         _ = try ledger.reserve(event: event, cost: cost, scope: "health_panel", analyst: "bob", purpose: "open one")
         let sgd = DPEvent.selfComposed(event: .poissonSampled(samplingRate: 0.01, event: .gaussian(noiseMultiplier: 1.1)), count: 1000)
-        _ = try ledger.charge(event: sgd, cost: PrivacyCost(epsilon: 1, delta: 1e-5), scope: "training", analyst: "ml",
+        _ = try ledger.charge(event: sgd, cost: PrivacyParameters.cost(epsilon: 1, delta: 1e-5), scope: "training", analyst: "ml",
                               purpose: "model", resultDigest: "sha256:02")
         let report = try AuditReport(ledger: ledger)
         #expect(report.verification.isValid)

@@ -9,7 +9,7 @@ import Testing
 @Suite("Private query engine: noise, intervals, ledger")
 struct EngineTests {
     func plan(_ query: String, epsilon: Double = 1, delta: Double = 0, noise: QueryNoise? = nil) throws -> QueryPlan {
-        try QueryPlanner(metadata: try healthMetadata()).plan(query, budget: try QueryBudget(epsilon: epsilon, delta: delta),
+        try QueryPlanner(metadata: try healthMetadata()).plan(query, budget: try PrivacyParameters(epsilon: epsilon, delta: delta),
                                                               sampling: .keyedHash(.insecureFixed(1, 2)), noise: noise)
     }
 
@@ -153,7 +153,7 @@ struct EngineTests {
         try ledger.createBudget(scope: "health_panel", epsilon: 3, delta: 1e-5, composition: .basic)
         let engine = PrivateQueryEngine(metadata: try healthMetadata(), databasePath: database.url.path, ledger: ledger)
         let p = try engine.plan("SELECT year, COUNT(*) AS n, AVG(income) AS income FROM visits GROUP BY year",
-                                budget: try QueryBudget(epsilon: 0.7, delta: 1e-6))
+                                budget: try PrivacyParameters(epsilon: 0.7, delta: 1e-6))
         var source = InsecureSeededRandomSource(seed: 3)
         let release = try engine.execute(p, analyst: "ana", using: &source)
         #expect(release.result.rows.count == 5)   // every public year, empty ones included
@@ -162,7 +162,7 @@ struct EngineTests {
         let charges = try ledger.charges(scope: "health_panel")
         #expect(charges.count == 1)
         #expect(charges[0].reservation.event == p.cost)
-        #expect(charges[0].reservation.cost == (try PrivacyCost(epsilon: 0.7, delta: 1e-6)))
+        #expect(charges[0].reservation.cost == (try PrivacyParameters.cost(epsilon: 0.7, delta: 1e-6)))
         #expect(charges[0].state == .committed)
         #expect(charges[0].resultDigest == release.resultDigest)
         #expect(release.resultDigest == PrivateQueryRelease.digest(release.canonicalJSON))
@@ -179,7 +179,7 @@ struct EngineTests {
         try ledger.createBudget(scope: "health_panel", epsilon: 1, delta: 1e-5, composition: rule)
         let engine = PrivateQueryEngine(metadata: try healthMetadata(), databasePath: database.url.path, ledger: ledger)
         let p = try engine.plan("SELECT region, COUNT(*) FROM visits GROUP BY region",
-                                budget: try QueryBudget(epsilon: 0.5, delta: 1e-6))
+                                budget: try PrivacyParameters(epsilon: 0.5, delta: 1e-6))
         guard case .thresholding(_, _, let selectionDelta) = p.selection else {
             Issue.record("expected partition selection")
             return
@@ -206,7 +206,7 @@ struct EngineTests {
         let engine = PrivateQueryEngine(metadata: try healthMetadata(), databasePath: database.url.path,
                                         ledger: ledger)
         let before = try ledger.entries()
-        let p = try engine.plan("SELECT COUNT(*) FROM visits", budget: try QueryBudget(epsilon: 1))
+        let p = try engine.plan("SELECT COUNT(*) FROM visits", budget: try PrivacyParameters(epsilon: 1))
         let error = #expect(throws: VeilError.self) { try engine.execute(p, analyst: "ana") }
         #expect(error?.code == .budgetExhausted)
         #expect(error?.message.contains("ε 0.5, δ 0 remaining in health_panel") == true, "\(error?.message ?? "")")
@@ -228,7 +228,7 @@ struct EngineTests {
         case .withoutTable: try other.queue.write { try $0.execute(sql: "CREATE TABLE people (person_id INTEGER)") }
         }
         let engine = PrivateQueryEngine(metadata: try healthMetadata(), databasePath: other.url.path, ledger: ledger)
-        let p = try engine.plan("SELECT COUNT(*) FROM visits", budget: try QueryBudget(epsilon: 1))
+        let p = try engine.plan("SELECT COUNT(*) FROM visits", budget: try PrivacyParameters(epsilon: 1))
         let before = try ledger.entries()
         let error = #expect(throws: VeilError.self) { try engine.execute(p, analyst: "ana") }
         #expect(error?.code == .invalidInput)
@@ -252,7 +252,7 @@ struct EngineTests {
         }
         let engine = PrivateQueryEngine(metadata: try healthMetadata(), databasePath: endless.url.path, ledger: ledger,
                                         timeLimit: .milliseconds(300))
-        let p = try engine.plan("SELECT COUNT(*) FROM visits", budget: try QueryBudget(epsilon: 0.25))
+        let p = try engine.plan("SELECT COUNT(*) FROM visits", budget: try PrivacyParameters(epsilon: 0.25))
         let started = ContinuousClock.now
         let error = #expect(throws: VeilError.self) { try engine.execute(p, analyst: "ana") }
         #expect(ContinuousClock.now - started < .seconds(30))
@@ -269,7 +269,7 @@ struct EngineTests {
         let (database, ledger, ledgerURL) = try fixture()
         defer { try? FileManager.default.removeItem(at: ledgerURL) }
         let engine = PrivateQueryEngine(metadata: try healthMetadata(), databasePath: database.url.path, ledger: ledger)
-        let p = try engine.plan("SELECT COUNT(*) FROM visits", budget: try QueryBudget(epsilon: 1))
+        let p = try engine.plan("SELECT COUNT(*) FROM visits", budget: try PrivacyParameters(epsilon: 1))
         let error = #expect(throws: VeilError.self) { try engine.execute(p, analyst: "ana") }
         #expect(error?.code == .unknownScope)
         #expect(error?.message.contains("veil budget create health_panel") == true)
@@ -282,7 +282,7 @@ struct EngineTests {
         try ledger.createBudget(scope: "health_panel", epsilon: 10, delta: 1e-3, composition: .basic)
         let engine = PrivateQueryEngine(metadata: try healthMetadata(), databasePath: database.url.path, ledger: ledger)
         let p = try engine.plan("SELECT region, COUNT(*) AS n FROM visits GROUP BY region",
-                                budget: try QueryBudget(epsilon: 5, delta: 1e-4))
+                                budget: try PrivacyParameters(epsilon: 5, delta: 1e-4))
         var source = InsecureSeededRandomSource(seed: 11)
         let release = try engine.execute(p, analyst: "ana", using: &source)
         #expect(release.suppression != nil)
@@ -312,16 +312,16 @@ struct EngineTests {
         let engine = PrivateQueryEngine(metadata: metadata, databasePath: path, ledger: ledger)
         var source = InsecureSeededRandomSource(seed: 1)
         let byYear = try engine.execute(try engine.plan("SELECT year, COUNT(*) AS n FROM visits GROUP BY year",
-                                                        budget: try QueryBudget(epsilon: 10)), analyst: "t", using: &source)
+                                                        budget: try PrivacyParameters(epsilon: 10)), analyst: "t", using: &source)
         #expect(byYear.result.rows.map { $0[0] } == [.integer(1984), .integer(1985), .integer(1986), .integer(1987)])
         // 500 people in every year; Laplace scale 4/10: the noisy count is within ±10 with overwhelming probability.
         #expect(byYear.result.rows.allSatisfy { abs(($0[1].number ?? 0) - 500) <= 10 })
         let regions = try engine.execute(try engine.plan("SELECT region, COUNT(*) AS n FROM visits GROUP BY region",
-                                                         budget: try QueryBudget(epsilon: 10, delta: 1e-4)),
+                                                         budget: try PrivacyParameters(epsilon: 10, delta: 1e-4)),
                                          analyst: "t", using: &source)
         #expect(regions.result.rows.count == SyntheticPanel.regionCount)
         let median = try engine.execute(try engine.plan("SELECT MEDIAN(income) FROM visits",
-                                                        budget: try QueryBudget(epsilon: 10)), analyst: "t", using: &source)
+                                                        budget: try PrivacyParameters(epsilon: 10)), analyst: "t", using: &source)
         let value = try #require(median.result.rows.first?.first?.number)
         #expect(value > 1 && value < 11)
     }

@@ -1,3 +1,4 @@
+import Accounting
 import Foundation
 import GRDB
 @testable import PrivateSQL
@@ -45,7 +46,7 @@ final class TemporaryDatabase {
 func trueGroups(_ query: String, metadata: PrivacyMetadata, database: TemporaryDatabase,
                 epsilon: Double = 1, delta: Double = 1e-6,
                 sampling: PartitionSampling = .keyedHash(.insecureFixed(1, 2))) throws -> (QueryPlan, [TrueGroup]) {
-    let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try QueryBudget(epsilon: epsilon, delta: delta),
+    let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try PrivacyParameters(epsilon: epsilon, delta: delta),
                                                          sampling: sampling)
     return (plan, try database.backend().run(plan))
 }

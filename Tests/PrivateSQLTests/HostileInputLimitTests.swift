@@ -1,3 +1,4 @@
+import Accounting
 import Foundation
 import GRDB
 import Mechanisms
@@ -22,7 +23,7 @@ struct HostileInputLimitTests {
 
     func plan(_ query: String, yaml: String = Self.yaml, epsilon: Double = 1, delta: Double = 0) throws -> QueryPlan {
         try QueryPlanner(metadata: PrivacyMetadata.parse(yaml: yaml, source: "m.yaml"))
-            .plan(query, budget: QueryBudget(epsilon: epsilon, delta: delta))
+            .plan(query, budget: PrivacyParameters(epsilon: epsilon, delta: delta))
     }
 
     func expectRefused(_ query: String, yaml: String = Self.yaml, epsilon: Double = 1, delta: Double = 0,
@@ -103,7 +104,7 @@ struct HostileInputLimitTests {
         // Laplace noise: 1/(δ/k) overflows, and the query is refused.
         do {
             _ = try QueryPlanner(metadata: PrivacyMetadata.parse(yaml: yaml, source: "m.yaml"))
-                .plan("SELECT g, COUNT(*) FROM t GROUP BY g", budget: QueryBudget(epsilon: 1, delta: 0x1p-1070), noise: .laplace)
+                .plan("SELECT g, COUNT(*) FROM t GROUP BY g", budget: PrivacyParameters(epsilon: 1, delta: 0x1p-1070), noise: .laplace)
             Issue.record("accepted")
         } catch let error as QueryError {
             #expect(error.reason.contains("partition-selection threshold"), "\(error.reason)")
@@ -154,7 +155,7 @@ struct HostileInputLimitTests {
             let refused = ["SELECT SUM(x) FROM t", "SELECT g, COUNT(*) FROM t GROUP BY g"] + (m > 1 ? ["SELECT COUNT(*) FROM t"] : [])
             for query in refused {
                 #expect(throws: QueryError.self, "k \(k), m \(m): \(query)") {
-                    _ = try planner.plan(query, budget: QueryBudget(epsilon: 1, delta: 1e-6))
+                    _ = try planner.plan(query, budget: PrivacyParameters(epsilon: 1, delta: 1e-6))
                 }
             }
         }

@@ -1,3 +1,4 @@
+import Accounting
 import Foundation
 import GRDB
 import Mechanisms
@@ -125,7 +126,7 @@ struct HealthPanelTests {
         let plan = try planner.plan("""
             SELECT year, COUNT(*) AS n, AVG(income) AS income, STDDEV(age), MEDIAN(doctor_visits),
                    COUNT(DISTINCT person_id) FROM visits WHERE age BETWEEN 30 AND 60 GROUP BY year ORDER BY year
-            """, budget: try QueryBudget(epsilon: 1))
+            """, budget: try PrivacyParameters(epsilon: 1))
         let groups = try backend.run(plan)
         #expect(groups.count == 5)
         // One row per person-year and at most five years: bounding changes nothing for COUNT(*) by year.

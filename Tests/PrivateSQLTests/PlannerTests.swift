@@ -1,3 +1,4 @@
+import Accounting
 import Foundation
 import Mechanisms
 import Testing
@@ -8,7 +9,7 @@ struct PlannerTests {
     func plan(_ query: String, yaml: String = healthYAML, epsilon: Double = 1, delta: Double = 1e-6,
               noise: QueryNoise = .laplace) throws -> QueryPlan {
         let metadata = try PrivacyMetadata.parse(yaml: yaml, source: "privacy.yaml")
-        return try QueryPlanner(metadata: metadata).plan(query, budget: try QueryBudget(epsilon: epsilon, delta: delta),
+        return try QueryPlanner(metadata: metadata).plan(query, budget: try PrivacyParameters(epsilon: epsilon, delta: delta),
                                                          sampling: .keyedHash(.insecureFixed(1, 2)), noise: noise)
     }
 

@@ -27,7 +27,7 @@ struct PlanningPartsTests {
     @Test("quantities carry their column's bounds: SUM over a real column is on a finer grid than 1")
     func clampedColumns() throws {
         let plan = try QueryPlanner(metadata: metadata).plan("SELECT SUM(income), SUM(doctor_visits) FROM visits",
-                                                             budget: try QueryBudget(epsilon: 1))
+                                                             budget: try PrivacyParameters(epsilon: 1))
         guard case .sum(let income) = plan.quantities[0].kind, case .sum(let visits) = plan.quantities[1].kind else {
             Issue.record("expected two sums")
             return
@@ -47,7 +47,7 @@ struct PlanningPartsTests {
         let query = "SELECT COUNT(*) FROM visits WHERE NOT (doctor_visits BETWEEN 1 AND 2.5) AND region IN "
             + "('a', 'b') AND region NOT LIKE 'x%' AND income IS NOT NULL AND -doctor_visits < +3 OR "
             + "female = TRUE OR income = NULL"
-        let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try QueryBudget(epsilon: 1))
+        let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try PrivacyParameters(epsilon: 1))
         // The SQL and parameters Veil wrote for this query before WHERE rendering moved into the rewriter.
         let expected = #"WHERE (((((((NOT ("doctor_visits" BETWEEN ? AND ?)) AND ("region" IN (?, ?))) "#
             + #"AND ("region" NOT LIKE ?)) AND ("income" IS NOT NULL)) AND ((-"doctor_visits") < ?)) "#
@@ -73,7 +73,7 @@ struct PlanningPartsTests {
             #expect(rho >= pow((epsilon + l).squareRoot() - l.squareRoot(), 2) * (1 - 1e-12))
         }
         let plan = try QueryPlanner(metadata: metadata).plan("SELECT COUNT(*) FROM visits",
-                                                             budget: try QueryBudget(epsilon: 1, delta: 1e-6))
+                                                             budget: try PrivacyParameters(epsilon: 1, delta: 1e-6))
         #expect(plan.rho == ZCDP.largestRho(epsilon: 1, delta: 1e-6))
     }
 
@@ -96,7 +96,7 @@ struct PlanningPartsTests {
         let keys = folder.appendingPathComponent("regions.csv")
         try "REGION\nwest\nnorth\n".write(to: keys, atomically: true, encoding: .utf8)
         let planner = QueryPlanner(metadata: try healthMetadata())
-        let budget = try QueryBudget(epsilon: 1)
+        let budget = try PrivacyParameters(epsilon: 1)
         let plan = try planner.plan("SELECT region, COUNT(*) FROM visits GROUP BY region", budget: budget, keysFile: keys)
         #expect(plan.keys.map(\.publicValues) == [[.text("west"), .text("north")]])
         #expect(plan.selection == .publicKeys(count: 2))

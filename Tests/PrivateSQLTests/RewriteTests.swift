@@ -1,3 +1,4 @@
+import Accounting
 import Foundation
 import GRDB
 import Mechanisms
@@ -42,7 +43,7 @@ struct RewriteTests {
         let db = try TemporaryDatabase()
         try makeVisits(db, [(1, 1984, 1, 1, 0, "north"), (2, 1984, 1, 1, 0, "south"), (3, 1985, 1, 1, 0, "east")])
         let plan = try QueryPlanner(metadata: try healthMetadata()).plan(
-            "SELECT region, COUNT(*) FROM visits GROUP BY region", budget: try QueryBudget(epsilon: 1),
+            "SELECT region, COUNT(*) FROM visits GROUP BY region", budget: try PrivacyParameters(epsilon: 1),
             publicValues: ["REGION": [.text("north"), .text("south"), .text("west")]])
         #expect(plan.selection == .publicKeys(count: 3))
         let groups = try db.backend().run(plan)
@@ -50,7 +51,7 @@ struct RewriteTests {
         #expect(groups.map(\.values) == [[[1]], [[1]], [[0]]])
         #expect(throws: QueryError.self) {
             _ = try QueryPlanner(metadata: try healthMetadata()).plan(
-                "SELECT region, COUNT(*) FROM visits GROUP BY region", budget: try QueryBudget(epsilon: 1),
+                "SELECT region, COUNT(*) FROM visits GROUP BY region", budget: try PrivacyParameters(epsilon: 1),
                 publicValues: ["person_id": [.integer(1)]])
         }
     }
@@ -201,7 +202,7 @@ struct RewriteTests {
         }
         let db = try TemporaryDatabase()
         try makeVisits(db, rows)
-        let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try QueryBudget(epsilon: 1, delta: 1e-6),
+        let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try PrivacyParameters(epsilon: 1, delta: 1e-6),
                                                              sampling: .keyedHash(.insecureFixed(5, 6)))
         #expect(plan.boundedScan != nil)
         let singlePass = try db.backend().run(plan, form: .singlePass)
@@ -256,7 +257,7 @@ struct RewriteTests {
                 }
             }
         }
-        let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try QueryBudget(epsilon: 1, delta: 1e-6),
+        let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try PrivacyParameters(epsilon: 1, delta: 1e-6),
                                                              sampling: .keyedHash(.insecureFixed(5, 6)))
         let singlePass = try db.backend().run(plan, form: .singlePass)
         let sql = try db.backend().run(plan, form: .sql)
@@ -285,7 +286,7 @@ struct RewriteTests {
         }
         let plan = try QueryPlanner(metadata: metadata).plan(
             "SELECT region, COUNT(DISTINCT person_id), COUNT(*) FROM visits GROUP BY region",
-            budget: try QueryBudget(epsilon: 1, delta: 1e-6), sampling: .keyedHash(.insecureFixed(5, 6)))
+            budget: try PrivacyParameters(epsilon: 1, delta: 1e-6), sampling: .keyedHash(.insecureFixed(5, 6)))
         let singlePass = try db.backend().run(plan, form: .singlePass)
         let sql = try db.backend().run(plan, form: .sql)
         #expect(singlePass.map(\.values) == sql.map(\.values))
@@ -318,7 +319,7 @@ struct RewriteTests {
             }
         }
         for query in ["SELECT sign, SUM(amount) FROM payments GROUP BY sign", "SELECT SUM(amount) FROM payments WHERE sign = 1"] {
-            let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try QueryBudget(epsilon: 1))
+            let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try PrivacyParameters(epsilon: 1))
             for form in [MainStatementForm.singlePass, .sql] {
                 let groups = try db.backend().run(plan, form: form)
                 let totals = groups.map { $0.values[plan.aggregates[0].quantities[0]][0] }
@@ -334,7 +335,7 @@ struct RewriteTests {
                 columns:
                   amount: {type: integer, lower: 0, upper: 1000000000000000}
             """, source: "m.yaml")
-        let plan = try QueryPlanner(metadata: rows).plan("SELECT SUM(amount) FROM payments", budget: try QueryBudget(epsilon: 1))
+        let plan = try QueryPlanner(metadata: rows).plan("SELECT SUM(amount) FROM payments", budget: try PrivacyParameters(epsilon: 1))
         #expect(try db.backend().run(plan).map { $0.values[plan.aggregates[0].quantities[0]][0] } == [Int64.max])
     }
 
@@ -433,7 +434,7 @@ struct RewriteTests {
         for query in [#"SELECT COUNT(*) FROM "visits; DROP TABLE visits""#,
                       #"SELECT SUM("income"" FROM visits; --") FROM visits"#] {
             #expect(throws: QueryError.self) {
-                _ = try QueryPlanner(metadata: metadata).plan(query, budget: try QueryBudget(epsilon: 1))
+                _ = try QueryPlanner(metadata: metadata).plan(query, budget: try PrivacyParameters(epsilon: 1))
             }
         }
     }

@@ -1,3 +1,4 @@
+import BudgetLedger
 import Foundation
 import LinearAlgebra
 import Mechanisms
@@ -31,7 +32,7 @@ struct MNISTTrainingTests {
                                         inputShape: train.inputShape, random: &initRandom)
         var privacyRandom = InsecureSeededRandomSource(seed: 11), order = InsecureSeededRandomSource(seed: 12)
         let outcome = try DPSGDTrainer.train(model: &model, data: train, plan: plan,
-                                             budget: InsecureUnrecordedBudgetCharger(), privacyRandom: &privacyRandom, orderRandom: &order)
+                                             charger: InsecureUnrecordedBudgetCharger(), privacyRandom: &privacyRandom, orderRandom: &order)
         #expect(outcome.steps == 100)
         #expect(outcome.epsilon! <= 8)
         let result = try Evaluation(model: model, data: heldOut)

@@ -1,4 +1,5 @@
 import Accounting
+import BudgetLedger
 import Foundation
 import LinearAlgebra
 import Mechanisms
@@ -69,11 +70,20 @@ struct TrainingLoopTests {
         return try Dataset(features: x, labels: labels, inputShape: shape, classCount: 2, sha256: "tiny")
     }
 
-    final class RecordingCharger: PrivacyBudgetCharger, @unchecked Sendable {
-        var reserved: [(DPEvent, Double)] = []
-        var committed: [(DPEvent, Double)] = []
-        func reserve(event: DPEvent, epsilon: Double, delta: Double) throws { reserved.append((event, epsilon)) }
-        func commit(event: DPEvent, epsilon: Double, delta: Double) throws { committed.append((event, epsilon)) }
+    /// Records the verbs called on it; reservations come from an unrecorded charger.
+    final class RecordingCharger: BudgetCharger, @unchecked Sendable {
+        var reserved: [(event: DPEvent, cost: PrivacyParameters, analyst: String, purpose: String)] = []
+        var committed: [Reservation] = []
+        var refunded: [Reservation] = []
+        func reserve(event: DPEvent, cost: PrivacyParameters, analyst: String, purpose: String) throws -> Reservation {
+            reserved.append((event, cost, analyst, purpose))
+            return try InsecureUnrecordedBudgetCharger().reserve(event: event, cost: cost, analyst: analyst, purpose: purpose)
+        }
+        func commit(_ reservation: Reservation, resultDigest: String) throws { committed.append(reservation) }
+        func refund(_ reservation: Reservation, reason: String) throws { refunded.append(reservation) }
+        func checkBudget() throws {}
+        var ledgerPath: String? { "recording" }
+        var releaseNotes: [String] { [] }
     }
 
     @Test("calibrated σ meets the target; the accountant's steps equal the steps taken; ledger seam is called")
@@ -89,8 +99,8 @@ struct TrainingLoopTests {
         var privacyRandom = InsecureSeededRandomSource(seed: 5), order = InsecureSeededRandomSource(seed: 6)
         let charger = RecordingCharger()
         var reports: [TrainingProgress] = []
-        let outcome = try DPSGDTrainer.train(model: &model, data: data, plan: plan, budget: charger,
-                                             privacyRandom: &privacyRandom, orderRandom: &order,
+        let outcome = try DPSGDTrainer.train(model: &model, data: data, plan: plan, charger: charger,
+                                             analyst: "ana", purpose: "seam test", privacyRandom: &privacyRandom, orderRandom: &order,
                                              progressInterval: 10) { reports.append($0) }
         #expect(outcome.steps == 30)
         #expect(outcome.card.steps == 30)
@@ -100,8 +110,13 @@ struct TrainingLoopTests {
         #expect(outcome.card.epsilon! <= 2)
         #expect(reports.map(\.step) == [10, 20, 30])
         #expect(reports.map { $0.epsilonSpent! } == reports.map { $0.epsilonSpent! }.sorted())
-        #expect(charger.reserved.count == 1 && charger.committed.count == 1)
-        #expect(charger.committed[0].0 == outcome.event!)
+        // One reservation of the planned run before any noise, with the planned cost; the trainer neither commits
+        // (the release is the model file, committed by its writer) nor refunds (noise was drawn).
+        #expect(charger.reserved.count == 1 && charger.committed.isEmpty && charger.refunded.isEmpty)
+        #expect(charger.reserved[0].event == outcome.event!)
+        #expect(charger.reserved[0].cost == (try PrivacyParameters.cost(epsilon: plan.plannedEpsilon!, delta: 1e-3)))
+        #expect(charger.reserved[0].analyst == "ana" && charger.reserved[0].purpose == "seam test")
+        #expect(outcome.reservation?.event == outcome.event)
     }
 
     /// Counts the random words drawn.
@@ -136,14 +151,14 @@ struct TrainingLoopTests {
         #expect(model.parameters == before)
 
         // The explicit test charger lets the run happen, and the card says that no ledger recorded it.
-        let outcome = try DPSGDTrainer.train(model: &model, data: data, plan: plan, budget: InsecureUnrecordedBudgetCharger(),
+        let outcome = try DPSGDTrainer.train(model: &model, data: data, plan: plan, charger: InsecureUnrecordedBudgetCharger(),
                                              privacyRandom: &privacyRandom, orderRandom: &order)
         #expect(privacyRandom.draws > 0)
         #expect(model.parameters != before)
         #expect(outcome.card.notes == [InsecureUnrecordedBudgetCharger.cardNote])
         // A real charger's card carries no such note.
         var again = TestModels.model(ModelArchitecture.logisticRegression(classes: 2), shape: Self.shape)
-        let charged = try DPSGDTrainer.train(model: &again, data: data, plan: plan, budget: RecordingCharger(),
+        let charged = try DPSGDTrainer.train(model: &again, data: data, plan: plan, charger: RecordingCharger(),
                                              privacyRandom: &privacyRandom, orderRandom: &order)
         #expect(charged.card.notes.isEmpty)
     }
@@ -191,13 +206,36 @@ struct TrainingLoopTests {
         #expect(plan.samplingRate == 0.05 && plan.steps == 20 && plan.expectedBatchSize == 20)
         var model = TestModels.model(ModelArchitecture.logisticRegression(classes: 2), shape: Self.shape)
         var privacyRandom = InsecureSeededRandomSource(seed: 5), order = InsecureSeededRandomSource(seed: 6)
-        let outcome = try DPSGDTrainer.train(model: &model, data: data, plan: plan, budget: RecordingCharger(),
+        let outcome = try DPSGDTrainer.train(model: &model, data: data, plan: plan, charger: RecordingCharger(),
                                              privacyRandom: &privacyRandom, orderRandom: &order)
         #expect(outcome.card.samplingRate == 0.05)
         #expect(outcome.card.expectedBatchSize == 20)
         #expect(outcome.card.declaredDatasetSize == 400)
         // Throughput is counted in expected examples (steps × q·N), never in realised batch sizes.
         #expect(outcome.examples == 400)
+    }
+
+    @Test("seeded DP-SGD gives the known parameters: the charger draws no randomness and changes no step")
+    func seededKnownAnswer() throws {
+        let data = try Self.tinyData()
+        let plan = try TrainingPlan(datasetSize: data.count,
+                                    training: TrainingSettings(epochs: 2, expectedBatchSize: 20, learningRate: 0.1),
+                                    privacy: PrivacySettings(targetEpsilon: 2, delta: 1e-3, clipNorm: 1))
+        var model = TestModels.model(ModelArchitecture.logisticRegression(classes: 2), shape: Self.shape)
+        var privacyRandom = InsecureSeededRandomSource(seed: 21), order = InsecureSeededRandomSource(seed: 22)
+        _ = try DPSGDTrainer.train(model: &model, data: data, plan: plan, charger: InsecureUnrecordedBudgetCharger(),
+                                   privacyRandom: &privacyRandom, orderRandom: &order)
+        // FNV-1a (64 bits) over the bytes of every parameter's bit pattern. The value was computed with the trainer
+        // as it was before it charged through BudgetCharger; any change to sampling, clipping, noise or the update
+        // changes it.
+        var hash: UInt64 = 0xcbf29ce484222325
+        for matrix in model.parameters {
+            for value in matrix.storage {
+                for byte in withUnsafeBytes(of: value.bitPattern, Array.init) { hash = (hash ^ UInt64(byte)) &* 0x100000001b3 }
+            }
+        }
+        #expect(model.parameters.map(\.storage.count) == [8, 2])
+        #expect(hash == 0x34a3dc67e239d4fd)
     }
 
     @Test("non-private training says so in its card")

@@ -3,7 +3,7 @@ import Foundation
 
 extension VeilError.Code {
     /// A file could not be written (full disk, permissions): a fault, not bad input.
-    public static let fileNotWritten = VeilError.Code(rawValue: "file_not_written")
+    public static let fileNotWritten = VeilError.Code("file_not_written", category: .failure)
 }
 
 /// Writes a file all at once (a temporary file in the same folder, flushed, then renamed over the
@@ -61,7 +61,7 @@ public struct AtomicFileWriter: Sendable {
             }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw VeilError(.fileNotWritten, "cannot write \(path): \(error.localizedDescription)")
+            throw VeilError(.fileNotWritten, "cannot write \(path): \(error.localizedDescription)", cause: error)
         }
     }
 

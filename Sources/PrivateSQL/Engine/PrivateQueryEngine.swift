@@ -2,8 +2,8 @@ import BudgetLedger
 import Foundation
 import Mechanisms
 
-/// Answers private SQL queries end to end: plan → reserve the cost in the ledger → run the rewritten SQL →
-/// add exact integer noise → post-process → commit the release with its digest.
+/// Answers private SQL queries end to end: plan → reserve the cost through a ``BudgetCharger`` → run the rewritten
+/// SQL → add exact integer noise → post-process → commit the release with its digest.
 ///
 /// The order follows DESIGN.md §2 rule 3. Everything that can be checked without reading a row is checked first:
 /// the database file exists, is SQLite, and compiles every statement of the plan (its table and columns exist).
@@ -16,17 +16,18 @@ import Mechanisms
 ///
 /// ```swift
 /// let engine = try PrivateQueryEngine(metadata: metadata, databasePath: "panel.sqlite", ledger: ledger)
-/// let plan = try engine.plan("SELECT year, COUNT(*) FROM visits GROUP BY year", budget: QueryBudget(epsilon: 0.5))
+/// let plan = try engine.plan("SELECT year, COUNT(*) FROM visits GROUP BY year", budget: PrivacyParameters(epsilon: 0.5))
 /// let release = try engine.execute(plan, analyst: "ana")
 /// release.result.rows; release.confidenceIntervals; release.resultDigest
 /// ```
 public struct PrivateQueryEngine: Sendable {
-    /// The privacy metadata queries are checked against; its `scope` is the ledger budget charged.
+    /// The privacy metadata queries are checked against.
     public let metadata: PrivacyMetadata
     /// The SQLite database file (opened read-only, only after the reservation).
     public let databasePath: String
-    /// The ledger charged for every release.
-    public let ledger: Ledger
+    /// Charges every release (with ``init(metadata:databasePath:ledger:histogramBins:timeLimit:)``, the ledger
+    /// budget named by the metadata's `scope`).
+    public let charger: any BudgetCharger
     /// The planner.
     public let planner: QueryPlanner
     /// The longest the statements of one query may run before they are interrupted (the charge then stands).
@@ -35,7 +36,7 @@ public struct PrivateQueryEngine: Sendable {
     /// The default ``timeLimit``: 10 minutes.
     public static let defaultTimeLimit: Duration = .seconds(600)
 
-    /// Creates an engine.
+    /// Creates an engine that charges the budget named by the metadata's `scope` in `ledger`.
     /// - Parameters:
     ///   - metadata: the privacy metadata of the database's tables.
     ///   - databasePath: the SQLite file to query.
@@ -45,9 +46,23 @@ public struct PrivateQueryEngine: Sendable {
     ///     fails with `query_timeout` and its charge stands.
     public init(metadata: PrivacyMetadata, databasePath: String, ledger: Ledger, histogramBins: Int = 64,
                 timeLimit: Duration = PrivateQueryEngine.defaultTimeLimit) {
+        self.init(metadata: metadata, databasePath: databasePath,
+                  charger: LedgerBudgetCharger(ledger: ledger, scope: metadata.scope),
+                  histogramBins: histogramBins, timeLimit: timeLimit)
+    }
+
+    /// Creates an engine that charges every release through `charger`.
+    /// - Parameters:
+    ///   - metadata: the privacy metadata of the database's tables.
+    ///   - databasePath: the SQLite file to query.
+    ///   - charger: reserves each query's cost before any row is read and commits it with the release's digest.
+    ///   - histogramBins: bins of the histogram behind `MEDIAN` and `PERCENTILE` (default 64).
+    ///   - timeLimit: the longest a query's statements may run (default ``defaultTimeLimit``).
+    public init(metadata: PrivacyMetadata, databasePath: String, charger: any BudgetCharger, histogramBins: Int = 64,
+                timeLimit: Duration = PrivateQueryEngine.defaultTimeLimit) {
         self.metadata = metadata
         self.databasePath = databasePath
-        self.ledger = ledger
+        self.charger = charger
         self.timeLimit = timeLimit
         planner = QueryPlanner(metadata: metadata, histogramBins: histogramBins)
     }
@@ -58,7 +73,7 @@ public struct PrivateQueryEngine: Sendable {
     ///   - keys: public key values per column, replacing the metadata's `public_values`.
     ///   - keysFile: a keys file (``KeysFile``), read against the queried table once the query is parsed.
     /// - Throws: ``QueryError`` for a syntax error, a refusal, or an unreadable or invalid keys file.
-    public func plan(_ query: String, budget: QueryBudget, keys: [String: [SQLValue]] = [:], keysFile: URL? = nil,
+    public func plan(_ query: String, budget: PrivacyParameters, keys: [String: [SQLValue]] = [:], keysFile: URL? = nil,
                      noise: QueryNoise? = nil, sampling: PartitionSampling = .random) throws -> QueryPlan {
         try planner.plan(query, budget: budget, sampling: sampling, publicValues: keys, keysFile: keysFile, noise: noise)
     }
@@ -94,7 +109,7 @@ public struct PrivateQueryEngine: Sendable {
         // Everything that can fail without the data is checked before the reservation.
         let widths = try IntervalWidths(plan: plan, level: confidenceLevel)
         let drawing = try QueryNoiseDrawing(plan: plan)
-        let cost = try PrivacyCost(epsilon: plan.budget.epsilon, delta: plan.budget.delta)
+        let cost = plan.budget
         let event = plan.cost
         guard timeLimit > .zero else {
             throw VeilError.invalidParameter("time limit", timeLimit, allowed: "> 0")
@@ -104,13 +119,8 @@ public struct PrivateQueryEngine: Sendable {
         let backend = try SQLiteBackend(path: databasePath)
         try backend.validate(plan)
 
-        let reservation: Reservation
-        do {
-            reservation = try ledger.reserve(event: event, cost: cost, scope: plan.scope, analyst: analyst,
-                                             purpose: purpose ?? plan.statement.text)
-        } catch let error as VeilError where error.code == .unknownScope {
-            throw Self.missingBudget(scope: plan.scope, ledgerPath: ledger.path)
-        }
+        let reservation = try charger.reserve(event: event, cost: cost, analyst: analyst,
+                                              purpose: purpose ?? plan.statement.text)
 
         // Reserved: now the data may be read. From here on every outcome may depend on the data, so the charge stands.
         // Each group is noised as it comes, in order, and kept only if partition selection releases it (the same
@@ -124,7 +134,7 @@ public struct PrivateQueryEngine: Sendable {
                 if plan.passesSelection(noised) { noisy.append(noised) }
             }
         } catch {
-            throw Self.spent(reservation, failure: error, ledger: ledger)
+            throw Self.spent(reservation, failure: error, charger: charger)
         }
         let intervals = noisy.map { plan.aggregateIntervals($0, widths: widths) }
         let (result, rowIntervals, _) = try plan.assemble(noisy, intervals: intervals)
@@ -143,7 +153,7 @@ public struct PrivateQueryEngine: Sendable {
                                                  epsilon: plan.budget.epsilon, delta: plan.budget.delta,
                                                  noise: plan.noise, suppression: suppression)
         let digest = PrivateQueryRelease.digest(canonical)
-        try ledger.commit(reservation, resultDigest: digest)
+        try charger.commit(reservation, resultDigest: digest)
         return PrivateQueryRelease(result: result, confidenceIntervals: named, confidenceLevel: confidenceLevel,
                                    epsilon: plan.budget.epsilon, delta: plan.budget.delta, event: event,
                                    noise: plan.noise, suppression: suppression, reservationID: reservation.id,
@@ -152,19 +162,13 @@ public struct PrivateQueryEngine: Sendable {
 
     /// Commits `reservation` for a query that failed after reading data (its digest is that of the failure's
     /// kind, `{"failure":"<code>"}`) and returns the error to throw, which says that the budget was spent.
-    static func spent(_ reservation: Reservation, failure: Error, ledger: Ledger) -> VeilError {
-        let cause = failure as? VeilError ?? VeilError(.queryFailed, String(describing: failure))
+    static func spent(_ reservation: Reservation, failure: Error, charger: any BudgetCharger) -> VeilError {
+        let cause = failure as? VeilError ?? VeilError(.queryFailed, String(describing: failure), cause: failure)
         let kind = Data(#"{"failure":"\#(cause.code.rawValue)"}"#.utf8)
         // If even the commit fails, the reservation stays open, which counts as spent all the same.
-        _ = try? ledger.commit(reservation, resultDigest: PrivateQueryRelease.digest(kind))
+        try? charger.commit(reservation, resultDigest: PrivateQueryRelease.digest(kind))
         return VeilError(cause.code, "\(cause.message); the data had been read, so the query's budget (ε "
                          + "\(reservation.cost.epsilon), δ \(reservation.cost.delta)) was spent (ledger entry "
-                         + "\(reservation.id))")
-    }
-
-    /// The error for a scope without a budget, with the command that creates one.
-    static func missingBudget(scope: String, ledgerPath: String) -> VeilError {
-        VeilError(.unknownScope, "no budget named \"\(scope)\" in the ledger \(ledgerPath); create it first, e.g. "
-                  + "`veil budget create \(scope) --epsilon 3 --delta 1e-5 --ledger \(ledgerPath)`")
+                         + "\(reservation.id))", cause: failure)
     }
 }

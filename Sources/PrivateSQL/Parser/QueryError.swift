@@ -2,11 +2,11 @@ import Mechanisms
 
 extension VeilError.Code {
     /// A query could not be tokenized or parsed (a syntax error).
-    public static let invalidQuery = VeilError.Code(rawValue: "invalid_query")
+    public static let invalidQuery = VeilError.Code("invalid_query", category: .badInput)
     /// A query is well formed but would break a privacy rule or uses a feature Veil does not answer privately.
-    public static let queryRefused = VeilError.Code(rawValue: "query_refused")
+    public static let queryRefused = VeilError.Code("query_refused", category: .badInput)
     /// The privacy metadata file is malformed or inconsistent.
-    public static let invalidMetadata = VeilError.Code(rawValue: "invalid_metadata")
+    public static let invalidMetadata = VeilError.Code("invalid_metadata", category: .badInput)
 }
 
 /// A position in the query text: 1-based line and column (in characters) and the 0-based character offset.
@@ -90,8 +90,16 @@ public struct QueryError: Error, Hashable, Sendable, CustomStringConvertible {
         return "\(location): \(reason)\n  \(sourceLine)\n  \(caretLine)"
     }
 
-    /// The same error as a ``VeilError`` (code and the full description with the caret).
-    public var veilError: VeilError { VeilError(code, description) }
+    /// The same error as a ``VeilError`` (code and the full description with the caret), this error its cause.
+    public var veilError: VeilError { VeilError(self) }
+}
+
+extension VeilError {
+    /// The one conversion of a ``QueryError``: its code, its full description with the caret, and the
+    /// ``QueryError`` itself (with its location) as the cause.
+    public init(_ error: QueryError) {
+        self.init(error.code, error.description, cause: error)
+    }
 }
 
 extension String {

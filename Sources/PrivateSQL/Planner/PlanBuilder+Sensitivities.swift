@@ -1,3 +1,4 @@
+import Accounting
 import Foundation
 import Mechanisms
 
@@ -8,7 +9,7 @@ extension PlanBuilder {
     ///
     /// With `rho` (Gaussian noise), each quantity receives ρ/n and σ = ⌈Δ₂⌉/√(2ρ/n) in grid units, rounded up to
     /// 12 significant bits (``DiscreteGaussianMechanism/init(rho:sensitivity:confidenceLevel:)``).
-    func makeQuantities(budget: QueryBudget, effectiveK: Int, rho: Double?) throws(QueryError) -> [NoisyQuantity] {
+    func makeQuantities(budget: PrivacyParameters, effectiveK: Int, rho: Double?) throws(QueryError) -> [NoisyQuantity] {
         let m = Double(table.maxRowsPerPartition)
         let epsilonShare = budget.epsilon / Double(quantityKinds.count)
         let rhoShare = rho.map { $0 / Double(quantityKinds.count) }

@@ -57,7 +57,7 @@ struct PlanBuilder {
 
     // MARK: Build
 
-    mutating func build(budget: QueryBudget, sampling: PartitionSampling, noise: QueryNoise) throws(QueryError) -> QueryPlan {
+    mutating func build(budget: PrivacyParameters, sampling: PartitionSampling, noise: QueryNoise) throws(QueryError) -> QueryPlan {
         if statement.distinct, let first = statement.items.first {
             throw refuse("SELECT DISTINCT is refused: it would list raw values; use GROUP BY with an aggregate "
                          + "such as COUNT(*)", at: first.location)

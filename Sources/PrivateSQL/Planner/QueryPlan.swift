@@ -1,21 +1,5 @@
+import Accounting
 import Mechanisms
-
-/// The privacy budget of one query.
-public struct QueryBudget: Hashable, Sendable {
-    /// Total ε of the query.
-    public let epsilon: Double
-    /// Total δ of the query (spent on partition selection only; 0 when every group key is public).
-    public let delta: Double
-
-    /// Creates a budget.
-    /// - Throws: ``VeilError`` (`invalid_parameter`) unless ε is finite and > 0 and δ ∈ [0, 1).
-    public init(epsilon: Double, delta: Double = 0) throws {
-        try ParameterCheck.epsilon(epsilon)
-        try ParameterCheck.deltaOrZero(delta)
-        self.epsilon = epsilon
-        self.delta = delta
-    }
-}
 
 /// Which exact integer noise a plan adds (DESIGN.md §2 rule 1: no floating-point noise).
 public enum QueryNoise: String, Hashable, Sendable, CaseIterable, Codable {
@@ -201,7 +185,7 @@ public struct QueryPlan: Sendable {
     /// The ledger budget name (the metadata's `scope`).
     public let scope: String
     /// The query's budget.
-    public let budget: QueryBudget
+    public let budget: PrivacyParameters
     /// Grouping columns, in `GROUP BY` order.
     public let keys: [GroupingKey]
     /// How groups are chosen for release.

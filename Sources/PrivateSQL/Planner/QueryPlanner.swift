@@ -1,3 +1,4 @@
+import Accounting
 import Foundation
 import Mechanisms
 
@@ -42,7 +43,7 @@ public struct QueryPlanner: Sendable {
     /// - Returns: the plan.
     /// - Throws: ``QueryError`` (syntax error or refusal, pointing into the query; an unreadable or invalid keys
     ///   file with code `invalid_input` and no position).
-    public func plan(_ query: String, budget: QueryBudget,
+    public func plan(_ query: String, budget: PrivacyParameters,
                      sampling: PartitionSampling = .random,
                      publicValues: [String: [SQLValue]] = [:],
                      keysFile: URL? = nil,

@@ -1,3 +1,4 @@
+import Accounting
 import Foundation
 import LinearAlgebra
 import Mechanisms

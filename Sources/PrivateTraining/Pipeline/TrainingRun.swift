@@ -4,9 +4,9 @@ import Mechanisms
 
 /// A training run as `veil train` performs it, in two steps that follow DESIGN.md §2 rule 3.
 ///
-/// ``prepare(pipeline:source:analyst:openLedger:)`` checks everything that can fail without drawing
+/// ``prepare(pipeline:source:analyst:charger:)`` checks everything that can fail without drawing
 /// noise — the pipeline's numbers, the plan and σ (from the declared size, so before any data is read),
-/// the output path, the ledger scope, then the data, the model's size and the output folder — and
+/// the output path, the charger's budget, then the data, the model's size and the output folder — and
 /// builds the model. Nothing is reserved, so a failure here costs no budget.
 /// ``execute(progressInterval:progress:)`` then reserves the planned cost, runs DP-SGD, writes the
 /// model file, commits the reservation with the file's SHA-256, and evaluates the test split if the
@@ -39,7 +39,9 @@ public struct TrainingRun {
     private let test: Dataset?
     private var model: SequentialModel
     private let metadata: [String: String]
-    private let charger: LedgerBudgetCharger?
+    private let charger: (any BudgetCharger)?
+    private let analyst: String
+    private let purpose: String
 
     /// Warnings that do not stop the run (e.g. δ ≥ 1/N, training without privacy).
     public var warnings: [String] { plan.warnings }
@@ -49,15 +51,16 @@ public struct TrainingRun {
     ///   - pipeline: the pipeline (overrides such as `--epochs` already applied).
     ///   - source: names the pipeline in messages and in the ledger's purpose (e.g. its file name).
     ///   - analyst: who trains, recorded with the ledger charge.
-    ///   - openLedger: opens the ledger a DP run is charged to; not called for a non-private run.
+    ///   - charger: makes the charger of a DP run for the pipeline's `privacy.ledger_scope` (e.g. a
+    ///     ``LedgerBudgetCharger`` over the ledger it opens); not called for a non-private run.
     /// - Throws: `VeilError` with one line: `invalidParameter`/`invalidInput` for the pipeline, the output path,
     ///   the data or the model's size, `unknownScope` or a ledger error for the ledger. Nothing is reserved.
     public static func prepare(pipeline: TrainingPipeline, source: String, analyst: String,
-                               openLedger: () throws -> Ledger) throws -> TrainingRun {
+                               charger makeCharger: (_ scope: String) throws -> any BudgetCharger) throws -> TrainingRun {
         // Before any data is read: the plan (declared N), the output path, the ledger and its scope.
         try ModelFileDestination.validate(pipeline.output)
         let plan = try TrainingPlan(datasetSize: pipeline.size, training: pipeline.training, privacy: pipeline.privacy)
-        var ledger: (ledger: Ledger, scope: String)? = nil
+        var charger: (any BudgetCharger)? = nil
         if pipeline.privacy != nil {
             // Charge before release (DESIGN.md §2 rule 3): a DP run is never trained uncharged.
             guard let scope = pipeline.ledgerScope else {
@@ -66,9 +69,9 @@ public struct TrainingRun {
                     (create one with `veil budget create SCOPE --epsilon E --delta D` and name it there)
                     """)
             }
-            let opened = try openLedger()
-            _ = try opened.budget(scope: scope)
-            ledger = (opened, scope)
+            let opened = try makeCharger(scope)
+            try opened.checkBudget()
+            charger = opened
         }
         // Then the data, the model's size and the output folder.
         let (train, test) = try pipeline.loadData()
@@ -78,14 +81,11 @@ public struct TrainingRun {
         try ArchitectureFootprint(architecture: model.architecture, inputShape: model.inputShape)
             .checkBatch(pipeline.training.maxPhysicalBatchSize)
         try ModelFileDestination.prepare(pipeline.output)
-        let charger = ledger.map {
-            LedgerBudgetCharger(ledger: $0.ledger, scope: $0.scope, analyst: analyst,
-                                // The data's fingerprint goes to the access-controlled ledger, never into the model file.
-                                purpose: "veil train \(source) → \(pipeline.output) (training data sha256:\(train.sha256))")
-        }
+        // The data's fingerprint goes to the access-controlled ledger, never into the model file.
+        let purpose = "veil train \(source) → \(pipeline.output) (training data sha256:\(train.sha256))"
         return TrainingRun(pipeline: pipeline, plan: plan, train: train, test: test, model: model,
                            metadata: [TrainingDataDescription.metadataKey: pipeline.dataDescription(trainedOn: train).json],
-                           charger: charger)
+                           charger: charger, analyst: analyst, purpose: purpose)
     }
 
     /// Reserves the planned cost, trains, writes the model file and commits the reservation with its digest.
@@ -102,16 +102,21 @@ public struct TrainingRun {
             ?? SecureRandomSource()
         var orderSource = AnyRandomSource(&order)
         let outcome = try DPSGDTrainer.train(
-            model: &model, data: train, plan: plan, budget: charger, privacyRandom: &secure, orderRandom: &orderSource,
+            model: &model, data: train, plan: plan, charger: charger, analyst: analyst, purpose: purpose,
+            privacyRandom: &secure, orderRandom: &orderSource,
             progressInterval: progressInterval, ledgerScope: pipeline.ledgerScope, progress: progress)
         var card = outcome.card
-        card.ledgerEntry = charger?.entryReference
+        if let charger, let reservation = outcome.reservation {
+            card.ledgerEntry = charger.entryReference(for: reservation)
+        }
         let digest = try SafetensorsFile.write(model: model, card: card, to: pipeline.output, extraMetadata: metadata)
-        try charger?.recordRelease(resultDigest: "sha256:" + digest)
+        if let charger, let reservation = outcome.reservation {
+            try charger.commit(reservation, resultDigest: "sha256:" + digest)
+        }
         // Evaluating on the test split is the operator's own use of their data, shown to them only.
         let evaluation = try test.map { try Evaluation(model: model, data: $0) }
         return Release(modelPath: pipeline.output, card: card, outcome: outcome, modelDigest: digest,
-                       reservation: charger?.reservation, ledgerPath: charger?.ledger.path, evaluation: evaluation)
+                       reservation: outcome.reservation, ledgerPath: charger?.ledgerPath, evaluation: evaluation)
     }
 }
 

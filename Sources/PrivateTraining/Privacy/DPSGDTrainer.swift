@@ -1,4 +1,5 @@
 import Accounting
+import BudgetLedger
 import Foundation
 import LinearAlgebra
 import Mechanisms
@@ -35,6 +36,10 @@ public struct TrainingOutcome: Sendable {
     public var examples: Int
     /// The model's privacy card.
     public var card: PrivacyCard
+    /// The reservation of the planned cost (nil for non-private training). The trainer does not commit it: the
+    /// release is the trained model, so the caller commits it with the model file's digest
+    /// (``BudgetCharger/commit(_:resultDigest:)``), as ``TrainingRun`` does. Left open, it counts as spent.
+    public var reservation: Reservation?
 }
 
 /// DP-SGD (Abadi et al. 2016) with Poisson sampling, per-example clipping by ghost norms, and
@@ -55,9 +60,11 @@ public enum DPSGDTrainer {
     ///   - model: the model to train in place.
     ///   - data: the training set (any number of examples; the plan's declared size sets `q·N`).
     ///   - plan: the validated plan (σ already calibrated).
-    ///   - budget: reserves the planned cost before any noise and commits the spent cost after.
-    ///     Required for a DP plan (``LedgerBudgetCharger`` in production; ``InsecureUnrecordedBudgetCharger``
-    ///     in tests and experiments); a non-private plan needs none.
+    ///   - charger: reserves the planned cost before any noise is drawn (returned as
+    ///     ``TrainingOutcome/reservation``). Required for a DP plan (``LedgerBudgetCharger`` in production;
+    ///     ``InsecureUnrecordedBudgetCharger`` in tests and experiments); a non-private plan needs none.
+    ///   - analyst: who trains, recorded with the reservation.
+    ///   - purpose: why, recorded with the reservation.
     ///   - privacyRandom: the source of batch sampling and noise: ``SecureRandomSource`` in
     ///     production; a seeded source only in tests.
     ///   - orderRandom: shuffles non-private batches and nothing else (never used by DP steps).
@@ -65,19 +72,19 @@ public enum DPSGDTrainer {
     ///   - ledgerScope: recorded in the card.
     ///   - notes: added to the privacy card (data-dependent steps outside the DP guarantee).
     ///   - progress: called with each report.
-    /// - Throws: `VeilError.invalidParameter` when a DP plan has no `budget` or the data does not fit the
+    /// - Throws: `VeilError.invalidParameter` when a DP plan has no `charger` or the data does not fit the
     ///   plan or the model (before the model changes or any random value is drawn); whatever the charger
     ///   throws to refuse the run (before any noise is drawn).
     public static func train<P: RandomSource, O: RandomSource>(
         model: inout SequentialModel, data: Dataset, plan: TrainingPlan,
-        budget: (any PrivacyBudgetCharger)? = nil,
+        charger: (any BudgetCharger)? = nil, analyst: String = "", purpose: String = "DP-SGD training",
         privacyRandom: inout P, orderRandom: inout O,
         progressInterval: Int = 10, ledgerScope: String? = nil, notes: [String] = [],
         progress: (TrainingProgress) -> Void = { _ in }
     ) throws -> TrainingOutcome {
         // Charge before release (DESIGN.md §2 rule 3): a DP plan without a charger is refused before
         // anything is drawn, so DP training can never run uncharged by omission.
-        guard plan.privacy == nil || budget != nil else {
+        guard plan.privacy == nil || charger != nil else {
             throw VeilError(.invalidParameter, "a DP training plan needs a privacy budget charger: pass a "
                             + "LedgerBudgetCharger (or, for tests and experiments only, InsecureUnrecordedBudgetCharger); "
                             + "nothing was trained")
@@ -133,7 +140,8 @@ public enum DPSGDTrainer {
                 declaredDatasetSize: plan.datasetSize, ledgerScope: nil,
                 notes: ["trained WITHOUT differential privacy"] + notes)
             return TrainingOutcome(steps: plan.steps, event: nil, epsilon: nil,
-                                   seconds: Date().timeIntervalSince(started), examples: examples, card: card)
+                                   seconds: Date().timeIntervalSince(started), examples: examples, card: card,
+                                   reservation: nil)
         }
 
         // DP-SGD. Charge before release: reserve the planned cost before drawing any noise.
@@ -143,8 +151,10 @@ public enum DPSGDTrainer {
         // q·N with the declared N: a constant of the plan, never a function of the data.
         let expectedBatchSize = plan.expectedBatchSize
         let plannedEvent = plan.event(stepsTaken: plan.steps)!
-        guard let budget else { preconditionFailure("a DP plan's charger is checked on entry") }
-        try budget.reserve(event: plannedEvent, epsilon: plan.plannedEpsilon!, delta: privacy.delta)
+        guard let charger else { preconditionFailure("a DP plan's charger is checked on entry") }
+        let reservation = try charger.reserve(event: plannedEvent,
+                                              cost: PrivacyParameters.cost(epsilon: plan.plannedEpsilon!, delta: privacy.delta),
+                                              analyst: analyst, purpose: purpose)
         var noise = GaussianNoiseSampler()
         let noiseStandardDeviation = sigma * privacy.clipNorm
         let normalisation = Float(1 / expectedBatchSize)
@@ -166,7 +176,6 @@ public enum DPSGDTrainer {
         }
         let spent = plan.event(stepsTaken: stepsTaken)!
         let epsilon = try accountant.epsilon(for: spent, delta: privacy.delta)
-        try budget.commit(event: spent, epsilon: epsilon, delta: privacy.delta)
         let card = PrivacyCard(
             differentiallyPrivate: true, epsilon: epsilon, delta: privacy.delta, accountant: accountant.name,
             noiseMultiplier: sigma, clipNorm: privacy.clipNorm, samplingRate: plan.samplingRate, steps: stepsTaken,
@@ -175,9 +184,10 @@ public enum DPSGDTrainer {
                 + "with the declared N",
             noise: GaussianNoiseSampler.methodDescription, declaredDatasetSize: plan.datasetSize,
             ledgerScope: ledgerScope,
-            notes: notes + budget.cardNotes)
+            notes: notes + charger.releaseNotes)
         return TrainingOutcome(steps: stepsTaken, event: spent, epsilon: epsilon,
-                               seconds: Date().timeIntervalSince(started), examples: examples, card: card)
+                               seconds: Date().timeIntervalSince(started), examples: examples, card: card,
+                               reservation: reservation)
     }
 
     /// The gradient of the batch `indices`, processed in chunks of at most `chunk` examples:

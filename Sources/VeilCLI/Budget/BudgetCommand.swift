@@ -68,8 +68,8 @@ struct ExternalReleaseOptions: ParsableArguments {
     var purpose: String
 
     /// The declared cost and the event, validated.
-    func costAndEvent() throws -> (PrivacyCost, DPEvent) {
-        let cost = try PrivacyCost(epsilon: epsilon, delta: delta)
+    func costAndEvent() throws -> (PrivacyParameters, DPEvent) {
+        let cost = try PrivacyParameters.cost(epsilon: epsilon, delta: delta)
         let event = DPEvent.epsilonDelta(epsilon: epsilon, delta: delta)
         try event.validate()
         return (cost, event)
