@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "PrivateSQL", targets: ["PrivateSQL"]),
         .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
         .library(name: "PrivateTraining", targets: ["PrivateTraining"]),
+        .library(name: "LocalInference", targets: ["LocalInference"]),
         .executable(name: "veil", targets: ["VeilCLI"]),
         .executable(name: "veil-bench", targets: ["VeilBench"]),
     ],
@@ -20,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // MARK: System libraries (Debian: libgsl-dev, libopenblas-dev)
@@ -38,6 +40,7 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .systemLibrary(name: "CMalloc"),
+        .systemLibrary(name: "CProcessControl"),
 
         // MARK: Libraries
         .target(
@@ -78,12 +81,21 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(
+            name: "LocalInference",
+            dependencies: [
+                "PrivateTraining", "LinearAlgebra", "Mechanisms", "BudgetLedger", "CProcessControl",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+            ]
+        ),
 
         // MARK: Executables
         .executableTarget(
             name: "VeilCLI",
             dependencies: [
-                "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "PrivateTraining",
+                "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "PrivateTraining", "LocalInference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -91,6 +103,7 @@ let package = Package(
             name: "VeilBench",
             dependencies: [
                 "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "LinearAlgebra", "PrivateTraining",
+                "LocalInference",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -119,6 +132,13 @@ let package = Package(
             name: "PrivateTrainingTests",
             dependencies: [
                 "PrivateTraining", "LinearAlgebra", "Accounting", "_TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "LocalInferenceTests",
+            dependencies: [
+                "LocalInference", "PrivateTraining", "LinearAlgebra", "Mechanisms", "_TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -8,7 +8,7 @@ struct VeilBench: ParsableCommand {
         commandName: "veil-bench",
         abstract: "Benchmarks of Veil; each area prints one JSON object of figures with units.",
         subcommands: [MechanismsBench.self, AccountingBench.self, LedgerBench.self, SQLBench.self,
-                      TrainingBench.self, TrainingMemoryProbe.self]
+                      TrainingBench.self, TrainingMemoryProbe.self, InferenceBench.self]
     )
 }
 
@@ -70,4 +70,17 @@ struct TrainingMemoryProbe: ParsableCommand {
     @Option(help: "Expected batch size.")
     var expectedBatch = 256
     func run() throws { print(try TrainingBenchmark.peakMemory(expectedBatch: expectedBatch)) }
+}
+
+struct InferenceBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inference",
+        abstract: "Forward-pass predictions/s (logistic, MLP, CNN) at batch 1, 64 and 1,024.",
+        discussion: """
+        With --export DIR, the models are also written to DIR for scripts/reference_bench_inference.py \
+        (PyTorch on the same models) and scripts/bench_inference_server.sh (the server under wrk).
+        """)
+    @Option(help: "Folder to write the benchmark's model files to.")
+    var export: String?
+    func run() throws { print(try InferenceBenchmark.run(export: export).json()) }
 }
