@@ -24,7 +24,7 @@ struct ZeroDataRetentionTests {
             guard bounds.count == 2, bounds[1] > bounds[0], bounds[1] - bounds[0] <= 1 << 31 else { continue }
             let size = Int(bounds[1] - bounds[0])
             var region = Data(count: size)
-            let read = region.withUnsafeMutableBytes { pread(mem, $0.baseAddress, size, off_t(bitPattern: bounds[0])) }
+            let read = region.withUnsafeMutableBytes { pread(mem, $0.baseAddress, size, off_t(Int64(bitPattern: bounds[0]))) }
             guard read > 0 else { continue }
             region.count = read
             for needle in needles where region.range(of: needle) != nil { found[needle, default: 0] += 1 }

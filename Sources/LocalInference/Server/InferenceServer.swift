@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
+import Logging
 import Mechanisms
 import NIOCore
 import PrivateTraining
@@ -144,9 +146,10 @@ public struct InferenceServer: Sendable {
 
     static func tlsConfiguration(certificate: String, key: String) throws -> TLSConfiguration {
         do {
-            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let certificates = try NIOSSLCertificate.fromPEMFile(certificate)
             let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
-            return TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
+            return TLSConfiguration.makeServerConfiguration(certificateChain: certificates.map { .certificate($0) },
+                                                            privateKey: .privateKey(privateKey))
         } catch {
             throw VeilError(.invalidParameter, "cannot read the TLS certificate \(certificate) or key \(key): \(error)")
         }

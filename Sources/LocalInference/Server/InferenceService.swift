@@ -42,12 +42,14 @@ public struct InferenceService: Sendable {
 
     /// `GET /v2`: the server's metadata.
     public func serverMetadata() -> Answer {
-        Answer(status: 200, body: Self.json(["name": "veil", "version": serverVersion, "extensions": [String]()]))
+        let object: [String: Any] = ["name": "veil", "version": serverVersion, "extensions": [String]()]
+        return Answer(status: 200, body: Self.json(object))
     }
 
     /// `GET /v2/models`: the models served (names sorted).
     public func modelList() -> Answer {
-        Answer(status: 200, body: Self.json(["models": models.keys.sorted().map { ["name": $0, "versions": ["1"], "ready": true] }]))
+        let entries = models.keys.sorted().map { name -> [String: Any] in ["name": name, "versions": ["1"], "ready": true] }
+        return Answer(status: 200, body: Self.json(["models": entries]))
     }
 
     /// `GET /v2/models/{name}`: inputs, outputs, architecture and the privacy card.
@@ -66,18 +68,20 @@ public struct InferenceService: Sendable {
         }
         let shape = model.featureNames == nil
             ? [-1, model.inputShape.height, model.inputShape.width, model.inputShape.channels] : [-1, model.inputCount]
-        return Answer(status: 200, body: Self.json([
+        let input: [String: Any] = ["name": "input", "datatype": "FP32", "shape": shape]
+        let classes: [String: Any] = ["name": "class", "datatype": "INT64", "shape": [-1]]
+        let probabilities: [String: Any] = ["name": "probabilities", "datatype": "FP32", "shape": [-1, model.classCount]]
+        let object: [String: Any] = [
             "name": name, "versions": ["1"], "platform": "veil",
-            "inputs": [["name": "input", "datatype": "FP32", "shape": shape]],
-            "outputs": [["name": "class", "datatype": "INT64", "shape": [-1]],
-                        ["name": "probabilities", "datatype": "FP32", "shape": [-1, model.classCount]]],
-            "parameters": parameters,
-        ]))
+            "inputs": [input], "outputs": [classes, probabilities], "parameters": parameters,
+        ]
+        return Answer(status: 200, body: Self.json(object))
     }
 
     /// `GET /v2/models/{name}/ready`.
     public func modelReady(_ name: String) -> Answer {
-        models[name] == nil ? unknownModel(name) : Answer(status: 200, body: Self.json(["name": name, "ready": true]))
+        let object: [String: Any] = ["name": name, "ready": true]
+        return models[name] == nil ? unknownModel(name) : Answer(status: 200, body: Self.json(object))
     }
 
     func unknownModel(_ name: String) -> Answer {

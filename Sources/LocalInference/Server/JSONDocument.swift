@@ -178,11 +178,7 @@ public enum JSONDocument {
 
         func pow10(_ e: Int) -> Double {
             if e > 400 { return .infinity }
-            #if canImport(Glibc)
-            return exp10(Double(e))
-            #else
             return pow(10, Double(e))
-            #endif
         }
 
         mutating func hex4() throws(SyntaxError) -> UInt32 {

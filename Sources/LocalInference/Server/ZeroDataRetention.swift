@@ -32,8 +32,7 @@ public enum ZeroDataRetention {
         guard !allocatorScrubsFreedMemory else { return }
         let existing = ProcessInfo.processInfo.environment[tunablesVariable].flatMap { $0.isEmpty ? nil : $0 }
         setenv(tunablesVariable, existing.map { "\($0):\(scrubbingTunables)" } ?? scrubbingTunables, 1)
-        fflush(stdout)
-        fflush(stderr)
+        fflush(nil)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         // execv returns only on failure: go on without the allocator setting, and say so.
         FileHandle.standardError.write(Data("warning: could not restart with a scrubbing allocator (errno \(errno)); "
@@ -47,7 +46,7 @@ public enum ZeroDataRetention {
     public static func disableCoreDumps() throws {
         #if os(Linux)
         var limit = rlimit(rlim_cur: 0, rlim_max: 0)
-        guard setrlimit(Int32(RLIMIT_CORE.rawValue), &limit) == 0 else {
+        guard setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit) == 0 else {
             throw VeilError(.unsupported, "cannot set the core file size limit to 0 (errno \(errno))")
         }
         guard veil_set_not_dumpable() == 0 else {

@@ -41,7 +41,9 @@ extension SequentialModel {
             y.addToEachRow(convolution.parameters[1].storage)
             return y.reshaped(rows: x.rows, columns: convolution.geometry.outputPositions * convolution.filters)
         case let pool as MaxPool2DLayer:
-            var (y, argmax) = x.maxPool(pool.geometry)
+            let y: Matrix
+            var argmax: [Int32]
+            (y, argmax) = x.maxPool(pool.geometry)
             argmax.withUnsafeMutableBytes { zeroBytes($0) }
             return y
         case let pool as AveragePool2DLayer:
