@@ -98,6 +98,21 @@ struct InferenceProtocolTests {
         #expect(service.modelMetadata("x").status == 404)
     }
 
+    @Test("a request larger than one batch is answered batch by batch with the probabilities of one pass")
+    func largeRequest() throws {
+        let model = try TestModels.inferenceModel(TestModels.mlp, name: "mlp")
+        let rows = BatchPredictor.defaultBatchSize * 2 + 3
+        let values = (0..<(rows * 5)).map { Float($0 % 17) / 17 - 0.5 }
+        let text = #"{"inputs":[{"name":"x","shape":[\#(rows),5],"datatype":"FP32","data":[\#(values.map { "\($0)" }.joined(separator: ","))]}]}"#
+        let answer = Array(text.utf8).withUnsafeBytes { InferenceService(models: [model]).infer("mlp", body: $0) }
+        #expect(answer.status == 200)
+        let object = try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any]
+        let served = (object?["outputs"] as? [[String: Any]])?.last?["data"] as? [Double] ?? []
+        let expected = BatchPredictor(model: model, batchSize: rows).probabilities(Matrix(rows: rows, columns: 5, storage: values))
+        #expect(served.count == expected.count)
+        #expect(zip(served, expected.storage).allSatisfy { abs($0 - Double($1)) < 1e-6 })
+    }
+
     @Test("the admission gate admits at most its capacity")
     func admissionGate() {
         let gate = AdmissionGate(capacity: 2)

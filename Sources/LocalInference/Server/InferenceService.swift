@@ -108,8 +108,12 @@ public struct InferenceService: Sendable {
             // The message names positions and columns, never a value.
             return .error(400, (error as? VeilError)?.message ?? "the input was refused")
         }
-        let predictor = BatchPredictor(model: model, batchSize: request.features.rows)
-        var probabilities = predictor.probabilities(request.features)
+        // Batch by batch, so that activation memory stays bounded whatever the request's batch.
+        let classes = model.classCount
+        var probabilities = Matrix(rows: request.features.rows, columns: classes)
+        BatchPredictor(model: model).forEachBatch(request.features) { rows, p in
+            probabilities.storage.replaceSubrange((rows.lowerBound * classes)..<(rows.upperBound * classes), with: p.storage)
+        }
         defer { SequentialModel.overwrite(&probabilities) }
         return Answer(status: 200, body: Self.response(model: name, id: request.id, probabilities: probabilities))
     }
