@@ -15,6 +15,11 @@ for area in $areas; do
     "$BENCH" "$area" | tee "$OUT/$area.json"
 done
 
+# The inference server under wrk load (needs the veil binary next to veil-bench).
+echo "== veil serve under wrk" >&2
+bash scripts/bench_inference_server.sh "$(dirname "$BENCH")/veil" "$BENCH" | tee "$OUT/inference-server.json" \
+    || echo '{"area": "inference-server", "error": "the server benchmark failed"}' | tee "$OUT/inference-server.json"
+
 # Reference libraries: optional (they need PyPI); a failure here is reported, not fatal.
 VENV=.build/pyref
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import dp_accounting, opendp' 2>/dev/null; then

@@ -45,3 +45,34 @@ run budget show health_panel
 run budget verify
 run budget report health_panel --format html --output "$DEMO_DIR/budget-report.html"
 run budget report health_panel --format md
+
+say "Local inference: train the small health-panel model, serve it on loopback, query it once over HTTP"
+MODELS="$DEMO_DIR/models"
+rm -rf "$MODELS"
+run budget create health_panel_training --epsilon 2 --delta 1e-5 --composition rdp
+run train pipelines/health-panel-logistic-eps1.yaml --output "$DEMO_DIR/health-panel-logistic-eps1.safetensors"
+run models add "$DEMO_DIR/health-panel-logistic-eps1.safetensors" --name health --models "$MODELS"
+run models list --models "$MODELS"
+printf '$ veil serve health --models %s --port 0 &\n' "$MODELS"
+"$VEIL" serve health --models "$MODELS" --port 0 > "$DEMO_DIR/serve.out" 2> "$DEMO_DIR/serve.log" &
+SERVER=$!
+for _ in $(seq 1 300); do grep -q '127.0.0.1:' "$DEMO_DIR/serve.out" 2>/dev/null && break; sleep 0.1; done
+cat "$DEMO_DIR/serve.out"
+PORT=$(grep -o '127\.0\.0\.1:[0-9]*' "$DEMO_DIR/serve.out" | head -1 | cut -d: -f2)
+# One (made-up) person: age, income, education years and level, doctor visits, hospital days, married,
+# kids, out of work, self-employed; the server clamps and scales them with the model's declared bounds.
+BODY='{"id":"demo","inputs":[{"name":"input","shape":[1,10],"datatype":"FP32","data":[45,3.2,11,2,1,0,1,0,0,0]}]}'
+printf '$ curl -s http://127.0.0.1:%s/v2/models/health/infer -d %s\n' "$PORT" "'$BODY'"
+if command -v curl >/dev/null; then
+    curl -s "http://127.0.0.1:$PORT/v2/models/health/infer" -d "$BODY"
+else  # plain bash when curl is not installed
+    exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+    printf 'POST /v2/models/health/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
+        "${#BODY}" "$BODY" >&3
+    sed -n '/^\r$/,$p' <&3 | tail -n +2
+    exec 3<&-
+fi
+echo
+kill -TERM "$SERVER" && wait "$SERVER"
+echo "(server stopped; its access log, which holds no request content:)"
+cat "$DEMO_DIR/serve.log"

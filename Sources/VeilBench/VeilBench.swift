@@ -9,7 +9,8 @@ struct VeilBench: ParsableCommand {
         commandName: "veil-bench",
         abstract: "Benchmarks of Veil; each area prints one JSON object of figures with units.",
         subcommands: [MechanismsBench.self, AccountingBench.self, LedgerBench.self, SQLBench.self,
-                      TrainingBench.self, TrainingMemoryProbe.self, EnclaveBench.self]
+                      TrainingBench.self, TrainingMemoryProbe.self, EnclaveBench.self,
+                      InferenceBench.self]
     )
 }
 
@@ -96,4 +97,17 @@ struct EnclaveBench: ParsableCommand {
         guard iterations > 0 else { throw ValidationError("--iterations must be positive") }
         print(try EnclaveBenchmark.run(reference: URL(fileURLWithPath: reference), iterations: iterations).json())
     }
+}
+
+struct InferenceBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inference",
+        abstract: "Forward-pass predictions/s (logistic, MLP, CNN) at batch 1, 64 and 1,024.",
+        discussion: """
+        With --export DIR, the models are also written to DIR for scripts/reference_bench_inference.py \
+        (PyTorch on the same models) and scripts/bench_inference_server.sh (the server under wrk).
+        """)
+    @Option(help: "Folder to write the benchmark's model files to.")
+    var export: String?
+    func run() throws { print(try InferenceBenchmark.run(export: export).json()) }
 }

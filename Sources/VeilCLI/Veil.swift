@@ -19,7 +19,8 @@ struct Veil: ParsableCommand {
         3 refused for lack of privacy budget.
         """,
         subcommands: [QueryCommand.self, AccountCommand.self, BudgetCommand.self, ImportCommand.self,
-                      TrainCommand.self, EvaluateCommand.self, EnclaveCommand.self]
+                      TrainCommand.self, EvaluateCommand.self, EnclaveCommand.self, ModelsCommand.self, PredictCommand.self,
+                      ServeCommand.self]
     )
 
     /// Parses, runs, and maps failures to Veil's exit codes (one line on stderr for each error).

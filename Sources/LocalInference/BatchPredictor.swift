@@ -1,0 +1,60 @@
+import LinearAlgebra
+import PrivateTraining
+
+/// Batched forward passes of an ``InferenceModel`` through OpenBLAS, keeping nothing for training:
+/// memory is bounded by one batch (its input rows, activations and probabilities), and every
+/// intermediate buffer is overwritten once used.
+public struct BatchPredictor: Sendable {
+    /// The batch size used when none is given.
+    public static let defaultBatchSize = 256
+
+    /// The model.
+    public let model: InferenceModel
+    /// Rows per forward pass: the requested size, capped so that one batch's largest buffer stays
+    /// within ``ArchitectureFootprint/maximumValuesPerBatch``.
+    public let batchSize: Int
+
+    /// A predictor running at most `batchSize` examples per forward pass.
+    public init(model: InferenceModel, batchSize: Int = defaultBatchSize) {
+        self.model = model
+        // The model was built from a checked architecture, so its footprint exists.
+        let fitting = (try? ArchitectureFootprint(architecture: model.model.architecture, inputShape: model.inputShape))?
+            .largestBatch ?? 1
+        self.batchSize = max(1, min(batchSize, fitting))
+    }
+
+    /// Class probabilities (softmax of the logits) of prepared inputs, one row per example, computed
+    /// in one forward pass: the caller bounds the rows (see ``forEachBatch(_:body:)``).
+    public func probabilities(_ prepared: Matrix) -> Matrix {
+        var logits = model.model.inferenceLogits(prepared)
+        let probabilities = logits.softmaxRows()
+        SequentialModel.overwrite(&logits)
+        return probabilities
+    }
+
+    /// Runs prepared inputs batch by batch and hands each batch's row range and probabilities to
+    /// `body`; each batch's input copy and probabilities are overwritten after `body` returns.
+    public func forEachBatch(_ prepared: Matrix, body: (Range<Int>, Matrix) throws -> Void) rethrows {
+        var start = 0
+        while start < prepared.rows {
+            let end = min(prepared.rows, start + batchSize)
+            var batch = prepared.rows(start..<end)
+            var result = probabilities(batch)
+            defer {
+                SequentialModel.overwrite(&batch)
+                SequentialModel.overwrite(&result)
+            }
+            try body(start..<end, result)
+            start = end
+        }
+    }
+
+    /// The most probable class of each row of `probabilities` (the first on ties).
+    public static func predictedClasses(_ probabilities: Matrix) -> [Int] {
+        (0..<probabilities.rows).map { r in
+            var best = 0
+            for c in 1..<probabilities.columns where probabilities[r, c] > probabilities[r, best] { best = c }
+            return best
+        }
+    }
+}

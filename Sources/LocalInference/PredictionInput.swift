@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+import LinearAlgebra
+import Mechanisms
+import PrivateTraining
+
+/// Reads the examples to predict from a file, with the column rules of `veil evaluate`: IDX images
+/// (with their labels file, read by ``IDXLoader``); for tabular models, the feature columns the model
+/// names, read by name from a CSV file with a header or a SQLite table (a label column may be present and
+/// is ignored; other columns are ignored). Values are returned as read: ``InferenceModel/prepare(_:)``
+/// checks and scales them.
+public enum PredictionInput {
+    /// Where the examples are.
+    public enum Source: Sendable, Equatable {
+        /// IDX images and labels files.
+        case idx(images: String, labels: String)
+        /// A CSV file with a header.
+        case csv(path: String)
+        /// A table of a SQLite database (`nil`: the model's test table, else its training table).
+        case sqlite(path: String, table: String?)
+    }
+
+    /// Whether `path` starts with the SQLite file header.
+    public static func isSQLite(path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let header = (try? handle.read(upToCount: 16)) ?? Data()
+        return header == Data("SQLite format 3\0".utf8)
+    }
+
+    /// The examples of `source` for `model`, one per row, as read.
+    /// - Throws: `VeilError.invalidInput` on a missing file, table or column, a non-numeric value,
+    ///   an input shape the model does not take, or no rows.
+    public static func read(_ source: Source, for model: InferenceModel) throws -> Matrix {
+        switch source {
+        case .idx(let images, let labels):
+            let data = try IDXLoader.load(imagesPath: images, labelsPath: labels, classCount: max(model.classCount, 256))
+            guard data.inputShape.count == model.inputCount else {
+                throw VeilError(.invalidInput, "\(images) holds images of \(data.inputShape); the model takes \(model.inputShape)")
+            }
+            return data.features
+        case .csv(let path):
+            return try readCSV(path: path, columns: try featureColumns(model))
+        case .sqlite(let path, let table):
+            guard let table = table ?? model.data?.testTable ?? model.data?.table else {
+                throw VeilError(.invalidInput, "name the table to predict on (--table)")
+            }
+            return try readSQLite(path: path, table: table, columns: try featureColumns(model))
+        }
+    }
+
+    private static func featureColumns(_ model: InferenceModel) throws -> [String] {
+        guard let names = model.featureNames else {
+            throw VeilError(.invalidInput, "the model \"\(model.name)\" was trained on images; give IDX images and labels")
+        }
+        return names
+    }
+
+    private static func rows(_ values: [Float], columns: Int, source: String) throws -> Matrix {
+        guard !values.isEmpty else { throw VeilError(.invalidInput, "\(source) has no data rows") }
+        return Matrix(rows: values.count / columns, columns: columns, storage: values)
+    }
+
+    static func readCSV(path: String, columns names: [String]) throws -> Matrix {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw VeilError(.invalidInput, "data file not found: \(path)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw VeilError(.invalidInput, "\(path) is not UTF-8 text") }
+        var lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
+        guard !lines.isEmpty else { throw VeilError(.invalidInput, "\(path) is empty") }
+        let header = CSVRecord.fields(of: lines.removeFirst())
+        let indices = try names.map { name in
+            guard let i = header.firstIndex(of: name) else {
+                throw VeilError(.invalidInput, "\(path) has no column \"\(name)\" (columns: \(header.joined(separator: ", ")))")
+            }
+            return i
+        }
+        var values: [Float] = []
+        values.reserveCapacity(lines.count * names.count)
+        for (r, line) in lines.enumerated() {
+            let row = CSVRecord.fields(of: line)
+            guard row.count == header.count else {
+                throw VeilError(.invalidInput, "\(path) line \(r + 2) has \(row.count) fields, the header has \(header.count)")
+            }
+            for i in indices {
+                guard let v = Float(row[i]), v.isFinite else {
+                    throw VeilError(.invalidInput, "\(path) line \(r + 2), column \(header[i]): \"\(row[i].prefix(40))\" is not a finite number")
+                }
+                values.append(v)
+            }
+        }
+        return try rows(values, columns: names.count, source: path)
+    }
+
+    static func readSQLite(path: String, table: String, columns names: [String]) throws -> Matrix {
+        guard FileManager.default.fileExists(atPath: path) else { throw VeilError(.invalidInput, "database file not found: \(path)") }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.label = "veil.prediction-input"
+        func quoted(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            return try queue.read { db in
+                guard try db.tableExists(table) else { throw VeilError(.invalidInput, "\(path) has no table \"\(table)\"") }
+                let present = try db.columns(in: table).map(\.name)
+                if let missing = names.first(where: { !present.contains($0) }) {
+                    throw VeilError(.invalidInput, "table \"\(table)\" of \(path) has no column \"\(missing)\" "
+                                    + "(columns: \(present.joined(separator: ", ")))")
+                }
+                let sql = "SELECT \(names.map(quoted).joined(separator: ", ")) FROM \(quoted(table)) ORDER BY rowid"
+                var values: [Float] = []
+                let cursor = try Row.fetchCursor(db, sql: sql)
+                var r = 0
+                while let row = try cursor.next() {
+                    r += 1
+                    for (k, name) in names.enumerated() {
+                        let value: DatabaseValue = row[k]
+                        let number: Double? = switch value.storage {
+                        case .int64(let v): Double(v)
+                        case .double(let v): v
+                        default: nil
+                        }
+                        guard let number, number.isFinite, Float(number).isFinite else {
+                            throw VeilError(.invalidInput, "table \"\(table)\" of \(path), row \(r), column \(name): "
+                                            + "not a finite number")
+                        }
+                        values.append(Float(number))
+                    }
+                }
+                return try rows(values, columns: names.count, source: "table \"\(table)\" of \(path)")
+            }
+        } catch let error as VeilError {
+            throw error
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            throw VeilError(.invalidInput, "\(path) is not a SQLite database")
+        } catch let error as DatabaseError {
+            throw VeilError(.invalidInput, "cannot read \(path): \(error.message ?? "\(error.resultCode)")")
+        }
+    }
+}
+
+/// The fields of one CSV line: comma-separated, optionally double-quoted, trimmed of spaces.
+enum CSVRecord {
+    static func fields(of line: Substring) -> [String] {
+        var result: [String] = []
+        var current = ""
+        var quoted = false
+        for ch in line {
+            if quoted {
+                if ch == "\"" { quoted = false } else { current.append(ch) }
+            } else if ch == "\"" {
+                quoted = true
+            } else if ch == "," {
+                result.append(current.trimmingCharacters(in: .whitespaces))
+                current = ""
+            } else {
+                current.append(ch)
+            }
+        }
+        result.append(current.trimmingCharacters(in: .whitespaces))
+        return result
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import Mechanisms
+import NIOCore
+import PrivateTraining
+
+/// An HTTP server speaking the Open Inference Protocol v2 REST API (KServe, Triton, MLServer) for an
+/// ``InferenceService``, on Hummingbird:
+///
+/// - `GET /v2`, `/v2/health/live`, `/v2/health/ready`, `/v2/models`, `/v2/models/{name}`,
+///   `/v2/models/{name}/ready`; `POST /v2/models/{name}/infer`.
+/// - A request body larger than ``Configuration/maximumBodyBytes`` is refused with 413 (from its
+///   `Content-Length` before it is read, else while reading); more than ``Configuration/maximumQueue``
+///   inference requests at once get 503; every error is a JSON object `{"error": …}` with a 4xx status.
+/// - With a bearer token every endpoint but the health checks requires `Authorization: Bearer TOKEN`;
+///   without it the answer is 401 and the body is never read.
+/// - Logs hold method, path, status, sizes and latency only (see ``AccessLogMiddleware``).
+/// - SIGTERM and SIGINT stop accepting connections and let in-flight requests finish.
+public struct InferenceServer: Sendable {
+    /// Where and how the server listens.
+    public struct Configuration: Sendable {
+        /// The address to bind (default loopback).
+        public var host = "127.0.0.1"
+        /// The port (0: a free port chosen by the system).
+        public var port = 8080
+        /// The largest request body accepted, in bytes.
+        public var maximumBodyBytes = 16 << 20
+        /// The most inference requests held at once (running or waiting).
+        public var maximumQueue = 64
+        /// TLS: PEM certificate chain and private key files.
+        public var tlsCertificate: String?
+        public var tlsKey: String?
+        /// The bearer token clients must send (nil: none required; only allowed on loopback).
+        public var bearerToken: String?
+        /// Seconds after which an idle connection is closed.
+        public var idleTimeoutSeconds: Int64 = 30
+
+        public init() {}
+
+        /// Whether `host` is a loopback address (127.0.0.0/8, ::1 or `localhost`).
+        public static func isLoopback(_ host: String) -> Bool {
+            if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+            let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+            return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+        }
+
+        /// Refuses a configuration that would expose the server: any address but loopback needs TLS (a
+        /// certificate and a key) and a bearer token; sizes must be positive.
+        /// - Throws: `VeilError.invalidParameter` with one line saying what is missing.
+        public func validate() throws {
+            guard (0...65_535).contains(port) else { throw VeilError(.invalidParameter, "--port must be 0 to 65535") }
+            guard maximumBodyBytes >= 1 else { throw VeilError(.invalidParameter, "--max-body-bytes must be at least 1") }
+            guard maximumQueue >= 1 else { throw VeilError(.invalidParameter, "--max-queue must be at least 1") }
+            guard (tlsCertificate == nil) == (tlsKey == nil) else {
+                throw VeilError(.invalidParameter, "--tls-cert and --tls-key go together")
+            }
+            if let bearerToken, bearerToken.isEmpty { throw VeilError(.invalidParameter, "the bearer token is empty") }
+            if !Self.isLoopback(host) {
+                guard tlsCertificate != nil, bearerToken != nil else {
+                    throw VeilError(.invalidParameter, "refusing to listen on \(host) without TLS and a bearer token: "
+                                    + "binding an address other than loopback needs --tls-cert, --tls-key and --token-file")
+                }
+            }
+        }
+    }
+
+    /// The protocol implementation.
+    public let service: InferenceService
+    /// The configuration.
+    public let configuration: Configuration
+    /// Receives one access-log line per request (method, path, status, sizes, latency).
+    public let log: @Sendable (String) -> Void
+
+    public init(service: InferenceService, configuration: Configuration, log: @escaping @Sendable (String) -> Void) {
+        self.service = service
+        self.configuration = configuration
+        self.log = log
+    }
+
+    /// Runs until SIGTERM or SIGINT; `onListening` receives the bound port once the server accepts connections.
+    /// - Throws: `VeilError.invalidParameter` for an invalid configuration or unreadable TLS files.
+    public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
+        try configuration.validate()
+        let router = Router(context: BasicRequestContext.self)
+        router.middlewares.add(AccessLogMiddleware(log: log))
+        router.middlewares.add(ProtocolErrorMiddleware())
+        if let token = configuration.bearerToken { router.middlewares.add(BearerTokenMiddleware(token: token)) }
+        let service = self.service
+        let gate = AdmissionGate(capacity: configuration.maximumQueue)
+        let maximumBody = configuration.maximumBodyBytes
+        router.get("/v2") { _, _ in Self.response(service.serverMetadata()) }
+        router.get("/v2/health/live") { _, _ in Self.response(.init(status: 200, body: Array("{\"live\":true}".utf8))) }
+        router.get("/v2/health/ready") { _, _ in Self.response(.init(status: 200, body: Array("{\"ready\":true}".utf8))) }
+        router.get("/v2/models") { _, _ in Self.response(service.modelList()) }
+        router.get("/v2/models/:name") { _, context in
+            Self.response(service.modelMetadata(context.parameters.get("name") ?? ""))
+        }
+        router.get("/v2/models/:name/ready") { _, context in
+            Self.response(service.modelReady(context.parameters.get("name") ?? ""))
+        }
+        router.post("/v2/models/:name/infer") { request, context in
+            var request = request
+            let name = context.parameters.get("name") ?? ""
+            guard service.models[name] != nil else { return Self.response(service.unknownModel(name)) }
+            if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maximumBody {
+                return Self.response(.error(413, "the request body exceeds \(maximumBody) bytes"))
+            }
+            guard gate.enter() else {
+                return Self.response(.error(503, "the server is busy (\(gate.capacity) requests in progress); retry later"))
+            }
+            defer { gate.leave() }
+            var body: ByteBuffer
+            do { body = try await request.collectBody(upTo: maximumBody) } catch let error as HTTPError where error.status == .contentTooLarge {
+                return Self.response(.error(413, "the request body exceeds \(maximumBody) bytes"))
+            } catch {
+                return Self.response(.error(400, "the request body could not be read (truncated?)"))
+            }
+            var answer = body.withUnsafeReadableBytes { bytes in
+                defer { zeroBytes(UnsafeMutableRawBufferPointer(mutating: bytes)) }
+                return service.infer(name, body: bytes)
+            }
+            defer { answer.body.withUnsafeMutableBytes { zeroBytes($0) } }
+            return Self.response(answer)
+        }
+
+        let http = HTTP1Channel.Configuration(idleTimeout: .seconds(configuration.idleTimeoutSeconds))
+        let server: HTTPServerBuilder
+        if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
+            server = try .tls(.http1(configuration: http), tlsConfiguration: Self.tlsConfiguration(certificate: certificate, key: key))
+        } else {
+            server = .http1(configuration: http)
+        }
+        var logger = Logger(label: "veil.serve")
+        logger.logLevel = .critical  // Hummingbird's own messages could quote a request; the access log is ours.
+        let app = Application(
+            router: router, server: server,
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
+                                                    serverName: "veil"),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+        try await app.runService()
+    }
+
+    static func tlsConfiguration(certificate: String, key: String) throws -> TLSConfiguration {
+        do {
+            let certificates = try NIOSSLCertificate.fromPEMFile(certificate)
+            let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+            return TLSConfiguration.makeServerConfiguration(certificateChain: certificates.map { .certificate($0) },
+                                                            privateKey: .privateKey(privateKey))
+        } catch {
+            throw VeilError(.invalidParameter, "cannot read the TLS certificate \(certificate) or key \(key): \(error)")
+        }
+    }
+
+    /// A Hummingbird response carrying `answer` as JSON.
+    static func response(_ answer: InferenceService.Answer) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeBytes(answer.body)
+        return Response(status: .init(code: answer.status), headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: buffer))
+    }
+}

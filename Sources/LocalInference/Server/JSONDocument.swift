@@ -1,0 +1,254 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import PrivateTraining
+
+/// A parsed JSON value (RFC 8259), read from bytes by ``JSONDocument/parse(_:)`` without Foundation, so
+/// that the server controls every buffer a request's text passes through (see ``ZeroDataRetention``).
+public indirect enum JSONNode: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONNode])
+    case object([(String, JSONNode)])
+
+    public static func == (a: JSONNode, b: JSONNode) -> Bool {
+        switch (a, b) {
+        case (.null, .null): true
+        case (.bool(let x), .bool(let y)): x == y
+        case (.number(let x), .number(let y)): x == y
+        case (.string(let x), .string(let y)): x == y
+        case (.array(let x), .array(let y)): x == y
+        case (.object(let x), .object(let y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: false
+        }
+    }
+
+    /// The member `key` of an object (the first, when repeated).
+    public subscript(key: String) -> JSONNode? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.0 == key }?.1
+    }
+}
+
+/// A strict JSON parser with a nesting limit, reporting the byte offset of the first error.
+public enum JSONDocument {
+    /// The deepest nesting accepted (a request's tensors need a few levels; deeper input is refused
+    /// rather than risking the stack).
+    public static let maximumDepth = 64
+
+    /// Why a text is not JSON.
+    public struct SyntaxError: Error, Sendable, Equatable {
+        /// What is wrong.
+        public let reason: String
+        /// Where, in bytes from the start.
+        public let offset: Int
+    }
+
+    /// Parses one JSON value filling `bytes` (whitespace around it allowed).
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(SyntaxError) -> JSONNode {
+        var parser = Parser(bytes: bytes)
+        parser.skipSpace()
+        let value = try parser.value(depth: 0)
+        parser.skipSpace()
+        guard parser.position == bytes.count else { throw parser.error("unexpected text after the JSON value") }
+        return value
+    }
+
+    private struct Parser {
+        let bytes: UnsafeRawBufferPointer
+        var position = 0
+
+        func error(_ reason: String) -> SyntaxError { SyntaxError(reason: reason, offset: position) }
+
+        var current: UInt8? { position < bytes.count ? bytes[position] : nil }
+
+        mutating func skipSpace() {
+            while let c = current, c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { position += 1 }
+        }
+
+        mutating func expect(_ literal: StaticString) throws(SyntaxError) {
+            let count = literal.utf8CodeUnitCount
+            guard position + count <= bytes.count else { throw error("truncated literal") }
+            for k in 0..<count where bytes[position + k] != literal.utf8Start[k] { throw error("invalid literal") }
+            position += count
+        }
+
+        mutating func value(depth: Int) throws(SyntaxError) -> JSONNode {
+            guard depth < JSONDocument.maximumDepth else { throw error("nesting deeper than \(JSONDocument.maximumDepth)") }
+            guard let c = current else { throw error("unexpected end of the document") }
+            switch c {
+            case UInt8(ascii: "{"):
+                position += 1
+                var members: [(String, JSONNode)] = []
+                skipSpace()
+                if current == UInt8(ascii: "}") { position += 1; return .object(members) }
+                while true {
+                    skipSpace()
+                    guard current == UInt8(ascii: "\"") else { throw error("expected a member name") }
+                    let key = try string()
+                    skipSpace()
+                    guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
+                    position += 1
+                    skipSpace()
+                    members.append((key, try value(depth: depth + 1)))
+                    skipSpace()
+                    if current == UInt8(ascii: ",") { position += 1; continue }
+                    if current == UInt8(ascii: "}") { position += 1; return .object(members) }
+                    throw error("expected ',' or '}'")
+                }
+            case UInt8(ascii: "["):
+                position += 1
+                var items: [JSONNode] = []
+                skipSpace()
+                if current == UInt8(ascii: "]") { position += 1; return .array(items) }
+                while true {
+                    skipSpace()
+                    items.append(try value(depth: depth + 1))
+                    skipSpace()
+                    if current == UInt8(ascii: ",") { position += 1; continue }
+                    if current == UInt8(ascii: "]") { position += 1; return .array(items) }
+                    throw error("expected ',' or ']'")
+                }
+            case UInt8(ascii: "\""): return .string(try string())
+            case UInt8(ascii: "t"): try expect("true"); return .bool(true)
+            case UInt8(ascii: "f"): try expect("false"); return .bool(false)
+            case UInt8(ascii: "n"): try expect("null"); return .null
+            default: return .number(try number())
+            }
+        }
+
+        mutating func digits() -> Int {
+            let start = position
+            while let c = current, c >= 0x30, c <= 0x39 { position += 1 }
+            return position - start
+        }
+
+        /// A number per the JSON grammar, converted by hand from at most 19 significant digits and a
+        /// decimal exponent (no text copy is made; digits beyond the 19th only shift the exponent).
+        mutating func number() throws(SyntaxError) -> Double {
+            var negative = false
+            if current == UInt8(ascii: "-") { negative = true; position += 1 }
+            var mantissa: UInt64 = 0
+            var significant = 0
+            var exponent = 0
+            guard let first = current, first >= 0x30, first <= 0x39 else { throw error("invalid value") }
+            if first == 0x30 { position += 1 } else {
+                while let c = current, c >= 0x30, c <= 0x39 {
+                    if significant < 19 { mantissa = mantissa * 10 + UInt64(c - 0x30); significant += mantissa > 0 ? 1 : 0 }
+                    else { exponent += 1 }
+                    position += 1
+                }
+            }
+            if current == UInt8(ascii: ".") {
+                position += 1
+                guard let c = current, c >= 0x30, c <= 0x39 else { throw error("expected a digit after '.'") }
+                while let c = current, c >= 0x30, c <= 0x39 {
+                    if significant < 19 {
+                        mantissa = mantissa * 10 + UInt64(c - 0x30)
+                        if mantissa > 0 { significant += 1 }
+                        exponent -= 1
+                    }
+                    position += 1
+                }
+            }
+            if let c = current, c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
+                position += 1
+                var negativeExponent = false
+                if let s = current, s == UInt8(ascii: "+") || s == UInt8(ascii: "-") {
+                    negativeExponent = s == UInt8(ascii: "-")
+                    position += 1
+                }
+                guard let d = current, d >= 0x30, d <= 0x39 else { throw error("expected a digit in the exponent") }
+                var e = 0
+                while let c = current, c >= 0x30, c <= 0x39 {
+                    if e < 100_000 { e = e * 10 + Int(c - 0x30) }
+                    position += 1
+                }
+                exponent += negativeExponent ? -e : e
+            }
+            var value = Double(mantissa)
+            if mantissa != 0 {
+                // Scaling by an exact power of ten where one exists keeps common inputs correctly rounded.
+                if exponent >= 0 { value *= pow10(exponent) } else { value /= pow10(-exponent) }
+            }
+            return negative ? -value : value
+        }
+
+        func pow10(_ e: Int) -> Double {
+            if e > 400 { return .infinity }
+            return pow(10, Double(e))
+        }
+
+        mutating func hex4() throws(SyntaxError) -> UInt32 {
+            guard position + 4 <= bytes.count else { throw error("truncated \\u escape") }
+            var v: UInt32 = 0
+            for _ in 0..<4 {
+                let c = bytes[position]
+                let d: UInt32
+                switch c {
+                case 0x30...0x39: d = UInt32(c - 0x30)
+                case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+                case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+                default: throw error("invalid \\u escape")
+                }
+                v = v << 4 | d
+                position += 1
+            }
+            return v
+        }
+
+        mutating func string() throws(SyntaxError) -> String {
+            position += 1  // opening quote
+            var scalars = String.UnicodeScalarView()
+            var utf8: [UInt8] = []
+            func flush() {
+                if !utf8.isEmpty {
+                    scalars.append(contentsOf: String(decoding: utf8, as: UTF8.self).unicodeScalars)
+                    utf8.withUnsafeMutableBytes { zeroBytes($0) }
+                    utf8.removeAll(keepingCapacity: true)
+                }
+            }
+            defer { utf8.withUnsafeMutableBytes { zeroBytes($0) } }
+            while true {
+                guard let c = current else { throw error("unterminated string") }
+                position += 1
+                switch c {
+                case UInt8(ascii: "\""):
+                    flush()
+                    return String(scalars)
+                case UInt8(ascii: "\\"):
+                    guard let e = current else { throw error("unterminated string") }
+                    position += 1
+                    switch e {
+                    case UInt8(ascii: "\""): utf8.append(0x22)
+                    case UInt8(ascii: "\\"): utf8.append(0x5C)
+                    case UInt8(ascii: "/"): utf8.append(0x2F)
+                    case UInt8(ascii: "b"): utf8.append(0x08)
+                    case UInt8(ascii: "f"): utf8.append(0x0C)
+                    case UInt8(ascii: "n"): utf8.append(0x0A)
+                    case UInt8(ascii: "r"): utf8.append(0x0D)
+                    case UInt8(ascii: "t"): utf8.append(0x09)
+                    case UInt8(ascii: "u"):
+                        flush()
+                        var code = try hex4()
+                        if (0xD800..<0xDC00).contains(code), position + 6 <= bytes.count,
+                           bytes[position] == 0x5C, bytes[position + 1] == UInt8(ascii: "u") {
+                            position += 2
+                            let low = try hex4()
+                            guard (0xDC00..<0xE000).contains(low) else { throw error("invalid surrogate pair") }
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        }
+                        guard let scalar = Unicode.Scalar(code) else { throw error("invalid \\u escape") }
+                        scalars.append(scalar)
+                    default: throw error("invalid escape")
+                    }
+                case 0..<0x20: throw error("control character in a string")
+                default: utf8.append(c)
+                }
+            }
+        }
+    }
+}
+

@@ -1,0 +1,92 @@
+import Foundation
+import Hummingbird
+
+/// One log line per request with its method, path (without the query), status, request and response
+/// sizes in bytes, and latency: never a header value, a query or a body.
+struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
+    let log: @Sendable (String) -> Void
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let requestSize = request.headers[.contentLength] ?? "-"
+        func line(_ status: Int, _ responseSize: Int?) -> String {
+            let elapsed = ContinuousClock.now - start
+            let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
+            let path = String(request.uri.path.unicodeScalars.prefix(200)
+                .map { $0.value < 0x21 || $0.value == 0x7F || $0.value > 0x7E ? "?" : Character($0) })
+            let stamp = Self.timestamp()
+            return "\(stamp) \(request.method.rawValue) \(path) \(status) in=\(requestSize) out=\(responseSize.map(String.init) ?? "-") "
+                + String(format: "%.0fus", micros)
+        }
+        do {
+            let response = try await next(request, context)
+            log(line(response.status.code, response.body.contentLength))
+            return response
+        } catch {
+            log(line((error as? any HTTPResponseError)?.status.code ?? 500, nil))
+            throw error
+        }
+    }
+}
+
+extension AccessLogMiddleware {
+    /// The current UTC time to the second, `2026-12-01T22:48:33Z` (cheaper than a date formatter per request).
+    static func timestamp() -> String {
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        var text = [CChar](repeating: 0, count: 32)
+        let length = strftime(&text, text.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
+        return String(decoding: text.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// Turns the errors Hummingbird throws (no route, wrong method, body too large) into the protocol's
+/// JSON error object, with a fixed message per status (never a quote of the request).
+struct ProtocolErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            let status = error.status
+            let message = switch status.code {
+            case 404: "no such endpoint"
+            case 405: "method not allowed"
+            case 413: "the request body is too large"
+            default: status.reasonPhrase
+            }
+            return InferenceServer.response(.error(status.code, message))
+        } catch {
+            return InferenceServer.response(.error(500, "internal error"))
+        }
+    }
+}
+
+/// Requires `Authorization: Bearer TOKEN` on every endpoint but the health checks; a request without the
+/// right token gets 401 and its body is never read.
+struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: [UInt8]
+
+    init(token: String) { self.token = Array(token.utf8) }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.uri.path.hasPrefix("/v2/health/") { return try await next(request, context) }
+        let presented = request.headers[.authorization].map { Array($0.utf8) } ?? []
+        let prefix = Array("Bearer ".utf8)
+        guard presented.count == prefix.count + token.count, presented.starts(with: prefix),
+              Self.constantTimeEqual(Array(presented.dropFirst(prefix.count)), token) else {
+            var response = InferenceServer.response(.error(401, "missing or wrong bearer token"))
+            response.headers[.wwwAuthenticate] = "Bearer"
+            return response
+        }
+        return try await next(request, context)
+    }
+
+    /// Equality whose time depends on the length only.
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for i in a.indices { difference |= a[i] ^ b[i] }
+        return difference == 0
+    }
+}

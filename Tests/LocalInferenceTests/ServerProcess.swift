@@ -1,0 +1,140 @@
+import _TestSupport
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A `veil serve` process started by a test on a free loopback port (`--port 0`; the port is read from
+/// its first line on standard output), with its standard error in a log file of the test's folder.
+final class ServerProcess: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+    let logFile: URL
+    var pid: Int32 { process.processIdentifier }
+
+    enum Failure: Error { case didNotStart(String) }
+
+    /// Starts `veil serve ARGUMENTS --port 0` in `folder` (its working folder; `TMPDIR` is `folder/tmp`).
+    init(_ arguments: [String], folder: URL) throws {
+        logFile = folder.appendingPathComponent("serve.log")
+        let temporary = folder.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        process.executableURL = veilExecutableURL()
+        process.arguments = ["serve"] + arguments + ["--port", "0"]
+        process.currentDirectoryURL = folder
+        var environment = ProcessInfo.processInfo.environment
+        environment["TMPDIR"] = temporary.path
+        process.environment = environment
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = try FileHandle(forWritingTo: logFile)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // The first line names the address; wait for it at most 60 s.
+        let reader = out.fileHandleForReading
+        let deadline = Date().addingTimeInterval(60)
+        var text = ""
+        while !text.contains("\n"), Date() < deadline, process.isRunning {
+            let chunk = reader.availableData
+            if chunk.isEmpty { usleep(10_000) } else { text += String(decoding: chunk, as: UTF8.self) }
+        }
+        guard let range = text.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression),
+              let port = Int(text[range].split(separator: ":").last ?? "") else {
+            if process.isRunning { process.terminate() }
+            throw Failure.didNotStart(text + ((try? String(contentsOf: logFile, encoding: .utf8)) ?? ""))
+        }
+        self.port = port
+        // Keep draining standard output so the server never blocks on a full pipe.
+        reader.readabilityHandler = { handle in _ = handle.availableData }
+    }
+
+    /// Sends SIGTERM and waits at most `timeout` seconds; returns the exit status (SIGKILL after the timeout).
+    @discardableResult
+    func stop(timeout: TimeInterval = 30) -> Int32 {
+        if process.isRunning { kill(pid, SIGTERM) }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { usleep(10_000) }
+        if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
+        return process.terminationStatus
+    }
+
+    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    deinit { if process.isRunning { kill(pid, SIGKILL) } }
+}
+
+/// HTTP/1.1 over a plain loopback socket, for requests no HTTP library would send (truncated bodies,
+/// lying lengths, garbage) and for holding a request open.
+final class RawConnection {
+    private let fd: Int32
+    var descriptor: Int32 { fd }
+
+    init(port: Int, timeoutSeconds: Int = 20) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { close(fd); throw POSIXError(.ECONNREFUSED) }
+    }
+
+    func send(_ bytes: [UInt8]) {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return }
+            sent += n
+        }
+    }
+
+    func send(_ text: String) { send(Array(text.utf8)) }
+
+    /// Ends the sending side (the server sees end of stream).
+    func finishSending() { shutdown(fd, Int32(SHUT_WR)) }
+
+    /// Everything received until the server closes or the timeout passes.
+    func receiveAll() -> [UInt8] {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            received += buffer[0..<n]
+        }
+        return received
+    }
+
+    /// The status code of the first response in `bytes`, if any.
+    static func status(_ bytes: [UInt8]) -> Int? {
+        let text = String(decoding: bytes.prefix(64), as: UTF8.self)
+        guard text.hasPrefix("HTTP/1.1 ") else { return nil }
+        return Int(text.dropFirst(9).prefix(3))
+    }
+
+    static func body(_ bytes: [UInt8]) -> String {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let range = text.range(of: "\r\n\r\n") else { return "" }
+        return String(text[range.upperBound...])
+    }
+
+    deinit { close(fd) }
+
+    /// One request on a new connection (`Connection: close`), and the whole answer.
+    static func exchange(port: Int, method: String = "POST", path: String, headers: [String] = [], body: [UInt8] = [],
+                         contentLength: Int? = nil) throws -> [UInt8] {
+        let connection = try RawConnection(port: port)
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        head += "Content-Length: \(contentLength ?? body.count)\r\n"
+        for h in headers { head += h + "\r\n" }
+        connection.send(head + "\r\n")
+        connection.send(body)
+        connection.finishSending()
+        return connection.receiveAll()
+    }
+}

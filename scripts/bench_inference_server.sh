@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# `veil serve` under load: wrk (Debian package) on loopback against the three benchmark models at batch 1,
+# with 1 and 64 connections; requests/s and p50/p99 latency, and the server's addition to p50 over the
+# bare forward pass at batch 1 (from `veil-bench inference` in the same run). Prints one JSON object.
+# Usage: scripts/bench_inference_server.sh PATH/TO/veil PATH/TO/veil-bench   (scripts/bench.sh calls it)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VEIL=${1:-.build/release/veil}
+BENCH=${2:-.build/release/veil-bench}
+DURATION=${WRK_DURATION:-5s}
+SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+if ! command -v wrk >/dev/null; then
+    echo "== installing wrk" >&2
+    $SUDO apt-get install -y -qq --no-install-recommends wrk >&2 || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends wrk >&2; }
+fi
+WORK=.build/bench-data/inference-server
+rm -rf "$WORK" && mkdir -p "$WORK/models"
+"$BENCH" inference --export "$WORK/models" > "$WORK/forward.json"
+
+"$VEIL" serve --models "$WORK/models" --port 0 > "$WORK/serve.out" 2> "$WORK/serve.log" &
+SERVER=$!
+trap 'kill -TERM $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 300); do grep -q '127.0.0.1:' "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
+PORT=$(grep -o '127\.0\.0\.1:[0-9]*' "$WORK/serve.out" | head -1 | cut -d: -f2)
+[ -n "$PORT" ] || { echo "veil serve did not start" >&2; cat "$WORK/serve.log" >&2; exit 1; }
+
+# One MNIST-shaped example per request (batch 1).
+python3 - "$WORK/body.json" <<'PY'
+import json, random, sys
+random.seed(1)
+body = {"inputs": [{"name": "input", "shape": [1, 28, 28, 1], "datatype": "FP32",
+                    "data": [round(random.random(), 4) for _ in range(784)]}]}
+open(sys.argv[1], "w").write(json.dumps(body))
+PY
+cat > "$WORK/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = io.open("$WORK/body.json"):read("*a")
+LUA
+for model in logistic mlp cnn; do
+    for connections in 1 64; do
+        threads=$([ "$connections" = 1 ] && echo 1 || echo 2)
+        echo "== wrk $model, $connections connection(s)" >&2
+        wrk -t"$threads" -c"$connections" -d"$DURATION" --latency -s "$WORK/post.lua" \
+            "http://127.0.0.1:$PORT/v2/models/inference-$model/infer" > "$WORK/wrk-$model-c$connections.txt"
+    done
+done
+
+python3 - "$WORK" <<'PY'
+import json, re, sys
+work = sys.argv[1]
+forward = json.load(open(f"{work}/forward.json"))["figures"]
+def micros(text):
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 1, "ms": 1e3, "s": 1e6}[unit]
+figures = {}
+for model in ("logistic", "mlp", "cnn"):
+    for c in (1, 64):
+        out = open(f"{work}/wrk-{model}-c{c}.txt").read()
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        p50 = micros(re.search(r"50%\s+(\S+)", out).group(1))
+        p99 = micros(re.search(r"99%\s+(\S+)", out).group(1))
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        figures[f"serve_{model}_c{c}_requests"] = {"value": round(rps, 1), "unit": "requests/s"}
+        figures[f"serve_{model}_c{c}_p50"] = {"value": round(p50, 1), "unit": "us"}
+        figures[f"serve_{model}_c{c}_p99"] = {"value": round(p99, 1), "unit": "us"}
+        if errors:
+            figures[f"serve_{model}_c{c}_non_2xx"] = {"value": int(errors.group(1)), "unit": "responses"}
+    bare = 1e6 / forward[f"{model}_b1"]["value"]
+    figures[f"serve_{model}_c1_p50_over_forward"] = {
+        "value": round(figures[f"serve_{model}_c1_p50"]["value"] - bare, 1), "unit": "us"}
+print(json.dumps({"area": "inference-server", "figures": figures}, indent=2))
+PY
