@@ -3,7 +3,7 @@ import Accounting
 /// The one interface through which every engine charges privacy budget: private queries, training runs,
 /// and later federated rounds and inference.
 ///
-/// The verbs are the ledger's own (DESIGN.md §2 rules 3 and 4):
+/// The verbs are the ledger's own (docs/design.md §2 rules 3 and 4):
 /// 1. ``reserve(event:cost:analyst:purpose:)`` before any noisy value exists. It durably records the
 ///    cost, or refuses it (`budget_exhausted`, with what is left); an engine that cannot reserve releases
 ///    nothing.

@@ -2,7 +2,7 @@ import Accounting
 
 /// What a budget has spent and what it has left, under its composition rule.
 ///
-/// Open reservations count as spent (DESIGN.md §2 rule 3): ``epsilonReserved`` is what they add on
+/// Open reservations count as spent (docs/design.md §2 rule 3): ``epsilonReserved`` is what they add on
 /// top of the committed charges, and ``epsilonRemaining`` = total − (spent + reserved), never below 0.
 /// Under `rdp` and `zcdp`, δ is the conversion parameter: ``deltaSpent`` is the budget's δ once
 /// anything is charged (the releases are (ε_spent, δ)-DP), ``deltaReserved`` is 0, and

@@ -5,7 +5,7 @@ import Foundation
 /// public data only.
 ///
 /// Engines refuse to release without a charger, so that nothing is ever released uncharged by accident
-/// (DESIGN.md §2 rule 3). Passing this type is the explicit, visible way to do exactly that; the name says so
+/// (docs/design.md §2 rule 3). Passing this type is the explicit, visible way to do exactly that; the name says so
 /// at every call site, like `InsecureSeededRandomSource`. A released artefact then carries
 /// ``releaseNotes`` saying that its cost was recorded in no ledger. Production code charges a ledger with
 /// ``LedgerBudgetCharger``.

@@ -55,7 +55,7 @@ extension Ledger {
 // MARK: - Charging protocol
 
 extension Ledger {
-    /// Reserves the cost of a release before it is made (DESIGN.md §2 rules 3 and 4).
+    /// Reserves the cost of a release before it is made (docs/design.md §2 rules 3 and 4).
     ///
     /// In one `BEGIN IMMEDIATE` transaction: checks that everything committed or reserved on `scope`
     /// plus this event stays within the budget under its composition rule, and appends the

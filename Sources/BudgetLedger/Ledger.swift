@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 /// The privacy-budget ledger: one SQLite file holding budgets, reservations and releases as an
-/// append-only hash chain (DESIGN.md §2 rules 3 and 4).
+/// append-only hash chain (docs/design.md §2 rules 3 and 4).
 ///
 /// Several processes may use the same file at once: the database is in WAL mode, waits up to
 /// ``busyTimeout`` for a lock, and every charge runs in one `BEGIN IMMEDIATE` transaction that
@@ -161,7 +161,7 @@ public final class Ledger: Sendable {
     ///   (the ledger's durability setting applies). Pass `false` only for entries whose loss in a
     ///   power cut is safe: commits and refunds. If one is lost, its reservation is open again and so
     ///   counts as spent until an operator resolves it — budget can be wasted, never overspent
-    ///   (DESIGN.md §2 rule 3). In WAL mode the next flushed transaction writes it to disk too, in
+    ///   (docs/design.md §2 rule 3). In WAL mode the next flushed transaction writes it to disk too, in
     ///   order, so the chain stays whole. Reservations always use the durability setting.
     func append<T>(flushImmediately: Bool = true, _ body: (Database, ChainHead) throws -> T) throws -> T {
         try LedgerFailure.storage(path) {

@@ -2,7 +2,7 @@ import Accounting
 import Foundation
 
 /// A durable reservation of privacy budget, made before any noisy value exists
-/// (DESIGN.md §2 rule 3). Commit it once the release is made, or refund it if nothing was released.
+/// (docs/design.md §2 rule 3). Commit it once the release is made, or refund it if nothing was released.
 public struct Reservation: Sendable, Codable, Hashable {
     /// The ledger entry id of the reservation.
     public let id: Int64

@@ -207,7 +207,7 @@ extension Matrix {
     ///
     /// A group whose factor is 0 is set to zero by assignment rather than multiplied, so that it is
     /// exactly zero even when it holds NaN or ±Inf (`0 · Inf` is NaN): a per-example clipping factor
-    /// of 0 removes that example from a clipped sum whatever its values (DESIGN.md §2 rule 8).
+    /// of 0 removes that example from a clipped sum whatever its values (docs/design.md §2 rule 8).
     public mutating func scaleRowGroups(rowsPerGroup: Int, by factors: [Float]) {
         precondition(factors.count * rowsPerGroup == rows, "one factor per row group")
         let n = Int32(rowsPerGroup * columns)

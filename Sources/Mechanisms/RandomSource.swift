@@ -8,7 +8,7 @@ import Darwin
 ///
 /// Production code uses ``SecureRandomSource`` (the operating system's CSPRNG). Tests and
 /// reproducible demos may use ``InsecureSeededRandomSource``; its name says it must never
-/// protect real data (DESIGN.md §2 rule 2).
+/// protect real data (docs/design.md §2 rule 2).
 public protocol RandomSource: RandomNumberGenerator {}
 
 extension RandomSource {

@@ -137,7 +137,7 @@ final class ProgressReporter {
 
     func report(_ p: TrainingProgress) {
         let epsilon = p.epsilonSpent.map { String(format: "ε %.3f", $0) } ?? "non-private"
-        // Step, ε spent and expected throughput only: no loss and no realised batch size (DESIGN.md §2 rule 7).
+        // Step, ε spent and expected throughput only: no loss and no realised batch size (docs/design.md §2 rule 7).
         let text = String(format: "step %d/%d  %@  %.0f ex/s  ETA %@", p.step, p.totalSteps, epsilon,
                           p.examplesPerSecond, Self.duration(p.remainingSeconds))
         if isTerminal {

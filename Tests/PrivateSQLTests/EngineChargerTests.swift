@@ -25,7 +25,7 @@ final class RecordingBudgetCharger: BudgetCharger, @unchecked Sendable {
     var releaseNotes: [String] { [] }
 }
 
-/// The engine charges through any ``BudgetCharger``, with the ledger's verbs and refund rules (DESIGN.md §2 rule 3).
+/// The engine charges through any ``BudgetCharger``, with the ledger's verbs and refund rules (docs/design.md §2 rule 3).
 @Suite("Private query engine: any budget charger")
 struct EngineChargerTests {
     @Test("a release: one reservation of the plan's cost and event, then a commit with the release's digest")

@@ -4,7 +4,7 @@ import Mechanisms
 import Testing
 @testable import PrivateTraining
 
-/// Per-example clipping when a norm is not a finite number (DESIGN.md §2 rule 8).
+/// Per-example clipping when a norm is not a finite number (docs/design.md §2 rule 8).
 @Suite("Clipping of non-finite norms")
 struct ClippingTests {
     @Test("the clip factor is 0 for NaN, ±Inf and negative squared norms, min(1, C/(‖g‖+1e-6)) otherwise")

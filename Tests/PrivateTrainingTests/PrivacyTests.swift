@@ -274,7 +274,7 @@ struct ModelFileTests {
                     "declared_dataset_size"] {
             #expect(object[key] != nil, "card lacks \(key)")
         }
-        // No digest and no exact size of the training data in the released card (DESIGN.md §2 rule 7).
+        // No digest and no exact size of the training data in the released card (docs/design.md §2 rule 7).
         #expect(object["dataset_sha256"] == nil && object["dataset_size"] == nil)
     }
 

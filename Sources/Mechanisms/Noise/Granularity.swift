@@ -1,6 +1,6 @@
 /// A power-of-two grid `g = 2^exponent` on which real-valued queries are released.
 ///
-/// Real-valued releases never add floating-point noise (DESIGN.md §2 rule 1). Following Google's
+/// Real-valued releases never add floating-point noise (docs/design.md §2 rule 1). Following Google's
 /// "Secure Noise Generation" note, the true value `x` is rounded to the nearest multiple `g·k`, an
 /// integer noise `Z` is drawn exactly, and `g·(k + Z)` is released. Scaling by a power of two is exact
 /// in binary floating point, so the released value carries no information beyond `k + Z`.

@@ -66,7 +66,7 @@ struct BoundedTotals {
     ///
     /// Clamping is a 1-Lipschitz function of the exact total, so adding or removing one unit still moves the
     /// clamped total by at most that unit's bounded contribution: the sensitivity analysis holds unchanged
-    /// (DESIGN.md §2 rule 8), and no data can make the query fail.
+    /// (docs/design.md §2 rule 8), and no data can make the query fail.
     static func saturatedTotal(_ total: Int128) -> Int64 { Int64(clamping: total) }
 
     /// The pairs that survive partition sampling: `nil` (all of them) when no unit can touch more than k groups;

@@ -7,7 +7,7 @@ import Mechanisms
 /// One group's true (un-noised) quantities as computed by the database.
 ///
 /// Internal on purpose: true aggregates are never printed, logged or returned to callers outside the
-/// module; they exist only to be noised (DESIGN.md §2 rule 7). No `description` is provided.
+/// module; they exist only to be noised (docs/design.md §2 rule 7). No `description` is provided.
 struct TrueGroup: Sendable {
     /// Key values, in the plan's key order.
     let key: [SQLValue]

@@ -8,7 +8,7 @@ import GRDBSQLite
 /// the data was read and depend on it (one more unit at the bound makes the query fail), a noise-free bit. The
 /// total is kept in 128 bits (at most 2⁶⁴ rows of at most 2⁶³ each cannot overflow it) and clamped at the end,
 /// exactly as ``BoundedTotals/saturatedTotal(_:)`` clamps the single-pass totals: clamping is 1-Lipschitz, so the
-/// sensitivity of the total is unchanged (DESIGN.md §2 rule 8).
+/// sensitivity of the total is unchanged (docs/design.md §2 rule 8).
 enum SaturatingSum {
     /// Registers `veil_sum` on the connection of `db`.
     static func register(_ db: Database) throws {

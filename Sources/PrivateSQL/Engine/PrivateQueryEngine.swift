@@ -5,7 +5,7 @@ import Mechanisms
 /// Answers private SQL queries end to end: plan → reserve the cost through a ``BudgetCharger`` → run the rewritten
 /// SQL → add exact integer noise → post-process → commit the release with its digest.
 ///
-/// The order follows DESIGN.md §2 rule 3. Everything that can be checked without reading a row is checked first:
+/// The order follows docs/design.md §2 rule 3. Everything that can be checked without reading a row is checked first:
 /// the database file exists, is SQLite, and compiles every statement of the plan (its table and columns exist).
 /// Such a failure costs nothing and leaves no ledger entry. Then the plan's cost (one DP event per query) is
 /// reserved in the ledger — durably, in one transaction that refuses it when it would exceed the budget — and

@@ -3,7 +3,7 @@
 /// ``PrivacyMetadata/load(contentsOf:)`` or ``PrivacyMetadata/parse(yaml:source:)``.
 ///
 /// Sensitivities of queries follow from these declarations only, never from the data
-/// (DESIGN.md §2 rule 6).
+/// (docs/design.md §2 rule 6).
 public struct PrivacyMetadata: Hashable, Sendable {
     /// The ledger budget that queries on these tables are charged to.
     public let scope: String

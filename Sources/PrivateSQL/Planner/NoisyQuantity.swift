@@ -5,7 +5,7 @@ import Mechanisms
 ///
 /// True values are integers in units of ``granularity`` (a power of two): each privacy unit's contribution
 /// is clamped, then rounded to the grid inside SQLite, so the per-group total is an exact integer `n` and
-/// the represented value is `n · granularity` (DESIGN.md §2 rule 1: round to a multiple of a power of two,
+/// the represented value is `n · granularity` (docs/design.md §2 rule 1: round to a multiple of a power of two,
 /// then add `granularity · integerNoise`). Sensitivities are in the same integer units and follow from the
 /// metadata's bounds only (rule 6).
 ///

@@ -1,7 +1,7 @@
 import Accounting
 import Mechanisms
 
-/// Which exact integer noise a plan adds (DESIGN.md §2 rule 1: no floating-point noise).
+/// Which exact integer noise a plan adds (docs/design.md §2 rule 1: no floating-point noise).
 public enum QueryNoise: String, Hashable, Sendable, CaseIterable, Codable {
     /// Discrete Laplace noise: pure ε-DP per quantity, composed by adding ε (the default when δ = 0). With
     /// partition selection, all of δ goes to the threshold.

@@ -39,7 +39,7 @@ public struct FeatureBounds: Sendable, Codable, Equatable {
 /// ``FeatureBounds`` is clamped into them and mapped onto `[-1, 1]`; other columns are used as read.
 ///
 /// This replaces standardisation fitted on the training data, whose means and deviations were exact
-/// functions of the private data published in the model file (DESIGN.md §2 rule 7). Declared bounds
+/// functions of the private data published in the model file (docs/design.md §2 rule 7). Declared bounds
 /// read nothing from the data, so storing them in the model file (``TrainingDataDescription``) releases
 /// nothing; clamping also bounds every input the model sees.
 public struct DeclaredFeatureScaling: Sendable, Equatable {

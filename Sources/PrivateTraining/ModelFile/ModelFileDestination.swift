@@ -9,7 +9,7 @@ import Darwin
 #endif
 
 /// Where a model file may be written: checked before a training run reserves its budget, so that a
-/// bad `--output` fails while the failure still says nothing about the data (DESIGN.md §2 rule 3).
+/// bad `--output` fails while the failure still says nothing about the data (docs/design.md §2 rule 3).
 ///
 /// A model file only ever replaces a regular file. An existing directory, symbolic link, device,
 /// FIFO or socket at the path is refused: `--output /dev/full` must not replace the device node

@@ -4,7 +4,7 @@
 /// `differentiallyPrivate == false` and no ε, δ, noise or accountant.
 ///
 /// The card is released with the model, so it holds no exact function of the training data
-/// (DESIGN.md §2 rule 7): no digest of the data (that goes to the ledger entry) and no exact
+/// (docs/design.md §2 rule 7): no digest of the data (that goes to the ledger entry) and no exact
 /// number of examples — only the size the pipeline declared, from which `q` and `q·N` follow.
 public struct PrivacyCard: Sendable, Codable, Equatable {
     /// Whether the model was trained with DP-SGD.

@@ -2,7 +2,7 @@ import BudgetLedger
 import Foundation
 import Mechanisms
 
-/// A training run as `veil train` performs it, in two steps that follow DESIGN.md §2 rule 3.
+/// A training run as `veil train` performs it, in two steps that follow docs/design.md §2 rule 3.
 ///
 /// ``prepare(pipeline:source:analyst:charger:)`` checks everything that can fail without drawing
 /// noise — the pipeline's numbers, the plan and σ (from the declared size, so before any data is read),
@@ -62,7 +62,7 @@ public struct TrainingRun {
         let plan = try TrainingPlan(datasetSize: pipeline.size, training: pipeline.training, privacy: pipeline.privacy)
         var charger: (any BudgetCharger)? = nil
         if pipeline.privacy != nil {
-            // Charge before release (DESIGN.md §2 rule 3): a DP run is never trained uncharged.
+            // Charge before release (docs/design.md §2 rule 3): a DP run is never trained uncharged.
             guard let scope = pipeline.ledgerScope else {
                 throw VeilError(.invalidInput, """
                     privacy.ledger_scope is not set in \(source): a DP run must be charged to a privacy budget \

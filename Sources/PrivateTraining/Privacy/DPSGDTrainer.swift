@@ -14,7 +14,7 @@ public struct TrainingProgress: Sendable {
     public var epsilonSpent: Double?
     /// Expected training examples per second of wall time: steps × the expected batch size `q·N`
     /// (with the declared `N`) over the elapsed time. Not the realised batch sizes, which are a
-    /// function of the data (DESIGN.md §2 rule 7); non-private batches have a fixed size.
+    /// function of the data (docs/design.md §2 rule 7); non-private batches have a fixed size.
     public var examplesPerSecond: Double
     /// Seconds since the loop started.
     public var elapsedSeconds: Double
@@ -50,7 +50,7 @@ public struct TrainingOutcome: Sendable {
 /// example's gradient norm without forming per-example gradients (``Layer``), scale example `i`
 /// by ``PerExampleClipping/factor(squaredNorm:clipNorm:)`` (0 for a non-finite norm) and accumulate
 /// `Σᵢ cᵢ ∇ℓᵢ`; add `N(0, σ²C²)` noise to every coordinate of the sum; divide by the expected batch
-/// size `q·N` with the plan's declared `N` (never the realised size, DESIGN.md §2 rule 5); apply the
+/// size `q·N` with the plan's declared `N` (never the realised size, docs/design.md §2 rule 5); apply the
 /// optimizer. Poisson sampling at rate `q` is DP with rate `q` whatever the true number of examples,
 /// so `q` and the normalisation depend on the declared size only.
 public enum DPSGDTrainer {
@@ -82,7 +82,7 @@ public enum DPSGDTrainer {
         progressInterval: Int = 10, ledgerScope: String? = nil, notes: [String] = [],
         progress: (TrainingProgress) -> Void = { _ in }
     ) throws -> TrainingOutcome {
-        // Charge before release (DESIGN.md §2 rule 3): a DP plan without a charger is refused before
+        // Charge before release (docs/design.md §2 rule 3): a DP plan without a charger is refused before
         // anything is drawn, so DP training can never run uncharged by omission.
         guard plan.privacy == nil || charger != nil else {
             throw VeilError(.invalidParameter, "a DP training plan needs a privacy budget charger: pass a "

@@ -9,7 +9,7 @@ import Darwin
 /// Continuous standard normal samples for DP-SGD, by the Marsaglia polar method from uniform
 /// doubles built from 53 random bits each (Marsaglia & Bray 1964).
 ///
-/// This is the one place where Veil uses floating-point noise (DESIGN.md §2 rule 1): the
+/// This is the one place where Veil uses floating-point noise (docs/design.md §2 rule 1): the
 /// Gaussian mechanism on gradients, as in Abadi et al. 2016. Samples come from the caller's
 /// source, ``SecureRandomSource`` in training; the model card records the method.
 public struct GaussianNoiseSampler: Sendable {

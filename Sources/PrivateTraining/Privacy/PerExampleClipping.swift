@@ -4,7 +4,7 @@
 /// The proof assumes `cᵢ · ‖∇ℓᵢ‖ ≤ C` for every example, so a norm that is not a finite number
 /// ≥ 0 — NaN from `0 · Inf` in a ghost norm, +Inf from an overflowing `‖aᵢ‖²`, a negative value
 /// from rounding in a Gram form — gives the factor 0: the example is dropped from the sum rather
-/// than entering it unclipped (DESIGN.md §2 rule 8). Swift's `min(1, NaN)` is 1, which is why the
+/// than entering it unclipped (docs/design.md §2 rule 8). Swift's `min(1, NaN)` is 1, which is why the
 /// comparison is written out here.
 public enum PerExampleClipping {
     /// The factor `cᵢ ∈ [0, 1]` for an example whose squared gradient norm is `squaredNorm`.

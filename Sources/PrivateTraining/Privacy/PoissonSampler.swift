@@ -2,7 +2,7 @@ import Mechanisms
 
 /// Poisson sampling of a data set: each example joins a batch independently with probability
 /// `q`, so the batch size is random with mean `q·N`. This is the sampling that the RDP and PLD
-/// analyses of DP-SGD assume (DESIGN.md §2 rule 5; Mironov et al. 2019; Abadi et al. 2016).
+/// analyses of DP-SGD assume (docs/design.md §2 rule 5; Mironov et al. 2019; Abadi et al. 2016).
 public struct PoissonSampler: Sendable {
     /// The sampling rate `q ∈ (0, 1]`.
     public let samplingRate: Double
