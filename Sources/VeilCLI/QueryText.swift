@@ -27,7 +27,8 @@ enum QueryText {
         case .column(let name): unit = name
         }
         lines.append("table \(plan.table.name); privacy unit: \(unit); groups per unit: k = \(plan.effectivePartitionsPerUnit); "
-                     + "rows per unit and group: m = \(plan.maxRowsPerPartition)")
+                     + "rows per unit and group: m = \(plan.maxRowsPerPartition)"
+                     + (plan.table.maxRowsPerUnit.map { "; rows per unit in all: R = \($0)" } ?? ""))
         switch plan.selection {
         case .single: lines.append("groups: one (no GROUP BY)")
         case .publicKeys(let count): lines.append("groups: \(count) public key combinations, all released (no δ spent)")
@@ -59,7 +60,8 @@ enum QueryText {
         }
         lines.append(cost(plan))
         if let scan = plan.boundedScan {
-            var bounding = "veil_bound keeps one total per (unit, group), caps it at m = \(plan.maxRowsPerPartition) rows "
+            var bounding = scan.maxRowsPerUnit.map { "veil_bound keeps \($0) rows per unit chosen at random, then " } ?? "veil_bound "
+            bounding += "keeps one total per (unit, group), caps it at m = \(plan.maxRowsPerPartition) rows "
                 + "and clamps sums to the bounds"
             if let k = scan.maxGroupsPerUnit { bounding += ", lets each unit keep \(k) of its groups at random" }
             lines.append("statement (run read-only after the cost is reserved; one pass, in which \(bounding), "

@@ -141,7 +141,7 @@ public final class SQLiteBackend: Sendable {
         var singlePass = false
         if form == .singlePass, let scan = plan.boundedScan, Self.comparesBytewise(plan, db: db) {
             let aggregator = BoundedAggregator(scan: scan, table: plan.table, quantities: plan.quantities,
-                                               limits: limits)
+                                               sampling: plan.sampling, limits: limits)
             do {
                 try aggregator.scan(db, sql: scan.sql, arguments: StatementArguments(scan.parameters.map(\.databaseValue)))
                 singlePass = true

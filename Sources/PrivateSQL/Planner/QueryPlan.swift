@@ -182,6 +182,10 @@ public struct BoundedScan: Hashable, Sendable {
     public let columns: [String]
     /// k when a unit may touch more than k groups and must keep k of them; `nil` when it cannot.
     public let maxGroupsPerUnit: Int?
+    /// R (`max_rows_per_unit`) when each unit keeps at most R of its rows, chosen uniformly at random before
+    /// the groups are chosen; the statement then passes each row's `_rowid_` as the last argument (its identity
+    /// under ``PartitionSampling/keyedHash(_:)``).
+    public var maxRowsPerUnit: Int? = nil
     /// Every combination of public key values in output order, when the keys are public.
     public let publicKeyCombinations: [[SQLValue]]?
 }
