@@ -38,11 +38,13 @@ enum QueryText {
         }
         switch plan.noise {
         case .laplace:
-            lines.append("noise: discrete Laplace; ε \(amount(plan.budget.epsilon)) split equally over "
-                         + "\(plan.quantities.count) quantities")
+            lines.append("noise: discrete Laplace; ε \(amount(plan.budget.epsilon)) split over "
+                         + "\(plan.quantities.count) quantities by their effect on the answers' error: "
+                         + plan.quantities.map { "q\($0.index) \(amount($0.epsilon))" }.joined(separator: ", "))
         case .gaussian:
             lines.append("noise: discrete Gaussian; ρ \(amount(plan.rho ?? 0)) (zCDP, giving ε \(amount(plan.budget.epsilon)) "
-                         + "at δ \(amount(plan.noiseDelta))) split equally over \(plan.quantities.count) quantities")
+                         + "at δ \(amount(plan.noiseDelta))) split over \(plan.quantities.count) quantities by their effect "
+                         + "on the answers' error (ρᵢ ∝ √cᵢ)")
         }
         lines.append("quantities (sensitivities and noise in units of the grid g):")
         for q in plan.quantities {

@@ -4,15 +4,20 @@ import Mechanisms
 /// The sensitivities of the plan's noisy quantities (see the table of ``NoisyQuantity``), their grids, and the
 /// split of the query's budget across them.
 extension PlanBuilder {
-    /// Sensitivities from the bounds, granularity, and an equal share of ε for each quantity.
+    /// Sensitivities from the bounds, granularity, and each quantity's share of ε (``BudgetSplit``: by its effect
+    /// on the aggregates' error, with the aggregates' `weights`).
     ///
-    /// With `rho` (Gaussian noise), each quantity receives ρ/n and σ = ⌈Δ₂⌉/√(2ρ/n) in grid units, rounded up to
-    /// 12 significant bits (``DiscreteGaussianMechanism/init(rho:sensitivity:confidenceLevel:)``).
-    func makeQuantities(budget: QueryBudget, effectiveK: Int, rho: Double?) throws(QueryError) -> [NoisyQuantity] {
+    /// With `rho` (Gaussian noise), quantity i receives ρᵢ (``BudgetSplit/rhoShares(_:)``) and σ = ⌈Δ₂⌉/√(2ρᵢ) in
+    /// grid units, rounded up to 12 significant bits (``DiscreteGaussianMechanism/init(rho:sensitivity:confidenceLevel:)``).
+    func makeQuantities(budget: QueryBudget, effectiveK: Int, rho: Double?,
+                        weights: [Double]? = nil) throws(QueryError) -> [NoisyQuantity] {
         let m = Double(table.maxRowsPerPartition)
-        let epsilonShare = budget.epsilon / Double(quantityKinds.count)
-        let rhoShare = rho.map { $0 / Double(quantityKinds.count) }
+        let split = BudgetSplit(quantityCount: quantityKinds.count, aggregates: aggregates, weights: weights)
+        let epsilonShares = split.epsilonShares(budget.epsilon)
+        let rhoShares = rho.map { split.rhoShares($0) }
         return try quantityKinds.enumerated().map { (index, kind) throws(QueryError) -> NoisyQuantity in
+            let epsilonShare = epsilonShares[index]
+            let rhoShare = rhoShares?[index]
             var bound: Double          // per-partition bound in value units
             var perRow: Double?        // what one row adds to that bound (nil: a per-group constant)
             var integral = true        // contributions are integers (granularity 1)
