@@ -78,6 +78,13 @@ struct QueryCommand: ParsableCommand {
                                + "been read by then, so the charge stands.", valueName: "seconds"))
     var timeout: Double = 600
 
+    @Option(name: .customLong("target-error"), parsing: .unconditional,
+            help: ArgumentHelp("Use the smallest ε (3 significant digits) at which every COUNT and SUM column's "
+                               + "interval half-width (at --confidence) is at most this; replaces --epsilon. Found "
+                               + "from the plan alone: reads no data.", valueName: "X"),
+            transform: DecimalArgument.parse)
+    var targetError: Double?
+
     @Option(help: ArgumentHelp("How much each aggregate's error counts when ε is split, one positive number per aggregate "
                                + "in order of first appearance, e.g. 2,1 (default: all 1).", valueName: "w1,w2,…"))
     var weights: String?
@@ -118,21 +125,31 @@ struct QueryCommand: ParsableCommand {
         let privacy = try PrivacyMetadata.load(contentsOf: URL(fileURLWithPath: metadata))
         let budget = try QueryBudget(epsilon: epsilon, delta: delta)
         let weights = try accuracyWeights()
-        let plan: QueryPlan
-        do {
-            // The planner parses the query once and reads the keys file against the queried table.
-            plan = try QueryPlanner(metadata: privacy).plan(query, budget: budget,
-                                                            keysFile: keys.map { URL(fileURLWithPath: $0) },
-                                                            accuracyWeights: weights)
-        } catch {
-            throw error.veilError
+        func planAt(_ budget: QueryBudget) throws -> QueryPlan {
+            do {
+                // The planner parses the query once and reads the keys file against the queried table.
+                return try QueryPlanner(metadata: privacy).plan(query, budget: budget,
+                                                                keysFile: keys.map { URL(fileURLWithPath: $0) },
+                                                                accuracyWeights: weights)
+            } catch {
+                throw error.veilError
+            }
+        }
+        var plan = try planAt(budget)
+        if let targetError {
+            let epsilon = try TargetErrorSearch.smallestEpsilon(target: targetError, level: confidence) { epsilon in
+                try planAt(try QueryBudget(epsilon: epsilon, delta: delta))
+            }
+            plan = try planAt(try QueryBudget(epsilon: epsilon, delta: delta))
         }
         if dryRun {
             print(QueryText.cost(plan))
+            print(try QueryText.expectedAccuracy(plan, level: confidence), terminator: "")
             return
         }
         if explain {
             print(QueryText.explanation(plan), terminator: "")
+            print(try QueryText.expectedAccuracy(plan, level: confidence), terminator: "")
             return
         }
         let path = Ledger.resolvePath(ledger.path)

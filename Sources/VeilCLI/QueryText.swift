@@ -12,6 +12,19 @@ enum QueryText {
             + "event: \(eventJSON(plan.cost))"
     }
 
+    /// Each output column's expected half-width at `level`, from the plan alone (``ExpectedHalfWidth``).
+    static func expectedAccuracy(_ plan: QueryPlan, level: Double) throws -> String {
+        var lines = ["expected \(amount(level * 100))% interval half-widths (noise only, known before the data is read):"]
+        for (column, width) in zip(plan.outputs, try plan.expectedHalfWidths(level: level)) {
+            switch width {
+            case .exact(let h): lines.append("  \(column.name): ±\(amount(h))")
+            case .perCount(let h): lines.append("  \(column.name): about ±\(amount(h))/n, n the group's counted values")
+            case .dataDependent: lines.append("  \(column.name): depends on the data")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     static func eventJSON(_ event: DPEvent) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
