@@ -171,6 +171,23 @@ struct TotalRowsBoundTests {
         }
     }
 
+    @Test("a WITHOUT ROWID table is refused before any data is read, naming max_rows_per_unit")
+    func withoutRowid() throws {
+        let db = try TemporaryDatabase()
+        try db.queue.write { db in
+            try db.execute(sql: "CREATE TABLE visits (person_id INTEGER, year INTEGER, doctor_visits INTEGER, "
+                           + "income REAL, female INTEGER, region TEXT, age INTEGER, PRIMARY KEY (person_id, year)) "
+                           + "WITHOUT ROWID")
+        }
+        let plan = try QueryPlanner(metadata: try PrivacyMetadata.parse(yaml: Self.subsetYAML, source: "m.yaml"))
+            .plan("SELECT COUNT(*) FROM visits", budget: try QueryBudget(epsilon: 1))
+        #expect {
+            try db.backend().validate(plan)
+        } throws: { error in
+            (error as? VeilError)?.message.contains("max_rows_per_unit needs the table's _rowid_") == true
+        }
+    }
+
     @Test("a heavy user with 20,000 rows contributes R rows; both forms agree")
     func heavyUser() throws {
         let yaml = """

@@ -83,8 +83,13 @@ public final class SQLiteBackend: Sendable {
                 for histogram in plan.histogramQueries { _ = try db.makeStatement(sql: histogram.sql) }
             }
         } catch {
+            var reason = Self.describe(error)
+            if plan.table.maxRowsPerUnit != nil, reason.contains("_rowid_") {
+                reason += " (max_rows_per_unit needs the table's _rowid_ to sample rows; a WITHOUT ROWID table has "
+                    + "none: declare max_partitions_per_unit and max_rows_per_partition instead)"
+            }
             throw VeilError(.invalidInput, "the database \(path) cannot answer a query on table \(plan.table.name): "
-                            + Self.describe(error))
+                            + reason)
         }
     }
 
