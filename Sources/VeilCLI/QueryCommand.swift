@@ -1,3 +1,4 @@
+import Accounting
 import ArgumentParser
 import BudgetLedger
 import Foundation
@@ -46,7 +47,7 @@ struct QueryCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The privacy metadata (YAML); its scope is the budget charged.", valueName: "file"))
     var metadata: String
 
-    @Option(parsing: .unconditional, help: "ε of this query (> 0), split equally across its noisy quantities.", transform: DecimalArgument.parse)
+    @Option(parsing: .unconditional, help: "ε of this query (> 0), split across its noisy quantities by their effect on the answers' error.", transform: DecimalArgument.parse)
     var epsilon: Double = 1
 
     @Option(parsing: .unconditional, help: "δ of this query in [0, 1): 0 for discrete Laplace noise; > 0 for discrete Gaussian noise and partition selection.", transform: DecimalArgument.parse)
@@ -78,6 +79,17 @@ struct QueryCommand: ParsableCommand {
                                + "been read by then, so the charge stands.", valueName: "seconds"))
     var timeout: Double = 600
 
+    @Option(name: .customLong("target-error"), parsing: .unconditional,
+            help: ArgumentHelp("Use the smallest ε (3 significant digits) at which every COUNT and SUM column's "
+                               + "interval half-width (at --confidence) is at most this; replaces --epsilon. Found "
+                               + "from the plan alone: reads no data.", valueName: "X"),
+            transform: DecimalArgument.parse)
+    var targetError: Double?
+
+    @Option(help: ArgumentHelp("How much each aggregate's error counts when ε is split, one positive number per aggregate "
+                               + "in order of first appearance, e.g. 2,1 (default: all 1).", valueName: "w1,w2,…"))
+    var weights: String?
+
     @Flag(help: "Print the plan, the rewritten SQL and the cost; read no data and charge nothing.")
     var explain = false
 
@@ -96,25 +108,49 @@ struct QueryCommand: ParsableCommand {
         guard timeout.isFinite, timeout > 0, timeout <= 1e9 else {
             throw ValidationError("--timeout must be a number of seconds in (0, 1e9], got \(timeout)")
         }
+        _ = try accuracyWeights()
+    }
+
+    /// `--weights` as numbers (the planner checks their count and range against the query's aggregates).
+    func accuracyWeights() throws -> [Double]? {
+        guard let weights else { return nil }
+        let parts = weights.split(separator: ",", omittingEmptySubsequences: false)
+        let values = parts.compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard values.count == parts.count, values.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw ValidationError("--weights must be positive numbers separated by commas, e.g. 2,1; got '\(weights)'")
+        }
+        return values
     }
 
     func run() throws {
         let privacy = try PrivacyMetadata.load(contentsOf: URL(fileURLWithPath: metadata))
         let budget = try PrivacyParameters(epsilon: epsilon, delta: delta)
-        let plan: QueryPlan
-        do {
-            // The planner parses the query once and reads the keys file against the queried table.
-            plan = try QueryPlanner(metadata: privacy).plan(query, budget: budget,
-                                                            keysFile: keys.map { URL(fileURLWithPath: $0) })
-        } catch {
-            throw error.veilError
+        let weights = try accuracyWeights()
+        func planAt(_ budget: PrivacyParameters) throws -> QueryPlan {
+            do {
+                // The planner parses the query once and reads the keys file against the queried table.
+                return try QueryPlanner(metadata: privacy).plan(query, budget: budget,
+                                                                keysFile: keys.map { URL(fileURLWithPath: $0) },
+                                                                accuracyWeights: weights)
+            } catch {
+                throw error.veilError
+            }
+        }
+        var plan = try planAt(budget)
+        if let targetError {
+            let epsilon = try TargetErrorSearch.smallestEpsilon(target: targetError, level: confidence) { epsilon in
+                try planAt(try PrivacyParameters(epsilon: epsilon, delta: delta))
+            }
+            plan = try planAt(try PrivacyParameters(epsilon: epsilon, delta: delta))
         }
         if dryRun {
             print(QueryText.cost(plan))
+            print(try QueryText.expectedAccuracy(plan, level: confidence), terminator: "")
             return
         }
         if explain {
             print(QueryText.explanation(plan), terminator: "")
+            print(try QueryText.expectedAccuracy(plan, level: confidence), terminator: "")
             return
         }
         let path = Ledger.resolvePath(ledger.path)

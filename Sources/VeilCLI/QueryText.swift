@@ -12,6 +12,19 @@ enum QueryText {
             + "event: \(eventJSON(plan.cost))"
     }
 
+    /// Each output column's expected half-width at `level`, from the plan alone (``ExpectedHalfWidth``).
+    static func expectedAccuracy(_ plan: QueryPlan, level: Double) throws -> String {
+        var lines = ["expected \(amount(level * 100))% interval half-widths (noise only, known before the data is read):"]
+        for (column, width) in zip(plan.outputs, try plan.expectedHalfWidths(level: level)) {
+            switch width {
+            case .exact(let h): lines.append("  \(column.name): ±\(amount(h))")
+            case .perCount(let h): lines.append("  \(column.name): about ±\(amount(h))/n, n the group's counted values")
+            case .dataDependent: lines.append("  \(column.name): depends on the data")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     static func eventJSON(_ event: DPEvent) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -27,7 +40,8 @@ enum QueryText {
         case .column(let name): unit = name
         }
         lines.append("table \(plan.table.name); privacy unit: \(unit); groups per unit: k = \(plan.effectivePartitionsPerUnit); "
-                     + "rows per unit and group: m = \(plan.maxRowsPerPartition)")
+                     + "rows per unit and group: m = \(plan.maxRowsPerPartition)"
+                     + (plan.table.maxRowsPerUnit.map { "; rows per unit in all: R = \($0)" } ?? ""))
         switch plan.selection {
         case .single: lines.append("groups: one (no GROUP BY)")
         case .publicKeys(let count): lines.append("groups: \(count) public key combinations, all released (no δ spent)")
@@ -37,11 +51,13 @@ enum QueryText {
         }
         switch plan.noise {
         case .laplace:
-            lines.append("noise: discrete Laplace; ε \(amount(plan.budget.epsilon)) split equally over "
-                         + "\(plan.quantities.count) quantities")
+            lines.append("noise: discrete Laplace; ε \(amount(plan.budget.epsilon)) split over "
+                         + "\(plan.quantities.count) quantities by their effect on the answers' error: "
+                         + plan.quantities.map { "q\($0.index) \(amount($0.epsilon))" }.joined(separator: ", "))
         case .gaussian:
             lines.append("noise: discrete Gaussian; ρ \(amount(plan.rho ?? 0)) (zCDP, giving ε \(amount(plan.budget.epsilon)) "
-                         + "at δ \(amount(plan.noiseDelta))) split equally over \(plan.quantities.count) quantities")
+                         + "at δ \(amount(plan.noiseDelta))) split over \(plan.quantities.count) quantities by their effect "
+                         + "on the answers' error (ρᵢ ∝ √cᵢ)")
         }
         lines.append("quantities (sensitivities and noise in units of the grid g):")
         for q in plan.quantities {
@@ -59,7 +75,8 @@ enum QueryText {
         }
         lines.append(cost(plan))
         if let scan = plan.boundedScan {
-            var bounding = "veil_bound keeps one total per (unit, group), caps it at m = \(plan.maxRowsPerPartition) rows "
+            var bounding = scan.maxRowsPerUnit.map { "veil_bound keeps \($0) rows per unit chosen at random, then " } ?? "veil_bound "
+            bounding += "keeps one total per (unit, group), caps it at m = \(plan.maxRowsPerPartition) rows "
                 + "and clamps sums to the bounds"
             if let k = scan.maxGroupsPerUnit { bounding += ", lets each unit keep \(k) of its groups at random" }
             lines.append("statement (run read-only after the cost is reserved; one pass, in which \(bounding), "

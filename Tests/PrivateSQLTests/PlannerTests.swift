@@ -49,7 +49,8 @@ struct PlannerTests {
         #expect(sum.granularity == 1)
         #expect(sum.partitionSensitivity == m * 10)   // m · max(|−4|, |10|)
         #expect(sum.l1Sensitivity == k * m * 10)
-        // Four quantities share ε equally; the unit count doubles as the partition-selection count.
+        // Four single-quantity aggregates of weight 1 share ε equally (BudgetSplit); the unit count doubles as the
+        // partition-selection count.
         #expect(p.quantities.count == 4)
         for q in p.quantities { #expect(abs(q.epsilon - 0.25) < 1e-15) }
         guard case .thresholding(let index, let threshold, let delta) = p.selection else {
@@ -76,9 +77,9 @@ struct PlannerTests {
         #expect(centred.partitionSensitivity == Int((4 / g).rounded(.up)))
         let squares = p.quantities[2]
         #expect(squares.partitionSensitivity == Int((2 * 4 / squares.granularity).rounded(.up)))  // m · half²
-        // The grid is at most 1/1024 of the Laplace scale.
-        #expect(g <= 4 / 0.5 / 1024)
-        #expect(g > 4 / 0.5 / 2048)
+        // The grid is at most 1/1024 of the Laplace scale (at the centred sum's share of ε, see BudgetSplit).
+        #expect(g <= 4 / centred.epsilon / 1024)
+        #expect(g > 4 / centred.epsilon / 2048)
         #expect(p.aggregates.map(\.quantities) == [[0, 1], [0, 1, 2], [0, 1, 2]])
     }
 

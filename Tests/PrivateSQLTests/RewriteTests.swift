@@ -185,9 +185,16 @@ struct RewriteTests {
         "SELECT female, AVG(doctor_visits), MEDIAN(income) FROM visits WHERE region <> 'r3' GROUP BY female",
         "SELECT COUNT(*), SUM(income), AVG(doctor_visits), VARIANCE(income) FROM visits",
         "SELECT COUNT(*) FROM visits WHERE year > 3000",
-    ])
-    func formsAgree(query: String) throws {
-        let metadata = try PrivacyMetadata.parse(yaml: Self.formsYAML, source: "m.yaml")
+    ], [nil, 4, 7])
+    func formsAgree(query: String, maxRowsPerUnit: Int?) throws {
+        // With max_rows_per_unit, both forms keep the same rows under the keyed hash (R = 4 binds more often
+        // than k·m = 6, R = 7 less often).
+        let yaml = maxRowsPerUnit.map {
+            Self.formsYAML.replacingOccurrences(of: "max_rows_per_partition: 2",
+                                                with: "max_rows_per_partition: 2\n    max_rows_per_unit: \($0)")
+        } ?? Self.formsYAML
+        let metadata = try PrivacyMetadata.parse(yaml: yaml, source: "m.yaml")
+        #expect(metadata.tables[0].maxRowsPerUnit == maxRowsPerUnit)
         // Units with 1–12 rows over several years and regions: many exceed k groups and m rows per group.
         // Incomes are multiples of 1/4 so that every sum is exact whatever order it is taken in.
         var random = InsecureSeededRandomSource(seed: 41)

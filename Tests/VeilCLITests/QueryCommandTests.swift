@@ -113,6 +113,51 @@ struct QueryCommandTests {
         #expect(!FileManager.default.fileExists(atPath: ledger))
     }
 
+    @Test("--weights splits ε by ∛weight (8:1 gives 2:1), shown by --explain; a wrong count or value exits 2")
+    func weights() throws {
+        let ledger = temporaryLedger()
+        defer { remove(ledger) }
+        let sql = "SELECT COUNT(*), SUM(doctor_visits) FROM visits"
+        func explain(_ weights: String) throws -> VeilRun {
+            try runVeil(["query", "--db", "/nonexistent/none.sqlite", "--metadata", metadata, "--ledger", ledger,
+                         "--explain", "--epsilon", "0.3", "--weights", weights, sql])
+        }
+        let split = try explain("8,1")
+        #expect(split.status == 0, "\(split.stderr)")
+        #expect(split.stdout.contains("q0 0.2, q1 0.1"), "\(split.stdout)")
+        #expect(split.stdout.contains("cost: ε 0.3, δ 0 on budget health_panel"))
+        for bad in ["1", "1,0", "a,b", "1,,2"] {
+            let refused = try explain(bad)
+            #expect(refused.status == 2, "\(bad): \(refused.stderr)")
+            #expect(refused.stderr.contains("weights"), "\(refused.stderr)")
+            #expect(refused.stderr.split(separator: "\n").count <= 3)
+        }
+        #expect(!FileManager.default.fileExists(atPath: ledger))
+    }
+
+    @Test("--dry-run prints each column's 95% half-width; --target-error picks the smallest ε meeting it, reading nothing")
+    func targetError() throws {
+        let ledger = temporaryLedger()
+        defer { remove(ledger) }
+        // COUNT(*) without GROUP BY has Δ = 1 here and half of ε (two single-quantity aggregates); its 95% discrete
+        // Laplace half-width is 10 from a share of 0.28435, so from ε = 0.5687.
+        let sql = "SELECT COUNT(*), MEDIAN(income) FROM visits"
+        let dry = try runVeil(["query", "--db", "/nonexistent/none.sqlite", "--metadata", metadata, "--ledger", ledger,
+                               "--dry-run", "--target-error", "10", sql])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.hasPrefix("cost: ε 0.569, δ 0 on budget health_panel"), "\(dry.stdout)")
+        #expect(dry.stdout.contains("COUNT(*): ±10\n"))
+        #expect(dry.stdout.contains("MEDIAN(income): depends on the data"))
+        let explain = try runVeil(["query", "--db", "/nonexistent/none.sqlite", "--metadata", metadata, "--ledger", ledger,
+                                   "--explain", "--epsilon", "0.568", sql])
+        #expect(explain.stdout.contains("COUNT(*): ±11\n"), "\(explain.stdout)")
+        let none = try runVeil(["query", "--db", "/nonexistent/none.sqlite", "--metadata", metadata, "--ledger", ledger,
+                                "--dry-run", "--target-error", "10", "SELECT MEDIAN(income) FROM visits"])
+        #expect(none.status == 2)
+        #expect(none.stderr.contains("no output column has an error known before the data is read"))
+        #expect(!FileManager.default.fileExists(atPath: ledger))
+    }
+
     @Test("refusals and syntax errors: exit 2 with the reason and a caret on stderr")
     func refusals() throws {
         let ledger = temporaryLedger()

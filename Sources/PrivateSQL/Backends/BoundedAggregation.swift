@@ -27,13 +27,14 @@ final class BoundedAggregator {
 
     /// An aggregator for rows `(unit, key₁…key_keyCount, column₁…)` within `limits`.
     init(keyCount: Int, columns: [(bounds: ClosedRange<Double>?, squaresAround: Double?)],
-         limits: SinglePassLimits = .standard) {
-        accumulation = BoundedAccumulation(keyCount: keyCount, columns: columns, limits: limits)
+         limits: SinglePassLimits = .standard, rowSampling: RowSampling? = nil) {
+        accumulation = BoundedAccumulation(keyCount: keyCount, columns: columns, limits: limits,
+                                           rowSampling: rowSampling)
     }
 
     /// An aggregator for the plan's single-pass statement.
     convenience init(scan: BoundedScan, table: TableMetadata, quantities: [NoisyQuantity],
-                     limits: SinglePassLimits = .standard) {
+                     sampling: PartitionSampling, limits: SinglePassLimits = .standard) {
         self.init(keyCount: scan.keyCount,
                   columns: scan.columns.map { name in
                       let squares = quantities.lazy.compactMap { q -> Double? in
@@ -42,7 +43,8 @@ final class BoundedAggregator {
                       }.first
                       return (table.column(named: name)?.bounds, squares)
                   },
-                  limits: limits)
+                  limits: limits,
+                  rowSampling: scan.maxRowsPerUnit.map { RowSampling(maxRows: $0, sampling: sampling) })
     }
 
     /// Runs `statement` (which calls `veil_bound` as its only aggregate) with this aggregator behind `veil_bound`.
@@ -78,6 +80,7 @@ final class BoundedAggregator {
             if accumulation.limitExceeded { throw SinglePassLimitExceeded() }
             throw error
         }
+        accumulation.addSampledRows()
         if accumulation.limitExceeded { throw SinglePassLimitExceeded() }
         if let failure = accumulation.failure { throw DatabaseError(message: failure) }
     }
@@ -104,6 +107,17 @@ struct SinglePassLimits: Sendable {
     static let standard = SinglePassLimits(pairs: 16_000_000, groups: 1_000_000)
 }
 
+/// How the single pass applies `max_rows_per_unit`: each unit keeps the R rows of smallest priority, a fresh
+/// random word per row (``PartitionSampling/random``) or `SipHash24.priority(key, [unit, rowid])`
+/// (``PartitionSampling/keyedHash(_:)``, the same order as the SQL form's `veil_priority(key, unit, _rowid_)`).
+/// Either way the kept rows are a uniformly random R-subset of the unit's rows, chosen from that unit's rows alone.
+struct RowSampling {
+    /// R.
+    let maxRows: Int
+    /// How priorities are drawn.
+    let sampling: PartitionSampling
+}
+
 /// The state of ``BoundedAggregator``: interned units and groups, and one accumulator block per (unit, group).
 struct BoundedAccumulation {
     /// How one aggregated column is read: clamped to `bounds` (when declared), with the sum of squared
@@ -118,6 +132,15 @@ struct BoundedAccumulation {
     private let keyCount: Int
     private let columns: [Column]
     private let width: Int
+
+    // `max_rows_per_unit`: each unit's kept rows so far, a max-heap of slots by priority (at most R); a slot
+    // holds the row's priority, group and clamped values (NaN for NULL: SQLite never hands a NaN over).
+    private let rowSampling: RowSampling?
+    private var random = SecureRandomSource()
+    private var unitSlots: [[Int32]] = []
+    private var slotPriority: [Int64] = []
+    private var slotGroup: [Int32] = []
+    private var slotValues: [Double] = []
 
     // Interned units and groups: an id per distinct value (integers have their own table, the common case).
     private var integerUnits = IntegerIDTable()
@@ -161,8 +184,10 @@ struct BoundedAccumulation {
     private let groupLimit: Int
     private let idLimit = Int(Int32.max)
 
-    init(keyCount: Int, columns: [(bounds: ClosedRange<Double>?, squaresAround: Double?)], limits: SinglePassLimits) {
+    init(keyCount: Int, columns: [(bounds: ClosedRange<Double>?, squaresAround: Double?)], limits: SinglePassLimits,
+         rowSampling: RowSampling? = nil) {
         self.keyCount = keyCount
+        self.rowSampling = rowSampling
         pairLimit = Swift.min(limits.pairs, Int(Int32.max))
         groupLimit = Swift.min(limits.groups, Int(Int32.max))
         var offset = 0
@@ -190,11 +215,16 @@ struct BoundedAccumulation {
     /// Reads one row of `argc` values.
     mutating func step(_ argc: Int, _ argv: UnsafeMutablePointer<OpaquePointer?>) {
         guard failure == nil else { return }
-        guard argc == 1 + keyCount + columns.count else {
-            failure = "veil_bound expects \(1 + keyCount + columns.count) arguments, got \(argc)"
+        let expected = 1 + keyCount + columns.count + (rowSampling == nil ? 0 : 1)
+        guard argc == expected else {
+            failure = "veil_bound expects \(expected) arguments, got \(argc)"
             return
         }
         guard let unit = unitID(argv[0]), let group = groupID(argv + 1) else { return }
+        if let rowSampling {
+            sample(unit: unit, group: group, values: argv + 1 + keyCount, rowid: argv[expected - 1], rowSampling)
+            return
+        }
         let pairKey = UInt64(UInt32(bitPattern: unit)) << 32 | UInt64(UInt32(bitPattern: group))
         let pair: Int
         if pairKey == lastPairKey {
@@ -213,19 +243,103 @@ struct BoundedAccumulation {
                 let value = values[j]
                 if sqlite3_value_type(value) == SQLITE_NULL { continue }
                 let column = columns[j]
-                var x = sqlite3_value_double(value)
-                if let b = column.bounds {
-                    // Text and blobs order above every number in SQLite, so the SQL form's MAX(L, MIN(U, x))
-                    // makes them U; so does this.
-                    let type = sqlite3_value_type(value)
-                    x = type == SQLITE_INTEGER || type == SQLITE_FLOAT
-                        ? Swift.max(b.lowerBound, Swift.min(b.upperBound, x)) : b.upperBound
-                }
+                let x = Self.clamped(value, column)
                 acc[base + column.offset] += 1
                 acc[base + column.offset + 1] += x
                 if let center = column.squaresAround { acc[base + column.offset + 2] += (x - center) * (x - center) }
             }
         }
+    }
+
+    /// A non-null value clamped to the column's bounds.
+    private static func clamped(_ value: OpaquePointer?, _ column: Column) -> Double {
+        let x = sqlite3_value_double(value)
+        guard let b = column.bounds else { return x }
+        // Text and blobs order above every number in SQLite, so the SQL form's MAX(L, MIN(U, x)) makes them U;
+        // so does this.
+        let type = sqlite3_value_type(value)
+        return type == SQLITE_INTEGER || type == SQLITE_FLOAT ? Swift.max(b.lowerBound, Swift.min(b.upperBound, x))
+            : b.upperBound
+    }
+
+    /// Offers one row to its unit's reservoir of R rows (kept when among the R smallest priorities so far).
+    private mutating func sample(unit: Int32, group: Int32, values: UnsafeMutablePointer<OpaquePointer?>,
+                                 rowid: OpaquePointer?, _ rowSampling: RowSampling) {
+        let priority: Int64
+        switch rowSampling.sampling {
+        case .random:
+            priority = Int64(bitPattern: random.next())
+        case .keyedHash(let key):
+            priority = SipHash24.priority(key: key, of: [unitValues[Int(unit)], Self.read(rowid)])
+        }
+        let u = Int(unit)
+        while unitSlots.count <= u { unitSlots.append([]) }
+        var heap = unitSlots[u]
+        unitSlots[u] = []
+        defer { unitSlots[u] = heap }
+        let slot: Int
+        if heap.count < rowSampling.maxRows {
+            guard slotPriority.count < pairLimit else { outgrow(); return }
+            slot = slotPriority.count
+            slotPriority.append(priority)
+            slotGroup.append(group)
+            for _ in 0..<columns.count { slotValues.append(.nan) }
+            heap.append(Int32(slot))
+            var i = heap.count - 1
+            while i > 0 {
+                let parent = (i - 1) / 2
+                guard slotPriority[Int(heap[parent])] < slotPriority[Int(heap[i])] else { break }
+                heap.swapAt(parent, i)
+                i = parent
+            }
+        } else {
+            slot = Int(heap[0])
+            guard priority < slotPriority[slot] else { return }
+            slotPriority[slot] = priority
+            slotGroup[slot] = group
+            var i = 0
+            while true {
+                let left = 2 * i + 1, right = left + 1
+                var largest = i
+                if left < heap.count && slotPriority[Int(heap[left])] > slotPriority[Int(heap[largest])] { largest = left }
+                if right < heap.count && slotPriority[Int(heap[right])] > slotPriority[Int(heap[largest])] { largest = right }
+                if largest == i { break }
+                heap.swapAt(i, largest)
+                i = largest
+            }
+        }
+        for j in 0..<columns.count {
+            let value = values[j]
+            slotValues[slot * columns.count + j] =
+                sqlite3_value_type(value) == SQLITE_NULL ? .nan : Self.clamped(value, columns[j])
+        }
+    }
+
+    /// Adds every unit's kept rows (``RowSampling``) to their (unit, group) pairs, after the scan.
+    mutating func addSampledRows() {
+        guard rowSampling != nil, failure == nil else { return }
+        for u in unitSlots.indices {
+            for slot in unitSlots[u] {
+                let s = Int(slot)
+                let group = slotGroup[s]
+                let key = UInt64(UInt32(bitPattern: Int32(u))) << 32 | UInt64(UInt32(bitPattern: group))
+                guard let id = pairID(unit: Int32(u), group: group, key: key) else { return }
+                let pair = Int(id)
+                pairRows[pair] += 1
+                for (j, column) in columns.enumerated() {
+                    let x = slotValues[s * columns.count + j]
+                    if x.isNaN { continue }
+                    let base = pair * width + column.offset
+                    accumulators[base] += 1
+                    accumulators[base + 1] += x
+                    if let center = column.squaresAround { accumulators[base + 2] += (x - center) * (x - center) }
+                }
+            }
+        }
+        unitSlots = []
+        slotPriority = []
+        slotGroup = []
+        slotValues = []
     }
 
     /// The pair of (unit, group), created when new.

@@ -83,8 +83,13 @@ public final class SQLiteBackend: Sendable {
                 for histogram in plan.histogramQueries { _ = try db.makeStatement(sql: histogram.sql) }
             }
         } catch {
+            var reason = Self.describe(error)
+            if plan.table.maxRowsPerUnit != nil, reason.contains("_rowid_") {
+                reason += " (max_rows_per_unit needs the table's _rowid_ to sample rows; a WITHOUT ROWID table has "
+                    + "none: declare max_partitions_per_unit and max_rows_per_partition instead)"
+            }
             throw VeilError(.invalidInput, "the database \(path) cannot answer a query on table \(plan.table.name): "
-                            + Self.describe(error))
+                            + reason)
         }
     }
 
@@ -141,7 +146,7 @@ public final class SQLiteBackend: Sendable {
         var singlePass = false
         if form == .singlePass, let scan = plan.boundedScan, Self.comparesBytewise(plan, db: db) {
             let aggregator = BoundedAggregator(scan: scan, table: plan.table, quantities: plan.quantities,
-                                               limits: limits)
+                                               sampling: plan.sampling, limits: limits)
             do {
                 try aggregator.scan(db, sql: scan.sql, arguments: StatementArguments(scan.parameters.map(\.databaseValue)))
                 singlePass = true

@@ -1,3 +1,4 @@
+import Accounting
 import BudgetLedger
 import Foundation
 import Mechanisms

@@ -30,6 +30,8 @@ extension PrivacyMetadata {
     ///     privacy_unit: person_id        # or `row_privacy: true`
     ///     max_partitions_per_unit: 5     # groups one unit may touch
     ///     max_rows_per_partition: 1      # rows one unit may contribute to one group
+    ///     max_rows_per_unit: 5           # optional: rows one unit may contribute in all (alone, or with k and m;
+    ///                                    # k and m default to it and are capped by it)
     ///     columns:
     ///       person_id: {type: integer}
     ///       year: {type: integer, public_values: [1984, 1985]}
@@ -158,7 +160,7 @@ private struct MetadataReader {
         let context = "table \(name)"
         let pairs = try mapping(node, context, "the table entry")
         try checkKeys(pairs, allowed: ["privacy_unit", "row_privacy", "max_partitions_per_unit",
-                                       "max_rows_per_partition", "columns"], context)
+                                       "max_rows_per_partition", "max_rows_per_unit", "columns"], context)
         func value(_ key: String) -> Node? { pairs.first { $0.key == key }?.value }
 
         guard let columnsNode = value("columns") else {
@@ -181,6 +183,7 @@ private struct MetadataReader {
         } ?? false
         let maxPartitions = try value("max_partitions_per_unit").map { try contributionBound($0, context, "max_partitions_per_unit") }
         let maxRows = try value("max_rows_per_partition").map { try contributionBound($0, context, "max_rows_per_partition") }
+        let maxUnitRows = try value("max_rows_per_unit").map { try contributionBound($0, context, "max_rows_per_unit") }
 
         switch (value("privacy_unit"), rowPrivacy) {
         case (let unitNode?, false):
@@ -193,11 +196,14 @@ private struct MetadataReader {
                 throw fail(unitNode, "\(context), column \(unitColumn.name)",
                            "the privacy unit column cannot have bounds or public_values: it is never aggregated or released")
             }
-            guard maxPartitions != nil else {
-                throw fail(node, context, "missing `max_partitions_per_unit:` (how many groups one \(unitName) may contribute to)")
+            // `max_rows_per_unit` alone bounds everything: R rows touch at most R groups with at most R rows each.
+            guard maxPartitions != nil || maxUnitRows != nil else {
+                throw fail(node, context, "missing `max_partitions_per_unit:` (how many groups one \(unitName) may "
+                           + "contribute to) or `max_rows_per_unit:` (how many rows in all)")
             }
-            guard maxRows != nil else {
-                throw fail(node, context, "missing `max_rows_per_partition:` (how many rows one \(unitName) may contribute to one group)")
+            guard maxRows != nil || maxUnitRows != nil else {
+                throw fail(node, context, "missing `max_rows_per_partition:` (how many rows one \(unitName) may "
+                           + "contribute to one group) or `max_rows_per_unit:` (how many rows in all)")
             }
             unit = .column(unitColumn.name)
         case (nil, true):
@@ -209,6 +215,10 @@ private struct MetadataReader {
                 throw fail(value("max_rows_per_partition"), context,
                            "with row_privacy each row is one unit: max_rows_per_partition must be 1 or absent")
             }
+            if let maxUnitRows, maxUnitRows != 1 {
+                throw fail(value("max_rows_per_unit"), context,
+                           "with row_privacy each row is one unit: max_rows_per_unit must be 1 or absent")
+            }
             unit = .row
         case (_?, true):
             throw fail(node, context, "declare either privacy_unit or row_privacy: true, not both")
@@ -216,8 +226,12 @@ private struct MetadataReader {
             throw fail(node, context, "missing privacy unit: add `privacy_unit: <column>` (the person or entity "
                        + "to protect) or `row_privacy: true` (each row is independent)")
         }
-        return TableMetadata(name: name, privacyUnit: unit, maxPartitionsPerUnit: maxPartitions ?? 1,
-                             maxRowsPerPartition: maxRows ?? 1, columns: columns)
+        // Under row privacy a row is its own unit and the total-rows bound is implied (1).
+        let totalRows = unit == .row ? nil : maxUnitRows
+        return TableMetadata(name: name, privacyUnit: unit,
+                             maxPartitionsPerUnit: min(maxPartitions ?? totalRows ?? 1, totalRows ?? .max),
+                             maxRowsPerPartition: min(maxRows ?? totalRows ?? 1, totalRows ?? .max),
+                             maxRowsPerUnit: totalRows, columns: columns)
     }
 
     func readColumn(table: String, name: String, node: Node) throws -> ColumnMetadata {

@@ -43,6 +43,9 @@ public struct TableMetadata: Hashable, Sendable {
     public let maxPartitionsPerUnit: Int
     /// How many rows one unit may contribute to one group.
     public let maxRowsPerPartition: Int
+    /// How many rows one unit may contribute in total (`max_rows_per_unit`), chosen uniformly at random among its
+    /// rows; `nil` when only k and m bound the unit.
+    public let maxRowsPerUnit: Int?
     /// The columns, in file order.
     public let columns: [ColumnMetadata]
 
@@ -51,11 +54,12 @@ public struct TableMetadata: Hashable, Sendable {
 
     /// Creates table metadata. Prefer ``PrivacyMetadata/parse(yaml:source:)``, which validates.
     public init(name: String, privacyUnit: PrivacyUnit, maxPartitionsPerUnit: Int, maxRowsPerPartition: Int,
-                columns: [ColumnMetadata]) {
+                maxRowsPerUnit: Int? = nil, columns: [ColumnMetadata]) {
         self.name = name
         self.privacyUnit = privacyUnit
         self.maxPartitionsPerUnit = maxPartitionsPerUnit
         self.maxRowsPerPartition = maxRowsPerPartition
+        self.maxRowsPerUnit = maxRowsPerUnit
         self.columns = columns
     }
 

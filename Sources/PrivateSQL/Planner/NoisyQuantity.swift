@@ -24,7 +24,9 @@ import Mechanisms
 /// | histogram (bins) | bin counts scaled by min(n, m)/n, rounded down | m (L1 over the bins) |
 ///
 /// Across groups: ``l1Sensitivity`` = k · partition bound, ``l2Sensitivity`` = √k · partition bound
-/// (a unit touches at most k groups; each coordinate of its change is at most the partition bound).
+/// (a unit touches at most k groups; each coordinate of its change is at most the partition bound); with
+/// `max_rows_per_unit` R, the tighter bounds of all limits together
+/// (``PlanBuilder/totalRowsSensitivities(k:m:totalRows:partitionSensitivity:integralRowUnits:rowUnits:)``).
 ///
 /// ``noise`` says which exact integer noise the quantity receives: discrete Laplace of scale
 /// ``laplaceScale`` ≥ ``l1Sensitivity`` / ``epsilon`` for pure ε-DP, or discrete Gaussian of parameter σ

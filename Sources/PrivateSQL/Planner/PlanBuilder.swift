@@ -57,7 +57,8 @@ struct PlanBuilder {
 
     // MARK: Build
 
-    mutating func build(budget: PrivacyParameters, sampling: PartitionSampling, noise: QueryNoise) throws(QueryError) -> QueryPlan {
+    mutating func build(budget: PrivacyParameters, sampling: PartitionSampling, noise: QueryNoise,
+                        weights: [Double]? = nil) throws(QueryError) -> QueryPlan {
         if statement.distinct, let first = statement.items.first {
             throw refuse("SELECT DISTINCT is refused: it would list raw values; use GROUP BY with an aggregate "
                          + "such as COUNT(*)", at: first.location)
@@ -126,7 +127,15 @@ struct PlanBuilder {
         case (.gaussian, false): (selectionDelta, noiseDelta) = (0, budget.delta)
         }
         let rho: Double? = noise == .gaussian ? ZCDP.largestRho(epsilon: budget.epsilon, delta: noiseDelta) : nil
-        let quantities = try makeQuantities(budget: budget, effectiveK: effectiveK, rho: rho)
+        if let weights {
+            guard weights.count == aggregates.count, weights.allSatisfy({ $0.isFinite && $0 > 0 && $0 <= 1e6 }) else {
+                throw QueryError(.invalidParameter, "the accuracy weights must be \(aggregates.count) number(s) in "
+                                 + "(0, 1e6], one per aggregate in order of appearance ("
+                                 + aggregates.map(\.text).joined(separator: ", ") + "); got \(weights.count)",
+                                 at: nil, in: statement.text)
+            }
+        }
+        let quantities = try makeQuantities(budget: budget, effectiveK: effectiveK, rho: rho, weights: weights)
         var selection = PartitionSelection.single
         if let publicCombinations, !keys.isEmpty { selection = .publicKeys(count: publicCombinations) }
         if let unitCountIndex {

@@ -7,8 +7,9 @@ public enum QueryNoise: String, Hashable, Sendable, CaseIterable, Codable {
     /// partition selection, all of δ goes to the threshold.
     case laplace
     /// Discrete Gaussian noise, accounted in zCDP (the default when δ > 0): the largest total ρ whose conversion
-    /// (Canonne, Kamath, Steinke 2020, Corollary 13) gives (ε, δ_noise)-DP is split equally across the
-    /// quantities. δ_noise is δ, or δ/2 when partition selection takes the other half.
+    /// (Canonne, Kamath, Steinke 2020, Corollary 13) gives (ε, δ_noise)-DP is split across the quantities by
+    /// their effect on the answers' error (``BudgetSplit``). δ_noise is δ, or δ/2 when partition selection takes
+    /// the other half.
     case gaussian
 }
 
@@ -166,6 +167,10 @@ public struct BoundedScan: Hashable, Sendable {
     public let columns: [String]
     /// k when a unit may touch more than k groups and must keep k of them; `nil` when it cannot.
     public let maxGroupsPerUnit: Int?
+    /// R (`max_rows_per_unit`) when each unit keeps at most R of its rows, chosen uniformly at random before
+    /// the groups are chosen; the statement then passes each row's `_rowid_` as the last argument (its identity
+    /// under ``PartitionSampling/keyedHash(_:)``).
+    public var maxRowsPerUnit: Int? = nil
     /// Every combination of public key values in output order, when the keys are public.
     public let publicKeyCombinations: [[SQLValue]]?
 }
@@ -222,15 +227,15 @@ public struct QueryPlan: Sendable {
     public let sampling: PartitionSampling
     /// The kind of noise every quantity receives.
     public let noise: QueryNoise
-    /// With Gaussian noise, the total zCDP ρ of the quantities (each receives ρ / number of quantities).
+    /// With Gaussian noise, the total zCDP ρ of the quantities (split by ``BudgetSplit``).
     public let rho: Double?
     /// The part of δ spent by converting the quantities' zCDP guarantee to (ε, δ) (0 with Laplace noise).
     public let noiseDelta: Double
 
     /// The privacy cost of the release as the ledger records it:
     /// `composed([event of each quantity] + [epsilonDelta(0, δ_selection)])`, the last term only when groups are
-    /// selected by thresholding. Each quantity's event is `discreteLaplace(scale, Δ₁)` (ε/n each, basic
-    /// composition gives ε) or `discreteGaussian(σ, ⌈Δ₂⌉)` (ρ/n each; zCDP composition and conversion give
+    /// selected by thresholding. Each quantity's event is `discreteLaplace(scale, Δ₁)` (εᵢ each, ``BudgetSplit``, basic
+    /// composition gives ε) or `discreteGaussian(σ, ⌈Δ₂⌉)` (ρᵢ each, Σρᵢ ≤ ρ; zCDP composition and conversion give
     /// (ε, δ_noise)). Either way the total is at most (ε, δ) of ``budget``.
     public var cost: DPEvent {
         var events = quantities.map(\.event)

@@ -29,8 +29,8 @@ public struct QueryPlanner: Sendable {
     /// Parses, validates and plans `query`.
     /// - Parameters:
     ///   - query: one `SELECT` of Veil's SQL subset.
-    ///   - budget: the query's ε and δ; ε is split equally across the plan's noisy quantities, δ goes to
-    ///     partition selection.
+    ///   - budget: the query's ε and δ; ε (or, with Gaussian noise, ρ) is split across the plan's noisy
+    ///     quantities by their effect on the aggregates' error (``BudgetSplit``), δ goes to partition selection.
     ///   - sampling: how a unit that touches too many groups chooses the ones it keeps; SQLite's `RANDOM()` by
     ///     default (fastest), or a keyed hash (reproducible).
     ///   - publicValues: key values per column that replace the metadata's `public_values` for this query.
@@ -40,6 +40,8 @@ public struct QueryPlanner: Sendable {
     ///     query is parsed; for a column it names, its values replace those of `publicValues`.
     ///   - noise: discrete Laplace or discrete Gaussian; `nil` (the default) chooses Laplace when δ = 0 and
     ///     Gaussian when δ > 0 (see ``QueryNoise``).
+    ///   - accuracyWeights: one positive weight per aggregate, in order of first appearance in the query: how
+    ///     much its error counts when the budget is split (`nil`: all 1).
     /// - Returns: the plan.
     /// - Throws: ``QueryError`` (syntax error or refusal, pointing into the query; an unreadable or invalid keys
     ///   file with code `invalid_input` and no position).
@@ -47,7 +49,8 @@ public struct QueryPlanner: Sendable {
                      sampling: PartitionSampling = .random,
                      publicValues: [String: [SQLValue]] = [:],
                      keysFile: URL? = nil,
-                     noise: QueryNoise? = nil) throws(QueryError) -> QueryPlan {
+                     noise: QueryNoise? = nil,
+                     accuracyWeights: [Double]? = nil) throws(QueryError) -> QueryPlan {
         let statement = try Parser.parse(query)
         var builder = try PlanBuilder(statement: statement, metadata: metadata, histogramBins: histogramBins)
         var publicValues = publicValues
@@ -79,6 +82,6 @@ public struct QueryPlanner: Sendable {
             throw QueryError(.invalidQuery, "discrete Gaussian noise needs δ > 0; pass a δ (e.g. 1e-6) or use "
                              + "Laplace noise", at: nil, in: query)
         }
-        return try builder.build(budget: budget, sampling: sampling, noise: noise)
+        return try builder.build(budget: budget, sampling: sampling, noise: noise, weights: accuracyWeights)
     }
 }

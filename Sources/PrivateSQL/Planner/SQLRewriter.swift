@@ -6,6 +6,9 @@ import BudgetLedger
 /// User-level privacy (a `privacy_unit` column), in four steps of one statement:
 /// 1. `veil_rows`: the `WHERE` filter (rows without a unit, and rows whose key is not a declared public
 ///    value, are dropped), the unit, the keys and each aggregated column clamped to its bounds.
+///    With `max_rows_per_unit` R, `veil_rows` first keeps each unit's R rows of smallest priority (`RANDOM()`,
+///    or `veil_priority(key, unit, _rowid_)`): a uniformly random subset of R rows (all of them when it has
+///    fewer), the same rows ``BoundedAggregator`` keeps under the keyed hash.
 /// 2. `veil_units`: `GROUP BY unit, keys`: one row per (unit, group) with the unit's bounded contribution to
 ///    each quantity (see ``NoisyQuantity``): counts capped at m rows, sums clamped, means scaled to at most
 ///    m rows, all rounded to the quantity's grid.
@@ -113,9 +116,24 @@ struct SQLRewriter {
         }
         if rowSelect.isEmpty { rowSelect.append("1 AS veil_row") }
         conditions = filterConditions(&parameters) + conditions
-        var sql = "veil_rows AS (\n  SELECT \(rowSelect.joined(separator: ", "))\n  FROM \(Self.quote(table.name))"
+        let sampledRows = totalRowsBound
+        if sampledRows != nil { rowSelect.append("_rowid_ AS veil_rowid") }
+        var sql = "\(sampledRows == nil ? "veil_rows" : "veil_all_rows") AS (\n  SELECT \(rowSelect.joined(separator: ", "))"
+            + "\n  FROM \(Self.quote(table.name))"
         if !conditions.isEmpty { sql += "\n  WHERE \(conditions.joined(separator: "\n    AND "))" }
-        return sql + "\n)"
+        sql += "\n)"
+        if let sampledRows {
+            sql += ",\nveil_rows AS (\n  SELECT * FROM (\n    SELECT *, ROW_NUMBER() OVER (PARTITION BY veil_unit ORDER BY "
+                + "\(priority(&parameters, unitKeys: "veil_unit, veil_rowid"))) AS veil_unit_rank\n    FROM veil_all_rows\n  )\n"
+                + "  WHERE veil_unit_rank <= \(sampledRows)\n)"
+        }
+        return sql
+    }
+
+    /// R when units keep at most R rows in all and some unit could have more (user-level privacy only).
+    var totalRowsBound: Int? {
+        guard table.privacyUnit != .row else { return nil }
+        return table.maxRowsPerUnit
     }
 
     /// The rows every form aggregates: the query's `WHERE`, rows with a unit, rows whose keys are declared
@@ -159,7 +177,8 @@ struct SQLRewriter {
         guard case .column(let unit) = table.privacyUnit else { return nil }
         var parameters: [SQLValue] = []
         let columns = aggregatedColumns.map(\.name)
-        let arguments = ([unit] + keys.map(\.column) + columns).map(Self.quote)
+        var arguments = ([unit] + keys.map(\.column) + columns).map(Self.quote)
+        if totalRowsBound != nil { arguments.append("_rowid_") }
         var sql = "SELECT veil_bound(\(arguments.joined(separator: ", ")))\nFROM \(Self.quote(table.name))"
         let conditions = filterConditions(&parameters)
         if !conditions.isEmpty { sql += "\nWHERE \(conditions.joined(separator: "\n  AND "))" }
@@ -169,9 +188,11 @@ struct SQLRewriter {
                 partial.flatMap { prefix in key.publicValues!.map { prefix + [$0] } }
             }.sorted { $0.lexicographicallyPrecedes($1) }
         }
-        return BoundedScan(sql: sql, parameters: parameters, keyCount: keys.count, columns: columns,
-                           maxGroupsPerUnit: needsSampling ? table.maxPartitionsPerUnit : nil,
-                           publicKeyCombinations: combinations)
+        var scan = BoundedScan(sql: sql, parameters: parameters, keyCount: keys.count, columns: columns,
+                               maxGroupsPerUnit: needsSampling ? table.maxPartitionsPerUnit : nil,
+                               publicKeyCombinations: combinations)
+        scan.maxRowsPerUnit = totalRowsBound
+        return scan
     }
 
     /// The sort key of a unit's groups: `RANDOM()`, or `veil_priority(?, ?, unit, keys…)` with the key's two
