@@ -29,9 +29,10 @@ let package = Package(
     ],
     targets: [
         // MARK: System libraries (Debian: libgsl-dev, libopenblas-dev)
+        // GSL's CBLAS calls go to OpenBLAS (module.modulemap links it instead of the reference
+        // libgslcblas, whose unoptimised cblas_* symbols would otherwise shadow OpenBLAS's).
         .systemLibrary(
             name: "CGSL",
-            pkgConfig: "gsl",
             providers: [.apt(["libgsl-dev"])]
         ),
         .systemLibrary(

@@ -87,8 +87,15 @@ extension Matrix {
                                     out += k * c
                                     continue
                                 }
+                                let ix0 = ox * s - pad
+                                if ix0 >= 0 && ix0 + k <= w {
+                                    // The window's row lies inside the image: its k pixels are contiguous.
+                                    out.update(from: image + (iy * w + ix0) * c, count: k * c)
+                                    out += k * c
+                                    continue
+                                }
                                 for kx in 0..<k {
-                                    let ix = ox * s - pad + kx
+                                    let ix = ix0 + kx
                                     if ix < 0 || ix >= w {
                                         out.update(repeating: 0, count: c)
                                     } else {
@@ -169,19 +176,25 @@ extension Matrix {
                         let outBase = b * outCount
                         for oy in 0..<oh {
                             for ox in 0..<ow {
+                                // All channels of a pixel at once (they are contiguous): start from the
+                                // window's first pixel, then a later pixel replaces a channel's value only
+                                // when strictly larger, so the first maximum in row order wins (and a NaN
+                                // first pixel stays, as nothing compares larger than NaN).
+                                let best = dst.baseAddress! + outBase + (oy * ow + ox) * c
+                                let bestIndex = arg.baseAddress! + outBase + (oy * ow + ox) * c
+                                let first = ((oy * s) * w + ox * s) * c
                                 for ch in 0..<c {
-                                    var best = -Float.infinity
-                                    var bestIndex = 0
-                                    for ky in 0..<k {
-                                        for kx in 0..<k {
-                                            let index = ((oy * s + ky) * w + (ox * s + kx)) * c + ch
-                                            let v = image[index]
-                                            if v > best || (ky == 0 && kx == 0) { best = v; bestIndex = index }
+                                    best[ch] = image[first + ch]
+                                    bestIndex[ch] = Int32(first + ch)
+                                }
+                                for ky in 0..<k {
+                                    for kx in 0..<k where ky > 0 || kx > 0 {
+                                        let pixel = ((oy * s + ky) * w + (ox * s + kx)) * c
+                                        for ch in 0..<c where image[pixel + ch] > best[ch] {
+                                            best[ch] = image[pixel + ch]
+                                            bestIndex[ch] = Int32(pixel + ch)
                                         }
                                     }
-                                    let o = outBase + (oy * ow + ox) * c + ch
-                                    dst[o] = best
-                                    arg[o] = Int32(bestIndex)
                                 }
                             }
                         }

@@ -61,6 +61,10 @@ enum TrainingBenchmark {
     static func run(epochs: Int) throws -> BenchmarkReport {
         TrainingAllocator.configure()  // as `veil train` does
         var report = BenchmarkReport(area: "training")
+        // Which BLAS kernel runs (OPENBLAS_CORETYPE may pin an old one) and where cblas_sgemm comes from.
+        FileHandle.standardError.write(Data(("  openblas_get_corename: \(BLASLibrary.coreName)\n"
+            + "  cblas_sgemm from: \(BLASLibrary.sgemmLibraryPath ?? "unknown")\n").utf8))
+        report.add("openblas_threads", Double(BLASLibrary.threadCount), unit: "threads")
         let data = try syntheticData(count: examples)
         for (name, architecture) in models {
             let dp = try throughput(architecture, data: data, privacy: privacy, epochs: epochs, expectedBatch: expectedBatch)

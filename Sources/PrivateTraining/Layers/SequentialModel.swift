@@ -56,12 +56,15 @@ public struct SequentialModel: Sendable {
         return x
     }
 
-    /// Back-propagates the gradient of the summed loss with respect to the logits through every
-    /// layer (the first layer's input gradient is not computed).
+    /// Back-propagates the gradient of the summed loss with respect to the logits down to the
+    /// first layer with parameters. That layer's input gradient is not computed, nor anything
+    /// below it: layers without parameters in front of it (a flatten before the first dense layer)
+    /// need no gradient, and for a dense first layer that saves one `sgemm` as large as its forward one.
     public mutating func backward(_ logitGradient: Matrix) {
+        let firstWithParameters = layers.firstIndex { !$0.parameters.isEmpty } ?? layers.count
         var g = logitGradient
-        for i in layers.indices.reversed() {
-            guard let next = layers[i].backward(g, needsInputGradient: i > 0) else { break }
+        for i in layers.indices.reversed() where i >= firstWithParameters {
+            guard let next = layers[i].backward(g, needsInputGradient: i > firstWithParameters) else { break }
             g = next
         }
     }
