@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Mechanisms
 
 /// `veil-bench AREA`: runs one area's benchmarks and prints one JSON object of named figures
 /// with their units (progress lines go to stderr). `make bench` runs every area.
@@ -10,7 +11,8 @@ struct VeilBench: ParsableCommand {
         abstract: "Benchmarks of Veil; each area prints one JSON object of figures with units.",
         subcommands: [MechanismsBench.self, AccountingBench.self, LedgerBench.self, SQLBench.self,
                       TrainingBench.self, TrainingMemoryProbe.self, EnclaveBench.self,
-                      InferenceBench.self]
+                      InferenceBench.self],
+        version: VeilVersion.string
     )
 }
 

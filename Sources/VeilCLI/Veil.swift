@@ -20,7 +20,8 @@ struct Veil: ParsableCommand {
         """,
         subcommands: [QueryCommand.self, AccountCommand.self, BudgetCommand.self, ImportCommand.self,
                       TrainCommand.self, EvaluateCommand.self, EnclaveCommand.self, ModelsCommand.self, PredictCommand.self,
-                      ServeCommand.self]
+                      ServeCommand.self],
+        version: VeilVersion.string
     )
 
     /// Parses, runs, and maps failures to Veil's exit codes (one line on stderr for each error).
