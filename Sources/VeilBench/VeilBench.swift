@@ -9,10 +9,10 @@ struct VeilBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "veil-bench",
         abstract: "Benchmarks of Veil; each area prints one JSON object of figures with units.",
+        version: VeilVersion.string,
         subcommands: [MechanismsBench.self, AccountingBench.self, LedgerBench.self, SQLBench.self,
                       TrainingBench.self, TrainingMemoryProbe.self, EnclaveBench.self,
-                      InferenceBench.self],
-        version: VeilVersion.string
+                      InferenceBench.self]
     )
 }
 

@@ -18,10 +18,10 @@ struct Veil: ParsableCommand {
         Exit codes: 0 success, 1 failure, 2 bad input (flags, parameters, files),
         3 refused for lack of privacy budget.
         """,
+        version: VeilVersion.string,
         subcommands: [QueryCommand.self, AccountCommand.self, BudgetCommand.self, ImportCommand.self,
                       TrainCommand.self, EvaluateCommand.self, EnclaveCommand.self, ModelsCommand.self, PredictCommand.self,
-                      ServeCommand.self],
-        version: VeilVersion.string
+                      ServeCommand.self]
     )
 
     /// Parses, runs, and maps failures to Veil's exit codes (one line on stderr for each error).
