@@ -36,6 +36,10 @@ struct HelpExampleTests {
             "`...` stands for the --db and --metadata of the example above",
         "veil query ... --keys ages.csv \"SELECT age, COUNT(*) FROM visits GROUP BY age\"":
             "`...` stands for the --db and --metadata of the example above",
+        "veil query ... --explain \"SELECT MEDIAN(income) FROM visits\"":
+            "`...` stands for the --db and --metadata of the example above",
+        "veil query ... --dry-run \"SELECT SUM(hospital_days) FROM visits\"":
+            "`...` stands for the --db and --metadata of the example above",
         "veil enclave evidence --provider configfs-tsm --nonce 00112233445566778899aabbccddeeff --enclave-public-key enclave.pub --output evidence.bin":
             "needs TDX/SEV-SNP hardware (configfs-tsm)",
         "veil enclave evidence --provider simulated --simulated-key sim.pem --measurement HEX --nonce 00112233445566778899aabbccddeeff --enclave-public-key enclave.pub --output evidence.bin":
@@ -130,8 +134,7 @@ struct HelpExampleTests {
         var ran = 0
         for (path, text) in commands {
             // Each command's examples run in order in a folder of their own (one may create a budget the next uses).
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-help-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let folder = try TemporaryDirectory.make("help")
             defer { try? FileManager.default.removeItem(at: folder) }
             for shared in ["datasets", "pipelines"] {
                 try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent(shared),
