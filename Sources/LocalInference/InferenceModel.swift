@@ -75,13 +75,10 @@ public struct InferenceModel: Sendable {
         let width = inputCount
         let bounded = scaling?.columns.map { $0 != nil }
         for (i, v) in features.storage.enumerated() {
-            guard v.isFinite else {
-                throw VeilError(.invalidInput, "example \(i / width), value \(i % width) is not a finite number")
-            }
-            if let bounded, !bounded[i % width], Double(abs(v)) > FeatureBounds.largestMagnitude {
-                throw VeilError(.invalidInput, "example \(i / width), feature \"\(featureNames?[i % width] ?? "?")\" exceeds "
-                                + "±\(FeatureBounds.largestMagnitude), the largest raw value accepted in a column without bounds")
-            }
+            // Image models, and tabular models without declared bounds, take any finite value (no `scaling`).
+            try FeatureBounds.checkRaw(v, bounded: bounded?[i % width] ?? true,
+                                       at: featureNames.map { "example \(i / width), feature \"\($0[i % width])\"" }
+                                           ?? "example \(i / width), value \(i % width)")
         }
         scaling?.apply(to: &features)
     }

@@ -62,32 +62,18 @@ public enum PredictionInput {
     }
 
     static func readCSV(path: String, columns names: [String]) throws -> Matrix {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw VeilError(.invalidInput, "data file not found: \(path)")
-        }
-        guard let text = String(data: data, encoding: .utf8) else { throw VeilError(.invalidInput, "\(path) is not UTF-8 text") }
-        var lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
-        guard !lines.isEmpty else { throw VeilError(.invalidInput, "\(path) is empty") }
-        let header = CSVRecord.fields(of: lines.removeFirst())
+        let csv = try CSVText(path: path)
         let indices = try names.map { name in
-            guard let i = header.firstIndex(of: name) else {
-                throw VeilError(.invalidInput, "\(path) has no column \"\(name)\" (columns: \(header.joined(separator: ", ")))")
+            guard let i = csv.header.firstIndex(of: name) else {
+                throw VeilError(.invalidInput, "\(path) has no column \"\(name)\" (columns: \(csv.header.joined(separator: ", ")))")
             }
             return i
         }
         var values: [Float] = []
-        values.reserveCapacity(lines.count * names.count)
-        for (r, line) in lines.enumerated() {
-            let row = CSVRecord.fields(of: line)
-            guard row.count == header.count else {
-                throw VeilError(.invalidInput, "\(path) line \(r + 2) has \(row.count) fields, the header has \(header.count)")
-            }
-            for i in indices {
-                guard let v = Float(row[i]), v.isFinite else {
-                    throw VeilError(.invalidInput, "\(path) line \(r + 2), column \(header[i]): \"\(row[i].prefix(40))\" is not a finite number")
-                }
-                values.append(v)
-            }
+        values.reserveCapacity(csv.rowCount * names.count)
+        for r in 0..<csv.rowCount {
+            let row = try csv.fields(ofRow: r)
+            for i in indices { values.append(try csv.number(row, row: r, column: i)) }
         }
         return try rows(values, columns: names.count, source: path)
     }
@@ -136,28 +122,5 @@ public enum PredictionInput {
         } catch let error as DatabaseError {
             throw VeilError(.invalidInput, "cannot read \(path): \(error.message ?? "\(error.resultCode)")")
         }
-    }
-}
-
-/// The fields of one CSV line: comma-separated, optionally double-quoted, trimmed of spaces.
-enum CSVRecord {
-    static func fields(of line: Substring) -> [String] {
-        var result: [String] = []
-        var current = ""
-        var quoted = false
-        for ch in line {
-            if quoted {
-                if ch == "\"" { quoted = false } else { current.append(ch) }
-            } else if ch == "\"" {
-                quoted = true
-            } else if ch == "," {
-                result.append(current.trimmingCharacters(in: .whitespaces))
-                current = ""
-            } else {
-                current.append(ch)
-            }
-        }
-        result.append(current.trimmingCharacters(in: .whitespaces))
-        return result
     }
 }

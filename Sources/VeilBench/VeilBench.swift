@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Mechanisms
 
 /// `veil-bench AREA`: runs one area's benchmarks and prints one JSON object of named figures
 /// with their units (progress lines go to stderr). `make bench` runs every area.
@@ -8,6 +9,7 @@ struct VeilBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "veil-bench",
         abstract: "Benchmarks of Veil; each area prints one JSON object of figures with units.",
+        version: VeilVersion.string,
         subcommands: [MechanismsBench.self, AccountingBench.self, LedgerBench.self, SQLBench.self,
                       TrainingBench.self, TrainingMemoryProbe.self, EnclaveBench.self,
                       InferenceBench.self]

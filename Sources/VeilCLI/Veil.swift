@@ -18,6 +18,7 @@ struct Veil: ParsableCommand {
         Exit codes: 0 success, 1 failure, 2 bad input (flags, parameters, files),
         3 refused for lack of privacy budget.
         """,
+        version: VeilVersion.string,
         subcommands: [QueryCommand.self, AccountCommand.self, BudgetCommand.self, ImportCommand.self,
                       TrainCommand.self, EvaluateCommand.self, EnclaveCommand.self, ModelsCommand.self, PredictCommand.self,
                       ServeCommand.self]

@@ -1,3 +1,4 @@
+import _TestSupport
 import Foundation
 import Testing
 @testable import BudgetLedger
@@ -7,9 +8,7 @@ final class TemporaryFolder: @unchecked Sendable {
     let url: URL
 
     init() throws {
-        url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("veil-ledger-tests-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        url = try TemporaryDirectory.make("ledger-tests")
     }
 
     deinit { try? FileManager.default.removeItem(at: url) }

@@ -1,3 +1,4 @@
+import _TestSupport
 import Foundation
 import LinearAlgebra
 import LocalInference
@@ -59,8 +60,6 @@ enum TestModels {
     }
 
     static func temporaryFolder(_ label: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("veil-\(label)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try TemporaryDirectory.make(label)
     }
 }

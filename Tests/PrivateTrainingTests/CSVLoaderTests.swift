@@ -1,3 +1,4 @@
+import _TestSupport
 import Foundation
 import LinearAlgebra
 import Mechanisms
@@ -7,7 +8,7 @@ import Testing
 @Suite("CSV data")
 struct CSVLoaderTests {
     private func write(_ text: String) throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("veil-csv-\(UUID().uuidString).csv")
+        let url = TemporaryDirectory.file("csv", extension: "csv")
         try text.write(to: url, atomically: true, encoding: .utf8)
         return url.path
     }

@@ -1,3 +1,4 @@
+import _TestSupport
 import Foundation
 import GRDB
 import LinearAlgebra
@@ -12,8 +13,7 @@ struct TemporaryDatabase {
 
     /// Creates the folder and runs `sql` in a new database file there.
     init(_ sql: String) throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-sqlite-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = try TemporaryDirectory.make("sqlite")
         path = folder.appendingPathComponent("data.sqlite").path
         let queue = try DatabaseQueue(path: path)
         try queue.write { try $0.execute(sql: sql) }
@@ -124,8 +124,7 @@ struct SQLiteLoaderTests {
 
     @Test("a missing file and a file that is not a database are refused")
     func notADatabase() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-sqlite-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try TemporaryDirectory.make("sqlite")
         defer { try? FileManager.default.removeItem(at: folder) }
         let missing = folder.appendingPathComponent("missing.sqlite").path
         #expect {

@@ -9,8 +9,7 @@ import _TestSupport
     static let at = "2023-07-01T01:00:00Z"
 
     static func tempFolder() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-enclave-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try TemporaryDirectory.make("enclave-cli")
         return dir
     }
 

@@ -1,3 +1,4 @@
+import _TestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -96,8 +97,7 @@ import Testing
     }
 
     @Test func simulatedEvidenceSaysSoAndNeedsAPolicyThatAllowsIt() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-sim-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try TemporaryDirectory.make("sim")
         defer { try? FileManager.default.removeItem(at: dir) }
         let measurement = [UInt8](repeating: 3, count: 48)
         let provider = try SimulatedEvidenceProvider(keyFile: dir.appendingPathComponent("key.pem"), measurement: measurement)

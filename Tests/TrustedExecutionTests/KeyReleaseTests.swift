@@ -1,3 +1,4 @@
+import _TestSupport
 import Crypto
 import Foundation
 import Testing
@@ -7,8 +8,7 @@ import Testing
 /// platform, end to end in the library.
 @Suite struct KeyReleaseTests {
     static func tempFolder() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-tee-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try TemporaryDirectory.make("tee")
         return dir
     }
 

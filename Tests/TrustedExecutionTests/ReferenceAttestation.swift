@@ -1,3 +1,4 @@
+import _TestSupport
 import Foundation
 @testable import TrustedExecution
 
@@ -37,8 +38,7 @@ enum ReferenceAttestation {
 
     /// An SNP collateral folder with the file names `veil enclave verify` expects, in a fresh temp folder.
     static func snpCollateralFolder(product: String = "milan") throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-snp-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try TemporaryDirectory.make("snp")
         try Data(bytes(snp.appendingPathComponent("vcek_milan.der"))).write(to: dir.appendingPathComponent(EvidenceVerifier.SNPFileName.vcek))
         try Data(bytes(snp.appendingPathComponent("ask_ark_\(product).pem"))).write(to: dir.appendingPathComponent(EvidenceVerifier.SNPFileName.certificateChain))
         return dir

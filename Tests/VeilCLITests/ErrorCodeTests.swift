@@ -54,8 +54,7 @@ struct ErrorCodeTests {
 
     @Test("the binary exits with the category's code: bad input 2, refused budget 3, damaged ledger 1")
     func binaryExitCodes() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-exit-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try TemporaryDirectory.make("exit")
         defer { try? FileManager.default.removeItem(at: folder) }
         let ledger = folder.appendingPathComponent("l.sqlite").path
         #expect(try runVeil(["budget", "create", "s", "--epsilon", "1", "--ledger", ledger]).status == 0)
@@ -74,8 +73,7 @@ struct ErrorCodeTests {
 
     @Test("a wrapped cause survives: the database's error behind a ledger error, the QueryError behind a query error")
     func causeSurvives() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-cause-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try TemporaryDirectory.make("cause")
         defer { try? FileManager.default.removeItem(at: folder) }
         // An SQLite header over garbage: SQLite reports the damage, and the ledger error keeps SQLite's error.
         let path = folder.appendingPathComponent("garbage.sqlite").path

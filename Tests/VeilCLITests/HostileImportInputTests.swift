@@ -38,8 +38,7 @@ struct HostileImportInputTests {
 
     @Test("header names that differ beyond ASCII case are different columns, as in SQLite")
     func unicodeCaseIsDistinct() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-hostile-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try TemporaryDirectory.make("hostile")
         defer { try? FileManager.default.removeItem(at: dir) }
         try Data.text("É,é\n1,2\n").write(to: dir.appendingPathComponent("u.csv"))
         let run = try runVeil(Self.importing("u.csv").map { $0.replacingOccurrences(of: "{dir}", with: dir.path) })

@@ -33,8 +33,7 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
     /// Runs the case: exit code 2, one line on stderr with the fragment, no signal, within ``timeLimit``, the
     /// ledger byte for byte as it was (no reservation, no refund, no entry) and the listed files absent.
     func check() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-hostile-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try TemporaryDirectory.make("hostile")
         defer { try? FileManager.default.removeItem(at: dir) }
         for (name, contents) in files { try contents.write(to: dir.appendingPathComponent(name)) }
         let ledger = dir.appendingPathComponent("ledger.sqlite").path

@@ -105,8 +105,7 @@ struct HostileQueryExecutionTests {
 
     @Test("hostile databases: exit code, message and ledger", arguments: cases)
     func hostile(_ c: Case) throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-hostile-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try TemporaryDirectory.make("hostile")
         defer { try? FileManager.default.removeItem(at: folder) }
         let metadata = folder.appendingPathComponent("privacy.yaml")
         try Self.metadataYAML.write(to: metadata, atomically: true, encoding: .utf8)

@@ -75,8 +75,7 @@ struct HostileQueryInputTests {
 
     @Test("control: a valid query does change the ledger, so the check above can fail")
     func control() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-hostile-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try TemporaryDirectory.make("hostile")
         defer { try? FileManager.default.removeItem(at: dir) }
         try Self.metadata().write(to: dir.appendingPathComponent("privacy.yaml"))
         try Data.text("pid,g,x\n1,a,3\n2,b,4\n").write(to: dir.appendingPathComponent("data.csv"))
@@ -94,8 +93,7 @@ struct HostileQueryInputTests {
 
     @Test("bounds of 4e18 at ε = 1000 plan at once (the noise quantile once stepped for more than ten minutes)")
     func hugeScalePlansAtOnce() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("veil-hostile-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try TemporaryDirectory.make("hostile")
         defer { try? FileManager.default.removeItem(at: dir) }
         try Self.metadata(columns: "x: {type: integer, lower: 0, upper: 4000000000000000000}")
             .write(to: dir.appendingPathComponent("privacy.yaml"))

@@ -224,8 +224,7 @@ struct HostileTrainingInputTests {
 
     @Test("refused with one line and exit code 2; a refused run reserves nothing", arguments: cases)
     func hostile(_ row: Case) throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-hostile-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try TemporaryDirectory.make("hostile")
         defer { try? FileManager.default.removeItem(at: folder) }
         let ledger = folder.appendingPathComponent("ledger.sqlite").path
         var csv = "a,b,label\n"

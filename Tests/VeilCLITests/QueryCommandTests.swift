@@ -11,7 +11,7 @@ struct QueryCommandTests {
     let metadata = root.appendingPathComponent("datasets/health_panel.privacy.yaml").path
 
     func temporaryLedger() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("veil-query-\(UUID().uuidString).sqlite").path
+        TemporaryDirectory.file("query", extension: "sqlite").path
     }
 
     func remove(_ ledger: String) {
@@ -68,7 +68,7 @@ struct QueryCommandTests {
     @Test("--keys FILE releases exactly the listed keys")
     func keysFile() throws {
         let ledger = temporaryLedger()
-        let keys = FileManager.default.temporaryDirectory.appendingPathComponent("veil-keys-\(UUID().uuidString).csv")
+        let keys = TemporaryDirectory.file("keys", extension: "csv")
         defer { remove(ledger); try? FileManager.default.removeItem(at: keys) }
         try createBudget(ledger)
         try "age\n30\n40\n99\n".write(to: keys, atomically: true, encoding: .utf8)
@@ -224,7 +224,7 @@ struct QueryCommandTests {
     @Test("--keys with an unknown table: the query is parsed once, the error points into it")
     func keysWithUnknownTable() throws {
         let ledger = temporaryLedger()
-        let keys = FileManager.default.temporaryDirectory.appendingPathComponent("veil-keys-\(UUID().uuidString).csv")
+        let keys = TemporaryDirectory.file("keys", extension: "csv")
         defer { remove(ledger); try? FileManager.default.removeItem(at: keys) }
         try "age\n30\n".write(to: keys, atomically: true, encoding: .utf8)
         let run = try query(ledger, ["--keys", keys.path], "SELECT age, COUNT(*) FROM visit GROUP BY age")

@@ -36,8 +36,7 @@ struct TrainCommandTests {
     }
 
     private func temporaryFolder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("veil-train-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        let url = try TemporaryDirectory.make("train")
         return url
     }
 

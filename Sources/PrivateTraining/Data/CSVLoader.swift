@@ -18,53 +18,18 @@ public enum CSVLoader {
     ///   integer in `0 ..< classCount`.
     public static func load(path: String, labelColumn: String, featureColumns: [String]?, classCount: Int,
                             boundedColumns: Set<String> = []) throws -> Dataset {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw VeilError(.invalidInput, "data file not found: \(path)")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw VeilError(.invalidInput, "\(path) is not UTF-8 text")
-        }
-        var lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
-        guard !lines.isEmpty else { throw VeilError(.invalidInput, "\(path) is empty") }
-        let header = fields(of: lines.removeFirst())
-        var builder = try TabularDatasetBuilder(columns: header, labelColumn: labelColumn, featureColumns: featureColumns,
+        let csv = try CSVText(path: path)
+        var builder = try TabularDatasetBuilder(columns: csv.header, labelColumn: labelColumn, featureColumns: featureColumns,
                                                 classCount: classCount, source: path, boundedColumns: boundedColumns)
-        builder.reserveCapacity(rows: lines.count)
-        for (r, line) in lines.enumerated() {
-            let row = fields(of: line)
-            guard row.count == header.count else {
-                throw VeilError(.invalidInput, "\(path) line \(r + 2) has \(row.count) fields, the header has \(header.count)")
-            }
+        builder.reserveCapacity(rows: csv.rowCount)
+        for r in 0..<csv.rowCount {
+            let row = try csv.fields(ofRow: r)
             for i in builder.featureIndices {
-                guard let v = Float(row[i]), v.isFinite else {
-                    throw VeilError(.invalidInput, "\(path) line \(r + 2), column \(header[i]): \"\(row[i].prefix(40))\" is not a finite number")
-                }
-                try builder.appendFeature(v, at: "\(path) line \(r + 2)")
+                try builder.appendFeature(try csv.number(row, row: r, column: i), at: csv.location(ofRow: r))
             }
             let label = row[builder.labelIndex]
-            try builder.appendLabel(Int64(label), describing: "\"\(label)\"", at: "\(path) line \(r + 2)")
+            try builder.appendLabel(Int64(label), describing: "\"\(label)\"", at: csv.location(ofRow: r))
         }
-        return try builder.dataset(sha256: ContentDigest.sha256Hex(of: [data]))
-    }
-
-    private static func fields(of line: Substring) -> [String] {
-        var result: [String] = []
-        var current = ""
-        var quoted = false
-        var iterator = line.makeIterator()
-        while let ch = iterator.next() {
-            if quoted {
-                if ch == "\"" { quoted = false } else { current.append(ch) }
-            } else if ch == "\"" {
-                quoted = true
-            } else if ch == "," {
-                result.append(current.trimmingCharacters(in: .whitespaces))
-                current = ""
-            } else {
-                current.append(ch)
-            }
-        }
-        result.append(current.trimmingCharacters(in: .whitespaces))
-        return result
+        return try builder.dataset(sha256: ContentDigest.sha256Hex(of: [csv.bytes]))
     }
 }

@@ -8,6 +8,25 @@ public struct FeatureBounds: Sendable, Codable, Equatable {
     /// The largest magnitude a bound (or a raw feature value of a column without bounds) may have.
     public static let largestMagnitude: Double = 1e12
 
+    /// Checks one raw feature value (as read, before scaling), the rule of every tabular reader: it must be
+    /// finite and, in a column without declared bounds, lie within ±``largestMagnitude`` (a larger value
+    /// could overflow `Float` in a gradient norm or an activation). Columns with bounds accept any finite
+    /// value: it is clamped.
+    /// - Parameters:
+    ///   - value: the value as read.
+    ///   - bounded: whether its column has declared bounds.
+    ///   - location: where the value is (`FILE line 3, column "a"`), for the error message.
+    /// - Throws: `VeilError.invalidInput` naming `location` otherwise.
+    public static func checkRaw(_ value: Float, bounded: Bool, at location: @autoclosure () -> String) throws {
+        guard value.isFinite else {
+            throw VeilError(.invalidInput, "\(location()): \(value) is not a finite number")
+        }
+        guard bounded || Double(abs(value)) <= largestMagnitude else {
+            throw VeilError(.invalidInput, "\(location()): \(value) exceeds ±\(largestMagnitude), the largest raw feature "
+                            + "value accepted; declare data.feature_bounds for this column to clamp its values")
+        }
+    }
+
     /// The smallest value; smaller values are clamped to it.
     public var lower: Double
     /// The largest value; larger values are clamped to it.

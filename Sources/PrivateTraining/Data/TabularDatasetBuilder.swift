@@ -66,19 +66,10 @@ struct TabularDatasetBuilder {
     /// - Parameters:
     ///   - value: the value as read.
     ///   - location: where the row is, for the error message.
-    /// - Throws: `VeilError.invalidInput` when the value is not finite, or lies outside
-    ///   ±``FeatureBounds/largestMagnitude`` in a column without declared bounds (such a value could
-    ///   overflow `Float` in a gradient norm).
+    /// - Throws: `VeilError.invalidInput` when ``FeatureBounds/checkRaw(_:bounded:at:)`` refuses the value.
     mutating func appendFeature(_ value: Float, at location: @autoclosure () -> String) throws {
         let feature = values.count % featureIndices.count
-        guard value.isFinite else {
-            throw VeilError(.invalidInput, "\(location()), column \"\(featureNames[feature])\": \(value) is not a finite number")
-        }
-        guard bounded[feature] || Double(abs(value)) <= FeatureBounds.largestMagnitude else {
-            throw VeilError(.invalidInput, "\(location()), column \"\(featureNames[feature])\": \(value) exceeds "
-                            + "±\(FeatureBounds.largestMagnitude), the largest raw feature value accepted; declare "
-                            + "data.feature_bounds for this column to clamp its values")
-        }
+        try FeatureBounds.checkRaw(value, bounded: bounded[feature], at: "\(location()), column \"\(featureNames[feature])\"")
         values.append(value)
     }
 

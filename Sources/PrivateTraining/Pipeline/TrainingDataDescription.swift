@@ -81,34 +81,40 @@ public struct TrainingDataDescription: Sendable, Codable, Equatable {
     /// - Throws: `VeilError.invalidInput` for IDX models (they need images and labels files), for a SQLite
     ///   model without a table, a table given for a CSV model, or anything the loaders refuse.
     public func loadTabular(path: String, table: String?, classCount: Int) throws -> Dataset {
+        var data = try readTabular(path: path, table: table, classCount: classCount)
+        do {
+            try DeclaredFeatureScaling(bounds: featureBounds ?? [:], featureNames: data.featureNames ?? [])
+                .apply(to: &data.features)
+        } catch let error as VeilError {
+            throw VeilError(.invalidInput, "the model's \(Self.metadataKey) metadata: \(error.message)")
+        }
+        return data
+    }
+
+    /// The rows of a CSV file or SQLite table with this description's label and feature columns, values as
+    /// read (not scaled): the one place the tabular loaders are called, for training and for evaluation.
+    /// Parameters and errors as ``loadTabular(path:table:classCount:)``.
+    func readTabular(path: String, table: String?, classCount: Int) throws -> Dataset {
         guard let labelColumn else {
             throw VeilError(.invalidInput, "the model was trained on \(format.rawValue) data, which has no label column; "
                             + "IDX data needs an images file and a labels file")
         }
-        var data: Dataset
-        let bounds = featureBounds ?? [:]
+        let bounded = Set((featureBounds ?? [:]).keys)
         switch format {
         case .sqlite:
             guard let table = table ?? testTable else {
                 throw VeilError(.invalidInput, "the model was trained on the SQLite table \"\(self.table ?? "?")\"; "
                                 + "name the table to evaluate on")
             }
-            data = try SQLiteLoader.load(databasePath: path, table: table, labelColumn: labelColumn,
-                                         featureColumns: featureColumns, classCount: classCount,
-                                         boundedColumns: Set(bounds.keys))
+            return try SQLiteLoader.load(databasePath: path, table: table, labelColumn: labelColumn,
+                                         featureColumns: featureColumns, classCount: classCount, boundedColumns: bounded)
         case .csv, .idx:
             guard table == nil else {
                 throw VeilError(.invalidInput, "the model was trained on \(format.rawValue) data; a table applies to SQLite data only")
             }
-            data = try CSVLoader.load(path: path, labelColumn: labelColumn, featureColumns: featureColumns,
-                                      classCount: classCount, boundedColumns: Set(bounds.keys))
+            return try CSVLoader.load(path: path, labelColumn: labelColumn, featureColumns: featureColumns,
+                                      classCount: classCount, boundedColumns: bounded)
         }
-        do {
-            try DeclaredFeatureScaling(bounds: bounds, featureNames: data.featureNames ?? []).apply(to: &data.features)
-        } catch let error as VeilError {
-            throw VeilError(.invalidInput, "the model's \(Self.metadataKey) metadata: \(error.message)")
-        }
-        return data
     }
 
     /// Compact JSON with sorted keys (optional fields that are `nil` are left out).

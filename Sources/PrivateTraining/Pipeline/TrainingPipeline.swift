@@ -182,28 +182,31 @@ public struct TrainingPipeline: Sendable {
             return (train, test)
         case .csv(let trainPath, let testPath, let c):
             columns = c
-            let bounded = Set(c.featureBounds.keys)
-            train = try CSVLoader.load(path: trainPath, labelColumn: c.labelColumn, featureColumns: c.featureColumns,
-                                       classCount: classes, boundedColumns: bounded)
-            test = try testPath.map {
-                try CSVLoader.load(path: $0, labelColumn: c.labelColumn, featureColumns: train.featureNames, classCount: classes,
-                                   boundedColumns: bounded)
-            }
+            (train, test) = try readTabular(.csv, columns: c, train: (trainPath, nil), test: testPath.map { ($0, nil) })
         case .sqlite(let database, let table, let testTable, let c):
             columns = c
-            let bounded = Set(c.featureBounds.keys)
-            train = try SQLiteLoader.load(databasePath: database, table: table, labelColumn: c.labelColumn,
-                                          featureColumns: c.featureColumns, classCount: classes, boundedColumns: bounded)
-            test = try testTable.map {
-                try SQLiteLoader.load(databasePath: database, table: $0, labelColumn: c.labelColumn,
-                                      featureColumns: train.featureNames, classCount: classes, boundedColumns: bounded)
-            }
+            (train, test) = try readTabular(.sqlite, columns: c, train: (database, table),
+                                            test: testTable.map { (database, $0) })
         }
         if let limit { train = train.prefix(limit) }
         let scaling = try DeclaredFeatureScaling(bounds: columns.featureBounds, featureNames: train.featureNames ?? [])
         scaling.apply(to: &train.features)
         if test != nil { scaling.apply(to: &test!.features) }
         return (train, test)
+    }
+
+    /// Reads the training split and, if any, the test split (with the training split's feature columns, by
+    /// name) through ``TrainingDataDescription``'s tabular reader, values as read.
+    private func readTabular(_ format: TrainingDataDescription.Format, columns: TabularColumns,
+                             train: (path: String, table: String?), test: (path: String, table: String?)?)
+        throws -> (Dataset, Dataset?) {
+        var description = TrainingDataDescription(format: format, classes: classes, labelColumn: columns.labelColumn,
+                                                  featureColumns: columns.featureColumns,
+                                                  featureBounds: columns.featureBounds)
+        let trainData = try description.readTabular(path: train.path, table: train.table, classCount: classes)
+        description.featureColumns = trainData.featureNames
+        let testData = try test.map { try description.readTabular(path: $0.path, table: $0.table, classCount: classes) }
+        return (trainData, testData)
     }
 
     /// The data layout for the model file's `veil.data` metadata, so evaluation can read the same
