@@ -21,7 +21,7 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
     static let esc = "\u{1B}"
 
     static let all: [HostileCase] = [
-        // Numbers: one canonical decimal form (item: -0 broke the chain; 0x10 was read as 16).
+        // Numbers: one canonical decimal form (-0 once broke the chain; 0x10 was once read as 16).
         HostileCase(name: "epsilon -0 is read as 0", arguments: ["charge", "s", "--epsilon", "-0", "--analyst", "a", "--purpose", "p"],
                     status: 0, fragment: ""),
         HostileCase(name: "delta -0 is read as 0", arguments: ["reserve", "s", "--epsilon", "0.1", "--delta", "-0", "--analyst", "a", "--purpose", "p"],

@@ -20,7 +20,7 @@ struct ClippingTests {
 
     static let shape = ImageShape(height: 1, width: 1, channels: 2)
 
-    /// An MLP with one tanh hidden layer, as in the review's report.
+    /// An MLP with one tanh hidden layer, as in the reported overflow attack.
     static func mlp() -> SequentialModel {
         TestModels.model(ModelArchitecture.multilayerPerceptron(hidden: [8], classes: 2, activation: .tanh), shape: shape)
     }

@@ -93,7 +93,7 @@ struct HostileTrainingInputTests {
     }
 
     static let cases: [Case] = [
-        // Outputs: refused before the ledger is touched (item: budget lost to checkable failures).
+        // Outputs: refused before the ledger is touched: no budget is lost to a failure that could be checked first.
         Case(name: "empty --output", command: .train, arguments: ["--output", ""], message: "the output path is empty"),
         Case(name: "--output is an existing folder", command: .train, arguments: ["--output", "{folder}/models"],
              setup: { try FileManager.default.createDirectory(at: $0.appendingPathComponent("models"), withIntermediateDirectories: true) },
