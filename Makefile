@@ -1,7 +1,7 @@
 # Veil — common tasks. `make demo` and `make test` work on a fresh machine (they install the
 # Debian packages Veil links against first).
 SHELL := /bin/bash
-DEBIAN_PACKAGES := libopenblas-dev libgsl-dev libsqlite3-dev sqlite3 zlib1g-dev dataset-fashion-mnist
+DEBIAN_PACKAGES := libopenblas-dev libgsl-dev libsqlite3-dev sqlite3 zlib1g-dev dataset-fashion-mnist openssl curl python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release
 
