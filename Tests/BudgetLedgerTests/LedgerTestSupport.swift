@@ -64,16 +64,7 @@ let scriptsFolder = URL(fileURLWithPath: #filePath)
 
 /// Runs `python3` (from `PATH`) with `arguments`; returns its exit status and standard output.
 func runPython(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3"] + arguments
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    try runTool("/usr/bin/env", ["python3"] + arguments)
 }
 
 /// Runs the independent verifier `scripts/verify_ledger.py` on `ledger`.

@@ -206,25 +206,12 @@ struct ServeCommandTests {
 struct ServeTLSTests {
     static let tools = ["/usr/bin/openssl", "/usr/bin/curl"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
 
-    private func run(_ tool: String, _ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     @Test("HTTPS with the token answers; without the token 401; plain HTTP gets no answer", .enabled(if: tools))
     func tls() throws {
         let (folder, store) = try ServeCommandTests.storeFolder("serve-tls")
         defer { try? FileManager.default.removeItem(at: folder) }
         let cert = folder.appendingPathComponent("cert.pem").path, key = folder.appendingPathComponent("key.pem").path
-        let (made, _) = try run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+        let (made, _) = try runTool("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
                                                      "-days", "1", "-subj", "/CN=127.0.0.1"])
         #expect(made == 0)
         let tokenFile = folder.appendingPathComponent("token").path
@@ -233,9 +220,9 @@ struct ServeTLSTests {
                                        folder: folder)
         defer { server.stop() }
         let url = "https://127.0.0.1:\(server.port)/v2/models/health"
-        let (_, ok) = try run("/usr/bin/curl", ["-sk", "-w", "\n%{http_code}", "-H", "Authorization: Bearer tls-token", url])
+        let (_, ok) = try runTool("/usr/bin/curl", ["-sk", "-w", "\n%{http_code}", "-H", "Authorization: Bearer tls-token", url])
         #expect(ok.hasSuffix("\n200") && ok.contains("privacy_card"))
-        let (_, denied) = try run("/usr/bin/curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", url])
+        let (_, denied) = try runTool("/usr/bin/curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", url])
         #expect(denied == "401")
         let plain = try RawConnection.exchange(port: server.port, method: "GET", path: "/v2/models/health")
         #expect(RawConnection.status(plain) == nil)

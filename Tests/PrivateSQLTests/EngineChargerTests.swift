@@ -51,15 +51,7 @@ struct EngineChargerTests {
         #expect(throws: VeilError.self) { try missing.execute(plan, analyst: "ana") }
         #expect(charger.calls.isEmpty)
 
-        let endless = try TemporaryDatabase()
-        try endless.queue.write { db in
-            try db.execute(sql: """
-                CREATE VIEW visits AS
-                WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r)
-                SELECT n % 50 AS person_id, 1984 + n % 5 AS year, n % 30 AS doctor_visits, 1.0 AS income,
-                       0 AS female, 'north' AS region, 40 AS age FROM r
-                """)
-        }
+        let endless = try endlessVisitsDatabase()
         let engine = PrivateQueryEngine(metadata: try healthMetadata(), databasePath: endless.url.path, charger: charger,
                                         timeLimit: .milliseconds(200))
         let error = #expect(throws: VeilError.self) { try engine.execute(plan, analyst: "ana") }

@@ -241,15 +241,7 @@ struct EngineTests {
         let (_, ledger, ledgerURL) = try fixture()
         defer { try? FileManager.default.removeItem(at: ledgerURL) }
         try ledger.createBudget(scope: "health_panel", epsilon: 1, delta: 0, composition: .basic)
-        let endless = try TemporaryDatabase()
-        try endless.queue.write { db in
-            try db.execute(sql: """
-                CREATE VIEW visits AS
-                WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r)
-                SELECT n % 50 AS person_id, 1984 + n % 5 AS year, n % 30 AS doctor_visits, 1.0 AS income,
-                       0 AS female, 'north' AS region, 40 AS age FROM r
-                """)
-        }
+        let endless = try endlessVisitsDatabase()
         let engine = PrivateQueryEngine(metadata: try healthMetadata(), databasePath: endless.url.path, ledger: ledger,
                                         timeLimit: .milliseconds(300))
         let p = try engine.plan("SELECT COUNT(*) FROM visits", budget: try PrivacyParameters(epsilon: 0.25))

@@ -65,3 +65,17 @@ func makeVisits(_ database: TemporaryDatabase,
         }
     }
 }
+
+/// A database whose `visits` is a view over an infinite recursive CTE: a query on it never ends by itself.
+func endlessVisitsDatabase() throws -> TemporaryDatabase {
+    let database = try TemporaryDatabase()
+    try database.queue.write { db in
+        try db.execute(sql: """
+            CREATE VIEW visits AS
+            WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r)
+            SELECT n % 50 AS person_id, 1984 + n % 5 AS year, n % 30 AS doctor_visits, 1.0 AS income,
+                   0 AS female, 'north' AS region, 40 AS age FROM r
+            """)
+    }
+    return database
+}

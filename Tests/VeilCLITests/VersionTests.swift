@@ -18,16 +18,8 @@ struct VersionTests {
     @Test("veil-bench --version prints the same version")
     func benchVersion() throws {
         let bench = veilExecutableURL().deletingLastPathComponent().appendingPathComponent("veil-bench")
-        let process = Process()
-        process.executableURL = bench
-        process.arguments = ["--version"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(String(decoding: data, as: UTF8.self) == VeilVersion.string + "\n")
+        let run = try runTool(bench.path, ["--version"])
+        #expect(run.status == 0)
+        #expect(run.stdout == VeilVersion.string + "\n")
     }
 }

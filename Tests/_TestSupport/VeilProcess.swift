@@ -55,3 +55,19 @@ public func runVeil(_ arguments: [String], environment: [String: String] = [:],
                    stdout: String(decoding: outData, as: UTF8.self),
                    stderr: String(decoding: errData, as: UTF8.self))
 }
+
+/// Runs the program at `path` with `arguments` (no standard input, standard error discarded) and waits for it.
+/// - Returns: its exit status and standard output.
+public func runTool(_ path: String, _ arguments: [String]) throws -> (status: Int32, stdout: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
