@@ -42,8 +42,10 @@ public enum PredictionInput {
         case .csv(let path):
             return try readCSV(path: path, columns: try featureColumns(model))
         case .sqlite(let path, let table):
-            guard let table = table ?? model.data?.testTable ?? model.data?.table else {
-                throw VeilError(.invalidInput, "name the table to predict on (--table)")
+            // Never the training table by default: predictions on it would be exact, uncharged functions of the
+            // private training records (docs/design.md §2 rule 7). Name it with --table to do so deliberately.
+            guard let table = table ?? model.data?.testTable else {
+                throw VeilError(.invalidInput, "name the table to predict on (--table); the model records no test table")
             }
             return try readSQLite(path: path, table: table, columns: try featureColumns(model))
         }

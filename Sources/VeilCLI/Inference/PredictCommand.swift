@@ -11,7 +11,7 @@ struct PredictCommand: ParsableCommand {
         discussion: """
         IDX images: --input IMAGES --labels LABELS (the labels are read with the images, as by \
         `veil evaluate`, and not used). CSV: --input FILE with a header. SQLite: --input DATABASE \
-        [--table TABLE] (default: the model's test table, else its training table); opened read-only.
+        [--table TABLE] (default: the model's test table; never its training table); opened read-only.
 
         Tabular inputs are read by the feature column names stored in the model and clamped and scaled \
         with its declared feature bounds, exactly as `veil evaluate` does; other columns are ignored.
