@@ -37,10 +37,10 @@ public enum IDXLoader {
         guard n >= 1, rows >= 1, columns >= 1 else {
             throw VeilError(.invalidInput, "\(imagesPath) declares \(n) images of \(rows)×\(columns) pixels")
         }
-        // Each count is below 2³², so these products fit in 64 bits before the size check.
-        let pixels = rows * columns
+        // Each count is below 2³², so their product can exceed Int.max: both products are overflow-checked.
+        let (pixels, pixelOverflow) = rows.multipliedReportingOverflow(by: columns)
         let (imageBytes, overflow) = n.multipliedReportingOverflow(by: pixels)
-        guard !overflow, imageBytes <= maximumFileSize - 16 else {
+        guard !pixelOverflow, !overflow, imageBytes <= maximumFileSize - 16 else {
             throw VeilError(.invalidInput, "\(imagesPath) declares \(n) images of \(rows)×\(columns) pixels, more than the "
                             + "\(maximumFileSize) bytes an IDX file may hold")
         }
