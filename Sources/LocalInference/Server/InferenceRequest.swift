@@ -62,8 +62,9 @@ public struct InferenceRequest: Sendable {
             throw Invalid("shape \(shape) does not fit the model: expected [batch, …] with \(inputCount) values per example")
         }
         guard let data = tensor["data"] else { throw Invalid("the input tensor needs \"data\"") }
+        // No capacity reserved from the claimed shape: a small body claiming a large shape must not allocate for it.
+        // The array grows with the values actually sent, which the bounded body size limits.
         var values = [Float]()
-        values.reserveCapacity(batch * inputCount)
         try Self.flatten(data, integer: datatype == "INT64", into: &values, limit: batch * inputCount)
         guard values.count == batch * inputCount else {
             throw Invalid("\"data\" holds \(values.count) values; shape \(shape) needs \(batch * inputCount)")

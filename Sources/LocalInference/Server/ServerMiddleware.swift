@@ -20,7 +20,10 @@ struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         do {
             let response = try await next(request, context)
-            log(line(response.status.code, response.body.contentLength))
+            // An inference response's length follows the printed digits of its probabilities, a function of the
+            // request's content: it is not logged (zero data retention).
+            let isInference = request.uri.path.hasSuffix("/infer")
+            log(line(response.status.code, isInference ? nil : response.body.contentLength))
             return response
         } catch {
             log(line((error as? any HTTPResponseError)?.status.code ?? 500, nil))
