@@ -87,7 +87,10 @@ struct ChainVerifier {
             else { return "reservation \(entry.id) is incomplete or its units do not match its cost" }
             reservations[entry.id] = (entry.scope, e, d)
             let t = totals[entry.scope] ?? (0, 0)
-            totals[entry.scope] = (t.epsilon &+ e, t.delta &+ d)
+            let (sumE, overflowE) = t.epsilon.addingReportingOverflow(e)
+            let (sumD, overflowD) = t.delta.addingReportingOverflow(d)
+            guard !overflowE, !overflowD else { return "reservation \(entry.id) overflows the scope's running total" }
+            totals[entry.scope] = (sumE, sumD)
             composedStates.reserve(entry)
         case .commit, .refund:
             guard let id = entry.reservation, let reserved = reservations[id] else {
@@ -98,7 +101,8 @@ struct ChainVerifier {
             resolved.insert(id)
             if entry.kind == .refund {
                 let t = totals[entry.scope] ?? (0, 0)
-                totals[entry.scope] = (t.epsilon &- reserved.epsilonUnits, t.delta &- reserved.deltaUnits)
+                // Each reservation's units were added before, so the difference is never negative in a valid chain.
+                totals[entry.scope] = (t.epsilon - reserved.epsilonUnits, t.delta - reserved.deltaUnits)
                 composedStates.refund(scope: entry.scope, reservation: id)
             }
         }

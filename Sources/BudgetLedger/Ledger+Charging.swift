@@ -203,7 +203,13 @@ extension Ledger {
             var stateDigest: String?
             if resolution == .refund {
                 let (e, d, _) = try Self.verifiedRunningTotal(db, scope: reserved.scope)
-                totals = (e &- (reserved.epsilonUnits ?? 0), d &- (reserved.deltaUnits ?? 0))
+                let (remainingE, overflowE) = e.subtractingReportingOverflow(reserved.epsilonUnits ?? 0)
+                let (remainingD, overflowD) = d.subtractingReportingOverflow(reserved.deltaUnits ?? 0)
+                guard !overflowE, !overflowD, remainingE >= 0, remainingD >= 0 else {
+                    throw LedgerFailure.totalMismatch(reserved.scope, "refunding reservation \(reservationID) would take "
+                                                      + "the running total below zero")
+                }
+                totals = (remainingE, remainingD)
                 guard let (budget, _, _) = try Self.budget(db, scope: reserved.scope) else {
                     throw LedgerFailure.unknownScope(reserved.scope)
                 }
