@@ -126,22 +126,26 @@ struct QueryCommand: ParsableCommand {
         let privacy = try PrivacyMetadata.load(contentsOf: URL(fileURLWithPath: metadata))
         let budget = try PrivacyParameters(epsilon: epsilon, delta: delta)
         let weights = try accuracyWeights()
-        func planAt(_ budget: PrivacyParameters) throws -> QueryPlan {
+        func planAt(_ budget: PrivacyParameters, publicValues: [String: [SQLValue]] = [:], keysFile: URL? = nil) throws -> QueryPlan {
             do {
-                // The planner parses the query once and reads the keys file against the queried table.
-                return try QueryPlanner(metadata: privacy).plan(query, budget: budget,
-                                                                keysFile: keys.map { URL(fileURLWithPath: $0) },
-                                                                accuracyWeights: weights)
+                return try QueryPlanner(metadata: privacy).plan(query, budget: budget, publicValues: publicValues,
+                                                                keysFile: keysFile, accuracyWeights: weights)
             } catch {
                 throw error.veilError
             }
         }
-        var plan = try planAt(budget)
+        // The planner parses the query and reads the keys file against the queried table.
+        var plan = try planAt(budget, keysFile: keys.map { URL(fileURLWithPath: $0) })
         if let targetError {
+            // The search plans the query many times: the keys file is read once more, not once per step.
+            let keyValues = try keys.map { path -> [String: [SQLValue]] in
+                guard let table = privacy.table(named: plan.statement.from.name) else { return [:] }
+                return try KeysFile.load(contentsOf: URL(fileURLWithPath: path), table: table)
+            } ?? [:]
             let epsilon = try TargetErrorSearch.smallestEpsilon(target: targetError, level: confidence) { epsilon in
-                try planAt(try PrivacyParameters(epsilon: epsilon, delta: delta))
+                try planAt(try PrivacyParameters(epsilon: epsilon, delta: delta), publicValues: keyValues)
             }
-            plan = try planAt(try PrivacyParameters(epsilon: epsilon, delta: delta))
+            plan = try planAt(try PrivacyParameters(epsilon: epsilon, delta: delta), publicValues: keyValues)
         }
         if dryRun {
             print(QueryText.cost(plan))
