@@ -5,10 +5,7 @@
 #include <sys/prctl.h>
 /* Marks the process not dumpable: no core file, and /proc/PID/mem only for privileged readers. */
 static inline int veil_set_not_dumpable(void) { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
-/* 1 when the process is dumpable, 0 when not, -1 on error. */
-static inline int veil_is_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }
 #else
 static inline int veil_set_not_dumpable(void) { return -1; }
-static inline int veil_is_dumpable(void) { return -1; }
 #endif
 #endif

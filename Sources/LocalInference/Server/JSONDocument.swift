@@ -119,12 +119,6 @@ public enum JSONDocument {
             }
         }
 
-        mutating func digits() -> Int {
-            let start = position
-            while let c = current, c >= 0x30, c <= 0x39 { position += 1 }
-            return position - start
-        }
-
         /// A number per the JSON grammar, converted by hand from at most 19 significant digits and a
         /// decimal exponent (no text copy is made; digits beyond the 19th only shift the exponent).
         mutating func number() throws(SyntaxError) -> Double {

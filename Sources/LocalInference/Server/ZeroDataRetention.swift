@@ -54,10 +54,4 @@ public enum ZeroDataRetention {
         }
         #endif
     }
-
-    /// Whether the process is marked dumpable (Linux; `nil` elsewhere).
-    public static var isDumpable: Bool? {
-        let v = veil_is_dumpable()
-        return v < 0 ? nil : v == 1
-    }
 }

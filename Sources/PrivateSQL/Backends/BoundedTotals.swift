@@ -8,16 +8,9 @@ struct BoundedTotals {
     let scan: BoundedScan
     let accumulation: BoundedAccumulation
 
-    /// The true per-group quantities, in the order and with the groups the SQL form returns: every public key
-    /// combination (zeros when empty), else the groups that keep at least one pair, sorted by key; a query
-    /// without `GROUP BY` has exactly one group.
-    func groups() -> [TrueGroup] {
-        var all: [TrueGroup] = []
-        forEachGroup { all.append($0) }
-        return all
-    }
-
-    /// Hands the groups of ``groups()`` to `body` one at a time, in the same order, without holding them all.
+    /// Hands the true per-group quantities to `body` one at a time, without holding them all, in the order and
+    /// with the groups the SQL form returns: every public key combination (zeros when empty), else the groups
+    /// that keep at least one pair, sorted by key; a query without `GROUP BY` has exactly one group.
     func forEachGroup(_ body: (TrueGroup) throws -> Void) rethrows {
         let scalars = plan.quantities.filter { $0.dimension == 1 }
         let rules = scalars.map(rule)
