@@ -57,6 +57,23 @@ import _TestSupport
         #expect(wrong.stderr.split(separator: "\n").count == 1)
     }
 
+    @Test("evidence, policy and collateral that are not small regular files are refused before they are read")
+    func unboundedFilesRefused() throws {
+        let dir = try Self.tempFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let zero = dir.appendingPathComponent("zero.yaml")
+        try FileManager.default.createSymbolicLink(atPath: zero.path, withDestinationPath: "/dev/zero")
+        let quote = ReferenceAttestation.tdx.appendingPathComponent("quote_v4.dat").path
+        let policyFromDevice = try runVeil(["enclave", "verify", quote, "--policy", zero.path], timeout: .seconds(30))
+        #expect(policyFromDevice.status == 2)
+        #expect(policyFromDevice.stderr == "error: policy: \(zero.path) is not a regular file\n")
+
+        let good = try Self.write("tee: tdx\n", dir.appendingPathComponent("good.yaml"))
+        let evidenceFromDevice = try runVeil(["enclave", "verify", zero.path, "--policy", good], timeout: .seconds(30))
+        #expect(evidenceFromDevice.status == 2)
+        #expect(evidenceFromDevice.stderr.hasSuffix("\(zero.path) is not a regular file\n"))
+    }
+
     @Test func badInputIsOneLineAndExitTwo() throws {
         let dir = try Self.tempFolder()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -24,7 +24,7 @@ public struct KeyBroker: Sendable {
 
     /// Loads a key store: JSON `{"keys": {"ID": "hex", …}}` (each key 16–64 bytes).
     public static func keyStore(contentsOf url: URL) throws -> [String: [UInt8]] {
-        guard let data = FileManager.default.contents(atPath: url.path) else { throw TrustedExecutionError.invalid("key store: cannot read \(url.path)") }
+        let data = Data(try BoundedFile.read(url.path, limit: 1 << 20, what: "key store"))
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], Set(object.keys) == ["keys"],
               let entries = object["keys"] as? [String: String] else {
             throw TrustedExecutionError.invalid("key store \(url.path): expected {\"keys\": {\"ID\": \"hex\", …}}")

@@ -110,10 +110,7 @@ public struct AttestationPolicy: Sendable, Equatable {
 
     /// Loads a policy file.
     public init(contentsOf url: URL) throws {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw TrustedExecutionError.invalid("policy: cannot read \(url.path)")
-        }
-        guard data.count <= 1 << 16 else { throw TrustedExecutionError.invalid("policy: \(url.path) is larger than 64 KiB") }
+        let data = try BoundedFile.read(url.path, limit: 1 << 16, what: "policy")
         try self.init(yaml: String(decoding: data, as: UTF8.self))
     }
 }

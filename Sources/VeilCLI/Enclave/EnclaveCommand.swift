@@ -33,14 +33,11 @@ enum EnclaveCLI {
 
     /// Reads a file of at most `limit` bytes; a missing, unreadable or oversized file is bad input.
     static func read(_ path: String, what: String, limit: Int = 16 << 20) throws -> [UInt8] {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        guard let size = attributes?[.size] as? NSNumber, let data = FileManager.default.contents(atPath: path) else {
-            throw CLIFailure("\(what): cannot read \(path)", exitCode: CLIExitCode.badInput)
+        do {
+            return try BoundedFile.read(path, limit: limit, what: what)
+        } catch let error as TrustedExecutionError {
+            throw CLIFailure(error.message, exitCode: CLIExitCode.badInput)
         }
-        guard size.intValue <= limit, data.count <= limit else {
-            throw CLIFailure("\(what): \(path) is larger than \(limit) bytes", exitCode: CLIExitCode.badInput)
-        }
-        return [UInt8](data)
     }
 
     /// Parses `--at` (ISO 8601, e.g. 2023-07-01T01:00:00Z); the current time when absent.
