@@ -49,12 +49,8 @@ public struct BatchPredictor: Sendable {
         }
     }
 
-    /// The most probable class of each row of `probabilities` (the first on ties).
+    /// The most probable class of each row of `probabilities` (the first on ties): the argmax evaluation uses.
     public static func predictedClasses(_ probabilities: Matrix) -> [Int] {
-        (0..<probabilities.rows).map { r in
-            var best = 0
-            for c in 1..<probabilities.columns where probabilities[r, c] > probabilities[r, best] { best = c }
-            return best
-        }
+        SoftmaxCrossEntropy.predictions(logits: probabilities).map(Int.init)
     }
 }
