@@ -28,7 +28,7 @@ struct CSVRecords {
     /// Records of the file at `url` (checked with ``checkUTF8(_:)``), for messages naming `file`.
     /// - Throws: ``VeilError`` (`invalid_input`) if the file cannot be read.
     init(reading url: URL, file: String) throws {
-        do { handle = try FileHandle(forReadingFrom: url) } catch { throw Self.unreadable(url) }
+        do { handle = try FileHandle(forReadingFrom: url) } catch { throw Self.unreadable(url, error.localizedDescription) }
         self.file = file
         buffer = []
         _ = try peekByte()
@@ -123,34 +123,31 @@ struct CSVRecords {
     }
 
     /// Checks that the file at `url` is UTF-8, reading it in chunks of ``chunkSize`` bytes.
-    /// - Throws: ``VeilError`` (`invalid_input`): ``unreadable(_:)``.
+    /// - Throws: ``VeilError`` (`invalid_input`): ``unreadable(_:_:)``.
     static func checkUTF8(_ url: URL) throws {
         let handle: FileHandle
-        do { handle = try FileHandle(forReadingFrom: url) } catch { throw unreadable(url) }
+        do { handle = try FileHandle(forReadingFrom: url) } catch { throw unreadable(url, error.localizedDescription) }
         var carried: [UInt8] = []
         while true {
             let chunk: Data?
-            do { chunk = try handle.read(upToCount: chunkSize) } catch { throw unreadable(url) }
+            do { chunk = try handle.read(upToCount: chunkSize) } catch { throw unreadable(url, error.localizedDescription) }
             guard let chunk, !chunk.isEmpty else { break }
             let bytes = carried + chunk
             // A character cut by the chunk's end is checked with the next chunk: find where the last one starts.
             var start = bytes.count
             while start > 0, bytes.count - start < 4, bytes[start - 1] & 0xC0 == 0x80 { start -= 1 }
             if start > 0, bytes[start - 1] >= 0xC0 { start -= 1 } else { start = bytes.count }
-            guard String(validating: bytes[..<start], as: UTF8.self) != nil else { throw unreadable(url) }
+            guard String(validating: bytes[..<start], as: UTF8.self) != nil else { throw unreadable(url, Self.notUTF8) }
             carried = Array(bytes[start...])
         }
-        guard String(validating: carried, as: UTF8.self) != nil else { throw unreadable(url) }
+        guard String(validating: carried, as: UTF8.self) != nil else { throw unreadable(url, Self.notUTF8) }
     }
 
-    /// The error for a file that cannot be read as UTF-8 text, with the reason Foundation gives for it (this
-    /// reads the file whole, which only a failing import does).
-    static func unreadable(_ url: URL) -> VeilError {
-        do {
-            _ = try String(contentsOf: url, encoding: .utf8)
-        } catch {
-            return VeilError(.invalidInput, "cannot read \(url.path): \(error.localizedDescription)")
-        }
-        return VeilError(.invalidInput, "cannot read \(url.path): the file changed while it was read")
+    /// Why a file that is not UTF-8 text is refused.
+    static let notUTF8 = "it is not UTF-8 text"
+
+    /// The error for a file that cannot be read, with `reason` (the file is not read again to find one).
+    static func unreadable(_ url: URL, _ reason: String) -> VeilError {
+        VeilError(.invalidInput, "cannot read \(url.path): \(reason)")
     }
 }
