@@ -19,20 +19,22 @@ extension QueryPlan {
     /// Each output column's expected half-width at `level` (``ExpectedHalfWidth``), in ``outputs`` order.
     /// - Throws: ``VeilError`` (`invalid_parameter`) for a level outside (0, 1).
     public func expectedHalfWidths(level: Double = 0.95) throws -> [ExpectedHalfWidth] {
-        try outputs.map { output in
+        // The same noise half-widths the released intervals use (``IntervalWidths``), so the two cannot drift apart.
+        let widths = try IntervalWidths(plan: self, level: level)
+        return outputs.map { output in
             guard case .aggregate(let a) = output.expression else { return .dataDependent }
             let aggregate = aggregates[a]
             switch aggregate.function {
             case .countRows, .countColumn, .countDistinctUnits, .sum:
-                let q = quantities[aggregate.quantities[0]]
-                let rounding = q.granularity < 1 ? 0.5 : 0
-                return .exact(q.granularity * (Double(try q.noiseHalfWidth(level: level)) + rounding))
+                let index = aggregate.quantities[0]
+                let q = quantities[index]
+                let rounding = q.granularity == 1 ? 0 : 0.5
+                return .exact(q.granularity * (Double(widths.single[index]) + rounding))
             case .average:
-                let count = quantities[aggregate.quantities[0]], sum = quantities[aggregate.quantities[1]]
-                let pairLevel = 1 - (1 - level) / 2
+                let count = aggregate.quantities[0], sum = aggregate.quantities[1]
                 let half = aggregate.bounds.map { ($0.upperBound - $0.lowerBound) / 2 } ?? 0
-                return .perCount(sum.granularity * Double(try sum.noiseHalfWidth(level: pairLevel))
-                                 + half * count.granularity * Double(try count.noiseHalfWidth(level: pairLevel)))
+                return .perCount(quantities[sum].granularity * Double(widths.pair[sum])
+                                 + half * quantities[count].granularity * Double(widths.pair[count]))
             default:
                 return .dataDependent
             }
