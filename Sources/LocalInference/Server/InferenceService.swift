@@ -28,11 +28,14 @@ public struct InferenceService: Sendable {
     public let models: [String: InferenceModel]
     /// The server's name and version for `GET /v2`.
     public let serverVersion: String
+    /// One predictor per model, sized once (not per request).
+    private let predictors: [String: BatchPredictor]
 
     /// A service for `models` (their names must be distinct).
     public init(models: [InferenceModel], serverVersion: String = "1") {
         self.models = Dictionary(models.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.serverVersion = serverVersion
+        predictors = self.models.mapValues { BatchPredictor(model: $0) }
     }
 
     private static func json(_ object: Any) -> [UInt8] {
@@ -111,7 +114,8 @@ public struct InferenceService: Sendable {
         // Batch by batch, so that activation memory stays bounded whatever the request's batch.
         let classes = model.classCount
         var probabilities = Matrix(rows: request.features.rows, columns: classes)
-        BatchPredictor(model: model).forEachBatch(request.features) { rows, p in
+        let predictor = predictors[name] ?? BatchPredictor(model: model)
+        predictor.forEachBatch(request.features) { rows, p in
             probabilities.storage.replaceSubrange((rows.lowerBound * classes)..<(rows.upperBound * classes), with: p.storage)
         }
         defer { SequentialModel.overwrite(&probabilities) }
