@@ -17,10 +17,7 @@ public struct BatchPredictor: Sendable {
     /// A predictor running at most `batchSize` examples per forward pass.
     public init(model: InferenceModel, batchSize: Int = defaultBatchSize) {
         self.model = model
-        // The model was built from a checked architecture, so its footprint exists.
-        let fitting = (try? ArchitectureFootprint(architecture: model.model.architecture, inputShape: model.inputShape))?
-            .largestBatch ?? 1
-        self.batchSize = max(1, min(batchSize, fitting))
+        self.batchSize = max(1, min(batchSize, model.model.footprint.largestBatch))
     }
 
     /// Class probabilities (softmax of the logits) of prepared inputs, one row per example, computed

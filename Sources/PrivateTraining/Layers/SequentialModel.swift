@@ -7,13 +7,15 @@ public struct SequentialModel: Sendable {
     public let inputShape: ImageShape
     /// The layers, first to last.
     public var layers: [any Layer]
+    /// The sizes of the architecture, checked when the model was built.
+    public let footprint: ArchitectureFootprint
 
     /// Builds the layers of `architecture` for inputs of `inputShape`, drawing initial weights
     /// from `random` (initialisation does not depend on data).
     /// - Throws: `VeilError.invalidParameter` when a layer does not fit its input or the model exceeds
     ///   the sizes ``ArchitectureFootprint`` allows (checked before anything is allocated).
     public init<R: RandomSource>(architecture: [LayerSpecification], inputShape: ImageShape, random: inout R) throws {
-        _ = try ArchitectureFootprint(architecture: architecture, inputShape: inputShape)
+        footprint = try ArchitectureFootprint(architecture: architecture, inputShape: inputShape)
         self.inputShape = inputShape
         var shape = inputShape
         var built: [any Layer] = []
@@ -94,9 +96,7 @@ public struct SequentialModel: Sendable {
     /// of at most `chunk` rows (fewer when a chunk's buffers would exceed
     /// ``ArchitectureFootprint/maximumValuesPerBatch``).
     public func logits(_ input: Matrix, chunk: Int = 1000) -> Matrix {
-        // The architecture was checked when this model was built, so its footprint exists.
-        let fitting = (try? ArchitectureFootprint(architecture: architecture, inputShape: inputShape))?.largestBatch ?? 1
-        let chunk = max(1, min(chunk, fitting))
+        let chunk = max(1, min(chunk, footprint.largestBatch))
         var copy = self
         var out = Matrix(rows: input.rows, columns: classCount)
         var start = 0

@@ -55,8 +55,7 @@ public enum SafetensorsFile {
 
         var header: [String: Any] = ["__metadata__": metadata]
         var body = Data()
-        let footprint = try ArchitectureFootprint(architecture: model.architecture, inputShape: model.inputShape)
-        for entry in tensorLayout(footprint) {
+        for entry in tensorLayout(model.footprint) {
             let values = model.layers[entry.layer].parameters[entry.slot].storage
             let start = body.count
             for v in values {

@@ -78,8 +78,7 @@ public struct TrainingRun {
         var secure = SecureRandomSource()
         let model = try SequentialModel(architecture: pipeline.layerSpecifications, inputShape: train.inputShape,
                                         random: &secure)
-        try ArchitectureFootprint(architecture: model.architecture, inputShape: model.inputShape)
-            .checkBatch(pipeline.training.maxPhysicalBatchSize)
+        try model.footprint.checkBatch(pipeline.training.maxPhysicalBatchSize)
         try ModelFileDestination.prepare(pipeline.output)
         // The data's fingerprint goes to the access-controlled ledger, never into the model file.
         let purpose = "veil train \(source) → \(pipeline.output) (training data sha256:\(train.sha256))"
