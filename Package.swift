@@ -130,7 +130,7 @@ let package = Package(
         // MARK: Tests
         .target(
             name: "_TestSupport",
-            dependencies: ["Mechanisms", "CGSL"],
+            dependencies: ["Mechanisms", "CGSL", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/_TestSupport"
         ),
         .testTarget(name: "MechanismsTests", dependencies: ["Mechanisms", "_TestSupport"]),
@@ -139,7 +139,7 @@ let package = Package(
             dependencies: ["Accounting", "_TestSupport"],
             resources: [.copy("Resources")]
         ),
-        .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport", "VeilCLI"]),
+        .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport", "VeilCLI", "BudgetLedger"]),
         .testTarget(name: "BudgetLedgerTests", dependencies: ["BudgetLedger", "_TestSupport"]),
         .testTarget(
             name: "PrivateSQLTests",

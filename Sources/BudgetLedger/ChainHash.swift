@@ -1,4 +1,5 @@
 import Crypto
+import Mechanisms
 
 /// SHA-256 (FIPS 180-4) of the ledger's hash chain, as lowercase hexadecimal.
 public enum ChainHash {
@@ -14,15 +15,7 @@ public enum ChainHash {
         hex(SHA256.hash(data: bytes))
     }
 
-    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
-
     private static func hex(_ digest: SHA256.Digest) -> String {
-        var chars = [UInt8]()
-        chars.reserveCapacity(64)
-        for byte in digest {
-            chars.append(digits[Int(byte >> 4)])
-            chars.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: chars, as: UTF8.self)
+        LowercaseHex.encode(digest)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Mechanisms
 
 /// A value that crosses the boundary to the database: a bound parameter, a public key value, or a
 /// grouping key read back.
@@ -23,7 +24,7 @@ public enum SQLValue: Hashable, Sendable, Codable, CustomStringConvertible {
 
     /// A blob read from the database, as Veil represents it: text of its lowercase hexadecimal digits, two per byte.
     public static func hexText(of bytes: some Sequence<UInt8>) -> SQLValue {
-        .text(bytes.map { String(format: "%02x", $0) }.joined())
+        .text(LowercaseHex.encode(bytes))
     }
 
     /// The value as a number, when it is one.

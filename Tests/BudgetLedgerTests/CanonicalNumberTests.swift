@@ -1,3 +1,4 @@
+import _TestSupport
 import Foundation
 import Mechanisms
 import Testing
@@ -29,7 +30,7 @@ struct CanonicalNumberTests {
                 print(json.dumps(canonical(float.fromhex(h))))
             """
         let hex = Self.values.map { String(format: "%a", $0) }
-        let run = try runPython(["-c", program, scriptsFolder.path] + hex)
+        let run = try runPython(["-c", program, RepositoryFolder.scripts.path] + hex)
         #expect(run.status == 0)
         let python = run.stdout.split(separator: "\n").map(String.init)
         let swift = Self.values.map(CanonicalJSON.number)

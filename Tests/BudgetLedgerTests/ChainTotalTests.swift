@@ -1,3 +1,4 @@
+import _TestSupport
 import Foundation
 import Mechanisms
 import Testing
@@ -11,7 +12,7 @@ struct ChainTotalTests {
     /// A ledger written by format 1 (no recorded totals), restored from its `sqlite3 .dump`.
     private func formatOneLedger(_ folder: TemporaryFolder) throws -> String {
         let path = folder.path("format1.sqlite")
-        let dump = try String(contentsOf: scriptsFolder.appendingPathComponent("testdata/format1-ledger.sql"),
+        let dump = try String(contentsOf: RepositoryFolder.scripts.appendingPathComponent("testdata/format1-ledger.sql"),
                               encoding: .utf8)
         #expect(try sqlite3(path, dump) == 0)
         return path

@@ -143,7 +143,7 @@ struct ComposedStateTests {
     func formatOneScope() throws {
         let folder = try TemporaryFolder()
         let path = folder.path("format1.sqlite")
-        let dump = try String(contentsOf: scriptsFolder.appendingPathComponent("testdata/format1-ledger.sql"), encoding: .utf8)
+        let dump = try String(contentsOf: RepositoryFolder.scripts.appendingPathComponent("testdata/format1-ledger.sql"), encoding: .utf8)
         #expect(try sqlite3(path, dump) == 0)
         let ledger = try Ledger(path: path)
         #expect(try storedState(ledger, "model") == nil)

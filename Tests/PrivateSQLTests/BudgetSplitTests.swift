@@ -1,3 +1,4 @@
+import _TestSupport
 import Accounting
 import BudgetLedger
 import Foundation
@@ -8,19 +9,10 @@ import Testing
 /// The split of a query's ε (or ρ) over its noisy quantities by their effect on the aggregates' error.
 @Suite("Budget split by accuracy")
 struct BudgetSplitTests {
-    static let yaml = """
-        scope: s
-        tables:
-          t:
-            privacy_unit: uid
-            max_partitions_per_unit: 2
-            max_rows_per_partition: 3
-            columns:
-              uid: {type: integer}
-              g: {type: text}
-              x: {type: integer, lower: 0, upper: 10}
-              r: {type: real, lower: 2, upper: 6}
-        """
+    static let yaml = PrivacyMetadataFixture(
+        maxPartitionsPerUnit: 2, maxRowsPerPartition: 3,
+        columns: [("uid", "{type: integer}"), ("g", "{type: text}"), ("x", "{type: integer, lower: 0, upper: 10}"),
+                  ("r", "{type: real, lower: 2, upper: 6}")]).yaml
 
     func plan(_ query: String, epsilon: Double, delta: Double = 0, noise: QueryNoise = .laplace,
               weights: [Double]? = nil) throws -> QueryPlan {

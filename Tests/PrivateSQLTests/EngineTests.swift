@@ -1,3 +1,4 @@
+import _TestSupport
 import Accounting
 import BudgetLedger
 import Foundation
@@ -141,7 +142,7 @@ struct EngineTests {
             for year in 1984...1986 { rows.append((person, year, person % 7, Double(person % 15), person % 2, "north")) }
         }
         try makeVisits(database, rows)
-        let ledgerURL = FileManager.default.temporaryDirectory.appendingPathComponent("veil-ledger-\(UUID().uuidString).sqlite")
+        let ledgerURL = TemporaryDirectory.file("ledger", extension: "sqlite")
         let ledger = try Ledger(path: ledgerURL.path, mode: .createIfMissing, durability: .normal)
         return (database, ledger, ledgerURL)
     }
@@ -292,7 +293,7 @@ struct EngineTests {
 
     @Test("the synthetic panel matches its metadata and answers every demo query")
     func syntheticPanel() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("veil-synthetic-\(UUID().uuidString).sqlite").path
+        let path = TemporaryDirectory.file("synthetic", extension: "sqlite").path
         let ledgerPath = path + ".ledger"
         defer { for p in [path, ledgerPath, ledgerPath + "-wal", ledgerPath + "-shm"] { try? FileManager.default.removeItem(atPath: p) } }
         try SyntheticPanel.generate(path: path, rows: 2_000, rowsPerUnit: 4, seed: 5)

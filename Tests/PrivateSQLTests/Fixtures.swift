@@ -1,45 +1,18 @@
+import _TestSupport
 import Accounting
 import Foundation
 import GRDB
 @testable import PrivateSQL
 
 /// The metadata of the contract example, used across the suites.
-let healthYAML = """
-scope: health_panel
-tables:
-  visits:
-    privacy_unit: person_id
-    max_partitions_per_unit: 5
-    max_rows_per_partition: 1
-    columns:
-      person_id: {type: integer}
-      year: {type: integer, public_values: [1984, 1985, 1986, 1987, 1988]}
-      doctor_visits: {type: integer, lower: 0, upper: 30}
-      income: {type: real, lower: 0, upper: 15}
-      female: {type: boolean}
-      region: {type: text}
-      age: {type: integer}
-"""
+let healthYAML = PrivacyMetadataFixture.visits().yaml
 
 func healthMetadata() throws -> PrivacyMetadata {
     try PrivacyMetadata.parse(yaml: healthYAML, source: "privacy.yaml")
 }
 
-/// A temporary SQLite file, removed when the value is released by the test.
-final class TemporaryDatabase {
-    let url: URL
-    let queue: DatabaseQueue
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("veil-sql-\(UUID().uuidString).sqlite")
-        queue = try DatabaseQueue(path: url.path)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(at: url)
-    }
-
-    func backend() throws -> SQLiteBackend { try SQLiteBackend(path: url.path) }
+extension TemporaryDatabase {
+    func backend() throws -> SQLiteBackend { try SQLiteBackend(path: path) }
 }
 
 /// The true groups of `query` on `database` (no noise), as a dictionary from the first key to the quantities.

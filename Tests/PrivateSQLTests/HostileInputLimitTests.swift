@@ -1,3 +1,4 @@
+import _TestSupport
 import Accounting
 import Foundation
 import GRDB
@@ -9,17 +10,8 @@ import Testing
 /// refused with a message naming the limit. Each of these crashed or ran for minutes before the limits existed.
 @Suite("Front-end limits on hostile inputs")
 struct HostileInputLimitTests {
-    static let yaml = """
-        scope: s
-        tables:
-          t:
-            privacy_unit: pid
-            max_partitions_per_unit: 1
-            max_rows_per_partition: 1
-            columns:
-              pid: {type: integer}
-              x: {type: integer, lower: 0, upper: 10}
-        """
+    static let yaml = PrivacyMetadataFixture(
+        unit: "pid", columns: [("pid", "{type: integer}"), ("x", "{type: integer, lower: 0, upper: 10}")]).yaml
 
     func plan(_ query: String, yaml: String = Self.yaml, epsilon: Double = 1, delta: Double = 0) throws -> QueryPlan {
         try QueryPlanner(metadata: PrivacyMetadata.parse(yaml: yaml, source: "m.yaml"))
@@ -239,15 +231,10 @@ struct HostileInputLimitTests {
 /// CSV import refuses what SQLite cannot hold, at once, and leaves no file behind when it fails.
 @Suite("CSV import limits")
 struct ImportLimitTests {
-    func folder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("veil-import-limits-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     @Test("a header of 1,000,000 columns is refused at once", .timeLimit(.minutes(1)))
     func tooManyColumns() throws {
-        let dir = try folder()
+        let temporary = try TemporaryFolder("import-limits")
+        let dir = temporary.url
         let csv = dir.appendingPathComponent("wide.csv")
         let header = (0..<1_000_000).map { "c\($0)" }.joined(separator: ",")
         try (header + "\n").write(to: csv, atomically: true, encoding: .utf8)
@@ -265,7 +252,8 @@ struct ImportLimitTests {
 
     @Test("exactly 2000 columns import")
     func columnLimitItself() throws {
-        let dir = try folder()
+        let temporary = try TemporaryFolder("import-limits")
+        let dir = temporary.url
         let csv = dir.appendingPathComponent("wide.csv")
         try ((0..<2000).map { "c\($0)" }.joined(separator: ",") + "\n" + Array(repeating: "1", count: 2000).joined(separator: ",")
              + "\n").write(to: csv, atomically: true, encoding: .utf8)
@@ -276,7 +264,8 @@ struct ImportLimitTests {
 
     @Test("a NUL inside a field is refused with its line, not cut", arguments: ["a,b\n1,x\u{0}y\n", "a,b\n1,\"x\u{0}y\"\n"])
     func nulInField(text: String) throws {
-        let dir = try folder()
+        let temporary = try TemporaryFolder("import-limits")
+        let dir = temporary.url
         let csv = dir.appendingPathComponent("nul.csv")
         try text.write(to: csv, atomically: true, encoding: .utf8)
         let db = dir.appendingPathComponent("new.sqlite").path
@@ -290,7 +279,8 @@ struct ImportLimitTests {
 
     @Test("a failed write removes the database file the import created, never one that existed")
     func failedWriteLeavesNothing() throws {
-        let dir = try folder()
+        let temporary = try TemporaryFolder("import-limits")
+        let dir = temporary.url
         let csv = dir.appendingPathComponent("ok.csv")
         try "a,b\n1,2\n".write(to: csv, atomically: true, encoding: .utf8)
         // A table name SQLite refuses (reserved prefix) fails inside the write, after the file was created.

@@ -1,3 +1,4 @@
+import _TestSupport
 import Accounting
 import Foundation
 import GRDB
@@ -8,7 +9,7 @@ import Testing
 @Suite("CSV import")
 struct ImportTests {
     func write(_ text: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("veil-import-\(UUID().uuidString).csv")
+        let url = TemporaryDirectory.file("import", extension: "csv")
         try text.write(to: url, atomically: true, encoding: .utf8)
         return url
     }
@@ -30,20 +31,9 @@ struct ImportTests {
     func withMetadata() throws {
         let db = try TemporaryDatabase()
         let csv = try write("\"\",id,docvis,hhninc,year,female,extra\n\"1\",1,3,2.5,1984,1,z\n\"2\",1,0,NA,1985,0,z\n")
-        let yaml = """
-            scope: s
-            tables:
-              visits:
-                privacy_unit: person_id
-                max_partitions_per_unit: 5
-                max_rows_per_partition: 1
-                columns:
-                  person_id: {type: integer}
-                  year: {type: integer}
-                  doctor_visits: {type: integer, lower: 0, upper: 30}
-                  income: {type: real, lower: 0, upper: 15}
-                  female: {type: boolean}
-            """
+        var fixture = PrivacyMetadataFixture.visits(scope: "s", year: "{type: integer}")
+        fixture.columns.removeLast(2)   // no region, no age: the CSV's extra column is ignored
+        let yaml = fixture.yaml
         let table = try PrivacyMetadata.parse(yaml: yaml, source: "m.yaml").tables[0]
         let summary = try CSVImporter.importCSV(
             at: csv, into: db.url.path,

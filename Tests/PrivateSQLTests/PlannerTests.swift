@@ -1,3 +1,4 @@
+import _TestSupport
 import Accounting
 import Foundation
 import Mechanisms
@@ -15,19 +16,10 @@ struct PlannerTests {
 
     /// Metadata with k partitions per unit and m rows per partition.
     func yaml(k: Int, m: Int) -> String {
-        """
-        scope: s
-        tables:
-          t:
-            privacy_unit: uid
-            max_partitions_per_unit: \(k)
-            max_rows_per_partition: \(m)
-            columns:
-              uid: {type: integer}
-              g: {type: text}
-              x: {type: integer, lower: -4, upper: 10}
-              r: {type: real, lower: 2, upper: 6}
-        """
+        PrivacyMetadataFixture(
+            maxPartitionsPerUnit: k, maxRowsPerPartition: m,
+            columns: [("uid", "{type: integer}"), ("g", "{type: text}"), ("x", "{type: integer, lower: -4, upper: 10}"),
+                      ("r", "{type: real, lower: 2, upper: 6}")]).yaml
     }
 
     @Test("COUNT(*), COUNT(col), COUNT(DISTINCT unit) and SUM: sensitivities from the bounds",

@@ -1,3 +1,4 @@
+import _TestSupport
 import Accounting
 import Foundation
 import Mechanisms
@@ -90,9 +91,8 @@ struct PlanningPartsTests {
 
     @Test("a keys file is read by the planner against the table the query names; a bad one is invalid input")
     func keysFileInPlanner() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-planner-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let temporary = try TemporaryFolder("planner")
+        let folder = temporary.url
         let keys = folder.appendingPathComponent("regions.csv")
         try "REGION\nwest\nnorth\n".write(to: keys, atomically: true, encoding: .utf8)
         let planner = QueryPlanner(metadata: try healthMetadata())

@@ -1,3 +1,4 @@
+import _TestSupport
 import Accounting
 import Foundation
 import GRDB
@@ -81,22 +82,8 @@ struct RewriteTests {
     @Test("a unit with many rows moves each group's true aggregate by at most its bound",
           arguments: [PartitionSampling.random, .keyedHash(.insecureFixed(3, 4))])
     func contributionBounding(sampling: PartitionSampling) throws {
-        let yaml = """
-            scope: s
-            tables:
-              visits:
-                privacy_unit: person_id
-                max_partitions_per_unit: 2
-                max_rows_per_partition: 3
-                columns:
-                  person_id: {type: integer}
-                  year: {type: integer}
-                  doctor_visits: {type: integer, lower: 0, upper: 30}
-                  income: {type: real, lower: 0, upper: 15}
-                  female: {type: boolean}
-                  region: {type: text}
-                  age: {type: integer}
-            """
+        let yaml = PrivacyMetadataFixture.visits(scope: "s", maxPartitionsPerUnit: 2, maxRowsPerPartition: 3,
+                                                 year: "{type: integer}").yaml
         let metadata = try PrivacyMetadata.parse(yaml: yaml, source: "m.yaml")
         var base: [(Int, Int, Int?, Double?, Int, String)] = []
         for person in 1...30 {
@@ -303,18 +290,11 @@ struct RewriteTests {
 
     @Test("a total that leaves 64 bits saturates at the range of Int64 in both forms instead of failing")
     func saturatingTotals() throws {
-        let metadata = try PrivacyMetadata.parse(yaml: """
-            scope: s
-            tables:
-              payments:
-                privacy_unit: person_id
-                max_partitions_per_unit: 1
-                max_rows_per_partition: 1
-                columns:
-                  person_id: {type: integer}
-                  amount: {type: integer, lower: -1000000000000000, upper: 1000000000000000}
-                  sign: {type: integer, public_values: [-1, 1]}
-            """, source: "m.yaml")
+        let metadata = try PrivacyMetadata.parse(yaml: PrivacyMetadataFixture(
+            table: "payments", unit: "person_id",
+            columns: [("person_id", "{type: integer}"),
+                      ("amount", "{type: integer, lower: -1000000000000000, upper: 1000000000000000}"),
+                      ("sign", "{type: integer, public_values: [-1, 1]}")]).yaml, source: "m.yaml")
         let db = try TemporaryDatabase()
         // 9,224 units at the bound on each side: 9,224 × 10¹⁵ > 2⁶³ − 1 ≈ 9,223.37 × 10¹⁵.
         try db.queue.write { db in

@@ -1,3 +1,4 @@
+import _TestSupport
 import BudgetLedger
 import Foundation
 import GRDB
@@ -47,9 +48,8 @@ struct SQLiteSupportTests {
         straddle(2 * chunk, before: 1, "\" quoted")          // `""` cut 1 + 1
         straddle(3 * chunk, before: 5, "end", lineEnd: "\r\n")   // CR the chunk's last byte, LF the next one's first
         add("last")
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-chunks-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let temporary = try TemporaryFolder("chunks")
+        let folder = temporary.url
         let csv = folder.appendingPathComponent("big.csv")
         try text.write(to: csv, atomically: true, encoding: .utf8)
         let bytes = Array(text.utf8)
@@ -67,9 +67,8 @@ struct SQLiteSupportTests {
 
     @Test("an invalid UTF-8 byte past the first chunk: nothing is written, the file is named")
     func invalidUTF8() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-utf8-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let temporary = try TemporaryFolder("utf8")
+        let folder = temporary.url
         let csv = folder.appendingPathComponent("bad.csv")
         var bytes = Array("id,name\n".utf8)
         while bytes.count < CSVRecords.chunkSize + 100 { bytes += Array("1,é\n".utf8) }

@@ -1,3 +1,4 @@
+import _TestSupport
 import Accounting
 import Foundation
 import GRDB
@@ -11,21 +12,9 @@ import Testing
 struct TotalRowsBoundTests {
     /// Metadata whose table `t` declares the given bounds (a `nil` bound is left out).
     static func yaml(k: Int?, m: Int?, r: Int?) -> String {
-        var bounds = ""
-        if let k { bounds += "    max_partitions_per_unit: \(k)\n" }
-        if let m { bounds += "    max_rows_per_partition: \(m)\n" }
-        if let r { bounds += "    max_rows_per_unit: \(r)\n" }
-        return """
-        scope: s
-        tables:
-          t:
-            privacy_unit: uid
-        \(bounds)    columns:
-              uid: {type: integer}
-              g: {type: text}
-              x: {type: integer, lower: -4, upper: 10}
-
-        """
+        PrivacyMetadataFixture(
+            maxPartitionsPerUnit: k, maxRowsPerPartition: m, maxRowsPerUnit: r,
+            columns: [("uid", "{type: integer}"), ("g", "{type: text}"), ("x", "{type: integer, lower: -4, upper: 10}")]).yaml
     }
 
     func plan(_ query: String, yaml: String) throws -> QueryPlan {
@@ -117,21 +106,9 @@ struct TotalRowsBoundTests {
         return db
     }
 
-    static let subsetYAML = """
-        scope: s
-        tables:
-          visits:
-            privacy_unit: person_id
-            max_rows_per_unit: 3
-            columns:
-              person_id: {type: integer}
-              year: {type: integer, public_values: [1984]}
-              doctor_visits: {type: integer, lower: 0, upper: 512}
-              income: {type: real, lower: 0, upper: 15}
-              female: {type: boolean}
-              region: {type: text}
-              age: {type: integer}
-        """
+    static let subsetYAML = PrivacyMetadataFixture.visits(
+        scope: "s", maxPartitionsPerUnit: nil, maxRowsPerPartition: nil, maxRowsPerUnit: 3,
+        year: "{type: integer, public_values: [1984]}", doctorVisits: "{type: integer, lower: 0, upper: 512}").yaml
 
     /// Each subset of 3 of the 10 rows is one of 120; SUM(visits) names it. The chi-square statistic of the
     /// subsets' counts over `runs` runs.

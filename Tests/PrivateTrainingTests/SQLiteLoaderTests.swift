@@ -6,23 +6,6 @@ import Mechanisms
 import Testing
 @testable import PrivateTraining
 
-/// A SQLite database in a fresh temporary folder, removed by ``remove()``.
-struct TemporaryDatabase {
-    let folder: URL
-    let path: String
-
-    /// Creates the folder and runs `sql` in a new database file there.
-    init(_ sql: String) throws {
-        folder = try TemporaryDirectory.make("sqlite")
-        path = folder.appendingPathComponent("data.sqlite").path
-        let queue = try DatabaseQueue(path: path)
-        try queue.write { try $0.execute(sql: sql) }
-        try queue.close()
-    }
-
-    func remove() { try? FileManager.default.removeItem(at: folder) }
-}
-
 @Suite("SQLite data")
 struct SQLiteLoaderTests {
     /// Four patients inserted out of rowid order; the third column's name holds a double quote.
@@ -39,7 +22,6 @@ struct SQLiteLoaderTests {
     @Test("rows in rowid order, exact values, default feature columns in table order, content digest")
     func exactValues() throws {
         let db = try TemporaryDatabase(Self.schema)
-        defer { db.remove() }
         let data = try SQLiteLoader.load(databasePath: db.path, table: "patients", labelColumn: "label",
                                          featureColumns: nil, classCount: 2)
         #expect(data.featureNames == ["id", "age", "income \"net\""])
@@ -66,7 +48,6 @@ struct SQLiteLoaderTests {
     @Test("the database is opened read-only: the file is unchanged and no journal appears")
     func readOnly() throws {
         let db = try TemporaryDatabase(Self.schema)
-        defer { db.remove() }
         let before = try ContentDigest.sha256Hex(ofFileAt: db.path)
         _ = try SQLiteLoader.load(databasePath: db.path, table: "patients", labelColumn: "label", featureColumns: nil,
                                   classCount: 2)
@@ -87,7 +68,6 @@ struct SQLiteLoaderTests {
     ] as [(String, String, [String]?, Int, String)])
     func refused(table: String, label: String, features: [String]?, classes: Int, message: String) throws {
         let db = try TemporaryDatabase(Self.schema)
-        defer { db.remove() }
         let expected = message.replacingOccurrences(of: "DB", with: db.path)
         #expect {
             try SQLiteLoader.load(databasePath: db.path, table: table, labelColumn: label, featureColumns: features,
@@ -113,7 +93,6 @@ struct SQLiteLoaderTests {
     ])
     func badValues(update: String, message: String) throws {
         let db = try TemporaryDatabase(Self.schema + "\n" + update)
-        defer { db.remove() }
         #expect {
             try SQLiteLoader.load(databasePath: db.path, table: "patients", labelColumn: "label", featureColumns: nil,
                                   classCount: 2)
@@ -144,7 +123,6 @@ struct SQLiteLoaderTests {
             CREATE TABLE patients (id INTEGER, age INTEGER, income REAL, label INTEGER);
             INSERT INTO patients VALUES (11, 20, 10.5, 0), (12, 30, 30.25, 1), (13, 40, -20.5, 1), (14, 50, 2.5, 0);
             """)
-        defer { db.remove() }
         let csv = db.folder.appendingPathComponent("patients.csv")
         try "id,age,income,label\n11,20,10.5,0\n12,30,30.25,1\n13,40,-20.5,1\n14,50,2.5,0\n"
             .write(to: csv, atomically: true, encoding: .utf8)
@@ -172,7 +150,6 @@ struct SQLiteLoaderTests {
             CREATE TABLE test (label INTEGER, income REAL, age INTEGER);
             INSERT INTO test VALUES (1, 4, 35), (0, 2, 45);
             """)
-        defer { db.remove() }
         let yaml = """
             data:
               format: sqlite

@@ -56,18 +56,9 @@ struct HostileQueryExecutionTests {
              ledger: .oneCommitted),
     ]
 
-    static let metadataYAML = """
-        scope: hostile
-        tables:
-          payments:
-            privacy_unit: person_id
-            max_partitions_per_unit: 1
-            max_rows_per_partition: 1
-            columns:
-              person_id: {type: integer}
-              amount: {type: integer, lower: 0, upper: 1000000000000000}
-
-        """
+    static let metadataYAML = PrivacyMetadataFixture(
+        scope: "hostile", table: "payments", unit: "person_id",
+        columns: [("person_id", "{type: integer}"), ("amount", "{type: integer, lower: 0, upper: 1000000000000000}")]).yaml
 
     /// Writes the case's database into `folder` and returns its path.
     static func make(_ database: Database, in folder: URL) throws -> String {

@@ -7,10 +7,10 @@ import Testing
 /// (flag, metadata key, syntax) gets a row here.
 @Suite("veil query: hostile planning inputs")
 struct HostileQueryInputTests {
-    static func metadata(unit: String = "max_partitions_per_unit: 1\n    max_rows_per_partition: 1",
-                         columns: String = "x: {type: integer, lower: 0, upper: 10}") -> Data {
-        .text("scope: s\ntables:\n  t:\n    privacy_unit: pid\n    \(unit)\n    columns:\n      pid: {type: integer}\n"
-              + "      g: {type: text}\n      \(columns)\n")
+    static func metadata(k: Int = 1, m: Int = 1,
+                         column: (String, String) = ("x", "{type: integer, lower: 0, upper: 10}")) -> Data {
+        .text(PrivacyMetadataFixture(unit: "pid", maxPartitionsPerUnit: k, maxRowsPerPartition: m,
+                                     columns: [("pid", "{type: integer}"), ("g", "{type: text}"), column]).yaml)
     }
 
     static func query(_ sql: String, _ extra: [String] = []) -> [String] {
@@ -39,16 +39,16 @@ struct HostileQueryInputTests {
         HostileCase("ε = 1e-320 with δ (Gaussian)", query("SELECT COUNT(*) FROM t", ["--epsilon", "1e-320", "--delta", "1e-6"]),
                     files: plain, expect: "epsilon"),
         HostileCase("upper: 1e308", query("SELECT SUM(x) FROM t"),
-                    files: ["privacy.yaml": metadata(columns: "x: {type: real, lower: 0, upper: 1e308}")],
+                    files: ["privacy.yaml": metadata(column: ("x", "{type: real, lower: 0, upper: 1e308}"))],
                     expect: "cannot be calibrated"),
         HostileCase("lower: -1e308, upper: 1e308 (AVG)", query("SELECT AVG(x) FROM t"),
-                    files: ["privacy.yaml": metadata(columns: "x: {type: real, lower: -1e308, upper: 1e308}")],
+                    files: ["privacy.yaml": metadata(column: ("x", "{type: real, lower: -1e308, upper: 1e308}"))],
                     expect: "cannot be calibrated"),
         HostileCase("max_partitions_per_unit: Int.max", query("SELECT g, COUNT(*) FROM t GROUP BY g", ["--delta", "1e-6"]),
-                    files: ["privacy.yaml": metadata(unit: "max_partitions_per_unit: 9223372036854775807\n    max_rows_per_partition: 1")],
+                    files: ["privacy.yaml": metadata(k: Int.max)],
                     expect: "max_partitions_per_unit must be an integer in 1…1000000000"),
         HostileCase("max_rows_per_partition: Int.max", query("SELECT COUNT(*) FROM t"),
-                    files: ["privacy.yaml": metadata(unit: "max_partitions_per_unit: 1\n    max_rows_per_partition: 9223372036854775807")],
+                    files: ["privacy.yaml": metadata(m: Int.max)],
                     expect: "max_rows_per_partition must be an integer in 1…1000000000"),
         // Metadata nesting (stack overflow in the YAML composer).
         HostileCase("YAML nested 100,000 levels (flow)", query("SELECT COUNT(*) FROM t"),
@@ -59,11 +59,11 @@ struct HostileQueryInputTests {
                     files: ["privacy.yaml": .text("scope: s\ntables:\n  " + String(repeating: "- ", count: 100_000) + "x\n")],
                     expect: "nests more than 32 levels"),
         HostileCase("a NUL in a column name", query("SELECT COUNT(*) FROM t"),
-                    files: ["privacy.yaml": metadata(columns: "\"x\\0y\": {type: integer, lower: 0, upper: 10}")],
+                    files: ["privacy.yaml": metadata(column: ("\"x\\0y\"", "{type: integer, lower: 0, upper: 10}"))],
                     expect: "NUL"),
         // Identifiers fold ASCII letters only, as SQLite does.
         HostileCase("the Kelvin sign does not name column k", query("SELECT SUM(\u{212A}) FROM t"),
-                    files: ["privacy.yaml": metadata(columns: "k: {type: integer, lower: 0, upper: 10}")],
+                    files: ["privacy.yaml": metadata(column: ("k", "{type: integer, lower: 0, upper: 10}"))],
                     expect: "unknown column"),
         HostileCase("ſelect is not SELECT", query("ſelect COUNT(*) FROM t"), files: plain, expect: "only SELECT statements"),
     ]
@@ -95,7 +95,7 @@ struct HostileQueryInputTests {
     func hugeScalePlansAtOnce() throws {
         let dir = try TemporaryDirectory.make("hostile")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Self.metadata(columns: "x: {type: integer, lower: 0, upper: 4000000000000000000}")
+        try Self.metadata(column: ("x", "{type: integer, lower: 0, upper: 4000000000000000000}"))
             .write(to: dir.appendingPathComponent("privacy.yaml"))
         let arguments = Self.query("SELECT SUM(x) FROM t", ["--epsilon", "1000", "--dry-run"])
             .map { $0.replacingOccurrences(of: "{dir}", with: dir.path) }

@@ -6,7 +6,8 @@ import Testing
 @Suite("veil import csv")
 struct ImportCommandTests {
     func temporary(_ name: String) -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("veil-cli-\(UUID().uuidString)-\(name)")
+        let file = URL(fileURLWithPath: name)
+        return TemporaryDirectory.file("cli-\(file.deletingPathExtension().lastPathComponent)", extension: file.pathExtension)
     }
 
     @Test("imports with metadata and renames, then reports the columns")
@@ -16,18 +17,10 @@ struct ImportCommandTests {
         let db = temporary("panel.sqlite")
         defer { for url in [csv, yaml, db] { try? FileManager.default.removeItem(at: url) } }
         try "\"\",id,docvis,year\n\"1\",1,3,1984\n\"2\",1,NA,1985\n".write(to: csv, atomically: true, encoding: .utf8)
-        try """
-            scope: s
-            tables:
-              visits:
-                privacy_unit: person_id
-                max_partitions_per_unit: 5
-                max_rows_per_partition: 1
-                columns:
-                  person_id: {type: integer}
-                  doctor_visits: {type: integer, lower: 0, upper: 30}
-                  year: {type: integer}
-            """.write(to: yaml, atomically: true, encoding: .utf8)
+        try PrivacyMetadataFixture(
+            table: "visits", unit: "person_id", maxPartitionsPerUnit: 5,
+            columns: [("person_id", "{type: integer}"), ("doctor_visits", "{type: integer, lower: 0, upper: 30}"),
+                      ("year", "{type: integer}")]).yaml.write(to: yaml, atomically: true, encoding: .utf8)
         let run = try runVeil(["import", "csv", csv.path, "--db", db.path, "--table", "visits", "--metadata", yaml.path,
                                "--rename", "id=person_id", "--rename", "docvis=doctor_visits", "--null", "NA"])
         #expect(run.status == 0, "\(run.stderr)")

@@ -15,3 +15,17 @@ public enum TemporaryDirectory {
         FileManager.default.temporaryDirectory.appendingPathComponent("veil-\(name)-\(UUID().uuidString).\(pathExtension)")
     }
 }
+
+/// A fresh folder (see `TemporaryDirectory.make`) removed with everything in it when the value is released.
+public final class TemporaryFolder: @unchecked Sendable {
+    public let url: URL
+
+    public init(_ name: String = "test") throws {
+        url = try TemporaryDirectory.make(name)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    /// The path of `name` inside the folder.
+    public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+}

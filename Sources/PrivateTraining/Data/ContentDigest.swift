@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Mechanisms
 
 /// SHA-256 fingerprints: of a data set (recorded in a training run's ledger reservation, never in the
 /// released model file) and of a released model file (the digest its ledger charge is committed with).
@@ -8,7 +9,7 @@ public enum ContentDigest {
     public static func sha256Hex<D: DataProtocol>(of parts: [D]) -> String {
         var hasher = SHA256()
         for part in parts { hasher.update(data: part) }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return LowercaseHex.encode(hasher.finalize())
     }
 
     /// The lowercase hexadecimal SHA-256 of the file at `path`.

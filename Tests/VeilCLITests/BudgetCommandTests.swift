@@ -2,13 +2,13 @@ import _TestSupport
 import Foundation
 import Mechanisms
 import Testing
-@testable import BudgetLedger
+import BudgetLedger
 
 /// Tests that run the built `veil` binary as child processes. `swift test` builds the `veil` product
 /// into the same folder as the test bundle (e.g. `.build/debug`); `veilExecutableURL()` finds it
 /// there, or takes `VEIL_BINARY` to test another build.
 @Suite("veil budget (binary)")
-struct BudgetCLITests {
+struct BudgetCommandTests {
     private func veil(_ arguments: [String], ledger: String) throws -> VeilRun {
         try runVeil(["budget"] + arguments + ["--ledger", ledger])
     }

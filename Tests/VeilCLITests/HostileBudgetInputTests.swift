@@ -1,13 +1,13 @@
 import _TestSupport
 import Foundation
 import Testing
-@testable import BudgetLedger
+import BudgetLedger
 
 /// One hostile use of `veil budget`: the ledger starts with budget `s` (ε 1, δ 1e-6, basic) and one
 /// charge of ε 0.25 by `ana`; `prepare` may damage it or set up files; `arguments` run (the
 /// `--ledger` option is added); the run must exit with `status`, say `fragment` on stderr in one
 /// line without raw control characters, and leave a chain that `veil budget verify` accepts.
-struct HostileCase: Sendable, CustomTestStringConvertible {
+struct HostileBudgetCase: Sendable, CustomTestStringConvertible {
     let name: String
     let arguments: [String]
     let status: Int32
@@ -20,49 +20,49 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
 
     static let esc = "\u{1B}"
 
-    static let all: [HostileCase] = [
+    static let all: [HostileBudgetCase] = [
         // Numbers: one canonical decimal form (-0 once broke the chain; 0x10 was once read as 16).
-        HostileCase(name: "epsilon -0 is read as 0", arguments: ["charge", "s", "--epsilon", "-0", "--analyst", "a", "--purpose", "p"],
+        HostileBudgetCase(name: "epsilon -0 is read as 0", arguments: ["charge", "s", "--epsilon", "-0", "--analyst", "a", "--purpose", "p"],
                     status: 0, fragment: ""),
-        HostileCase(name: "delta -0 is read as 0", arguments: ["reserve", "s", "--epsilon", "0.1", "--delta", "-0", "--analyst", "a", "--purpose", "p"],
+        HostileBudgetCase(name: "delta -0 is read as 0", arguments: ["reserve", "s", "--epsilon", "0.1", "--delta", "-0", "--analyst", "a", "--purpose", "p"],
                     status: 0, fragment: ""),
-        HostileCase(name: "create with delta -0", arguments: ["create", "t", "--epsilon", "1", "--delta", "-0.0"], status: 0, fragment: ""),
-        HostileCase(name: "hexadecimal", arguments: ["create", "t", "--epsilon", "0x10"], status: 2, fragment: "plain decimal number"),
-        HostileCase(name: "hexadecimal float", arguments: ["charge", "s", "--epsilon", "0x1p-3", "--analyst", "a", "--purpose", "p"],
+        HostileBudgetCase(name: "create with delta -0", arguments: ["create", "t", "--epsilon", "1", "--delta", "-0.0"], status: 0, fragment: ""),
+        HostileBudgetCase(name: "hexadecimal", arguments: ["create", "t", "--epsilon", "0x10"], status: 2, fragment: "plain decimal number"),
+        HostileBudgetCase(name: "hexadecimal float", arguments: ["charge", "s", "--epsilon", "0x1p-3", "--analyst", "a", "--purpose", "p"],
                     status: 2, fragment: "plain decimal number"),
-        HostileCase(name: "nan", arguments: ["charge", "s", "--epsilon", "nan", "--analyst", "a", "--purpose", "p"],
+        HostileBudgetCase(name: "nan", arguments: ["charge", "s", "--epsilon", "nan", "--analyst", "a", "--purpose", "p"],
                     status: 2, fragment: "plain decimal number"),
-        HostileCase(name: "inf", arguments: ["create", "t", "--epsilon", "inf"], status: 2, fragment: "plain decimal number"),
-        HostileCase(name: "leading plus", arguments: ["create", "t", "--epsilon", "+1"], status: 2, fragment: "plain decimal number"),
-        HostileCase(name: "space", arguments: ["create", "t", "--epsilon", " 1"], status: 2, fragment: "plain decimal number"),
-        HostileCase(name: "overflow to infinity", arguments: ["create", "t", "--epsilon", "1e400"], status: 2, fragment: "too large"),
-        HostileCase(name: "1e308 in short form", arguments: ["charge", "s", "--epsilon", "1e308", "--analyst", "a", "--purpose", "p"],
+        HostileBudgetCase(name: "inf", arguments: ["create", "t", "--epsilon", "inf"], status: 2, fragment: "plain decimal number"),
+        HostileBudgetCase(name: "leading plus", arguments: ["create", "t", "--epsilon", "+1"], status: 2, fragment: "plain decimal number"),
+        HostileBudgetCase(name: "space", arguments: ["create", "t", "--epsilon", " 1"], status: 2, fragment: "plain decimal number"),
+        HostileBudgetCase(name: "overflow to infinity", arguments: ["create", "t", "--epsilon", "1e400"], status: 2, fragment: "too large"),
+        HostileBudgetCase(name: "1e308 in short form", arguments: ["charge", "s", "--epsilon", "1e308", "--analyst", "a", "--purpose", "p"],
                     status: 2, fragment: "got 1e+308"),
-        HostileCase(name: "negative", arguments: ["create", "t", "--epsilon", "-1"], status: 2, fragment: "epsilon must be"),
-        HostileCase(name: "delta 1", arguments: ["charge", "s", "--epsilon", "0.1", "--delta", "1", "--analyst", "a", "--purpose", "p"],
+        HostileBudgetCase(name: "negative", arguments: ["create", "t", "--epsilon", "-1"], status: 2, fragment: "epsilon must be"),
+        HostileBudgetCase(name: "delta 1", arguments: ["charge", "s", "--epsilon", "0.1", "--delta", "1", "--analyst", "a", "--purpose", "p"],
                     status: 2, fragment: "delta must be"),
-        HostileCase(name: "budget exhausted", arguments: ["charge", "s", "--epsilon", "0.8", "--analyst", "a", "--purpose", "p"],
+        HostileBudgetCase(name: "budget exhausted", arguments: ["charge", "s", "--epsilon", "0.8", "--analyst", "a", "--purpose", "p"],
                     status: 3, fragment: "budget exhausted: ε 0.75"),
         // Names with terminal escape sequences are escaped in errors.
-        HostileCase(name: "escape sequence in an unknown scope", arguments: ["show", "\(esc)]0;owned\u{07}\(esc)[2J"],
+        HostileBudgetCase(name: "escape sequence in an unknown scope", arguments: ["show", "\(esc)]0;owned\u{07}\(esc)[2J"],
                     status: 2, fragment: "\\x1B]0;owned\\x07\\x1B[2J"),
-        HostileCase(name: "C1 control in a scope", arguments: ["create", "x\u{9B}31m", "--epsilon", "1"],
+        HostileBudgetCase(name: "C1 control in a scope", arguments: ["create", "x\u{9B}31m", "--epsilon", "1"],
                     status: 2, fragment: "x\\x9B31m"),
-        HostileCase(name: "empty analyst", arguments: ["charge", "s", "--epsilon", "0.1", "--analyst", " ", "--purpose", "p"],
+        HostileBudgetCase(name: "empty analyst", arguments: ["charge", "s", "--epsilon", "0.1", "--analyst", " ", "--purpose", "p"],
                     status: 2, fragment: "analyst must be"),
         // Exit codes of faults.
-        HostileCase(name: "commit after an operator refund", arguments: ["resolve", "4", "--commit"], status: 1,
+        HostileBudgetCase(name: "commit after an operator refund", arguments: ["resolve", "4", "--commit"], status: 1,
                     fragment: "it was refunded in the meantime",
                     prepare: { ledger, _ in
                         try run(["reserve", "s", "--epsilon", "0.1", "--analyst", "a", "--purpose", "p"], ledger)
                         try run(["resolve", "4", "--refund", "--note", "operator"], ledger)
                     }),
-        HostileCase(name: "refund of a committed charge", arguments: ["resolve", "2", "--refund"], status: 2, fragment: "already committed"),
-        HostileCase(name: "edited running total", arguments: ["charge", "s", "--epsilon", "0.5", "--analyst", "a", "--purpose", "p"],
+        HostileBudgetCase(name: "refund of a committed charge", arguments: ["resolve", "2", "--refund"], status: 2, fragment: "already committed"),
+        HostileBudgetCase(name: "edited running total", arguments: ["charge", "s", "--epsilon", "0.5", "--analyst", "a", "--purpose", "p"],
                     status: 1, fragment: "veil budget verify",
                     prepare: { ledger, _ in try sqlite3(ledger, "UPDATE scope_total SET epsilon_units = 0;") },
                     chainVerifiesAfter: false),
-        HostileCase(name: "truncated ledger", arguments: ["show", "s"], status: 1, fragment: "is damaged",
+        HostileBudgetCase(name: "truncated ledger", arguments: ["show", "s"], status: 1, fragment: "is damaged",
                     prepare: { ledger, _ in
                         // Enough entries for several pages, then cut the file after its first pages.
                         try run(["charge", "s", "--epsilon", "0.000001", "--analyst", String(repeating: "a", count: 300),
@@ -72,24 +72,24 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
                         try handle.close()
                     },
                     chainVerifiesAfter: false),
-        HostileCase(name: "not a ledger", arguments: ["show"], status: 2, fragment: "not a Veil ledger",
+        HostileBudgetCase(name: "not a ledger", arguments: ["show"], status: 2, fragment: "not a Veil ledger",
                     prepare: { ledger, _ in
                         try FileManager.default.removeItem(atPath: ledger)
                         try Data("scope,epsilon\n".utf8).write(to: URL(fileURLWithPath: ledger))
                     },
                     chainVerifiesAfter: false),
         // Reports are written only over regular files, checked before any work.
-        HostileCase(name: "report to a FIFO", arguments: ["report", "--output", "FOLDER/fifo"], status: 2, fragment: "it is a FIFO",
+        HostileBudgetCase(name: "report to a FIFO", arguments: ["report", "--output", "FOLDER/fifo"], status: 2, fragment: "it is a FIFO",
                     prepare: { _, folder in #expect(mkfifo(folder + "/fifo", 0o600) == 0) }),
-        HostileCase(name: "report to a symlink", arguments: ["report", "--output", "FOLDER/link.md"], status: 2,
+        HostileBudgetCase(name: "report to a symlink", arguments: ["report", "--output", "FOLDER/link.md"], status: 2,
                     fragment: "it is a symbolic link",
                     prepare: { _, folder in
                         try Data("keep".utf8).write(to: URL(fileURLWithPath: folder + "/target.md"))
                         try FileManager.default.createSymbolicLink(atPath: folder + "/link.md", withDestinationPath: folder + "/target.md")
                     }),
-        HostileCase(name: "report to /dev/full", arguments: ["report", "--output", "/dev/full"], status: 2, fragment: "it is a character device"),
-        HostileCase(name: "report to a directory", arguments: ["report", "--output", "FOLDER"], status: 2, fragment: "it is a directory"),
-        HostileCase(name: "report into a missing folder", arguments: ["report", "--output", "FOLDER/none/r.md"], status: 2,
+        HostileBudgetCase(name: "report to /dev/full", arguments: ["report", "--output", "/dev/full"], status: 2, fragment: "it is a character device"),
+        HostileBudgetCase(name: "report to a directory", arguments: ["report", "--output", "FOLDER"], status: 2, fragment: "it is a directory"),
+        HostileBudgetCase(name: "report into a missing folder", arguments: ["report", "--output", "FOLDER/none/r.md"], status: 2,
                     fragment: "does not exist"),
     ]
 
@@ -102,12 +102,12 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
 
 @Suite("veil budget with hostile input (binary)")
 struct HostileBudgetInputTests {
-    @Test("exit code, one escaped line, chain intact", arguments: HostileCase.all)
-    func hostile(_ row: HostileCase) throws {
+    @Test("exit code, one escaped line, chain intact", arguments: HostileBudgetCase.all)
+    func hostile(_ row: HostileBudgetCase) throws {
         let folder = try TemporaryFolder()
         let ledger = folder.path("l.sqlite")
-        try HostileCase.run(["create", "s", "--epsilon", "1", "--delta", "1e-6"], ledger)
-        try HostileCase.run(["charge", "s", "--epsilon", "0.25", "--analyst", "ana", "--purpose", "counts"], ledger)
+        try HostileBudgetCase.run(["create", "s", "--epsilon", "1", "--delta", "1e-6"], ledger)
+        try HostileBudgetCase.run(["charge", "s", "--epsilon", "0.25", "--analyst", "ana", "--purpose", "counts"], ledger)
         try row.prepare(ledger, folder.url.path)
         let arguments = row.arguments.map { $0.replacingOccurrences(of: "FOLDER", with: folder.url.path) }
         let result = try runVeil(["budget"] + arguments + ["--ledger", ledger])
@@ -129,8 +129,8 @@ struct HostileBudgetInputTests {
     func queryNumbers() throws {
         let folder = try TemporaryFolder()
         let ledger = folder.path("l.sqlite")
-        let datasets = scriptsFolder.deletingLastPathComponent().appendingPathComponent("datasets")
-        try HostileCase.run(["create", "health_panel", "--epsilon", "10"], ledger)
+        let datasets = RepositoryFolder.datasets
+        try HostileBudgetCase.run(["create", "health_panel", "--epsilon", "10"], ledger)
         func query(_ options: [String]) throws -> VeilRun {
             try runVeil(["query", "--db", datasets.appendingPathComponent("health_panel.sqlite").path,
                          "--metadata", datasets.appendingPathComponent("health_panel.privacy.yaml").path,
@@ -157,7 +157,7 @@ struct HostileBudgetInputTests {
     func readOnlyLedger() throws {
         let folder = try TemporaryFolder()
         let ledger = folder.path("l.sqlite")
-        try HostileCase.run(["create", "s", "--epsilon", "1"], ledger)
+        try HostileBudgetCase.run(["create", "s", "--epsilon", "1"], ledger)
         #expect(chmod(folder.url.path, 0o755) == 0 && chmod(ledger, 0o444) == 0)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
@@ -177,7 +177,7 @@ struct HostileBudgetInputTests {
     func specialFilesUntouched() throws {
         let folder = try TemporaryFolder()
         let ledger = folder.path("l.sqlite")
-        try HostileCase.run(["create", "s", "--epsilon", "1"], ledger)
+        try HostileBudgetCase.run(["create", "s", "--epsilon", "1"], ledger)
         let fifo = folder.path("fifo")
         #expect(mkfifo(fifo, 0o600) == 0)
         let target = folder.path("target.md")
@@ -209,10 +209,10 @@ struct HostileBudgetInputTests {
         let folder = try TemporaryFolder()
         let ledger = folder.path("l.sqlite")
         let hostile = "\u{1B}[31mred\u{1B}]0;title\u{07} del\u{7F} csi\u{9B}2J Zoë 🔒"
-        try HostileCase.run(["create", "s", "--epsilon", "1"], ledger)
-        try HostileCase.run(["charge", "s", "--epsilon", "0.25", "--analyst", hostile, "--purpose", hostile,
+        try HostileBudgetCase.run(["create", "s", "--epsilon", "1"], ledger)
+        try HostileBudgetCase.run(["charge", "s", "--epsilon", "0.25", "--analyst", hostile, "--purpose", hostile,
                              "--result-digest", hostile], ledger)
-        try HostileCase.run(["reserve", "s", "--epsilon", "0.25", "--analyst", hostile, "--purpose", hostile], ledger)
+        try HostileBudgetCase.run(["reserve", "s", "--epsilon", "0.25", "--analyst", hostile, "--purpose", hostile], ledger)
         let escaped = "\\x1B[31mred\\x1B]0;title\\x07 del\\x7F csi\\x9B2J Zoë 🔒"
         for command in [["history", "s"], ["show", "s"], ["show"], ["report"], ["report", "--format", "html"]] {
             let result = try runVeil(["budget"] + command + ["--ledger", ledger])
