@@ -39,20 +39,10 @@ enum SQLBenchmark {
 
     static func run(sizes: [Int], repeats: Int) throws -> BenchmarkReport {
         var report = BenchmarkReport(area: "sql")
-        let folder = ".build/bench-data"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let metadata = try PrivacyMetadata.parse(yaml: SyntheticPanel.metadataYAML(scope: "bench"), source: "synthetic")
         for rows in sizes {
-            let path = "\(folder)/panel-\(rows).sqlite"
-            if !FileManager.default.fileExists(atPath: path) {
-                FileHandle.standardError.write(Data("generating \(rows) rows into \(path)\n".utf8))
-                let start = DispatchTime.now().uptimeNanoseconds
-                try SyntheticPanel.generate(path: path + ".tmp", rows: rows)
-                try FileManager.default.moveItem(atPath: path + ".tmp", toPath: path)
-                report.add("generate_\(label(rows))_time", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
-                           unit: "s")
-            }
-            let ledgerPath = "\(folder)/ledger-\(UUID().uuidString).sqlite"
+            let path = try panel(rows: rows, report: &report)
+            let ledgerPath = "\(dataFolder)/ledger-\(UUID().uuidString).sqlite"
             defer {
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: ledgerPath + suffix) }
             }
@@ -76,7 +66,7 @@ enum SQLBenchmark {
                 report.add("\(name)_plain", plainSeconds, unit: "s")
                 report.add("\(name)_ratio", veilSeconds / plainSeconds, unit: "x")
                 if let release, query.name != "median_income" {
-                    errors += relativeErrors(release.result, plainRows)
+                    errors += relativeErrors(release.result, plainRows).errors
                 }
             }
             errors.sort()
@@ -88,26 +78,49 @@ enum SQLBenchmark {
         return report
     }
 
-    /// |released − plain| / |plain| for every numeric cell of groups present in both answers.
-    static func relativeErrors(_ result: QueryResult, _ plain: [Row]) -> [Double] {
+    /// Where generated tables are kept between runs.
+    static let dataFolder = ".build/bench-data"
+
+    /// The path of the synthetic panel of `rows` rows in ``dataFolder``, generated (and its time reported) when absent.
+    static func panel(rows: Int, report: inout BenchmarkReport) throws -> String {
+        try FileManager.default.createDirectory(atPath: dataFolder, withIntermediateDirectories: true)
+        let path = "\(dataFolder)/panel-\(rows).sqlite"
+        if !FileManager.default.fileExists(atPath: path) {
+            FileHandle.standardError.write(Data("generating \(rows) rows into \(path)\n".utf8))
+            let start = DispatchTime.now().uptimeNanoseconds
+            try SyntheticPanel.generate(path: path + ".tmp", rows: rows)
+            try FileManager.default.moveItem(atPath: path + ".tmp", toPath: path)
+            report.add("generate_\(label(rows))_time", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, unit: "s")
+        }
+        return path
+    }
+
+    /// |released − plain| / |plain| for every numeric cell of groups present in both answers, and the number of
+    /// plain groups missing from the release. With `keyed`, the first column is the group key; without, both
+    /// answers are one row.
+    static func relativeErrors(_ result: QueryResult, _ plain: [Row], keyed: Bool = true)
+        -> (errors: [Double], missingGroups: Int) {
         var truth: [String: [Double]] = [:]
         for row in plain {
-            let key = (row[0] as DatabaseValue).description
-            truth[key] = (1..<row.count).compactMap { Double.fromDatabaseValue(row[$0]) }
+            let key = keyed ? (row[0] as DatabaseValue).description : ""
+            truth[key] = ((keyed ? 1 : 0)..<row.count).compactMap { Double.fromDatabaseValue(row[$0]) }
         }
         var errors: [Double] = []
+        var seen = Set<String>()
         for row in result.rows {
             let key: String
-            switch row[0] {
+            switch keyed ? row[0] : .null {
             case .text(let s): key = "\"\(s)\""
-            default: key = row[0].description
+            case .null: key = keyed ? "NULL" : ""
+            case let value: key = value.description
             }
             guard let values = truth[key] else { continue }
-            for (released, exact) in zip(row.dropFirst(), values) where exact != 0 {
+            seen.insert(key)
+            for (released, exact) in zip(row.dropFirst(keyed ? 1 : 0), values) where exact != 0 {
                 if let number = released.number { errors.append(abs(number - exact) / abs(exact)) }
             }
         }
-        return errors
+        return (errors, truth.count - seen.count)
     }
 
     static func readOnly() -> Configuration {

@@ -60,12 +60,26 @@ struct SQLBench: ParsableCommand {
     @Option(help: "Runs per query; the best time is reported.")
     var repeats: Int = 3
 
+    @Flag(help: """
+        Measure accuracy instead of time: the median relative error per group over --runs runs of each query, with \
+        the metadata and costs SmartNoise SQL is compared at (scripts/bench_sql_accuracy.sh runs both).
+        """)
+    var accuracy = false
+
+    @Option(help: "With --accuracy: runs per query.")
+    var runs: Int = 20
+
     func run() throws {
         let sizes = rows.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }), repeats > 0 else {
-            throw ValidationError("--rows takes positive integers separated by commas; --repeats a positive integer")
+        guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }), repeats > 0, runs > 0 else {
+            throw ValidationError("--rows takes positive integers separated by commas; --repeats and --runs positive integers")
         }
-        print(try SQLBenchmark.run(sizes: sizes, repeats: repeats).json())
+        if accuracy {
+            guard sizes.count == 1 else { throw ValidationError("--accuracy takes one table size in --rows") }
+            print(try SQLAccuracyBenchmark.run(rows: sizes[0], runs: runs).json())
+        } else {
+            print(try SQLBenchmark.run(sizes: sizes, repeats: repeats).json())
+        }
     }
 }
 

@@ -14,8 +14,10 @@ struct QueryCommand: ParsableCommand {
         The query is checked against the privacy metadata, rewritten so that each privacy unit's \
         contribution is bounded inside SQLite, and its cost (ε, δ) is reserved in the ledger under the \
         metadata's `scope` before the database is read. Every released number comes with a confidence \
-        interval computed from the noise distribution. δ = 0 uses discrete Laplace noise; δ > 0 uses discrete \
-        Gaussian noise (zCDP), and is needed to group by columns without public values.
+        interval computed from the noise distribution. δ = 0 uses discrete Laplace noise; with δ > 0 (needed to \
+        group by columns without public values) Veil plans the query with discrete Laplace and with discrete \
+        Gaussian noise (zCDP) and uses the one whose expected errors are smaller (--noise chooses yourself); the \
+        choice reads no data and the cost is the same.
 
         Examples:
           veil budget create health_panel --epsilon 3 --delta 1e-5
@@ -50,8 +52,12 @@ struct QueryCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "ε of this query (> 0), split across its noisy quantities by their effect on the answers' error.", transform: DecimalArgument.parse)
     var epsilon: Double = 1
 
-    @Option(parsing: .unconditional, help: "δ of this query in [0, 1): 0 for discrete Laplace noise; > 0 for discrete Gaussian noise and partition selection.", transform: DecimalArgument.parse)
+    @Option(parsing: .unconditional, help: "δ of this query in [0, 1): > 0 allows partition selection and discrete Gaussian noise.", transform: DecimalArgument.parse)
     var delta: Double = 0
+
+    @Option(help: ArgumentHelp("auto (the smaller expected errors; Laplace when δ = 0), laplace, or gaussian (needs δ > 0).",
+                               valueName: "noise"))
+    var noise: NoiseOption = .auto
 
     @Option(help: "Who asks, recorded in the ledger ($USER when set, else analyst).")
     var analyst: String = DefaultAnalyst.name
@@ -129,7 +135,8 @@ struct QueryCommand: ParsableCommand {
         func planAt(_ budget: PrivacyParameters, publicValues: [String: [SQLValue]] = [:], keysFile: URL? = nil) throws -> QueryPlan {
             do {
                 return try QueryPlanner(metadata: privacy).plan(query, budget: budget, publicValues: publicValues,
-                                                                keysFile: keysFile, accuracyWeights: weights)
+                                                                keysFile: keysFile, noise: noise.queryNoise,
+                                                                accuracyWeights: weights)
             } catch {
                 throw error.veilError
             }
@@ -174,6 +181,20 @@ struct QueryCommand: ParsableCommand {
         case .table:
             print(QueryText.table(release), terminator: "")
             print(QueryText.footer(release, plan: plan, ledger: path))
+        }
+    }
+}
+
+/// `veil query --noise`: the planner's choice, or one distribution.
+enum NoiseOption: String, ExpressibleByArgument, CaseIterable {
+    case auto, laplace, gaussian
+
+    /// The planner's argument (`nil`: choose by expected error).
+    var queryNoise: QueryNoise? {
+        switch self {
+        case .auto: nil
+        case .laplace: .laplace
+        case .gaussian: .gaussian
         }
     }
 }

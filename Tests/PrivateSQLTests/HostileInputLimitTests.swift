@@ -13,9 +13,10 @@ struct HostileInputLimitTests {
     static let yaml = PrivacyMetadataFixture(
         unit: "pid", columns: [("pid", "{type: integer}"), ("x", "{type: integer, lower: 0, upper: 10}")]).yaml
 
-    func plan(_ query: String, yaml: String = Self.yaml, epsilon: Double = 1, delta: Double = 0) throws -> QueryPlan {
+    func plan(_ query: String, yaml: String = Self.yaml, epsilon: Double = 1, delta: Double = 0,
+              noise: QueryNoise? = nil) throws -> QueryPlan {
         try QueryPlanner(metadata: PrivacyMetadata.parse(yaml: yaml, source: "m.yaml"))
-            .plan(query, budget: PrivacyParameters(epsilon: epsilon, delta: delta))
+            .plan(query, budget: PrivacyParameters(epsilon: epsilon, delta: delta), noise: noise)
     }
 
     func expectRefused(_ query: String, yaml: String = Self.yaml, epsilon: Double = 1, delta: Double = 0,
@@ -86,8 +87,10 @@ struct HostileInputLimitTests {
     func tinyDelta() {
         let yaml = Self.yaml.replacingOccurrences(of: "x: {type: integer, lower: 0, upper: 10}",
                                                   with: "x: {type: integer, lower: 0, upper: 10}\n      g: {type: text}")
-        // Gaussian noise (the default with δ > 0): the threshold is found from −ln(δ/k), finite for any δ > 0.
-        let gaussian = try? plan("SELECT g, COUNT(*) FROM t GROUP BY g", yaml: yaml, delta: 0x1p-1070)
+        // Gaussian noise: the threshold is found from −ln(δ/k), finite for any δ > 0; the default noise falls back
+        // to it when the Laplace threshold cannot be computed.
+        #expect((try? plan("SELECT g, COUNT(*) FROM t GROUP BY g", yaml: yaml, delta: 0x1p-1070))?.noise == .gaussian)
+        let gaussian = try? plan("SELECT g, COUNT(*) FROM t GROUP BY g", yaml: yaml, delta: 0x1p-1070, noise: .gaussian)
         guard case .thresholding(_, let threshold, _)? = gaussian?.selection else {
             Issue.record("no thresholding plan")
             return

@@ -74,7 +74,8 @@ struct PlanningPartsTests {
             #expect(rho >= pow((epsilon + l).squareRoot() - l.squareRoot(), 2) * (1 - 1e-12))
         }
         let plan = try QueryPlanner(metadata: metadata).plan("SELECT COUNT(*) FROM visits",
-                                                             budget: try PrivacyParameters(epsilon: 1, delta: 1e-6))
+                                                             budget: try PrivacyParameters(epsilon: 1, delta: 1e-6),
+                                                             noise: .gaussian)
         #expect(plan.rho == ZCDP.largestRho(epsilon: 1, delta: 1e-6))
     }
 

@@ -20,7 +20,7 @@ struct TotalRowsBoundTests {
     func plan(_ query: String, yaml: String) throws -> QueryPlan {
         let metadata = try PrivacyMetadata.parse(yaml: yaml, source: "privacy.yaml")
         return try QueryPlanner(metadata: metadata).plan(query, budget: try PrivacyParameters(epsilon: 1, delta: 1e-6),
-                                                         sampling: .keyedHash(.insecureFixed(1, 2)))
+                                                         sampling: .keyedHash(.insecureFixed(1, 2)), noise: .gaussian)
     }
 
     @Test("max_rows_per_unit alone bounds groups and rows per group by R; with k and m it caps them")

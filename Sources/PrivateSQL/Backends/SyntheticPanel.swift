@@ -17,16 +17,18 @@ public enum SyntheticPanel {
     /// - Parameters:
     ///   - scope: the ledger budget name.
     ///   - rowsPerUnit: the `rowsPerUnit` the table was generated with (years 1984 …).
-    public static func metadataYAML(scope: String, rowsPerUnit: Int = 5) -> String {
+    ///   - bounds: the contribution bounds, as metadata keys and values (the default: k = 5, m = 1).
+    public static func metadataYAML(scope: String, rowsPerUnit: Int = 5,
+                                    bounds: KeyValuePairs<String, Int> = ["max_partitions_per_unit": 5,
+                                                                          "max_rows_per_partition": 1]) -> String {
         let years = (0..<max(1, rowsPerUnit)).map { String(1984 + $0) }.joined(separator: ", ")
+        let boundLines = bounds.map { "    \($0.key): \($0.value)\n" }.joined()
         return """
         scope: \(scope)
         tables:
           visits:
             privacy_unit: person_id
-            max_partitions_per_unit: 5
-            max_rows_per_partition: 1
-            columns:
+        \(boundLines)    columns:
               person_id: {type: integer}
               year: {type: integer, public_values: [\(years)]}
               region: {type: text}

@@ -38,8 +38,8 @@ public struct QueryPlanner: Sendable {
     ///     other keys are dropped.
     ///   - keysFile: a file of such key values (``KeysFile``), read against the queried table's columns once the
     ///     query is parsed; for a column it names, its values replace those of `publicValues`.
-    ///   - noise: discrete Laplace or discrete Gaussian; `nil` (the default) chooses Laplace when δ = 0 and
-    ///     Gaussian when δ > 0 (see ``QueryNoise``).
+    ///   - noise: discrete Laplace or discrete Gaussian; `nil` (the default) chooses Laplace when δ = 0 and, when
+    ///     δ > 0, whichever of the two gives the smaller expected errors (``NoiseChoice``).
     ///   - accuracyWeights: one positive weight per aggregate, in order of first appearance in the query: how
     ///     much its error counts when the budget is split (`nil`: all 1).
     /// - Returns: the plan.
@@ -77,11 +77,19 @@ public struct QueryPlanner: Sendable {
             }
             builder.publicValueOverrides[declared.name] = values
         }
-        let noise = noise ?? (budget.delta > 0 ? .gaussian : .laplace)
         if noise == .gaussian, budget.delta == 0 {
             throw QueryError(.invalidQuery, "discrete Gaussian noise needs δ > 0; pass a δ (e.g. 1e-6) or use "
                              + "Laplace noise", at: nil, in: query)
         }
-        return try builder.build(budget: budget, sampling: sampling, noise: noise, weights: accuracyWeights)
+        if let noise { return try builder.build(budget: budget, sampling: sampling, noise: noise, weights: accuracyWeights) }
+        guard budget.delta > 0 else {
+            return try builder.build(budget: budget, sampling: sampling, noise: .laplace, weights: accuracyWeights)
+        }
+        // Both candidates from the same parsed query; a Laplace plan that cannot be made (e.g. a δ too small for
+        // its threshold) leaves the Gaussian one, whose refusals are the query's.
+        var laplaceBuilder = builder
+        let laplace = try? laplaceBuilder.build(budget: budget, sampling: sampling, noise: .laplace, weights: accuracyWeights)
+        let gaussian = try builder.build(budget: budget, sampling: sampling, noise: .gaussian, weights: accuracyWeights)
+        return laplace.map { NoiseChoice.lessNoisy($0, gaussian) } ?? gaussian
     }
 }
