@@ -12,8 +12,8 @@ import PrivateTraining
 public enum PredictionInput {
     /// Where the examples are.
     public enum Source: Sendable, Equatable {
-        /// IDX images and labels files.
-        case idx(images: String, labels: String)
+        /// An IDX images file, with its labels file when given (then checked against the images, not used).
+        case idx(images: String, labels: String?)
         /// A CSV file with a header.
         case csv(path: String)
         /// A table of a SQLite database (`nil`: the model's test table, else its training table).
@@ -34,11 +34,17 @@ public enum PredictionInput {
     public static func read(_ source: Source, for model: InferenceModel) throws -> Matrix {
         switch source {
         case .idx(let images, let labels):
-            let data = try IDXLoader.load(imagesPath: images, labelsPath: labels, classCount: max(model.classCount, 256))
-            guard data.inputShape.count == model.inputCount else {
-                throw VeilError(.invalidInput, "\(images) holds images of \(data.inputShape); the model takes \(model.inputShape)")
+            let features: Matrix, shape: ImageShape
+            if let labels {
+                let data = try IDXLoader.load(imagesPath: images, labelsPath: labels, classCount: max(model.classCount, 256))
+                (features, shape) = (data.features, data.inputShape)
+            } else {
+                (features, shape) = try IDXLoader.images(path: images)
             }
-            return data.features
+            guard shape.count == model.inputCount else {
+                throw VeilError(.invalidInput, "\(images) holds images of \(shape); the model takes \(model.inputShape)")
+            }
+            return features
         case .csv(let path):
             return try readCSV(path: path, columns: try featureColumns(model))
         case .sqlite(let path, let table):
@@ -53,7 +59,7 @@ public enum PredictionInput {
 
     private static func featureColumns(_ model: InferenceModel) throws -> [String] {
         guard let names = model.featureNames else {
-            throw VeilError(.invalidInput, "the model \"\(model.name)\" was trained on images; give IDX images and labels")
+            throw VeilError(.invalidInput, "the model \"\(model.name)\" was trained on images; give an IDX images file")
         }
         return names
     }

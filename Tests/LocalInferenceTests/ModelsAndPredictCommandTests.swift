@@ -1,6 +1,8 @@
 import _TestSupport
 import Foundation
 import GRDB
+import PrivateTraining
+import LinearAlgebra
 import Testing
 
 /// `veil models` and `veil predict`, run as the binary.
@@ -36,6 +38,34 @@ struct ModelsAndPredictCommandTests {
         #expect(try runVeil(["models", "rm", "health", "--models", store]).status == 0)
         let gone = try runVeil(["models", "show", "health", "--models", store])
         #expect(gone.status == 2 && gone.stderr.contains("no model named"))
+    }
+
+    @Test("predict on IDX images needs no labels file; a labels file is checked against the images")
+    func predictImagesWithoutLabels() throws {
+        let folder = try TestModels.temporaryFolder("predict-idx")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = folder.appendingPathComponent("cnn.safetensors").path
+        try TestModels.writeImage(to: model)
+        // Three 8×8 images (IDX magic 0x00000803, big-endian counts), pixel values k·i mod 256.
+        var images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 8, 0, 0, 0, 8]
+        for k in 1...3 { images += (0..<64).map { UInt8((k * $0 * 7) % 256) } }
+        let imagesPath = folder.appendingPathComponent("images-idx3-ubyte").path
+        try Data(images).write(to: URL(fileURLWithPath: imagesPath))
+        let run = try runVeil(["predict", model, "--input", imagesPath, "--format", "json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        let predictions = object?["predictions"] as? [[String: Any]] ?? []
+        #expect(predictions.count == 3)
+        // The same classes as the model computes on the same pixels scaled by 1/255.
+        var cnn = TestModels.cnn
+        let pixels = images.dropFirst(16).map { Float($0) / 255 }
+        let expected = SoftmaxCrossEntropy.predictions(logits: cnn.forward(Matrix(rows: 3, columns: 64, storage: pixels)))
+        #expect(predictions.compactMap { $0["class"] as? Int } == expected.map(Int.init))
+        // Labels, when given, must match the number of images.
+        let labelsPath = folder.appendingPathComponent("labels-idx1-ubyte").path
+        try Data([0, 0, 8, 1, 0, 0, 0, 2, 1, 2]).write(to: URL(fileURLWithPath: labelsPath))
+        let mismatch = try runVeil(["predict", model, "--input", imagesPath, "--labels", labelsPath])
+        #expect(mismatch.status == 2 && mismatch.stderr.contains("has 3 images but"), "\(mismatch.stderr)")
     }
 
     @Test("predict on CSV and SQLite writes CSV and JSON with the model's scaling")

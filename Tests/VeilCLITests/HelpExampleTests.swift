@@ -24,7 +24,7 @@ struct HelpExampleTests {
         "veil models rm health": "needs the model the add example stores",
         "veil predict health --input datasets/health_panel_training.sqlite --table test --format json":
             "needs the stored model of the models example",
-        "veil predict models/mnist.safetensors --input t10k-images-idx3-ubyte.gz --labels t10k-labels-idx1-ubyte.gz":
+        "veil predict models/mnist.safetensors --input t10k-images-idx3-ubyte.gz":
             "needs a trained MNIST model and the MNIST test files",
         "veil evaluate model.safetensors --data t10k-images-idx3-ubyte.gz --labels t10k-labels-idx1-ubyte.gz --json":
             "needs a trained MNIST model and the MNIST test files",

@@ -9,8 +9,8 @@ struct PredictCommand: ParsableCommand {
         commandName: "predict",
         abstract: "Class and probabilities of every example of a file, from a stored model.",
         discussion: """
-        IDX images: --input IMAGES --labels LABELS (the labels are read with the images, as by \
-        `veil evaluate`, and not used). CSV: --input FILE with a header. SQLite: --input DATABASE \
+        IDX images (for a model trained on images): --input IMAGES; --labels LABELS is optional (checked \
+        against the images, not used). CSV: --input FILE with a header. SQLite: --input DATABASE \
         [--table TABLE] (default: the model's test table; never its training table); opened read-only.
 
         Tabular inputs are read by the feature column names stored in the model and clamped and scaled \
@@ -21,13 +21,13 @@ struct PredictCommand: ParsableCommand {
 
         Examples:
           veil predict health --input datasets/health_panel_training.sqlite --table test --format json
-          veil predict models/mnist.safetensors --input t10k-images-idx3-ubyte.gz --labels t10k-labels-idx1-ubyte.gz
+          veil predict models/mnist.safetensors --input t10k-images-idx3-ubyte.gz
         """
     )
 
     @Argument(help: "A stored model's name, or the path of a model file.") var model: String
     @Option(help: "IDX images file, CSV file, or SQLite database.") var input: String
-    @Option(help: "IDX labels file (IDX input only).") var labels: String?
+    @Option(help: "IDX labels file to check against the images (IDX input only; optional).") var labels: String?
     @Option(help: "The table to predict on (SQLite input only).") var table: String?
     @Option(help: "Output format: csv or json.") var format: String = "csv"
     @Option(help: "Write to this file instead of standard output.") var output: String?
@@ -45,13 +45,13 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         let loaded = try store.model(model)
         let source: PredictionInput.Source
-        if let labels {
+        if labels != nil || loaded.featureNames == nil {
+            guard table == nil else { throw VeilError(.invalidInput, "--table applies to SQLite input, not to IDX images") }
             source = .idx(images: input, labels: labels)
         } else if PredictionInput.isSQLite(path: input) {
             source = .sqlite(path: input, table: table)
         } else {
             guard table == nil else { throw VeilError(.invalidInput, "--table applies to SQLite input; \(input) is not a SQLite database") }
-            guard loaded.featureNames != nil else { throw VeilError(.invalidInput, "--labels is required for IDX input") }
             source = .csv(path: input)
         }
         var features = try PredictionInput.read(source, for: loaded)
