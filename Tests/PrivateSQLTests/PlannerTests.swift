@@ -69,9 +69,9 @@ struct PlannerTests {
         #expect(centred.partitionSensitivity == Int((4 / g).rounded(.up)))
         let squares = p.quantities[2]
         #expect(squares.partitionSensitivity == Int((2 * 4 / squares.granularity).rounded(.up)))  // m · half²
-        // The grid is at most 1/1024 of the Laplace scale (at the centred sum's share of ε, see BudgetSplit).
-        #expect(g <= 4 / centred.epsilon / 1024)
-        #expect(g > 4 / centred.epsilon / 2048)
+        // The grid is at most 2^−20 of the Laplace scale (at the centred sum's share of ε, see BudgetSplit).
+        #expect(g <= 4 / centred.epsilon / 0x1p20)
+        #expect(g > 4 / centred.epsilon / 0x1p21)
         #expect(p.aggregates.map(\.quantities) == [[0, 1], [0, 1, 2], [0, 1, 2]])
     }
 

@@ -44,7 +44,7 @@ extension PlanBuilder {
             if integral {
                 granularity = 1
             } else if let rhoShare {
-                // The grid is at most 1/1024 of σ in value units (√k · bound / √(2ρᵢ)).
+                // The grid is at most 2^−20 of σ in value units (√k · bound / √(2ρᵢ)).
                 granularity = Self.granularity(l1Bound: Double(effectiveK).squareRoot() * bound,
                                                epsilon: (2 * rhoShare).squareRoot())
             } else {
@@ -166,12 +166,22 @@ extension PlanBuilder {
         return ceilSquareRoot(Int128(k) * Int128(s) * Int128(s))     // below 2^126
     }
 
-    /// The grid for a real-valued quantity: the largest power of two at most 1/1024 of the Laplace scale
-    /// `l1Bound / ε` (exponent kept in [−60, 60]), so rounding moves a value by at most 1/2048 of the noise scale.
+    /// How much finer than the noise scale the grid of a real-valued quantity is: 2^20.
+    static let gridBitsBelowScale = 20
+
+    /// The grid for a real-valued quantity: the largest power of two at most 2^−20 of the Laplace scale
+    /// `l1Bound / ε` (exponent kept in [−60, 60]).
+    ///
+    /// Each unit's contribution is rounded to the grid, and a group's total adds n such roundings: about √n·g/√12
+    /// of random error and, for data whose values sit on rounding ties (SQLite rounds halves away from zero), up
+    /// to n·g/2 of bias. A grid of 2^−10 of the scale once let that bias reach a whole noise scale at n = 200,000
+    /// units per group (sums of three-decimal incomes on a 0.25 grid); at 2^−20 it stays below a tenth of the scale
+    /// up to n = 200,000 and below the scale up to 2 million, while group totals in grid units stay far inside 64
+    /// bits (n · 2^20 · bound/scale).
     static func granularity(l1Bound: Double, epsilon: Double) -> Double {
         let scale = l1Bound / epsilon
         guard scale > 0, scale.isFinite else { return 1 }
-        let exponent = min(60, max(-60, Int((log2(scale) - 10).rounded(.down))))
+        let exponent = min(60, max(-60, Int((log2(scale) - Double(gridBitsBelowScale)).rounded(.down))))
         return exp2(Double(exponent))
     }
 }
