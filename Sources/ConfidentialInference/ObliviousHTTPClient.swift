@@ -21,7 +21,7 @@ public struct ObliviousRequest: Sendable {
             let ciphertext = try sender.seal(request, authenticating: Data())
             encapsulatedKey = Array(sender.encapsulatedKey)
             encapsulated = header + encapsulatedKey + Array(ciphertext)
-            responseSecret = sender.exportSecret(context: ObliviousResponseKeys.exportLabel,
+            responseSecret = try sender.exportSecret(context: ObliviousResponseKeys.exportLabel,
                                                  outputByteCount: ObliviousResponseKeys.secretLength).withUnsafeBytes { Array($0) }
         } catch {
             throw ConfidentialInferenceError.invalid("cannot seal the request to the key configuration: \(error)")

@@ -18,12 +18,26 @@ public final class LogFile {
 
     public let path: String
     private let descriptor: Int32
-    public private(set) var tree = MerkleTree()
+    public private(set) var tree: MerkleTree
     /// Where each entry starts in the file (after its length field).
-    private var entryOffsets: [(offset: Int, length: Int)] = []
-    private var indexByLeafHash: [[UInt8]: Int] = [:]
+    private var entryOffsets: [(offset: Int, length: Int)]
+    private var indexByLeafHash: [[UInt8]: Int]
     /// How many bytes of a torn final append were cut off when the log was opened.
-    public private(set) var discardedTailBytes = 0
+    public let discardedTailBytes: Int
+
+    /// What opening a log reads.
+    private struct Contents {
+        var tree = MerkleTree()
+        var offsets: [(offset: Int, length: Int)] = []
+        var index: [[UInt8]: Int] = [:]
+        var discarded = 0
+
+        mutating func add(hash: [UInt8], offset: Int, length: Int) {
+            tree.append(leafHash: hash)
+            offsets.append((offset: offset, length: length))
+            index[hash] = tree.size - 1
+        }
+    }
 
     /// Opens the log at `path`, creating it when `create` is true and it is missing.
     /// - Throws: `invalidInput` (missing file, not a log), `corruptLog`, `fileSystem`.
@@ -35,20 +49,25 @@ public final class LogFile {
         guard fd >= 0 else {
             throw TransparencyLogError(.fileSystem, "cannot open the log \(path): \(String(cString: strerror(errno)))")
         }
-        descriptor = fd
+        let contents: Contents
         do {
             guard flock(fd, LOCK_EX) == 0 else {
                 throw TransparencyLogError(.fileSystem, "cannot lock the log \(path): \(String(cString: strerror(errno)))")
             }
             if !exists {
-                try writeAll(Self.magic)
-                try Self.syncFolder(of: path)
+                try Self.writeAll(Self.magic, to: fd, path: path)
+                Self.syncFolder(of: path)
             }
-            try load()
+            contents = try Self.load(fd: fd, path: path)
         } catch {
             close(fd)
             throw error
         }
+        descriptor = fd
+        tree = contents.tree
+        entryOffsets = contents.offsets
+        indexByLeafHash = contents.index
+        discardedTailBytes = contents.discarded
     }
 
     deinit { close(descriptor) }
@@ -70,14 +89,16 @@ public final class LogFile {
         record += bytes
         record += hash
         let offset = Int(lseek(descriptor, 0, SEEK_END))
-        do { try writeAll(record) } catch {
+        do { try Self.writeAll(record, to: descriptor, path: path) } catch {
             _ = ftruncate(descriptor, off_t(offset))   // never leave a half record before the next append
             throw error
         }
         guard fsync(descriptor) == 0 else {
             throw TransparencyLogError(.fileSystem, "cannot sync the log \(path): \(String(cString: strerror(errno)))")
         }
-        add(hash: hash, offset: offset + 4, length: bytes.count)
+        tree.append(leafHash: hash)
+        entryOffsets.append((offset: offset + 4, length: bytes.count))
+        indexByLeafHash[hash] = size - 1
         return size - 1
     }
 
@@ -99,14 +120,9 @@ public final class LogFile {
         try SignedTreeHead(treeSize: size, rootHash: try tree.rootHash(), timestamp: timestamp, signingKey: signingKey)
     }
 
-    private func add(hash: [UInt8], offset: Int, length: Int) {
-        tree.append(leafHash: hash)
-        entryOffsets.append((offset, length))
-        indexByLeafHash[hash] = size - 1
-    }
-
     /// Reads and checks every record; cuts a torn final append.
-    private func load() throws {
+    private static func load(fd descriptor: Int32, path: String) throws -> Contents {
+        var contents = Contents()
         guard let data = FileManager.default.contents(atPath: path) else {
             throw TransparencyLogError(.fileSystem, "cannot read the log \(path)")
         }
@@ -121,14 +137,18 @@ public final class LogFile {
             var length = 0
             if remaining >= 4 {
                 length = Int(bytes[position]) << 24 | Int(bytes[position + 1]) << 16 | Int(bytes[position + 2]) << 8 | Int(bytes[position + 3])
-                complete = length <= MeasurementEntry.maximumSize && remaining >= 4 + length + MerkleHashing.hashSize
+                guard length <= MeasurementEntry.maximumSize else {
+                    // No append writes such a length: this is damage, not a torn append.
+                    throw TransparencyLogError(.corruptLog, "the log \(path) is damaged at byte \(position): a record length of \(length) bytes")
+                }
+                complete = remaining >= 4 + length + MerkleHashing.hashSize
             }
             var valid = false
             if complete {
                 let entry = bytes[(position + 4)..<(position + 4 + length)]
                 let stored = Array(bytes[(position + 4 + length)..<(position + 4 + length + MerkleHashing.hashSize)])
                 valid = MerkleHashing.leafHash(entry) == stored
-                if valid { add(hash: stored, offset: position + 4, length: length) }
+                if valid { contents.add(hash: stored, offset: position + 4, length: length) }
             }
             if valid {
                 position += 4 + length + MerkleHashing.hashSize
@@ -137,17 +157,18 @@ public final class LogFile {
             // Only the last record may be damaged, and only by a torn append.
             let isLast = !complete || position + 4 + length + MerkleHashing.hashSize == bytes.count
             guard isLast else {
-                throw TransparencyLogError(.corruptLog, "the log \(path) is damaged at byte \(position) (entry \(size)): its stored hash does not match")
+                throw TransparencyLogError(.corruptLog, "the log \(path) is damaged at byte \(position) (entry \(contents.tree.size)): its stored hash does not match")
             }
             guard ftruncate(descriptor, off_t(position)) == 0, fsync(descriptor) == 0 else {
                 throw TransparencyLogError(.fileSystem, "cannot cut the torn last record of \(path): \(String(cString: strerror(errno)))")
             }
-            discardedTailBytes = bytes.count - position
+            contents.discarded = bytes.count - position
             break
         }
+        return contents
     }
 
-    private func writeAll(_ bytes: [UInt8]) throws {
+    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws {
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, bytes.count - written) }
@@ -159,7 +180,7 @@ public final class LogFile {
         }
     }
 
-    private static func syncFolder(of path: String) throws {
+    private static func syncFolder(of path: String) {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return }

@@ -66,7 +66,7 @@ enum ConfidentialBenchmark {
     static func logFigures(size: Int, folder: URL, into report: inout BenchmarkReport) throws {
         let log = try LogFile(path: folder.appendingPathComponent("bench-\(size).tlog").path, create: true)
         let entries = try (0..<size).map { i in
-            try MeasurementEntry(manifest: "veil-enclave-manifest-v1\nbinary \(String(format: "%096x", i)) \(i) veil\n")
+            try MeasurementEntry(manifest: "veil-enclave-manifest-v1\nbinary \(LogHex.encode((0..<48).map { UInt8(truncatingIfNeeded: i >> (8 * (47 - $0))) })) \(i) veil\n")
         }
         // Durable appends (fsync each) on a sample, then the rest without timing.
         let durable = min(size, 2_000)

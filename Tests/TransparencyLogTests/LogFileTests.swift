@@ -6,7 +6,7 @@ import _TestSupport
 
 @Suite struct LogFileTests {
     static func manifest(_ i: Int) throws -> MeasurementEntry {
-        try MeasurementEntry(manifest: "veil-enclave-manifest-v1\nbinary \(String(repeating: "ab", count: 48)) 1234 veil\nmodel \(String(format: "%096x", i)) \(i) m\(i).safetensors\n")
+        try MeasurementEntry(manifest: "veil-enclave-manifest-v1\nbinary \(String(repeating: "ab", count: 48)) 1234 veil\nmodel \(LogHex.encode((0..<48).map { UInt8(truncatingIfNeeded: i >> (8 * (47 - $0))) })) \(i) m\(i).safetensors\n")
     }
 
     @Test func appendsSurviveReopeningAndKeepTheRoot() throws {

@@ -55,9 +55,12 @@ struct ConfidentialServeOptions: ParsableArguments {
             let sealing = try SealingKey(platformSecret: try SimulatedPlatformSecret.load(URL(fileURLWithPath: platformSecret)),
                                          measurement: measurement.value)
             let privateKey = try Self.gatewayKey(sealedKey: sealedKey, sealing: sealing)
-            let provider: any EvidenceProvider = try simulatedKey.map {
-                try SimulatedEvidenceProvider(keyFile: URL(fileURLWithPath: $0), measurement: measurement.value)
-            } ?? ConfigfsTSMProvider()
+            let provider: any EvidenceProvider
+            if let simulatedKey {
+                provider = try SimulatedEvidenceProvider(keyFile: URL(fileURLWithPath: simulatedKey), measurement: measurement.value)
+            } else {
+                provider = try ConfigfsTSMProvider()
+            }
             let gateway = ConfidentialGateway(ohttp: ObliviousHTTPGateway(current: .init(keyID: 1, privateKey: privateKey)),
                                               service: service, evidenceProvider: provider, published: published)
             return gateway.routes
