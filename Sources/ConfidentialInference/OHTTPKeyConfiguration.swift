@@ -59,9 +59,8 @@ public struct OHTTPKeyConfiguration: Sendable, Equatable {
         publicKey = Array(bytes[3..<35])
         let length = Int(bytes[35]) << 8 | Int(bytes[36])
         guard length > 0, length % 4 == 0, bytes.count == 37 + length else { throw fail("the algorithm list is malformed") }
-        algorithms = stride(from: 37, to: bytes.count, by: 4).map {
-            SymmetricAlgorithm(kdf: UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), aead: UInt16(bytes[$0 + 2]) << 8 | UInt16(bytes[$0 + 3]))
-        }
+        func u16(_ i: Int) -> UInt16 { UInt16(bytes[i]) << 8 | UInt16(bytes[i + 1]) }
+        algorithms = stride(from: 37, to: bytes.count, by: 4).map { SymmetricAlgorithm(kdf: u16($0), aead: u16($0 + 2)) }
     }
 
     /// The `application/ohttp-keys` body for these configurations, in order of preference.

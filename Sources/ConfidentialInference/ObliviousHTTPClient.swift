@@ -17,7 +17,7 @@ public struct ObliviousRequest: Sendable {
     public init(request: [UInt8], configuration: OHTTPKeyConfiguration) throws {
         let (header, info, recipient) = try Self.prepare(configuration)
         do {
-            var sender = try HPKE.Sender(recipientKey: recipient, ciphersuite: .Curve25519_SHA256_AES_GCM_128, info: Data(info))
+            var sender = try HPKE.Sender(recipientKey: recipient, ciphersuite: .veilSuite, info: Data(info))
             let ciphertext = try sender.seal(request, authenticating: Data())
             encapsulatedKey = Array(sender.encapsulatedKey)
             encapsulated = header + encapsulatedKey + Array(ciphertext)
@@ -52,4 +52,9 @@ public struct ObliviousRequest: Sendable {
     public func openResponse(_ encapsulatedResponse: [UInt8]) throws -> [UInt8] {
         try ObliviousResponseKeys.open(encapsulatedResponse, secret: responseSecret, encapsulatedKey: encapsulatedKey)
     }
+}
+
+extension HPKE.Ciphersuite {
+    /// DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM: the suite of RFC 9458's example and of Veil's gateway.
+    static var veilSuite: HPKE.Ciphersuite { HPKE.Ciphersuite(kem: .Curve25519_HKDF_SHA256, kdf: .HKDF_SHA256, aead: .AES_GCM_128) }
 }

@@ -11,11 +11,17 @@ import Foundation
 public final class ObliviousHTTPGateway: @unchecked Sendable {
     public struct Key: Sendable {
         public let configuration: OHTTPKeyConfiguration
-        let privateKey: Curve25519.KeyAgreement.PrivateKey
+        /// The X25519 private key's raw bytes (kept as bytes: swift-crypto keys are not `Sendable`).
+        let privateKeyBytes: [UInt8]
 
         public init(keyID: UInt8, privateKey: Curve25519.KeyAgreement.PrivateKey) {
             configuration = OHTTPKeyConfiguration(keyID: keyID, publicKey: privateKey.publicKey)
-            self.privateKey = privateKey
+            privateKeyBytes = Array(privateKey.rawRepresentation)
+        }
+
+        /// The private key, to seal it for persistence.
+        public var privateKey: Curve25519.KeyAgreement.PrivateKey {
+            try! Curve25519.KeyAgreement.PrivateKey(rawRepresentation: privateKeyBytes)   // 32 bytes by construction
         }
     }
 
@@ -99,7 +105,7 @@ public final class ObliviousHTTPGateway: @unchecked Sendable {
         guard encapsulated.count >= 7 + 32 + 16 else { throw Refusal.undecryptable }
         let enc = Array(encapsulated[7..<39])
         do {
-            var recipient = try HPKE.Recipient(privateKey: key.privateKey, ciphersuite: .Curve25519_SHA256_AES_GCM_128,
+            var recipient = try HPKE.Recipient(privateKey: key.privateKey, ciphersuite: .veilSuite,
                                                info: Data(OHTTPKeyConfiguration.requestInfo(header: header)), encapsulatedKey: Data(enc))
             let request = try recipient.open(encapsulated[39...], authenticating: Data())
             let secret = try recipient.exportSecret(context: ObliviousResponseKeys.exportLabel,

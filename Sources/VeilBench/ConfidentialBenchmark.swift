@@ -1,3 +1,4 @@
+import ArgumentParser
 import ConfidentialInference
 import Crypto
 import Foundation
@@ -42,7 +43,7 @@ enum ConfidentialBenchmark {
             let body = Array(#"{"inputs":[{"name":"input","shape":[\#(batch),\#(model.inputCount)],"datatype":"FP32","data":[\#(values)]}]}"#.utf8)
             let plain = try timings(requests) {
                 let answer = body.withUnsafeBytes { service.infer("bench", body: $0) }
-                guard answer.status == 200 else { throw ConfidentialInferenceError.invalid("the plain request failed") }
+                guard answer.status == 200 else { throw ValidationError("the plain request failed") }
             }
             let confidential = try timings(requests) {
                 let inner = BinaryHTTPRequest(method: "POST", path: "/v2/models/bench/infer",
@@ -50,7 +51,7 @@ enum ConfidentialBenchmark {
                 let sealed = try ObliviousRequest(request: SizeBuckets.padded(inner.encoded()), configuration: configuration)
                 let reply = gateway.handle(encapsulated: sealed.encapsulated)
                 guard reply.status == 200, try BinaryHTTPResponse(decoding: try sealed.openResponse(reply.body)).status == 200 else {
-                    throw ConfidentialInferenceError.invalid("the confidential request failed")
+                    throw ValidationError("the confidential request failed")
                 }
             }
             report.add("plain_b\(batch)_p50", plain.p50 * 1e3, unit: "ms")
@@ -90,7 +91,7 @@ enum ConfidentialBenchmark {
         start = DispatchTime.now().uptimeNanoseconds
         for (i, proof) in zip(indices, proofs) {
             guard ProofVerification.verifyInclusion(leafHash: tree.leafHash(at: i), index: i, size: size, proof: proof, root: root) else {
-                throw ConfidentialInferenceError.invalid("an inclusion proof did not verify")
+                throw ValidationError("an inclusion proof did not verify")
             }
         }
         report.add("inclusion_verifications_per_s_\(size)", Double(samples) / seconds(since: start), unit: "proofs/s")

@@ -9,13 +9,11 @@ public struct AdditionalRoute: Sendable {
         public let status: Int
         public let contentType: String
         public var body: [UInt8]
-        public var headers: [(String, String)]
 
-        public init(status: Int, contentType: String, body: [UInt8], headers: [(String, String)] = []) {
+        public init(status: Int, contentType: String, body: [UInt8]) {
             self.status = status
             self.contentType = contentType
             self.body = body
-            self.headers = headers
         }
     }
 

@@ -190,11 +190,7 @@ public struct InferenceServer: Sendable {
     static func response(_ reply: AdditionalRoute.Reply) -> Response {
         var buffer = ByteBuffer()
         buffer.writeBytes(reply.body)
-        var headers: HTTPFields = [.contentType: reply.contentType]
-        for (name, value) in reply.headers {
-            if let field = HTTPField.Name(name) { headers[field] = value }
-        }
-        return Response(status: .init(code: reply.status), headers: headers, body: .init(byteBuffer: buffer))
+        return Response(status: .init(code: reply.status), headers: [.contentType: reply.contentType], body: .init(byteBuffer: buffer))
     }
 
     static func queryParameters(_ request: Request) -> [String: String] {
