@@ -40,7 +40,7 @@ import Testing
         return naiveSubproof(m - k, entries[mid...], false) + [naiveRoot(entries[..<mid])]
     }
 
-    static let entries: [[UInt8]] = (0..<70).map { i in [UInt8(i), UInt8(i &* 7), 0x5A] }
+    static let entries: [[UInt8]] = (0..<70).map { i in [UInt8(i), UInt8(truncatingIfNeeded: i &* 7), 0x5A] }
 
     static func tree(_ entries: [[UInt8]]) -> MerkleTree {
         MerkleTree(leafHashes: entries.map { MerkleHashing.leafHash($0) })
