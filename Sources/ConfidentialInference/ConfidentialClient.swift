@@ -99,7 +99,7 @@ public struct ConfidentialClient: Sendable {
         let inner = BinaryHTTPRequest(method: "POST", scheme: gateway.scheme ?? "http", authority: gateway.host ?? "",
                                       path: "/v2/models/\(model)/infer",
                                       headers: [HTTPField("content-type", "application/json"),
-                                                HTTPField("date", ConfidentialGateway.httpDate.string(from: date))],
+                                                HTTPField("date", HTTPDate.string(from: date))],
                                       content: body)
         let sealed = try ObliviousRequest(request: SizeBuckets.padded(inner.encoded()), configuration: verified.configuration)
         var request = URLRequest(url: (relay ?? gateway).appendingPathComponent("confidential/ohttp"))

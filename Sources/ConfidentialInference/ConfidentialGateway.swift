@@ -77,12 +77,12 @@ public final class ConfidentialGateway: Sendable {
             return error(400, "the encapsulated request is not a Binary HTTP request")
         }
         defer { request.content.withUnsafeMutableBytes { zeroBytes($0) } }
-        let date = request.headers.first { $0.name.lowercased() == "date" }.flatMap { Self.httpDate.date(from: $0.value) }
+        let date = request.headers.first { $0.name.lowercased() == "date" }.flatMap { HTTPDate.date(from: $0.value) }
         switch replay.check(encapsulatedKey: encapsulatedKey, date: date, now: now) {
         case .accepted: break
         case .replayed: return error(400, "this request was already received")
         case .stale: return error(400, "the request's date is missing or outside the gateway's window",
-                                  extra: [HTTPField("date", Self.httpDate.string(from: now))])
+                                  extra: [HTTPField("date", HTTPDate.string(from: now))])
         case .busy: return error(503, "the gateway is busy; retry later")
         }
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
@@ -122,14 +122,5 @@ public final class ConfidentialGateway: Sendable {
             },
             AdditionalRoute(.post, "/confidential/ohttp") { [self] body, _ in handle(encapsulated: body) },
         ]
-    }
-
-    /// IMF-fixdate (RFC 9110 §5.6.7), the format of the inner `date` field.
-    static var httpDate: DateFormatter {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter
     }
 }

@@ -47,7 +47,7 @@ enum ConfidentialBenchmark {
             }
             let confidential = try timings(requests) {
                 let inner = BinaryHTTPRequest(method: "POST", path: "/v2/models/bench/infer",
-                                              headers: [HTTPField("date", httpDate())], content: body)
+                                              headers: [HTTPField("date", HTTPDate.string(from: Date()))], content: body)
                 let sealed = try ObliviousRequest(request: SizeBuckets.padded(inner.encoded()), configuration: configuration)
                 let reply = gateway.handle(encapsulated: sealed.encapsulated)
                 guard reply.status == 200, try BinaryHTTPResponse(decoding: try sealed.openResponse(reply.body)).status == 200 else {
@@ -116,13 +116,5 @@ enum ConfidentialBenchmark {
         let total = seconds(since: start)
         times.sort()
         return (times[times.count / 2], times[min(times.count - 1, times.count * 99 / 100)], Double(count) / total)
-    }
-
-    static func httpDate() -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.string(from: Date())
     }
 }

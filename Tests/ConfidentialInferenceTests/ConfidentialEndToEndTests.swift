@@ -137,7 +137,7 @@ struct ConfidentialEndToEndTests {
         let bundle = try JSONDecoder().decode(GatewayEvidence.self, from: Data(evidence.1))
         let configuration = try OHTTPKeyConfiguration.decodeList(bundle.keyConfigurations)[0]
         let inner = BinaryHTTPRequest(method: "POST", path: "/v2/models/health/infer",
-                                      headers: [HTTPField("date", Self.httpDate(Date()))], content: body)
+                                      headers: [HTTPField("date", HTTPDate.string(from: Date()))], content: body)
         let sealedRequest = try ObliviousRequest(request: SizeBuckets.padded(inner.encoded()), configuration: configuration)
         let ohttp = "\(relay.url)/confidential/ohttp"
         var tampered = sealedRequest.encapsulated
@@ -213,13 +213,5 @@ struct ConfidentialEndToEndTests {
             guard let data = try? Data(contentsOf: url) else { continue }
             for needle in needles { #expect(data.range(of: needle) == nil, "\(url.path) holds a canary") }
         }
-    }
-
-    static func httpDate(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.string(from: date)
     }
 }

@@ -122,6 +122,16 @@ import Testing
         #expect(throws: ObliviousHTTPGateway.Refusal.keyConfigurationMismatch) { try gateway.open(toFirst.encapsulated) }
     }
 
+    @Test func httpDatesAreIMFFixdates() {
+        // RFC 9110 §5.6.7's example, 784111777 seconds after the epoch.
+        #expect(HTTPDate.string(from: Date(timeIntervalSince1970: 784_111_777)) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDate.date(from: "Sun, 06 Nov 1994 08:49:37 GMT") == Date(timeIntervalSince1970: 784_111_777))
+        for bad in ["Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", "Sun, 06 Nov 1994 08:49:37 UTC",
+                    "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:49:37 GMT", ""] {
+            #expect(HTTPDate.date(from: bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func replayWindowRefusesRepeatsAndStaleDates() {
         let window = ReplayWindow(window: 60, capacity: 3)
         let now = Date(timeIntervalSince1970: 1_800_000_000)
