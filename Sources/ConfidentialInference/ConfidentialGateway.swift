@@ -44,7 +44,7 @@ public final class ConfidentialGateway: Sendable {
 
     /// Answers one encapsulated request: the HTTP status, content type and body to send back.
     public func handle(encapsulated: [UInt8], now: Date = Date()) -> AdditionalRoute.Reply {
-        let opened: (request: [UInt8], encapsulatedKey: [UInt8], response: ObliviousHTTPGateway.ResponseContext)
+        var opened: (request: [UInt8], encapsulatedKey: [UInt8], response: ObliviousHTTPGateway.ResponseContext)
         do { opened = try ohttp.open(encapsulated) } catch let refusal as ObliviousHTTPGateway.Refusal {
             return AdditionalRoute.Reply(status: refusal.status,
                                          contentType: refusal == .keyConfigurationMismatch ? "application/problem+json" : "text/plain",
@@ -52,9 +52,9 @@ public final class ConfidentialGateway: Sendable {
         } catch {
             return AdditionalRoute.Reply(status: 400, contentType: "text/plain", body: [])
         }
-        var plaintext = opened.request
-        defer { plaintext.withUnsafeMutableBytes { zeroBytes($0) } }
-        var inner = answer(plaintext, encapsulatedKey: opened.encapsulatedKey, now: now)
+        // Overwritten in place (the only reference to its buffer), once answered.
+        defer { opened.request.withUnsafeMutableBytes { zeroBytes($0) } }
+        var inner = answer(opened.request, encapsulatedKey: opened.encapsulatedKey, now: now)
         defer { inner.withUnsafeMutableBytes { zeroBytes($0) } }
         do {
             return AdditionalRoute.Reply(status: 200, contentType: ObliviousRequest.responseMediaType,
