@@ -38,6 +38,17 @@ enum ConfidentialBenchmark {
             published: try PublishedMeasurement(entry: entry, tree: tree, head: head),
             replay: ReplayWindow(window: 600, capacity: 10_000_000))
         let configuration = gateway.ohttp.configurations[0]
+        // The fixed cost of a request is three X25519 operations (client key, client and gateway agreement).
+        let peer = Curve25519.KeyAgreement.PrivateKey().publicKey
+        let agreement = try timings(requests) { _ = try Curve25519.KeyAgreement.PrivateKey().sharedSecretFromKeyAgreement(with: peer) }
+        report.add("x25519_keygen_and_agreement_p50", agreement.p50 * 1e3, unit: "ms")
+        // Sealing a 512-byte request (client) and opening it (gateway), alone.
+        let sample = [UInt8](repeating: 7, count: SizeBuckets.minimum)
+        let seal = try timings(requests) { _ = try ObliviousRequest(request: sample, configuration: configuration) }
+        let sealed = try ObliviousRequest(request: sample, configuration: configuration)
+        let open = try timings(requests) { _ = try gateway.ohttp.open(sealed.encapsulated) }
+        report.add("ohttp_client_seal_p50", seal.p50 * 1e3, unit: "ms")
+        report.add("ohttp_gateway_open_p50", open.p50 * 1e3, unit: "ms")
         for batch in [1, 64] {
             let values = (0..<(batch * model.inputCount)).map { i in String(Float(i % 97) / 97) }.joined(separator: ",")
             let body = Array(#"{"inputs":[{"name":"input","shape":[\#(batch),\#(model.inputCount)],"datatype":"FP32","data":[\#(values)]}]}"#.utf8)
@@ -54,6 +65,17 @@ enum ConfidentialBenchmark {
                     throw ValidationError("the confidential request failed")
                 }
             }
+            // The gateway's share alone: requests sealed beforehand, then opened, answered and sealed.
+            var prepared = try (0..<(requests + 20)).map { _ in
+                try ObliviousRequest(request: SizeBuckets.padded(BinaryHTTPRequest(method: "POST", path: "/v2/models/bench/infer",
+                    headers: [HTTPField("date", HTTPDate.string(from: Date()))], content: body).encoded()), configuration: configuration)
+            }.makeIterator()
+            let gatewayShare = try timings(requests) {
+                guard let next = prepared.next(), gateway.handle(encapsulated: next.encapsulated).status == 200 else {
+                    throw ValidationError("the gateway refused a prepared request")
+                }
+            }
+            report.add("gateway_b\(batch)_p50", gatewayShare.p50 * 1e3, unit: "ms")
             report.add("plain_b\(batch)_p50", plain.p50 * 1e3, unit: "ms")
             report.add("plain_b\(batch)_p99", plain.p99 * 1e3, unit: "ms")
             report.add("plain_b\(batch)_rate", plain.rate, unit: "requests/s")
