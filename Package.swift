@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "PrivateTraining", targets: ["PrivateTraining"]),
         .library(name: "TrustedExecution", targets: ["TrustedExecution"]),
         .library(name: "LocalInference", targets: ["LocalInference"]),
+        .library(name: "TransparencyLog", targets: ["TransparencyLog"]),
+        .library(name: "ConfidentialInference", targets: ["ConfidentialInference"]),
         .executable(name: "veil", targets: ["VeilCLI"]),
         .executable(name: "veil-bench", targets: ["VeilBench"]),
     ],
@@ -107,13 +109,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "TransparencyLog",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "ConfidentialInference",
+            dependencies: [
+                "LocalInference", "PrivateTraining", "TrustedExecution", "TransparencyLog",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
 
         // MARK: Executables
         .executableTarget(
             name: "VeilCLI",
             dependencies: [
                 "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "PrivateTraining", "TrustedExecution",
-                "LocalInference",
+                "LocalInference", "TransparencyLog", "ConfidentialInference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -121,7 +134,7 @@ let package = Package(
             name: "VeilBench",
             dependencies: [
                 "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "LinearAlgebra", "PrivateTraining",
-                "TrustedExecution", "LocalInference",
+                "TrustedExecution", "LocalInference", "TransparencyLog", "ConfidentialInference",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -167,6 +180,17 @@ let package = Package(
             dependencies: [
                 "LocalInference", "PrivateTraining", "LinearAlgebra", "Mechanisms", "_TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "TransparencyLogTests",
+            dependencies: ["TransparencyLog", "_TestSupport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
+            name: "ConfidentialInferenceTests",
+            dependencies: [
+                "ConfidentialInference", "TransparencyLog", "TrustedExecution", "_TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
     ],

@@ -12,7 +12,7 @@ struct VeilBench: ParsableCommand {
         version: VeilVersion.string,
         subcommands: [MechanismsBench.self, AccountingBench.self, LedgerBench.self, SQLBench.self,
                       TrainingBench.self, TrainingMemoryProbe.self, EnclaveBench.self,
-                      InferenceBench.self]
+                      InferenceBench.self, ConfidentialBench.self]
     )
 }
 
@@ -126,4 +126,23 @@ struct InferenceBench: ParsableCommand {
     @Option(help: "Folder to write the benchmark's model files to.")
     var export: String?
     func run() throws { print(try InferenceBenchmark.run(export: export).json()) }
+}
+
+struct ConfidentialBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "confidential",
+        abstract: "Oblivious HTTP latency p50/p99 and requests/s against the plain handler (batch 1, 64); transparency log append and proof rates.")
+    @Option(help: "Timed requests per configuration.")
+    var requests = 500
+    @Option(name: .customLong("log-size"), help: "Log sizes to time (repeat; default 100000, and 1000000 in a release build).")
+    var logSizes: [Int] = []
+    func run() throws {
+        guard requests > 0, logSizes.allSatisfy({ $0 > 0 }) else { throw ValidationError("--requests and --log-size must be positive") }
+        #if DEBUG
+        let sizes = logSizes.isEmpty ? [100_000] : logSizes
+        #else
+        let sizes = logSizes.isEmpty ? [100_000, 1_000_000] : logSizes
+        #endif
+        print(try ConfidentialBenchmark.run(requests: requests, logSizes: sizes).json())
+    }
 }

@@ -58,6 +58,24 @@ struct HelpExampleTests {
             "needs a release build, a trained MNIST model and a serve configuration",
         "veil enclave seal model.safetensors --key-id model-a --keys broker-keys.json --output model.sealed":
             "needs a trained model and a broker key store",
+        "veil transparency append --log releases.tlog --manifest manifest.txt":
+            "needs a manifest printed by veil enclave measure --manifest",
+        "veil transparency append --log releases.tlog --binary .build/release/veil --model mnist.safetensors --json":
+            "needs a release build and a trained MNIST model",
+        "veil transparency head --log releases.tlog --signing-key log.key --create-key --output head.json":
+            "needs the log the append examples write (each command's examples run in a folder of their own)",
+        "veil transparency head --log releases.tlog --signing-key log.key --json":
+            "needs the log and key of the examples above",
+        "veil transparency prove --log releases.tlog --manifest manifest.txt --from-size 3 > proof.json":
+            "needs the log and manifest of the append examples; `>` is shell redirection",
+        "veil transparency prove --log releases.tlog --index 0 --tree-size 1":
+            "needs the log the append examples write",
+        "veil transparency verify --proof proof.json --head head.json --log-key 3b6a27bc... --previous-head old-head.json":
+            "needs a proof, heads and a log key made by the other transparency examples",
+        "veil enclave query http://127.0.0.1:8080 --policy policy.yaml --model health --input request.json --log-key 3b6a27bc... --state log-state.json":
+            "needs a running veil serve --confidential",
+        "veil enclave relay --port 8081 --gateway http://127.0.0.1:8080":
+            "leaves a relay running",
     ]
 
     /// `veil ARGS --help` without line wrapping.

@@ -73,10 +73,14 @@ public struct InferenceServer: Sendable {
     public let configuration: Configuration
     /// Receives one access-log line per request (method, path, status, sizes, latency).
     public let log: @Sendable (String) -> Void
+    /// Further endpoints mounted next to the protocol's (see ``AdditionalRoute``).
+    public let additionalRoutes: [AdditionalRoute]
 
-    public init(service: InferenceService, configuration: Configuration, log: @escaping @Sendable (String) -> Void) {
+    public init(service: InferenceService, configuration: Configuration, additionalRoutes: [AdditionalRoute] = [],
+                log: @escaping @Sendable (String) -> Void) {
         self.service = service
         self.configuration = configuration
+        self.additionalRoutes = additionalRoutes
         self.log = log
     }
 
@@ -125,6 +129,33 @@ public struct InferenceServer: Sendable {
             defer { answer.body.withUnsafeMutableBytes { zeroBytes($0) } }
             return Self.response(answer)
         }
+        for route in additionalRoutes {
+            let path = RouterPath(stringLiteral: route.path)
+            switch route.method {
+            case .get:
+                router.get(path) { request, _ in
+                    Self.response(await route.handler([], Self.queryParameters(request)))
+                }
+            case .post:
+                router.post(path) { request, _ in
+                    if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maximumBody {
+                        return Self.response(.error(413, "the request body exceeds \(maximumBody) bytes"))
+                    }
+                    guard gate.enter() else {
+                        return Self.response(.error(503, "the server is busy (\(gate.capacity) requests in progress); retry later"))
+                    }
+                    defer { gate.leave() }
+                    var request = request
+                    guard var body = try? await request.collectBody(upTo: maximumBody) else {
+                        return Self.response(.error(400, "the request body could not be read (truncated or too large)"))
+                    }
+                    var bytes = body.readBytes(length: body.readableBytes) ?? []
+                    body.withUnsafeMutableReadableBytes { zeroBytes($0) }
+                    defer { bytes.withUnsafeMutableBytes { zeroBytes($0) } }
+                    return Self.response(await route.handler(bytes, Self.queryParameters(request)))
+                }
+            }
+        }
 
         let http = HTTP1Channel.Configuration(idleTimeout: .seconds(configuration.idleTimeoutSeconds))
         let server: HTTPServerBuilder
@@ -153,6 +184,19 @@ public struct InferenceServer: Sendable {
         } catch {
             throw VeilError(.invalidParameter, "cannot read the TLS certificate \(certificate) or key \(key): \(error)")
         }
+    }
+
+    /// A Hummingbird response carrying an additional route's reply.
+    static func response(_ reply: AdditionalRoute.Reply) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeBytes(reply.body)
+        return Response(status: .init(code: reply.status), headers: [.contentType: reply.contentType], body: .init(byteBuffer: buffer))
+    }
+
+    static func queryParameters(_ request: Request) -> [String: String] {
+        var out: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters { out[String(key)] = String(value) }
+        return out
     }
 
     /// A Hummingbird response carrying `answer` as JSON.

@@ -15,7 +15,7 @@ struct EnclaveCommand: ParsableCommand {
         """,
         subcommands: [EnclaveMeasureCommand.self, EnclaveEvidenceCommand.self, EnclaveVerifyCommand.self,
                       EnclaveKeygenCommand.self, EnclaveKeyBrokerCommand.self, EnclaveSealCommand.self,
-                      EnclaveOpenModelCommand.self]
+                      EnclaveOpenModelCommand.self, EnclaveQueryCommand.self, EnclaveRelayCommand.self]
     )
 }
 

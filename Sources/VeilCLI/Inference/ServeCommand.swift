@@ -33,6 +33,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("max-queue"), help: "Most inference requests held at once; more get 503.") var maximumQueue = 64
     @Flag(name: .customLong("allow-core-dumps"), help: "Leave core dumps as the system has them (off by default).")
     var allowCoreDumps = false
+    @OptionGroup var confidential: ConfidentialServeOptions
 
     func run() throws {
         var configuration = InferenceServer.Configuration()
@@ -60,7 +61,9 @@ struct ServeCommand: ParsableCommand {
             throw VeilError(.invalidInput, "no models to serve in \(catalogue.folder) (add one with `veil models add`)")
         }
         let models = try selected.map { try catalogue.load($0) }
-        let server = InferenceServer(service: InferenceService(models: models), configuration: configuration) { line in
+        let service = InferenceService(models: models)
+        let routes = try confidential.routes(service: service, modelFiles: try selected.map { try catalogue.path(of: $0) })
+        let server = InferenceServer(service: service, configuration: configuration, additionalRoutes: routes) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
         let scheme = tlsCertificate == nil ? "http" : "https"
@@ -73,6 +76,7 @@ struct ServeCommand: ParsableCommand {
             do {
                 try await server.run { port in
                     FileHandle.standardOutput.write(Data(("veil serve: \(models.count) model(s) on \(scheme)://\(host):\(port) "
+                                                          + (routes.isEmpty ? "" : "with the Oblivious HTTP gateway ")
                                                           + "(zero data retention: \(retention), \(dumps))\n").utf8))
                 }
             } catch {

@@ -1,0 +1,174 @@
+/// Binary HTTP messages (RFC 9292), known-length form, as carried inside Oblivious HTTP.
+///
+/// A request is `framing (0) || method || scheme || authority || path || header section || content ||
+/// trailer section`, a response `framing (1) || informational responses (status 100–199 + fields) ||
+/// status || header section || content || trailer section`; strings and sections are prefixed with their
+/// length as QUIC variable-length integers. A message may end early at a section boundary (the missing
+/// sections are empty, §3.8) and may be followed by zero bytes of padding (§3.8), which is how Veil pads
+/// messages to size buckets.
+public struct HTTPField: Sendable, Equatable {
+    public let name: String
+    public let value: String
+
+    public init(_ name: String, _ value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+public struct BinaryHTTPRequest: Sendable, Equatable {
+    public var method: String
+    public var scheme: String
+    public var authority: String
+    public var path: String
+    public var headers: [HTTPField]
+    public var content: [UInt8]
+    public var trailers: [HTTPField]
+
+    public init(method: String, scheme: String = "https", authority: String = "", path: String,
+                headers: [HTTPField] = [], content: [UInt8] = [], trailers: [HTTPField] = []) {
+        self.method = method
+        self.scheme = scheme
+        self.authority = authority
+        self.path = path
+        self.headers = headers
+        self.content = content
+        self.trailers = trailers
+    }
+
+    /// The known-length encoding. With `truncated`, trailing empty sections are left out (RFC 9292 §3.8),
+    /// as in RFC 9458's example. (``SizeBuckets`` pads the result.)
+    public func encoded(truncated: Bool = true) -> [UInt8] {
+        var out: [UInt8] = [0]
+        for part in [method, scheme, authority, path] { BinaryHTTPCoding.appendString(part, to: &out) }
+        BinaryHTTPCoding.appendTail(headers: headers, content: content, trailers: trailers, truncated: truncated, to: &out)
+        return out
+    }
+
+    /// Decodes a known-length request (trailing zero padding allowed).
+    /// - Throws: `invalidInput` for anything else.
+    public init(decoding bytes: [UInt8]) throws {
+        var reader = BinaryReader(bytes)
+        guard try reader.varint() == 0 else { throw ConfidentialInferenceError.invalid("binary HTTP: not a known-length request") }
+        method = try BinaryHTTPCoding.string(&reader)
+        scheme = try BinaryHTTPCoding.string(&reader)
+        authority = try BinaryHTTPCoding.string(&reader)
+        path = try BinaryHTTPCoding.string(&reader)
+        (headers, content, trailers) = try BinaryHTTPCoding.readTail(&reader)
+    }
+}
+
+public struct BinaryHTTPResponse: Sendable, Equatable {
+    /// Informational (1xx) responses before the final one.
+    public var informational: [(status: Int, fields: [HTTPField])]
+    public var status: Int
+    public var headers: [HTTPField]
+    public var content: [UInt8]
+    public var trailers: [HTTPField]
+
+    public init(status: Int, headers: [HTTPField] = [], content: [UInt8] = [], trailers: [HTTPField] = [],
+                informational: [(status: Int, fields: [HTTPField])] = []) {
+        self.status = status
+        self.headers = headers
+        self.content = content
+        self.trailers = trailers
+        self.informational = informational
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.status == b.status && a.headers == b.headers && a.content == b.content && a.trailers == b.trailers
+            && a.informational.map(\.status) == b.informational.map(\.status)
+            && a.informational.map(\.fields) == b.informational.map(\.fields)
+    }
+
+    public func encoded(truncated: Bool = true) -> [UInt8] {
+        var out: [UInt8] = [1]
+        for info in informational {
+            VariableLengthInteger.encode(UInt64(info.status), into: &out)
+            BinaryHTTPCoding.appendSection(info.fields, to: &out)
+        }
+        VariableLengthInteger.encode(UInt64(status), into: &out)
+        BinaryHTTPCoding.appendTail(headers: headers, content: content, trailers: trailers, truncated: truncated, to: &out)
+        return out
+    }
+
+    public init(decoding bytes: [UInt8]) throws {
+        var reader = BinaryReader(bytes)
+        guard try reader.varint() == 1 else { throw ConfidentialInferenceError.invalid("binary HTTP: not a known-length response") }
+        informational = []
+        while true {
+            let code = try reader.varint()
+            guard (100...599).contains(code) else { throw ConfidentialInferenceError.invalid("binary HTTP: status \(code) is not 100–599") }
+            if code >= 200 { status = Int(code); break }
+            informational.append((Int(code), try BinaryHTTPCoding.section(&reader)))
+        }
+        (headers, content, trailers) = try BinaryHTTPCoding.readTail(&reader)
+    }
+}
+
+/// The pieces requests and responses share.
+enum BinaryHTTPCoding {
+    /// Fields and strings longer than this are refused when decoding (a bound on what a peer can make us hold).
+    static let maximumSection = 1 << 20
+
+    static func appendString(_ text: String, to out: inout [UInt8]) {
+        appendBytes(Array(text.utf8), to: &out)
+    }
+
+    static func appendBytes(_ bytes: [UInt8], to out: inout [UInt8]) {
+        VariableLengthInteger.encode(UInt64(bytes.count), into: &out)
+        out += bytes
+    }
+
+    static func appendSection(_ fields: [HTTPField], to out: inout [UInt8]) {
+        var section: [UInt8] = []
+        for field in fields {
+            appendString(field.name, to: &section)
+            appendString(field.value, to: &section)
+        }
+        appendBytes(section, to: &out)
+    }
+
+    static func appendTail(headers: [HTTPField], content: [UInt8], trailers: [HTTPField], truncated: Bool, to out: inout [UInt8]) {
+        let keepTrailers = !truncated || !trailers.isEmpty
+        let keepContent = keepTrailers || !content.isEmpty
+        let keepHeaders = keepContent || !headers.isEmpty
+        if keepHeaders { appendSection(headers, to: &out) }
+        if keepContent { appendBytes(content, to: &out) }
+        if keepTrailers { appendSection(trailers, to: &out) }
+    }
+
+    static func string(_ reader: inout BinaryReader) throws -> String {
+        let bytes = try reader.lengthPrefixed()
+        guard bytes.count <= maximumSection, let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfidentialInferenceError.invalid("binary HTTP: a string is not UTF-8 or too long")
+        }
+        return text
+    }
+
+    static func section(_ reader: inout BinaryReader) throws -> [HTTPField] {
+        let bytes = try reader.lengthPrefixed()
+        guard bytes.count <= maximumSection else { throw ConfidentialInferenceError.invalid("binary HTTP: a field section is too large") }
+        var inner = BinaryReader(bytes)
+        var fields: [HTTPField] = []
+        while !inner.isAtEnd {
+            let name = try string(&inner)
+            let value = try string(&inner)
+            fields.append(HTTPField(name, value))
+        }
+        return fields
+    }
+
+    /// Header section, content and trailers, each possibly cut off (empty), then only zero padding (zero
+    /// bytes read as empty sections, so padding needs no marker).
+    static func readTail(_ reader: inout BinaryReader) throws -> ([HTTPField], [UInt8], [HTTPField]) {
+        var headers: [HTTPField] = [], content: [UInt8] = [], trailers: [HTTPField] = []
+        if !reader.isAtEnd { headers = try section(&reader) }
+        if !reader.isAtEnd { content = try reader.lengthPrefixed() }
+        if !reader.isAtEnd { trailers = try section(&reader) }
+        guard reader.remaining.allSatisfy({ $0 == 0 }) else {
+            throw ConfidentialInferenceError.invalid("binary HTTP: bytes after the message that are not zero padding")
+        }
+        return (headers, content, trailers)
+    }
+}

@@ -1,0 +1,118 @@
+import Crypto
+import Foundation
+
+/// The gateway side of Oblivious HTTP (RFC 9458 §4.3–4.4, §5): holds the current and the previous HPKE
+/// key (rotation keeps the old key until clients have fetched the new configuration), opens encapsulated
+/// requests and seals their responses.
+///
+/// A request that cannot be opened is answered without revealing why beyond the RFC's two cases: an
+/// unknown key identifier or suite (`keyConfigurationMismatch`: 422 with the `ohttp-key` problem type,
+/// §5.3) and anything else (`undecryptable`: 400). Nothing about the plaintext is learnt or logged.
+public final class ObliviousHTTPGateway: @unchecked Sendable {
+    public struct Key: Sendable {
+        public let configuration: OHTTPKeyConfiguration
+        /// The X25519 private key's raw bytes (kept as bytes: swift-crypto keys are not `Sendable`).
+        let privateKeyBytes: [UInt8]
+
+        public init(keyID: UInt8, privateKey: Curve25519.KeyAgreement.PrivateKey) {
+            configuration = OHTTPKeyConfiguration(keyID: keyID, publicKey: privateKey.publicKey)
+            privateKeyBytes = Array(privateKey.rawRepresentation)
+        }
+
+        /// The private key, to seal it for persistence.
+        public var privateKey: Curve25519.KeyAgreement.PrivateKey {
+            try! Curve25519.KeyAgreement.PrivateKey(rawRepresentation: privateKeyBytes)   // 32 bytes by construction
+        }
+    }
+
+    /// What the gateway needs to seal the response to one request.
+    public struct ResponseContext: Sendable {
+        let encapsulatedKey: [UInt8]
+        let secret: [UInt8]
+
+        /// Seals `response` (`response_nonce || ct`), with a fresh random response nonce.
+        public func seal(_ response: [UInt8]) throws -> [UInt8] {
+            var nonce = [UInt8](repeating: 0, count: ObliviousResponseKeys.nonceLength)
+            var generator = SystemRandomNumberGenerator()
+            for i in nonce.indices { nonce[i] = UInt8.random(in: 0...255, using: &generator) }
+            return try seal(response, responseNonce: nonce)
+        }
+
+        /// Seals with a given nonce: for known-answer tests.
+        public func seal(_ response: [UInt8], responseNonce: [UInt8]) throws -> [UInt8] {
+            try ObliviousResponseKeys.seal(response, secret: secret, encapsulatedKey: encapsulatedKey, responseNonce: responseNonce)
+        }
+    }
+
+    /// Why an encapsulated request was refused, as RFC 9458 says to answer it.
+    public enum Refusal: Error, Sendable, Equatable {
+        /// Unknown key identifier or unsupported suite: 422, problem type `ohttp-key` (§5.3).
+        case keyConfigurationMismatch
+        /// Malformed or failing decryption: 400 (§5.2).
+        case undecryptable
+
+        public var status: Int { self == .keyConfigurationMismatch ? 422 : 400 }
+
+        /// The `application/problem+json` body for the key mismatch (RFC 9457, RFC 9458 §5.3); empty otherwise.
+        public var body: [UInt8] {
+            guard self == .keyConfigurationMismatch else { return [] }
+            return Array(#"{"type":"https://iana.org/assignments/http-problem-types#ohttp-key","title":"key identification or encryption algorithm not supported"}"#.utf8)
+        }
+    }
+
+    private let lock = NSLock()
+    private var current: Key
+    private var previous: Key?
+
+    public init(current: Key, previous: Key? = nil) {
+        self.current = current
+        self.previous = previous
+    }
+
+    /// A gateway with a fresh key (identifier 1).
+    public convenience init() {
+        self.init(current: Key(keyID: 1, privateKey: Curve25519.KeyAgreement.PrivateKey()))
+    }
+
+    /// The configurations to publish, current first.
+    public var configurations: [OHTTPKeyConfiguration] {
+        lock.withLock { [current.configuration] + (previous.map { [$0.configuration] } ?? []) }
+    }
+
+    /// The current private key (to seal it for persistence).
+    public var currentKey: Key { lock.withLock { current } }
+
+    /// Makes `next` current and keeps the current key as the previous one; the key before that is dropped.
+    public func rotate(to next: Key) {
+        lock.withLock {
+            previous = current
+            current = next
+        }
+    }
+
+    /// Opens an encapsulated request.
+    /// - Returns: the Binary HTTP request bytes, the encapsulated key (for replay checks) and the context to
+    ///   seal the response.
+    /// - Throws: ``Refusal``.
+    public func open(_ encapsulated: [UInt8]) throws -> (request: [UInt8], encapsulatedKey: [UInt8], response: ResponseContext) {
+        guard encapsulated.count >= 7 else { throw Refusal.undecryptable }
+        let header = Array(encapsulated[0..<7])
+        let keys = lock.withLock { [current] + (previous.map { [$0] } ?? []) }
+        guard let key = keys.first(where: { $0.configuration.keyID == header[0] }),
+              header == key.configuration.requestHeader else {
+            throw Refusal.keyConfigurationMismatch
+        }
+        guard encapsulated.count >= 7 + 32 + 16 else { throw Refusal.undecryptable }
+        let enc = Array(encapsulated[7..<39])
+        do {
+            var recipient = try HPKE.Recipient(privateKey: key.privateKey, ciphersuite: .veilSuite,
+                                               info: Data(OHTTPKeyConfiguration.requestInfo(header: header)), encapsulatedKey: Data(enc))
+            let request = try recipient.open(encapsulated[39...], authenticating: Data())
+            let secret = try recipient.exportSecret(context: ObliviousResponseKeys.exportLabel,
+                                                    outputByteCount: ObliviousResponseKeys.secretLength).withUnsafeBytes { Array($0) }
+            return (Array(request), enc, ResponseContext(encapsulatedKey: enc, secret: secret))
+        } catch {
+            throw Refusal.undecryptable
+        }
+    }
+}

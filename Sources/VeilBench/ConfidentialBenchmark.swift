@@ -1,0 +1,142 @@
+import ArgumentParser
+import ConfidentialInference
+import Crypto
+import Foundation
+import LocalInference
+import PrivateTraining
+import TransparencyLog
+import TrustedExecution
+
+/// Confidential inference costs, in process (no sockets, so the figures isolate the Oblivious HTTP layer):
+/// per-request latency p50/p99 and requests/s of the plain Open Inference Protocol handler against the
+/// same request sealed by a client, opened by the gateway, answered, sealed and opened again, at batch 1
+/// and 64 (the MLP of the inference benchmark); and the transparency log's append and proof rates.
+enum ConfidentialBenchmark {
+    static func run(requests: Int, logSizes: [Int]) throws -> BenchmarkReport {
+        var report = BenchmarkReport(area: "confidential")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-bench-confidential-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try ohttpFigures(requests: requests, folder: folder, into: &report)
+        for size in logSizes { try logFigures(size: size, folder: folder, into: &report) }
+        return report
+    }
+
+    static func ohttpFigures(requests: Int, folder: URL, into report: inout BenchmarkReport) throws {
+        guard let architecture = TrainingBenchmark.models.first(where: { $0.0 == "mlp" })?.1 else { return }
+        let trained = try InferenceBenchmark.model(architecture)
+        let model = try InferenceModel(contents: SafetensorsFile.decode(try SafetensorsFile.encode(model: trained, card: InferenceBenchmark.card)),
+                                       name: "bench")
+        let service = InferenceService(models: [model])
+        let entry = try MeasurementEntry(manifest: "veil-enclave-manifest-v1\nbinary \(String(repeating: "00", count: 48)) 0 veil\n")
+        let logKey = Curve25519.Signing.PrivateKey()
+        let tree = MerkleTree(leafHashes: [entry.leafHash])
+        let head = try SignedTreeHead(treeSize: 1, rootHash: try tree.rootHash(), timestamp: 0, signingKey: logKey)
+        let gateway = ConfidentialGateway(
+            ohttp: ObliviousHTTPGateway(), service: service,
+            evidenceProvider: try SimulatedEvidenceProvider(keyFile: folder.appendingPathComponent("platform.pem"), measurement: entry.measurement),
+            published: try PublishedMeasurement(entry: entry, tree: tree, head: head),
+            replay: ReplayWindow(window: 600, capacity: 10_000_000))
+        let configuration = gateway.ohttp.configurations[0]
+        // The fixed cost of a request is three X25519 operations (client key, client and gateway agreement).
+        let peer = Curve25519.KeyAgreement.PrivateKey().publicKey
+        let agreement = try timings(requests) { _ = try Curve25519.KeyAgreement.PrivateKey().sharedSecretFromKeyAgreement(with: peer) }
+        report.add("x25519_keygen_and_agreement_p50", agreement.p50 * 1e3, unit: "ms")
+        // Sealing a 512-byte request (client) and opening it (gateway), alone.
+        let sample = [UInt8](repeating: 7, count: SizeBuckets.minimum)
+        let seal = try timings(requests) { _ = try ObliviousRequest(request: sample, configuration: configuration) }
+        let sealed = try ObliviousRequest(request: sample, configuration: configuration)
+        let open = try timings(requests) { _ = try gateway.ohttp.open(sealed.encapsulated) }
+        report.add("ohttp_client_seal_p50", seal.p50 * 1e3, unit: "ms")
+        report.add("ohttp_gateway_open_p50", open.p50 * 1e3, unit: "ms")
+        for batch in [1, 64] {
+            let values = (0..<(batch * model.inputCount)).map { i in String(Float(i % 97) / 97) }.joined(separator: ",")
+            let body = Array(#"{"inputs":[{"name":"input","shape":[\#(batch),\#(model.inputCount)],"datatype":"FP32","data":[\#(values)]}]}"#.utf8)
+            let plain = try timings(requests) {
+                let answer = body.withUnsafeBytes { service.infer("bench", body: $0) }
+                guard answer.status == 200 else { throw ValidationError("the plain request failed") }
+            }
+            let confidential = try timings(requests) {
+                let inner = BinaryHTTPRequest(method: "POST", path: "/v2/models/bench/infer",
+                                              headers: [HTTPField("date", HTTPDate.string(from: Date()))], content: body)
+                let sealed = try ObliviousRequest(request: SizeBuckets.padded(inner.encoded()), configuration: configuration)
+                let reply = gateway.handle(encapsulated: sealed.encapsulated)
+                guard reply.status == 200, try BinaryHTTPResponse(decoding: try sealed.openResponse(reply.body)).status == 200 else {
+                    throw ValidationError("the confidential request failed")
+                }
+            }
+            // The gateway's share alone: requests sealed beforehand, then opened, answered and sealed.
+            var prepared = try (0..<(requests + 20)).map { _ in
+                try ObliviousRequest(request: SizeBuckets.padded(BinaryHTTPRequest(method: "POST", path: "/v2/models/bench/infer",
+                    headers: [HTTPField("date", HTTPDate.string(from: Date()))], content: body).encoded()), configuration: configuration)
+            }.makeIterator()
+            let gatewayShare = try timings(requests) {
+                guard let next = prepared.next(), gateway.handle(encapsulated: next.encapsulated).status == 200 else {
+                    throw ValidationError("the gateway refused a prepared request")
+                }
+            }
+            report.add("gateway_b\(batch)_p50", gatewayShare.p50 * 1e3, unit: "ms")
+            report.add("plain_b\(batch)_p50", plain.p50 * 1e3, unit: "ms")
+            report.add("plain_b\(batch)_p99", plain.p99 * 1e3, unit: "ms")
+            report.add("plain_b\(batch)_rate", plain.rate, unit: "requests/s")
+            report.add("ohttp_b\(batch)_p50", confidential.p50 * 1e3, unit: "ms")
+            report.add("ohttp_b\(batch)_p99", confidential.p99 * 1e3, unit: "ms")
+            report.add("ohttp_b\(batch)_rate", confidential.rate, unit: "requests/s")
+            report.add("ohttp_b\(batch)_p50_overhead", (confidential.p50 / plain.p50 - 1) * 100, unit: "%")
+        }
+    }
+
+    static func logFigures(size: Int, folder: URL, into report: inout BenchmarkReport) throws {
+        let log = try LogFile(path: folder.appendingPathComponent("bench-\(size).tlog").path, create: true)
+        let entries = try (0..<size).map { i in
+            try MeasurementEntry(manifest: "veil-enclave-manifest-v1\nbinary \(LogHex.encode((0..<48).map { UInt8(truncatingIfNeeded: i >> (8 * (47 - $0))) })) \(i) veil\n")
+        }
+        // Durable appends (fsync each) on a sample, then the rest without timing.
+        let durable = min(size, 2_000)
+        var start = DispatchTime.now().uptimeNanoseconds
+        for entry in entries.prefix(durable) { try log.append(entry) }
+        report.add("log_append_fsync_rate", Double(durable) / seconds(since: start), unit: "appends/s")
+        var tree = log.tree
+        start = DispatchTime.now().uptimeNanoseconds
+        for entry in entries.dropFirst(durable) { tree.append(leafHash: entry.leafHash) }
+        let inMemory = size - durable
+        if inMemory > 0 { report.add("tree_append_rate_\(size)", Double(inMemory) / seconds(since: start), unit: "leaves/s") }
+        let root = try tree.rootHash()
+        let samples = 20_000
+        var generator = SystemRandomNumberGenerator()
+        let indices = (0..<samples).map { _ in Int.random(in: 0..<size, using: &generator) }
+        start = DispatchTime.now().uptimeNanoseconds
+        var proofs: [[[UInt8]]] = []
+        proofs.reserveCapacity(samples)
+        for i in indices { proofs.append(try tree.inclusionProof(index: i)) }
+        report.add("inclusion_proofs_per_s_\(size)", Double(samples) / seconds(since: start), unit: "proofs/s")
+        start = DispatchTime.now().uptimeNanoseconds
+        for (i, proof) in zip(indices, proofs) {
+            guard ProofVerification.verifyInclusion(leafHash: tree.leafHash(at: i), index: i, size: size, proof: proof, root: root) else {
+                throw ValidationError("an inclusion proof did not verify")
+            }
+        }
+        report.add("inclusion_verifications_per_s_\(size)", Double(samples) / seconds(since: start), unit: "proofs/s")
+        start = DispatchTime.now().uptimeNanoseconds
+        for i in indices.prefix(2_000) { _ = try tree.consistencyProof(oldSize: max(1, i), newSize: size) }
+        report.add("consistency_proofs_per_s_\(size)", 2_000 / seconds(since: start), unit: "proofs/s")
+    }
+
+    static func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+
+    /// Per-request wall times: median, 99th percentile and the overall rate.
+    static func timings(_ count: Int, _ body: () throws -> Void) throws -> (p50: Double, p99: Double, rate: Double) {
+        for _ in 0..<min(20, count) { try body() }   // warm-up
+        var times: [Double] = []
+        times.reserveCapacity(count)
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<count {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(seconds(since: t0))
+        }
+        let total = seconds(since: start)
+        times.sort()
+        return (times[times.count / 2], times[min(times.count - 1, times.count * 99 / 100)], Double(count) / total)
+    }
+}

@@ -1,0 +1,125 @@
+import Crypto
+import Foundation
+import Testing
+import _TestSupport
+@testable import TransparencyLog
+
+@Suite struct LogFileTests {
+    static func manifest(_ i: Int) throws -> MeasurementEntry {
+        try MeasurementEntry(manifest: "veil-enclave-manifest-v1\nbinary \(String(repeating: "ab", count: 48)) 1234 veil\nmodel \(LogHex.encode((0..<48).map { UInt8(truncatingIfNeeded: i >> (8 * (47 - $0))) })) \(i) m\(i).safetensors\n")
+    }
+
+    @Test func appendsSurviveReopeningAndKeepTheRoot() throws {
+        let folder = try TemporaryDirectory.make("tlog")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("log").path
+        var root: [UInt8] = []
+        do {
+            let log = try LogFile(path: path, create: true)
+            for i in 0..<20 { #expect(try log.append(try Self.manifest(i)) == i) }
+            #expect(try log.append(try Self.manifest(3)) == 3, "an entry already in the log keeps its index")
+            root = try log.tree.rootHash()
+        }
+        let reopened = try LogFile(path: path)
+        #expect(reopened.size == 20)
+        #expect(try reopened.tree.rootHash() == root)
+        #expect(try reopened.entry(at: 7) == Self.manifest(7))
+        #expect(reopened.index(ofLeafHash: try Self.manifest(11).leafHash) == 11)
+    }
+
+    @Test func aTornFinalAppendIsCutAndNothingAcknowledgedIsLost() throws {
+        let folder = try TemporaryDirectory.make("tlog")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("log").path
+        let root: [UInt8]
+        do {
+            let log = try LogFile(path: path, create: true)
+            for i in 0..<5 { try log.append(try Self.manifest(i)) }
+            root = try log.tree.rootHash()
+        }
+        let whole = try Data(contentsOf: URL(fileURLWithPath: path))
+        // A crash mid-append: the length and half an entry (or a whole entry with a garbage hash).
+        for torn in [Data([0, 0, 1, 0, 0x76, 0x65]), Data([0, 0, 0, 3, 1, 2, 3]) + Data(repeating: 0, count: 32)] {
+            try (whole + torn).write(to: URL(fileURLWithPath: path))
+            let log = try LogFile(path: path)
+            #expect(log.size == 5)
+            #expect(log.discardedTailBytes == torn.count)
+            #expect(try log.tree.rootHash() == root)
+            try log.append(try Self.manifest(5))
+            #expect(log.size == 6)
+        }
+    }
+
+    @Test func damageBeforeTheLastRecordIsRefusedAsCorruption() throws {
+        let folder = try TemporaryDirectory.make("tlog")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("log").path
+        do {
+            let log = try LogFile(path: path, create: true)
+            for i in 0..<5 { try log.append(try Self.manifest(i)) }
+        }
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[20] ^= 0x01   // inside the first entry
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(throws: TransparencyLogError.self) { try LogFile(path: path) }
+        do { _ = try LogFile(path: path) } catch let error as TransparencyLogError { #expect(error.code == .corruptLog) }
+    }
+
+    @Test func signedHeadsVerifyOnlyUnchangedAndUnderTheTrustedKey() throws {
+        let key = Curve25519.Signing.PrivateKey()
+        let other = Curve25519.Signing.PrivateKey()
+        let root = [UInt8](repeating: 7, count: 32)
+        let head = try SignedTreeHead(treeSize: 9, rootHash: root, timestamp: 1_700_000_000_000, signingKey: key)
+        try head.verify(trustedKey: Array(key.publicKey.rawRepresentation))
+        #expect(throws: TransparencyLogError.self) { try head.verify(trustedKey: Array(other.publicKey.rawRepresentation)) }
+        let json = try JSONEncoder().encode(head)
+        #expect(try JSONDecoder().decode(SignedTreeHead.self, from: json) == head)
+        // Changing the size, root or time in the JSON breaks the signature.
+        let text = String(decoding: json, as: UTF8.self)
+        for (from, to) in [("\"tree_size\":9", "\"tree_size\":10"), ("\"timestamp\":1700000000000", "\"timestamp\":1700000000001"),
+                           (LogHex.encode(root), LogHex.encode([UInt8](repeating: 8, count: 32)))] {
+            #expect(text.contains(from))
+            let changed = try JSONDecoder().decode(SignedTreeHead.self, from: Data(text.replacingOccurrences(of: from, with: to).utf8))
+            #expect(throws: TransparencyLogError.self) { try changed.verify(trustedKey: Array(key.publicKey.rawRepresentation)) }
+        }
+    }
+
+    /// A log that shows one client a history and later another one (a fork) is caught by the
+    /// consistency check from the head the client remembered.
+    @Test func aForkedHeadIsCaughtByTheConsistencyCheck() throws {
+        let key = Curve25519.Signing.PrivateKey()
+        let trusted = Array(key.publicKey.rawRepresentation)
+        let entries = try (0..<12).map(Self.manifest)
+        var honest = MerkleTree(leafHashes: entries.map(\.leafHash))
+        // The fork rewrites entry 4 and then goes on.
+        var forked = MerkleTree(leafHashes: entries.prefix(4).map(\.leafHash))
+        forked.append(leafHash: try Self.manifest(99).leafHash)
+        for entry in entries[5...] { forked.append(leafHash: entry.leafHash) }
+        honest.append(leafHash: try Self.manifest(12).leafHash)
+        forked.append(leafHash: try Self.manifest(12).leafHash)
+
+        let remembered = try SignedTreeHead(treeSize: 8, rootHash: try honest.rootHash(size: 8), timestamp: 1, signingKey: key)
+        let entry = try Self.manifest(12)
+        func check(_ tree: MerkleTree) throws -> SignedTreeHead {
+            let head = try SignedTreeHead(treeSize: tree.size, rootHash: try tree.rootHash(), timestamp: 2, signingKey: key)
+            return try LogMembershipCheck.verify(
+                entry: entry, inclusion: InclusionProof(leafIndex: 12, treeSize: tree.size, path: try tree.inclusionProof(index: 12)),
+                head: head, trustedLogKey: trusted, remembered: remembered,
+                consistency: ConsistencyProof(oldSize: 8, newSize: tree.size, path: try tree.consistencyProof(oldSize: 8)))
+        }
+        #expect(try check(honest).treeSize == 13)
+        #expect(throws: TransparencyLogError.self) { try check(forked) }
+        // A fork at the remembered size itself: same size, another root.
+        let sameSize = try SignedTreeHead(treeSize: 8, rootHash: try forked.rootHash(size: 8), timestamp: 3, signingKey: key)
+        #expect(throws: TransparencyLogError.self) {
+            try LogMembershipCheck.verify(entry: entries[2], inclusion: InclusionProof(leafIndex: 2, treeSize: 8, path: try forked.inclusionProof(index: 2, size: 8)),
+                                          head: sameSize, trustedLogKey: trusted, remembered: remembered, consistency: nil)
+        }
+        // An entry that is not in the log fails inclusion.
+        #expect(throws: TransparencyLogError.self) {
+            try LogMembershipCheck.verify(entry: try Self.manifest(50), inclusion: InclusionProof(leafIndex: 12, treeSize: 13, path: try honest.inclusionProof(index: 12)),
+                                          head: try SignedTreeHead(treeSize: 13, rootHash: try honest.rootHash(), timestamp: 2, signingKey: key),
+                                          trustedLogKey: trusted, remembered: nil, consistency: nil)
+        }
+    }
+}
