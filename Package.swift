@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "PrivateTraining", targets: ["PrivateTraining"]),
         .library(name: "TrustedExecution", targets: ["TrustedExecution"]),
         .library(name: "LocalInference", targets: ["LocalInference"]),
+        .library(name: "QueryService", targets: ["QueryService"]),
         .executable(name: "veil", targets: ["VeilCLI"]),
         .executable(name: "veil-bench", targets: ["VeilBench"]),
     ],
@@ -107,13 +108,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "QueryService",
+            dependencies: [
+                "PrivateSQL", "BudgetLedger", "Accounting", "Mechanisms",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources")]
+        ),
 
         // MARK: Executables
         .executableTarget(
             name: "VeilCLI",
             dependencies: [
                 "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "PrivateTraining", "TrustedExecution",
-                "LocalInference",
+                "LocalInference", "QueryService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -121,7 +135,7 @@ let package = Package(
             name: "VeilBench",
             dependencies: [
                 "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "LinearAlgebra", "PrivateTraining",
-                "TrustedExecution", "LocalInference",
+                "TrustedExecution", "LocalInference", "QueryService",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -161,6 +175,10 @@ let package = Package(
                 "PrivateTraining", "LinearAlgebra", "Accounting", "_TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
+        ),
+        .testTarget(
+            name: "QueryServiceTests",
+            dependencies: ["QueryService", "PrivateSQL", "BudgetLedger", "_TestSupport"]
         ),
         .testTarget(
             name: "LocalInferenceTests",
