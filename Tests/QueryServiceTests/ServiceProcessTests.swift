@@ -164,6 +164,43 @@ struct ServiceProcessTests {
     }
 }
 
+extension ServiceProcessTests {
+    @Test("with --tls-cert and --tls-key the service speaks HTTPS (checked with curl); a certificate without a key is refused")
+    func tls() throws {
+        let folder = try ServiceFolder(dataset: "health_panel", database: healthDatabase, metadata: healthMetadata)
+        defer { folder.remove() }
+        let cert = folder.url.appendingPathComponent("cert.pem").path, key = folder.url.appendingPathComponent("key.pem").path
+        #expect(try run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                    "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"]).status == 0)
+        let half = try runVeil(["service", "--config", folder.config.path, "--tls-cert", cert, "--port", "0"])
+        #expect(half.status == 2 && half.stderr.contains("--tls-cert and --tls-key go together"))
+        let service = try ServiceProcess(config: folder.config, folder: folder.url, extra: ["--tls-cert", cert, "--tls-key", key])
+        let base = "https://127.0.0.1:\(service.port)"
+        let document = try run("curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", base + "/openapi.json"])
+        #expect(document.stdout == "200")
+        let budget = try run("curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                                      "Authorization: Bearer \(folder.tokens["ana"]!)", base + "/v1/me/budget"])
+        #expect(budget.stdout == "200")
+        let anonymous = try run("curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", base + "/v1/me/budget"])
+        #expect(anonymous.stdout == "401")
+        #expect(service.stop() == 0)
+    }
+
+    /// Runs a system tool (through `env`) and returns its status and standard output.
+    func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, stdout: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [tool] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
 /// A status written by one thread and read by another after a semaphore.
 final class LockedStatus: @unchecked Sendable {
     private let lock = NSLock()
