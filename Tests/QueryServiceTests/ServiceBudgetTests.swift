@@ -134,6 +134,28 @@ struct ServiceBudgetTests {
                                                          authorization: "Bearer \(fixture.secrets["bob"]!)")).status == 200)
     }
 
+    @Test("past the statement time limit the query fails with query_timeout (500, exit code 1) and its charge stands")
+    func statementTimeLimit() async throws {
+        let fixture = try ServiceFixture()
+        let panel = try makeLargePanel(in: fixture.folder, rows: 1_000_000)
+        var configuration = fixture.configuration
+        configuration.datasets.append(.init(name: "big", database: panel.database, metadata: panel.metadata,
+                                            ledger: fixture.ledgerPath, budget: .init(epsilon: 10, delta: 1e-5)))
+        configuration.accounts[0].limits["big"] = try AnalystLimit(epsilon: 1, delta: 0)
+        configuration.limits.statementSeconds = 0.001
+        let service = try QueryService(configuration: configuration)
+        let body = try JSONSerialization.data(withJSONObject: ServiceFixture.query(ServiceProcessTests.query, epsilon: 0.5))
+        let answer = await service.respond(to: ServiceRequest(method: "POST", path: "/v1/datasets/big/queries",
+                                                              authorization: "Bearer \(fixture.secrets["ana"]!)", body: body))
+        let error = try #require((try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?["error"] as? [String: Any])
+        #expect(answer.status == 500)
+        #expect(error["code"] as? String == "query_timeout" && error["exit_code"] as? Int == 1)
+        #expect((error["message"] as? String)?.contains("was spent") == true)
+        let charges = try fixture.ledger.charges(scope: "big")
+        #expect(charges.map(\.state) == [.committed])
+        #expect(try fixture.ledger.spending(scope: "big", analyst: "ana").epsilon == 0.5)
+    }
+
     @Test("tokens: 256 random bits, digests are SHA-256")
     func tokens() {
         let a = AccessToken.newSecret(), b = AccessToken.newSecret()
