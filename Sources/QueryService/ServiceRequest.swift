@@ -22,9 +22,9 @@ public struct ServiceRequest: Sendable {
         self.body = body
     }
 
-    /// The bearer token of the `Authorization` header, if it has one.
+    /// The bearer token of the `Authorization` header, if it has one (the scheme name is case-insensitive, RFC 9110 §11.1).
     var bearerToken: String? {
-        guard let authorization, authorization.hasPrefix("Bearer ") else { return nil }
-        return String(authorization.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+        guard let authorization, authorization.prefix(7).lowercased() == "bearer " else { return nil }
+        return String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     }
 }

@@ -117,21 +117,32 @@ struct ServiceBudgetTests {
         #expect(refused?.message.contains("token_sha256 must be 64 hexadecimal digits") == true)
     }
 
-    @Test("requests past the per-account rate limit get 429")
+    @Test("requests past the per-account rate limit get 429; each account has its own bucket")
     func rateLimit() async throws {
         let fixture = try ServiceFixture()
         var configuration = fixture.configuration
-        configuration.limits.requestsPerMinute = 3
+        configuration.limits.requestsPerMinute = 1   // one request, then one more a minute later
         let service = try QueryService(configuration: configuration)
-        var statuses: [Int] = []
-        for _ in 0..<4 {
-            statuses.append(await service.respond(to: ServiceRequest(method: "GET", path: "/v1/me/budget",
-                                                                     authorization: "Bearer \(fixture.secrets["ana"]!)")).status)
+        func budget(_ account: String) async -> Int {
+            await service.respond(to: ServiceRequest(method: "GET", path: "/v1/me/budget",
+                                                     authorization: "Bearer \(fixture.secrets[account]!)")).status
         }
-        #expect(statuses == [200, 200, 200, 429])
-        // Another account has its own bucket.
-        #expect(await service.respond(to: ServiceRequest(method: "GET", path: "/v1/me/budget",
-                                                         authorization: "Bearer \(fixture.secrets["bob"]!)")).status == 200)
+        #expect(await budget("ana") == 200)
+        let second = await service.respond(to: ServiceRequest(method: "GET", path: "/v1/me/budget",
+                                                              authorization: "Bearer \(fixture.secrets["ana"]!)"))
+        #expect(second.status == 429 && second.headers["Retry-After"] == "1")
+        #expect(await budget("bob") == 200)
+    }
+
+    @Test("the token bucket: capacity a minute's requests, refilled continuously")
+    func tokenBucket() {
+        let limiter = RateLimiter(perMinute: 3)
+        let start = ContinuousClock.now
+        #expect((0..<4).map { _ in limiter.admit("ana", now: start) } == [true, true, true, false])
+        #expect(limiter.admit("ana", now: start + .seconds(19)) == false)
+        #expect(limiter.admit("ana", now: start + .seconds(21)) == true)   // 3 a minute: one more after 20 s
+        #expect(limiter.admit("ana", now: start + .seconds(22)) == false)
+        #expect(limiter.admit("bob", now: start + .seconds(22)) == true)
     }
 
     @Test("past the statement time limit the query fails with query_timeout (500, exit code 1) and its charge stands")

@@ -26,6 +26,9 @@ struct ServiceSecurityTests {
         #expect(try await fixture.send("GET", "/v1/me/budget", as: digest).status == 401)
         #expect(try fixture.ledger.head() == before)
         #expect(try await fixture.send("GET", "/v1/me/budget", as: "ana").status == 200)
+        let lowercase = await fixture.service.respond(to: ServiceRequest(method: "GET", path: "/v1/me/budget",
+                                                                        authorization: "bearer \(fixture.secrets["ana"]!)"))
+        #expect(lowercase.status == 200)
     }
 
     @Test("an analyst cannot reach another dataset (404 whether or not it exists), another scope, or raw rows")

@@ -13,11 +13,14 @@ struct ServiceCommand: ParsableCommand {
         the accounts (role analyst, auditor or owner; the SHA-256 of each bearer token) and each analyst's limit inside \
         each dataset's budget. Analysts only send queries; they cannot choose a ledger, a scope or bounds.
 
+        `veil service token --secret-file ana.token` writes a fresh secret for an account and prints the digest to \
+        put under `token_sha256:`; `veil service --config service.yaml` runs the service (127.0.0.1:8470 by default).
+
         Examples:
-          veil service token                      # a fresh secret for an analyst, and the digest for the configuration
-          veil service --config service.yaml      # listens on 127.0.0.1:8470
+          veil service token --secret-file ana.token
+          veil service --config service.yaml
           veil query --service http://127.0.0.1:8470 --token-file ana.token --dataset health_panel \\
-            "SELECT year, COUNT(*) FROM visits GROUP BY year"
+            "SELECT year, COUNT(*) AS n FROM visits GROUP BY year"
         """,
         subcommands: [ServiceStartCommand.self, ServiceTokenCommand.self],
         defaultSubcommand: ServiceStartCommand.self)
