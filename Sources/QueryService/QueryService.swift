@@ -27,6 +27,7 @@ public final class QueryService: Sendable {
     public let datasets: [String: ServiceDataset]
     let accountsByDigest: [String: ServiceConfiguration.Account]
     let rateLimiter: RateLimiter
+    let admission: AdmissionLimit
     let log: @Sendable (String) -> Void
     let work = DispatchQueue(label: "veil.service.work", attributes: .concurrent)
 
@@ -44,6 +45,7 @@ public final class QueryService: Sendable {
         self.datasets = datasets
         accountsByDigest = Dictionary(uniqueKeysWithValues: configuration.accounts.map { ($0.tokenDigest.lowercased(), $0) })
         rateLimiter = RateLimiter(perMinute: configuration.limits.requestsPerMinute)
+        admission = AdmissionLimit(capacity: configuration.limits.maximumConcurrentRequests)
         self.log = log
     }
 
@@ -76,8 +78,14 @@ public final class QueryService: Sendable {
             } else if request.body.count > configuration.limits.maximumBodyBytes {
                 response = .error(413, code: "body_too_large", "the request body exceeds \(configuration.limits.maximumBodyBytes) bytes",
                                   exitCode: VeilError.Category.badInput.exitCode)
+            } else if !admission.enter() {
+                var busy = ServiceResponse.error(503, code: "busy", "the service is working on \(admission.capacity) requests; "
+                                                 + "retry later", exitCode: VeilError.Category.failure.exitCode)
+                busy.headers["Retry-After"] = "1"
+                response = busy
             } else {
                 response = await blocking { self.route(request, account: account) }
+                admission.leave()
             }
         } else {
             response = .unauthorized

@@ -24,6 +24,7 @@ import Yams
 ///   max_body_bytes: 65536
 ///   requests_per_minute: 600
 ///   statement_seconds: 30
+///   max_concurrent_requests: 64
 /// ```
 ///
 /// Relative paths are resolved against the folder of the configuration file.
@@ -93,6 +94,8 @@ public struct ServiceConfiguration: Sendable {
         public var requestsPerMinute = 600
         /// The longest a query's statements may run, in seconds (default 30); past it the charge stands.
         public var statementSeconds: Double = 30
+        /// The most requests worked on at once (default 64); more get 503.
+        public var maximumConcurrentRequests = 64
 
         public init() {}
     }
@@ -145,6 +148,9 @@ public struct ServiceConfiguration: Sendable {
         guard limits.maximumBodyBytes >= 1024, limits.maximumBodyBytes <= 16 << 20 else {
             throw VeilError(.invalidInput, "limits.max_body_bytes must be in [1024, 16777216]")
         }
+        guard limits.maximumConcurrentRequests >= 1, limits.maximumConcurrentRequests <= 4096 else {
+            throw VeilError(.invalidInput, "limits.max_concurrent_requests must be in [1, 4096]")
+        }
         guard limits.requestsPerMinute >= 1 else { throw VeilError(.invalidInput, "limits.requests_per_minute must be at least 1") }
         guard limits.statementSeconds.isFinite, limits.statementSeconds > 0, limits.statementSeconds <= 86_400 else {
             throw VeilError(.invalidInput, "limits.statement_seconds must be in (0, 86400]")
@@ -176,6 +182,7 @@ public struct ServiceConfiguration: Sendable {
             var max_body_bytes: Int?
             var requests_per_minute: Int?
             var statement_seconds: Double?
+            var max_concurrent_requests: Int?
         }
         var datasets: [String: DatasetEntry]
         var accounts: [String: AccountEntry]?
@@ -220,6 +227,7 @@ public struct ServiceConfiguration: Sendable {
             if let v = l.max_body_bytes { limits.maximumBodyBytes = v }
             if let v = l.requests_per_minute { limits.requestsPerMinute = v }
             if let v = l.statement_seconds { limits.statementSeconds = v }
+            if let v = l.max_concurrent_requests { limits.maximumConcurrentRequests = v }
         }
         return try ServiceConfiguration(datasets: datasets, accounts: accounts, limits: limits)
     }

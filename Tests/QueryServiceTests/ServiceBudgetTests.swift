@@ -145,6 +145,22 @@ struct ServiceBudgetTests {
         #expect(limiter.admit("bob", now: start + .seconds(22)) == true)
     }
 
+    @Test("past the concurrency limit a request gets 503 at once (busy, exit code 1), and is admitted again after one leaves")
+    func concurrencyLimit() async throws {
+        let fixture = try ServiceFixture()
+        var configuration = fixture.configuration
+        configuration.limits.maximumConcurrentRequests = 1
+        let service = try QueryService(configuration: configuration)
+        #expect(service.admission.enter())   // one request in flight
+        let busy = await service.respond(to: ServiceRequest(method: "GET", path: "/v1/me/budget",
+                                                            authorization: "Bearer \(fixture.secrets["ana"]!)"))
+        #expect(busy.status == 503 && String(decoding: busy.body, as: UTF8.self).contains(#""code":"busy""#))
+        service.admission.leave()
+        let admitted = await service.respond(to: ServiceRequest(method: "GET", path: "/v1/me/budget",
+                                                                authorization: "Bearer \(fixture.secrets["ana"]!)"))
+        #expect(admitted.status == 200)
+    }
+
     @Test("past the statement time limit the query fails with query_timeout (500, exit code 1) and its charge stands")
     func statementTimeLimit() async throws {
         let fixture = try ServiceFixture()
