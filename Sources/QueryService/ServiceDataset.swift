@@ -83,15 +83,3 @@ public struct ServiceDataset: Sendable {
         ]
     }
 }
-
-extension SQLValue {
-    /// The value as a JSON object (`NSNull` for NULL and non-finite reals).
-    var jsonValue: Any {
-        switch self {
-        case .null: NSNull()
-        case .integer(let v): v
-        case .real(let v): v.isFinite ? v : NSNull()
-        case .text(let v): v
-        }
-    }
-}
