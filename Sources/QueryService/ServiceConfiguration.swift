@@ -197,7 +197,10 @@ public struct ServiceConfiguration: Sendable {
         }
         let file: File
         do {
+            try checkKeys(try Yams.compose(yaml: text))
             file = try YAMLDecoder().decode(File.self, from: text)
+        } catch let error as VeilError {
+            throw VeilError(.invalidInput, "the service configuration \(url.path) is not valid: \(error.message)")
         } catch {
             throw VeilError(.invalidInput, "the service configuration \(url.path) is not valid: \(Self.describe(error))")
         }
@@ -230,6 +233,33 @@ public struct ServiceConfiguration: Sendable {
             if let v = l.max_concurrent_requests { limits.maximumConcurrentRequests = v }
         }
         return try ServiceConfiguration(datasets: datasets, accounts: accounts, limits: limits)
+    }
+
+    /// Refuses keys the configuration does not know (a misspelt `limits` or `delta` would otherwise be ignored
+    /// without a word). - Throws: `invalidInput` naming the key's path.
+    static func checkKeys(_ root: Node?) throws {
+        func pairs(_ node: Node?) -> [(String, Node)] {
+            (node?.mapping ?? [:]).map { ($0.key.string ?? "?", $0.value) }
+        }
+        func expect(_ node: Node?, _ keys: Set<String>, at path: String) throws {
+            for (key, _) in pairs(node) where !keys.contains(key) {
+                throw VeilError(.invalidInput, "unknown key \(path.isEmpty ? "" : path + ".")\(key) (expected one of "
+                                + keys.sorted().joined(separator: ", ") + ")")
+            }
+        }
+        try expect(root, ["datasets", "accounts", "limits"], at: "")
+        for (name, dataset) in pairs(root?.mapping?["datasets"]) {
+            try expect(dataset, ["database", "metadata", "ledger", "budget"], at: "datasets.\(name)")
+            try expect(dataset.mapping?["budget"], ["epsilon", "delta", "composition"], at: "datasets.\(name).budget")
+        }
+        for (name, account) in pairs(root?.mapping?["accounts"]) {
+            try expect(account, ["role", "token_sha256", "limits"], at: "accounts.\(name)")
+            for (dataset, limit) in pairs(account.mapping?["limits"]) {
+                try expect(limit, ["epsilon", "delta"], at: "accounts.\(name).limits.\(dataset)")
+            }
+        }
+        try expect(root?.mapping?["limits"], ["max_body_bytes", "requests_per_minute", "statement_seconds",
+                                              "max_concurrent_requests"], at: "limits")
     }
 
     /// A one-line description of a decoding error (the key path and what was expected).

@@ -115,6 +115,14 @@ struct ServiceBudgetTests {
         try yaml.replacingOccurrences(of: digest, with: "veil_x").write(to: url, atomically: true, encoding: .utf8)
         let refused = #expect(throws: VeilError.self) { try ServiceConfiguration.load(contentsOf: url) }
         #expect(refused?.message.contains("token_sha256 must be 64 hexadecimal digits") == true)
+        // A misspelt key is refused rather than ignored.
+        try yaml.replacingOccurrences(of: "    limits:", with: "    limts:").write(to: url, atomically: true, encoding: .utf8)
+        let misspelt = #expect(throws: VeilError.self) { try ServiceConfiguration.load(contentsOf: url) }
+        #expect(misspelt?.message.contains("unknown key accounts.ana.limts") == true)
+        try yaml.replacingOccurrences(of: "{epsilon: 1, delta: 1e-6}", with: "{epsilon: 1, detla: 1e-6}")
+            .write(to: url, atomically: true, encoding: .utf8)
+        let limit = #expect(throws: VeilError.self) { try ServiceConfiguration.load(contentsOf: url) }
+        #expect(limit?.message.contains("unknown key accounts.ana.limits.panel.detla") == true)
     }
 
     @Test("requests past the per-account rate limit get 429; each account has its own bucket")
