@@ -2,21 +2,28 @@
 # Debian packages Veil links against first).
 SHELL := /bin/bash
 DEBIAN_PACKAGES := libopenblas-dev libgsl-dev libsqlite3-dev sqlite3 zlib1g-dev dataset-fashion-mnist openssl curl python3
+# The query service's browser test drives Debian's chromium (installed by `make browser-test` only).
+BROWSER_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release
 
-.PHONY: deps build release test test-release demo bench bench-swift bench-python clean
+.PHONY: deps build release test test-release browser-test demo bench bench-swift bench-python clean
 
-## deps: install the Debian packages Veil needs, when they are missing
-deps:
-	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+# install_missing: apt-get install those of the packages $(1) that are not installed yet
+define install_missing
+@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
-	else echo "system packages present: $(DEBIAN_PACKAGES)"; fi
+	else echo "system packages present: $(1)"; fi
+endef
+
+## deps: install the Debian packages Veil needs, when they are missing
+deps:
+	$(call install_missing,$(DEBIAN_PACKAGES))
 
 build: deps
 	swift build
@@ -32,6 +39,11 @@ test: deps
 ## test-release: the suite on the optimised build (runs the accountants' full reference sets)
 test-release: deps
 	swift test -c release
+
+## browser-test: the query service's web console in headless chromium (screenshot: docs/images/service-console.png)
+browser-test: build
+	$(call install_missing,$(BROWSER_PACKAGES))
+	bash scripts/browser_test.sh .build/debug/veil
 
 ## demo: the main job on the embedded defaults
 demo: release

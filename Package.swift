@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "LocalInference", targets: ["LocalInference"]),
         .library(name: "TransparencyLog", targets: ["TransparencyLog"]),
         .library(name: "ConfidentialInference", targets: ["ConfidentialInference"]),
+        .library(name: "QueryService", targets: ["QueryService"]),
         .executable(name: "veil", targets: ["VeilCLI"]),
         .executable(name: "veil-bench", targets: ["VeilBench"]),
     ],
@@ -120,13 +121,26 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "QueryService",
+            dependencies: [
+                "PrivateSQL", "BudgetLedger", "Accounting", "Mechanisms",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources")]
+        ),
 
         // MARK: Executables
         .executableTarget(
             name: "VeilCLI",
             dependencies: [
                 "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "PrivateTraining", "TrustedExecution",
-                "LocalInference", "TransparencyLog", "ConfidentialInference",
+                "LocalInference", "TransparencyLog", "ConfidentialInference", "QueryService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -134,7 +148,7 @@ let package = Package(
             name: "VeilBench",
             dependencies: [
                 "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "LinearAlgebra", "PrivateTraining",
-                "TrustedExecution", "LocalInference", "TransparencyLog", "ConfidentialInference",
+                "TrustedExecution", "LocalInference", "TransparencyLog", "ConfidentialInference", "QueryService",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -174,6 +188,10 @@ let package = Package(
                 "PrivateTraining", "LinearAlgebra", "Accounting", "_TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
+        ),
+        .testTarget(
+            name: "QueryServiceTests",
+            dependencies: ["QueryService", "PrivateSQL", "BudgetLedger", "_TestSupport"]
         ),
         .testTarget(
             name: "LocalInferenceTests",

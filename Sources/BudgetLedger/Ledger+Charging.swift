@@ -68,10 +68,14 @@ extension Ledger {
     ///   - scope: the budget to charge.
     ///   - analyst: who asks for the release.
     ///   - purpose: why.
-    /// - Throws: `budgetExhausted` ("budget exhausted: … remaining …") if the charge does not fit;
+    ///   - analystLimit: the most `analyst` may spend in `scope` (see ``AnalystLimit``), checked in the same
+    ///     transaction; nil for none.
+    /// - Throws: `budgetExhausted` ("budget exhausted: … remaining …") if the charge does not fit the scope, or
+    ///   ("analyst budget exhausted: …") the analyst's limit;
     ///   `unknownScope`; `invalidParameter` for an invalid event or cost; `unsupported` for an (ε, δ)
     ///   event with δ > 0 on an `rdp` or `zcdp` budget.
-    public func reserve(event: DPEvent, cost: PrivacyParameters, scope: String, analyst: String, purpose: String) throws -> Reservation {
+    public func reserve(event: DPEvent, cost: PrivacyParameters, scope: String, analyst: String, purpose: String,
+                        analystLimit: AnalystLimit? = nil) throws -> Reservation {
         try event.validate()
         let analyst = analyst.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !analyst.isEmpty else {
@@ -90,6 +94,10 @@ extension Ledger {
         return try append { db, head in
             guard let (budget, limitEpsilon, limitDelta) = try Self.budget(db, scope: scope) else {
                 throw LedgerFailure.unknownScope(scope)
+            }
+            if let analystLimit {
+                try Self.checkAnalystLimit(db, scope: scope, analyst: analyst, limit: analystLimit,
+                                           epsilonUnits: epsilonUnits, deltaUnits: deltaUnits, cost: cost)
             }
             let (totalEpsilon, totalDelta, lastTotalEntry) = try Self.verifiedRunningTotal(db, scope: scope)
             let (newEpsilon, overflowE) = totalEpsilon.addingReportingOverflow(epsilonUnits)

@@ -11,12 +11,16 @@ public struct LedgerBudgetCharger: BudgetCharger {
     public let ledger: Ledger
     /// The budget charged.
     public let scope: String
+    /// The most the analyst of each reservation may spend in ``scope``, checked with the scope's own limit in the
+    /// same transaction; nil for none.
+    public let analystLimit: AnalystLimit?
 
     /// A charger for the budget `scope` of `ledger` (whether it exists is checked by ``checkBudget()`` and by
-    /// every reservation).
-    public init(ledger: Ledger, scope: String) {
+    /// every reservation); with `analystLimit`, a reservation must also fit the analyst's limit in the scope.
+    public init(ledger: Ledger, scope: String, analystLimit: AnalystLimit? = nil) {
         self.ledger = ledger
         self.scope = scope
+        self.analystLimit = analystLimit
     }
 
     /// Reserves `cost` on ``scope``.
@@ -24,7 +28,8 @@ public struct LedgerBudgetCharger: BudgetCharger {
     ///   with the `veil budget create` command that creates it.
     public func reserve(event: DPEvent, cost: PrivacyParameters, analyst: String, purpose: String) throws -> Reservation {
         do {
-            return try ledger.reserve(event: event, cost: cost, scope: scope, analyst: analyst, purpose: purpose)
+            return try ledger.reserve(event: event, cost: cost, scope: scope, analyst: analyst, purpose: purpose,
+                                      analystLimit: analystLimit)
         } catch let error as VeilError where error.code == .unknownScope {
             throw VeilError(.unknownScope, "no budget named \"\(scope)\" in the ledger \(ledger.path); create it first, e.g. "
                             + "`veil budget create \(scope) --epsilon 3 --delta 1e-5 --ledger \(ledger.path)`")

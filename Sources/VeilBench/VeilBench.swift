@@ -12,7 +12,7 @@ struct VeilBench: ParsableCommand {
         version: VeilVersion.string,
         subcommands: [MechanismsBench.self, AccountingBench.self, LedgerBench.self, SQLBench.self,
                       TrainingBench.self, TrainingMemoryProbe.self, EnclaveBench.self,
-                      InferenceBench.self, ConfidentialBench.self]
+                      InferenceBench.self, ConfidentialBench.self, ServiceBench.self]
     )
 }
 
@@ -144,5 +144,17 @@ struct ConfidentialBench: ParsableCommand {
         let sizes = logSizes.isEmpty ? [100_000, 1_000_000] : logSizes
         #endif
         print(try ConfidentialBenchmark.run(requests: requests, logSizes: sizes).json())
+struct ServiceBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "service",
+        abstract: "The query service: queries/s and p50/p99 latency with 1 and 16 concurrent analysts, beside the CLI.",
+        discussion: "Run from the repository root (it queries datasets/health_panel.sqlite); every charge is durable.")
+    @Option(help: "Queries per analyst in each measurement.")
+    var queries = 100
+    @Option(help: "Queries through the CLI (one process each).")
+    var cliQueries = 20
+    func run() throws {
+        guard queries > 0, cliQueries > 0 else { throw ValidationError("--queries and --cli-queries must be positive") }
+        print(try ServiceBenchmark.run(queriesPerAnalyst: queries, cliQueries: cliQueries).json())
     }
 }

@@ -30,6 +30,12 @@ struct QueryCommand: ParsableCommand {
             "SELECT age, COUNT(*) FROM visits GROUP BY age"
           veil query ... --explain "SELECT MEDIAN(income) FROM visits"
           veil query ... --dry-run "SELECT SUM(hospital_days) FROM visits"
+          veil query --service http://127.0.0.1:8470 --token-file ana.token --dataset health_panel \\
+            --epsilon 0.5 "SELECT year, COUNT(*) AS n FROM visits GROUP BY year"
+
+        With --service the query goes to a query service (docs/service.md): the data owner's configuration \
+        chooses the database, the metadata, the ledger and your limit; --db, --metadata, --ledger, --analyst, \
+        --keys, --target-error, --weights and --explain do not apply.
 
         The database, its table and columns are checked before anything is reserved: a missing or wrong file \
         costs nothing. Once rows are read the charge stands, even if the query then fails or runs past \
@@ -44,10 +50,21 @@ struct QueryCommand: ParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, csv, json }
 
     @Option(help: ArgumentHelp("The SQLite database file.", valueName: "file"))
-    var db: String
+    var db: String?
 
     @Option(help: ArgumentHelp("The privacy metadata (YAML); its scope is the budget charged.", valueName: "file"))
-    var metadata: String
+    var metadata: String?
+
+    @Option(help: ArgumentHelp("Ask a query service (`veil service`) instead of reading a database: its base URL.",
+                               valueName: "url"))
+    var service: String?
+
+    @Option(name: .customLong("token-file"), help: ArgumentHelp("With --service: the file holding your bearer token.",
+                                                                 valueName: "file"))
+    var tokenFile: String?
+
+    @Option(help: ArgumentHelp("With --service: the dataset to query.", valueName: "name"))
+    var dataset: String?
 
     @Option(parsing: .unconditional, help: "ε of this query (> 0), split across its noisy quantities by their effect on the answers' error.", transform: DecimalArgument.parse)
     var epsilon: Double = 1
@@ -106,6 +123,22 @@ struct QueryCommand: ParsableCommand {
     var query: String
 
     func validate() throws {
+        if service != nil {
+            guard tokenFile != nil, dataset != nil else {
+                throw ValidationError("--service needs --token-file and --dataset")
+            }
+            guard db == nil, metadata == nil, ledger.path == nil, keys == nil, targetError == nil, weights == nil, !explain else {
+                throw ValidationError("with --service the service's configuration chooses the database, metadata, ledger and "
+                                      + "bounds: --db, --metadata, --ledger, --keys, --target-error, --weights and --explain do not apply")
+            }
+        } else {
+            guard db != nil, metadata != nil else {
+                throw ValidationError("give --db and --metadata (or --service, --token-file and --dataset)")
+            }
+            guard tokenFile == nil, dataset == nil else {
+                throw ValidationError("--token-file and --dataset go with --service")
+            }
+        }
         guard confidence > 0, confidence < 1 else { throw ValidationError("--confidence must be in (0, 1), got \(confidence)") }
         guard !(explain && dryRun) else { throw ValidationError("--explain and --dry-run cannot be combined") }
         guard !json || format == .table || format == .json else {
@@ -129,6 +162,10 @@ struct QueryCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let service, let tokenFile, let dataset {
+            return try runOnService(service, tokenFile: tokenFile, dataset: dataset)
+        }
+        guard let db, let metadata else { return }
         let privacy = try PrivacyMetadata.load(contentsOf: URL(fileURLWithPath: metadata))
         let budget = try PrivacyParameters(epsilon: epsilon, delta: delta)
         let weights = try accuracyWeights()
@@ -181,6 +218,63 @@ struct QueryCommand: ParsableCommand {
         case .table:
             print(QueryText.table(release), terminator: "")
             print(QueryText.footer(release, plan: plan, ledger: path))
+        }
+    }
+
+    /// `--service`: sends the query (or the dry-run) to the query service and prints its answer as a local one.
+    func runOnService(_ service: String, tokenFile: String, dataset: String) throws {
+        let client = try ServiceClient(service: service, tokenFile: tokenFile)
+        var body: [String: Any] = ["sql": query, "epsilon": epsilon, "delta": delta, "confidence": confidence]
+        if let purpose { body["purpose"] = purpose }
+        let name = dataset.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "_-."))) ?? ""
+        let answer = try client.post("v1/datasets/\(name)/queries\(dryRun ? ":dry-run" : "")", body)
+        let budget = answer["budget"] as? [String: Any]
+        let remaining = (budget?["remaining"] as? [String: Any]).map { r in
+            "your remaining budget on \(dataset): ε \(amount(ServiceClient.number(r["epsilon"]) ?? 0)), "
+                + "δ \(amount(ServiceClient.number(r["delta"]) ?? 0))"
+        }
+        if dryRun {
+            let cost = answer["cost"] as? [String: Any]
+            print("cost: ε \(amount(ServiceClient.number(cost?["epsilon"]) ?? 0)), "
+                  + "δ \(amount(ServiceClient.number(cost?["delta"]) ?? 0)) on dataset \(dataset) "
+                  + "(\(answer["noise"] as? String == "discrete_laplace" ? "discrete Laplace" : "discrete Gaussian") noise)")
+            if let remaining { print(remaining) }
+            return
+        }
+        let format = json ? .json : self.format
+        if format == .json {
+            let data = try JSONSerialization.data(withJSONObject: answer, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        let (columns, rows, intervals) = ServiceClient.rows(answer)
+        let level = ServiceClient.number(answer["confidence_level"]) ?? confidence
+        let cost = answer["cost"] as? [String: Any]
+        let ledger = answer["ledger"] as? [String: Any]
+        let footer = ["\(String(format: "%g%%", level * 100)) confidence intervals from the noise distribution",
+                      "charged ε \(amount(ServiceClient.number(cost?["epsilon"]) ?? 0)), "
+                      + "δ \(amount(ServiceClient.number(cost?["delta"]) ?? 0)) to \(dataset) by \(service) "
+                      + "(reservation \((ledger?["reservation"] as? NSNumber)?.intValue ?? 0), \(ledger?["result_digest"] as? String ?? "?"))"]
+            + (remaining.map { [$0] } ?? [])
+        if format == .csv {
+            var lines = [columns.flatMap { c in intervals.contains { $0[c] != nil } ? [c, c + "_low", c + "_high"] : [c] }
+                .map(QueryText.field).joined(separator: ",")]
+            for (r, row) in rows.enumerated() {
+                var cells: [String] = []
+                for (i, value) in row.enumerated() {
+                    cells.append(value == .null ? "" : QueryText.field(value.description))
+                    if intervals.contains(where: { $0[columns[i]] != nil }) {
+                        let interval = r < intervals.count ? intervals[r][columns[i]] : nil
+                        cells += [interval.map { "\($0.lowerBound)" } ?? "", interval.map { "\($0.upperBound)" } ?? ""]
+                    }
+                }
+                lines.append(cells.joined(separator: ","))
+            }
+            print(lines.joined(separator: "\n"))
+            FileHandle.standardError.write(Data((footer.joined(separator: "\n") + "\n").utf8))
+        } else {
+            print(QueryText.table(columns: columns, rows: rows, intervals: intervals, level: level), terminator: "")
+            print(footer.joined(separator: "\n"))
         }
     }
 }

@@ -129,22 +129,28 @@ enum QueryText {
 
     /// An aligned table: the columns, and after each noisy column its interval.
     static func table(_ release: PrivateQueryRelease) -> String {
-        let result = release.result
-        let percent = String(format: "%g%%", release.confidenceLevel * 100)
+        table(columns: release.result.columns, rows: release.result.rows, intervals: release.confidenceIntervals,
+              level: release.confidenceLevel)
+    }
+
+    /// The same table from its parts (a release read back from the query service's JSON).
+    static func table(columns: [String], rows values: [[SQLValue]], intervals: [[String: ClosedRange<Double>]],
+                      level: Double) -> String {
+        let percent = String(format: "%g%%", level * 100)
         var header: [String] = []
         var noisy: [Bool] = []
-        for column in result.columns {
+        for column in columns {
             header.append(column)
-            let hasInterval = release.confidenceIntervals.contains { $0[column] != nil }
+            let hasInterval = intervals.contains { $0[column] != nil }
             noisy.append(hasInterval)
             if hasInterval { header.append("\(percent) CI") }
         }
         var rows: [[String]] = [header]
-        for (r, row) in result.rows.enumerated() {
+        for (r, row) in values.enumerated() {
             var cells: [String] = []
             for (i, value) in row.enumerated() {
                 cells.append(display(value))
-                if noisy[i] { cells.append(release.confidenceIntervals[r][result.columns[i]].map(display) ?? "") }
+                if noisy[i] { cells.append((r < intervals.count ? intervals[r][columns[i]] : nil).map(display) ?? "") }
             }
             rows.append(cells)
         }
@@ -155,7 +161,7 @@ enum QueryText {
                 .joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
             if r == 0 { text += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
         }
-        if result.rows.isEmpty { text += "(no rows released)\n" }
+        if values.isEmpty { text += "(no rows released)\n" }
         return text
     }
 

@@ -17,6 +17,11 @@ struct HelpExampleTests {
         "veil budget create mnist --epsilon 8 --delta 1e-5 --composition rdp":
             "the first step of the MNIST training example above",
         "veil serve health --port 8080": "leaves a server running",
+        "veil service --config service.yaml": "leaves a server running (and needs a configuration with the token's digest)",
+        "veil query --service http://127.0.0.1:8470 --token-file ana.token --dataset health_panel \"SELECT year, COUNT(*) AS n FROM visits GROUP BY year\"":
+            "needs the query service of the example above",
+        "veil query --service http://127.0.0.1:8470 --token-file ana.token --dataset health_panel --epsilon 0.5 \"SELECT year, COUNT(*) AS n FROM visits GROUP BY year\"":
+            "needs a running query service (veil service)",
         "curl -s localhost:8080/v2/models/health": "not a veil command; needs the server above",
         "veil models add models/health-panel-logistic-eps1.safetensors --name health":
             "needs a trained model file (models/ is written by veil train, not kept in the repository)",

@@ -89,8 +89,8 @@ public struct PrivateQueryRelease: Hashable, Sendable {
 }
 
 extension SQLValue {
-    /// The value as a JSON-serialisable object (`NSNull` for NULL).
-    var jsonValue: Any {
+    /// The value as a JSON-serialisable object (`NSNull` for NULL and non-finite reals).
+    public var jsonValue: Any {
         switch self {
         case .null: NSNull()
         case .integer(let v): v
