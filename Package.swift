@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "PrivateTraining", targets: ["PrivateTraining"]),
         .library(name: "TrustedExecution", targets: ["TrustedExecution"]),
         .library(name: "LocalInference", targets: ["LocalInference"]),
+        .library(name: "FederatedLearning", targets: ["FederatedLearning"]),
         .executable(name: "veil", targets: ["VeilCLI"]),
         .executable(name: "veil-bench", targets: ["VeilBench"]),
     ],
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // MARK: System libraries (Debian: libgsl-dev, libopenblas-dev)
@@ -108,12 +110,26 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "FederatedLearning",
+            dependencies: [
+                "PrivateTraining", "LinearAlgebra", "Mechanisms", "Accounting", "BudgetLedger",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+
         // MARK: Executables
         .executableTarget(
             name: "VeilCLI",
             dependencies: [
                 "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "PrivateTraining", "TrustedExecution",
-                "LocalInference",
+                "LocalInference", "FederatedLearning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -168,6 +184,10 @@ let package = Package(
                 "LocalInference", "PrivateTraining", "LinearAlgebra", "Mechanisms", "_TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
+        ),
+        .testTarget(
+            name: "FederatedLearningTests",
+            dependencies: ["FederatedLearning", "PrivateTraining", "LinearAlgebra", "Accounting", "BudgetLedger", "_TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]
