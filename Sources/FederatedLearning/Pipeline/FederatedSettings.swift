@@ -19,12 +19,14 @@ public enum ClientSource: Sendable, Equatable {
     }
 }
 
-/// The algorithm a federated run uses.
+/// How a private federated run adds its noise.
 public enum FederatedAlgorithm: String, Sendable, Equatable {
-    /// FedAvg (McMahan et al. 2017) without differential privacy: the mean of the reached clients' updates.
-    case fedAvg = "fedavg"
-    /// DP-FedAvg (McMahan et al. 2018): clipped updates, Gaussian noise of std σC on the sum, divided by q·N.
+    /// DP-FedAvg (McMahan et al. 2018): Poisson client sampling, Gaussian noise of std σC on each round's sum,
+    /// divided by q·N (FedAvg without privacy when the pipeline is non-private).
     case dpFedAvg = "dp-fedavg"
+    /// DP-FTRL (Kairouz et al. 2021): no sampling, each client at most once per pass, noise on prefix sums by
+    /// tree aggregation, the tree restarted each pass.
+    case dpFTRL = "dp-ftrl"
 }
 
 /// Adaptive clipping settings (Andrew et al. 2021, "Differentially Private Learning with Adaptive Clipping").
@@ -62,11 +64,13 @@ public struct FederatedSettings: Sendable, Equatable {
     public var serverLearningRate: Double
     /// Adaptive clipping, or nil for a fixed C.
     public var adaptiveClipping: AdaptiveClippingSettings?
+    /// DP-FedAvg or DP-FTRL.
+    public var algorithm: FederatedAlgorithm
 
     /// Settings as given; validated by ``FederatedPlan``.
     public init(clients: ClientSource, declaredClients: Int, rounds: Int, clientsPerRound: Int,
                 serverOptimizer: OptimizerKind = .sgd(momentum: 0), serverLearningRate: Double = 1,
-                adaptiveClipping: AdaptiveClippingSettings? = nil) {
+                adaptiveClipping: AdaptiveClippingSettings? = nil, algorithm: FederatedAlgorithm = .dpFedAvg) {
         self.clients = clients
         self.declaredClients = declaredClients
         self.rounds = rounds
@@ -74,6 +78,7 @@ public struct FederatedSettings: Sendable, Equatable {
         self.serverOptimizer = serverOptimizer
         self.serverLearningRate = serverLearningRate
         self.adaptiveClipping = adaptiveClipping
+        self.algorithm = algorithm
     }
 
     /// The largest number of clients and rounds accepted.
@@ -117,6 +122,10 @@ public struct FederatedSettings: Sendable, Equatable {
             }
             declared = d
         }
+        let algorithmName = try section.string("algorithm", default: FederatedAlgorithm.dpFedAvg.rawValue)
+        guard let algorithm = FederatedAlgorithm(rawValue: algorithmName) else {
+            throw VeilError(.invalidInput, "\(section.path).algorithm must be dp-fedavg or dp-ftrl, got \(algorithmName)")
+        }
         let rounds = try section.int("rounds", in: Self.roundLimit)
         let perRound = try section.int("clients_per_round", in: Self.clientLimit)
         let optimizerName = try section.string("server_optimizer", default: "sgd")
@@ -139,6 +148,7 @@ public struct FederatedSettings: Sendable, Equatable {
             try a.finish()
         }
         self.init(clients: source, declaredClients: declared, rounds: rounds, clientsPerRound: perRound,
-                  serverOptimizer: optimizer, serverLearningRate: learningRate, adaptiveClipping: adaptive)
+                  serverOptimizer: optimizer, serverLearningRate: learningRate, adaptiveClipping: adaptive,
+                  algorithm: algorithm)
     }
 }

@@ -32,6 +32,10 @@ public struct FederatedPlan: Sendable {
     public let plannedEpsilon: Double?
     /// Warnings that do not stop the run.
     public let warnings: [String]
+    /// DP-FTRL: rounds of one pass over the declared clients, ⌈N / clients_per_round⌉ (nil for DP-FedAvg).
+    public let roundsPerPass: Int?
+    /// DP-FTRL: ⌈log₂(roundsPerPass + 1)⌉, the tree nodes one round's sum enters (nil for DP-FedAvg).
+    public let treeHeight: Int?
 
     /// The expected number of clients per round `q·N`, the divisor of the noisy sum.
     public var expectedClientsPerRound: Double { Double(settings.clientsPerRound) }
@@ -62,6 +66,46 @@ public struct FederatedPlan: Sendable {
         let q = Double(settings.clientsPerRound) / Double(settings.declaredClients)
         samplingRate = q
         var warnings: [String] = []
+        if settings.algorithm == .dpFTRL {
+            guard let privacy else {
+                throw VeilError(.invalidParameter, "dp-ftrl is a private algorithm: give the pipeline a privacy target")
+            }
+            guard settings.adaptiveClipping == nil else {
+                throw VeilError(.invalidParameter, "adaptive clipping is available with dp-fedavg, not dp-ftrl")
+            }
+            try TrainingLimits.checkPositive(privacy.clipNorm, name: "clip norm")
+            try TrainingLimits.checkPositive(privacy.targetEpsilon, name: "target epsilon")
+            try ParameterCheck.delta(privacy.delta)
+            let perPass = (settings.declaredClients + settings.clientsPerRound - 1) / settings.clientsPerRound
+            let height = TreeAggregationNoise.height(rounds: perPass)
+            let passes = (settings.rounds + perPass - 1) / perPass
+            let z: Double
+            if let sigma = privacy.noiseMultiplier {
+                try TrainingLimits.checkPositive(sigma, name: "noise multiplier")
+                z = sigma
+            } else {
+                // ρ = passes · h / (2σ²) (one tree per pass, a client in one round per pass), at most the largest ρ
+                // that converts to the target (ε, δ).
+                let rho = ZCDP.largestRho(epsilon: privacy.targetEpsilon, delta: privacy.delta)
+                z = (Double(passes * height) / (2 * rho)).squareRoot() * (1 + 1e-9)
+            }
+            roundsPerPass = perPass
+            treeHeight = height
+            rounds = settings.rounds
+            noiseMultiplier = z
+            updateNoiseMultiplier = z
+            let planned = try ZCDPAccountant().epsilon(
+                for: Self.ftrlEvent(noiseMultiplier: z, height: height, passes: passes), delta: privacy.delta)
+            guard planned <= privacy.targetEpsilon else {
+                throw VeilError(.invalidParameter, "noise multiplier \(z) gives ε = \(planned) over \(passes) passes, "
+                                + "more than the target \(privacy.targetEpsilon)")
+            }
+            plannedEpsilon = planned
+            self.warnings = warnings
+            return
+        }
+        roundsPerPass = nil
+        treeHeight = nil
         guard let privacy else {
             rounds = settings.rounds
             noiseMultiplier = nil
@@ -130,8 +174,25 @@ public struct FederatedPlan: Sendable {
         return 1 / remaining.squareRoot()
     }
 
-    /// The DP event of `roundsRun` rounds (nil for non-private FedAvg).
+    /// The DP event of `roundsRun` rounds (nil for non-private FedAvg). DP-FTRL: every pass begun counts whole.
     public func event(rounds roundsRun: Int) -> DPEvent? {
-        noiseMultiplier.map { NoiseCalibration.dpsgdEvent(samplingRate: samplingRate, noiseMultiplier: $0, steps: roundsRun) }
+        guard let z = noiseMultiplier else { return nil }
+        if let perPass = roundsPerPass, let height = treeHeight {
+            return Self.ftrlEvent(noiseMultiplier: z, height: height, passes: (roundsRun + perPass - 1) / perPass)
+        }
+        return NoiseCalibration.dpsgdEvent(samplingRate: samplingRate, noiseMultiplier: z, steps: roundsRun)
+    }
+
+    /// DP-FTRL's event (Kairouz et al. 2021, §4 and Appendix D): per pass, one tree whose nodes carry N(0, σ²C²) and in
+    /// which a client's clipped update (norm ≤ C) enters at most h nodes, so the pass is a Gaussian mechanism of
+    /// sensitivity √h·C, noise multiplier σ/√h, ρ = h/(2σ²); passes compose.
+    public static func ftrlEvent(noiseMultiplier z: Double, height: Int, passes: Int) -> DPEvent {
+        .selfComposed(event: .gaussian(noiseMultiplier: z / Double(height).squareRoot()), count: passes)
+    }
+
+    /// The accountant of this plan: zCDP for DP-FTRL (its accounting in the paper), else the pipeline's.
+    public func makeAccountant() throws -> (any PrivacyAccountant)? {
+        guard let privacy else { return nil }
+        return settings.algorithm == .dpFTRL ? ZCDPAccountant() : try privacy.accountant.makeAccountant()
     }
 }

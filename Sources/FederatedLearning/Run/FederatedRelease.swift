@@ -62,8 +62,9 @@ struct FederatedRelease: Sendable {
 
     /// ε of `roundsRun` rounds (nil for FedAvg).
     func epsilon(roundsRun: Int) throws -> Double? {
-        guard let privacy = plan.privacy, let event = plan.event(rounds: roundsRun) else { return nil }
-        return try privacy.accountant.makeAccountant().epsilon(for: event, delta: privacy.delta)
+        guard let privacy = plan.privacy, let event = plan.event(rounds: roundsRun),
+              let accountant = try plan.makeAccountant() else { return nil }
+        return try accountant.epsilon(for: event, delta: privacy.delta)
     }
 
     /// The released model's privacy card: client-level, declared clients, rounds, q, σ, C, accountant.
@@ -96,13 +97,22 @@ struct FederatedRelease: Sendable {
         case .split: unit = "one client (one simulated client's examples)"
         case nil: unit = "one client (one roster entry's data)"
         }
+        if let perPass = plan.roundsPerPass, let height = plan.treeHeight {
+            notes.append("DP-FTRL with tree aggregation (Kairouz et al. 2021): no sampling, each client in at most one "
+                         + "round of each pass of \(perPass) rounds, the tree (height \(height)) restarted each pass; "
+                         + "zCDP accounting; sampling_rate is the share of clients per round")
+        }
+        let sampling = plan.roundsPerPass == nil
+            ? "DP-FedAvg (McMahan et al. 2018): Poisson client sampling (each client independently with "
+                + "probability q, OS CSPRNG); each client's update clipped to L2 norm C; sum divided by q·N with the "
+                + "declared N"
+            : "DP-FTRL: clients shuffled each pass (OS CSPRNG) and dealt clients_per_round a round; each update "
+                + "clipped to L2 norm C; noisy prefix sums by tree aggregation"
         return PrivacyCard(
-            differentiallyPrivate: true, epsilon: epsilon, delta: privacy.delta, accountant: try privacy.accountant.makeAccountant().name,
+            differentiallyPrivate: true, epsilon: epsilon, delta: privacy.delta, accountant: try plan.makeAccountant()?.name,
             noiseMultiplier: z, clipNorm: privacy.clipNorm, samplingRate: plan.samplingRate, steps: roundsRun,
             expectedBatchSize: plan.expectedClientsPerRound, targetEpsilon: privacy.targetEpsilon, privacyUnit: unit,
-            sampling: "DP-FedAvg (McMahan et al. 2018): Poisson client sampling (each client independently with "
-                + "probability q, OS CSPRNG); each client's update clipped to L2 norm C; sum divided by q·N with the "
-                + "declared N",
+            sampling: sampling,
             noise: GaussianNoiseSampler.methodDescription, declaredDatasetSize: f.declaredClients,
             ledgerScope: ledgerScope, notes: notes + (charger?.releaseNotes ?? []))
     }

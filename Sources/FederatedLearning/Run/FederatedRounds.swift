@@ -34,6 +34,11 @@ public struct FederatedProgress: Sendable {
 /// to the pseudo-gradient `−Δ̄` (Reddi et al. 2021, "Adaptive Federated Optimization": SGD with momentum is FedAvgM,
 /// Adam is FedAdam; SGD with learning rate 1 is plain FedAvg). Non-private FedAvg averages over the clients reached.
 ///
+/// DP-FTRL (Kairouz et al. 2021, Algorithm 1 with tree aggregation, restarted each pass): no sampling; each pass shuffles
+/// the clients and deals `clients_per_round` to each round, so a client contributes at most once a pass; the server
+/// keeps the pass's running sum S of clipped updates and sets `θ = θ_pass + η/m · (S + tree noise)` (FTRL with linear
+/// losses is gradient descent on the noisy prefix sums); a new pass restarts the tree from the current model.
+///
 /// With adaptive clipping (Andrew et al. 2021, Algorithm 1) the clients also report `bᵢ = 1[‖Δᵢ‖ ≤ C]`; the server
 /// releases `b̃ = (Σ(bᵢ − ½) + N(0, σ_b²)) / (q·N) + ½` and sets `C ← C · exp(−η_C (b̃ − γ))`.
 public struct FederatedRounds {
@@ -50,6 +55,12 @@ public struct FederatedRounds {
     private var optimizer: Optimizer
     private var noise = GaussianNoiseSampler()
     private let sampler: PoissonSampler
+    private let clientCount: Int
+    private var passOrder: [Int] = []
+    private var passRound = 0
+    private var passStart: [Matrix] = []
+    private var passSum: [Double] = []
+    private var tree: TreeAggregationNoise?
 
     /// The server's state before round 1.
     /// - Parameters:
@@ -64,11 +75,24 @@ public struct FederatedRounds {
         clipNorm = plan.privacy?.clipNorm
         optimizer = try Optimizer(kind: plan.settings.serverOptimizer, learningRate: plan.settings.serverLearningRate)
         sampler = try PoissonSampler(samplingRate: plan.samplingRate, populationSize: max(1, clientCount))
+        self.clientCount = clientCount
+        if plan.roundsPerPass != nil, let c = clipNorm, let z = plan.noiseMultiplier {
+            tree = TreeAggregationNoise(dimension: model.parameterCount, standardDeviation: z * c)
+        }
     }
 
-    /// The clients sampled for the next round (indices into the client list), by Poisson sampling at rate q.
-    public func sampleClients<R: RandomSource>(using random: inout R) -> [Int] {
-        sampler.sample(using: &random)
+    /// The clients of the next round (indices into the client list): Poisson sampling at rate q (DP-FedAvg), or
+    /// the next `clients_per_round` of the pass's shuffled order (DP-FTRL; a client at most once a pass).
+    public mutating func sampleClients<R: RandomSource>(using random: inout R) -> [Int] {
+        guard let perPass = plan.roundsPerPass else { return sampler.sample(using: &random) }
+        if passRound == 0 {
+            passOrder = Array(0..<clientCount)
+            passOrder.shuffle(using: &random)
+        }
+        let m = plan.settings.clientsPerRound
+        let start = min(passOrder.count, passRound * m)
+        let end = min(passOrder.count, start + m)
+        return Array(passOrder[start..<end])
     }
 
     /// Runs one round in which `update(client)` gives each sampled client's raw update, or nil when the client
@@ -104,6 +128,10 @@ public struct FederatedRounds {
             reached += 1
         }
         let sum = try aggregator.finishRound()
+        if tree != nil {
+            try finishFTRLRound(sum: sum, noiseFromClients: aggregator.addsNoise, privacyRandom: &privacyRandom)
+            return (reached, dropped)
+        }
         var mean = sum.map { Float($0) }
         if let c = clipNorm, let sigma = plan.updateNoiseMultiplier {
             if !aggregator.addsNoise {
@@ -127,5 +155,33 @@ public struct FederatedRounds {
         model.parameters = parameters
         roundsDone += 1
         return (reached, dropped)
+    }
+
+    /// DP-FTRL's server step: add the round's sum to the pass's prefix sum, add the tree's noise for this prefix, and
+    /// set the model to `θ_pass + η/m · (S + noise)`; the last round of a pass restarts the tree.
+    private mutating func finishFTRLRound<R: RandomSource>(sum: [Double], noiseFromClients: Bool,
+                                                           privacyRandom: inout R) throws {
+        guard var tree, let perPass = plan.roundsPerPass else { return }
+        if passRound == 0 {
+            passStart = model.parameters
+            passSum = [Double](repeating: 0, count: sum.count)
+        }
+        for i in sum.indices { passSum[i] += sum[i] }
+        var noisy = passSum.map { Float($0) }
+        if !noiseFromClients {
+            let noise = tree.next(using: &privacyRandom)
+            for i in noisy.indices { noisy[i] += noise[i] }
+        }
+        Vector.scale(&noisy, by: Float(plan.settings.serverLearningRate / plan.expectedClientsPerRound))
+        var parameters = ParameterVector.flatten(passStart)
+        Vector.axpy(1, noisy, &parameters)
+        model.parameters = ParameterVector.unflatten(parameters, like: passStart)
+        passRound += 1
+        if passRound == perPass {
+            passRound = 0
+            tree.reset()
+        }
+        self.tree = tree
+        roundsDone += 1
     }
 }
