@@ -123,8 +123,8 @@ struct NetworkProcessTests {
             .replacingOccurrences(of: "  label_column: label", with: "  label_column: label\n  feature_columns: [x, y]")
             .write(toFile: pipeline, atomically: true, encoding: .utf8)
         let serverOutput = Lines()
-        let server = try Self.start(["federated", "serve", pipeline, "--roster", roster, "--round-deadline", "4"],
-                                    output: serverOutput)
+        let server = try Self.start(["federated", "serve", pipeline, "--roster", roster, "--round-deadline", "6",
+                                     "--max-update-bytes", "100000"], output: serverOutput)
         defer { if server.isRunning { server.terminate() } }
         var url: String?
         for _ in 0..<600 where url == nil {
@@ -145,6 +145,23 @@ struct NetworkProcessTests {
         let stranger = try runVeil(["federated", "join", base, "--client-id", "mallory", "--token-file", clients[0].token,
                                     "--data", clients[0].data, "--timeout", "30"], timeout: .seconds(60))
         #expect(stranger.status == 2 && stranger.stderr.contains("unknown client or wrong token"))
+        // Bad messages over HTTP, each refused with its status while the round goes on (client-0 is one that leaves
+        // before sending, so its slot in the open round stays free).
+        let token0 = try String(contentsOfFile: clients[0].token, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        func curl(_ arguments: [String]) throws -> String {
+            try runTool("/usr/bin/env", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}"] + arguments).stdout
+        }
+        let auth = ["-H", "Authorization: Bearer \(token0)", "-H", "Veil-Client: client-0"]
+        #expect(try curl(["-H", "Authorization: Bearer wrong", "-H", "Veil-Client: client-0", base + "/federated/v1/task"]) == "401")
+        let big = folder.appendingPathComponent("big.bin")
+        try Data(count: 200_000).write(to: big)
+        #expect(try curl(auth + ["--data-binary", "@" + big.path, base + "/federated/v1/update/1"]) == "413")
+        #expect(try curl(auth + ["--data-binary", "garbage", base + "/federated/v1/update/999"]) == "409", "not the open round")
+        let headers = try runTool("/usr/bin/env", ["curl", "-s", "-D", "-", "-o", "/dev/null"] + auth + [base + "/federated/v1/task"]).stdout
+        let roundLine = headers.split(whereSeparator: \.isNewline).first { $0.lowercased().hasPrefix("veil-round:") }
+        let open = try #require(roundLine.flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespacesAndNewlines)) },
+                                "\(headers)")
+        #expect(try curl(auth + ["--data-binary", "garbage", base + "/federated/v1/update/\(open)"]) == "422", "malformed")
         for process in processes { #expect(Self.wait(process, seconds: 120)) }
         #expect(Self.wait(server, seconds: 60))
         #expect(server.terminationStatus == 0, "\(serverOutput.value)")
@@ -152,6 +169,8 @@ struct NetworkProcessTests {
         #expect(rounds.count == 3, "\(serverOutput.value)")
         // q = 1: all 20 sampled every round; the 6 that left never answer.
         #expect(rounds.allSatisfy { $0.contains("clients reached 14, dropped 6") }, "\(rounds)")
+        #expect(serverOutput.value.contains("refused 1×: round 999 is not open"), "\(serverOutput.value)")
+        #expect(serverOutput.value.contains("not a valid Veil model file"), "\(serverOutput.value)")
         let model = folder.appendingPathComponent("model.safetensors").path
         let evaluation = try runVeil(["evaluate", model, "--data", folder.appendingPathComponent("test.csv").path, "--json"])
         try #require(evaluation.status == 0, "\(evaluation.stderr)")

@@ -41,6 +41,9 @@ struct FederatedServeCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seconds a round waits for its sampled clients.", transform: DecimalArgument.parse)
     var roundDeadline: Double = 30
 
+    @Option(help: "The largest update body accepted, in bytes (larger ones are refused with 413).")
+    var maxUpdateBytes = 64 << 20
+
     @Option(help: "Override federated.rounds.")
     var rounds: Int?
 
@@ -70,6 +73,8 @@ struct FederatedServeCommand: ParsableCommand {
         var configuration = FederatedServer.Configuration()
         configuration.host = host
         configuration.port = port
+        guard maxUpdateBytes >= 1 else { throw VeilError(.invalidInput, "--max-update-bytes must be at least 1") }
+        configuration.maximumBodyBytes = maxUpdateBytes
         guard FederatedServer.isLoopback(host) else {
             throw VeilError(.invalidInput, "--host must be a loopback address (127.0.0.0/8, ::1 or localhost)")
         }
