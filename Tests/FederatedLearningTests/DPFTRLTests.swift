@@ -54,6 +54,12 @@ struct DPFTRLTests {
         #expect(calibrated.plannedEpsilon! <= 2 && calibrated.plannedEpsilon! > 2 * (1 - 1e-6))
         let rho = ZCDP.largestRho(epsilon: 2, delta: 1e-5)
         #expect(abs(calibrated.noiseMultiplier! - (12 / (2 * rho)).squareRoot()) < 1e-6)
+        // DP-FTRL has its own update rule: a server optimiser with momentum or Adam is refused, not ignored.
+        var momentum = Self.settings()
+        momentum.serverOptimizer = .sgd(momentum: 0.9)
+        #expect(throws: VeilError.self) {
+            try FederatedPlan(settings: momentum, privacy: PrivacySettings(targetEpsilon: 2, delta: 1e-5, clipNorm: 1))
+        }
         // A pass begun counts whole.
         #expect(calibrated.event(rounds: 11) == FederatedPlan.ftrlEvent(noiseMultiplier: calibrated.noiseMultiplier!,
                                                                          height: 4, passes: 2))

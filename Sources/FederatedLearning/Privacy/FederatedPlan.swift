@@ -73,6 +73,10 @@ public struct FederatedPlan: Sendable {
             guard settings.adaptiveClipping == nil else {
                 throw VeilError(.invalidParameter, "adaptive clipping is available with dp-fedavg, not dp-ftrl")
             }
+            guard settings.serverOptimizer == .sgd(momentum: 0) else {
+                throw VeilError(.invalidParameter, "dp-ftrl steps along the noisy prefix sums itself: leave "
+                                + "server_optimizer at sgd without server_momentum (server_learning_rate is its η)")
+            }
             try TrainingLimits.checkPositive(privacy.clipNorm, name: "clip norm")
             try TrainingLimits.checkPositive(privacy.targetEpsilon, name: "target epsilon")
             try ParameterCheck.delta(privacy.delta)
