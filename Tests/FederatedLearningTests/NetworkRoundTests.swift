@@ -177,4 +177,42 @@ struct NetworkProcessTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(evaluation.stdout.utf8)) as? [String: Any])
         #expect(try #require(object["accuracy"] as? Double) >= 0.9)
     }
+
+    @Test("a server that cannot listen (port in use) fails before it reserves anything")
+    func portInUse() throws {
+        let folder = try TemporaryDirectory.make("fed-port")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FederatedTestData.writeCSV(rows: 100, in: folder)
+        let roster = folder.appendingPathComponent("roster.txt").path
+        _ = try runVeil(["federated", "token", "only", "--roster", roster])
+        let pipeline = folder.appendingPathComponent("fed.yaml").path
+        try FederatedTestData.pipeline(folder: folder, clients: 1, perRound: 1, rounds: 1)
+            .replacingOccurrences(of: "  label_column: label", with: "  label_column: label\n  feature_columns: [x, y]")
+            .write(toFile: pipeline, atomically: true, encoding: .utf8)
+        var ledgers: [String] = []
+        for name in ["first", "second"] {
+            let ledger = folder.appendingPathComponent("\(name).sqlite").path
+            _ = try runVeil(["budget", "create", "fed", "--epsilon", "10", "--delta", "1e-4", "--ledger", ledger])
+            ledgers.append(ledger)
+        }
+        let output = Lines()
+        // The first server's one round ends by its deadline (no client joins), a few seconds after the second has tried.
+        let first = try Self.start(["federated", "serve", pipeline, "--roster", roster, "--ledger", ledgers[0],
+                                    "--round-deadline", "5"], output: output)
+        defer { _ = Self.wait(first, seconds: 60) }
+        var port: String?
+        for _ in 0..<600 where port == nil {
+            Thread.sleep(forTimeInterval: 0.05)
+            if let range = output.value.range(of: "127.0.0.1:[0-9]+", options: .regularExpression) {
+                port = String(output.value[range].dropFirst("127.0.0.1:".count))
+            }
+        }
+        let taken = try #require(port, "\(output.value)")
+        let second = try runVeil(["federated", "serve", pipeline, "--roster", roster, "--ledger", ledgers[1], "--port", taken,
+                                  "--output", folder.appendingPathComponent("second.safetensors").path], timeout: .seconds(60))
+        #expect(second.status == 1 && second.stderr.contains("could not listen"), "\(second.status) \(second.stderr)")
+        let show = try runVeil(["budget", "show", "fed", "--ledger", ledgers[1], "--json"])
+        let status = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        #expect(status["open"] as? Int == 0 && status["committed"] as? Int == 0)
+    }
 }

@@ -35,7 +35,7 @@ public struct DirichletSampler {
     /// One Gamma(shape, 1) variate.
     mutating func gamma<R: RandomSource>(_ shape: Double, using random: inout R) -> Double {
         if shape < 1 {
-            let u = Self.uniformOpen(&random)
+            let u = OpenUnitInterval.sample(&random)
             return gamma(shape + 1, using: &random) * pow(u, 1 / shape)
         }
         let d = shape - 1.0 / 3.0
@@ -47,14 +47,9 @@ public struct DirichletSampler {
                 v = 1 + c * x
             } while v <= 0
             v = v * v * v
-            let u = Self.uniformOpen(&random)
+            let u = OpenUnitInterval.sample(&random)
             if u < 1 - 0.0331 * x * x * x * x { return d * v }
             if log(u) < 0.5 * x * x + d * (1 - v + log(v)) { return d * v }
         }
-    }
-
-    /// A uniform double in (0, 1) from 53 random bits.
-    static func uniformOpen<R: RandomSource>(_ random: inout R) -> Double {
-        (Double(random.next() >> 11) + 0.5) * 0x1p-53
     }
 }

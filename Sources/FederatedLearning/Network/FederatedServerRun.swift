@@ -90,8 +90,28 @@ public struct FederatedServerRun {
         let server = FederatedServer(roster: roster, coordinator: coordinator, configuration: configuration) {
             try UpdateMessage.decode($0, expecting: template)
         }
-        let serverTask = Task { try await server.run(onListening: onListening) }
+        // The server must be listening before anything is reserved: a port in use fails the run at no cost.
+        let listening = ListeningState()
+        let serverTask = Task {
+            do {
+                try await server.run { port in
+                    listening.set(.success(port))
+                    onListening(port)
+                }
+            } catch {
+                listening.set(.failure(error))
+            }
+        }
         defer { serverTask.cancel() }
+        let startDeadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while listening.value == nil, ContinuousClock.now < startDeadline { try await Task.sleep(for: .milliseconds(10)) }
+        switch listening.value {
+        case .success: break
+        case .failure(let error):
+            throw VeilError(.federatedNetwork, "the federated server could not listen on \(configuration.host):\(configuration.port): \(error)")
+        case nil:
+            throw VeilError(.federatedNetwork, "the federated server did not start listening within 30 s")
+        }
         var rounds = try FederatedRounds(plan: plan, local: local, model: model, clientCount: roster.clients.count)
         var aggregator = PlainSumAggregator()
         var secure = SecureRandomSource()
@@ -130,3 +150,12 @@ public struct FederatedServerRun {
         }
     }
 }
+
+/// Whether the server task is listening (with its port) or failed to start, set once from the server task.
+private final class ListeningState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Result<Int, any Error>?
+    func set(_ value: Result<Int, any Error>) { lock.withLock { if stored == nil { stored = value } } }
+    var value: Result<Int, any Error>? { lock.withLock { stored } }
+}
+

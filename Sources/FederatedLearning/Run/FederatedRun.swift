@@ -102,7 +102,7 @@ public struct FederatedRun {
                 let global = rounds.model
                 let outcome = try rounds.runRound(clients: sampled, aggregator: &aggregator,
                                                   privacyRandom: &privacyRandom) { client in
-                    if dropoutRate > 0, DirichletSampler.uniformOpen(&orderRandom) < dropoutRate { return nil }
+                    if dropoutRate > 0, OpenUnitInterval.sample(&orderRandom) < dropoutRate { return nil }
                     return local.update(from: global, data: data.examples, examples: data.clients[client],
                                         order: &orderRandom)
                 }
