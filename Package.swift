@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "TransparencyLog", targets: ["TransparencyLog"]),
         .library(name: "ConfidentialInference", targets: ["ConfidentialInference"]),
         .library(name: "QueryService", targets: ["QueryService"]),
+        .library(name: "FederatedLearning", targets: ["FederatedLearning"]),
         .executable(name: "veil", targets: ["VeilCLI"]),
         .executable(name: "veil-bench", targets: ["VeilBench"]),
     ],
@@ -29,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // MARK: System libraries (Debian: libgsl-dev, libopenblas-dev)
@@ -135,12 +137,26 @@ let package = Package(
             resources: [.copy("Resources")]
         ),
 
+        .target(
+            name: "FederatedLearning",
+            dependencies: [
+                "PrivateTraining", "LinearAlgebra", "Mechanisms", "Accounting", "BudgetLedger",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+
         // MARK: Executables
         .executableTarget(
             name: "VeilCLI",
             dependencies: [
                 "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "PrivateTraining", "TrustedExecution",
-                "LocalInference", "TransparencyLog", "ConfidentialInference", "QueryService",
+                "LocalInference", "TransparencyLog", "ConfidentialInference", "QueryService", "FederatedLearning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -148,7 +164,7 @@ let package = Package(
             name: "VeilBench",
             dependencies: [
                 "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "LinearAlgebra", "PrivateTraining",
-                "TrustedExecution", "LocalInference", "TransparencyLog", "ConfidentialInference", "QueryService",
+                "TrustedExecution", "LocalInference", "TransparencyLog", "ConfidentialInference", "QueryService", "FederatedLearning",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -210,6 +226,10 @@ let package = Package(
                 "ConfidentialInference", "TransparencyLog", "TrustedExecution", "_TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
+        ),
+        .testTarget(
+            name: "FederatedLearningTests",
+            dependencies: ["FederatedLearning", "PrivateTraining", "LinearAlgebra", "Accounting", "BudgetLedger", "_TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -76,3 +76,8 @@ echo
 kill -TERM "$SERVER" && wait "$SERVER"
 echo "(server stopped; its access log, which holds no request content:)"
 cat "$DEMO_DIR/serve.log"
+
+say "Federated learning: one client per person of the health panel, DP-FedAvg at person-level ε = 1"
+run budget create health_panel_federated --epsilon 2 --delta 1e-5 --composition rdp
+run federated simulate pipelines/health-panel-logistic-federated-eps1.yaml --rounds 20 \
+    --output "$DEMO_DIR/health-panel-logistic-federated-eps1.safetensors"

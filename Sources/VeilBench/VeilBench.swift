@@ -12,8 +12,25 @@ struct VeilBench: ParsableCommand {
         version: VeilVersion.string,
         subcommands: [MechanismsBench.self, AccountingBench.self, LedgerBench.self, SQLBench.self,
                       TrainingBench.self, TrainingMemoryProbe.self, EnclaveBench.self,
-                      InferenceBench.self, ConfidentialBench.self, ServiceBench.self]
+                      InferenceBench.self, ConfidentialBench.self, ServiceBench.self, FederatedBench.self]
     )
+}
+
+struct FederatedBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "federated",
+        abstract: "The server's DP-FedAvg and DP-FTRL round against a plain sum of the same updates (100,000 parameters).")
+    @Option(help: "Comma-separated client counts.")
+    var clients: String = "100,1000"
+    @Option(help: "Runs per measurement; the best time is reported.")
+    var repeats = 3
+    func run() throws {
+        let counts = clients.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }), repeats > 0 else {
+            throw ValidationError("--clients takes positive integers separated by commas; --repeats a positive integer")
+        }
+        print(try FederatedBenchmark.run(clientCounts: counts, repeats: repeats).json())
+    }
 }
 
 struct MechanismsBench: ParsableCommand {

@@ -277,14 +277,15 @@ public struct TabularColumns: Sendable, Equatable {
 
 // MARK: - YAML mapping reader
 
-/// Reads one YAML mapping, remembering which keys were used so that leftovers can be refused.
-struct Section {
+/// Reads one YAML mapping, remembering which keys were used so that leftovers can be refused. Public so that
+/// pipeline formats built on this one (federated pipelines) read their own sections with the same rules.
+public struct Section {
     private let values: [String: Any]
     /// Where this mapping is (`pipeline.yaml: data`), for messages.
-    let path: String
+    public let path: String
     private var used: Set<String> = []
 
-    init(_ node: Any?, path: String) throws {
+    public init(_ node: Any?, path: String) throws {
         self.path = path
         if let d = node as? [String: Any] {
             values = d
@@ -312,31 +313,31 @@ struct Section {
     }
 
     /// The keys of this mapping, sorted.
-    var keys: [String] { values.keys.sorted() }
+    public var keys: [String] { values.keys.sorted() }
 
-    mutating func section(_ key: String) throws -> Section {
+    public mutating func section(_ key: String) throws -> Section {
         guard let v = raw(key) else { throw missing(key) }
         return try Section(v, path: "\(path): \(key)")
     }
 
-    mutating func optionalSection(_ key: String) throws -> Section? {
+    public mutating func optionalSection(_ key: String) throws -> Section? {
         guard let v = raw(key) else { return nil }
         return try Section(v, path: "\(path): \(key)")
     }
 
-    mutating func optionalString(_ key: String) throws -> String? {
+    public mutating func optionalString(_ key: String) throws -> String? {
         guard let v = raw(key) else { return nil }
         if let s = v as? String { return s }
         throw mistyped(key, "a string")
     }
 
-    mutating func string(_ key: String, default value: String? = nil) throws -> String {
+    public mutating func string(_ key: String, default value: String? = nil) throws -> String {
         if let s = try optionalString(key) { return s }
         if let value { return value }
         throw missing(key)
     }
 
-    mutating func optionalDouble(_ key: String) throws -> Double? {
+    public mutating func optionalDouble(_ key: String) throws -> Double? {
         guard let v = raw(key) else { return nil }
         if let d = v as? Double { return d }
         if let i = v as? Int { return Double(i) }
@@ -344,7 +345,7 @@ struct Section {
         throw mistyped(key, "a number")
     }
 
-    mutating func double(_ key: String, default value: Double? = nil) throws -> Double {
+    public mutating func double(_ key: String, default value: Double? = nil) throws -> Double {
         if let d = try optionalDouble(key) { return d }
         if let value { return value }
         throw missing(key)
@@ -352,7 +353,7 @@ struct Section {
 
     /// An integer in `range`; a number written with a fraction or an exponent (`1e9`), or one outside
     /// `Int`, is refused rather than converted.
-    mutating func optionalInt(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+    public mutating func optionalInt(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let v = raw(key) else { return nil }
         let integer: Int
         if let i = v as? Int {
@@ -366,19 +367,19 @@ struct Section {
         return integer
     }
 
-    mutating func int(_ key: String, default value: Int? = nil, in range: ClosedRange<Int>) throws -> Int {
+    public mutating func int(_ key: String, default value: Int? = nil, in range: ClosedRange<Int>) throws -> Int {
         if let i = try optionalInt(key, in: range) { return i }
         if let value { return value }
         throw missing(key)
     }
 
-    mutating func bool(_ key: String, default value: Bool) throws -> Bool {
+    public mutating func bool(_ key: String, default value: Bool) throws -> Bool {
         guard let v = raw(key) else { return value }
         if let b = v as? Bool { return b }
         throw mistyped(key, "true or false")
     }
 
-    mutating func optionalStrings(_ key: String) throws -> [String]? {
+    public mutating func optionalStrings(_ key: String) throws -> [String]? {
         guard let v = raw(key) else { return nil }
         if let a = v as? [Any] {
             return try a.map { item in
@@ -389,7 +390,7 @@ struct Section {
         throw mistyped(key, "a list of strings")
     }
 
-    mutating func optionalInts(_ key: String, in range: ClosedRange<Int>) throws -> [Int]? {
+    public mutating func optionalInts(_ key: String, in range: ClosedRange<Int>) throws -> [Int]? {
         guard let v = raw(key) else { return nil }
         let expected = "a list of integers in \(range.lowerBound)...\(range.upperBound)"
         if let a = v as? [Any] {
@@ -402,7 +403,7 @@ struct Section {
     }
 
     /// Refuses keys that were never read.
-    func finish() throws {
+    public func finish() throws {
         let unknown = Set(values.keys).subtracting(used).sorted()
         guard unknown.isEmpty else {
             throw VeilError(.invalidInput, "\(path): unknown key\(unknown.count > 1 ? "s" : "") \(unknown.joined(separator: ", "))")

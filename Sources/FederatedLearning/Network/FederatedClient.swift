@@ -1,0 +1,139 @@
+import AsyncHTTPClient
+import Foundation
+import Mechanisms
+import NIOCore
+import NIOHTTP1
+import PrivateTraining
+
+/// One client of a federated run (`veil federated join`), over AsyncHTTPClient: it asks the server for work,
+/// trains locally on its own data from the round's model with the server's local-training settings, and sends
+/// its update `Δ = θ_local − θ_server` as a safetensors body. Its data never leaves it; only the update does.
+public struct FederatedClient: Sendable {
+    /// What a finished client did.
+    public struct Outcome: Sendable {
+        /// Rounds it sent an accepted update to.
+        public var roundsContributed: Int
+        /// Updates the server refused, with its reasons.
+        public var refusals: [String]
+    }
+
+    /// The server's base URL (`http://127.0.0.1:PORT`).
+    public let url: String
+    public let clientID: String
+    public let token: String
+    /// The client's data: a CSV file, or a SQLite database with `table`.
+    public let dataPath: String
+    public let table: String?
+    /// Give up when the server has not finished after this long.
+    public let timeout: Duration
+    /// The largest response body accepted (the model).
+    public let maximumBodyBytes = 256 << 20
+
+    public init(url: String, clientID: String, token: String, dataPath: String, table: String?, timeout: Duration) {
+        self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
+        self.clientID = clientID
+        self.token = token
+        self.dataPath = dataPath
+        self.table = table
+        self.timeout = timeout
+    }
+
+    /// Takes part until the server says the run is over.
+    /// - Parameters:
+    ///   - onRound: called after each update the server accepted (the round number).
+    ///   - beforeSending: called with the round before its update is sent (a test hook: a client that exits here
+    ///     drops out mid-round).
+    /// - Throws: `VeilError.invalidInput` when the server refuses the client (401) or its data cannot be read;
+    ///   `VeilError` (failure) when the server cannot be reached or the timeout passes.
+    public func run(onRound: @Sendable (Int) -> Void = { _ in },
+                    beforeSending: @Sendable (Int) -> Void = { _ in }) async throws -> Outcome {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            let outcome = try await loop(client, onRound: onRound, beforeSending: beforeSending)
+            try await client.shutdown()
+            return outcome
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    private func request(_ path: String, method: HTTPMethod = .GET, body: Data? = nil) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Veil-Client", value: clientID)
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/octet-stream")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        return request
+    }
+
+    private func loop(_ client: HTTPClient, onRound: @Sendable (Int) -> Void,
+                      beforeSending: @Sendable (Int) -> Void) async throws -> Outcome {
+        let giveUp = ContinuousClock.now.advanced(by: timeout)
+        var data: Dataset? = nil
+        var contributed = 0
+        var refusals: [String] = []
+        var secure = SecureRandomSource()
+        var reached = false
+        while ContinuousClock.now < giveUp {
+            let response: HTTPClientResponse
+            do {
+                response = try await client.execute(request("/federated/v1/task"), timeout: .seconds(30))
+            } catch {
+                // Not up yet: try again. Gone after it answered us: the run is over (its last answer was missed).
+                if reached { return Outcome(roundsContributed: contributed, refusals: refusals) }
+                try await Task.sleep(for: .milliseconds(100))
+                continue
+            }
+            reached = true
+            let body = try await response.body.collect(upTo: maximumBodyBytes)
+            switch response.status.code {
+            case 410:
+                return Outcome(roundsContributed: contributed, refusals: refusals)
+            case 204:
+                try await Task.sleep(for: .milliseconds(50))
+                continue
+            case 401:
+                throw VeilError(.invalidInput, "the server refused client \(clientID): unknown client or wrong token")
+            case 200:
+                break
+            default:
+                throw VeilError(.federatedNetwork, "the server answered \(response.status.code) to a request for work")
+            }
+            guard let round = response.headers.first(name: "Veil-Round").flatMap({ Int($0) }) else {
+                throw VeilError(.federatedNetwork, "the server's model has no Veil-Round header")
+            }
+            let contents = try SafetensorsFile.decode(Data(body.readableBytesView), name: "the server's model")
+            guard let localJSON = contents.metadata[FederatedServerRun.localTrainingKey],
+                  let settings = try? JSONDecoder().decode(LocalTraining.self, from: Data(localJSON.utf8)),
+                  let description = try TrainingDataDescription(metadata: contents.metadata) else {
+                throw VeilError(.invalidInput, "the server's model lacks its local-training settings or data layout")
+            }
+            let local = try LocalTraining(epochs: settings.epochs, batchSize: settings.batchSize,
+                                          optimizer: settings.optimizer, learningRate: settings.learningRate,
+                                          maxPhysicalBatchSize: settings.maxPhysicalBatchSize)
+            if data == nil {
+                data = try description.loadTabular(path: dataPath, table: table, classCount: contents.model.classCount)
+            }
+            let examples = data!
+            let update = local.update(from: contents.model, data: examples, examples: Array(0..<examples.count),
+                                      order: &secure)
+            beforeSending(round)
+            let answer = try await client.execute(
+                request("/federated/v1/update/\(round)", method: .POST,
+                        body: try UpdateMessage.encode(update: update, like: contents.model)),
+                timeout: .seconds(60))
+            let text = try await answer.body.collect(upTo: 1 << 16)
+            if answer.status.code == 200 {
+                contributed += 1
+                onRound(round)
+            } else {
+                refusals.append("\(answer.status.code) \(String(buffer: text))")
+            }
+        }
+        throw VeilError(.federatedNetwork, "the federated run did not finish within the client's timeout")
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HTTPTypes
+import Logging
+import Mechanisms
+import NIOCore
+
+/// The aggregator's HTTP endpoints (Hummingbird), over a ``RoundCoordinator``:
+///
+/// - `GET /federated/v1/task`: 200 with the round's model as a safetensors body and the round in the `Veil-Round`
+///   header when the client was sampled and has not yet sent its update; 204 when there is nothing for it now;
+///   410 when the run is over.
+/// - `POST /federated/v1/update/{round}`: the client's update `Δ` as a safetensors body; 200 when accepted. Refused
+///   with a one-line JSON reason while the round goes on: 413 oversized, 422 malformed, wrong shape, NaN or
+///   infinite, 409 a round that is not open (late or replayed) or a duplicate, 403 a client not sampled.
+///
+/// Every request names its client in `Veil-Client` and carries `Authorization: Bearer TOKEN`; an unknown client
+/// or a token whose SHA-256 is not the roster's gets 401 before the body is read.
+public struct FederatedServer: Sendable {
+    /// Where the server listens and what it accepts.
+    public struct Configuration: Sendable {
+        /// The address to bind; loopback by default.
+        public var host = "127.0.0.1"
+        /// The port (0: any free port).
+        public var port = 0
+        /// The largest update body accepted.
+        public var maximumBodyBytes = 64 << 20
+
+        public init() {}
+    }
+
+    public let roster: ClientRoster
+    public let coordinator: RoundCoordinator
+    public let configuration: Configuration
+    /// Decodes and checks an update body (``UpdateMessage/decode(_:expecting:)`` against the round's model).
+    public let decode: @Sendable (Data) throws -> [Float]
+
+    public init(roster: ClientRoster, coordinator: RoundCoordinator, configuration: Configuration,
+                decode: @escaping @Sendable (Data) throws -> [Float]) {
+        self.roster = roster
+        self.coordinator = coordinator
+        self.configuration = configuration
+        self.decode = decode
+    }
+
+    /// Runs until the surrounding task is cancelled; `onListening` gets the bound port.
+    public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
+        guard FederatedServer.isLoopback(configuration.host) else {
+            throw VeilError(.invalidParameter, "refusing to listen on \(configuration.host): the federated server binds "
+                            + "loopback only (put a TLS-terminating proxy in front of it for other networks)")
+        }
+        let router = Router(context: BasicRequestContext.self)
+        let roster = self.roster, coordinator = self.coordinator, decode = self.decode
+        let maximumBody = configuration.maximumBodyBytes
+        @Sendable func client(_ request: Request) -> String? {
+            guard let id = request.headers[HTTPField.Name("Veil-Client")!],
+                  let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") else { return nil }
+            return roster.authenticate(id: id, token: String(authorization.dropFirst(7)))
+        }
+        router.get("/federated/v1/task") { request, _ in
+            guard let id = client(request) else { return Self.json(401, "unknown client or wrong token") }
+            switch await coordinator.task(for: id) {
+            case .finished: return Self.json(410, "the run is over")
+            case .wait: return Response(status: .noContent)
+            case .train(let round, let model):
+                var buffer = ByteBuffer()
+                buffer.writeBytes(model)
+                return Response(status: .ok, headers: [.contentType: "application/octet-stream",
+                                                       HTTPField.Name("Veil-Round")!: "\(round)"],
+                                body: .init(byteBuffer: buffer))
+            }
+        }
+        router.post("/federated/v1/update/:round") { request, context in
+            var request = request
+            guard let id = client(request) else { return Self.json(401, "unknown client or wrong token") }
+            guard let round = context.parameters.get("round").flatMap({ Int($0) }) else {
+                return Self.json(400, "the round must be an integer")
+            }
+            if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maximumBody {
+                return Self.json(413, "the update exceeds \(maximumBody) bytes")
+            }
+            let body: ByteBuffer
+            do { body = try await request.collectBody(upTo: maximumBody) } catch {
+                return Self.json(413, "the update exceeds \(maximumBody) bytes or was cut short")
+            }
+            let data = Data(body.readableBytesView)
+            do {
+                try await coordinator.submit(client: id, round: round) { try decode(data) }
+                return Self.json(200, nil)
+            } catch let refusal as RoundCoordinator.Refusal {
+                return Self.json(refusal.status, refusal.reason)
+            }
+        }
+        var logger = Logger(label: "veil.federated")
+        logger.logLevel = .critical
+        let app = Application(router: router,
+                              configuration: ApplicationConfiguration(
+                                address: .hostname(configuration.host, port: configuration.port), serverName: "veil"),
+                              onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
+                              logger: logger)
+        try await app.runService(gracefulShutdownSignals: [])
+    }
+
+    /// Whether `host` is a loopback address (127.0.0.0/8, ::1 or `localhost`).
+    public static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
+
+    static func json(_ status: Int, _ error: String?) -> Response {
+        var text = "{\"accepted\":true}"
+        if let error {
+            let escaped = error.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: " ")
+            text = "{\"error\":\"\(escaped)\"}"
+        }
+        var buffer = ByteBuffer()
+        buffer.writeString(text)
+        return Response(status: .init(code: status), headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: buffer))
+    }
+}

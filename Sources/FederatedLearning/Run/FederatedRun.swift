@@ -1,0 +1,131 @@
+import BudgetLedger
+import Foundation
+import Mechanisms
+import PrivateTraining
+
+/// A simulated federated run (all clients in one process), in the two steps of `TrainingRun` (docs/design.md §2
+/// rule 3).
+///
+/// ``prepare(pipeline:source:analyst:charger:)`` checks everything that can fail without drawing noise — the plan
+/// and σ (from declared figures, before any data is read), the output path, the budget, then the data, the clients
+/// and the model — and reserves nothing. ``execute(aggregator:dropoutRate:privacyRandom:orderRandom:progressInterval:progress:)``
+/// reserves the whole planned run before round 1, runs the rounds, writes the model file and commits the
+/// reservation with the file's SHA-256. If the run stops after the reservation (an error in a round, a failed
+/// write), the whole reservation is committed all the same: the ledger has no partial commit, and charging the
+/// full plan is the conservative choice (docs/federated.md, "The ledger").
+public struct FederatedRun {
+    /// What a finished run released and spent.
+    public struct Release: Sendable {
+        /// The model file written.
+        public var modelPath: String
+        /// Its privacy card (with the ledger entry).
+        public var card: PrivacyCard
+        /// Rounds run.
+        public var rounds: Int
+        /// ε of the rounds run (nil for FedAvg).
+        public var epsilon: Double?
+        /// Wall time of the rounds.
+        public var seconds: Double
+        /// The lowercase hexadecimal SHA-256 of the model file.
+        public var modelDigest: String
+        /// The reservation charged (nil for FedAvg).
+        public var reservation: Reservation?
+        /// The ledger file charged (nil for FedAvg or an unrecorded charger).
+        public var ledgerPath: String?
+        /// Accuracy and loss on the pipeline's test split, for the operator.
+        public var evaluation: Evaluation?
+    }
+
+    /// The pipeline, with any overrides applied.
+    public let pipeline: FederatedPipeline
+    /// The validated plan.
+    public let plan: FederatedPlan
+    /// The clients.
+    public let data: FederatedData
+    private let model: SequentialModel
+    private let local: LocalTraining
+    private let releasing: FederatedRelease
+
+    /// Warnings that do not stop the run.
+    public var warnings: [String] { plan.warnings }
+
+    /// Checks and loads everything a run needs before its budget is reserved; nothing is reserved.
+    /// - Parameters:
+    ///   - pipeline: the pipeline (overrides applied).
+    ///   - source: names the pipeline in the ledger's purpose.
+    ///   - analyst: recorded with the charge.
+    ///   - charger: makes the charger for the pipeline's `privacy.ledger_scope`; not called for FedAvg.
+    /// - Throws: `VeilError` (bad pipeline, data or output path, unknown scope). Nothing is reserved.
+    public static func prepare(pipeline: FederatedPipeline, source: String, analyst: String,
+                               charger makeCharger: (_ scope: String) throws -> any BudgetCharger) throws -> FederatedRun {
+        try ModelFileDestination.validate(pipeline.base.output)
+        let plan = try FederatedPlan(settings: pipeline.federated, privacy: pipeline.base.privacy)
+        let local = try LocalTraining(pipeline.base.training)
+        let charger = try FederatedRelease.openCharger(pipeline: pipeline, source: source, makeCharger: makeCharger)
+        let data = try FederatedData.load(pipeline)
+        var secure = SecureRandomSource()
+        let model = try SequentialModel(architecture: pipeline.base.layerSpecifications,
+                                        inputShape: data.examples.inputShape, random: &secure)
+        try model.footprint.checkBatch(pipeline.base.training.maxPhysicalBatchSize)
+        try ModelFileDestination.prepare(pipeline.base.output)
+        let purpose = "veil federated \(source) → \(pipeline.base.output) (training data sha256:\(data.examples.sha256))"
+        let releasing = FederatedRelease(
+            plan: plan, local: local, clients: pipeline.federated.clients, charger: charger, analyst: analyst,
+            purpose: purpose, ledgerScope: pipeline.base.ledgerScope, output: pipeline.base.output,
+            metadata: [TrainingDataDescription.metadataKey: pipeline.base.dataDescription(trainedOn: data.examples).json])
+        return FederatedRun(pipeline: pipeline, plan: plan, data: data, model: model, local: local, releasing: releasing)
+    }
+
+    /// Reserves the planned run, runs every round, writes the model file and commits the reservation.
+    /// - Parameters:
+    ///   - aggregator: sums each round's updates (``PlainSumAggregator`` by default).
+    ///   - dropoutRate: the probability that a sampled client fails to answer (a simulation setting, drawn
+    ///     independently of the data).
+    ///   - privacyRandom: client sampling and noise (``SecureRandomSource``; a seeded source in tests only).
+    ///   - orderRandom: local batch order and simulated dropouts.
+    ///   - progressInterval: report every this many rounds (and after the last).
+    ///   - progress: called with each report.
+    /// - Throws: `budgetExhausted` when the reservation is refused (nothing drawn); after it, the charge stands.
+    public func execute<A: UpdateAggregator, P: RandomSource, O: RandomSource>(
+        aggregator: inout A, dropoutRate: Double = 0, privacyRandom: inout P, orderRandom: inout O,
+        progressInterval: Int = 1, progress: (FederatedProgress) -> Void = { _ in }
+    ) throws -> Release {
+        guard dropoutRate >= 0, dropoutRate < 1 else {
+            throw VeilError.invalidParameter("dropout rate", dropoutRate, allowed: "in [0, 1)")
+        }
+        var rounds = try FederatedRounds(plan: plan, local: local, model: model, clientCount: data.clients.count)
+        let reservation = try releasing.reserve()
+        let started = Date()
+        do {
+            for round in 1...plan.rounds {
+                let sampled = rounds.sampleClients(using: &privacyRandom)
+                let global = rounds.model
+                let outcome = try rounds.runRound(clients: sampled, aggregator: &aggregator,
+                                                  privacyRandom: &privacyRandom) { client in
+                    if dropoutRate > 0, OpenUnitInterval.sample(&orderRandom) < dropoutRate { return nil }
+                    return local.update(from: global, data: data.examples, examples: data.clients[client],
+                                        order: &orderRandom)
+                }
+                if round % progressInterval == 0 || round == plan.rounds {
+                    progress(FederatedProgress(
+                        round: round, totalRounds: plan.rounds,
+                        clientsReached: data.populationIsPublic ? outcome.reached : nil,
+                        clientsDropped: data.populationIsPublic ? outcome.dropped : nil,
+                        expectedClients: plan.expectedClientsPerRound, epsilonSpent: try releasing.epsilon(roundsRun: round),
+                        clipNorm: rounds.clipNorm, elapsedSeconds: Date().timeIntervalSince(started)))
+                }
+            }
+            let (card, digest) = try releasing.release(model: rounds.model, roundsRun: rounds.roundsDone,
+                                                       reservation: reservation)
+            // Evaluating on the test split is the operator's own use of their data, shown to them only.
+            let evaluation = try data.test.map { try Evaluation(model: rounds.model, data: $0) }
+            return Release(modelPath: pipeline.base.output, card: card, rounds: rounds.roundsDone, epsilon: card.epsilon,
+                           seconds: Date().timeIntervalSince(started), modelDigest: digest, reservation: reservation,
+                           ledgerPath: releasing.charger?.ledgerPath, evaluation: evaluation)
+        } catch {
+            // Data was read and noise may have been released: the whole reservation stands.
+            releasing.stopEarly(reservation, roundsRun: rounds.roundsDone)
+            throw error
+        }
+    }
+}
