@@ -161,6 +161,9 @@ struct ConfidentialBench: ParsableCommand {
         let sizes = logSizes.isEmpty ? [100_000, 1_000_000] : logSizes
         #endif
         print(try ConfidentialBenchmark.run(requests: requests, logSizes: sizes).json())
+    }
+}
+
 struct ServiceBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "service",

@@ -1,3 +1,4 @@
+import _TestSupport
 import Accounting
 import Foundation
 import Testing
