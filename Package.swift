@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "PrivateTraining", targets: ["PrivateTraining"]),
         .library(name: "TrustedExecution", targets: ["TrustedExecution"]),
         .library(name: "LocalInference", targets: ["LocalInference"]),
+        .library(name: "SecureAggregation", targets: ["SecureAggregation"]),
         .executable(name: "veil", targets: ["VeilCLI"]),
         .executable(name: "veil-bench", targets: ["VeilBench"]),
     ],
@@ -107,6 +108,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "SecureAggregation",
+            dependencies: [
+                "Mechanisms", "Accounting",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
 
         // MARK: Executables
         .executableTarget(
@@ -121,7 +130,7 @@ let package = Package(
             name: "VeilBench",
             dependencies: [
                 "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "LinearAlgebra", "PrivateTraining",
-                "TrustedExecution", "LocalInference",
+                "TrustedExecution", "LocalInference", "SecureAggregation",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -169,6 +178,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        .testTarget(name: "SecureAggregationTests", dependencies: ["SecureAggregation", "_TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
