@@ -23,8 +23,15 @@ public struct SecAggClient: Sendable {
 
     private enum Phase: Sendable { case advertising, sharing, masking, unmasking, done }
     private var phase = Phase.advertising
-    private let encryptionKey: Curve25519.KeyAgreement.PrivateKey
-    private let maskingKey: Curve25519.KeyAgreement.PrivateKey
+    // Raw 32-byte private keys (the key type is not Sendable); see `encryptionKey` and `maskingKey`.
+    private let encryptionKeyBytes: [UInt8]
+    private let maskingKeyBytes: [UInt8]
+    private var encryptionKey: Curve25519.KeyAgreement.PrivateKey {
+        try! Curve25519.KeyAgreement.PrivateKey(rawRepresentation: encryptionKeyBytes)
+    }
+    private var maskingKey: Curve25519.KeyAgreement.PrivateKey {
+        try! Curve25519.KeyAgreement.PrivateKey(rawRepresentation: maskingKeyBytes)
+    }
     private var selfMaskSeed: [UInt8] = []
     private var neighbourKeys: [UInt32: PublicKeys] = [:]
     /// Shares this client holds, by owner: (masking-key share, self-mask-seed share); its own included.
@@ -39,8 +46,8 @@ public struct SecAggClient: Sendable {
         self.index = index
         self.configuration = configuration
         self.roundID = roundID
-        encryptionKey = KeyDerivation.privateKey(using: &source)
-        maskingKey = KeyDerivation.privateKey(using: &source)
+        encryptionKeyBytes = Array(KeyDerivation.privateKey(using: &source).rawRepresentation)
+        maskingKeyBytes = Array(KeyDerivation.privateKey(using: &source).rawRepresentation)
     }
 
     /// Round 0: the two public keys.
@@ -91,7 +98,7 @@ public struct SecAggClient: Sendable {
             w.u32(index); w.u32(holder); w.share(keyShare); w.share(seedShare)
             let key = try KeyDerivation.derive(encryptionKey, peer: keys[holder]!.encryptionKey, roundID: roundID,
                                                purpose: KeyDerivation.encryptionPurpose)
-            let nonce = AES.GCM.Nonce(data: KeyDerivation.randomBytes(12, using: &source))!
+            let nonce = try AES.GCM.Nonce(data: KeyDerivation.randomBytes(12, using: &source))
             let box = try AES.GCM.seal(w.bytes, using: SymmetricKey(data: key), nonce: nonce,
                                        authenticating: KeyDerivation.associatedData(roundID: roundID, sender: index, recipient: holder))
             ciphertexts.append(AddressedCiphertext(peer: holder, ciphertext: Array(box.combined!)))
