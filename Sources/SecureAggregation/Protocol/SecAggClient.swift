@@ -23,17 +23,14 @@ public struct SecAggClient: Sendable {
 
     private enum Phase: Sendable { case advertising, sharing, masking, unmasking, done }
     private var phase = Phase.advertising
-    // Raw 32-byte private keys (the key type is not Sendable); see `encryptionKey` and `maskingKey`.
+    // Raw 32-byte private keys and their public keys (the key type is not Sendable).
     private let encryptionKeyBytes: [UInt8]
     private let maskingKeyBytes: [UInt8]
-    private var encryptionKey: Curve25519.KeyAgreement.PrivateKey {
-        try! Curve25519.KeyAgreement.PrivateKey(rawRepresentation: encryptionKeyBytes)
-    }
-    private var maskingKey: Curve25519.KeyAgreement.PrivateKey {
-        try! Curve25519.KeyAgreement.PrivateKey(rawRepresentation: maskingKeyBytes)
-    }
+    private let encryptionPublicKey: [UInt8]
+    private let maskingPublicKey: [UInt8]
+    /// Per neighbour: the AES-GCM key of the share exchange and the pairwise mask seed, agreed in step 1.
+    private var pairwise: [UInt32: (encryption: [UInt8], mask: [UInt8])] = [:]
     private var selfMaskSeed: [UInt8] = []
-    private var neighbourKeys: [UInt32: PublicKeys] = [:]
     /// Shares this client holds, by owner: (masking-key share, self-mask-seed share); its own included.
     private var heldShares: [UInt32: (key: SecretShare, seed: SecretShare)] = [:]
 
@@ -46,15 +43,16 @@ public struct SecAggClient: Sendable {
         self.index = index
         self.configuration = configuration
         self.roundID = roundID
-        encryptionKeyBytes = Array(KeyDerivation.privateKey(using: &source).rawRepresentation)
-        maskingKeyBytes = Array(KeyDerivation.privateKey(using: &source).rawRepresentation)
+        let encryption = KeyDerivation.privateKey(using: &source), masking = KeyDerivation.privateKey(using: &source)
+        encryptionKeyBytes = Array(encryption.rawRepresentation)
+        maskingKeyBytes = Array(masking.rawRepresentation)
+        encryptionPublicKey = Array(encryption.publicKey.rawRepresentation)
+        maskingPublicKey = Array(masking.publicKey.rawRepresentation)
     }
 
     /// Round 0: the two public keys.
     public func advertiseKeys() -> AdvertiseKeys {
-        AdvertiseKeys(roundID: roundID, sender: index,
-                      encryptionKey: Array(encryptionKey.publicKey.rawRepresentation),
-                      maskingKey: Array(maskingKey.publicKey.rawRepresentation))
+        AdvertiseKeys(roundID: roundID, sender: index, encryptionKey: encryptionPublicKey, maskingKey: maskingPublicKey)
     }
 
     /// Round 1: draws the self-mask seed, shares it and the masking key among itself and its
@@ -80,11 +78,17 @@ public struct SecAggClient: Sendable {
             phase = .done
             throw VeilError.aborted("only \(keys.count) neighbours advertised keys; \(configuration.threshold - 1) are needed")
         }
-        neighbourKeys = keys
+        let encryptionKey = try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: encryptionKeyBytes)
+        let maskingKey = try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: maskingKeyBytes)
+        for (client, entry) in keys {
+            pairwise[client] = (
+                try KeyDerivation.derive(encryptionKey, peer: entry.encryptionKey, roundID: roundID, purpose: KeyDerivation.encryptionPurpose),
+                try KeyDerivation.derive(maskingKey, peer: entry.maskingKey, roundID: roundID, purpose: KeyDerivation.maskPurpose))
+        }
         selfMaskSeed = KeyDerivation.randomBytes(32, using: &source)
         let holders = ([index] + keys.keys).sorted()
         let points = holders.map { $0 + 1 }
-        let keyShares = try ShamirSecretSharing.share(Array(maskingKey.rawRepresentation), threshold: configuration.threshold,
+        let keyShares = try ShamirSecretSharing.share(maskingKeyBytes, threshold: configuration.threshold,
                                                       points: points, using: &source)
         let seedShares = try ShamirSecretSharing.share(selfMaskSeed, threshold: configuration.threshold,
                                                        points: points, using: &source)
@@ -96,8 +100,7 @@ public struct SecAggClient: Sendable {
             }
             var w = BinaryWriter()
             w.u32(index); w.u32(holder); w.share(keyShare); w.share(seedShare)
-            let key = try KeyDerivation.derive(encryptionKey, peer: keys[holder]!.encryptionKey, roundID: roundID,
-                                               purpose: KeyDerivation.encryptionPurpose)
+            let key = pairwise[holder]!.encryption
             let nonce = try AES.GCM.Nonce(data: KeyDerivation.randomBytes(12, using: &source))
             let box = try AES.GCM.seal(w.bytes, using: SymmetricKey(data: key), nonce: nonce,
                                        authenticating: KeyDerivation.associatedData(roundID: roundID, sender: index, recipient: holder))
@@ -124,12 +127,10 @@ public struct SecAggClient: Sendable {
                                              allowed: "integers below 2^\(configuration.bitWidth)")
         }
         for item in shares.ciphertexts {
-            guard let keys = neighbourKeys[item.peer] else {
+            guard let key = pairwise[item.peer]?.encryption else {
                 throw VeilError.refused("encrypted shares: client \(item.peer) is not a neighbour that advertised keys")
             }
             guard heldShares[item.peer] == nil else { throw VeilError.refused("encrypted shares: client \(item.peer) sent twice") }
-            let key = try KeyDerivation.derive(encryptionKey, peer: keys.encryptionKey, roundID: roundID,
-                                               purpose: KeyDerivation.encryptionPurpose)
             guard let box = try? AES.GCM.SealedBox(combined: item.ciphertext),
                   let plain = try? AES.GCM.open(box, using: SymmetricKey(data: key),
                                                 authenticating: KeyDerivation.associatedData(roundID: roundID, sender: item.peer, recipient: index)) else {
@@ -151,9 +152,7 @@ public struct SecAggClient: Sendable {
         var masked = input
         MaskGenerator.apply(seed: selfMaskSeed, sign: 1, to: &masked, bitWidth: configuration.bitWidth)
         for peer in heldShares.keys.sorted() where peer != index {
-            let seed = try KeyDerivation.derive(maskingKey, peer: neighbourKeys[peer]!.maskingKey, roundID: roundID,
-                                                purpose: KeyDerivation.maskPurpose)
-            MaskGenerator.apply(seed: seed, sign: KeyDerivation.pairwiseSign(index, peer), to: &masked,
+            MaskGenerator.apply(seed: pairwise[peer]!.mask, sign: KeyDerivation.pairwiseSign(index, peer), to: &masked,
                                 bitWidth: configuration.bitWidth)
         }
         phase = .masking
