@@ -160,10 +160,7 @@ public enum SecAggMessage: Sendable, Hashable, Codable {
         case .maskedInput(let m):
             w.u8(5); w.u64(m.roundID); w.u32(m.sender)
             w.u8(UInt8(bytesPerElement)); w.u32(UInt32(m.values.count))
-            w.bytes.reserveCapacity(w.bytes.count + bytesPerElement * m.values.count)
-            for v in m.values {
-                for b in (0..<bytesPerElement).reversed() { w.u8(UInt8(truncatingIfNeeded: v >> (8 * UInt64(b)))) }
-            }
+            w.packed(m.values, width: bytesPerElement)
         case .unmaskingRequest(let m):
             w.u8(6); w.u64(m.roundID); w.u32(m.recipient)
             w.u32(UInt32(m.survivors.count)); for s in m.survivors { w.u32(s) }
@@ -218,14 +215,7 @@ public enum SecAggMessage: Sendable, Hashable, Codable {
             let width = Int(try r.u8("element width"))
             guard (1...8).contains(width) else { throw VeilError.refused("malformed message: element width \(width) is not 1 ... 8 bytes") }
             let n = try r.count("values", minimumItemBytes: width)
-            let raw = try r.take(n * width, "values")
-            var values = [UInt64](repeating: 0, count: n)
-            var index = raw.startIndex
-            for i in 0..<n {
-                var v: UInt64 = 0
-                for _ in 0..<width { v = v << 8 | UInt64(raw[index]); index += 1 }
-                values[i] = v
-            }
+            let values = BinaryReader.unpack(try r.take(n * width, "values"), count: n, width: width)
             self = .maskedInput(MaskedInput(roundID: round, sender: sender, values: values))
         case 6:
             let recipient = try r.u32("recipient")
