@@ -104,6 +104,12 @@ struct DistributedDiscreteGaussianTests {
         }
         _ = try DistributedDiscreteGaussianParameters(dimension: 1_000, clipNorm: 1, granularity: 1.0 / 256, noiseStddev: 1,
                                                       clients: 1_000, bitWidth: minimumBits)
+        // A granularity so fine that scaled values leave the exact integer range (c/γ = 2^64) is refused,
+        // although the flattened coordinates alone (≈ 2^62) would fit 64 bits.
+        #expect(throws: VeilError.self) {
+            try DistributedDiscreteGaussianParameters(dimension: 1_000, clipNorm: 1, granularity: 0x1p-64, noiseStddev: 0x1p-40,
+                                                      clients: 1, bitWidth: 64)
+        }
     }
 
     /// τ, ε and ε(α) recomputed term by term from Kairouz, Liu, Steinke 2021 (Theorem 1, Proposition 14).

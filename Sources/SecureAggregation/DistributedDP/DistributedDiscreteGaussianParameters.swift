@@ -81,6 +81,10 @@ public struct DistributedDiscreteGaussianParameters: Sendable, Hashable {
                                              allowed: "a per-client variance in (0, 2^60] integer units")
         }
         let d = Double(padded), c = clipNorm / granularity
+        // Scaled coordinates and norms must stay exact integers in a Double (and in an Int).
+        guard c + d.squareRoot() <= 0x1p52 else {
+            throw VeilError.invalidParameter("clip norm / granularity", c, allowed: "at most 2^52 − √d")
+        }
         roundedNormBound = Self.roundedNormBound(scaledClipNorm: c, beta: beta, dimension: padded)
         let flat = c * (2 * log(2 * d / overflowProbability) / d).squareRoot()
         coordinateBound = Int(min(roundedNormBound.rounded(.down), flat.rounded(.up) + 1))
