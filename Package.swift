@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "ConfidentialInference", targets: ["ConfidentialInference"]),
         .library(name: "QueryService", targets: ["QueryService"]),
         .library(name: "FederatedLearning", targets: ["FederatedLearning"]),
+        .library(name: "SecureAggregation", targets: ["SecureAggregation"]),
         .executable(name: "veil", targets: ["VeilCLI"]),
         .executable(name: "veil-bench", targets: ["VeilBench"]),
     ],
@@ -148,6 +149,11 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            name: "SecureAggregation",
+            dependencies: [
+                "Mechanisms", "Accounting",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
 
@@ -165,6 +171,7 @@ let package = Package(
             dependencies: [
                 "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "LinearAlgebra", "PrivateTraining",
                 "TrustedExecution", "LocalInference", "TransparencyLog", "ConfidentialInference", "QueryService", "FederatedLearning",
+                "TrustedExecution", "LocalInference", "SecureAggregation",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -231,6 +238,7 @@ let package = Package(
             name: "FederatedLearningTests",
             dependencies: ["FederatedLearning", "PrivateTraining", "LinearAlgebra", "Accounting", "BudgetLedger", "_TestSupport"]
         ),
+        .testTarget(name: "SecureAggregationTests", dependencies: ["SecureAggregation", "_TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -12,7 +12,7 @@ struct VeilBench: ParsableCommand {
         version: VeilVersion.string,
         subcommands: [MechanismsBench.self, AccountingBench.self, LedgerBench.self, SQLBench.self,
                       TrainingBench.self, TrainingMemoryProbe.self, EnclaveBench.self,
-                      InferenceBench.self, ConfidentialBench.self, ServiceBench.self, FederatedBench.self]
+                      InferenceBench.self, ConfidentialBench.self, ServiceBench.self, FederatedBench.self, SecureAggregationBench.self]
     )
 }
 
@@ -176,5 +176,26 @@ struct ServiceBench: ParsableCommand {
     func run() throws {
         guard queries > 0, cliQueries > 0 else { throw ValidationError("--queries and --cli-queries must be positive") }
         print(try ServiceBenchmark.run(queriesPerAnalyst: queries, cliQueries: cliQueries).json())
+struct SecureAggregationBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "secagg",
+        abstract: "One SecAgg+ round (client and server time, bytes sent) against a plain sum; DDG encode/decode.")
+    @Option(help: "Comma-separated client counts.")
+    var clients: String = "100,1000"
+    @Option(help: "Parameters per update.")
+    var parameters = 100_000
+    @Option(help: "Comma-separated dropout rates.")
+    var dropouts: String = "0,0.1"
+    @Option(help: "Bits per element of the modular sum.")
+    var bitWidth = 32
+    func run() throws {
+        let counts = clients.split(separator: ",").compactMap { Int($0) }
+        let rates = dropouts.split(separator: ",").compactMap { Double($0) }
+        guard !counts.isEmpty, counts.allSatisfy({ $0 >= 3 }), parameters > 0,
+              !rates.isEmpty, rates.allSatisfy({ $0 >= 0 && $0 < 0.5 }) else {
+            throw ValidationError("--clients takes integers ≥ 3, --dropouts rates in [0, 0.5), --parameters a positive integer")
+        }
+        print(try SecureAggregationBenchmark.run(clientCounts: counts, parameters: parameters, dropoutRates: rates,
+                                                 bitWidth: bitWidth).json())
     }
 }

@@ -1,0 +1,271 @@
+import Crypto
+import Foundation
+import Mechanisms
+
+/// The server of a SecAgg+ round, honest-but-curious: a state machine with no transport of its own.
+///
+/// A driver (an in-process simulation or a network server) feeds it the messages it receives with
+/// the authenticated identity of their sender, and closes each step when everyone answered or a
+/// deadline passed:
+///
+///     var server = try SecAggServer(configuration: c, using: &source)
+///     try server.receive(message, from: client)          // any number, any order within a step
+///     let directories = try server.closeAdvertising()     // one KeyDirectory per client
+///     let forwarded = try server.closeSharing()           // one EncryptedShares per client
+///     let requests = try server.closeMasking()            // one UnmaskingRequest per client
+///     let sum = try server.finish()                       // Σ inputs mod 2^b
+///
+/// `receive` refuses a message — malformed, from an unknown client, whose sender field is not the
+/// authenticated sender, of another round, out of step, duplicated, or inconsistent — by throwing
+/// `message_refused` with the reason; the refusal is also kept in ``refusals`` and the round goes on.
+/// A step that ends with fewer clients than ``SecAggConfiguration/minimumSurvivors``, or an unmasking
+/// that cannot reconstruct a secret from t shares, aborts the round: it throws `round_aborted` and
+/// every later call does too, so nothing about the inputs is ever released.
+public struct SecAggServer: Sendable {
+    public let configuration: SecAggConfiguration
+    public let roundID: UInt64
+    public let graphSeed: [UInt8]
+    public let graph: NeighbourGraph
+
+    /// One refused message: who sent it and why it was refused.
+    public struct Refusal: Sendable, Hashable {
+        public let client: UInt32
+        public let reason: String
+    }
+    /// Every message refused so far, in arrival order.
+    public private(set) var refusals: [Refusal] = []
+
+    private enum Phase: Sendable, Equatable { case advertising, sharing, masking, unmasking, finished, aborted(String) }
+    private var phase = Phase.advertising
+    private var advertised: [UInt32: AdvertiseKeys] = [:]
+    private var shared: [UInt32: ShareKeys] = [:]
+    private var maskedSenders = Set<UInt32>()
+    private var maskedSum: [UInt64]
+    private var requested = Set<UInt32>()
+    private var responders = Set<UInt32>()
+    private var seedShares: [UInt32: [SecretShare]] = [:]
+    private var keyShares: [UInt32: [SecretShare]] = [:]
+
+    /// A server for one round; the round identifier and the graph seed come from `source`
+    /// (production: ``SecureRandomSource``).
+    public init<R: RandomSource>(configuration: SecAggConfiguration, using source: inout R) throws {
+        self.configuration = configuration
+        roundID = source.next()
+        graphSeed = KeyDerivation.randomBytes(32, using: &source)
+        graph = NeighbourGraph(clientCount: configuration.clientCount, degree: configuration.neighbours, seed: graphSeed)
+        maskedSum = [UInt64](repeating: 0, count: configuration.vectorLength)
+    }
+
+    /// Clients whose keys were accepted (U1), whose shares were accepted (U2), whose masked inputs were
+    /// accepted (U3), and who answered the unmasking request (U4).
+    public var advertisedClients: Set<UInt32> { Set(advertised.keys) }
+    public var sharingClients: Set<UInt32> { Set(shared.keys) }
+    public var maskedInputClients: Set<UInt32> { maskedSenders }
+    public var unmaskingClients: Set<UInt32> { responders }
+
+    /// Accepts one message from the authenticated client `sender`.
+    ///
+    /// - Throws: `message_refused` with the reason (the message is ignored and the round goes on);
+    ///   `round_aborted` once the round was aborted.
+    public mutating func receive(_ message: SecAggMessage, from sender: UInt32) throws {
+        if case .aborted(let reason) = phase { throw VeilError(.roundAborted, reason) }
+        do {
+            try accept(message, from: sender)
+        } catch let error as VeilError where error.code == .messageRefused {
+            refusals.append(Refusal(client: sender, reason: error.message))
+            throw error
+        }
+    }
+
+    /// Decodes and accepts one binary message from `sender`.
+    public mutating func receive(bytes: [UInt8], from sender: UInt32) throws {
+        let message: SecAggMessage
+        do {
+            message = try SecAggMessage(decoding: bytes)
+        } catch let error as VeilError {
+            refusals.append(Refusal(client: sender, reason: error.message))
+            throw error
+        }
+        try receive(message, from: sender)
+    }
+
+    private mutating func accept(_ message: SecAggMessage, from sender: UInt32) throws {
+        guard Int(sender) < configuration.clientCount else {
+            throw VeilError.refused("unknown client \(sender): this round has clients 0 ..< \(configuration.clientCount)")
+        }
+        guard message.roundID == roundID else {
+            throw VeilError.refused("message of round \(message.roundID) in round \(roundID): replayed or misrouted")
+        }
+        switch message {
+        case .advertiseKeys(let m):
+            try check(m.sender, sender, step: .advertising, "advertised keys")
+            guard advertised[sender] == nil else { throw VeilError.refused("client \(sender) advertised keys twice") }
+            guard m.encryptionKey.count == 32, m.maskingKey.count == 32, m.encryptionKey != m.maskingKey,
+                  (try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: m.encryptionKey)) != nil,
+                  (try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: m.maskingKey)) != nil else {
+                throw VeilError.refused("client \(sender) advertised invalid or identical X25519 keys")
+            }
+            advertised[sender] = m
+        case .shareKeys(let m):
+            try check(m.sender, sender, step: .sharing, "shares")
+            guard advertised[sender] != nil else { throw VeilError.refused("client \(sender) sent shares without advertised keys") }
+            guard shared[sender] == nil else { throw VeilError.refused("client \(sender) sent shares twice") }
+            let expected = Set(advertisedNeighbours(of: sender))
+            let peers = m.ciphertexts.map(\.peer)
+            guard Set(peers).count == peers.count, Set(peers) == expected else {
+                throw VeilError.refused("client \(sender) sent shares for \(peers.count) peers, not once for each of its \(expected.count) neighbours")
+            }
+            guard m.ciphertexts.allSatisfy({ $0.ciphertext.count <= SecAggMessage.maximumCiphertext }) else {
+                throw VeilError.refused("client \(sender) sent an oversized ciphertext")
+            }
+            shared[sender] = m
+        case .maskedInput(let m):
+            try check(m.sender, sender, step: .masking, "masked input")
+            guard shared[sender] != nil else { throw VeilError.refused("client \(sender) sent a masked input without shares") }
+            guard !maskedSenders.contains(sender) else { throw VeilError.refused("client \(sender) sent a masked input twice") }
+            guard m.values.count == configuration.vectorLength else {
+                throw VeilError.refused("client \(sender) sent \(m.values.count) values, not \(configuration.vectorLength)")
+            }
+            let bits = configuration.modulus.bits
+            guard m.values.allSatisfy({ $0 & ~bits == 0 }) else {
+                throw VeilError.refused("client \(sender) sent a value outside 0 ..< 2^\(configuration.bitWidth)")
+            }
+            configuration.modulus.add(m.values, into: &maskedSum)
+            maskedSenders.insert(sender)
+        case .unmaskingResponse(let m):
+            try check(m.sender, sender, step: .unmasking, "unmasking response")
+            guard requested.contains(sender) else { throw VeilError.refused("client \(sender) was not asked to unmask") }
+            guard !responders.contains(sender) else { throw VeilError.refused("client \(sender) answered twice") }
+            let holdsFrom = Set(shared.keys.filter { $0 == sender || graph.areNeighbours(Int($0), Int(sender)) })
+            let seedOwners = m.seedShares.map(\.owner), keyOwners = m.keyShares.map(\.owner)
+            let survivors = maskedSenders.intersection(holdsFrom), dropped = holdsFrom.subtracting(maskedSenders)
+            guard Set(seedOwners) == survivors, seedOwners.count == survivors.count,
+                  Set(keyOwners) == dropped, keyOwners.count == dropped.count else {
+                throw VeilError.refused("client \(sender) answered for other clients than it was asked about")
+            }
+            guard (m.seedShares + m.keyShares).allSatisfy({
+                $0.share.x == sender + 1 && $0.share.values.count == ShamirSecretSharing.pieceCount
+            }) else {
+                throw VeilError.refused("client \(sender) sent a share that is not at its own point")
+            }
+            for s in m.seedShares { seedShares[s.owner, default: []].append(s.share) }
+            for s in m.keyShares { keyShares[s.owner, default: []].append(s.share) }
+            responders.insert(sender)
+        case .keyDirectory, .encryptedShares, .unmaskingRequest:
+            throw VeilError.refused("client \(sender) sent a server-to-client message")
+        }
+    }
+
+    private func check(_ field: UInt32, _ sender: UInt32, step: Phase, _ what: String) throws {
+        guard field == sender else { throw VeilError.refused("\(what) names client \(field) but came from client \(sender)") }
+        guard phase == step else { throw VeilError.refused("\(what) from client \(sender) arrived outside its step") }
+    }
+
+    private func advertisedNeighbours(of client: UInt32) -> [UInt32] {
+        graph.neighbours(of: Int(client)).map(UInt32.init).filter { advertised[$0] != nil }
+    }
+
+    private mutating func requireSurvivors(_ count: Int, _ step: String) throws {
+        guard count >= configuration.minimumSurvivors else {
+            let reason = "round aborted, nothing released: \(count) clients \(step), below the minimum of \(configuration.minimumSurvivors)"
+            phase = .aborted(reason)
+            throw VeilError(.roundAborted, reason)
+        }
+    }
+
+    private func expectStep(_ step: Phase) throws {
+        if case .aborted(let reason) = phase { throw VeilError(.roundAborted, reason) }
+        guard phase == step else { throw VeilError(.invalidParameter, "the round is not at that step") }
+    }
+
+    /// Ends key advertisement: one directory per client that advertised keys, with its neighbours' keys.
+    public mutating func closeAdvertising() throws -> [KeyDirectory] {
+        try expectStep(.advertising)
+        try requireSurvivors(advertised.count, "advertised keys")
+        phase = .sharing
+        return advertised.keys.sorted().map { client in
+            KeyDirectory(roundID: roundID, recipient: client, graphSeed: graphSeed,
+                         neighbours: advertisedNeighbours(of: client).map {
+                             let a = advertised[$0]!
+                             return PublicKeys(client: $0, encryptionKey: a.encryptionKey, maskingKey: a.maskingKey)
+                         })
+        }
+    }
+
+    /// Ends the share exchange: one message per client that sent shares, holding the ciphertexts
+    /// addressed to it by other clients that sent shares.
+    public mutating func closeSharing() throws -> [EncryptedShares] {
+        try expectStep(.sharing)
+        try requireSurvivors(shared.count, "sent shares")
+        var inbox: [UInt32: [AddressedCiphertext]] = [:]
+        for (sender, message) in shared {
+            for item in message.ciphertexts where shared[item.peer] != nil {
+                inbox[item.peer, default: []].append(AddressedCiphertext(peer: sender, ciphertext: item.ciphertext))
+            }
+        }
+        phase = .masking
+        return shared.keys.sorted().map { client in
+            EncryptedShares(roundID: roundID, recipient: client,
+                            ciphertexts: (inbox[client] ?? []).sorted { $0.peer < $1.peer })
+        }
+    }
+
+    /// Ends masked-input collection: one unmasking request per client whose masked input was accepted.
+    public mutating func closeMasking() throws -> [UnmaskingRequest] {
+        try expectStep(.masking)
+        try requireSurvivors(maskedSenders.count, "sent masked inputs")
+        phase = .unmasking
+        requested = maskedSenders
+        return maskedSenders.sorted().map { client in
+            let holds = shared.keys.filter { $0 == client || graph.areNeighbours(Int($0), Int(client)) }
+            return UnmaskingRequest(roundID: roundID, recipient: client,
+                                    survivors: holds.filter { maskedSenders.contains($0) }.sorted(),
+                                    dropped: holds.filter { !maskedSenders.contains($0) }.sorted(),
+                                    survivorCount: UInt32(maskedSenders.count))
+        }
+    }
+
+    /// Ends the round: removes every survivor's self-mask and every pairwise mask a dropped client left
+    /// in its neighbours' inputs, and returns the sum of the survivors' inputs modulo 2^b.
+    ///
+    /// - Throws: `round_aborted` when a secret has fewer than t shares or its shares are inconsistent.
+    public mutating func finish() throws -> [UInt64] {
+        try expectStep(.unmasking)
+        let t = configuration.threshold, bitWidth = configuration.bitWidth
+        var sum = maskedSum
+        do {
+            for client in maskedSenders.sorted() {
+                let seed = try reconstruct(seedShares[client] ?? [], threshold: t, what: "the self-mask seed of client \(client)")
+                MaskGenerator.apply(seed: seed, sign: -1, to: &sum, bitWidth: bitWidth)
+            }
+            for client in Set(shared.keys).subtracting(maskedSenders).sorted() {
+                let raw = try reconstruct(keyShares[client] ?? [], threshold: t, what: "the masking key of client \(client)")
+                let key = try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: raw)
+                guard Array(key.publicKey.rawRepresentation) == advertised[client]!.maskingKey else {
+                    throw VeilError.aborted("the reconstructed masking key of client \(client) does not match its advertised key")
+                }
+                for neighbour in graph.neighbours(of: Int(client)).map(UInt32.init) where maskedSenders.contains(neighbour) {
+                    let seed = try KeyDerivation.derive(key, peer: advertised[neighbour]!.maskingKey, roundID: roundID,
+                                                        purpose: KeyDerivation.maskPurpose)
+                    // The neighbour added sign(neighbour, client) · mask; take it out.
+                    MaskGenerator.apply(seed: seed, sign: -KeyDerivation.pairwiseSign(neighbour, client), to: &sum,
+                                        bitWidth: bitWidth)
+                }
+            }
+        } catch let error as VeilError {
+            let reason = error.code == .roundAborted ? error.message : "round aborted, nothing released: \(error.message)"
+            phase = .aborted(reason)
+            throw VeilError(.roundAborted, reason)
+        }
+        phase = .finished
+        return sum
+    }
+
+    /// Reconstructs from t + 1 shares when there are that many (the extra one checks the others).
+    private func reconstruct(_ shares: [SecretShare], threshold: Int, what: String) throws -> [UInt8] {
+        guard shares.count >= threshold else {
+            throw VeilError.aborted("\(shares.count) shares of \(what), fewer than the threshold \(threshold)")
+        }
+        return try ShamirSecretSharing.reconstruct(Array(shares.sorted { $0.x < $1.x }.prefix(threshold + 1)), threshold: threshold)
+    }
+}
