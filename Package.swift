@@ -170,8 +170,8 @@ let package = Package(
             name: "VeilBench",
             dependencies: [
                 "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "LinearAlgebra", "PrivateTraining",
-                "TrustedExecution", "LocalInference", "TransparencyLog", "ConfidentialInference", "QueryService", "FederatedLearning",
-                "TrustedExecution", "LocalInference", "SecureAggregation",
+                "TrustedExecution", "LocalInference", "TransparencyLog", "ConfidentialInference", "QueryService",
+                "FederatedLearning", "SecureAggregation",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
