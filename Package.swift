@@ -137,7 +137,6 @@ let package = Package(
             ],
             resources: [.copy("Resources")]
         ),
-
         .target(
             name: "FederatedLearning",
             dependencies: [
@@ -149,6 +148,9 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .target(
             name: "SecureAggregation",
             dependencies: [
                 "Mechanisms", "Accounting",
@@ -189,7 +191,7 @@ let package = Package(
             dependencies: ["Accounting", "_TestSupport"],
             resources: [.copy("Resources")]
         ),
-        .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport", "VeilCLI", "BudgetLedger"]),
+        .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport", "VeilCLI", "BudgetLedger", "SecureAggregation"]),
         .testTarget(name: "BudgetLedgerTests", dependencies: ["BudgetLedger", "_TestSupport"]),
         .testTarget(
             name: "PrivateSQLTests",
