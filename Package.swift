@@ -148,7 +148,7 @@ let package = Package(
             dependencies: ["Accounting", "_TestSupport"],
             resources: [.copy("Resources")]
         ),
-        .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport", "VeilCLI"]),
+        .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport", "VeilCLI", "SecureAggregation"]),
         .testTarget(name: "BudgetLedgerTests", dependencies: ["BudgetLedger", "_TestSupport"]),
         .testTarget(
             name: "PrivateSQLTests",

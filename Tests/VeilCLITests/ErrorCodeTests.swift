@@ -3,6 +3,7 @@ import BudgetLedger
 import Foundation
 import GRDB
 import PrivateSQL
+import SecureAggregation
 import Testing
 
 /// Every `VeilError` code exits `veil` with the code docs/design.md §5 promises, and an error keeps its cause.
@@ -14,7 +15,7 @@ struct ErrorCodeTests {
         (.budgetExhausted, 3), (.unknownScope, 2), (.unknownReservation, 2), (.ledgerConflict, 2),
         (.ledgerUnavailable, 2), (.ledgerDamaged, 1), (.reservationRefunded, 1), (.ledgerStorage, 1),
         (.fileNotWritten, 1), (.invalidQuery, 2), (.queryRefused, 2), (.invalidMetadata, 2), (.queryTimeout, 1),
-        (.queryFailed, 1),
+        (.queryFailed, 1), (.messageRefused, 2), (.sharesRefused, 2), (.roundAborted, 1),
     ]
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
