@@ -172,7 +172,10 @@ public final class QueryService: Sendable {
                                          confidenceLevel: body.confidence)
         var object = (try JSONSerialization.jsonObject(with: release.json) as? [String: Any]) ?? [:]
         object["dataset"] = dataset.name
-        object["budget"] = try analystBudget(dataset, account: account, limit: limit, includeDataset: false)
+        // The release is committed: it is answered even if the remaining budget cannot be read back now.
+        if let budget = try? analystBudget(dataset, account: account, limit: limit, includeDataset: false) {
+            object["budget"] = budget
+        }
         return .json(200, object)
     }
 

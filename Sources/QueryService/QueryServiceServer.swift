@@ -27,13 +27,6 @@ public struct QueryServiceServer: Sendable {
 
         public init() {}
 
-        /// Whether `host` is a loopback address (127.0.0.0/8, ::1 or `localhost`).
-        public static func isLoopback(_ host: String) -> Bool {
-            if host == "localhost" || host == "::1" || host == "[::1]" { return true }
-            let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-            return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
-        }
-
         /// Refuses any address but loopback without TLS, a certificate without a key, and a bad port.
         /// - Throws: `invalidParameter` with one line.
         public func validate() throws {
@@ -41,7 +34,7 @@ public struct QueryServiceServer: Sendable {
             guard (tlsCertificate == nil) == (tlsKey == nil) else {
                 throw VeilError(.invalidParameter, "--tls-cert and --tls-key go together")
             }
-            if !Self.isLoopback(host), tlsCertificate == nil {
+            if !LoopbackHost.contains(host), tlsCertificate == nil {
                 throw VeilError(.invalidParameter, "refusing to listen on \(host) without TLS: an address other than "
                                 + "loopback needs --tls-cert and --tls-key")
             }

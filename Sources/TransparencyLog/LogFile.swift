@@ -17,6 +17,8 @@ public final class LogFile {
     static let magic: [UInt8] = [0x56, 0x54, 0x4C, 0x4F, 0x47, 0x00, 0x00, 0x01]
 
     public let path: String
+    /// Opened only to read (a server proving its own measurement): never appended to, never cut.
+    public let readOnly: Bool
     private let descriptor: Int32
     public private(set) var tree: MerkleTree
     /// Where each entry starts in the file (after its length field).
@@ -39,26 +41,29 @@ public final class LogFile {
         }
     }
 
-    /// Opens the log at `path`, creating it when `create` is true and it is missing.
+    /// Opens the log at `path`, creating it when `create` is true and it is missing. With `readOnly`, the file is
+    /// opened for reading under a shared lock: a torn last append is skipped, not cut, and ``append(_:)`` refuses.
     /// - Throws: `invalidInput` (missing file, not a log), `corruptLog`, `fileSystem`.
-    public init(path: String, create: Bool = false) throws {
+    public init(path: String, create: Bool = false, readOnly: Bool = false) throws {
         self.path = path
+        self.readOnly = readOnly
         let exists = FileManager.default.fileExists(atPath: path)
-        guard exists || create else { throw TransparencyLogError.invalid("no transparency log at \(path)") }
-        let fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | (exists ? 0 : O_CREAT | O_EXCL), 0o644)
+        guard exists || (create && !readOnly) else { throw TransparencyLogError.invalid("no transparency log at \(path)") }
+        let fd = readOnly ? open(path, O_RDONLY | O_CLOEXEC)
+                          : open(path, O_RDWR | O_APPEND | O_CLOEXEC | (exists ? 0 : O_CREAT | O_EXCL), 0o644)
         guard fd >= 0 else {
             throw TransparencyLogError(.fileSystem, "cannot open the log \(path): \(String(cString: strerror(errno)))")
         }
         let contents: Contents
         do {
-            guard flock(fd, LOCK_EX) == 0 else {
+            guard flock(fd, readOnly ? LOCK_SH : LOCK_EX) == 0 else {
                 throw TransparencyLogError(.fileSystem, "cannot lock the log \(path): \(String(cString: strerror(errno)))")
             }
             if !exists {
                 try Self.writeAll(Self.magic, to: fd, path: path)
                 Self.syncFolder(of: path)
             }
-            contents = try Self.load(fd: fd, path: path)
+            contents = try Self.load(fd: fd, path: path, cutTornTail: !readOnly)
         } catch {
             close(fd)
             throw error
@@ -80,6 +85,7 @@ public final class LogFile {
     /// - Throws: `invalidInput` for an oversized entry, `fileSystem` when the write or fsync fails.
     @discardableResult
     public func append(_ entry: MeasurementEntry) throws -> Int {
+        guard !readOnly else { throw TransparencyLogError.invalid("the log \(path) was opened read-only") }
         let bytes = entry.bytes
         let hash = MerkleHashing.leafHash(bytes)
         if let existing = indexByLeafHash[hash] { return existing }
@@ -120,8 +126,8 @@ public final class LogFile {
         try SignedTreeHead(treeSize: size, rootHash: try tree.rootHash(), timestamp: timestamp, signingKey: signingKey)
     }
 
-    /// Reads and checks every record; cuts a torn final append.
-    private static func load(fd descriptor: Int32, path: String) throws -> Contents {
+    /// Reads and checks every record; cuts a torn final append (or, without `cutTornTail`, leaves it out).
+    private static func load(fd descriptor: Int32, path: String, cutTornTail: Bool) throws -> Contents {
         var contents = Contents()
         guard let data = FileManager.default.contents(atPath: path) else {
             throw TransparencyLogError(.fileSystem, "cannot read the log \(path)")
@@ -159,7 +165,7 @@ public final class LogFile {
             guard isLast else {
                 throw TransparencyLogError(.corruptLog, "the log \(path) is damaged at byte \(position) (entry \(contents.tree.size)): its stored hash does not match")
             }
-            guard ftruncate(descriptor, off_t(position)) == 0, fsync(descriptor) == 0 else {
+            guard !cutTornTail || (ftruncate(descriptor, off_t(position)) == 0 && fsync(descriptor) == 0) else {
                 throw TransparencyLogError(.fileSystem, "cannot cut the torn last record of \(path): \(String(cString: strerror(errno)))")
             }
             contents.discarded = bytes.count - position

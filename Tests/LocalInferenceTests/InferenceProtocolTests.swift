@@ -137,8 +137,8 @@ struct InferenceProtocolTests {
         #expect(throws: VeilError.self) { try c.validate() }
         c.bearerToken = "t"
         #expect(throws: Never.self) { try c.validate() }
-        #expect(!InferenceServer.Configuration.isLoopback("128.0.0.1"))
-        #expect(!InferenceServer.Configuration.isLoopback("127.0.0.256"))
+        #expect(!LoopbackHost.contains("128.0.0.1"))
+        #expect(!LoopbackHost.contains("127.0.0.256"))
     }
 }
 

@@ -65,6 +65,22 @@ import _TestSupport
         do { _ = try LogFile(path: path) } catch let error as TransparencyLogError { #expect(error.code == .corruptLog) }
     }
 
+    @Test func aReadOnlyLogSkipsATornTailWithoutCuttingItAndRefusesAppends() throws {
+        let folder = try TemporaryDirectory.make("tlog")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("log").path
+        do {
+            let log = try LogFile(path: path, create: true)
+            for i in 0..<3 { try log.append(try Self.manifest(i)) }
+        }
+        let torn = try Data(contentsOf: URL(fileURLWithPath: path)) + Data([0, 0, 1, 0, 0x76])
+        try torn.write(to: URL(fileURLWithPath: path))
+        let log = try LogFile(path: path, readOnly: true)
+        #expect(log.size == 3 && log.discardedTailBytes == 5)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == torn)
+        #expect(throws: TransparencyLogError.self) { try log.append(try Self.manifest(3)) }
+    }
+
     @Test func signedHeadsVerifyOnlyUnchangedAndUnderTheTrustedKey() throws {
         let key = Curve25519.Signing.PrivateKey()
         let other = Curve25519.Signing.PrivateKey()

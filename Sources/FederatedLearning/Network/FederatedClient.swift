@@ -47,6 +47,10 @@ public struct FederatedClient: Sendable {
     ///   `VeilError` (failure) when the server cannot be reached or the timeout passes.
     public func run(onRound: @Sendable (Int) -> Void = { _ in },
                     beforeSending: @Sendable (Int) -> Void = { _ in }) async throws -> Outcome {
+        guard let address = URL(string: url), LoopbackHost.allowsToken(to: address) else {
+            throw VeilError(.invalidParameter, "\(url): the client's token is only sent over https, or over http to a "
+                            + "loopback address")
+        }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
             let outcome = try await loop(client, onRound: onRound, beforeSending: beforeSending)

@@ -46,7 +46,7 @@ public struct FederatedServer: Sendable {
 
     /// Runs until the surrounding task is cancelled; `onListening` gets the bound port.
     public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
-        guard FederatedServer.isLoopback(configuration.host) else {
+        guard LoopbackHost.contains(configuration.host) else {
             throw VeilError(.invalidParameter, "refusing to listen on \(configuration.host): the federated server binds "
                             + "loopback only (put a TLS-terminating proxy in front of it for other networks)")
         }
@@ -100,13 +100,6 @@ public struct FederatedServer: Sendable {
                               onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
                               logger: logger)
         try await app.runService(gracefulShutdownSignals: [])
-    }
-
-    /// Whether `host` is a loopback address (127.0.0.0/8, ::1 or `localhost`).
-    public static func isLoopback(_ host: String) -> Bool {
-        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
-        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
     }
 
     static func json(_ status: Int, _ error: String?) -> Response {

@@ -40,13 +40,6 @@ public struct InferenceServer: Sendable {
 
         public init() {}
 
-        /// Whether `host` is a loopback address (127.0.0.0/8, ::1 or `localhost`).
-        public static func isLoopback(_ host: String) -> Bool {
-            if host == "localhost" || host == "::1" || host == "[::1]" { return true }
-            let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-            return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
-        }
-
         /// Refuses a configuration that would expose the server: any address but loopback needs TLS (a
         /// certificate and a key) and a bearer token; sizes must be positive.
         /// - Throws: `VeilError.invalidParameter` with one line saying what is missing.
@@ -58,7 +51,7 @@ public struct InferenceServer: Sendable {
                 throw VeilError(.invalidParameter, "--tls-cert and --tls-key go together")
             }
             if let bearerToken, bearerToken.isEmpty { throw VeilError(.invalidParameter, "the bearer token is empty") }
-            if !Self.isLoopback(host) {
+            if !LoopbackHost.contains(host) {
                 guard tlsCertificate != nil, bearerToken != nil else {
                     throw VeilError(.invalidParameter, "refusing to listen on \(host) without TLS and a bearer token: "
                                     + "binding an address other than loopback needs --tls-cert, --tls-key and --token-file")

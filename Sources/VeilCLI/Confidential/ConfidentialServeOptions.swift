@@ -49,7 +49,7 @@ struct ConfidentialServeOptions: ParsableArguments {
             let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             let measurement = try EnclaveMeasurement(binary: binary, models: modelFiles.map { URL(fileURLWithPath: $0) },
                                                      configuration: enclaveConfig.map { URL(fileURLWithPath: $0) })
-            let log = try LogFile(path: transparencyLog)
+            let log = try LogFile(path: transparencyLog, readOnly: true)
             let head = try TransparencyCLI.decode(SignedTreeHead.self, from: logHead, what: "log head")
             let published = try PublishedMeasurement(entry: try MeasurementEntry(manifest: measurement.manifest), tree: log.tree, head: head)
             let sealing = try SealingKey(platformSecret: try SimulatedPlatformSecret.load(URL(fileURLWithPath: platformSecret)),

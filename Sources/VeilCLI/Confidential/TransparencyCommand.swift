@@ -199,7 +199,7 @@ struct TransparencyHeadCommand: ParsableCommand {
 
     func run() throws {
         try TransparencyCLI.run {
-            let logFile = try LogFile(path: log)
+            let logFile = try LogFile(path: log, readOnly: true)
             let key = createKey ? try TransparencyCLI.createSigningKey(signingKey) : try TransparencyCLI.signingKey(signingKey)
             let head = try logFile.signedHead(signingKey: key, timestamp: UInt64(Date().timeIntervalSince1970 * 1000))
             if let output { try EnclaveCLI.write(Array(try TransparencyCLI.json(head)), to: output) }
@@ -247,7 +247,7 @@ struct TransparencyProveCommand: ParsableCommand {
 
     func run() throws {
         try TransparencyCLI.run {
-            let logFile = try LogFile(path: log)
+            let logFile = try LogFile(path: log, readOnly: true)
             let leafIndex: Int
             if let index {
                 guard !entry.isGiven else {

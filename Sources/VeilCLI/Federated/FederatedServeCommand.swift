@@ -75,7 +75,7 @@ struct FederatedServeCommand: ParsableCommand {
         configuration.port = port
         guard maxUpdateBytes >= 1 else { throw VeilError(.invalidInput, "--max-update-bytes must be at least 1") }
         configuration.maximumBodyBytes = maxUpdateBytes
-        guard FederatedServer.isLoopback(host) else {
+        guard LoopbackHost.contains(host) else {
             throw VeilError(.invalidInput, "--host must be a loopback address (127.0.0.0/8, ::1 or localhost)")
         }
         let run = try FederatedServerRun.prepare(

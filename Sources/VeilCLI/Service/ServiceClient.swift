@@ -19,8 +19,7 @@ struct ServiceClient {
         guard let url = URL(string: service), let scheme = url.scheme, ["http", "https"].contains(scheme), let host = url.host else {
             throw CLIFailure("--service must be an http:// or https:// URL, got \(service)", exitCode: CLIExitCode.badInput)
         }
-        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
-        guard scheme == "https" || loopback else {
+        guard LoopbackHost.allowsToken(to: url) else {
             throw CLIFailure("--service \(service): a token is only sent over https, or over http to a loopback address",
                              exitCode: CLIExitCode.badInput)
         }
