@@ -13,7 +13,8 @@ import NIOCore
 ///   410 when the run is over.
 /// - `POST /federated/v1/update/{round}`: the client's update `Δ` as a safetensors body; 200 when accepted. Refused
 ///   with a one-line JSON reason while the round goes on: 413 oversized, 422 malformed, wrong shape, NaN or
-///   infinite, 409 a round that is not open (late or replayed) or a duplicate, 403 a client not sampled.
+///   infinite (kept as the client's zero update, ``RoundCoordinator/submit(client:round:decode:)``), 409 a round
+///   that is not open (late or replayed) or a duplicate, 403 a client not sampled.
 ///
 /// Every request names its client in `Veil-Client` and carries `Authorization: Bearer TOKEN`; an unknown client
 /// or a token whose SHA-256 is not the roster's gets 401 before the body is read.
@@ -105,9 +106,8 @@ public struct FederatedServer: Sendable {
     static func json(_ status: Int, _ error: String?) -> Response {
         var text = "{\"accepted\":true}"
         if let error {
-            let escaped = error.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-                .replacingOccurrences(of: "\n", with: " ")
-            text = "{\"error\":\"\(escaped)\"}"
+            let encoded = (try? JSONEncoder().encode(["error": error])).map { String(decoding: $0, as: UTF8.self) }
+            text = encoded ?? "{\"error\":\"refused\"}"
         }
         var buffer = ByteBuffer()
         buffer.writeString(text)

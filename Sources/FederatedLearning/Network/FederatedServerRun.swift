@@ -129,8 +129,10 @@ public struct FederatedServerRun {
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 let received = await coordinator.close()
+                // An update the server could not use (empty) is the client's zero update.
+                let zero = [Float](repeating: 0, count: template.parameterCount)
                 let outcome = try rounds.runRound(clients: sampled, aggregator: &aggregator, privacyRandom: &secure) {
-                    received[roster.clients[$0]]
+                    received[roster.clients[$0]].map { $0.isEmpty ? zero : $0 }
                 }
                 progress(FederatedProgress(
                     round: round, totalRounds: plan.rounds, clientsReached: outcome.reached, clientsDropped: outcome.dropped,

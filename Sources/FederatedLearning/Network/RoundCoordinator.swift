@@ -1,4 +1,5 @@
 import Foundation
+import Mechanisms
 
 /// The server's view of the current round, shared by the HTTP handlers and the round loop: which round is
 /// open, which clients were sampled for it, the model they train from, and the updates received. Every refusal
@@ -27,7 +28,7 @@ public actor RoundCoordinator {
     private var model = Data()
     private var received: [String: [Float]] = [:]
     private var fetched: Set<String> = []
-    /// Refusals so far, by reason (for the operator's log; no update content).
+    /// Refusals so far, by kind (for the operator's log; a fixed set of keys, none derived from update content).
     public private(set) var refusals: [String: Int] = [:]
 
     public init() {}
@@ -67,22 +68,33 @@ public actor RoundCoordinator {
 
     /// Takes `client`'s update for `round`, decoded by `decode` (which throws on a malformed, wrong-shape or
     /// non-finite body).
+    ///
+    /// A body `decode` refuses still counts as the client's update, an empty one that the round takes as zero (as a
+    /// simulated client's non-finite update is clipped to zero, docs/design.md §2): the client is told (422), but
+    /// whether an update was usable, which can depend on the client's data (a NaN), shows in none of the server's
+    /// counts of clients reached, dropped or refused. Only protocol faults are counted, by a fixed set of kinds.
     /// - Throws: ``Refusal`` for a round that is not open (late, replayed), a client not sampled, a duplicate, or a
-    ///   body `decode` refuses.
+    ///   body `decode` refuses (kept as a zero update).
     public func submit(client: String, round: Int, decode: () throws -> [Float]) throws {
-        func refuse(_ status: Int, _ reason: String) -> Refusal {
-            refusals[reason, default: 0] += 1
+        func refuse(_ status: Int, kind: String, _ reason: String) -> Refusal {
+            refusals[kind, default: 0] += 1
             return Refusal(status: status, reason: reason)
         }
         guard open, round == self.round else {
-            throw refuse(409, "round \(round) is not open (a late or replayed update)")
+            throw refuse(409, kind: "late or replayed", "round \(round) is not open (a late or replayed update)")
         }
-        guard sampled.contains(client) else { throw refuse(403, "client not sampled for round \(round)") }
-        guard received[client] == nil else { throw refuse(409, "duplicate update for round \(round)") }
+        guard sampled.contains(client) else {
+            throw refuse(403, kind: "not sampled", "client not sampled for round \(round)")
+        }
+        guard received[client] == nil else {
+            throw refuse(409, kind: "duplicate", "duplicate update for round \(round)")
+        }
         do {
             received[client] = try decode()
         } catch {
-            throw refuse(422, "\((error as? CustomStringConvertible)?.description ?? "malformed update")")
+            received[client] = []
+            let reason = (error as? VeilError)?.message ?? "malformed update"
+            throw Refusal(status: 422, reason: reason + "; it counts as a zero update")
         }
     }
 }
