@@ -149,6 +149,10 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "SecureAggregation",
+            ]
+        ),
+        .target(
             name: "SecureAggregation",
             dependencies: [
                 "Mechanisms", "Accounting",
@@ -236,7 +240,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FederatedLearningTests",
-            dependencies: ["FederatedLearning", "PrivateTraining", "LinearAlgebra", "Accounting", "BudgetLedger", "_TestSupport"]
+            dependencies: ["FederatedLearning", "SecureAggregation", "PrivateTraining", "LinearAlgebra", "Accounting", "BudgetLedger", "_TestSupport"]
         ),
         .testTarget(name: "SecureAggregationTests", dependencies: ["SecureAggregation", "_TestSupport"]),
     ],
