@@ -108,4 +108,26 @@ struct FederatedSimulateCommandTests {
         #expect(refused.status == 3, "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path))
     }
+
+    @Test("aggregation secagg: the summary names it, ε is DP-FedAvg's, and an aborted round exits 1 with the charge kept")
+    func secureAggregation() throws {
+        let (folder, pipeline, ledger) = try setUp("fed-secagg-cli", clients: 200, perRound: 20, rounds: 3, epsilon: 3,
+                                                   extraFederated: "  aggregation: secagg")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try runVeil(["federated", "simulate", pipeline, "--ledger", ledger, "--json"], timeout: .seconds(120))
+        try #require(run.status == 0, "\(run.stderr)")
+        let result = try object(run.stdout)
+        #expect(result["aggregation"] as? String == "secagg")
+        #expect(run.stderr.contains("aggregation: secure aggregation (SecAgg+, modulus 2^32)"))
+        let aborted = try runVeil(["federated", "simulate", pipeline, "--ledger", ledger, "--output", folder.appendingPathComponent("p.safetensors").path,
+                                 "--dropout", "0.95"], timeout: .seconds(120))
+        // 95% of ~20 clients drop out inside the protocol: round 1 aborts (it needs half of them; the chance
+        // that it does not is below 1e-9), nothing is written, and the reservation is committed, not refunded.
+        #expect(aborted.status == 1, "\(aborted.stderr)")
+        #expect(aborted.stderr.contains("round aborted, nothing released"))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("p.safetensors").path))
+        let show = try runVeil(["budget", "show", "fed", "--ledger", ledger, "--json"])
+        let status = try object(show.stdout)
+        #expect(status["committed"] as? Int == 2 && status["open"] as? Int == 0 && status["refunded"] as? Int == 0)
+    }
 }
