@@ -176,6 +176,9 @@ struct ServiceBench: ParsableCommand {
     func run() throws {
         guard queries > 0, cliQueries > 0 else { throw ValidationError("--queries and --cli-queries must be positive") }
         print(try ServiceBenchmark.run(queriesPerAnalyst: queries, cliQueries: cliQueries).json())
+    }
+}
+
 struct SecureAggregationBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secagg",

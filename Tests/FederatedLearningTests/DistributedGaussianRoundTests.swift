@@ -1,3 +1,4 @@
+import Accounting
 import FederatedLearning
 import Foundation
 import Mechanisms
