@@ -130,4 +130,27 @@ struct FederatedSimulateCommandTests {
         let status = try object(show.stdout)
         #expect(status["committed"] as? Int == 2 && status["open"] as? Int == 0 && status["refunded"] as? Int == 0)
     }
+
+    @Test("--aggregation ddg: the summary and JSON name it and its accountant; bad aggregations exit 2 uncharged")
+    func distributedGaussian() throws {
+        let (folder, pipeline, ledger) = try setUp("fed-ddg-cli", clients: 200, perRound: 20, rounds: 3, epsilon: 3)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try runVeil(["federated", "simulate", pipeline, "--ledger", ledger, "--aggregation", "ddg", "--json"],
+                              timeout: .seconds(120))
+        try #require(run.status == 0, "\(run.stderr)")
+        let result = try object(run.stdout)
+        #expect(result["aggregation"] as? String == "ddg" && result["accountant"] as? String == "ddg")
+        #expect(try #require(result["epsilon"] as? Double) <= 3)
+        #expect(run.stderr.contains("the server sees only a noisy sum"))
+        let unknown = try runVeil(["federated", "simulate", pipeline, "--ledger", ledger, "--aggregation", "shamir"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("plain, secagg or ddg"))
+        let nonPrivate = folder.appendingPathComponent("fedavg.yaml").path
+        try FederatedTestData.pipeline(folder: folder, clients: 200, perRound: 20, rounds: 3, epsilon: nil)
+            .write(toFile: nonPrivate, atomically: true, encoding: .utf8)
+        let refused = try runVeil(["federated", "simulate", nonPrivate, "--ledger", ledger, "--aggregation", "ddg"])
+        #expect(refused.status == 2 && refused.stderr.contains("privacy target"), "\(refused.stderr)")
+        let show = try runVeil(["budget", "show", "fed", "--ledger", ledger, "--json"])
+        #expect(try object(show.stdout)["committed"] as? Int == 1, "only the ddg run was charged")
+    }
 }
+
