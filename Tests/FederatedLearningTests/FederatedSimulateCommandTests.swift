@@ -125,6 +125,9 @@ struct FederatedSimulateCommandTests {
         // that it does not is below 1e-9), nothing is written, and the reservation is committed, not refunded.
         #expect(aborted.status == 1, "\(aborted.stderr)")
         #expect(aborted.stderr.contains("round aborted, nothing released"))
+        // No count of clients or shares: the round's population may be private (design rule 7).
+        let abortLine = aborted.stderr.split(separator: "\n").first { $0.contains("round aborted") }
+        #expect(abortLine?.contains { $0.isNumber } == false, "\(abortLine ?? "")")
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("p.safetensors").path))
         let show = try runVeil(["budget", "show", "fed", "--ledger", ledger, "--json"])
         let status = try object(show.stdout)

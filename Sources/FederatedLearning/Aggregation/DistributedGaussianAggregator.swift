@@ -81,8 +81,7 @@ public struct DistributedGaussianAggregator<Random: RandomSource>: UpdateAggrega
     public mutating func finishRound() throws -> [Double] {
         defer { encoded = [] }
         guard encoded.count >= plan.minimumClients else {
-            throw VeilError(.roundAborted, "round aborted, nothing released: fewer clients answered than the "
-                            + "\(plan.minimumClients) whose noise the distributed discrete Gaussian's accounting needs")
+            throw SecureAggregationAggregatorError.tooFewClients(minimum: plan.minimumClients)
         }
         let defaults = try SecAggConfiguration.secAggPlus(clientCount: encoded.count,
                                                           vectorLength: plan.parameters.paddedDimension,
@@ -98,11 +97,13 @@ public struct DistributedGaussianAggregator<Random: RandomSource>: UpdateAggrega
                 dropouts[UInt32(index)] = random.next() & 1 == 0 ? .beforeMaskedInput : .afterMaskedInput
             }
         }
-        let outcome = try SecAggSimulation.run(configuration: configuration, inputs: encoded.map { $0.values },
-                                               dropouts: dropouts, using: &random)
+        let outcome = try SecureAggregationAggregatorError.withoutCounts {
+            try SecAggSimulation.run(configuration: configuration, inputs: encoded.map { $0.values },
+                                     dropouts: dropouts, using: &random)
+        }
+        // The server's minimum of masked inputs is at least the certified minimum; checked again before decoding.
         guard outcome.included.count >= plan.minimumClients else {
-            throw VeilError(.roundAborted, "round aborted, nothing released: fewer masked inputs than the "
-                            + "\(plan.minimumClients) the accounting needs")
+            throw SecureAggregationAggregatorError.tooFewClients(minimum: plan.minimumClients)
         }
         lastRound = RoundRecord(included: Set(outcome.included.map { encoded[Int($0)].client }),
                                 dropped: Set(dropouts.keys.map { encoded[Int($0)].client }))

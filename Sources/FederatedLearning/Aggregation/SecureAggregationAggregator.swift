@@ -92,8 +92,7 @@ public struct SecureAggregationAggregator<Random: RandomSource>: UpdateAggregato
             return [Double](repeating: 0, count: dimension)
         }
         guard quantizedInputs.count >= 3 else {
-            throw VeilError(.roundAborted, "round aborted, nothing released: \(quantizedInputs.count) client(s) "
-                            + "answered and secure aggregation needs at least 3 to hide each one's update")
+            throw SecureAggregationAggregatorError.tooFewClients(minimum: 3)
         }
         let configuration = try SecAggConfiguration.secAggPlus(
             clientCount: quantizedInputs.count, vectorLength: dimension, bitWidth: quantizer.bitWidth,
@@ -104,9 +103,11 @@ public struct SecureAggregationAggregator<Random: RandomSource>: UpdateAggregato
                 dropouts[UInt32(index)] = random.next() & 1 == 0 ? .beforeMaskedInput : .afterMaskedInput
             }
         }
-        let outcome = try SecAggSimulation.run(configuration: configuration,
-                                               inputs: quantizedInputs.map { quantizer.residues($0.values) },
-                                               dropouts: dropouts, using: &random)
+        let outcome = try SecureAggregationAggregatorError.withoutCounts {
+            try SecAggSimulation.run(configuration: configuration,
+                                     inputs: quantizedInputs.map { quantizer.residues($0.values) },
+                                     dropouts: dropouts, using: &random)
+        }
         lastRound = RoundRecord(included: Set(outcome.included.map { quantizedInputs[Int($0)].client }),
                                 dropped: Set(dropouts.keys.map { quantizedInputs[Int($0)].client }),
                                 quantizedSum: quantizer.centred(outcome.sum))
@@ -114,8 +115,26 @@ public struct SecureAggregationAggregator<Random: RandomSource>: UpdateAggregato
     }
 }
 
-/// Refusals of ``SecureAggregationAggregator``.
+/// Aborts of ``SecureAggregationAggregator`` and ``DistributedGaussianAggregator``. Their messages name declared
+/// figures only: how many clients a round held or how many survived is a function of the population, which may be
+/// private (clients from a column), so it is never printed (docs/design.md §2 rule 7).
 enum SecureAggregationAggregatorError {
+    /// A round with fewer answering clients than secure aggregation needs.
+    static func tooFewClients(minimum: Int) -> VeilError {
+        VeilError(.roundAborted, "round aborted, nothing released: fewer than \(minimum) clients answered, and "
+                  + "secure aggregation needs them to hide each one's update")
+    }
+
+    /// Runs a SecAgg+ round, replacing the message of its abort (which counts clients and shares) by one without counts.
+    static func withoutCounts<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as VeilError where error.code == .roundAborted {
+            throw VeilError(.roundAborted, "round aborted, nothing released: too few clients were left at a step of "
+                            + "secure aggregation, or a secret could not be rebuilt")
+        }
+    }
+
     /// More updates in one round than the quantisation grid was sized for.
     static func tooManyClients(_ limit: Int) -> VeilError {
         VeilError(.roundAborted, "round aborted, nothing released: more than \(limit) clients in one round, the most "
