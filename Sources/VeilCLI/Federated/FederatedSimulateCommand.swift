@@ -20,6 +20,12 @@ struct FederatedSimulateCommand: ParsableCommand {
         (--ledger, $VEIL_LEDGER or ./veil-ledger.sqlite) before round 1, and committed with the model file's \
         SHA-256; a run that stops early still commits the whole reservation.
 
+        Aggregation (federated.aggregation or --aggregation): plain (the server sums the clipped updates), \
+        secagg (each update quantised and masked with SecAgg+; the server unmasks only the sum and adds the \
+        noise) or ddg (the distributed discrete Gaussian: the clients add discrete Gaussian noise before \
+        masking and the server only decodes a noisy sum). With secagg or ddg, --dropout applies inside the \
+        protocol; a round left below its threshold aborts, releasing nothing, and the charge stands.
+
         Progress: one line per round (clients reached and dropped — shown only when the clients are a \
         configured split, since the number of distinct values of a column is private — and ε so far).
 
