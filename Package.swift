@@ -148,6 +148,7 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "SecureAggregation",
             ]
         ),
         .target(
@@ -238,7 +239,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FederatedLearningTests",
-            dependencies: ["FederatedLearning", "PrivateTraining", "LinearAlgebra", "Accounting", "BudgetLedger", "_TestSupport"]
+            dependencies: ["FederatedLearning", "SecureAggregation", "PrivateTraining", "LinearAlgebra", "Accounting", "BudgetLedger", "_TestSupport"]
         ),
         .testTarget(name: "SecureAggregationTests", dependencies: ["SecureAggregation", "_TestSupport"]),
     ],

@@ -108,4 +108,52 @@ struct FederatedSimulateCommandTests {
         #expect(refused.status == 3, "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path))
     }
+
+    @Test("aggregation secagg: the summary names it, ε is DP-FedAvg's, and an aborted round exits 1 with the charge kept")
+    func secureAggregation() throws {
+        let (folder, pipeline, ledger) = try setUp("fed-secagg-cli", clients: 200, perRound: 20, rounds: 3, epsilon: 3,
+                                                   extraFederated: "  aggregation: secagg")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try runVeil(["federated", "simulate", pipeline, "--ledger", ledger, "--json"], timeout: .seconds(120))
+        try #require(run.status == 0, "\(run.stderr)")
+        let result = try object(run.stdout)
+        #expect(result["aggregation"] as? String == "secagg")
+        #expect(run.stderr.contains("aggregation: secure aggregation (SecAgg+, modulus 2^32)"))
+        let aborted = try runVeil(["federated", "simulate", pipeline, "--ledger", ledger, "--output", folder.appendingPathComponent("p.safetensors").path,
+                                 "--dropout", "0.95"], timeout: .seconds(120))
+        // 95% of ~20 clients drop out inside the protocol: round 1 aborts (it needs half of them; the chance
+        // that it does not is below 1e-9), nothing is written, and the reservation is committed, not refunded.
+        #expect(aborted.status == 1, "\(aborted.stderr)")
+        #expect(aborted.stderr.contains("round aborted, nothing released"))
+        // No count of clients or shares: the round's population may be private (design rule 7).
+        let abortLine = aborted.stderr.split(separator: "\n").first { $0.contains("round aborted") }
+        #expect(abortLine?.contains { $0.isNumber } == false, "\(abortLine ?? "")")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("p.safetensors").path))
+        let show = try runVeil(["budget", "show", "fed", "--ledger", ledger, "--json"])
+        let status = try object(show.stdout)
+        #expect(status["committed"] as? Int == 2 && status["open"] as? Int == 0 && status["refunded"] as? Int == 0)
+    }
+
+    @Test("--aggregation ddg: the summary and JSON name it and its accountant; bad aggregations exit 2 uncharged")
+    func distributedGaussian() throws {
+        let (folder, pipeline, ledger) = try setUp("fed-ddg-cli", clients: 200, perRound: 20, rounds: 3, epsilon: 3)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try runVeil(["federated", "simulate", pipeline, "--ledger", ledger, "--aggregation", "ddg", "--json"],
+                              timeout: .seconds(120))
+        try #require(run.status == 0, "\(run.stderr)")
+        let result = try object(run.stdout)
+        #expect(result["aggregation"] as? String == "ddg" && result["accountant"] as? String == "ddg")
+        #expect(try #require(result["epsilon"] as? Double) <= 3)
+        #expect(run.stderr.contains("the server sees only a noisy sum"))
+        let unknown = try runVeil(["federated", "simulate", pipeline, "--ledger", ledger, "--aggregation", "shamir"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("plain, secagg or ddg"))
+        let nonPrivate = folder.appendingPathComponent("fedavg.yaml").path
+        try FederatedTestData.pipeline(folder: folder, clients: 200, perRound: 20, rounds: 3, epsilon: nil)
+            .write(toFile: nonPrivate, atomically: true, encoding: .utf8)
+        let refused = try runVeil(["federated", "simulate", nonPrivate, "--ledger", ledger, "--aggregation", "ddg"])
+        #expect(refused.status == 2 && refused.stderr.contains("privacy target"), "\(refused.stderr)")
+        let show = try runVeil(["budget", "show", "fed", "--ledger", ledger, "--json"])
+        #expect(try object(show.stdout)["committed"] as? Int == 1, "only the ddg run was charged")
+    }
 }
+

@@ -43,6 +43,10 @@ public struct FederatedServerRun {
                                charger makeCharger: (_ scope: String) throws -> any BudgetCharger) throws -> FederatedServerRun {
         try ModelFileDestination.validate(pipeline.base.output)
         let plan = try FederatedPlan(settings: pipeline.federated, privacy: pipeline.base.privacy)
+        guard plan.settings.aggregation == .plain else {
+            throw VeilError(.invalidInput, "aggregation \(plan.settings.aggregation.name) runs in `veil federated "
+                            + "simulate`; `veil federated serve` sums plain updates (set aggregation: plain)")
+        }
         let local = try LocalTraining(pipeline.base.training)
         let charger = try FederatedRelease.openCharger(pipeline: pipeline, source: source, makeCharger: makeCharger)
         let description: TrainingDataDescription

@@ -66,11 +66,14 @@ public struct FederatedSettings: Sendable, Equatable {
     public var adaptiveClipping: AdaptiveClippingSettings?
     /// DP-FedAvg or DP-FTRL.
     public var algorithm: FederatedAlgorithm
+    /// How the round's updates are summed: on the server, or by secure aggregation.
+    public var aggregation: FederatedAggregation
 
     /// Settings as given; validated by ``FederatedPlan``.
     public init(clients: ClientSource, declaredClients: Int, rounds: Int, clientsPerRound: Int,
                 serverOptimizer: OptimizerKind = .sgd(momentum: 0), serverLearningRate: Double = 1,
-                adaptiveClipping: AdaptiveClippingSettings? = nil, algorithm: FederatedAlgorithm = .dpFedAvg) {
+                adaptiveClipping: AdaptiveClippingSettings? = nil, algorithm: FederatedAlgorithm = .dpFedAvg,
+                aggregation: FederatedAggregation = .plain) {
         self.clients = clients
         self.declaredClients = declaredClients
         self.rounds = rounds
@@ -79,6 +82,7 @@ public struct FederatedSettings: Sendable, Equatable {
         self.serverLearningRate = serverLearningRate
         self.adaptiveClipping = adaptiveClipping
         self.algorithm = algorithm
+        self.aggregation = aggregation
     }
 
     /// The largest number of clients and rounds accepted.
@@ -147,8 +151,17 @@ public struct FederatedSettings: Sendable, Equatable {
                                                 countNoiseStandardDeviation: try a.double("count_noise_stddev"))
             try a.finish()
         }
+        let aggregationName = try section.string("aggregation", default: FederatedAggregation.plain.name)
+        let bitWidth = try section.int("aggregation_bit_width", default: FederatedAggregation.defaultBitWidth,
+                                       in: FederatedAggregation.bitWidthLimit)
+        let aggregation: FederatedAggregation
+        do {
+            aggregation = try FederatedAggregation(name: aggregationName, bitWidth: bitWidth)
+        } catch let error as VeilError {
+            throw VeilError(.invalidInput, "\(section.path).\(error.message)")
+        }
         self.init(clients: source, declaredClients: declared, rounds: rounds, clientsPerRound: perRound,
                   serverOptimizer: optimizer, serverLearningRate: learningRate, adaptiveClipping: adaptive,
-                  algorithm: algorithm)
+                  algorithm: algorithm, aggregation: aggregation)
     }
 }

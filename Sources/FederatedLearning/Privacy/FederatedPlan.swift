@@ -23,19 +23,23 @@ public struct FederatedPlan: Sendable {
     /// The client sampling rate `q = clients_per_round / N`.
     public let samplingRate: Double
     /// Rounds to run.
-    public let rounds: Int
+    public private(set) var rounds: Int
     /// z: the noise multiplier the accountant sees (DP only).
-    public let noiseMultiplier: Double?
+    public private(set) var noiseMultiplier: Double?
     /// σ_Δ: the noise multiplier on the update sum (z itself without adaptive clipping).
-    public let updateNoiseMultiplier: Double?
+    public private(set) var updateNoiseMultiplier: Double?
     /// ε of all rounds (DP only), ≤ the target.
-    public let plannedEpsilon: Double?
+    public private(set) var plannedEpsilon: Double?
     /// Warnings that do not stop the run.
     public let warnings: [String]
     /// DP-FTRL: rounds of one pass over the declared clients, ⌈N / clients_per_round⌉ (nil for DP-FedAvg).
     public let roundsPerPass: Int?
     /// DP-FTRL: ⌈log₂(roundsPerPass + 1)⌉, the tree nodes one round's sum enters (nil for DP-FedAvg).
     public let treeHeight: Int?
+
+    /// The distributed discrete Gaussian of `aggregation: ddg`, set by ``withDistributedGaussian(dimension:)`` once the
+    /// model's size is known (nil otherwise).
+    public private(set) var distributedGaussian: DistributedGaussianPlan?
 
     /// The expected number of clients per round `q·N`, the divisor of the noisy sum.
     public var expectedClientsPerRound: Double { Double(settings.clientsPerRound) }
@@ -61,6 +65,7 @@ public struct FederatedPlan: Sendable {
             try TrainingLimits.checkPositive(a.learningRate, name: "adaptive clipping learning rate")
             try TrainingLimits.checkPositive(a.countNoiseStandardDeviation, name: "adaptive clipping count noise")
         }
+        try Self.checkAggregation(settings, privacy: privacy)
         self.settings = settings
         self.privacy = privacy
         let q = Double(settings.clientsPerRound) / Double(settings.declaredClients)
@@ -166,6 +171,43 @@ public struct FederatedPlan: Sendable {
         self.warnings = warnings
     }
 
+    /// The grid of secure aggregation (nil with plain aggregation): C the clip norm, at most N declared clients in a
+    /// round's sum.
+    public var updateQuantizer: UpdateQuantizer? {
+        guard case .secureAggregation(let bitWidth) = settings.aggregation, let privacy else { return nil }
+        return try? UpdateQuantizer(clipNorm: privacy.clipNorm, bitWidth: bitWidth, maximumClients: settings.declaredClients)
+    }
+
+    /// Secure aggregation quantises updates to a grid sized by the clip norm C: it needs a privacy target (FedAvg
+    /// without privacy does not clip), a fixed C, and a modulus that holds the sum of N declared clients' updates.
+    private static func checkAggregation(_ settings: FederatedSettings, privacy: PrivacySettings?) throws {
+        if case .distributedDiscreteGaussian = settings.aggregation {
+            guard let privacy else {
+                throw VeilError(.invalidParameter, "aggregation ddg adds the noise on the clients: give the pipeline a "
+                                + "privacy target")
+            }
+            guard settings.algorithm == .dpFedAvg, settings.adaptiveClipping == nil else {
+                throw VeilError(.invalidParameter, "aggregation ddg is available with dp-fedavg and a fixed clip norm "
+                                + "(no dp-ftrl, no adaptive_clipping)")
+            }
+            guard privacy.noiseMultiplier == nil else {
+                throw VeilError(.invalidParameter, "aggregation ddg calibrates its noise to target_epsilon: remove "
+                                + "privacy.noise_multiplier")
+            }
+            return
+        }
+        guard case .secureAggregation(let bitWidth) = settings.aggregation else { return }
+        guard let privacy else {
+            throw VeilError(.invalidParameter, "aggregation secagg quantises clipped updates: give the pipeline a "
+                            + "privacy target with clip_norm")
+        }
+        guard settings.adaptiveClipping == nil else {
+            throw VeilError(.invalidParameter, "aggregation secagg needs a fixed clip norm: its grid is sized by C; "
+                            + "remove adaptive_clipping")
+        }
+        _ = try UpdateQuantizer(clipNorm: privacy.clipNorm, bitWidth: bitWidth, maximumClients: settings.declaredClients)
+    }
+
     /// σ_Δ = (z⁻² − (2σ_b)⁻²)^(−1/2) (Andrew et al. 2021, §3.1): the update sum's noise multiplier that, together
     /// with the noisy count of noise σ_b, composes to the effective multiplier z.
     /// - Throws: `VeilError.invalidParameter` unless `2σ_b > z`.
@@ -181,6 +223,7 @@ public struct FederatedPlan: Sendable {
     /// The DP event of `roundsRun` rounds (nil for non-private FedAvg). DP-FTRL: every pass begun counts whole.
     public func event(rounds roundsRun: Int) -> DPEvent? {
         guard let z = noiseMultiplier else { return nil }
+        if let ddg = distributedGaussian { return ddg.event(rounds: roundsRun) }
         if let perPass = roundsPerPass, let height = treeHeight {
             return Self.ftrlEvent(noiseMultiplier: z, height: height, passes: (roundsRun + perPass - 1) / perPass)
         }
@@ -192,6 +235,33 @@ public struct FederatedPlan: Sendable {
     /// sensitivity √h·C, noise multiplier σ/√h, ρ = h/(2σ²); passes compose.
     public static func ftrlEvent(noiseMultiplier z: Double, height: Int, passes: Int) -> DPEvent {
         .selfComposed(event: .gaussian(noiseMultiplier: z / Double(height).squareRoot()), count: passes)
+    }
+
+    /// ε of `roundsRun` rounds at the target δ (nil for FedAvg): the distributed discrete Gaussian's accounting, or the
+    /// plan's accountant on ``event(rounds:)``.
+    public func epsilon(rounds roundsRun: Int) throws -> Double? {
+        guard let privacy else { return nil }
+        if let ddg = distributedGaussian { return try ddg.epsilon(rounds: roundsRun, delta: privacy.delta) }
+        guard let event = event(rounds: roundsRun), let accountant = try makeAccountant() else { return nil }
+        return try accountant.epsilon(for: event, delta: privacy.delta)
+    }
+
+    /// The plan with `aggregation: ddg` calibrated for a model of `dimension` parameters
+    /// (``DistributedGaussianPlan/calibrate(dimension:clipNorm:expectedClients:maximumClients:bitWidth:rounds:targetEpsilon:delta:)``):
+    /// ε is the DDG accounting's, the server adds no noise, and `noiseMultiplier` is σ/C for the record. Other
+    /// aggregations return the plan unchanged. Depends on declared figures and the model's size only.
+    public func withDistributedGaussian(dimension: Int) throws -> FederatedPlan {
+        guard case .distributedDiscreteGaussian(let bitWidth) = settings.aggregation, let privacy else { return self }
+        let ddg = try DistributedGaussianPlan.calibrate(
+            dimension: dimension, clipNorm: privacy.clipNorm, expectedClients: settings.clientsPerRound,
+            maximumClients: settings.declaredClients, bitWidth: bitWidth, rounds: rounds,
+            targetEpsilon: privacy.targetEpsilon, delta: privacy.delta)
+        var plan = self
+        plan.distributedGaussian = ddg
+        plan.noiseMultiplier = ddg.noiseStandardDeviation / privacy.clipNorm
+        plan.updateNoiseMultiplier = plan.noiseMultiplier
+        plan.plannedEpsilon = try ddg.epsilon(rounds: rounds, delta: privacy.delta)
+        return plan
     }
 
     /// The accountant of this plan: zCDP for DP-FTRL (its accounting in the paper), else the pipeline's.

@@ -36,6 +36,12 @@ struct FederatedRelease: Sendable {
         return charger
     }
 
+    /// The accountant a DDG run's card names.
+    static let distributedGaussianAccountant = "ddg"
+    /// The noise a DDG run's card describes.
+    static let distributedGaussianNoise = "distributed discrete Gaussian with secure aggregation: each client's "
+        + "discrete Gaussian noise from Veil's exact sampler (Canonne, Kamath, Steinke 2020); the server adds none"
+
     /// Reserves the planned cost of every round (nil for FedAvg).
     func reserve() throws -> Reservation? {
         guard let charger, let privacy = plan.privacy, let event = plan.event(rounds: plan.rounds),
@@ -62,9 +68,7 @@ struct FederatedRelease: Sendable {
 
     /// ε of `roundsRun` rounds (nil for FedAvg).
     func epsilon(roundsRun: Int) throws -> Double? {
-        guard let privacy = plan.privacy, let event = plan.event(rounds: roundsRun),
-              let accountant = try plan.makeAccountant() else { return nil }
-        return try accountant.epsilon(for: event, delta: privacy.delta)
+        try plan.epsilon(rounds: roundsRun)
     }
 
     /// The released model's privacy card: client-level, declared clients, rounds, q, σ, C, accountant.
@@ -91,6 +95,20 @@ struct FederatedRelease: Sendable {
                          + "\(a.countNoiseStandardDeviation)); update noise multiplier σ_Δ = \(sigmaDelta), effective "
                          + "noise multiplier z = \(z) (what the accountant uses)")
         }
+        if let ddg = plan.distributedGaussian {
+            notes.append("aggregation: distributed discrete Gaussian with secure aggregation (Kairouz, Liu, Steinke 2021): "
+                         + "each client rotated its clipped update, rounded it to a grid of step γ = "
+                         + "\(ddg.parameters.granularity), added discrete Gaussian noise (exact sampler) and masked it "
+                         + "modulo 2^\(ddg.parameters.bitWidth) (SecAgg+); the server saw only the noisy sum and added no "
+                         + "noise; σ = \(ddg.noiseStandardDeviation) with \(ddg.expectedClients) clients, certified for "
+                         + "\(ddg.minimumClients); no sampling amplification claimed")
+        }
+        if let quantizer = plan.updateQuantizer {
+            notes.append("aggregation: secure aggregation (SecAgg+, Bell et al. 2020): each client's clipped update "
+                         + "quantised by stochastic rounding to a grid of step C/\(quantizer.levels) modulo "
+                         + "2^\(quantizer.bitWidth) (no wrap-around for up to \(quantizer.maximumClients) clients) and "
+                         + "masked; the server unmasked only the sum and added the Gaussian noise")
+        }
         let unit: String
         switch clients {
         case .column(let column): unit = "one client: every example sharing one value of \(column)"
@@ -108,12 +126,19 @@ struct FederatedRelease: Sendable {
                 + "declared N"
             : "DP-FTRL: clients shuffled each pass (OS CSPRNG) and dealt clients_per_round a round; each update "
                 + "clipped to L2 norm C; noisy prefix sums by tree aggregation"
+        let accountant: String?
+        if plan.distributedGaussian != nil {
+            accountant = Self.distributedGaussianAccountant
+        } else {
+            accountant = try plan.makeAccountant()?.name
+        }
         return PrivacyCard(
-            differentiallyPrivate: true, epsilon: epsilon, delta: privacy.delta, accountant: try plan.makeAccountant()?.name,
+            differentiallyPrivate: true, epsilon: epsilon, delta: privacy.delta, accountant: accountant,
             noiseMultiplier: z, clipNorm: privacy.clipNorm, samplingRate: plan.samplingRate, steps: roundsRun,
             expectedBatchSize: plan.expectedClientsPerRound, targetEpsilon: privacy.targetEpsilon, privacyUnit: unit,
             sampling: sampling,
-            noise: GaussianNoiseSampler.methodDescription, declaredDatasetSize: f.declaredClients,
+            noise: plan.distributedGaussian != nil ? Self.distributedGaussianNoise : GaussianNoiseSampler.methodDescription,
+            declaredDatasetSize: f.declaredClients,
             ledgerScope: ledgerScope, notes: notes + (charger?.releaseNotes ?? []))
     }
 }

@@ -59,7 +59,7 @@ public struct FederatedRun {
     public static func prepare(pipeline: FederatedPipeline, source: String, analyst: String,
                                charger makeCharger: (_ scope: String) throws -> any BudgetCharger) throws -> FederatedRun {
         try ModelFileDestination.validate(pipeline.base.output)
-        let plan = try FederatedPlan(settings: pipeline.federated, privacy: pipeline.base.privacy)
+        var plan = try FederatedPlan(settings: pipeline.federated, privacy: pipeline.base.privacy)
         let local = try LocalTraining(pipeline.base.training)
         let charger = try FederatedRelease.openCharger(pipeline: pipeline, source: source, makeCharger: makeCharger)
         let data = try FederatedData.load(pipeline)
@@ -67,6 +67,8 @@ public struct FederatedRun {
         let model = try SequentialModel(architecture: pipeline.base.layerSpecifications,
                                         inputShape: data.examples.inputShape, random: &secure)
         try model.footprint.checkBatch(pipeline.base.training.maxPhysicalBatchSize)
+        // The distributed discrete Gaussian is calibrated to the model's size (declared architecture and input).
+        plan = try plan.withDistributedGaussian(dimension: model.parameterCount)
         try ModelFileDestination.prepare(pipeline.base.output)
         let purpose = "veil federated \(source) → \(pipeline.base.output) (training data sha256:\(data.examples.sha256))"
         let releasing = FederatedRelease(
@@ -74,6 +76,39 @@ public struct FederatedRun {
             purpose: purpose, ledgerScope: pipeline.base.ledgerScope, output: pipeline.base.output,
             metadata: [TrainingDataDescription.metadataKey: pipeline.base.dataDescription(trainedOn: data.examples).json])
         return FederatedRun(pipeline: pipeline, plan: plan, data: data, model: model, local: local, releasing: releasing)
+    }
+
+    /// Runs with the aggregation the pipeline names (``FederatedSettings/aggregation``): ``PlainSumAggregator``, or
+    /// ``SecureAggregationAggregator`` or ``DistributedGaussianAggregator`` with the OS CSPRNG for the clients' rounding,
+    /// noise and keys. With secure aggregation
+    /// the dropout rate applies inside the protocol (a client stops before or after its masked input), not before
+    /// local training. See ``execute(aggregator:dropoutRate:privacyRandom:orderRandom:progressInterval:progress:)``.
+    public func execute<P: RandomSource, O: RandomSource>(
+        dropoutRate: Double = 0, privacyRandom: inout P, orderRandom: inout O,
+        progressInterval: Int = 1, progress: (FederatedProgress) -> Void = { _ in }
+    ) throws -> Release {
+        switch plan.settings.aggregation {
+        case .plain:
+            var aggregator = PlainSumAggregator()
+            return try execute(aggregator: &aggregator, dropoutRate: dropoutRate, privacyRandom: &privacyRandom,
+                               orderRandom: &orderRandom, progressInterval: progressInterval, progress: progress)
+        case .secureAggregation:
+            guard let quantizer = plan.updateQuantizer else {
+                throw VeilError(.invalidParameter, "aggregation secagg needs a privacy target with clip_norm")
+            }
+            var aggregator = try SecureAggregationAggregator(quantizer: quantizer, dropoutRate: dropoutRate,
+                                                             random: SecureRandomSource())
+            return try execute(aggregator: &aggregator, dropoutRate: 0, privacyRandom: &privacyRandom,
+                               orderRandom: &orderRandom, progressInterval: progressInterval, progress: progress)
+        case .distributedDiscreteGaussian:
+            guard let ddg = plan.distributedGaussian else {
+                throw VeilError(.invalidParameter, "aggregation ddg needs a privacy target")
+            }
+            var aggregator = try DistributedGaussianAggregator(plan: ddg, dropoutRate: dropoutRate,
+                                                               random: SecureRandomSource())
+            return try execute(aggregator: &aggregator, dropoutRate: 0, privacyRandom: &privacyRandom,
+                               orderRandom: &orderRandom, progressInterval: progressInterval, progress: progress)
+        }
     }
 
     /// Reserves the planned run, runs every round, writes the model file and commits the reservation.

@@ -20,6 +20,12 @@ struct FederatedSimulateCommand: ParsableCommand {
         (--ledger, $VEIL_LEDGER or ./veil-ledger.sqlite) before round 1, and committed with the model file's \
         SHA-256; a run that stops early still commits the whole reservation.
 
+        Aggregation (federated.aggregation or --aggregation): plain (the server sums the clipped updates), \
+        secagg (each update quantised and masked with SecAgg+; the server unmasks only the sum and adds the \
+        noise) or ddg (the distributed discrete Gaussian: the clients add discrete Gaussian noise before \
+        masking and the server only decodes a noisy sum). With secagg or ddg, --dropout applies inside the \
+        protocol; a round left below its threshold aborts, releasing nothing, and the charge stands.
+
         Progress: one line per round (clients reached and dropped — shown only when the clients are a \
         configured split, since the number of distinct values of a column is private — and ε so far).
 
@@ -49,6 +55,9 @@ struct FederatedSimulateCommand: ParsableCommand {
             transform: DecimalArgument.parse)
     var dropout: Double = 0
 
+    @Option(help: "Override federated.aggregation: plain, secagg (secure aggregation) or ddg (distributed discrete Gaussian).")
+    var aggregation: String?
+
     @Flag(help: "Print the final summary as one JSON object (progress goes to stderr).")
     var json = false
 
@@ -74,6 +83,7 @@ struct FederatedSimulateCommand: ParsableCommand {
             pipeline.federated.rounds = rounds
         }
         if let output { pipeline.base.output = output }
+        if let aggregation { pipeline.federated.aggregation = try FederatedAggregation(name: aggregation) }
         guard dropout >= 0, dropout < 1 else {
             throw VeilError(.invalidInput, "--dropout must be in [0, 1), got \(dropout)")
         }
@@ -88,13 +98,14 @@ struct FederatedSimulateCommand: ParsableCommand {
             err.write(Data(String(
                 format: "DP-FedAvg: declared N = %d clients, q = %.6g, %d rounds, σ = %.4f, C = %g, target ε = %g at δ = %g (%@)\n",
                 plan.settings.declaredClients, plan.samplingRate, plan.rounds, z, privacy.clipNorm,
-                privacy.targetEpsilon, privacy.delta, privacy.accountant.rawValue).utf8))
+                privacy.targetEpsilon, privacy.delta,
+                plan.distributedGaussian == nil ? privacy.accountant.rawValue : "ddg").utf8))
         }
+        err.write(Data("aggregation: \(plan.settings.aggregation.description)\n".utf8))
         let interval = max(1, plan.rounds / 50)
-        var aggregator = PlainSumAggregator()
         var secure = SecureRandomSource()
         var order = SecureRandomSource()
-        let release = try run.execute(aggregator: &aggregator, dropoutRate: dropout, privacyRandom: &secure,
+        let release = try run.execute(dropoutRate: dropout, privacyRandom: &secure,
                                       orderRandom: &order, progressInterval: interval) { p in
             let line = FederatedProgressLine.text(p) + "\n"
             if json { err.write(Data(line.utf8)) } else { print(line, terminator: ""); fflush(nil) }
@@ -104,6 +115,7 @@ struct FederatedSimulateCommand: ParsableCommand {
                 ("model", .string(release.modelPath)), ("rounds", .number(Double(release.rounds))),
                 ("declared_clients", .number(Double(plan.settings.declaredClients))),
                 ("sampling_rate", .number(plan.samplingRate)),
+                ("aggregation", .string(plan.settings.aggregation.name)),
                 ("epsilon", release.epsilon.map { .number($0) } ?? .null),
                 ("delta", plan.privacy.map { .number($0.delta) } ?? .null),
                 ("noise_multiplier", plan.noiseMultiplier.map { .number($0) } ?? .null),
@@ -121,7 +133,8 @@ struct FederatedSimulateCommand: ParsableCommand {
             print("wrote \(release.modelPath)")
             if let epsilon = release.epsilon, let privacy = plan.privacy, let z = plan.noiseMultiplier {
                 print(String(format: "privacy: client-level ε = %.4f at δ = %g (%@), %d rounds, q = %.6g, σ = %.4f, C = %g",
-                             epsilon, privacy.delta, privacy.accountant.rawValue, release.rounds, plan.samplingRate, z,
+                             epsilon, privacy.delta, release.card.accountant ?? privacy.accountant.rawValue,
+                             release.rounds, plan.samplingRate, z,
                              privacy.clipNorm))
             } else {
                 print("privacy: none — FedAvg without differential privacy")
@@ -130,6 +143,7 @@ struct FederatedSimulateCommand: ParsableCommand {
                 print(String(format: "test: accuracy %.4f, loss %.4f on %d examples", evaluation.accuracy, evaluation.loss,
                              evaluation.examples))
             }
+            print("aggregation: \(plan.settings.aggregation.description)")
             print(String(format: "time: %.1f s", release.seconds))
             if let reservation = release.reservation, let ledgerPath = release.ledgerPath {
                 print("ledger: charged ε \(reservation.cost.epsilon), δ \(reservation.cost.delta) to \(reservation.scope) "
