@@ -60,6 +60,15 @@ struct DPFTRLTests {
         #expect(throws: VeilError.self) {
             try FederatedPlan(settings: momentum, privacy: PrivacySettings(targetEpsilon: 2, delta: 1e-5, clipNorm: 1))
         }
+        // Clients from a data column are refused: one person more or less would move others between rounds.
+        var column = Self.settings()
+        column.clients = .column("person_id")
+        do {
+            _ = try FederatedPlan(settings: column, privacy: PrivacySettings(targetEpsilon: 2, delta: 1e-5, clipNorm: 1))
+            Issue.record("dp-ftrl with clients from a column was accepted")
+        } catch let error as VeilError {
+            #expect(error.message.contains("dp-ftrl needs clients from a split"), "\(error.message)")
+        }
         // A pass begun counts whole.
         #expect(calibrated.event(rounds: 11) == FederatedPlan.ftrlEvent(noiseMultiplier: calibrated.noiseMultiplier!,
                                                                          height: 4, passes: 2))

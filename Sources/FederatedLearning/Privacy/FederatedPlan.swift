@@ -78,6 +78,14 @@ public struct FederatedPlan: Sendable {
             guard settings.adaptiveClipping == nil else {
                 throw VeilError(.invalidParameter, "adaptive clipping is available with dp-fedavg, not dp-ftrl")
             }
+            // The tree's accounting (h nodes per client per pass) holds for a fixed population that only changes a
+            // client's own update. Clients dealt out by position from a data column are not that: adding or removing
+            // one person moves every later client into another round, and so changes many nodes.
+            if case .column = settings.clients {
+                throw VeilError(.invalidParameter, "dp-ftrl needs clients from a split of the data set: with clients "
+                                + "from a column, one person more or less would move other clients between rounds, "
+                                + "which its accounting does not cover; use dp-fedavg (Poisson sampling)")
+            }
             guard settings.serverOptimizer == .sgd(momentum: 0) else {
                 throw VeilError(.invalidParameter, "dp-ftrl steps along the noisy prefix sums itself: leave "
                                 + "server_optimizer at sgd without server_momentum (server_learning_rate is its η)")

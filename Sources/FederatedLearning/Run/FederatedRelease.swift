@@ -75,7 +75,9 @@ struct FederatedRelease: Sendable {
     func card(roundsRun: Int) throws -> PrivacyCard {
         let f = plan.settings
         var notes = [
-            "federated: \(f.rounds) rounds planned, \(roundsRun) run; each round Poisson-samples clients at rate q; "
+            "federated: \(f.rounds) rounds planned, \(roundsRun) run; "
+                + (f.algorithm == .dpFTRL ? "each pass deals every client into one round, no sampling; "
+                                          : "each round Poisson-samples clients at rate q; ")
                 + "a client trains locally (\(local.epochs) epochs, batch \(local.batchSize), \(local.optimizer.name), "
                 + "learning rate \(local.learningRate)); server optimiser \(f.serverOptimizer.name) at learning rate "
                 + "\(f.serverLearningRate)",

@@ -128,6 +128,7 @@ public struct FederatedRun {
         guard dropoutRate >= 0, dropoutRate < 1 else {
             throw VeilError.invalidParameter("dropout rate", dropoutRate, allowed: "in [0, 1)")
         }
+        try ParameterCheck.count(progressInterval, name: "progress interval", minimum: 1)
         var rounds = try FederatedRounds(plan: plan, local: local, model: model, clientCount: data.clients.count)
         let reservation = try releasing.reserve()
         let started = Date()

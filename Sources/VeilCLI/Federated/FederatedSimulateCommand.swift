@@ -96,8 +96,8 @@ struct FederatedSimulateCommand: ParsableCommand {
         if let privacy = plan.privacy, let z = plan.noiseMultiplier {
             // Declared and derived settings only: the number of clients found in the data is never printed.
             err.write(Data(String(
-                format: "DP-FedAvg: declared N = %d clients, q = %.6g, %d rounds, σ = %.4f, C = %g, target ε = %g at δ = %g (%@)\n",
-                plan.settings.declaredClients, plan.samplingRate, plan.rounds, z, privacy.clipNorm,
+                format: "%@: declared N = %d clients, q = %.6g, %d rounds, σ = %.4f, C = %g, target ε = %g at δ = %g (%@)\n",
+                plan.settings.algorithm == .dpFTRL ? "DP-FTRL" : "DP-FedAvg", plan.settings.declaredClients, plan.samplingRate, plan.rounds, z, privacy.clipNorm,
                 privacy.targetEpsilon, privacy.delta,
                 plan.distributedGaussian == nil ? privacy.accountant.rawValue : "ddg").utf8))
         }
