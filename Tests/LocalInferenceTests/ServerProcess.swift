@@ -4,64 +4,14 @@ import Foundation
 import Glibc
 #endif
 
-/// A `veil serve` process started by a test on a free loopback port (`--port 0`; the port is read from
-/// its first line on standard output), with its standard error in a log file of the test's folder.
-final class ServerProcess: @unchecked Sendable {
-    let process = Process()
-    let port: Int
-    let logFile: URL
-    var pid: Int32 { process.processIdentifier }
+/// A `veil serve` process started by a test on a free loopback port, with its own `TMPDIR` (`folder/tmp`).
+typealias ServerProcess = VeilServerProcess
 
-    enum Failure: Error { case didNotStart(String) }
-
-    /// Starts `veil serve ARGUMENTS --port 0` in `folder` (its working folder; `TMPDIR` is `folder/tmp`).
-    init(_ arguments: [String], folder: URL) throws {
-        logFile = folder.appendingPathComponent("serve.log")
-        let temporary = folder.appendingPathComponent("tmp")
-        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        process.executableURL = veilExecutableURL()
-        process.arguments = ["serve"] + arguments + ["--port", "0"]
-        process.currentDirectoryURL = folder
-        var environment = ProcessInfo.processInfo.environment
-        environment["TMPDIR"] = temporary.path
-        process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = try FileHandle(forWritingTo: logFile)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // The first line names the address; wait for it at most 60 s.
-        let reader = out.fileHandleForReading
-        let deadline = Date().addingTimeInterval(60)
-        var text = ""
-        while !text.contains("\n"), Date() < deadline, process.isRunning {
-            let chunk = reader.availableData
-            if chunk.isEmpty { usleep(10_000) } else { text += String(decoding: chunk, as: UTF8.self) }
-        }
-        guard let range = text.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression),
-              let port = Int(text[range].split(separator: ":").last ?? "") else {
-            if process.isRunning { process.terminate() }
-            throw Failure.didNotStart(text + ((try? String(contentsOf: logFile, encoding: .utf8)) ?? ""))
-        }
-        self.port = port
-        // Keep draining standard output so the server never blocks on a full pipe.
-        reader.readabilityHandler = { handle in _ = handle.availableData }
+extension VeilServerProcess {
+    /// Starts `veil serve ARGUMENTS --port 0` in `folder`, standard error in `folder/serve.log`.
+    convenience init(_ arguments: [String], folder: URL) throws {
+        try self.init(["serve"] + arguments, folder: folder, logName: "serve", privateTemporaryFolder: true)
     }
-
-    /// Sends SIGTERM and waits at most `timeout` seconds; returns the exit status (SIGKILL after the timeout).
-    @discardableResult
-    func stop(timeout: TimeInterval = 30) -> Int32 {
-        if process.isRunning { kill(pid, SIGTERM) }
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
-        return process.terminationStatus
-    }
-
-    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
-
-    deinit { if process.isRunning { kill(pid, SIGKILL) } }
 }
 
 /// HTTP/1.1 over a plain loopback socket, for requests no HTTP library would send (truncated bodies,

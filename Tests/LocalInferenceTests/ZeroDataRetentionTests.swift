@@ -9,29 +9,6 @@ import Testing
 /// file the server wrote or could write and of its process memory. Linux only (`/proc`).
 @Suite("veil serve keeps no request data", .serialized)
 struct ZeroDataRetentionTests {
-    /// Where `needles` occur in the writable memory of process `pid` (`/proc/PID/maps` + `/proc/PID/mem`):
-    /// each needle found maps to the number of regions holding it.
-    static func searchMemory(pid: Int32, for needles: [Data]) throws -> [Data: Int] {
-        let maps = try String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)
-        let mem = open("/proc/\(pid)/mem", O_RDONLY)
-        guard mem >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EACCES) }
-        defer { close(mem) }
-        var found: [Data: Int] = [:]
-        for line in maps.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 2, fields[1].hasPrefix("rw") else { continue }
-            let bounds = fields[0].split(separator: "-").compactMap { UInt64($0, radix: 16) }
-            guard bounds.count == 2, bounds[1] > bounds[0], bounds[1] - bounds[0] <= 1 << 31 else { continue }
-            let size = Int(bounds[1] - bounds[0])
-            var region = Data(count: size)
-            let read = region.withUnsafeMutableBytes { pread(mem, $0.baseAddress, size, off_t(Int64(bitPattern: bounds[0]))) }
-            guard read > 0 else { continue }
-            region.count = read
-            for needle in needles where region.range(of: needle) != nil { found[needle, default: 0] += 1 }
-        }
-        return found
-    }
-
     /// The files under `folder` whose bytes contain any of `needles`.
     static func filesContaining(_ needles: [Data], under folder: URL) -> [String] {
         var hits: [String] = []
@@ -83,7 +60,7 @@ struct ZeroDataRetentionTests {
         var found: [Data: Int] = [:]
         for _ in 0..<5 {
             usleep(500_000)
-            found = try Self.searchMemory(pid: server.pid, for: canaries + [Data(control.utf8)])
+            found = try searchProcessMemory(pid: server.pid, for: canaries + [Data(control.utf8)])
             if canaries.allSatisfy({ found[$0, default: 0] == 0 }) { break }
         }
         #expect(found[Data(control.utf8), default: 0] > 0, "the memory search found its control string")

@@ -5,56 +5,15 @@ import Foundation
 import Glibc
 #endif
 
-/// A `veil service` process started by a test on a free loopback port (`--port 0`; the port is read from its first
-/// line on standard output), with its standard error (the request log) in a file of the test's folder.
-final class ServiceProcess: @unchecked Sendable {
-    let process = Process()
-    let port: Int
-    let logFile: URL
-    var pid: Int32 { process.processIdentifier }
+/// A `veil service` process started by a test on a free loopback port, its request log in the test's folder.
+typealias ServiceProcess = VeilServerProcess
 
-    enum Failure: Error { case didNotStart(String) }
-
-    init(config: URL, folder: URL, extra: [String] = []) throws {
-        logFile = folder.appendingPathComponent("service-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        process.executableURL = veilExecutableURL()
-        process.arguments = ["service", "--config", config.path, "--port", "0"] + extra
-        process.currentDirectoryURL = folder
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = try FileHandle(forWritingTo: logFile)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let reader = out.fileHandleForReading
-        let deadline = Date().addingTimeInterval(60)
-        var text = ""
-        while !text.contains("\n"), Date() < deadline, process.isRunning {
-            let chunk = reader.availableData
-            if chunk.isEmpty { usleep(10_000) } else { text += String(decoding: chunk, as: UTF8.self) }
-        }
-        guard let range = text.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression),
-              let port = Int(text[range].split(separator: ":").last ?? "") else {
-            if process.isRunning { process.terminate() }
-            throw Failure.didNotStart(text + ((try? String(contentsOf: logFile, encoding: .utf8)) ?? ""))
-        }
-        self.port = port
-        reader.readabilityHandler = { handle in _ = handle.availableData }
+extension VeilServerProcess {
+    /// Starts `veil service --config CONFIG --port 0 EXTRA` in `folder`.
+    convenience init(config: URL, folder: URL, extra: [String] = []) throws {
+        try self.init(["service", "--config", config.path] + extra, folder: folder,
+                      logName: "service-\(UUID().uuidString)")
     }
-
-    /// Sends `signal` and waits at most `timeout` seconds; returns the exit status (SIGKILL after the timeout).
-    @discardableResult
-    func stop(signal: Int32 = SIGTERM, timeout: TimeInterval = 30) -> Int32 {
-        if process.isRunning { kill(pid, signal) }
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
-        return process.terminationStatus
-    }
-
-    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
-
-    deinit { if process.isRunning { kill(pid, SIGKILL) } }
 
     /// One HTTP/1.1 request on a new loopback connection (`Connection: close`); the status and the body.
     func exchange(_ method: String, _ path: String, token: String?, json: [String: Any]? = nil,
