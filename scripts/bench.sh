@@ -20,6 +20,17 @@ echo "== veil serve under wrk" >&2
 bash scripts/bench_inference_server.sh "$(dirname "$BENCH")/veil" "$BENCH" | tee "$OUT/inference-server.json" \
     || echo '{"area": "inference-server", "error": "the server benchmark failed"}' | tee "$OUT/inference-server.json"
 
+# Private SQL accuracy beside SmartNoise SQL on the same file and costs (its own venv, .build/pysnsql).
+echo "== sql accuracy beside SmartNoise SQL" >&2
+bash scripts/bench_sql_accuracy.sh "$BENCH" 1000000 20 \
+    || echo '{"area": "sql-accuracy", "error": "the accuracy comparison failed"}' | tee "$OUT/sql-accuracy.json"
+
+# Secure aggregation beside Flower's SecAgg+ (its own venv, .build/secagg-venv). n = 100 only: Flower's round at
+# n = 1,000 takes over an hour on two cores; run scripts/secagg_reference.py --clients 1000 for it.
+echo "== Flower SecAgg+ (n = 100)" >&2
+python3 scripts/secagg_reference.py --clients 100 | tee "$OUT/secagg-reference.json" \
+    || echo '{"area": "secagg-reference", "error": "the Flower reference failed"}' | tee "$OUT/secagg-reference.json"
+
 # Reference libraries: optional (they need PyPI); a failure here is reported, not fatal.
 VENV=.build/pyref
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import dp_accounting, opendp' 2>/dev/null; then

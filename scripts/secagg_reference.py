@@ -23,7 +23,7 @@ vector; its Shamir sharing is pycryptodome's over GF(2^128); its PRG is numpy's 
 the shared secret. The figures compare the two systems as shipped, not identical work.
 
 Usage (the venv lives under .build/, made on first use):
-    python3 scripts/reference_bench_secagg.py [--clients 100,1000] [--parameters 100000] [--dropouts 0,0.1]
+    python3 scripts/secagg_reference.py [--clients 100,1000] [--parameters 100000] [--dropouts 0,0.1]
 """
 
 import argparse
