@@ -68,7 +68,9 @@ struct EvaluateCommand: ParsableCommand {
         } else {
             print(String(format: "accuracy %.4f, loss %.4f on %d examples", result.accuracy, result.loss, result.examples))
             if card.differentiallyPrivate, let e = card.epsilon, let d = card.delta {
-                print(String(format: "model trained with DP-SGD: ε = %.4f at δ = %g (%@)", e, d, card.accountant ?? "?"))
+                // The card's privacy unit says which guarantee: per example (DP-SGD) or per client (federated).
+                print(String(format: "model trained with differential privacy: ε = %.4f at δ = %g per %@ (%@)", e, d,
+                             card.privacyUnit, card.accountant ?? "?"))
             } else {
                 print("model trained WITHOUT differential privacy")
             }
