@@ -87,28 +87,26 @@ public struct FederatedRun {
         dropoutRate: Double = 0, privacyRandom: inout P, orderRandom: inout O,
         progressInterval: Int = 1, progress: (FederatedProgress) -> Void = { _ in }
     ) throws -> Release {
+        // The protocol's aggregators drop clients inside the protocol; the plain sum drops them before training.
+        var aggregator: any UpdateAggregator
         switch plan.settings.aggregation {
         case .plain:
-            var aggregator = PlainSumAggregator()
-            return try execute(aggregator: &aggregator, dropoutRate: dropoutRate, privacyRandom: &privacyRandom,
-                               orderRandom: &orderRandom, progressInterval: progressInterval, progress: progress)
+            aggregator = PlainSumAggregator()
         case .secureAggregation:
             guard let quantizer = plan.updateQuantizer else {
                 throw VeilError(.invalidParameter, "aggregation secagg needs a privacy target with clip_norm")
             }
-            var aggregator = try SecureAggregationAggregator(quantizer: quantizer, dropoutRate: dropoutRate,
-                                                             random: SecureRandomSource())
-            return try execute(aggregator: &aggregator, dropoutRate: 0, privacyRandom: &privacyRandom,
-                               orderRandom: &orderRandom, progressInterval: progressInterval, progress: progress)
+            aggregator = try SecureAggregationAggregator(quantizer: quantizer, dropoutRate: dropoutRate,
+                                                         random: SecureRandomSource())
         case .distributedDiscreteGaussian:
             guard let ddg = plan.distributedGaussian else {
                 throw VeilError(.invalidParameter, "aggregation ddg needs a privacy target")
             }
-            var aggregator = try DistributedGaussianAggregator(plan: ddg, dropoutRate: dropoutRate,
-                                                               random: SecureRandomSource())
-            return try execute(aggregator: &aggregator, dropoutRate: 0, privacyRandom: &privacyRandom,
-                               orderRandom: &orderRandom, progressInterval: progressInterval, progress: progress)
+            aggregator = try DistributedGaussianAggregator(plan: ddg, dropoutRate: dropoutRate, random: SecureRandomSource())
         }
+        return try execute(aggregator: &aggregator, dropoutRate: plan.settings.aggregation == .plain ? dropoutRate : 0,
+                           privacyRandom: &privacyRandom, orderRandom: &orderRandom, progressInterval: progressInterval,
+                           progress: progress)
     }
 
     /// Reserves the planned run, runs every round, writes the model file and commits the reservation.
