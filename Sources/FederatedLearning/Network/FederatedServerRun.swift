@@ -13,16 +13,14 @@ import PrivateTraining
 /// if the run stops early.
 public struct FederatedServerRun {
     /// The model file written and the run's figures.
+    @dynamicMemberLookup
     public struct Release: Sendable {
-        public var modelPath: String
-        public var card: PrivacyCard
-        public var rounds: Int
-        public var epsilon: Double?
-        public var seconds: Double
-        public var reservation: Reservation?
-        public var ledgerPath: String?
-        /// Updates refused, by reason.
+        /// What the run released and spent, as a simulated run reports it (no test-split evaluation).
+        public var run: FederatedRun.Release
+        /// Updates refused, by kind.
         public var refusals: [String: Int]
+
+        public subscript<T>(dynamicMember keyPath: KeyPath<FederatedRun.Release, T>) -> T { run[keyPath: keyPath] }
     }
 
     public let pipeline: FederatedPipeline
@@ -144,12 +142,15 @@ public struct FederatedServerRun {
                     clipNorm: rounds.clipNorm, elapsedSeconds: Date().timeIntervalSince(started)))
             }
             await coordinator.finish()
-            let (card, _) = try releasing.release(model: rounds.model, roundsRun: rounds.roundsDone, reservation: reservation)
+            let (card, digest) = try releasing.release(model: rounds.model, roundsRun: rounds.roundsDone,
+                                                      reservation: reservation)
             // Clients polling for work learn that the run is over before the server stops.
             try? await Task.sleep(for: .seconds(1.5))
-            return Release(modelPath: pipeline.base.output, card: card, rounds: rounds.roundsDone, epsilon: card.epsilon,
-                           seconds: Date().timeIntervalSince(started), reservation: reservation,
-                           ledgerPath: releasing.charger?.ledgerPath, refusals: await coordinator.refusals)
+            let run = FederatedRun.Release(
+                modelPath: pipeline.base.output, card: card, rounds: rounds.roundsDone, epsilon: card.epsilon,
+                seconds: Date().timeIntervalSince(started), modelDigest: digest, reservation: reservation,
+                ledgerPath: releasing.charger?.ledgerPath, evaluation: nil)
+            return Release(run: run, refusals: await coordinator.refusals)
         } catch {
             releasing.stopEarly(reservation, roundsRun: rounds.roundsDone)
             throw error
