@@ -87,6 +87,34 @@ struct ServiceBudgetTests {
         #expect(try fixture.ledger.charges(scope: "health_panel").isEmpty)
     }
 
+    @Test("hostile raw bodies (broken JSON, deep nesting, ε of -0, 1e400, NaN, a huge SQL text) get 4xx and charge nothing")
+    func hostileRawBodies() async throws {
+        let fixture = try ServiceFixture()
+        let sql = #""sql": "SELECT COUNT(*) FROM visits""#
+        let bodies: [(String, String)] = [
+            ("broken JSON", #"{"sql": "SELECT COUNT(*) FROM visits", "epsilon": "#),
+            ("not an object", "[1, 2, 3]"),
+            ("10,000 nested arrays", "{" + sql + #", "epsilon": 1, "x": "# + String(repeating: "[", count: 10_000)
+                + String(repeating: "]", count: 10_000) + "}"),
+            ("ε = -0", "{" + sql + #", "epsilon": -0}"#),
+            ("ε = 1e400", "{" + sql + #", "epsilon": 1e400}"#),
+            ("ε = NaN", "{" + sql + #", "epsilon": NaN}"#),
+            ("a 2 MB query", #"{"sql": "SELECT COUNT(*) FROM visits WHERE "# + String(repeating: "x = 1 OR ", count: 200_000)
+                + #"x = 1", "epsilon": 1}"#),
+        ]
+        for (label, text) in bodies {
+            let answer = try await fixture.send("POST", "/v1/datasets/health_panel/queries", as: "ana", body: Data(text.utf8))
+            #expect((400..<500).contains(answer.status), "\(label): \(answer.status)")
+            #expect(answer.object["error"] != nil, "\(label): \(String(decoding: answer.body.prefix(300), as: UTF8.self))")
+        }
+        #expect(try fixture.ledger.charges(scope: "health_panel").isEmpty)
+        // A δ that underflows to −0 reads as 0, as on the command line: answered, and charged δ 0.
+        let underflow = try await fixture.send("POST", "/v1/datasets/health_panel/queries", as: "ana",
+                                               body: Data(("{" + sql + #", "epsilon": 1, "delta": -1e-400}"#).utf8))
+        #expect(underflow.status == 200, "\(String(decoding: underflow.body.prefix(300), as: UTF8.self))")
+        #expect(try fixture.ledger.charges(scope: "health_panel").map { $0.reservation.cost.delta.sign == .plus && $0.reservation.cost.delta == 0 } == [true])
+    }
+
     @Test("the configuration file: paths relative to it, limits, and refusals of secrets in place of digests")
     func configurationFile() throws {
         let fixture = try ServiceFixture()

@@ -62,7 +62,13 @@ final class ServiceFixture: @unchecked Sendable {
     /// Sends a request as `account` (nil: no token).
     func send(_ method: String, _ path: String, as account: String?, json: [String: Any]? = nil,
               parameters: [String: String] = [:]) async throws -> (status: Int, object: [String: Any], body: Data) {
-        let body = try json.map { try JSONSerialization.data(withJSONObject: $0) } ?? Data()
+        try await send(method, path, as: account, body: try json.map { try JSONSerialization.data(withJSONObject: $0) } ?? Data(),
+                       parameters: parameters)
+    }
+
+    /// Sends `body` as it is (bytes no JSON library would write).
+    func send(_ method: String, _ path: String, as account: String?, body: Data,
+              parameters: [String: String] = [:]) async throws -> (status: Int, object: [String: Any], body: Data) {
         let authorization = account.map { "Bearer \(secrets[$0] ?? $0)" }
         let response = await service.respond(to: ServiceRequest(method: method, path: path, parameters: parameters,
                                                                 authorization: authorization, body: body))
