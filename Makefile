@@ -2,6 +2,8 @@
 # Debian packages Veil links against first).
 SHELL := /bin/bash
 DEBIAN_PACKAGES := libopenblas-dev libgsl-dev libsqlite3-dev sqlite3 zlib1g-dev dataset-fashion-mnist openssl curl python3
+# The PostgreSQL tests run against a throw-away server (scripts/with-postgres.sh); only `make test` installs it.
+TEST_PACKAGES := postgresql
 # The query service's browser test drives Debian's chromium (installed by `make browser-test` only).
 BROWSER_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -32,13 +34,15 @@ release: deps
 	swift build -c release --product veil
 	swift build -c release --product veil-bench
 
-## test: the whole test suite
+## test: the whole test suite (with a throw-away PostgreSQL server on loopback for the PostgreSQL tests)
 test: deps
-	swift test
+	$(call install_missing,$(TEST_PACKAGES))
+	bash scripts/with-postgres.sh swift test
 
 ## test-release: the suite on the optimised build (runs the accountants' full reference sets)
 test-release: deps
-	swift test -c release
+	$(call install_missing,$(TEST_PACKAGES))
+	bash scripts/with-postgres.sh swift test -c release
 
 ## browser-test: the query service's web console in headless chromium (screenshot: docs/images/service-console.png)
 browser-test: build

@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "QueryService", targets: ["QueryService"]),
         .library(name: "FederatedLearning", targets: ["FederatedLearning"]),
         .library(name: "SecureAggregation", targets: ["SecureAggregation"]),
+        .library(name: "PostgresClient", targets: ["PostgresClient"]),
         .executable(name: "veil", targets: ["VeilCLI"]),
         .executable(name: "veil-bench", targets: ["VeilBench"]),
     ],
@@ -32,6 +33,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // MARK: System libraries (Debian: libgsl-dev, libopenblas-dev)
@@ -160,6 +164,18 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "PostgresClient",
+            dependencies: [
+                "Mechanisms",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: Executables
         .executableTarget(
             name: "VeilCLI",
@@ -183,7 +199,7 @@ let package = Package(
         // MARK: Tests
         .target(
             name: "_TestSupport",
-            dependencies: ["Mechanisms", "CGSL", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Mechanisms", "CGSL", "PostgresClient", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/_TestSupport"
         ),
         .testTarget(name: "MechanismsTests", dependencies: ["Mechanisms", "_TestSupport"]),
@@ -194,6 +210,7 @@ let package = Package(
         ),
         .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport", "VeilCLI", "BudgetLedger", "SecureAggregation"]),
         .testTarget(name: "BudgetLedgerTests", dependencies: ["BudgetLedger", "_TestSupport"]),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "_TestSupport"]),
         .testTarget(
             name: "PrivateSQLTests",
             dependencies: ["PrivateSQL", "BudgetLedger", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
