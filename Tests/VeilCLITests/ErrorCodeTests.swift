@@ -2,6 +2,7 @@ import _TestSupport
 import BudgetLedger
 import Foundation
 import GRDB
+import PostgresClient
 import PrivateSQL
 import SecureAggregation
 import Testing
@@ -15,7 +16,8 @@ struct ErrorCodeTests {
         (.budgetExhausted, 3), (.unknownScope, 2), (.unknownReservation, 2), (.ledgerConflict, 2),
         (.ledgerUnavailable, 2), (.ledgerDamaged, 1), (.reservationRefunded, 1), (.ledgerStorage, 1),
         (.fileNotWritten, 1), (.invalidQuery, 2), (.queryRefused, 2), (.invalidMetadata, 2), (.queryTimeout, 1),
-        (.queryFailed, 1), (.messageRefused, 2), (.sharesRefused, 2), (.roundAborted, 1),
+        (.queryFailed, 1), (.messageRefused, 2), (.sharesRefused, 2), (.roundAborted, 1), (.databaseUnavailable, 1),
+        (.databaseError, 1),
     ]
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
