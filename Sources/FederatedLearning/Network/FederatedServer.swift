@@ -67,9 +67,44 @@ public struct FederatedServer: Sendable {
             case .train(let round, let model):
                 var buffer = ByteBuffer()
                 buffer.writeBytes(model)
-                return Response(status: .ok, headers: [.contentType: "application/octet-stream",
-                                                       HTTPField.Name("Veil-Round")!: "\(round)"],
-                                body: .init(byteBuffer: buffer))
+                var headers: HTTPFields = [.contentType: "application/octet-stream", HTTPField.Name("Veil-Round")!: "\(round)"]
+                if let index = await coordinator.secureIndex(for: id) { headers[HTTPField.Name("Veil-SecAgg-Index")!] = "\(index)" }
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
+            }
+        }
+        router.post("/federated/v1/secagg/:round") { request, context in
+            var request = request
+            guard let id = client(request) else { return Self.json(401, "unknown client or wrong token") }
+            guard let round = context.parameters.get("round").flatMap({ Int($0) }) else {
+                return Self.json(400, "the round must be an integer")
+            }
+            if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maximumBody {
+                return Self.json(413, "the message exceeds \(maximumBody) bytes")
+            }
+            let body: ByteBuffer
+            do { body = try await request.collectBody(upTo: maximumBody) } catch {
+                return Self.json(413, "the message exceeds \(maximumBody) bytes or was cut short")
+            }
+            do {
+                try await coordinator.receiveSecure(client: id, round: round, bytes: Array(body.readableBytesView))
+                return Self.json(200, nil)
+            } catch let refusal as RoundCoordinator.Refusal {
+                return Self.json(refusal.status, refusal.reason)
+            }
+        }
+        router.get("/federated/v1/secagg/:round/:step") { request, context in
+            guard let id = client(request) else { return Self.json(401, "unknown client or wrong token") }
+            guard let round = context.parameters.get("round").flatMap({ Int($0) }),
+                  let step = context.parameters.get("step").flatMap({ Int($0) }) else {
+                return Self.json(400, "the round and the step must be integers")
+            }
+            switch await coordinator.secureMessage(client: id, round: round, step: step) {
+            case .wait: return Response(status: .noContent)
+            case .gone: return Self.json(410, "no further part in round \(round): it aborted, or the step went on without this client")
+            case .message(let bytes):
+                var buffer = ByteBuffer()
+                buffer.writeBytes(bytes)
+                return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: buffer))
             }
         }
         router.post("/federated/v1/update/:round") { request, context in

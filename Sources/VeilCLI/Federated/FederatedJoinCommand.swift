@@ -35,6 +35,11 @@ struct FederatedJoinCommand: ParsableCommand {
     @Flag(help: .hidden)
     var exitBeforeSending = false
 
+    /// Leaves a round of secure aggregation right after sending the message of this step (keys, shares,
+    /// masked-input): a dropout the protocol must recover from.
+    @Option(help: .hidden)
+    var leaveAfter: String?
+
     func run() throws {
         guard let raw = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
             throw VeilError(.invalidInput, "token file not found: \(tokenFile)")
@@ -45,6 +50,14 @@ struct FederatedJoinCommand: ParsableCommand {
         let client = FederatedClient(url: url, clientID: clientId, token: token, dataPath: data, table: table,
                                      timeout: .milliseconds(Int64(timeout * 1000)))
         let exitBeforeSending = self.exitBeforeSending
+        var leaveAfter: FederatedClient.SecureStep?
+        if let name = self.leaveAfter {
+            guard let step = FederatedClient.SecureStep(rawValue: name) else {
+                throw VeilError(.invalidInput, "--leave-after must be keys, shares, masked-input or unmasking")
+            }
+            leaveAfter = step
+        }
+        let leave = leaveAfter
         let done = DispatchSemaphore(value: 0)
         let box = JoinOutcome()
         Task.detached {
@@ -56,6 +69,12 @@ struct FederatedJoinCommand: ParsableCommand {
                     // Drops out mid-round: trained, never sends (a fault the server must absorb).
                     if exitBeforeSending {
                         print("round \(round): leaving before sending the update")
+                        fflush(nil)
+                        Foundation.exit(0)
+                    }
+                }, afterSending: { round, step in
+                    if step == leave {
+                        print("round \(round): leaving after sending \(step.rawValue)")
                         fflush(nil)
                         Foundation.exit(0)
                     }

@@ -16,6 +16,12 @@ struct FederatedServeCommand: ParsableCommand {
         the round goes on. Refused with a reason, the round going on: unknown clients or wrong tokens (401), \
         oversized (413), malformed, wrong-shape or non-finite updates (422), replays and duplicates (409).
 
+        With aggregation: secagg or ddg the clients clip and encode their updates and run SecAgg+ with the \
+        server (advertise keys, encrypted shares routed through the server, masked inputs, unmasking with \
+        dropout recovery); the server learns only the sum. --round-deadline then bounds each step of the \
+        protocol. A round that falls below the protocol's minimum of clients aborts, releases nothing, and \
+        stops the run (the reservation is kept, as with `veil federated simulate`).
+
         The roster holds `CLIENT-ID SHA256-OF-TOKEN` lines (`veil federated token` adds one). The server needs \
         no data: the model's inputs are the pipeline's data.feature_columns. The whole run is reserved in \
         privacy.ledger_scope before round 1, as with `veil federated simulate`.
