@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import PrivateTraining
 import SecureAggregation
+import ServerTLS
 
 /// One client of a federated run (`veil federated join`), over AsyncHTTPClient: it asks the server for work,
 /// trains locally on its own data from the round's model with the server's local-training settings, and sends
@@ -30,7 +31,12 @@ public struct FederatedClient: Sendable {
     /// The largest response body accepted (the model).
     public let maximumBodyBytes = 256 << 20
 
-    public init(url: String, clientID: String, token: String, dataPath: String, table: String?, timeout: Duration) {
+    /// PEM certificates trusted for an https server instead of the system's roots (nil: the system's).
+    public let certificateAuthority: String?
+
+    public init(url: String, clientID: String, token: String, dataPath: String, table: String?, timeout: Duration,
+                certificateAuthority: String? = nil) {
+        self.certificateAuthority = certificateAuthority
         self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
         self.clientID = clientID
         self.token = token
@@ -55,7 +61,8 @@ public struct FederatedClient: Sendable {
             throw VeilError(.invalidParameter, "\(url): the client's token is only sent over https, or over http to a "
                             + "loopback address")
         }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(
+            tlsConfiguration: try ServerTLS.clientConfiguration(certificateAuthority: certificateAuthority)))
         do {
             let outcome = try await loop(client, onRound: onRound, beforeSending: beforeSending, afterSending: afterSending)
             try await client.shutdown()

@@ -1,10 +1,12 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import HTTPTypes
 import Logging
 import Mechanisms
 import NIOCore
+import ServerTLS
 
 /// The aggregator's HTTP endpoints (Hummingbird), over a ``RoundCoordinator``:
 ///
@@ -27,6 +29,20 @@ public struct FederatedServer: Sendable {
         public var port = 0
         /// The largest update body accepted.
         public var maximumBodyBytes = 64 << 20
+        /// TLS: PEM certificate chain and private key files (HTTPS); nil for plain HTTP, on loopback only.
+        public var tlsCertificate: String?
+        public var tlsKey: String?
+
+        /// Refuses a certificate without a key (or the reverse) and any address but loopback without TLS.
+        public func validate() throws {
+            guard (tlsCertificate == nil) == (tlsKey == nil) else {
+                throw VeilError(.invalidParameter, "--tls-cert and --tls-key go together")
+            }
+            guard LoopbackHost.contains(host) || tlsCertificate != nil else {
+                throw VeilError(.invalidParameter, "refusing to listen on \(host) without TLS: an address other than "
+                                + "loopback needs --tls-cert and --tls-key")
+            }
+        }
 
         public init() {}
     }
@@ -47,9 +63,12 @@ public struct FederatedServer: Sendable {
 
     /// Runs until the surrounding task is cancelled; `onListening` gets the bound port.
     public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
-        guard LoopbackHost.contains(configuration.host) else {
-            throw VeilError(.invalidParameter, "refusing to listen on \(configuration.host): the federated server binds "
-                            + "loopback only (put a TLS-terminating proxy in front of it for other networks)")
+        try configuration.validate()
+        let server: HTTPServerBuilder
+        if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
+            server = try .tls(.http1(), tlsConfiguration: ServerTLS.serverConfiguration(certificate: certificate, key: key))
+        } else {
+            server = .http1()
         }
         let router = Router(context: BasicRequestContext.self)
         let roster = self.roster, coordinator = self.coordinator, decode = self.decode
@@ -130,7 +149,7 @@ public struct FederatedServer: Sendable {
         }
         var logger = Logger(label: "veil.federated")
         logger.logLevel = .critical
-        let app = Application(router: router,
+        let app = Application(router: router, server: server,
                               configuration: ApplicationConfiguration(
                                 address: .hostname(configuration.host, port: configuration.port), serverName: "veil"),
                               onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },

@@ -126,11 +126,9 @@ public struct SecAggServer: Sendable {
             guard m.values.count == configuration.vectorLength else {
                 throw VeilError.refused("client \(sender) sent \(m.values.count) values, not \(configuration.vectorLength)")
             }
-            let bits = configuration.modulus.bits
-            guard m.values.allSatisfy({ $0 & ~bits == 0 }) else {
+            guard configuration.modulus.addIfReduced(m.values, into: &maskedSum) else {
                 throw VeilError.refused("client \(sender) sent a value outside 0 ..< 2^\(configuration.bitWidth)")
             }
-            configuration.modulus.add(m.values, into: &maskedSum)
             maskedSenders.insert(sender)
         case .unmaskingResponse(let m):
             try check(m.sender, sender, step: .unmasking, "unmasking response")
@@ -233,10 +231,12 @@ public struct SecAggServer: Sendable {
         try expectStep(.unmasking)
         let t = configuration.threshold, bitWidth = configuration.bitWidth
         var sum = maskedSum
+        // Every mask to remove, then one blocked pass over the sum (MaskGenerator.apply(_:to:bitWidth:)).
+        var masks: [MaskGenerator.Term] = []
         do {
             for client in maskedSenders.sorted() {
                 let seed = try reconstruct(seedShares[client] ?? [], threshold: t, what: "the self-mask seed of client \(client)")
-                MaskGenerator.apply(seed: seed, sign: -1, to: &sum, bitWidth: bitWidth)
+                masks.append(MaskGenerator.Term(seed: seed, sign: -1))
             }
             for client in Set(shared.keys).subtracting(maskedSenders).sorted() {
                 let raw = try reconstruct(keyShares[client] ?? [], threshold: t, what: "the masking key of client \(client)")
@@ -248,10 +248,10 @@ public struct SecAggServer: Sendable {
                     let seed = try KeyDerivation.derive(key, peer: advertised[neighbour]!.maskingKey, roundID: roundID,
                                                         purpose: KeyDerivation.maskPurpose)
                     // The neighbour added sign(neighbour, client) · mask; take it out.
-                    MaskGenerator.apply(seed: seed, sign: -KeyDerivation.pairwiseSign(neighbour, client), to: &sum,
-                                        bitWidth: bitWidth)
+                    masks.append(MaskGenerator.Term(seed: seed, sign: -KeyDerivation.pairwiseSign(neighbour, client)))
                 }
             }
+            MaskGenerator.apply(masks, to: &sum, bitWidth: bitWidth)
         } catch let error as VeilError {
             let reason = error.code == .roundAborted ? error.message : "round aborted, nothing released: \(error.message)"
             phase = .aborted(reason)

@@ -14,7 +14,7 @@ struct FederatedJoinCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "The server's URL (http://127.0.0.1:PORT).")
+    @Argument(help: "The server's URL (http://127.0.0.1:PORT, or https://HOST:PORT).")
     var url: String
 
     @Option(help: "This client's id in the server's roster.")
@@ -28,6 +28,10 @@ struct FederatedJoinCommand: ParsableCommand {
 
     @Option(help: "The table of a SQLite --data.")
     var table: String?
+
+    @Option(help: ArgumentHelp("PEM certificates to trust for an https server instead of the system's roots "
+                               + "(a private CA or the server's self-signed certificate).", valueName: "file"))
+    var ca: String?
 
     @Option(parsing: .unconditional, help: "Give up after this many seconds.", transform: DecimalArgument.parse)
     var timeout: Double = 3600
@@ -47,8 +51,9 @@ struct FederatedJoinCommand: ParsableCommand {
         let token = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty else { throw VeilError(.invalidInput, "the token file \(tokenFile) is empty") }
         guard timeout > 0, timeout <= 1e6 else { throw VeilError(.invalidInput, "--timeout must be in (0, 1e6] seconds") }
+        if let ca, !FileManager.default.isReadableFile(atPath: ca) { throw VeilError(.invalidInput, "CA file not found: \(ca)") }
         let client = FederatedClient(url: url, clientID: clientId, token: token, dataPath: data, table: table,
-                                     timeout: .milliseconds(Int64(timeout * 1000)))
+                                     timeout: .milliseconds(Int64(timeout * 1000)), certificateAuthority: ca)
         let exitBeforeSending = self.exitBeforeSending
         var leaveAfter: FederatedClient.SecureStep?
         if let name = self.leaveAfter {
