@@ -233,6 +233,7 @@ public struct SecAggServer: Sendable {
         var sum = maskedSum
         // Every mask to remove, then one blocked pass over the sum (MaskGenerator.apply(_:to:bitWidth:)).
         var masks: [MaskGenerator.Term] = []
+        var pairs: [(key: [UInt8], peer: [UInt8], sign: Int)] = []
         do {
             for client in maskedSenders.sorted() {
                 let seed = try reconstruct(seedShares[client] ?? [], threshold: t, what: "the self-mask seed of client \(client)")
@@ -245,12 +246,11 @@ public struct SecAggServer: Sendable {
                     throw VeilError.aborted("the reconstructed masking key of client \(client) does not match its advertised key")
                 }
                 for neighbour in graph.neighbours(of: Int(client)).map(UInt32.init) where maskedSenders.contains(neighbour) {
-                    let seed = try KeyDerivation.derive(key, peer: advertised[neighbour]!.maskingKey, roundID: roundID,
-                                                        purpose: KeyDerivation.maskPurpose)
                     // The neighbour added sign(neighbour, client) · mask; take it out.
-                    masks.append(MaskGenerator.Term(seed: seed, sign: -KeyDerivation.pairwiseSign(neighbour, client)))
+                    pairs.append((raw, advertised[neighbour]!.maskingKey, -KeyDerivation.pairwiseSign(neighbour, client)))
                 }
             }
+            masks += try Self.pairwiseMasks(pairs, roundID: roundID)
             MaskGenerator.apply(masks, to: &sum, bitWidth: bitWidth)
         } catch let error as VeilError {
             let reason = error.code == .roundAborted ? error.message : "round aborted, nothing released: \(error.message)"
@@ -259,6 +259,27 @@ public struct SecAggServer: Sendable {
         }
         phase = .finished
         return sum
+    }
+
+    /// The pairwise masks a dropped client left in its surviving neighbours' inputs: X25519 of its rebuilt masking
+    /// key with each neighbour's public key, then HKDF (``KeyDerivation``) — one agreement per pair, spread over the
+    /// processor's cores.
+    private static func pairwiseMasks(_ pairs: [(key: [UInt8], peer: [UInt8], sign: Int)], roundID: UInt64) throws
+        -> [MaskGenerator.Term] {
+        var seeds = [[UInt8]](repeating: [], count: pairs.count)
+        seeds.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let out = buffer.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: pairs.count) { i in
+                guard let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: pairs[i].key),
+                      let seed = try? KeyDerivation.derive(key, peer: pairs[i].peer, roundID: roundID,
+                                                           purpose: KeyDerivation.maskPurpose) else { return }
+                out[i] = seed
+            }
+        }
+        guard seeds.allSatisfy({ $0.count == 32 }) else {
+            throw VeilError.aborted("a pairwise mask seed of a dropped client could not be derived")
+        }
+        return zip(seeds, pairs).map { MaskGenerator.Term(seed: $0, sign: $1.sign) }
     }
 
     /// Reconstructs from t + 1 shares when there are that many (the extra one checks the others).
