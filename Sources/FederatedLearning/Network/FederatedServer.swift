@@ -17,6 +17,12 @@ import ServerTLS
 ///   with a one-line JSON reason while the round goes on: 413 oversized, 422 malformed, wrong shape, NaN or
 ///   infinite (kept as the client's zero update, ``RoundCoordinator/submit(client:round:decode:)``), 409 a round
 ///   that is not open (late or replayed) or a duplicate, 403 a client not sampled.
+/// - `POST /federated/v1/secagg/{round}` (secure aggregation): one binary SecAgg+ message; 200 when the protocol
+///   accepted it; refused with a reason while the round goes on: 413 oversized, 409 a round that is not open or a
+///   duplicate, 403 a client not sampled, 422 a message the protocol refuses, 410 a round that aborted.
+/// - `GET /federated/v1/secagg/{round}/{step}`: the server's SecAgg+ message of step 1 (key directory), 2 (encrypted
+///   shares) or 3 (unmasking request) for the client; 204 while the step has not begun; 410 when the round aborted
+///   or went on without the client.
 ///
 /// Every request names its client in `Veil-Client` and carries `Authorization: Bearer TOKEN`; an unknown client
 /// or a token whose SHA-256 is not the roster's gets 401 before the body is read.
