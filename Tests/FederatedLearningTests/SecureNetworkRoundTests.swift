@@ -58,9 +58,10 @@ struct SecureNetworkRoundTests {
                                                "refused protocol message": 3])
     }
 
-    @Test("20 client processes, 3 leaving after their shares and 3 after their masked input: every round completes and the model learns")
-    func serverAndClients() throws {
-        let folder = try TemporaryDirectory.make("fed-secagg")
+    @Test("20 client processes, 3 leaving after their shares and 3 after their masked input: every round completes and the model learns",
+          arguments: ["secagg", "ddg"])
+    func serverAndClients(aggregation: String) throws {
+        let folder = try TemporaryDirectory.make("fed-\(aggregation)")
         defer { try? FileManager.default.removeItem(at: folder) }
         try FederatedTestData.writeCSV(rows: 1000, in: folder)
         let lines = try String(contentsOf: folder.appendingPathComponent("train.csv"), encoding: .utf8)
@@ -82,7 +83,7 @@ struct SecureNetworkRoundTests {
         _ = try runVeil(["budget", "create", "fed", "--epsilon", "20", "--delta", "1e-4", "--ledger", ledger])
         let pipeline = folder.appendingPathComponent("fed.yaml").path
         try FederatedTestData.pipeline(folder: folder, clients: 20, perRound: 20, rounds: 2, epsilon: 8,
-                                       extraFederated: "  aggregation: secagg")
+                                       extraFederated: "  aggregation: \(aggregation)")
             .replacingOccurrences(of: "  label_column: label", with: "  label_column: label\n  feature_columns: [x, y]")
             .write(toFile: pipeline, atomically: true, encoding: .utf8)
         let serverOutput = NetworkProcessTests.Lines()
