@@ -50,10 +50,10 @@ public struct FederatedClient: Sendable {
     ///   - onRound: called after each update the server accepted (the round number).
     ///   - beforeSending: called with the round before its update is sent (a test hook: a client that exits here
     ///     drops out mid-round).
-    /// - Throws: `VeilError.invalidInput` when the server refuses the client (401) or its data cannot be read;
-    ///   `VeilError` (failure) when the server cannot be reached or the timeout passes.
     ///   - afterSending: called in a round of secure aggregation with the round and the step whose message was just
     ///     sent (``SecureStep``; a test hook: a client that exits here drops out after that step).
+    /// - Throws: `VeilError.invalidInput` when the server refuses the client (401) or its data cannot be read;
+    ///   `VeilError` (failure) when the server cannot be reached or the timeout passes.
     public func run(onRound: @Sendable (Int) -> Void = { _ in },
                     beforeSending: @Sendable (Int) -> Void = { _ in },
                     afterSending: @Sendable (Int, SecureStep) -> Void = { _, _ in }) async throws -> Outcome {
@@ -112,21 +112,18 @@ public struct FederatedClient: Sendable {
             }
         }
         do {
-            return try await exchange()
+            guard try await post(.advertiseKeys(protocolClient.advertiseKeys()), .keys),
+                  case .keyDirectory(let directory) = try await fetch(1),
+                  try await post(.shareKeys(try protocolClient.shareKeys(directory, using: &secure)), .shares),
+                  case .encryptedShares(let shares) = try await fetch(2),
+                  try await post(.maskedInput(try protocolClient.maskedInput(shares, input: input)), .maskedInput),
+                  case .unmaskingRequest(let unmasking) = try await fetch(3),
+                  try await post(.unmaskingResponse(try protocolClient.unmask(unmasking)), .unmasking) else { return false }
+            return true
         } catch let error as VeilError where error.code == .roundAborted || error.code == .messageRefused {
             // The round went wrong on this client's side (too few neighbours, a share that does not decrypt): it
             // takes no further part; the server's step deadline absorbs it.
             return false
-        }
-        func exchange() async throws -> Bool {
-        guard try await post(.advertiseKeys(protocolClient.advertiseKeys()), .keys),
-              case .keyDirectory(let directory) = try await fetch(1),
-              try await post(.shareKeys(try protocolClient.shareKeys(directory, using: &secure)), .shares),
-              case .encryptedShares(let shares) = try await fetch(2),
-              try await post(.maskedInput(try protocolClient.maskedInput(shares, input: input)), .maskedInput),
-              case .unmaskingRequest(let unmasking) = try await fetch(3),
-              try await post(.unmaskingResponse(try protocolClient.unmask(unmasking)), .unmasking) else { return false }
-        return true
         }
     }
 
