@@ -109,6 +109,7 @@ let package = Package(
         .target(
             name: "LocalInference",
             dependencies: [
+                "ServerTLS",
                 "PrivateTraining", "LinearAlgebra", "Mechanisms", "BudgetLedger", "CProcessControl",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -131,6 +132,7 @@ let package = Package(
         .target(
             name: "QueryService",
             dependencies: [
+                "ServerTLS",
                 "PrivateSQL", "BudgetLedger", "Accounting", "Mechanisms",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
@@ -152,8 +154,13 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                "SecureAggregation",
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                "SecureAggregation", "ServerTLS",
             ]
+        ),
+        .target(
+            name: "ServerTLS",
+            dependencies: ["Mechanisms", .product(name: "HummingbirdTLS", package: "hummingbird")]
         ),
         .target(
             name: "SecureAggregation",

@@ -5,6 +5,7 @@ import HummingbirdTLS
 import HTTPTypes
 import Logging
 import Mechanisms
+import ServerTLS
 import NIOCore
 
 /// The HTTP server of the ``QueryService``, on Hummingbird.
@@ -74,14 +75,7 @@ public struct QueryServiceServer: Sendable {
     }
 
     static func tlsConfiguration(certificate: String, key: String) throws -> TLSConfiguration {
-        do {
-            let certificates = try NIOSSLCertificate.fromPEMFile(certificate)
-            let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
-            return TLSConfiguration.makeServerConfiguration(certificateChain: certificates.map { .certificate($0) },
-                                                            privateKey: .privateKey(privateKey))
-        } catch {
-            throw VeilError(.invalidParameter, "cannot read the TLS certificate \(certificate) or key \(key): \(error)")
-        }
+        try ServerTLS.serverConfiguration(certificate: certificate, key: key)
     }
 
     /// Adapts Hummingbird requests to ``QueryService/respond(to:)``.

@@ -1,10 +1,12 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import HTTPTypes
 import Logging
 import Mechanisms
 import NIOCore
+import ServerTLS
 
 /// The aggregator's HTTP endpoints (Hummingbird), over a ``RoundCoordinator``:
 ///
@@ -15,6 +17,12 @@ import NIOCore
 ///   with a one-line JSON reason while the round goes on: 413 oversized, 422 malformed, wrong shape, NaN or
 ///   infinite (kept as the client's zero update, ``RoundCoordinator/submit(client:round:decode:)``), 409 a round
 ///   that is not open (late or replayed) or a duplicate, 403 a client not sampled.
+/// - `POST /federated/v1/secagg/{round}` (secure aggregation): one binary SecAgg+ message; 200 when the protocol
+///   accepted it; refused with a reason while the round goes on: 413 oversized, 409 a round that is not open or a
+///   duplicate, 403 a client not sampled, 422 a message the protocol refuses, 410 a round that aborted.
+/// - `GET /federated/v1/secagg/{round}/{step}`: the server's SecAgg+ message of step 1 (key directory), 2 (encrypted
+///   shares) or 3 (unmasking request) for the client; 204 while the step has not begun; 410 when the round aborted
+///   or went on without the client.
 ///
 /// Every request names its client in `Veil-Client` and carries `Authorization: Bearer TOKEN`; an unknown client
 /// or a token whose SHA-256 is not the roster's gets 401 before the body is read.
@@ -27,6 +35,20 @@ public struct FederatedServer: Sendable {
         public var port = 0
         /// The largest update body accepted.
         public var maximumBodyBytes = 64 << 20
+        /// TLS: PEM certificate chain and private key files (HTTPS); nil for plain HTTP, on loopback only.
+        public var tlsCertificate: String?
+        public var tlsKey: String?
+
+        /// Refuses a certificate without a key (or the reverse) and any address but loopback without TLS.
+        public func validate() throws {
+            guard (tlsCertificate == nil) == (tlsKey == nil) else {
+                throw VeilError(.invalidParameter, "--tls-cert and --tls-key go together")
+            }
+            guard LoopbackHost.contains(host) || tlsCertificate != nil else {
+                throw VeilError(.invalidParameter, "refusing to listen on \(host) without TLS: an address other than "
+                                + "loopback needs --tls-cert and --tls-key")
+            }
+        }
 
         public init() {}
     }
@@ -47,9 +69,12 @@ public struct FederatedServer: Sendable {
 
     /// Runs until the surrounding task is cancelled; `onListening` gets the bound port.
     public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
-        guard LoopbackHost.contains(configuration.host) else {
-            throw VeilError(.invalidParameter, "refusing to listen on \(configuration.host): the federated server binds "
-                            + "loopback only (put a TLS-terminating proxy in front of it for other networks)")
+        try configuration.validate()
+        let server: HTTPServerBuilder
+        if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
+            server = try .tls(.http1(), tlsConfiguration: ServerTLS.serverConfiguration(certificate: certificate, key: key))
+        } else {
+            server = .http1()
         }
         let router = Router(context: BasicRequestContext.self)
         let roster = self.roster, coordinator = self.coordinator, decode = self.decode
@@ -67,9 +92,44 @@ public struct FederatedServer: Sendable {
             case .train(let round, let model):
                 var buffer = ByteBuffer()
                 buffer.writeBytes(model)
-                return Response(status: .ok, headers: [.contentType: "application/octet-stream",
-                                                       HTTPField.Name("Veil-Round")!: "\(round)"],
-                                body: .init(byteBuffer: buffer))
+                var headers: HTTPFields = [.contentType: "application/octet-stream", HTTPField.Name("Veil-Round")!: "\(round)"]
+                if let index = await coordinator.secureIndex(for: id) { headers[HTTPField.Name("Veil-SecAgg-Index")!] = "\(index)" }
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
+            }
+        }
+        router.post("/federated/v1/secagg/:round") { request, context in
+            var request = request
+            guard let id = client(request) else { return Self.json(401, "unknown client or wrong token") }
+            guard let round = context.parameters.get("round").flatMap({ Int($0) }) else {
+                return Self.json(400, "the round must be an integer")
+            }
+            if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maximumBody {
+                return Self.json(413, "the message exceeds \(maximumBody) bytes")
+            }
+            let body: ByteBuffer
+            do { body = try await request.collectBody(upTo: maximumBody) } catch {
+                return Self.json(413, "the message exceeds \(maximumBody) bytes or was cut short")
+            }
+            do {
+                try await coordinator.receiveSecure(client: id, round: round, bytes: Array(body.readableBytesView))
+                return Self.json(200, nil)
+            } catch let refusal as RoundCoordinator.Refusal {
+                return Self.json(refusal.status, refusal.reason)
+            }
+        }
+        router.get("/federated/v1/secagg/:round/:step") { request, context in
+            guard let id = client(request) else { return Self.json(401, "unknown client or wrong token") }
+            guard let round = context.parameters.get("round").flatMap({ Int($0) }),
+                  let step = context.parameters.get("step").flatMap({ Int($0) }) else {
+                return Self.json(400, "the round and the step must be integers")
+            }
+            switch await coordinator.secureMessage(client: id, round: round, step: step) {
+            case .wait: return Response(status: .noContent)
+            case .gone: return Self.json(410, "no further part in round \(round): it aborted, or the step went on without this client")
+            case .message(let bytes):
+                var buffer = ByteBuffer()
+                buffer.writeBytes(bytes)
+                return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: buffer))
             }
         }
         router.post("/federated/v1/update/:round") { request, context in
@@ -95,7 +155,7 @@ public struct FederatedServer: Sendable {
         }
         var logger = Logger(label: "veil.federated")
         logger.logLevel = .critical
-        let app = Application(router: router,
+        let app = Application(router: router, server: server,
                               configuration: ApplicationConfiguration(
                                 address: .hostname(configuration.host, port: configuration.port), serverName: "veil"),
                               onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },

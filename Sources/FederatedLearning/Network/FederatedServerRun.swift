@@ -3,6 +3,7 @@ import Foundation
 import LinearAlgebra
 import Mechanisms
 import PrivateTraining
+import SecureAggregation
 
 /// A federated run over the network: the aggregator of `veil federated serve`. The clients are a roster (public
 /// to the operator: N is the declared client count and the realised counts of a round may be shown); each round
@@ -40,11 +41,7 @@ public struct FederatedServerRun {
     public static func prepare(pipeline: FederatedPipeline, roster: ClientRoster, source: String, analyst: String,
                                charger makeCharger: (_ scope: String) throws -> any BudgetCharger) throws -> FederatedServerRun {
         try ModelFileDestination.validate(pipeline.base.output)
-        let plan = try FederatedPlan(settings: pipeline.federated, privacy: pipeline.base.privacy)
-        guard plan.settings.aggregation == .plain else {
-            throw VeilError(.invalidInput, "aggregation \(plan.settings.aggregation.name) runs in `veil federated "
-                            + "simulate`; `veil federated serve` sums plain updates (set aggregation: plain)")
-        }
+        var plan = try FederatedPlan(settings: pipeline.federated, privacy: pipeline.base.privacy)
         let local = try LocalTraining(pipeline.base.training)
         let charger = try FederatedRelease.openCharger(pipeline: pipeline, source: source, makeCharger: makeCharger)
         let description: TrainingDataDescription
@@ -65,6 +62,11 @@ public struct FederatedServerRun {
                                         inputShape: ImageShape(height: 1, width: 1,
                                                                channels: description.featureColumns?.count ?? 0),
                                         random: &secure)
+        // The distributed discrete Gaussian is calibrated to the model's size (declared architecture and input).
+        plan = try plan.withDistributedGaussian(dimension: model.parameterCount)
+        if plan.settings.aggregation != .plain, plan.updateQuantizer == nil, plan.distributedGaussian == nil {
+            throw VeilError(.invalidParameter, "aggregation \(plan.settings.aggregation.name) needs a privacy target with clip_norm")
+        }
         try ModelFileDestination.prepare(pipeline.base.output)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -124,6 +126,17 @@ public struct FederatedServerRun {
                 let sampled = rounds.sampleClients(using: &secure)
                 var card = try releasing.card(roundsRun: round - 1)
                 card.notes.append("an intermediate model of a federated run, sent to the clients of round \(round)")
+                if plan.settings.aggregation != .plain {
+                    let outcome = try await secureRound(round, clients: sampled.map { roster.clients[$0] }, card: card,
+                                                        rounds: &rounds, coordinator: coordinator,
+                                                        roundDeadline: roundDeadline, random: &secure)
+                    progress(FederatedProgress(
+                        round: round, totalRounds: plan.rounds, clientsReached: outcome.reached,
+                        clientsDropped: outcome.dropped, expectedClients: plan.expectedClientsPerRound,
+                        epsilonSpent: try releasing.epsilon(roundsRun: round), clipNorm: rounds.clipNorm,
+                        elapsedSeconds: Date().timeIntervalSince(started)))
+                    continue
+                }
                 let body = try SafetensorsFile.encode(model: rounds.model, card: card, extraMetadata: releasing.metadata)
                 await coordinator.open(round: round, clients: Set(sampled.map { roster.clients[$0] }), model: body)
                 let deadline = ContinuousClock.now.advanced(by: roundDeadline)
@@ -155,6 +168,75 @@ public struct FederatedServerRun {
             releasing.stopEarly(reservation, roundsRun: rounds.roundsDone)
             throw error
         }
+    }
+}
+
+extension FederatedServerRun {
+    /// One round of secure aggregation over the network: the sampled `clients` (in SecAgg+ index order) fetch the
+    /// model with the round's ``SecureRoundDescription``, train, clip and encode their updates, and run SecAgg+ with
+    /// the server (``SecAggRelay`` over ``SecAggServer``, the state machine the simulation drives). Each step waits
+    /// until every client it expects has answered or `roundDeadline` passes; then the server closes it. The
+    /// unmasked sum is decoded and applied by ``FederatedRounds/apply(sum:noiseFromClients:reached:centredCount:privacyRandom:)``
+    /// — the server adds the Gaussian noise for `secagg`, none for `ddg` (the clients did).
+    /// - Throws: `round_aborted` (nothing released) when the round has fewer clients than the aggregation needs or
+    ///   more than its modulus was sized for, or falls below SecAgg+'s minimum at any step.
+    func secureRound<R: RandomSource>(_ round: Int, clients: [String], card: PrivacyCard, rounds: inout FederatedRounds,
+                                      coordinator: RoundCoordinator, roundDeadline: Duration,
+                                      random: inout R) async throws -> (reached: Int, dropped: Int) {
+        let dimension = model.parameterCount
+        var configuration: SecAggConfiguration
+        let description: (SecAggConfiguration, UInt64) -> SecureRoundDescription
+        if let ddg = plan.distributedGaussian {
+            guard clients.count >= ddg.minimumClients else {
+                throw SecureAggregationAggregatorError.tooFewClients(minimum: ddg.minimumClients)
+            }
+            guard clients.count <= ddg.parameters.clients else {
+                throw SecureAggregationAggregatorError.tooManyClients(ddg.parameters.clients)
+            }
+            let defaults = try SecAggConfiguration.secAggPlus(clientCount: clients.count,
+                                                              vectorLength: ddg.parameters.paddedDimension,
+                                                              bitWidth: ddg.parameters.bitWidth)
+            // The server refuses to unmask a sum of fewer masked inputs than the accounting counts on.
+            configuration = try SecAggConfiguration(
+                clientCount: defaults.clientCount, vectorLength: defaults.vectorLength, bitWidth: defaults.bitWidth,
+                neighbours: defaults.neighbours, threshold: defaults.threshold,
+                minimumSurvivors: max(defaults.minimumSurvivors, ddg.minimumClients))
+            let rotationSeed = (0..<4).flatMap { _ in withUnsafeBytes(of: random.next()) { Array($0) } }
+            description = { .distributedGaussian(ddg.parameters, rotationSeed: rotationSeed, configuration: $0, roundID: $1) }
+        } else {
+            guard let quantizer = plan.updateQuantizer else {
+                throw VeilError(.invalidParameter, "aggregation secagg needs a privacy target with clip_norm")
+            }
+            guard clients.count >= 3 else { throw SecureAggregationAggregatorError.tooFewClients(minimum: 3) }
+            guard clients.count <= quantizer.maximumClients else {
+                throw SecureAggregationAggregatorError.tooManyClients(quantizer.maximumClients)
+            }
+            configuration = try SecAggConfiguration.secAggPlus(clientCount: clients.count, vectorLength: dimension,
+                                                               bitWidth: quantizer.bitWidth)
+            description = { .quantized(quantizer, configuration: $0, roundID: $1) }
+        }
+        let server = try SecAggServer(configuration: configuration, using: &random)
+        let published = description(configuration, server.roundID)
+        var metadata = releasing.metadata
+        metadata[SecureRoundDescription.metadataKey] = String(decoding: try JSONEncoder().encode(published), as: UTF8.self)
+        let body = try SafetensorsFile.encode(model: rounds.model, card: card, extraMetadata: metadata)
+        await coordinator.open(round: round, clients: clients, model: body, relay: SecAggRelay(server: server))
+        var step = SecAggRelay.Step.advertising
+        while step != .finished {
+            let deadline = ContinuousClock.now.advanced(by: roundDeadline)
+            while ContinuousClock.now < deadline, !(await coordinator.secureStepComplete) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            // The roster is public to the operator, so the abort may count clients (unlike a simulation's).
+            step = try await coordinator.closeSecureStep()
+        }
+        _ = await coordinator.close()
+        guard let result = await coordinator.secureResult else {
+            throw VeilError(.roundAborted, "round aborted, nothing released: the round of secure aggregation did not finish")
+        }
+        try rounds.apply(sum: try published.decode(result.sum), noiseFromClients: published.noiseFromClients,
+                         reached: result.included, privacyRandom: &random)
+        return (result.included, clients.count - result.included)
     }
 }
 

@@ -100,7 +100,9 @@ public struct DistributedGaussianPlan: Sendable {
 
     /// ε of `rounds` rounds at `delta` (the accounting's, composed).
     public func epsilon(rounds: Int, delta: Double) throws -> Double {
-        try accounting.epsilon(delta: delta, rounds: rounds)
+        // Before the first round nothing was released (the card of the model sent to round 1's clients).
+        guard rounds > 0 else { return 0 }
+        return try accounting.epsilon(delta: delta, rounds: rounds)
     }
 
     /// The ledger's event for `rounds` rounds: each round is ρ-zCDP (Theorem 1), whose Rényi divergence of every

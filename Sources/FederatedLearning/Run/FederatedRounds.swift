@@ -128,13 +128,29 @@ public struct FederatedRounds {
             reached += 1
         }
         let sum = try aggregator.finishRound()
+        try apply(sum: sum, noiseFromClients: aggregator.addsNoise, reached: reached, centredCount: centredCount,
+                  privacyRandom: &privacyRandom)
+        return (reached, dropped)
+    }
+
+    /// The server's step of a round whose sum of clipped updates is known: adds the noise (unless the clients added
+    /// distributed noise), scales, and applies the server's optimiser. ``runRound(clients:aggregator:privacyRandom:update:)``
+    /// ends with it; a network round of secure aggregation, whose sum the protocol unmasks, calls it directly.
+    /// - Parameters:
+    ///   - sum: Σ of the round's clipped updates (one value per parameter).
+    ///   - noiseFromClients: whether `sum` already carries the round's noise (the distributed discrete Gaussian).
+    ///   - reached: clients whose updates are in the sum (the divisor of FedAvg without privacy only).
+    ///   - centredCount: Σ(bᵢ − ½) of adaptive clipping (0 without it).
+    ///   - privacyRandom: the source of the server's noise.
+    public mutating func apply<R: RandomSource>(sum: [Double], noiseFromClients: Bool, reached: Int,
+                                                centredCount: Double = 0, privacyRandom: inout R) throws {
         if tree != nil {
-            try finishFTRLRound(sum: sum, noiseFromClients: aggregator.addsNoise, privacyRandom: &privacyRandom)
-            return (reached, dropped)
+            try finishFTRLRound(sum: sum, noiseFromClients: noiseFromClients, privacyRandom: &privacyRandom)
+            return
         }
         var mean = sum.map { Float($0) }
         if let c = clipNorm, let sigma = plan.updateNoiseMultiplier {
-            if !aggregator.addsNoise {
+            if !noiseFromClients {
                 noise.addNoise(to: &mean, standardDeviation: sigma * c, using: &privacyRandom)
             }
             Vector.scale(&mean, by: Float(1 / plan.expectedClientsPerRound))
@@ -154,7 +170,6 @@ public struct FederatedRounds {
         optimizer.update(&parameters, gradients: ParameterVector.unflatten(mean, like: parameters))
         model.parameters = parameters
         roundsDone += 1
-        return (reached, dropped)
     }
 
     /// DP-FTRL's server step: add the round's sum to the pass's prefix sum, add the tree's noise for this prefix, and

@@ -4,6 +4,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import Mechanisms
+import ServerTLS
 import NIOCore
 import PrivateTraining
 
@@ -169,14 +170,7 @@ public struct InferenceServer: Sendable {
     }
 
     static func tlsConfiguration(certificate: String, key: String) throws -> TLSConfiguration {
-        do {
-            let certificates = try NIOSSLCertificate.fromPEMFile(certificate)
-            let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
-            return TLSConfiguration.makeServerConfiguration(certificateChain: certificates.map { .certificate($0) },
-                                                            privateKey: .privateKey(privateKey))
-        } catch {
-            throw VeilError(.invalidParameter, "cannot read the TLS certificate \(certificate) or key \(key): \(error)")
-        }
+        try ServerTLS.serverConfiguration(certificate: certificate, key: key)
     }
 
     /// A Hummingbird response carrying an additional route's reply.

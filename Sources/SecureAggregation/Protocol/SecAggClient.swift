@@ -150,11 +150,11 @@ public struct SecAggClient: Sendable {
             throw VeilError.aborted("only \(heldShares.count - 1) neighbours sent shares; \(configuration.threshold - 1) are needed")
         }
         var masked = input
-        MaskGenerator.apply(seed: selfMaskSeed, sign: 1, to: &masked, bitWidth: configuration.bitWidth)
+        var masks = [MaskGenerator.Term(seed: selfMaskSeed, sign: 1)]
         for peer in heldShares.keys.sorted() where peer != index {
-            MaskGenerator.apply(seed: pairwise[peer]!.mask, sign: KeyDerivation.pairwiseSign(index, peer), to: &masked,
-                                bitWidth: configuration.bitWidth)
+            masks.append(MaskGenerator.Term(seed: pairwise[peer]!.mask, sign: KeyDerivation.pairwiseSign(index, peer)))
         }
+        MaskGenerator.apply(masks, to: &masked, bitWidth: configuration.bitWidth)
         phase = .masking
         return MaskedInput(roundID: roundID, sender: index, values: masked)
     }

@@ -126,11 +126,9 @@ public struct SecAggServer: Sendable {
             guard m.values.count == configuration.vectorLength else {
                 throw VeilError.refused("client \(sender) sent \(m.values.count) values, not \(configuration.vectorLength)")
             }
-            let bits = configuration.modulus.bits
-            guard m.values.allSatisfy({ $0 & ~bits == 0 }) else {
+            guard configuration.modulus.addIfReduced(m.values, into: &maskedSum) else {
                 throw VeilError.refused("client \(sender) sent a value outside 0 ..< 2^\(configuration.bitWidth)")
             }
-            configuration.modulus.add(m.values, into: &maskedSum)
             maskedSenders.insert(sender)
         case .unmaskingResponse(let m):
             try check(m.sender, sender, step: .unmasking, "unmasking response")
@@ -233,10 +231,13 @@ public struct SecAggServer: Sendable {
         try expectStep(.unmasking)
         let t = configuration.threshold, bitWidth = configuration.bitWidth
         var sum = maskedSum
+        // Every mask to remove, then one blocked pass over the sum (MaskGenerator.apply(_:to:bitWidth:)).
+        var masks: [MaskGenerator.Term] = []
+        var pairs: [(key: [UInt8], peer: [UInt8], sign: Int)] = []
         do {
             for client in maskedSenders.sorted() {
                 let seed = try reconstruct(seedShares[client] ?? [], threshold: t, what: "the self-mask seed of client \(client)")
-                MaskGenerator.apply(seed: seed, sign: -1, to: &sum, bitWidth: bitWidth)
+                masks.append(MaskGenerator.Term(seed: seed, sign: -1))
             }
             for client in Set(shared.keys).subtracting(maskedSenders).sorted() {
                 let raw = try reconstruct(keyShares[client] ?? [], threshold: t, what: "the masking key of client \(client)")
@@ -245,13 +246,12 @@ public struct SecAggServer: Sendable {
                     throw VeilError.aborted("the reconstructed masking key of client \(client) does not match its advertised key")
                 }
                 for neighbour in graph.neighbours(of: Int(client)).map(UInt32.init) where maskedSenders.contains(neighbour) {
-                    let seed = try KeyDerivation.derive(key, peer: advertised[neighbour]!.maskingKey, roundID: roundID,
-                                                        purpose: KeyDerivation.maskPurpose)
                     // The neighbour added sign(neighbour, client) · mask; take it out.
-                    MaskGenerator.apply(seed: seed, sign: -KeyDerivation.pairwiseSign(neighbour, client), to: &sum,
-                                        bitWidth: bitWidth)
+                    pairs.append((raw, advertised[neighbour]!.maskingKey, -KeyDerivation.pairwiseSign(neighbour, client)))
                 }
             }
+            masks += try Self.pairwiseMasks(pairs, roundID: roundID)
+            MaskGenerator.apply(masks, to: &sum, bitWidth: bitWidth)
         } catch let error as VeilError {
             let reason = error.code == .roundAborted ? error.message : "round aborted, nothing released: \(error.message)"
             phase = .aborted(reason)
@@ -259,6 +259,27 @@ public struct SecAggServer: Sendable {
         }
         phase = .finished
         return sum
+    }
+
+    /// The pairwise masks a dropped client left in its surviving neighbours' inputs: X25519 of its rebuilt masking
+    /// key with each neighbour's public key, then HKDF (``KeyDerivation``) — one agreement per pair, spread over the
+    /// processor's cores.
+    private static func pairwiseMasks(_ pairs: [(key: [UInt8], peer: [UInt8], sign: Int)], roundID: UInt64) throws
+        -> [MaskGenerator.Term] {
+        var seeds = [[UInt8]](repeating: [], count: pairs.count)
+        seeds.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let out = buffer.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: pairs.count) { i in
+                guard let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: pairs[i].key),
+                      let seed = try? KeyDerivation.derive(key, peer: pairs[i].peer, roundID: roundID,
+                                                           purpose: KeyDerivation.maskPurpose) else { return }
+                out[i] = seed
+            }
+        }
+        guard seeds.allSatisfy({ $0.count == 32 }) else {
+            throw VeilError.aborted("a pairwise mask seed of a dropped client could not be derived")
+        }
+        return zip(seeds, pairs).map { MaskGenerator.Term(seed: $0, sign: $1.sign) }
     }
 
     /// Reconstructs from t + 1 shares when there are that many (the extra one checks the others).

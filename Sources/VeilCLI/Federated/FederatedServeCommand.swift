@@ -10,11 +10,19 @@ struct FederatedServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "Run the aggregator of a federated pipeline over HTTP for the clients of a roster.",
         discussion: """
-        The server listens on loopback (127.0.0.1; port 0 picks a free one, printed first). Each round it \
+        The server listens on loopback (127.0.0.1; port 0 picks a free one, printed first); any other --host \
+        needs --tls-cert and --tls-key (HTTPS), and clients then pass --ca when the certificate is not from a \
+        system-trusted authority. Each round it \
         samples roster clients with probability q, hands them the model (a safetensors body) and waits until \
         they have sent their updates or --round-deadline passes; late and missing clients count as dropped and \
         the round goes on. Refused with a reason, the round going on: unknown clients or wrong tokens (401), \
         oversized (413), malformed, wrong-shape or non-finite updates (422), replays and duplicates (409).
+
+        With aggregation: secagg or ddg the clients clip and encode their updates and run SecAgg+ with the \
+        server (advertise keys, encrypted shares routed through the server, masked inputs, unmasking with \
+        dropout recovery); the server learns only the sum. --round-deadline then bounds each step of the \
+        protocol. A round that falls below the protocol's minimum of clients aborts, releases nothing, and \
+        stops the run (the reservation is kept, as with `veil federated simulate`).
 
         The roster holds `CLIENT-ID SHA256-OF-TOKEN` lines (`veil federated token` adds one). The server needs \
         no data: the model's inputs are the pipeline's data.feature_columns. The whole run is reserved in \
@@ -32,8 +40,14 @@ struct FederatedServeCommand: ParsableCommand {
     @Option(help: "The roster file (CLIENT-ID SHA256-HEX per line).")
     var roster: String
 
-    @Option(help: "The loopback address to bind.")
+    @Option(help: "The address to bind: loopback, or any other with --tls-cert and --tls-key.")
     var host = "127.0.0.1"
+
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("PEM certificate chain for TLS.", valueName: "file"))
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("PEM private key for TLS.", valueName: "file"))
+    var tlsKey: String?
 
     @Option(help: "The port (0: any free port).")
     var port = 0
@@ -75,21 +89,24 @@ struct FederatedServeCommand: ParsableCommand {
         configuration.port = port
         guard maxUpdateBytes >= 1 else { throw VeilError(.invalidInput, "--max-update-bytes must be at least 1") }
         configuration.maximumBodyBytes = maxUpdateBytes
-        guard LoopbackHost.contains(host) else {
-            throw VeilError(.invalidInput, "--host must be a loopback address (127.0.0.0/8, ::1 or localhost)")
+        configuration.tlsCertificate = tlsCertificate
+        configuration.tlsKey = tlsKey
+        try configuration.validate()
+        for file in [tlsCertificate, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: file) {
+            throw VeilError(.invalidInput, "TLS file not found: \(file)")
         }
         let run = try FederatedServerRun.prepare(
             pipeline: pipeline, roster: roster, source: self.pipeline, analyst: analyst,
             charger: { scope in LedgerBudgetCharger(ledger: try ledger.open(), scope: scope) })
         for warning in run.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         let deadline = Duration.milliseconds(Int64(roundDeadline * 1000))
-        let json = self.json, host = self.host
+        let json = self.json, host = self.host, scheme = tlsCertificate == nil ? "http" : "https"
         let done = DispatchSemaphore(value: 0)
         let outcome = ServerOutcome()
         Task.detached {
             do {
                 let release = try await run.execute(configuration: configuration, roundDeadline: deadline, onListening: { port in
-                    print("veil federated serve: listening on http://\(host):\(port)")
+                    print("veil federated serve: listening on \(scheme)://\(host):\(port)")
                     fflush(nil)
                 }, progress: { p in
                     let line = FederatedProgressLine.text(p) + "\n"
