@@ -1,3 +1,4 @@
+import BudgetLedger
 import LinearAlgebra
 import Mechanisms
 import Testing
@@ -5,8 +6,7 @@ import Testing
 
 @Suite("Training work split across threads")
 struct ParallelTrainingTests {
-    @Test("OS-CSPRNG noise on a large tensor: mean and variance of N(0, 4) within 5.5 standard errors "
-          + "(false failure < 1e-7), and no two slices repeat each other")
+    @Test("OS-CSPRNG noise on a large tensor: mean and variance of N(0, 4) within 5.5 standard errors (false failure < 1e-7), no slice repeats another")
     func secureNoiseAcrossThreads() {
         let n = 1 << 18  // several slices of GaussianNoiseSampler.valuesPerThread
         var values = [Float](repeating: 0, count: n)
