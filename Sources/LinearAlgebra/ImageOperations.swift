@@ -69,13 +69,16 @@ extension Matrix {
         let (k, s, pad) = (geometry.kernel, geometry.stride, geometry.padding)
         let (oh, ow) = (geometry.outputHeight, geometry.outputWidth)
         let patch = geometry.patchLength
-        var result = Matrix(rows: rows * oh * ow, columns: patch)
+        // Every entry is written below (the padding with zeros), so no zero fill first.
+        var result = Matrix(uninitializedRows: rows * oh * ow, columns: patch)
         let imageCount = columns
         let batch = rows
         storage.withUnsafeBufferPointer { src in
             result.storage.withUnsafeMutableBufferPointer { dst in
-                let s0 = src.baseAddress!, d0 = dst.baseAddress!
-                for b in 0..<batch {
+                guard let s0 = src.baseAddress, let d0 = dst.baseAddress else { return }
+                // Each image's rows are written from that image alone: the images split across threads.
+                ParallelSlices.run(batch) { images in
+                for b in images {
                     let image = s0 + b * imageCount
                     for oy in 0..<oh {
                         for ox in 0..<ow {
@@ -107,6 +110,7 @@ extension Matrix {
                         }
                     }
                 }
+                }
             }
         }
         return result
@@ -125,8 +129,11 @@ extension Matrix {
         var result = Matrix(rows: batch, columns: imageCount)
         storage.withUnsafeBufferPointer { src in
             result.storage.withUnsafeMutableBufferPointer { dst in
-                let s0 = src.baseAddress!, d0 = dst.baseAddress!
-                for b in 0..<batch {
+                guard let s0 = src.baseAddress, let d0 = dst.baseAddress else { return }
+                // Image b receives the patches of image b only: the images split across threads, and
+                // each pixel's sum is taken in the same order whatever the number of threads.
+                ParallelSlices.run(batch) { images in
+                for b in images {
                     let image = d0 + b * imageCount
                     for oy in 0..<oh {
                         for ox in 0..<ow {
@@ -146,6 +153,7 @@ extension Matrix {
                         }
                     }
                 }
+                }
             }
         }
         return result
@@ -164,14 +172,16 @@ extension Matrix {
         let (k, s) = (geometry.kernel, geometry.stride)
         let (oh, ow) = (geometry.outputHeight, geometry.outputWidth)
         let outCount = oh * ow * c
-        var output = Matrix(rows: rows, columns: outCount)
-        var argmax = [Int32](repeating: 0, count: rows * outCount)
+        var output = Matrix(uninitializedRows: rows, columns: outCount)  // every entry written below
+        var argmax = [Int32](unsafeUninitializedCapacity: rows * outCount) { _, n in n = rows * outCount }
         let imageCount = columns
         let batch = rows
         storage.withUnsafeBufferPointer { src in
             output.storage.withUnsafeMutableBufferPointer { dst in
                 argmax.withUnsafeMutableBufferPointer { arg in
-                    for b in 0..<batch {
+                    // Image b's outputs come from image b alone: the images split across threads.
+                    ParallelSlices.run(batch) { images in
+                    for b in images {
                         let image = src.baseAddress! + b * imageCount
                         let outBase = b * outCount
                         for oy in 0..<oh {
@@ -199,6 +209,7 @@ extension Matrix {
                             }
                         }
                     }
+                    }
                 }
             }
         }
@@ -213,10 +224,17 @@ extension Matrix {
         let outCount = columns
         let batch = rows
         storage.withUnsafeBufferPointer { g in
-            result.storage.withUnsafeMutableBufferPointer { dst in
-                for b in 0..<batch {
-                    for o in 0..<outCount {
-                        dst[b * imageCount + Int(argmax[b * outCount + o])] += g[b * outCount + o]
+            argmax.withUnsafeBufferPointer { arg in
+                result.storage.withUnsafeMutableBufferPointer { dst in
+                    // Image b's gradient receives image b's outputs only: the images split across threads.
+                    ParallelSlices.run(batch) { images in
+                        for b in images {
+                            for o in 0..<outCount {
+                                let index = Int(arg[b * outCount + o])
+                                precondition(index >= 0 && index < imageCount, "maxPoolBackward: argmax out of range")
+                                dst[b * imageCount + index] += g[b * outCount + o]
+                            }
+                        }
                     }
                 }
             }

@@ -37,6 +37,14 @@ public struct Matrix: Sendable, Equatable {
         self.storage = storage
     }
 
+    /// A matrix whose every entry the caller writes before reading any (no zero fill).
+    init(uninitializedRows rows: Int, columns: Int) {
+        precondition(rows >= 0 && columns >= 0, "matrix dimensions must be non-negative")
+        self.rows = rows
+        self.columns = columns
+        storage = [Float](unsafeUninitializedCapacity: rows * columns) { _, initialized in initialized = rows * columns }
+    }
+
     /// Number of entries.
     @inlinable public var count: Int { storage.count }
 
@@ -61,7 +69,7 @@ public struct Matrix: Sendable, Equatable {
 
     /// The rows at `indices`, gathered into a new matrix.
     public func gatherRows(_ indices: [Int]) -> Matrix {
-        var result = Matrix(rows: indices.count, columns: columns)
+        var result = Matrix(uninitializedRows: indices.count, columns: columns)
         let n = columns
         storage.withUnsafeBufferPointer { src in
             result.storage.withUnsafeMutableBufferPointer { dst in
@@ -118,7 +126,11 @@ extension Matrix {
 
     /// The product `op(a) · op(b)` as a new matrix (BLAS `sgemm`).
     public static func product(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false) -> Matrix {
-        var c = Matrix(rows: transposeA ? a.columns : a.rows, columns: transposeB ? b.rows : b.columns)
+        let (m, n) = (transposeA ? a.columns : a.rows, transposeB ? b.rows : b.columns)
+        // sgemm with beta = 0 stores every entry of c (OpenBLAS writes zeros first, never reads c),
+        // so c needs no zero fill unless the inner dimension is empty.
+        let inner = transposeA ? a.rows : a.columns
+        var c = inner > 0 ? Matrix(uninitializedRows: m, columns: n) : Matrix(rows: m, columns: n)
         gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: &c)
         return c
     }
@@ -326,50 +338,65 @@ extension Matrix {
         let blocks = g.rows / p
         let (d, k) = (g.columns, a.columns)
         var result = [Float](repeating: 0, count: blocks)
-        switch method {
-        case .gram:
-            var gramA = [Float](repeating: 0, count: p * p)
-            var gramG = [Float](repeating: 0, count: p * p)
+        result.withUnsafeMutableBufferPointer { out in
             a.storage.withUnsafeBufferPointer { pa in
                 g.storage.withUnsafeBufferPointer { pg in
-                    gramA.withUnsafeMutableBufferPointer { ga in
-                        gramG.withUnsafeMutableBufferPointer { gg in
-                            for i in 0..<blocks {
-                                cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, Int32(p), Int32(k), 1,
-                                            pa.baseAddress! + i * p * k, Int32(k), 0, ga.baseAddress, Int32(p))
-                                cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, Int32(p), Int32(d), 1,
-                                            pg.baseAddress! + i * p * d, Int32(d), 0, gg.baseAddress, Int32(p))
-                                // ⟨S, T⟩ for symmetric S, T from their upper triangles: 2·(all) − diagonal.
-                                var total: Float = 0
-                                for r in 0..<p {
-                                    let rowA = ga.baseAddress! + r * p + r
-                                    let rowG = gg.baseAddress! + r * p + r
-                                    let upper = cblas_sdot(Int32(p - r), rowA, 1, rowG, 1)
-                                    total += 2 * upper - rowA[0] * rowG[0]
-                                }
-                                result[i] = total
-                            }
-                        }
-                    }
-                }
-            }
-        case .materialized:
-            var product = [Float](repeating: 0, count: d * k)
-            a.storage.withUnsafeBufferPointer { pa in
-                g.storage.withUnsafeBufferPointer { pg in
-                    product.withUnsafeMutableBufferPointer { pw in
-                        for i in 0..<blocks {
-                            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d), Int32(k), Int32(p), 1,
-                                        pg.baseAddress! + i * p * d, Int32(d), pa.baseAddress! + i * p * k, Int32(k),
-                                        0, pw.baseAddress, Int32(k))
-                            let n = cblas_snrm2(Int32(d * k), pw.baseAddress, 1)
-                            result[i] = n * n
+                    // Each block's norm reads that block only, so the blocks split across threads
+                    // give the same values as one thread; each thread has its own workspace.
+                    ParallelSlices.run(blocks) { slice in
+                        switch method {
+                        case .gram:
+                            gramNorms(pa.baseAddress!, pg.baseAddress!, p: p, k: k, d: d, blocks: slice, into: out)
+                        case .materialized:
+                            materializedNorms(pa.baseAddress!, pg.baseAddress!, p: p, k: k, d: d, blocks: slice, into: out)
                         }
                     }
                 }
             }
         }
         return result
+    }
+
+    /// ``blockProductSquaredNorms(outputGradients:inputs:rowsPerBlock:method:)`` by Gram matrices
+    /// for the blocks `blocks` (`a` is `B·P × K`, `g` is `B·P × D`).
+    private static func gramNorms(_ a: UnsafePointer<Float>, _ g: UnsafePointer<Float>, p: Int, k: Int, d: Int,
+                                  blocks: Range<Int>, into out: UnsafeMutableBufferPointer<Float>) {
+        var gramA = [Float](repeating: 0, count: p * p)
+        var gramG = [Float](repeating: 0, count: p * p)
+        gramA.withUnsafeMutableBufferPointer { ga in
+            gramG.withUnsafeMutableBufferPointer { gg in
+                for i in blocks {
+                    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, Int32(p), Int32(k), 1,
+                                a + i * p * k, Int32(k), 0, ga.baseAddress, Int32(p))
+                    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, Int32(p), Int32(d), 1,
+                                g + i * p * d, Int32(d), 0, gg.baseAddress, Int32(p))
+                    // ⟨S, T⟩ for symmetric S, T from their upper triangles: 2·(all) − diagonal.
+                    var total: Float = 0
+                    for r in 0..<p {
+                        let rowA = ga.baseAddress! + r * p + r
+                        let rowG = gg.baseAddress! + r * p + r
+                        let upper = cblas_sdot(Int32(p - r), rowA, 1, rowG, 1)
+                        total += 2 * upper - rowA[0] * rowG[0]
+                    }
+                    out[i] = total
+                }
+            }
+        }
+    }
+
+    /// ``blockProductSquaredNorms(outputGradients:inputs:rowsPerBlock:method:)`` by forming each
+    /// block's `Gᵢᵀ Aᵢ`, for the blocks `blocks`.
+    private static func materializedNorms(_ a: UnsafePointer<Float>, _ g: UnsafePointer<Float>, p: Int, k: Int, d: Int,
+                                          blocks: Range<Int>, into out: UnsafeMutableBufferPointer<Float>) {
+        var product = [Float](repeating: 0, count: d * k)
+        product.withUnsafeMutableBufferPointer { pw in
+            for i in blocks {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d), Int32(k), Int32(p), 1,
+                            g + i * p * d, Int32(d), a + i * p * k, Int32(k), 0, pw.baseAddress, Int32(k))
+                let n = cblas_snrm2(Int32(d * k), pw.baseAddress, 1)
+                out[i] = n * n
+            }
+        }
     }
 
     /// Sums each block of `rowsPerBlock` consecutive rows: a `B × columns` matrix (one `sgemv` per block).
@@ -382,10 +409,12 @@ extension Matrix {
         storage.withUnsafeBufferPointer { src in
             ones.withUnsafeBufferPointer { po in
                 result.storage.withUnsafeMutableBufferPointer { dst in
-                    for i in 0..<blocks {
-                        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(p), Int32(n), 1,
-                                    src.baseAddress! + i * p * n, Int32(n), po.baseAddress, 1,
-                                    0, dst.baseAddress! + i * n, 1)
+                    ParallelSlices.run(blocks, minimumItems: 16) { slice in
+                        for i in slice {
+                            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(p), Int32(n), 1,
+                                        src.baseAddress! + i * p * n, Int32(n), po.baseAddress, 1,
+                                        0, dst.baseAddress! + i * n, 1)
+                        }
                     }
                 }
             }

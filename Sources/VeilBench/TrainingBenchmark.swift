@@ -58,15 +58,19 @@ enum TrainingBenchmark {
 
     static let privacy = PrivacySettings(targetEpsilon: 8, delta: 1e-5, clipNorm: 1, noiseMultiplier: 1.0)
 
-    static func run(epochs: Int) throws -> BenchmarkReport {
+    /// Throughput of `models` (names of ``models``) on `examples` synthetic images, and with `memory` the
+    /// peak RSS of CNN DP-SGD at three expected batch sizes.
+    static func run(epochs: Int, examples: Int = examples, models names: [String] = models.map(\.0),
+                    memory: Bool = true) throws -> BenchmarkReport {
         TrainingAllocator.configure()  // as `veil train` does
         var report = BenchmarkReport(area: "training")
         // Which BLAS kernel runs (OPENBLAS_CORETYPE may pin an old one) and where cblas_sgemm comes from.
         FileHandle.standardError.write(Data(("  openblas_get_corename: \(BLASLibrary.coreName)\n"
             + "  cblas_sgemm from: \(BLASLibrary.sgemmLibraryPath ?? "unknown")\n").utf8))
         report.add("openblas_threads", Double(BLASLibrary.threadCount), unit: "threads")
+        report.add("per_example_threads", Double(ParallelSlices.workerCount), unit: "threads")
         let data = try syntheticData(count: examples)
-        for (name, architecture) in models {
+        for (name, architecture) in models where names.contains(name) {
             let dp = try throughput(architecture, data: data, privacy: privacy, epochs: epochs, expectedBatch: expectedBatch)
             let plain = try throughput(architecture, data: data, privacy: nil, epochs: epochs, expectedBatch: expectedBatch)
             report.add("\(name)_dpsgd_b256", dp, unit: "examples/s")
@@ -74,7 +78,7 @@ enum TrainingBenchmark {
             report.add("\(name)_dpsgd_over_nonprivate", dp / plain, unit: "ratio")
         }
         // Peak memory of a CNN DP-SGD epoch at growing expected batch sizes (physical batch ≤ 256).
-        for batch in [256, 1024, 4096] {
+        for batch in [256, 1024, 4096] where memory {
             report.add("cnn_dpsgd_peak_rss_expected_batch_\(batch)", try childPeakMemory(expectedBatch: batch), unit: "MiB")
         }
         return report

@@ -104,9 +104,19 @@ struct TrainingBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "training",
         abstract: "DP-SGD and non-private training throughput (logistic, MLP, CNN) and DP-SGD peak memory.")
-    @Option(help: "Passes over the 10,000 synthetic examples per measurement.")
+    @Option(help: "Passes over the synthetic examples per measurement.")
     var epochs = 1
-    func run() throws { print(try TrainingBenchmark.run(epochs: epochs).json()) }
+    @Option(help: "Synthetic examples (fewer for a profile under valgrind).")
+    var examples = TrainingBenchmark.examples
+    @Option(help: "Models to measure, comma-separated: logistic, mlp, cnn.")
+    var models = "logistic,mlp,cnn"
+    @Flag(help: "Measure throughput only, not the peak memory of CNN DP-SGD.")
+    var skipMemory = false
+    func run() throws {
+        guard examples >= TrainingBenchmark.expectedBatch else { throw ValidationError("--examples must be at least 256") }
+        print(try TrainingBenchmark.run(epochs: epochs, examples: examples, models: models.split(separator: ",").map(String.init),
+                                        memory: !skipMemory).json())
+    }
 }
 
 struct TrainingMemoryProbe: ParsableCommand {

@@ -43,8 +43,7 @@ public struct Convolution2DLayer: Layer {
     public mutating func forward(_ x: Matrix) -> Matrix {
         batch = x.rows
         columns = x.imageToColumns(geometry)
-        var y = Matrix(rows: columns.rows, columns: filters)
-        Matrix.gemm(columns, parameters[0], transposeB: true, into: &y)
+        var y = Matrix.product(columns, parameters[0], transposeB: true)
         y.addToEachRow(parameters[1].storage)
         return y.reshaped(rows: batch, columns: geometry.outputPositions * filters)
     }

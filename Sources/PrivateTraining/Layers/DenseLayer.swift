@@ -30,8 +30,7 @@ public struct DenseLayer: Layer {
     public mutating func forward(_ x: Matrix) -> Matrix {
         precondition(x.columns == inputs, "dense layer expects \(inputs) inputs, got \(x.columns)")
         input = x
-        var y = Matrix(rows: x.rows, columns: outputs)
-        Matrix.gemm(x, parameters[0], transposeB: true, into: &y)
+        var y = Matrix.product(x, parameters[0], transposeB: true)
         y.addToEachRow(parameters[1].storage)
         return y
     }

@@ -195,7 +195,7 @@ public enum DPSGDTrainer {
     /// set (an example whose norm is not finite contributes exactly zero), else `Σᵢ ∇ℓᵢ`.
     public static func accumulate(model: inout SequentialModel, data: Dataset, indices: [Int], chunk: Int,
                                   clipNorm: Float?) -> [Matrix] {
-        var total = model.parameters.map { Matrix(rows: $0.rows, columns: $0.columns) }
+        var total: [Matrix] = []
         var start = 0
         while start < indices.count {
             let end = min(indices.count, start + chunk)
@@ -213,10 +213,14 @@ public enum DPSGDTrainer {
             // Drop this chunk's activations before the next chunk's forward pass builds its own, so
             // that at most one chunk's caches are alive whatever the size of the logical batch.
             model.clearCaches()
-            for i in total.indices { total[i].add(gradients[i]) }
+            if total.isEmpty {
+                total = gradients  // the first chunk's sum, taken as it is
+            } else {
+                for i in total.indices { total[i].add(gradients[i]) }
+            }
             start = end
         }
-        return total
+        return total.isEmpty ? model.parameters.map { Matrix(rows: $0.rows, columns: $0.columns) } : total
     }
 }
 

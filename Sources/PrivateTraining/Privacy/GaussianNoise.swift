@@ -1,3 +1,4 @@
+import LinearAlgebra
 import Mechanisms
 
 #if canImport(Glibc)
@@ -39,9 +40,36 @@ public struct GaussianNoiseSampler: Sendable {
         }
     }
 
+    /// Values below which noise is drawn on one thread.
+    static let valuesPerThread = 1 << 15
+
     /// Adds independent `N(0, standardDeviation²)` noise to every value.
+    ///
+    /// With the OS CSPRNG (``SecureRandomSource``) and a large tensor, the values are split into
+    /// contiguous slices, one per thread (``ParallelSlices``), and each thread draws from a
+    /// `SecureRandomSource` of its own: every value still receives noise from the OS CSPRNG,
+    /// independently of every other, and the kernel's generator runs on all cores. Any other
+    /// source (a seeded one in tests) is read on the calling thread in order, so a seed gives the
+    /// same noise as before.
     public mutating func addNoise<R: RandomSource>(to values: inout [Float], standardDeviation: Double,
                                                    using random: inout R) {
+        values.withUnsafeMutableBufferPointer { v in
+            if R.self == SecureRandomSource.self, ParallelSlices.workerCount > 1, v.count >= 2 * Self.valuesPerThread {
+                ParallelSlices.run(v.count, minimumItems: Self.valuesPerThread) { slice in
+                    var source = SecureRandomSource()
+                    var sampler = GaussianNoiseSampler()
+                    sampler.addNoise(to: UnsafeMutableBufferPointer(rebasing: v[slice]),
+                                     standardDeviation: standardDeviation, using: &source)
+                }
+            } else {
+                addNoise(to: v, standardDeviation: standardDeviation, using: &random)
+            }
+        }
+    }
+
+    /// Adds `N(0, standardDeviation²)` noise to each value in order, from `random`.
+    private mutating func addNoise<R: RandomSource>(to values: UnsafeMutableBufferPointer<Float>,
+                                                    standardDeviation: Double, using random: inout R) {
         for i in values.indices {
             values[i] += Float(standardDeviation * next(using: &random))
         }
