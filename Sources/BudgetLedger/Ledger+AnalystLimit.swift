@@ -20,13 +20,17 @@ extension Ledger {
         }
     }
 
+    /// Sums the units of one analyst's reservations in one scope (arguments: scope, analyst) that were not
+    /// refunded, through the index `entry_analyst` (see ``LedgerSchema``).
+    static let analystSpentSQL = """
+        SELECT coalesce(sum(r.epsilon_units), 0), coalesce(sum(r.delta_units), 0), count(*) FROM entry r
+        WHERE r.scope = ? AND r.kind = 'reserve' AND r.analyst = ?
+          AND NOT EXISTS (SELECT 1 FROM entry x WHERE x.reservation = r.id AND x.kind = 'refund')
+        """
+
     /// The fixed-point units of `analyst`'s reservations in `scope` that were not refunded, and their number.
     static func analystSpentUnits(_ db: Database, scope: String, analyst: String) throws -> (epsilon: Int64, delta: Int64, count: Int) {
-        let row = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT coalesce(sum(r.epsilon_units), 0), coalesce(sum(r.delta_units), 0), count(*) FROM entry r
-            WHERE r.scope = ? AND r.kind = 'reserve' AND r.analyst = ?
-              AND NOT EXISTS (SELECT 1 FROM entry x WHERE x.reservation = r.id AND x.kind = 'refund')
-            """), arguments: [scope, analyst])
+        let row = try Row.fetchOne(db.cachedStatement(sql: analystSpentSQL), arguments: [scope, analyst])
         guard let row, let e = Int64.fromDatabaseValue(row[0]), let d = Int64.fromDatabaseValue(row[1]),
               let n = Int.fromDatabaseValue(row[2]) else {
             throw LedgerFailure.corrupt("the reservations of \(analyst) in \(scope) cannot be summed")

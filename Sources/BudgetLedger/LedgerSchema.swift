@@ -17,6 +17,10 @@ import GRDB
 /// existing entry, which hashes as before) and the table `scope_composition`: per `rdp` or `zcdp`
 /// budget, its composed state (``ComposedState``) after the last `reserve` or `refund`, whose
 /// SHA-256 that entry records in `state_digest`.
+///
+/// Migration `v4-analyst-index` adds the index `entry_analyst` over the reservations of each (scope,
+/// analyst), so that a charge with a per-analyst limit and ``Ledger/spending(scope:analyst:)`` read that
+/// analyst's reservations only, not every reservation of the scope. An index changes no row and no hash.
 enum LedgerSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -68,6 +72,11 @@ enum LedgerSchema {
                     scope TEXT PRIMARY KEY,
                     state TEXT NOT NULL
                 );
+                """)
+        }
+        migrator.registerMigration("v4-analyst-index") { db in
+            try db.execute(sql: """
+                CREATE INDEX entry_analyst ON entry (scope, analyst, epsilon_units, delta_units) WHERE kind = 'reserve';
                 """)
         }
         return migrator

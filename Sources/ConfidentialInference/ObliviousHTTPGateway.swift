@@ -11,18 +11,24 @@ import Foundation
 public final class ObliviousHTTPGateway: @unchecked Sendable {
     public struct Key: Sendable {
         public let configuration: OHTTPKeyConfiguration
-        /// The X25519 private key's raw bytes (kept as bytes: swift-crypto keys are not `Sendable`).
-        let privateKeyBytes: [UInt8]
+        private let stored: StoredPrivateKey
 
         public init(keyID: UInt8, privateKey: Curve25519.KeyAgreement.PrivateKey) {
             configuration = OHTTPKeyConfiguration(keyID: keyID, publicKey: privateKey.publicKey)
-            privateKeyBytes = Array(privateKey.rawRepresentation)
+            stored = StoredPrivateKey(key: privateKey)
         }
 
-        /// The private key, to seal it for persistence.
-        public var privateKey: Curve25519.KeyAgreement.PrivateKey {
-            try! Curve25519.KeyAgreement.PrivateKey(rawRepresentation: privateKeyBytes)   // 32 bytes by construction
-        }
+        /// The private key (to open requests, and to seal it for persistence). Kept as the key object it was made
+        /// from: rebuilding it from its raw bytes, as an earlier version did per request, recomputes its public key,
+        /// an X25519 scalar multiplication that cost as much as the request's own key agreement.
+        public var privateKey: Curve25519.KeyAgreement.PrivateKey { stored.key }
+    }
+
+    /// A swift-crypto private key shared between threads. swift-crypto does not declare its keys `Sendable`, but a
+    /// key is an immutable value (its bytes are written once, when it is made), so reading it from several
+    /// threads at once is safe.
+    private struct StoredPrivateKey: @unchecked Sendable {
+        let key: Curve25519.KeyAgreement.PrivateKey
     }
 
     /// What the gateway needs to seal the response to one request.
@@ -30,12 +36,16 @@ public final class ObliviousHTTPGateway: @unchecked Sendable {
         let encapsulatedKey: [UInt8]
         let secret: [UInt8]
 
-        /// Seals `response` (`response_nonce || ct`), with a fresh random response nonce.
+        /// Seals `response` (`response_nonce || ct`), with a fresh random response nonce from the operating
+        /// system's generator, eight bytes per call (one system call each, not one per byte).
         public func seal(_ response: [UInt8]) throws -> [UInt8] {
-            var nonce = [UInt8](repeating: 0, count: ObliviousResponseKeys.nonceLength)
+            var nonce: [UInt8] = []
+            nonce.reserveCapacity(ObliviousResponseKeys.nonceLength + 8)
             var generator = SystemRandomNumberGenerator()
-            for i in nonce.indices { nonce[i] = UInt8.random(in: 0...255, using: &generator) }
-            return try seal(response, responseNonce: nonce)
+            while nonce.count < ObliviousResponseKeys.nonceLength {
+                withUnsafeBytes(of: generator.next() as UInt64) { nonce += $0 }
+            }
+            return try seal(response, responseNonce: Array(nonce.prefix(ObliviousResponseKeys.nonceLength)))
         }
 
         /// Seals with a given nonce: for known-answer tests.
@@ -97,9 +107,8 @@ public final class ObliviousHTTPGateway: @unchecked Sendable {
     public func open(_ encapsulated: [UInt8]) throws -> (request: [UInt8], encapsulatedKey: [UInt8], response: ResponseContext) {
         guard encapsulated.count >= 7 else { throw Refusal.undecryptable }
         let header = Array(encapsulated[0..<7])
-        let keys = lock.withLock { [current] + (previous.map { [$0] } ?? []) }
-        guard let key = keys.first(where: { $0.configuration.keyID == header[0] }),
-              header == key.configuration.requestHeader else {
+        let key = lock.withLock { current.configuration.keyID == header[0] ? current : previous.flatMap { $0.configuration.keyID == header[0] ? $0 : nil } }
+        guard let key, header == key.configuration.requestHeader else {
             throw Refusal.keyConfigurationMismatch
         }
         guard encapsulated.count >= 7 + 32 + 16 else { throw Refusal.undecryptable }

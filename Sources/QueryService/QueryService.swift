@@ -168,8 +168,10 @@ public final class QueryService: Sendable {
                limit: AnalystLimit) throws -> ServiceResponse {
         let engine = engine(for: dataset, limit: limit)
         let plan = try plan(body, engine: engine)
-        let release = try engine.execute(plan, analyst: account.name, purpose: body.ledgerPurpose,
-                                         confidenceLevel: body.confidence)
+        let release = try dataset.connections.withConnection { connection in
+            try engine.execute(plan, analyst: account.name, purpose: body.ledgerPurpose,
+                               confidenceLevel: body.confidence, connection: connection)
+        }
         var object = (try JSONSerialization.jsonObject(with: release.json) as? [String: Any]) ?? [:]
         object["dataset"] = dataset.name
         // The release is committed: it is answered even if the remaining budget cannot be read back now.

@@ -11,6 +11,8 @@ public struct ServiceDataset: Sendable {
     public let metadata: PrivacyMetadata
     /// The open ledger.
     public let ledger: Ledger
+    /// Read-only connections to the database, kept open between queries.
+    let connections: ReadConnectionPool
 
     /// The name analysts use.
     public var name: String { configuration.name }
@@ -18,12 +20,14 @@ public struct ServiceDataset: Sendable {
     public var scope: String { metadata.scope }
 
     /// Loads the metadata, opens the ledger, and creates the budget when the configuration gives one and the
-    /// ledger has none for the scope. The database must exist and be SQLite (it is opened read-only per query).
+    /// ledger has none for the scope. The database must exist and be SQLite (it is opened read-only when the first
+    /// query needs it, and the connection is kept for the next ones: see ``ReadConnectionPool``).
     /// - Parameter ledgers: ledgers already open, by path, so that datasets sharing a file share one connection.
     /// - Throws: `invalidInput` for a missing database or unreadable metadata; the ledger's errors; `unknownScope`
     ///   when the scope has no budget and the configuration gives none.
     init(_ configuration: ServiceConfiguration.Dataset, ledgers: inout [String: Ledger]) throws {
         self.configuration = configuration
+        connections = ReadConnectionPool(path: configuration.database)
         guard FileManager.default.fileExists(atPath: configuration.database) else {
             throw VeilError(.invalidInput, "dataset \(configuration.name): no database at \(configuration.database)")
         }

@@ -85,15 +85,18 @@ public struct PrivateQueryEngine: Sendable {
     ///   - analyst: who asks (recorded in the ledger).
     ///   - purpose: why (recorded in the ledger); the query text by default.
     ///   - confidenceLevel: the level of the intervals, in (0, 1) (default 0.95).
+    ///   - connection: a read-only connection to ``databasePath`` opened beforehand (a long-running service keeps a
+    ///     few open); nil opens one for this query.
     /// - Returns: the release.
     /// - Throws: ``VeilError``: `budget_exhausted` (nothing read, nothing charged; the message says what is left),
     ///   `unknown_scope` (with the `veil budget create` command to run), `invalid_input` (a missing or unusable
     ///   database, table or column: nothing reserved), `invalid_parameter`; after the data was read,
     ///   `query_timeout` or `query_failed`, with the charge committed (the message says the budget was spent).
     public func execute(_ plan: QueryPlan, analyst: String, purpose: String? = nil,
-                        confidenceLevel: Double = 0.95) throws -> PrivateQueryRelease {
+                        confidenceLevel: Double = 0.95, connection: SQLiteBackend? = nil) throws -> PrivateQueryRelease {
         var source = SecureRandomSource()
-        return try execute(plan, analyst: analyst, purpose: purpose, confidenceLevel: confidenceLevel, using: &source)
+        return try execute(plan, analyst: analyst, purpose: purpose, confidenceLevel: confidenceLevel,
+                           connection: connection, using: &source)
     }
 
     /// Answers `plan` with noise drawn from `source`. Pass a ``SecureRandomSource`` outside tests.
@@ -102,11 +105,13 @@ public struct PrivateQueryEngine: Sendable {
     ///   - analyst: who asks (recorded in the ledger).
     ///   - purpose: why (recorded in the ledger); the query text by default.
     ///   - confidenceLevel: the level of the intervals, in (0, 1).
+    ///   - connection: a read-only connection to ``databasePath`` opened beforehand; nil opens one.
     ///   - source: the randomness of the noise.
     /// - Returns: the release.
-    /// - Throws: see ``execute(_:analyst:purpose:confidenceLevel:)``.
+    /// - Throws: see ``execute(_:analyst:purpose:confidenceLevel:connection:)``.
     public func execute<R: RandomSource>(_ plan: QueryPlan, analyst: String, purpose: String? = nil,
-                                         confidenceLevel: Double = 0.95, using source: inout R) throws -> PrivateQueryRelease {
+                                         confidenceLevel: Double = 0.95, connection: SQLiteBackend? = nil,
+                                         using source: inout R) throws -> PrivateQueryRelease {
         // Everything that can fail without the data is checked before the reservation.
         let widths = try IntervalWidths(plan: plan, level: confidenceLevel)
         let drawing = try QueryNoiseDrawing(plan: plan)
@@ -117,7 +122,7 @@ public struct PrivateQueryEngine: Sendable {
         }
         // The database must exist, be SQLite and have the plan's table and columns: checked without reading a row,
         // before anything is reserved.
-        let backend = try SQLiteBackend(path: databasePath)
+        let backend = try connection ?? SQLiteBackend(path: databasePath)
         try backend.validate(plan)
 
         let reservation = try charger.reserve(event: event, cost: cost, analyst: analyst,
