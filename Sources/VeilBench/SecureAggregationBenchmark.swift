@@ -2,7 +2,7 @@ import Foundation
 import Mechanisms
 import SecureAggregation
 
-/// One SecAgg+ round per (clients, dropout rate), every message through its binary encoding, against a
+/// The best of three SecAgg+ rounds per (clients, dropout rate), every message through its binary encoding, against a
 /// plain unmasked sum of the same vectors: client time per client, server time, bytes each client
 /// sends, and the server's ratio to the plain sum. Also the distributed discrete Gaussian's encode
 /// (per client) and decode (per round) times at the same dimension.
@@ -31,8 +31,16 @@ enum SecureAggregationBenchmark {
                 }
                 let tag = "n\(n)_drop\(Int(rate * 100))"
                 FileHandle.standardError.write(Data("  secagg round \(tag): k = \(configuration.neighbours), t = \(configuration.threshold)\n".utf8))
-                let outcome = try SecAggSimulation.run(configuration: configuration, inputs: inputs, dropouts: dropouts, using: &source)
-                report.add("secagg_client_s_per_client_\(tag)", outcome.clientSeconds / Double(n), unit: "s")
+                // Best of three rounds, as the plain sum is its best of several: the first round in a process also
+                // pays for starting threads and faulting in pages.
+                var outcome = try SecAggSimulation.run(configuration: configuration, inputs: inputs, dropouts: dropouts, using: &source)
+                var clientSeconds = outcome.clientSeconds
+                for _ in 1..<3 {
+                    let again = try SecAggSimulation.run(configuration: configuration, inputs: inputs, dropouts: dropouts, using: &source)
+                    clientSeconds = min(clientSeconds, again.clientSeconds)
+                    if again.serverSeconds < outcome.serverSeconds { outcome = again }
+                }
+                report.add("secagg_client_s_per_client_\(tag)", clientSeconds / Double(n), unit: "s")
                 report.add("secagg_server_s_\(tag)", outcome.serverSeconds, unit: "s")
                 report.add("secagg_server_ratio_to_plain_\(tag)", outcome.serverSeconds / plain, unit: "x")
                 report.add("secagg_client_bytes_sent_\(tag)", outcome.meanClientBytesSent, unit: "bytes")
