@@ -1,6 +1,5 @@
 import Accounting
 import Foundation
-import GRDB
 
 // MARK: - Per-analyst limits inside a budget
 
@@ -21,14 +20,14 @@ extension Ledger {
     }
 
     /// The fixed-point units of `analyst`'s reservations in `scope` that were not refunded, and their number.
-    static func analystSpentUnits(_ db: Database, scope: String, analyst: String) throws -> (epsilon: Int64, delta: Int64, count: Int) {
-        let row = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT coalesce(sum(r.epsilon_units), 0), coalesce(sum(r.delta_units), 0), count(*) FROM entry r
+    static func analystSpentUnits(_ db: any LedgerTransaction, scope: String, analyst: String) throws -> (epsilon: Int64, delta: Int64, count: Int) {
+        let row = try db.row("""
+            SELECT CAST(coalesce(sum(r.epsilon_units), 0) AS BIGINT), CAST(coalesce(sum(r.delta_units), 0) AS BIGINT),
+                   count(*) FROM entry r
             WHERE r.scope = ? AND r.kind = 'reserve' AND r.analyst = ?
               AND NOT EXISTS (SELECT 1 FROM entry x WHERE x.reservation = r.id AND x.kind = 'refund')
-            """), arguments: [scope, analyst])
-        guard let row, let e = Int64.fromDatabaseValue(row[0]), let d = Int64.fromDatabaseValue(row[1]),
-              let n = Int.fromDatabaseValue(row[2]) else {
+            """, [.text(scope), .text(analyst)])
+        guard let row, let e = row[0].int64, let d = row[1].int64, let n = row[2].int64.map(Int.init) else {
             throw LedgerFailure.corrupt("the reservations of \(analyst) in \(scope) cannot be summed")
         }
         return (e, d, n)
@@ -37,7 +36,7 @@ extension Ledger {
     /// Refuses a charge of `epsilonUnits`/`deltaUnits` that would take `analyst` past `limit` in `scope`; runs
     /// inside the reservation's transaction, so two charges cannot both pass the same check.
     /// - Throws: `budgetExhausted` ("analyst budget exhausted: … remaining for ANALYST in SCOPE …").
-    static func checkAnalystLimit(_ db: Database, scope: String, analyst: String, limit: AnalystLimit,
+    static func checkAnalystLimit(_ db: any LedgerTransaction, scope: String, analyst: String, limit: AnalystLimit,
                                   epsilonUnits: Int64, deltaUnits: Int64, cost: PrivacyParameters) throws {
         let limitEpsilon = try FixedPointAmount.units(limit.epsilon, scale: FixedPointAmount.epsilonScale, rounding: .down)
         let limitDelta = try FixedPointAmount.units(limit.delta, scale: FixedPointAmount.deltaScale, rounding: .down)

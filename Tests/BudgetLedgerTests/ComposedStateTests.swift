@@ -26,10 +26,11 @@ struct ComposedStateTests {
         try ledger.read { db in try Ledger.storedComposition(db, scope: scope) }
     }
 
-    @Test("charges and refusals are exactly those of a full recomposition", arguments: [CompositionRule.rdp, .zcdp])
-    func sameDecisionsAsRecomposition(rule: CompositionRule) throws {
+    @Test("charges and refusals are exactly those of a full recomposition",
+          arguments: [CompositionRule.rdp, .zcdp], LedgerBackend.allCases)
+    func sameDecisionsAsRecomposition(rule: CompositionRule, backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()
-        let ledger = try makeLedger(folder.path("l.sqlite"), scope: "s", epsilon: 2, delta: 1e-5, composition: rule)
+        let ledger = try makeLedger(try backend.freshLocation(in: folder), scope: "s", epsilon: 2, delta: 1e-5, composition: rule)
         // The oracle: the events of the reservations not refunded, in order, composed from scratch
         // by the existing composition code at every step.
         var active: [(reservation: Reservation, event: DPEvent, committed: Bool)] = []
