@@ -40,10 +40,12 @@ public final class Ledger: Sendable {
         /// before `reserve` returns, so it survives a process crash, an operating-system crash and a
         /// power loss. Commits and refunds survive any process crash and reach the disk with the next
         /// flush; a power cut can only leave their reservation open (counted as spent). The default.
+        /// On PostgreSQL: `synchronous_commit = on` for reservations, `off` for commits and refunds.
         case full
         /// `PRAGMA synchronous = NORMAL` in WAL mode: a charge survives the crash of any process,
         /// but the last transactions may be lost in an operating-system crash or power loss (the
         /// chain stays consistent). For benchmarks and scratch ledgers, not for real budgets.
+        /// On PostgreSQL: `synchronous_commit = off` for every transaction.
         case normal
     }
 

@@ -46,6 +46,16 @@ struct PostgresLedgerTests {
         #expect(newer?.message.contains("holds a ledger of format 2") == true)
     }
 
+    @Test("reservations are durable before reserve returns: synchronous_commit is on even where the database turns it off")
+    func synchronousCommit() throws {
+        let url = try PostgresTestServer.freshDatabase()
+        try onServer(url, ["ALTER DATABASE \(PostgresIdentifier.quote(url.database)) SET synchronous_commit = off"])
+        let ledger = try makeLedger(url.redacted)
+        #expect(try ledger.read { db in try db.value("SHOW synchronous_commit")?.string } == "on")
+        let scratch = try Ledger.open(location: url.redacted, durability: .normal)
+        #expect(try scratch.read { db in try db.value("SHOW synchronous_commit")?.string } == "off")
+    }
+
     @Test("the append-only trigger refuses updates, deletes and truncation")
     func triggers() throws {
         let url = try PostgresTestServer.freshDatabase()

@@ -131,12 +131,12 @@ struct PostgresLedgerTransaction: LedgerTransaction {
     let session: PostgresSession
 
     func rows(_ sql: String, _ arguments: [LedgerValue]) throws -> [LedgerRow] {
-        try session.query(Self.numbered(sql), arguments.map(Self.value)).map { $0.map(Self.value) }
+        try session.query(Self.numbered(sql), arguments.map(Self.postgresValue)).map { $0.map(Self.ledgerValue) }
     }
 
     func forEachRow(_ sql: String, _ arguments: [LedgerValue], _ body: (LedgerRow) throws -> Void) throws {
         try withoutActuallyEscaping(body) { body in
-            try session.forEachRow(Self.numbered(sql), arguments.map(Self.value)) { row in try body(row.map(Self.value)) }
+            try session.forEachRow(Self.numbered(sql), arguments.map(Self.postgresValue)) { row in try body(row.map(Self.ledgerValue)) }
         }
     }
 
@@ -155,7 +155,7 @@ struct PostgresLedgerTransaction: LedgerTransaction {
         return result
     }
 
-    private static func value(_ value: LedgerValue) -> PostgresValue {
+    private static func postgresValue(_ value: LedgerValue) -> PostgresValue {
         switch value {
         case .null: .null
         case .integer(let v): .integer(v)
@@ -164,7 +164,7 @@ struct PostgresLedgerTransaction: LedgerTransaction {
         }
     }
 
-    private static func value(_ value: PostgresValue) -> LedgerValue {
+    private static func ledgerValue(_ value: PostgresValue) -> LedgerValue {
         switch value {
         case .null: .null
         case .integer(let v): .integer(v)

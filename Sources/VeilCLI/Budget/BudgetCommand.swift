@@ -20,7 +20,6 @@ struct BudgetCommand: ParsableCommand {
           veil budget charge health_panel --epsilon 0.5 --analyst ana --purpose counts
           veil budget show health_panel --json
           veil budget report --format html --output audit.html
-          veil budget show --ledger postgres://veil@db.internal:5432/veil
 
         Exit codes: 0 success, 1 failure (a broken chain, a damaged or read-only ledger, a running \
         total that contradicts the chain), 2 bad input (unknown scope, bad values, a file that is not \
