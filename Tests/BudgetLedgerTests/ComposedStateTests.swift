@@ -89,7 +89,9 @@ struct ComposedStateTests {
         #expect(accepted >= 10 && refused >= 5 && refunds >= 5)
         #expect(unsupported > 0 || rule == .rdp)
         #expect(try ledger.verify().isValid)
-        #expect(try runLedgerVerifier(ledger.path).status == 0)
+        if backend == .sqlite {   // the independent Python verifier reads files
+            #expect(try runLedgerVerifier(ledger.path).status == 0)
+        }
     }
 
     @Test("a stored state edited with sqlite3 stops the next charge (exit 1) and verify reports it")
