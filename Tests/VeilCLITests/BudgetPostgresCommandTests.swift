@@ -56,7 +56,7 @@ struct BudgetPostgresCommandTests {
         #expect(verify.stderr == "error: ledger verification failed: entry 4: its content does not match its hash\n")
     }
 
-    @Test("a server restarted (immediate shutdown) mid-charge loses no committed charge and counts none twice")
+    @Test("a server restarted (immediate shutdown) mid-charge loses no reserved charge and counts none twice")
     func serverRestart() throws {
         let folder = try TemporaryFolder()
         let server = try OwnServer(folder: folder.path("pg"))
@@ -96,10 +96,13 @@ struct BudgetPostgresCommandTests {
         let entries = try opened.entries()
         let byID = Dictionary(uniqueKeysWithValues: entries.map { ($0.id, $0) })
         #expect(completed.count >= rounds)
-        // No committed charge lost: every charge the process reported is in the ledger, reserved and committed.
+        // No charge lost: every reservation the process reported is in the ledger (synchronous_commit on).
+        // Its commit was written with synchronous_commit off, so an immediate shutdown may lose the last
+        // commits: their reservations are then open, still counted as spent, never free again.
+        let open = Set(try opened.openReservations(scope: "restart").map(\.reservation.id))
         for (reservation, commit) in completed {
             #expect(byID[reservation]?.kind == .reserve)
-            #expect(byID[commit]?.kind == .commit && byID[commit]?.reservation == reservation)
+            #expect((byID[commit]?.kind == .commit && byID[commit]?.reservation == reservation) || open.contains(reservation))
         }
         // The interrupted charge of each round is either absent or one reservation (open or committed):
         // at most one unreported reservation per restart, and each reservation is counted once.
