@@ -70,6 +70,7 @@ let package = Package(
             name: "BudgetLedger",
             dependencies: [
                 "Accounting",
+                "PostgresClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -197,7 +198,7 @@ let package = Package(
             dependencies: [
                 "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "LinearAlgebra", "PrivateTraining",
                 "TrustedExecution", "LocalInference", "TransparencyLog", "ConfidentialInference", "QueryService",
-                "FederatedLearning", "SecureAggregation",
+                "FederatedLearning", "SecureAggregation", "PostgresClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -1,5 +1,3 @@
-import GRDB
-
 /// Walks the entries in id order and checks the chain, one row at a time (see ``Ledger/verify()``).
 struct ChainVerifier {
     private var expectedID: Int64 = 1
@@ -12,12 +10,12 @@ struct ChainVerifier {
     private var composedStates = ComposedStateVerifier()
 
     /// Checks one row; returns the failed verification if the row breaks the chain.
-    mutating func check(_ row: Row) -> ChainVerification? {
+    mutating func check(_ row: LedgerRow) -> ChainVerification? {
         let entry: LedgerEntry
         do {
             entry = try LedgerSchema.entry(from: row)
         } catch {
-            let id: Int64? = Int64.fromDatabaseValue(row[0])
+            let id: Int64? = row.first?.int64
             return fail(id ?? expectedID, "\(error)")
         }
         guard entry.id == expectedID else {
@@ -40,11 +38,10 @@ struct ChainVerifier {
 
     /// The result after the last row: checks the running totals and the composed states of `rdp`
     /// and `zcdp` scopes against the entries.
-    func finish(runningTotals: [Row], composedStates storedStates: [Row]) -> ChainVerification {
+    func finish(runningTotals: [LedgerRow], composedStates storedStates: [LedgerRow]) -> ChainVerification {
         var stored: [String: (Int64, Int64)] = [:]
         for row in runningTotals {
-            guard let scope = String.fromDatabaseValue(row[0]),
-                  let e = Int64.fromDatabaseValue(row[1]), let d = Int64.fromDatabaseValue(row[2]) else {
+            guard row.count == 3, let scope = row[0].string, let e = row[1].int64, let d = row[2].int64 else {
                 return failWithoutEntry("a running total row is malformed")
             }
             stored[scope] = (e, d)

@@ -1,6 +1,5 @@
 import Accounting
 import Foundation
-import GRDB
 
 /// Recomputes the composed state of every `rdp` and `zcdp` scope while ``ChainVerifier`` walks the
 /// entries, and checks it against the `state_digest` each `reserve` and `refund` entry records
@@ -71,10 +70,10 @@ struct ComposedStateVerifier {
     /// After the last entry: every stored state in use (its scope's last `reserve` or `refund` entry
     /// records a digest) must be the recomputed one; a stored state of a scope without an `rdp` or
     /// `zcdp` budget is an error. Returns the problem, or nil.
-    func finish(storedStates: [Row]) -> String? {
+    func finish(storedStates: [LedgerRow]) -> String? {
         var stored: [String: String] = [:]
         for row in storedStates {
-            guard let scope = String.fromDatabaseValue(row[0]), let text = String.fromDatabaseValue(row[1]) else {
+            guard row.count == 2, let scope = row[0].string, let text = row[1].string else {
                 return "a composed state row is malformed"
             }
             guard compositions[scope] != nil else {

@@ -1,6 +1,5 @@
 import Accounting
 import Foundation
-import GRDB
 
 // MARK: - Per-analyst limits inside a budget
 
@@ -21,18 +20,18 @@ extension Ledger {
     }
 
     /// Sums the units of one analyst's reservations in one scope (arguments: scope, analyst) that were not
-    /// refunded, through the index `entry_analyst` (see ``LedgerSchema``).
+    /// refunded, through the index `entry_analyst` (see ``LedgerSchema``). Written once for both stores' SQL.
     static let analystSpentSQL = """
-        SELECT coalesce(sum(r.epsilon_units), 0), coalesce(sum(r.delta_units), 0), count(*) FROM entry r
+        SELECT CAST(coalesce(sum(r.epsilon_units), 0) AS BIGINT), CAST(coalesce(sum(r.delta_units), 0) AS BIGINT),
+               count(*) FROM entry r
         WHERE r.scope = ? AND r.kind = 'reserve' AND r.analyst = ?
           AND NOT EXISTS (SELECT 1 FROM entry x WHERE x.reservation = r.id AND x.kind = 'refund')
         """
 
     /// The fixed-point units of `analyst`'s reservations in `scope` that were not refunded, and their number.
-    static func analystSpentUnits(_ db: Database, scope: String, analyst: String) throws -> (epsilon: Int64, delta: Int64, count: Int) {
-        let row = try Row.fetchOne(db.cachedStatement(sql: analystSpentSQL), arguments: [scope, analyst])
-        guard let row, let e = Int64.fromDatabaseValue(row[0]), let d = Int64.fromDatabaseValue(row[1]),
-              let n = Int.fromDatabaseValue(row[2]) else {
+    static func analystSpentUnits(_ db: any LedgerTransaction, scope: String, analyst: String) throws -> (epsilon: Int64, delta: Int64, count: Int) {
+        let row = try db.row(analystSpentSQL, [.text(scope), .text(analyst)])
+        guard let row, let e = row[0].int64, let d = row[1].int64, let n = row[2].int64.map(Int.init) else {
             throw LedgerFailure.corrupt("the reservations of \(analyst) in \(scope) cannot be summed")
         }
         return (e, d, n)
@@ -41,7 +40,7 @@ extension Ledger {
     /// Refuses a charge of `epsilonUnits`/`deltaUnits` that would take `analyst` past `limit` in `scope`; runs
     /// inside the reservation's transaction, so two charges cannot both pass the same check.
     /// - Throws: `budgetExhausted` ("analyst budget exhausted: … remaining for ANALYST in SCOPE …").
-    static func checkAnalystLimit(_ db: Database, scope: String, analyst: String, limit: AnalystLimit,
+    static func checkAnalystLimit(_ db: any LedgerTransaction, scope: String, analyst: String, limit: AnalystLimit,
                                   epsilonUnits: Int64, deltaUnits: Int64, cost: PrivacyParameters) throws {
         let limitEpsilon = try FixedPointAmount.units(limit.epsilon, scale: FixedPointAmount.epsilonScale, rounding: .down)
         let limitDelta = try FixedPointAmount.units(limit.delta, scale: FixedPointAmount.deltaScale, rounding: .down)

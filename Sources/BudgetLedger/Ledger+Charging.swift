@@ -1,6 +1,5 @@
 import Accounting
 import Foundation
-import GRDB
 
 // MARK: - Budgets
 
@@ -27,17 +26,16 @@ extension Ledger {
                 epsilon: epsilon, delta: delta, epsilonUnits: epsilonUnits, deltaUnits: deltaUnits,
                 composition: composition.rawValue, previousHash: head.hash)
             try LedgerSchema.insert(entry, into: db)
-            try db.execute(sql: "INSERT INTO scope_total (scope, epsilon_units, delta_units) VALUES (?, 0, 0)",
-                           arguments: [scope])
+            try db.execute("INSERT INTO scope_total (scope, epsilon_units, delta_units) VALUES (?, 0, 0)", [.text(scope)])
             return try Budget(scope: scope, epsilon: epsilon, delta: delta, composition: composition, created: entry.time)
         }
     }
 
     /// The budget entry of `scope`, decoded, or nil.
-    static func budget(_ db: Database, scope: String) throws -> (budget: Budget, epsilonUnits: Int64, deltaUnits: Int64)? {
-        guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE scope = ? AND kind = 'budget' ORDER BY id LIMIT 1"),
-            arguments: [scope]) else { return nil }
+    static func budget(_ db: any LedgerTransaction, scope: String) throws -> (budget: Budget, epsilonUnits: Int64, deltaUnits: Int64)? {
+        guard let row = try db.row(
+            "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE scope = ? AND kind = 'budget' ORDER BY id LIMIT 1",
+            [.text(scope)]) else { return nil }
         return try budget(from: try LedgerSchema.entry(from: row))
     }
 
@@ -57,7 +55,7 @@ extension Ledger {
 extension Ledger {
     /// Reserves the cost of a release before it is made (docs/design.md §2 rules 3 and 4).
     ///
-    /// In one `BEGIN IMMEDIATE` transaction: checks that everything committed or reserved on `scope`
+    /// In one write transaction (no other writer beside it): checks that everything committed or reserved on `scope`
     /// plus this event stays within the budget under its composition rule, and appends the
     /// reservation to the chain. Once this returns, the reservation is on disk and counts as spent
     /// until it is committed or refunded.
@@ -186,14 +184,13 @@ extension Ledger {
         // Losing a resolution in a power cut leaves its reservation open, which counts as spent:
         // safe, so it need not wait for its own disk flush (see `append(flushImmediately:_:)`).
         try append(flushImmediately: false) { db, head in
-            guard let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE id = ? AND kind = 'reserve'"),
-                arguments: [reservationID]) else {
+            guard let row = try db.row(
+                "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE id = ? AND kind = 'reserve'", [.integer(reservationID)]) else {
                 throw LedgerFailure.unknownReservation(reservationID)
             }
             let reserved = try LedgerSchema.entry(from: row)
-            if let previous = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT kind FROM entry WHERE reservation = ? ORDER BY id LIMIT 1"), arguments: [reservationID]) {
+            if let previous = try db.value(
+                "SELECT kind FROM entry WHERE reservation = ? ORDER BY id LIMIT 1", [.integer(reservationID)])?.string {
                 if previous == LedgerEntry.Kind.commit.rawValue {
                     throw VeilError(.ledgerConflict,
                                     "reservation \(reservationID) is already committed: its result was released, so the charge stands")

@@ -1,6 +1,5 @@
 import Accounting
 import Foundation
-import GRDB
 
 // MARK: - Composed state of rdp and zcdp scopes
 
@@ -16,7 +15,7 @@ extension Ledger {
     ///
     /// - Throws: `ledgerDamaged` ("… run `veil budget verify`") when the stored state is missing or
     ///   does not match the digest: the file was edited outside Veil.
-    static func verifiedComposition(_ db: Database, scope: String, rule: CompositionRule,
+    static func verifiedComposition(_ db: any LedgerTransaction, scope: String, rule: CompositionRule,
                                     last: LedgerEntry?) throws -> RenyiComposition {
         if let last, let digest = last.stateDigest {
             guard let text = try storedComposition(db, scope: scope) else {
@@ -32,14 +31,19 @@ extension Ledger {
 
     /// The events of every reservation on `scope` that was not refunded (and is not `excluding`),
     /// composed in the order of their reservations: exactly what a full recomposition gives.
-    static func composedEvents(_ db: Database, scope: String, rule: CompositionRule,
+    static func composedEvents(_ db: any LedgerTransaction, scope: String, rule: CompositionRule,
                                excluding reservation: Int64?) throws -> RenyiComposition {
-        let texts = try String.fetchAll(db, sql: """
+        // Entry ids start at 1, so excluding 0 excludes nothing.
+        let rows = try db.rows("""
             SELECT r.event FROM entry r
-            WHERE r.scope = ? AND r.kind = 'reserve' AND r.id IS NOT ?
+            WHERE r.scope = ? AND r.kind = 'reserve' AND r.id <> ?
               AND NOT EXISTS (SELECT 1 FROM entry x WHERE x.reservation = r.id AND x.kind = 'refund')
             ORDER BY r.id
-            """, arguments: [scope, reservation])
+            """, [.text(scope), .integer(reservation ?? 0)])
+        let texts = try rows.map { row in
+            guard let text = row[0].string else { throw LedgerFailure.corrupt("a reservation of \(scope) has no event") }
+            return text
+        }
         let decoder = JSONDecoder()
         var composition = RenyiComposition(rule: rule)
         for text in texts { try composition.add(try decoder.decode(DPEvent.self, from: Data(text.utf8))) }
@@ -47,15 +51,17 @@ extension Ledger {
     }
 
     /// The stored state text of `scope` (`scope_composition`), not yet checked against the chain.
-    static func storedComposition(_ db: Database, scope: String) throws -> String? {
-        try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM scope_composition WHERE scope = ?"), arguments: [scope])
+    static func storedComposition(_ db: any LedgerTransaction, scope: String) throws -> String? {
+        try db.value("SELECT state FROM scope_composition WHERE scope = ?", [.text(scope)])?.string
     }
 
     /// Stores `composition` as the state of `scope`; returns the digest the new entry must record.
-    static func storeComposition(_ db: Database, scope: String, _ composition: RenyiComposition) throws -> String {
+    static func storeComposition(_ db: any LedgerTransaction, scope: String, _ composition: RenyiComposition) throws -> String {
         let text = ComposedState.text(of: composition)
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO scope_composition (scope, state) VALUES (?, ?)")
-            .execute(arguments: [scope, text])
+        try db.execute("""
+            INSERT INTO scope_composition (scope, state) VALUES (?, ?)
+            ON CONFLICT (scope) DO UPDATE SET state = excluded.state
+            """, [.text(scope), .text(text)])
         return ChainHash.hex(of: text)
     }
 }

@@ -1,6 +1,5 @@
 import Accounting
 import Foundation
-import GRDB
 
 // MARK: - Budgets, entries, charges
 
@@ -11,8 +10,8 @@ extension Ledger {
     }
 
     /// The budget entries, in order of creation.
-    static func budgetEntries(_ db: Database) throws -> [LedgerEntry] {
-        try Row.fetchAll(db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE kind = 'budget' ORDER BY id")
+    static func budgetEntries(_ db: any LedgerTransaction) throws -> [LedgerEntry] {
+        try db.rows("SELECT \(LedgerSchema.entryColumns) FROM entry WHERE kind = 'budget' ORDER BY id", [])
             .map(LedgerSchema.entry(from:))
     }
 
@@ -33,15 +32,15 @@ extension Ledger {
                 guard try Self.budget(db, scope: scope) != nil else { throw LedgerFailure.unknownScope(scope) }
                 return try Self.entries(db, scope: scope)
             }
-            return try Row.fetchAll(db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry ORDER BY id")
+            return try db.rows("SELECT \(LedgerSchema.entryColumns) FROM entry ORDER BY id", [])
                 .map(LedgerSchema.entry(from:))
         }
     }
 
     /// The entries of `scope`, in chain order.
-    static func entries(_ db: Database, scope: String) throws -> [LedgerEntry] {
-        try Row.fetchAll(db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE scope = ? ORDER BY id",
-                         arguments: [scope]).map(LedgerSchema.entry(from:))
+    static func entries(_ db: any LedgerTransaction, scope: String) throws -> [LedgerEntry] {
+        try db.rows("SELECT \(LedgerSchema.entryColumns) FROM entry WHERE scope = ? ORDER BY id", [.text(scope)])
+            .map(LedgerSchema.entry(from:))
     }
 
     /// The charges of `scope` in order of reservation, each with its state.
@@ -246,14 +245,15 @@ extension Ledger {
     }
 
     /// ``verify()`` inside a read transaction.
-    static func verify(_ db: Database) throws -> ChainVerification {
+    static func verify(_ db: any LedgerTransaction) throws -> ChainVerification {
         var verifier = ChainVerifier()
-        let cursor = try Row.fetchCursor(db, sql: "SELECT \(LedgerSchema.entryColumns) FROM entry ORDER BY id")
-        while let row = try cursor.next() {
-            if let failure = verifier.check(row) { return failure }
+        var failure: ChainVerification?
+        try db.forEachRow("SELECT \(LedgerSchema.entryColumns) FROM entry ORDER BY id", []) { row in
+            if failure == nil { failure = verifier.check(row) }
         }
-        let totals = try Row.fetchAll(db, sql: "SELECT scope, epsilon_units, delta_units FROM scope_total")
-        let states = try Row.fetchAll(db, sql: "SELECT scope, state FROM scope_composition")
+        if let failure { return failure }
+        let totals = try db.rows("SELECT scope, epsilon_units, delta_units FROM scope_total", [])
+        let states = try db.rows("SELECT scope, state FROM scope_composition", [])
         return verifier.finish(runningTotals: totals, composedStates: states)
     }
 }

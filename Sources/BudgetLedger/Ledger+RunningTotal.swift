@@ -1,6 +1,5 @@
 import Accounting
 import Foundation
-import GRDB
 
 // MARK: - Running totals
 
@@ -18,7 +17,7 @@ extension Ledger {
     ///   `reserve` or `refund` entry yet), whose `state_digest` binds the composed state.
     /// - Throws: `ledgerDamaged` ("… run `veil budget verify`") when the cache, the entry or its link
     ///   does not match: the file was edited outside Veil, and no charge may rely on it.
-    static func verifiedRunningTotal(_ db: Database, scope: String) throws -> (epsilon: Int64, delta: Int64, last: LedgerEntry?) {
+    static func verifiedRunningTotal(_ db: any LedgerTransaction, scope: String) throws -> (epsilon: Int64, delta: Int64, last: LedgerEntry?) {
         let chain = try chainRunningTotal(db, scope: scope)
         let cached = try runningTotal(db, scope: scope)
         guard cached.epsilon == chain.epsilon, cached.delta == chain.delta else {
@@ -30,53 +29,51 @@ extension Ledger {
 
     /// The running total recorded by the scope's last `reserve` or `refund` entry, after checking
     /// that entry's hash and its link to the next entry.
-    static func chainRunningTotal(_ db: Database, scope: String) throws -> (epsilon: Int64, delta: Int64, last: LedgerEntry?) {
+    static func chainRunningTotal(_ db: any LedgerTransaction, scope: String) throws -> (epsilon: Int64, delta: Int64, last: LedgerEntry?) {
         // Two lookups on the (scope, kind) index, each answered by its last row.
         let lastIDs = try ["reserve", "refund"].compactMap { kind in
-            try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(id) FROM entry WHERE scope = ? AND kind = ?"),
-                               arguments: [scope, kind])
+            try db.value("SELECT max(id) FROM entry WHERE scope = ? AND kind = ?", [.text(scope), .text(kind)])?.int64
         }
         guard let lastID = lastIDs.max() else { return (0, 0, nil) }
-        guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE id = ?"), arguments: [lastID]) else {
+        guard let row = try db.row("SELECT \(LedgerSchema.entryColumns) FROM entry WHERE id = ?", [.integer(lastID)]) else {
             throw LedgerFailure.totalMismatch(scope, "entry \(lastID) cannot be read")
         }
         let last = try LedgerSchema.entry(from: row)
         guard last.hashMatchesContent else {
             throw LedgerFailure.totalMismatch(scope, "entry \(lastID) does not match its hash")
         }
-        if let next = try String.fetchOne(db.cachedStatement(sql: "SELECT prev_hash FROM entry WHERE id = ?"),
-                                          arguments: [lastID + 1]), next != last.hash {
+        if let next = try db.value("SELECT prev_hash FROM entry WHERE id = ?", [.integer(lastID + 1)]),
+           next.string != last.hash {
             throw LedgerFailure.totalMismatch(scope, "entry \(lastID + 1) does not link to entry \(lastID)")
         }
         if let e = last.totalEpsilonUnits, let d = last.totalDeltaUnits { return (e, d, last) }
         // Written by format 1: sum the units of the scope's reservations that were not refunded.
-        let sums = try Row.fetchOne(db, sql: """
-            SELECT coalesce(sum(r.epsilon_units), 0), coalesce(sum(r.delta_units), 0) FROM entry r
+        let sums = try db.row("""
+            SELECT CAST(coalesce(sum(r.epsilon_units), 0) AS BIGINT), CAST(coalesce(sum(r.delta_units), 0) AS BIGINT)
+            FROM entry r
             WHERE r.scope = ? AND r.kind = 'reserve'
               AND NOT EXISTS (SELECT 1 FROM entry x WHERE x.reservation = r.id AND x.kind = 'refund')
-            """, arguments: [scope])
-        guard let sums, let e = Int64.fromDatabaseValue(sums[0]), let d = Int64.fromDatabaseValue(sums[1]) else {
+            """, [.text(scope)])
+        guard let sums, let e = sums[0].int64, let d = sums[1].int64 else {
             throw LedgerFailure.totalMismatch(scope, "its reservations cannot be summed")
         }
         return (e, d, last)
     }
 
     /// The cached running total of `scope` (the `scope_total` row).
-    static func runningTotal(_ db: Database, scope: String) throws -> (epsilon: Int64, delta: Int64) {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT epsilon_units, delta_units FROM scope_total WHERE scope = ?"),
-                                         arguments: [scope]),
-              let e = Int64.fromDatabaseValue(row[0]), let d = Int64.fromDatabaseValue(row[1]) else {
+    static func runningTotal(_ db: any LedgerTransaction, scope: String) throws -> (epsilon: Int64, delta: Int64) {
+        guard let row = try db.row("SELECT epsilon_units, delta_units FROM scope_total WHERE scope = ?", [.text(scope)]),
+              let e = row[0].int64, let d = row[1].int64 else {
             throw LedgerFailure.totalMismatch(scope, "its cached total is missing or malformed")
         }
         return (e, d)
     }
 
     /// Sets the cached running total of `scope` to the total the new entry records.
-    static func setRunningTotal(_ db: Database, scope: String, epsilonUnits: Int64, deltaUnits: Int64) throws {
-        try db.cachedStatement(sql: "UPDATE scope_total SET epsilon_units = ?, delta_units = ? WHERE scope = ?")
-            .execute(arguments: [epsilonUnits, deltaUnits, scope])
-        guard db.changesCount == 1 else {
+    static func setRunningTotal(_ db: any LedgerTransaction, scope: String, epsilonUnits: Int64, deltaUnits: Int64) throws {
+        let updated = try db.rows("UPDATE scope_total SET epsilon_units = ?, delta_units = ? WHERE scope = ? RETURNING scope",
+                                  [.integer(epsilonUnits), .integer(deltaUnits), .text(scope)])
+        guard updated.count == 1 else {
             throw LedgerFailure.totalMismatch(scope, "its cached total is missing")
         }
     }

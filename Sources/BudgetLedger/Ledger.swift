@@ -1,13 +1,14 @@
 import Accounting
 import Foundation
-import GRDB
+import PostgresClient
 
-/// The privacy-budget ledger: one SQLite file holding budgets, reservations and releases as an
-/// append-only hash chain (docs/design.md §2 rules 3 and 4).
+/// The privacy-budget ledger: budgets, reservations and releases as an append-only hash chain
+/// (docs/design.md §2 rules 3 and 4), in one SQLite file or on a PostgreSQL server (``open(location:mode:durability:)``).
 ///
-/// Several processes may use the same file at once: the database is in WAL mode, waits up to
-/// ``busyTimeout`` for a lock, and every charge runs in one `BEGIN IMMEDIATE` transaction that
-/// checks the budget and appends the entry, so two charges can never both pass the same check.
+/// Several processes (on several machines, with PostgreSQL) may use the same ledger at once: every
+/// charge runs in one write transaction that checks the budget and appends the entry while no other
+/// writer runs (see ``SQLiteLedgerStore`` and ``PostgresLedgerStore``), so two charges can never both
+/// pass the same check.
 ///
 /// ```swift
 /// let ledger = try Ledger(path: "veil-ledger.sqlite", mode: .createIfMissing)
@@ -39,23 +40,26 @@ public final class Ledger: Sendable {
         /// before `reserve` returns, so it survives a process crash, an operating-system crash and a
         /// power loss. Commits and refunds survive any process crash and reach the disk with the next
         /// flush; a power cut can only leave their reservation open (counted as spent). The default.
+        /// On PostgreSQL: `synchronous_commit = on` for reservations, `off` for commits and refunds.
         case full
         /// `PRAGMA synchronous = NORMAL` in WAL mode: a charge survives the crash of any process,
         /// but the last transactions may be lost in an operating-system crash or power loss (the
         /// chain stays consistent). For benchmarks and scratch ledgers, not for real budgets.
+        /// On PostgreSQL: `synchronous_commit = off` for every transaction.
         case normal
     }
 
-    /// The path of the ledger file.
+    /// The path of the ledger file, or the URL of its PostgreSQL server without the password.
     public let path: String
     /// When reservations reach the disk.
     public let durability: Durability
-    let database: DatabaseQueue
+    /// Where the entries are kept: the only part of the ledger that differs between SQLite and PostgreSQL.
+    let store: any LedgerStore
     /// How many read transactions this connection has run (see ``read(_:)``): lets tests check that
     /// a report or a listing is built from one snapshot.
     let readTransactions = TransactionCounter()
 
-    /// Opens (or, with `.createIfMissing`, creates) the ledger at `path`.
+    /// Opens (or, with `.createIfMissing`, creates) the ledger file at `path`.
     ///
     /// A file that is not an SQLite database, or an SQLite database without the ledger's tables, is
     /// refused without being written to.
@@ -64,133 +68,67 @@ public final class Ledger: Sendable {
     ///   - mode: whether a missing file may be created.
     ///   - durability: when transactions reach the disk; keep the default `.full` for real budgets.
     /// - Throws: `ledgerUnavailable` when the file is missing, a directory, not SQLite, or not a ledger.
-    public init(path: String, mode: OpenMode = .existing, durability: Durability = .full) throws {
-        self.path = path
+    public convenience init(path: String, mode: OpenMode = .existing, durability: Durability = .full) throws {
+        self.init(store: try SQLiteLedgerStore(path: path, mode: mode, durability: durability), durability: durability)
+    }
+
+    /// Opens (or creates) the ledger at `location`: a `postgres://user@host:port/db` URL (the ledger lives
+    /// in the database's schema `veil_ledger`, see docs/budget-ledger.md), or else the path of an SQLite file.
+    /// - Throws: `invalid_input` for a malformed URL; `database_unavailable` when the server cannot be
+    ///   reached; otherwise as ``init(path:mode:durability:)``.
+    public static func open(location: String, mode: OpenMode = .existing, durability: Durability = .full) throws -> Ledger {
+        guard PostgresURL.isPostgresURL(location) else {
+            return try Ledger(path: location, mode: mode, durability: durability)
+        }
+        let url = try PostgresURL(location)
+        return Ledger(store: try PostgresLedgerStore(url: url, mode: mode, durability: durability), durability: durability)
+    }
+
+    /// Whether `location` names a ledger on a server (a `postgres://` or `postgresql://` URL) rather than a file.
+    public static func isServerLocation(_ location: String) -> Bool {
+        PostgresURL.isPostgresURL(location)
+    }
+
+    init(store: any LedgerStore, durability: Durability) {
+        self.store = store
         self.durability = durability
-        let existing = try Self.inspectFile(at: path, mode: mode)
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(Self.busyTimeout)
-        configuration.label = "veil-ledger"
-        let synchronous = durability == .full ? "FULL" : "NORMAL"
-        configuration.prepareDatabase { db in
-            // With FULL, every commit reaches the disk before `reserve` or `commit` returns.
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-        }
-        database = try LedgerFailure.storage(path) {
-            try DatabaseQueue(path: path, configuration: configuration)
-        }
-        try LedgerFailure.storage(path) {
-            try Self.prepareSchema(database, path: path, mode: mode, checkTables: existing)
-        }
+        path = store.location
     }
 
-    /// Checks that an existing database holds only the ledger's tables, then creates or completes
-    /// the schema with the migrator. Several processes may create the same new ledger at once: one
-    /// of them migrates while the others wait for its lock, see its tables, and look again.
-    private static func prepareSchema(_ database: DatabaseQueue, path: String, mode: OpenMode, checkTables: Bool) throws {
-        let ledgerTables: Set<String> = ["entry", "scope_total", "scope_composition", "grdb_migrations"]
-        let migrator = LedgerSchema.migrator
-        var attempts = 0
-        while true {
-            do {
-                if checkTables {
-                    let tables = try database.read { db in
-                        Set(try String.fetchAll(db, sql: """
-                            SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-                            """))
-                    }
-                    // An SQLite file with other tables, or (unless creating) with none, is not ours.
-                    guard tables.isSubset(of: ledgerTables), !(tables.isEmpty && mode == .existing) else {
-                        throw VeilError(.ledgerUnavailable, "\(path) is an SQLite database but not a Veil ledger")
-                    }
-                }
-                if try database.read({ try migrator.hasCompletedMigrations($0) }) { return }
-                try database.writeWithoutTransaction { db in
-                    _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
-                }
-                try migrator.migrate(database)
-                return
-            } catch let error as DatabaseError
-                where attempts < 50 && [.SQLITE_ERROR, .SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode) {
-                // Another process is creating the schema ("no such table", "table already exists").
-                attempts += 1
-                Thread.sleep(forTimeInterval: 0.02)
-            }
-        }
-    }
-
-    /// The ledger path to use: `explicitPath` if given, else `$VEIL_LEDGER`, else ``defaultPath``.
+    /// The ledger path or URL to use: `explicitPath` if given, else `$VEIL_LEDGER`, else ``defaultPath``.
     public static func resolvePath(_ explicitPath: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let explicitPath, !explicitPath.isEmpty { return explicitPath }
         if let fromEnvironment = environment[environmentVariable], !fromEnvironment.isEmpty { return fromEnvironment }
         return defaultPath
     }
 
-    /// Checks the file before SQLite opens it; returns whether it exists with content.
-    private static func inspectFile(at path: String, mode: OpenMode) throws -> Bool {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            if mode == .existing {
-                throw VeilError(.ledgerUnavailable, "no ledger at \(path) (create a budget first with `veil budget create`)")
-            }
-            return false
-        }
-        guard !isDirectory.boolValue else {
-            throw VeilError(.ledgerUnavailable, "\(path) is a directory, not a ledger file")
-        }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw VeilError(.ledgerUnavailable, "cannot read \(path)")
-        }
-        defer { try? handle.close() }
-        let header = (try? handle.read(upToCount: 16)) ?? Data()
-        if header.isEmpty {
-            if mode == .existing { throw VeilError(.ledgerUnavailable, "\(path) is empty, not a Veil ledger") }
-            return false
-        }
-        guard header == Data("SQLite format 3\0".utf8) else {
-            throw VeilError(.ledgerUnavailable, "\(path) is not a Veil ledger (not an SQLite database)")
-        }
-        return true
-    }
-
     // MARK: - Transactions
 
-    /// Runs `body` in one `BEGIN IMMEDIATE` transaction with the current head of the chain.
+    /// Runs `body` in one write transaction with the current head of the chain: no other writer runs
+    /// beside it (`BEGIN IMMEDIATE` on SQLite, the ledger's row lock on PostgreSQL).
     ///
     /// - Parameter flushImmediately: whether the transaction must reach the disk before this returns
     ///   (the ledger's durability setting applies). Pass `false` only for entries whose loss in a
     ///   power cut is safe: commits and refunds. If one is lost, its reservation is open again and so
     ///   counts as spent until an operator resolves it — budget can be wasted, never overspent
-    ///   (docs/design.md §2 rule 3). In WAL mode the next flushed transaction writes it to disk too, in
-    ///   order, so the chain stays whole. Reservations always use the durability setting.
-    func append<T>(flushImmediately: Bool = true, _ body: (Database, ChainHead) throws -> T) throws -> T {
-        try LedgerFailure.storage(path) {
-            var result: T?
-            try database.writeWithoutTransaction { db in
-                let relax = !flushImmediately && durability == .full
-                if relax { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-                defer { if relax { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
-                try db.inTransaction(.immediate) {
-                    result = try body(db, try Self.head(db))
-                    return .commit
-                }
-            }
-            guard let result else { throw VeilError(.ledgerStorage, "ledger \(path): the transaction did not run") }
-            return result
-        }
+    ///   (docs/design.md §2 rule 3). The store writes later transactions after it, in order, so the
+    ///   chain stays whole. Reservations always use the durability setting.
+    func append<T>(flushImmediately: Bool = true, _ body: (any LedgerTransaction, ChainHead) throws -> T) throws -> T {
+        try store.write(flushImmediately: flushImmediately) { db in try body(db, try Self.head(db)) }
     }
 
     /// Runs `body` in a read transaction (a consistent snapshot).
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ body: (any LedgerTransaction) throws -> T) throws -> T {
         readTransactions.increment()
-        return try LedgerFailure.storage(path) {
-            try database.read { db in try body(db) }
-        }
+        return try store.read(body)
     }
 
-    static func head(_ db: Database) throws -> ChainHead {
-        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, hash FROM entry ORDER BY id DESC LIMIT 1")) {
-            return ChainHead(id: row[0], hash: row[1])
+    static func head(_ db: any LedgerTransaction) throws -> ChainHead {
+        if let row = try db.row("SELECT id, hash FROM entry ORDER BY id DESC LIMIT 1") {
+            guard let id = row[0].int64, let hash = row[1].string else {
+                throw LedgerFailure.corrupt("the last entry has no integer id or no hash")
+            }
+            return ChainHead(id: id, hash: hash)
         }
         return ChainHead(id: 0, hash: LedgerEntry.genesisHash)
     }

@@ -1,6 +1,6 @@
 import GRDB
 
-/// The ledger's tables, created by migrations.
+/// The ledger's tables in SQLite, created by migrations (``PostgresLedgerSchema`` mirrors them on PostgreSQL).
 ///
 /// - `entry`: the append-only hash chain (see ``LedgerEntry``). Triggers refuse `UPDATE` and
 ///   `DELETE`, so only someone who edits the file deliberately (dropping the triggers) can change an
@@ -91,46 +91,58 @@ enum LedgerSchema {
 
     /// Decodes a row selected with ``entryColumns``; throws `ledgerUnavailable` naming the entry if a
     /// column is missing or has the wrong type (which only an edit outside Veil can cause).
-    static func entry(from row: Row) throws -> LedgerEntry {
-        func value(_ i: Int) -> DatabaseValue { row[i] }
-        guard let id = Int64.fromDatabaseValue(value(0)) else {
+    static func entry(from row: LedgerRow) throws -> LedgerEntry {
+        func value(_ i: Int) -> LedgerValue { i < row.count ? row[i] : .null }
+        guard let id = value(0).int64 else {
             throw LedgerFailure.corrupt("an entry has no integer id")
         }
-        func required<T: DatabaseValueConvertible>(_ i: Int, _ name: String) throws -> T {
-            guard let v = T.fromDatabaseValue(value(i)) else {
-                throw LedgerFailure.corrupt("entry \(id): column \(name) is missing or malformed")
-            }
-            return v
-        }
-        func optional<T: DatabaseValueConvertible>(_ i: Int, _ name: String) throws -> T? {
+        func text(_ i: Int, _ name: String) throws -> String? {
             let v = value(i)
             if v.isNull { return nil }
-            guard let t = T.fromDatabaseValue(v) else {
-                throw LedgerFailure.corrupt("entry \(id): column \(name) is malformed")
-            }
+            guard let t = v.string else { throw LedgerFailure.corrupt("entry \(id): column \(name) is malformed") }
             return t
         }
-        let kindText: String = try required(1, "kind")
+        func integer(_ i: Int, _ name: String) throws -> Int64? {
+            let v = value(i)
+            if v.isNull { return nil }
+            guard let t = v.int64 else { throw LedgerFailure.corrupt("entry \(id): column \(name) is malformed") }
+            return t
+        }
+        func real(_ i: Int, _ name: String) throws -> Double? {
+            let v = value(i)
+            if v.isNull { return nil }
+            guard let t = v.double else { throw LedgerFailure.corrupt("entry \(id): column \(name) is malformed") }
+            return t
+        }
+        func required<T>(_ t: T?, _ name: String) throws -> T {
+            guard let t else { throw LedgerFailure.corrupt("entry \(id): column \(name) is missing or malformed") }
+            return t
+        }
+        let kindText = try required(try text(1, "kind"), "kind")
         guard let kind = LedgerEntry.Kind(rawValue: kindText) else {
             throw LedgerFailure.corrupt("entry \(id) has an unknown kind \"\(kindText)\"")
         }
         return LedgerEntry(
-            id: id, kind: kind, timeMilliseconds: try required(2, "time_ms"), scope: try required(3, "scope"),
-            analyst: try optional(4, "analyst"), purpose: try optional(5, "purpose"),
-            reservation: try optional(6, "reservation"), event: try optional(7, "event"),
-            epsilon: try optional(8, "epsilon"), delta: try optional(9, "delta"),
-            epsilonUnits: try optional(10, "epsilon_units"), deltaUnits: try optional(11, "delta_units"),
-            composition: try optional(12, "composition"), digest: try optional(13, "digest"),
-            note: try optional(14, "note"), totalEpsilonUnits: try optional(15, "total_epsilon_units"),
-            totalDeltaUnits: try optional(16, "total_delta_units"), stateDigest: try optional(17, "state_digest"),
-            previousHash: try required(18, "prev_hash"), hash: try required(19, "hash"))
+            id: id, kind: kind, timeMilliseconds: try required(try integer(2, "time_ms"), "time_ms"),
+            scope: try required(try text(3, "scope"), "scope"),
+            analyst: try text(4, "analyst"), purpose: try text(5, "purpose"),
+            reservation: try integer(6, "reservation"), event: try text(7, "event"),
+            epsilon: try real(8, "epsilon"), delta: try real(9, "delta"),
+            epsilonUnits: try integer(10, "epsilon_units"), deltaUnits: try integer(11, "delta_units"),
+            composition: try text(12, "composition"), digest: try text(13, "digest"),
+            note: try text(14, "note"), totalEpsilonUnits: try integer(15, "total_epsilon_units"),
+            totalDeltaUnits: try integer(16, "total_delta_units"), stateDigest: try text(17, "state_digest"),
+            previousHash: try required(try text(18, "prev_hash"), "prev_hash"),
+            hash: try required(try text(19, "hash"), "hash"))
     }
 
-    static func insert(_ e: LedgerEntry, into db: Database) throws {
-        try db.cachedStatement(
-            sql: "INSERT INTO entry (\(entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ).execute(arguments: [e.id, e.kind.rawValue, e.timeMilliseconds, e.scope, e.analyst, e.purpose, e.reservation,
-                        e.event, e.epsilon, e.delta, e.epsilonUnits, e.deltaUnits, e.composition, e.digest,
-                        e.note, e.totalEpsilonUnits, e.totalDeltaUnits, e.stateDigest, e.previousHash, e.hash])
+    static func insert(_ e: LedgerEntry, into db: any LedgerTransaction) throws {
+        try db.execute(
+            "INSERT INTO entry (\(entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [.integer(e.id), .text(e.kind.rawValue), .integer(e.timeMilliseconds), .text(e.scope), LedgerValue(e.analyst),
+             LedgerValue(e.purpose), LedgerValue(e.reservation), LedgerValue(e.event), LedgerValue(e.epsilon),
+             LedgerValue(e.delta), LedgerValue(e.epsilonUnits), LedgerValue(e.deltaUnits), LedgerValue(e.composition),
+             LedgerValue(e.digest), LedgerValue(e.note), LedgerValue(e.totalEpsilonUnits),
+             LedgerValue(e.totalDeltaUnits), LedgerValue(e.stateDigest), .text(e.previousHash), .text(e.hash)])
     }
 }

@@ -243,6 +243,11 @@ public final class PostgresSession: @unchecked Sendable {
         _ sql: String, _ parameters: [PostgresValue],
         _ start: (PostgresConnection, PostgresQuery, Logger) -> EventLoopFuture<Result>
     ) throws -> Result {
+        // A statement sent on a connection the server has closed (a restart, a network cut) is never answered
+        // by postgres-nio; fail it instead of waiting forever.
+        guard !connection.isClosed else {
+            throw VeilError(.databaseUnavailable, "the connection to \(url.redacted) was closed")
+        }
         var bindings = PostgresBindings()
         for parameter in parameters { bindings.append(parameter) }
         let query = PostgresQuery(unsafeSQL: sql, binds: bindings)

@@ -211,7 +211,7 @@ public struct ServiceConfiguration: Sendable {
         let datasets = file.datasets.keys.sorted().map { name -> Dataset in
             let entry = file.datasets[name]!
             return Dataset(name: name, database: resolve(entry.database), metadata: resolve(entry.metadata),
-                           ledger: resolve(entry.ledger), budget: entry.budget)
+                           ledger: Ledger.isServerLocation(entry.ledger) ? entry.ledger : resolve(entry.ledger), budget: entry.budget)
         }
         var accounts: [Account] = []
         for (name, entry) in (file.accounts ?? [:]).sorted(by: { $0.key < $1.key }) {

@@ -39,7 +39,7 @@ public struct ServiceDataset: Sendable {
         if let open = ledgers[configuration.ledger] {
             ledger = open
         } else {
-            ledger = try Ledger(path: configuration.ledger, mode: configuration.budget == nil ? .existing : .createIfMissing)
+            ledger = try Ledger.open(location: configuration.ledger, mode: configuration.budget == nil ? .existing : .createIfMissing)
             ledgers[configuration.ledger] = ledger
         }
         if (try? ledger.budget(scope: metadata.scope)) == nil {

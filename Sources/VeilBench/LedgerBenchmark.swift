@@ -4,8 +4,8 @@ import Foundation
 
 /// Budget-ledger throughput: reserve + commit in one process and in eight, the time to verify
 /// the hash chain of 100,000 entries, and how the time of one `rdp` or `zcdp` charge grows with the
-/// scope's history. Each charge is two `BEGIN IMMEDIATE` transactions (reserve, then commit), as in
-/// `veil budget charge`.
+/// scope's history. Each charge is two write transactions (reserve, then commit), as in
+/// `veil budget charge`. ``LedgerBackendBenchmark`` compares the throughput on SQLite and PostgreSQL.
 enum LedgerBenchmark {
     /// - Parameters:
     ///   - scalingOnly: run only the charge-time scaling figures.
@@ -25,62 +25,24 @@ enum LedgerBenchmark {
         // One process, one connection.
         for (durability, label, count) in [(Ledger.Durability.full, "full", 2_000), (.normal, "normal", 10_000)] {
             let path = folder.appendingPathComponent("single-\(label).sqlite").path
-            let ledger = try Ledger(path: path, mode: .createIfMissing, durability: durability)
-            try ledger.createBudget(scope: "bench", epsilon: 1_000_000, delta: 0, composition: .basic)
-            let seconds = try bestTime(repeats: 1) {
-                for _ in 0..<count {
-                    let r = try ledger.reserve(event: event, cost: cost, scope: "bench", analyst: "bench", purpose: "throughput")
-                    try ledger.commit(r, resultDigest: "sha256:00")
-                }
-            }
-            report.add("charges_per_s_1_process_synchronous_\(label)", Double(count) / seconds, unit: "charges/s")
+            report.add("charges_per_s_1_process_synchronous_\(label)",
+                       try chargesPerSecond(location: path, connections: 1, perConnection: count, durability: durability),
+                       unit: "charges/s")
         }
 
         // Eight threads, each with its own connection (the same locking as eight processes).
         for (durability, label, perThread) in [(Ledger.Durability.full, "full", 250), (.normal, "normal", 1_000)] {
             let path = folder.appendingPathComponent("threads-\(label).sqlite").path
-            try Ledger(path: path, mode: .createIfMissing, durability: durability)
-                .createBudget(scope: "bench", epsilon: 1_000_000, delta: 0, composition: .basic)
-            let failures = FailureCount()
-            let start = DispatchTime.now().uptimeNanoseconds
-            DispatchQueue.concurrentPerform(iterations: 8) { _ in
-                do {
-                    let ledger = try Ledger(path: path, durability: durability)
-                    for _ in 0..<perThread {
-                        let r = try ledger.reserve(event: event, cost: cost, scope: "bench", analyst: "bench", purpose: "throughput")
-                        try ledger.commit(r, resultDigest: "sha256:00")
-                    }
-                } catch {
-                    failures.record(error)
-                }
-            }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            if let error = failures.first { throw error }
-            report.add("charges_per_s_8_threads_synchronous_\(label)", Double(8 * perThread) / seconds, unit: "charges/s")
+            report.add("charges_per_s_8_threads_synchronous_\(label)",
+                       try chargesPerSecond(location: path, connections: 8, perConnection: perThread, durability: durability),
+                       unit: "charges/s")
         }
 
         // Eight `veil budget charge --repeat` processes (synchronous = FULL, as the CLI runs).
         if let veil = veilExecutable() {
             let path = folder.appendingPathComponent("processes.sqlite").path
-            try Ledger(path: path, mode: .createIfMissing)
-                .createBudget(scope: "bench", epsilon: 1_000_000, delta: 0, composition: .basic)
-            let perProcess = 250
-            let start = DispatchTime.now().uptimeNanoseconds
-            let processes = try (0..<8).map { _ -> Process in
-                let p = Process()
-                p.executableURL = veil
-                p.arguments = ["budget", "charge", "bench", "--epsilon", "0.001", "--analyst", "bench", "--purpose", "throughput",
-                               "--repeat", "\(perProcess)", "--ledger", path]
-                p.standardOutput = FileHandle.nullDevice
-                try p.run()
-                return p
-            }
-            for p in processes { p.waitUntilExit() }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            guard processes.allSatisfy({ $0.terminationStatus == 0 }) else {
-                throw VeilError(.numerical, "a veil budget charge process failed")
-            }
-            report.add("charges_per_s_8_processes_synchronous_full", Double(8 * perProcess) / seconds, unit: "charges/s")
+            report.add("charges_per_s_8_processes_synchronous_full",
+                       try chargesPerSecond(veil: veil, location: path, processes: 8, perProcess: 250), unit: "charges/s")
         } else {
             FileHandle.standardError.write(Data("  (no veil binary next to veil-bench: skipping the 8-process figure)\n".utf8))
         }
@@ -104,6 +66,55 @@ enum LedgerBenchmark {
         report.add("verify_seconds_100k_entries", seconds, unit: "s")
         report.add("verify_entries_per_s", Double(entries) / seconds, unit: "entries/s")
         return report
+    }
+
+    /// Reserve + commit throughput on a new ledger at `location` (a file or a PostgreSQL URL): `connections`
+    /// threads, each with its own connection, each charging `perConnection` times.
+    static func chargesPerSecond(location: String, connections: Int, perConnection: Int,
+                                 durability: Ledger.Durability) throws -> Double {
+        try Ledger.open(location: location, mode: .createIfMissing, durability: durability)
+            .createBudget(scope: "bench", epsilon: 1_000_000, delta: 0, composition: .basic)
+        let event = DPEvent.epsilonDelta(epsilon: 0.001, delta: 0)
+        let cost = try PrivacyParameters.cost(epsilon: 0.001, delta: 0)
+        let failures = FailureCount()
+        let start = DispatchTime.now().uptimeNanoseconds
+        DispatchQueue.concurrentPerform(iterations: connections) { _ in
+            do {
+                let ledger = try Ledger.open(location: location, durability: durability)
+                for _ in 0..<perConnection {
+                    let r = try ledger.reserve(event: event, cost: cost, scope: "bench", analyst: "bench", purpose: "throughput")
+                    try ledger.commit(r, resultDigest: "sha256:00")
+                }
+            } catch {
+                failures.record(error)
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if let error = failures.first { throw error }
+        return Double(connections * perConnection) / seconds
+    }
+
+    /// Throughput of `processes` concurrent `veil budget charge --repeat` processes on a new ledger at
+    /// `location`, as the command line runs (full durability), start-up included.
+    static func chargesPerSecond(veil: URL, location: String, processes count: Int, perProcess: Int) throws -> Double {
+        try Ledger.open(location: location, mode: .createIfMissing)
+            .createBudget(scope: "bench", epsilon: 1_000_000, delta: 0, composition: .basic)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let processes = try (0..<count).map { _ -> Process in
+            let p = Process()
+            p.executableURL = veil
+            p.arguments = ["budget", "charge", "bench", "--epsilon", "0.001", "--analyst", "bench", "--purpose", "throughput",
+                           "--repeat", "\(perProcess)", "--ledger", location]
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        for p in processes { p.waitUntilExit() }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        guard processes.allSatisfy({ $0.terminationStatus == 0 }) else {
+            throw VeilError(.numerical, "a veil budget charge process failed")
+        }
+        return Double(count * perProcess) / seconds
     }
 
     /// The time of the 100th and of the `late`-th charge on one `rdp` or `zcdp` scope, each the mean
@@ -170,7 +181,7 @@ enum LedgerBenchmark {
     }
 
     /// The `veil` binary in the same folder as this benchmark binary.
-    private static func veilExecutable() -> URL? {
+    static func veilExecutable() -> URL? {
         let folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         let candidate = folder.appendingPathComponent("veil")
         return FileManager.default.isExecutableFile(atPath: candidate.path) ? candidate : nil

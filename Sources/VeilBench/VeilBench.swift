@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Mechanisms
+import PostgresClient
 
 /// `veil-bench AREA`: runs one area's benchmarks and prints one JSON object of named figures
 /// with their units (progress lines go to stderr). `make bench` runs every area.
@@ -56,9 +57,25 @@ struct LedgerBench: ParsableCommand {
     @Option(help: "The later charge whose time is compared with the 100th charge's.")
     var charges: Int = 100_000
 
+    @Option(help: "sqlite: every ledger figure on SQLite; postgres: charges/s on PostgreSQL beside SQLite.")
+    var backend: String = "sqlite"
+
+    @Option(help: "The PostgreSQL server for --backend postgres (default: $VEIL_BENCH_POSTGRES_URL).")
+    var postgres: String?
+
     func run() throws {
         guard charges > 200 else { throw ValidationError("--charges must be more than 200") }
-        print(try LedgerBenchmark.run(scalingOnly: scalingOnly, scalingCharges: charges).json())
+        switch backend {
+        case "sqlite":
+            print(try LedgerBenchmark.run(scalingOnly: scalingOnly, scalingCharges: charges).json())
+        case "postgres":
+            guard let url = postgres ?? ProcessInfo.processInfo.environment["VEIL_BENCH_POSTGRES_URL"] else {
+                throw ValidationError("--backend postgres needs --postgres URL (e.g. from scripts/pg-server.sh start DIR)")
+            }
+            print(try LedgerBackendBenchmark.run(server: try PostgresURL(url)).json())
+        default:
+            throw ValidationError("--backend must be sqlite or postgres, got \(backend)")
+        }
     }
 }
 

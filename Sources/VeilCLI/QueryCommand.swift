@@ -202,11 +202,11 @@ struct QueryCommand: ParsableCommand {
             return
         }
         let path = Ledger.resolvePath(ledger.path)
-        guard FileManager.default.fileExists(atPath: path) else {
+        guard Ledger.isServerLocation(path) || FileManager.default.fileExists(atPath: path) else {
             throw CLIFailure("no ledger at \(path): create the budget first, e.g. `veil budget create \(plan.scope) "
                              + "--epsilon 3 --delta 1e-5 --ledger \(path)`", exitCode: CLIExitCode.badInput)
         }
-        let engine = PrivateQueryEngine(metadata: privacy, databasePath: db, ledger: try Ledger(path: path),
+        let engine = PrivateQueryEngine(metadata: privacy, databasePath: db, ledger: try Ledger.open(location: path),
                                         timeLimit: .milliseconds(Int64((timeout * 1000).rounded(.up))))
         let release = try engine.execute(plan, analyst: analyst, purpose: purpose, confidenceLevel: confidence)
         switch json ? .json : format {

@@ -6,10 +6,10 @@ import Testing
 
 @Suite("Per-analyst limits inside a budget")
 struct AnalystLimitTests {
-    @Test("a charge past the analyst's limit is refused while the scope still has budget; other analysts are unaffected")
-    func analystLimitBeforeScopeLimit() throws {
+    @Test("a charge past the analyst's limit is refused while the scope still has budget; other analysts are unaffected", arguments: LedgerBackend.allCases)
+    func analystLimitBeforeScopeLimit(_ backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()
-        let ledger = try makeLedger(folder.path("l.sqlite"), epsilon: 10, delta: 0)
+        let ledger = try makeLedger(try backend.freshLocation(in: folder), epsilon: 10, delta: 0)
         let limit = try AnalystLimit(epsilon: 1, delta: 0)
         let (event, cost) = try pure(0.4)
         for _ in 0..<2 {
@@ -29,10 +29,10 @@ struct AnalystLimitTests {
         #expect(try ledger.verify().isValid)
     }
 
-    @Test("refunded reservations give the analyst's share back; open and committed ones count; spending reports it")
-    func refundsAndSpending() throws {
+    @Test("refunded reservations give the analyst's share back; open and committed ones count; spending reports it", arguments: LedgerBackend.allCases)
+    func refundsAndSpending(_ backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()
-        let ledger = try makeLedger(folder.path("l.sqlite"), epsilon: 10, delta: 1e-6)
+        let ledger = try makeLedger(try backend.freshLocation(in: folder), epsilon: 10, delta: 1e-6)
         let limit = try AnalystLimit(epsilon: 1, delta: 1e-7)
         let (event, cost) = try pure(0.5)
         let committed = try ledger.reserve(event: event, cost: cost, scope: "panel", analyst: "ana", purpose: "p", analystLimit: limit)
@@ -53,10 +53,10 @@ struct AnalystLimitTests {
         #expect(refused?.code == .budgetExhausted)
     }
 
-    @Test("the scope's limit still binds when the analyst's limit is larger")
-    func scopeLimitStillBinds() throws {
+    @Test("the scope's limit still binds when the analyst's limit is larger", arguments: LedgerBackend.allCases)
+    func scopeLimitStillBinds(_ backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()
-        let ledger = try makeLedger(folder.path("l.sqlite"), epsilon: 1, delta: 0)
+        let ledger = try makeLedger(try backend.freshLocation(in: folder), epsilon: 1, delta: 0)
         let limit = try AnalystLimit(epsilon: 5, delta: 0)
         let (event, cost) = try pure(0.6)
         _ = try ledger.reserve(event: event, cost: cost, scope: "panel", analyst: "ana", purpose: "p", analystLimit: limit)
@@ -66,16 +66,17 @@ struct AnalystLimitTests {
         #expect(refused?.message.hasPrefix("budget exhausted: ε 0.4, δ 0 remaining in panel") == true)
     }
 
-    @Test("8 analysts racing one analyst limit through separate connections never overspend it")
-    func racingReservations() async throws {
+    @Test("8 analysts racing one analyst limit through separate connections never overspend it",
+          arguments: LedgerBackend.allCases)
+    func racingReservations(_ backend: LedgerBackend) async throws {
         let folder = try TemporaryFolder()
-        let path = folder.path("l.sqlite")
+        let path = try backend.freshLocation(in: folder)
         _ = try makeLedger(path, epsilon: 100, delta: 0)
         let limit = try AnalystLimit(epsilon: 1, delta: 0)
         let granted = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<8 {
                 group.addTask {
-                    let ledger = try Ledger(path: path, durability: .normal)
+                    let ledger = try Ledger.open(location: path, durability: .normal)
                     let (event, cost) = try pure(0.1)
                     var count = 0
                     for _ in 0..<4 {
@@ -91,7 +92,7 @@ struct AnalystLimitTests {
             return try await group.reduce(0, +)
         }
         #expect(granted == 10)   // exactly ten charges of 0.1 fit a limit of 1 (fixed-point sums are exact)
-        #expect(try Ledger(path: path).spending(scope: "panel", analyst: "ana").epsilon == 1)
+        #expect(try Ledger.open(location: path).spending(scope: "panel", analyst: "ana").epsilon == 1)
     }
 
     @Test("limits are validated")

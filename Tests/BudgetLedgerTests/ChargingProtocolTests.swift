@@ -6,10 +6,10 @@ import Testing
 
 @Suite("Charging protocol")
 struct ChargingProtocolTests {
-    @Test("reserve, commit and refund move budget between spent, reserved and remaining")
-    func lifecycle() throws {
+    @Test("reserve, commit and refund move budget between spent, reserved and remaining", arguments: LedgerBackend.allCases)
+    func lifecycle(_ backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()
-        let ledger = try makeLedger(folder.path("l.sqlite"), epsilon: 1, delta: 1e-6)
+        let ledger = try makeLedger(try backend.freshLocation(in: folder), epsilon: 1, delta: 1e-6)
         let (event, cost) = try pure(0.25)
         let a = try ledger.reserve(event: event, cost: cost, scope: "panel", analyst: "ana", purpose: "counts")
         let b = try ledger.reserve(event: event, cost: cost, scope: "panel", analyst: "bob", purpose: "means")
@@ -34,10 +34,10 @@ struct ChargingProtocolTests {
         #expect(try ledger.verify().isValid)
     }
 
-    @Test("a charge past the limit is refused with what is left, and nothing is recorded")
-    func exhaustion() throws {
+    @Test("a charge past the limit is refused with what is left, and nothing is recorded", arguments: LedgerBackend.allCases)
+    func exhaustion(_ backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()
-        let ledger = try makeLedger(folder.path("l.sqlite"), epsilon: 1, delta: 1e-6)
+        let ledger = try makeLedger(try backend.freshLocation(in: folder), epsilon: 1, delta: 1e-6)
         let (event, cost) = try pure(0.4)
         _ = try ledger.charge(event: event, cost: cost, scope: "panel", analyst: "ana", purpose: "p", resultDigest: "d")
         _ = try ledger.charge(event: event, cost: cost, scope: "panel", analyst: "ana", purpose: "p", resultDigest: "d")
@@ -56,10 +56,10 @@ struct ChargingProtocolTests {
         #expect(deltaError?.code == .budgetExhausted)
     }
 
-    @Test("an open reservation counts as spent until an operator resolves it")
-    func openReservationCounts() throws {
+    @Test("an open reservation counts as spent until an operator resolves it", arguments: LedgerBackend.allCases)
+    func openReservationCounts(_ backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()
-        let ledger = try makeLedger(folder.path("l.sqlite"), epsilon: 1, delta: 0)
+        let ledger = try makeLedger(try backend.freshLocation(in: folder), epsilon: 1, delta: 0)
         let (event, cost) = try pure(0.6)
         let crashed = try ledger.reserve(event: event, cost: cost, scope: "panel", analyst: "ana", purpose: "p")
         #expect(throws: VeilError.self) {
@@ -73,10 +73,10 @@ struct ChargingProtocolTests {
         }
     }
 
-    @Test("bad inputs are refused before anything is written")
-    func badInputs() throws {
+    @Test("bad inputs are refused before anything is written", arguments: LedgerBackend.allCases)
+    func badInputs(_ backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()
-        let ledger = try makeLedger(folder.path("l.sqlite"))
+        let ledger = try makeLedger(try backend.freshLocation(in: folder))
         let head = try ledger.head()
         let (event, cost) = try pure(0.1)
         #expect(throws: VeilError.self) { try PrivacyParameters.cost(epsilon: -1, delta: 0) }
@@ -99,10 +99,10 @@ struct ChargingProtocolTests {
         #expect(try ledger.head() == head)
     }
 
-    @Test("a hundred sequential charges of 0.1 fit a budget of 10 and the next is refused")
-    func exactHundred() throws {
+    @Test("a hundred sequential charges of 0.1 fit a budget of 10 and the next is refused", arguments: LedgerBackend.allCases)
+    func exactHundred(_ backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()
-        let ledger = try makeLedger(folder.path("l.sqlite"), epsilon: 10, delta: 0)
+        let ledger = try makeLedger(try backend.freshLocation(in: folder), epsilon: 10, delta: 0)
         let (event, cost) = try pure(0.1)
         for _ in 0..<100 {
             _ = try ledger.charge(event: event, cost: cost, scope: "panel", analyst: "a", purpose: "p", resultDigest: "d")
@@ -118,10 +118,10 @@ struct ChargingProtocolTests {
 
 @Suite("Composition rules")
 struct CompositionRuleTests {
-    @Test("rdp budgets compose stored events with the RDP accountant at the budget's δ")
-    func rdp() throws {
+    @Test("rdp budgets compose stored events with the RDP accountant at the budget's δ", arguments: LedgerBackend.allCases)
+    func rdp(_ backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()
-        let ledger = try makeLedger(folder.path("l.sqlite"), epsilon: 3, delta: 1e-6, composition: .rdp)
+        let ledger = try makeLedger(try backend.freshLocation(in: folder), epsilon: 3, delta: 1e-6, composition: .rdp)
         let gaussian = DPEvent.gaussian(noiseMultiplier: 4)
         let declared = try PrivacyParameters.cost(epsilon: 1.2, delta: 1e-7)
         var count = 0
@@ -146,10 +146,10 @@ struct CompositionRuleTests {
         #expect(status.deltaSpent == 1e-6)
     }
 
-    @Test("zcdp budgets sum ρ and convert at the budget's δ")
-    func zcdp() throws {
+    @Test("zcdp budgets sum ρ and convert at the budget's δ", arguments: LedgerBackend.allCases)
+    func zcdp(_ backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()
-        let ledger = try makeLedger(folder.path("l.sqlite"), epsilon: 2, delta: 1e-6, composition: .zcdp)
+        let ledger = try makeLedger(try backend.freshLocation(in: folder), epsilon: 2, delta: 1e-6, composition: .zcdp)
         let (event, cost) = try pure(0.3)
         _ = try ledger.charge(event: event, cost: cost, scope: "panel", analyst: "a", purpose: "p", resultDigest: "d")
         _ = try ledger.charge(event: .gaussian(noiseMultiplier: 5), cost: cost, scope: "panel", analyst: "b", purpose: "p", resultDigest: "d")
@@ -159,11 +159,11 @@ struct CompositionRuleTests {
         #expect(status.analysts.count == 2)
     }
 
-    @Test("(ε, δ) events on rdp and zcdp budgets: the pure part composes, the δs are paid out of the budget's δ")
-    func approximateDPComposes() throws {
+    @Test("(ε, δ) events on rdp and zcdp budgets: the pure part composes, the δs are paid out of the budget's δ", arguments: LedgerBackend.allCases)
+    func approximateDPComposes(_ backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()
         for rule in [CompositionRule.rdp, .zcdp] {
-            let ledger = try makeLedger(folder.path("\(rule).sqlite"), epsilon: 5, delta: 1e-6, composition: rule)
+            let ledger = try makeLedger(try backend.freshLocation(in: folder, name: "\(rule).sqlite"), epsilon: 5, delta: 1e-6, composition: rule)
             let event = DPEvent.composed([.laplace(noiseMultiplier: 2), .epsilonDelta(epsilon: 0.5, delta: 1e-8)])
             _ = try ledger.charge(event: event, cost: PrivacyParameters.cost(epsilon: 1, delta: 1e-8), scope: "panel",
                                   analyst: "a", purpose: "p", resultDigest: "d")
@@ -203,14 +203,14 @@ struct CompositionRuleTests {
 
 @Suite("Concurrent charges in one process")
 struct InProcessConcurrencyTests {
-    @Test("8 threads with their own connections never overspend")
-    func threads() throws {
+    @Test("8 threads with their own connections never overspend", arguments: LedgerBackend.allCases)
+    func threads(_ backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()
-        let path = folder.path("l.sqlite")
+        let path = try backend.freshLocation(in: folder)
         try makeLedger(path, epsilon: 10, delta: 0)
         let results = ResultCounter()
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
-            guard let ledger = try? Ledger(path: path), let (event, cost) = try? pure(0.1) else {
+            guard let ledger = try? Ledger.open(location: path), let (event, cost) = try? pure(0.1) else {
                 results.add(failure: true)
                 return
             }
@@ -229,7 +229,7 @@ struct InProcessConcurrencyTests {
         #expect(successes == 100)
         #expect(refusals == 28)
         #expect(failures == 0)
-        let ledger = try Ledger(path: path)
+        let ledger = try Ledger.open(location: path)
         #expect(try ledger.verify().isValid)
         #expect(try ledger.status(scope: "panel").epsilonRemaining == 0)
     }

@@ -26,10 +26,11 @@ struct ComposedStateTests {
         try ledger.read { db in try Ledger.storedComposition(db, scope: scope) }
     }
 
-    @Test("charges and refusals are exactly those of a full recomposition", arguments: [CompositionRule.rdp, .zcdp])
-    func sameDecisionsAsRecomposition(rule: CompositionRule) throws {
+    @Test("charges and refusals are exactly those of a full recomposition",
+          arguments: [CompositionRule.rdp, .zcdp], LedgerBackend.allCases)
+    func sameDecisionsAsRecomposition(rule: CompositionRule, backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()
-        let ledger = try makeLedger(folder.path("l.sqlite"), scope: "s", epsilon: 2, delta: 1e-5, composition: rule)
+        let ledger = try makeLedger(try backend.freshLocation(in: folder), scope: "s", epsilon: 2, delta: 1e-5, composition: rule)
         // The oracle: the events of the reservations not refunded, in order, composed from scratch
         // by the existing composition code at every step.
         var active: [(reservation: Reservation, event: DPEvent, committed: Bool)] = []
@@ -88,7 +89,9 @@ struct ComposedStateTests {
         #expect(accepted >= 10 && refused >= 5 && refunds >= 5)
         #expect(unsupported > 0 || rule == .rdp)
         #expect(try ledger.verify().isValid)
-        #expect(try runLedgerVerifier(ledger.path).status == 0)
+        if backend == .sqlite {   // the independent Python verifier reads files
+            #expect(try runLedgerVerifier(ledger.path).status == 0)
+        }
     }
 
     @Test("a stored state edited with sqlite3 stops the next charge (exit 1) and verify reports it")

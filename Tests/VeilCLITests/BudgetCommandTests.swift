@@ -13,10 +13,10 @@ struct BudgetCommandTests {
         try runVeil(["budget"] + arguments + ["--ledger", ledger])
     }
 
-    @Test("create, charge, show --json, history, head and verify")
-    func roundTrip() throws {
+    @Test("create, charge, show --json, history, head and verify", arguments: LedgerBackend.allCases)
+    func roundTrip(_ backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()
-        let path = folder.path("l.sqlite")
+        let path = try backend.freshLocation(in: folder)
         #expect(try veil(["create", "health_panel", "--epsilon", "1", "--delta", "1e-6"], ledger: path).status == 0)
         let charged = try veil(["charge", "health_panel", "--epsilon", "0.4", "--analyst", "ana", "--purpose", "counts"], ledger: path)
         #expect(charged.status == 0)
@@ -47,7 +47,7 @@ struct BudgetCommandTests {
         #expect(verify.status == 0)
         #expect(verify.stdout == "chain verified: 3 entries, head \(head.stdout)")
 
-        // VEIL_LEDGER selects the file when --ledger is absent.
+        // VEIL_LEDGER selects the ledger when --ledger is absent.
         let viaEnvironment = try runVeil(["budget", "head"], environment: ["VEIL_LEDGER": path])
         #expect(viaEnvironment.stdout == head.stdout)
     }
@@ -165,10 +165,10 @@ struct BudgetCommandTests {
         #expect(run.stderr == "error: \(folder.url.path) is a directory, not a ledger file\n")
     }
 
-    @Test("8 processes racing: exactly 100 charges of 0.1 fit a budget of 10")
-    func processesRace() throws {
+    @Test("8 processes racing: exactly 100 charges of 0.1 fit a budget of 10", arguments: LedgerBackend.allCases)
+    func processesRace(_ backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()
-        let path = folder.path("l.sqlite")
+        let path = try backend.freshLocation(in: folder)
         #expect(try veil(["create", "race", "--epsilon", "10"], ledger: path).status == 0)
         // 8 shell loops, each running `veil budget charge` 15 times: 120 attempts for 100 slots.
         let script = """
@@ -201,16 +201,16 @@ struct BudgetCommandTests {
         let lines = errors.split(separator: "\n")
         #expect(lines.count == 20)
         #expect(lines.allSatisfy { $0.hasPrefix("error: budget exhausted: ε 0, δ 0 remaining in race") })
-        let ledger = try Ledger(path: path)
+        let ledger = try Ledger.open(location: path)
         #expect(try ledger.verify().isValid)
         let status = try ledger.status(scope: "race")
         #expect(status.committed == 100 && status.epsilonRemaining == 0 && status.open == 0)
     }
 
-    @Test("processes killed with SIGKILL at random points leave a ledger that verifies")
-    func crashSafety() throws {
+    @Test("processes killed with SIGKILL at random points leave a ledger that verifies", arguments: LedgerBackend.allCases)
+    func crashSafety(_ backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()
-        let path = folder.path("l.sqlite")
+        let path = try backend.freshLocation(in: folder)
         #expect(try veil(["create", "crash", "--epsilon", "1000"], ledger: path).status == 0)
         var random = InsecureSeededRandomSource(seed: 20_261_127)
         var completed: [(reservation: Int64, commit: Int64)] = []
@@ -240,7 +240,7 @@ struct BudgetCommandTests {
                 if numbers.count >= 2 { completed.append((numbers[0], numbers[1])) }
             }
         }
-        let ledger = try Ledger(path: path)
+        let ledger = try Ledger.open(location: path)
         let verification = try ledger.verify()
         #expect(verification.isValid, "\(verification.problem ?? "")")
         let entries = try ledger.entries()

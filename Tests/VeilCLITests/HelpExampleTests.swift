@@ -81,6 +81,8 @@ struct HelpExampleTests {
             "needs a running veil serve --confidential",
         "veil enclave relay --port 8081 --gateway http://127.0.0.1:8080":
             "leaves a relay running",
+        "veil budget migrate --from veil-ledger.sqlite --to postgres://veil@db.internal:5432/veil":
+            "needs a PostgreSQL server at db.internal (BudgetPostgresCommandTests runs migrate against the test server)",
     ]
 
     /// `veil ARGS --help` without line wrapping.

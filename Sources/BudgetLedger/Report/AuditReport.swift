@@ -1,6 +1,5 @@
 import Accounting
 import Foundation
-import GRDB
 
 /// The budget audit report: for each scope its limits, what was spent and what is left under its
 /// composition rule, per-analyst totals, every release and open reservation, the cumulative ε over
@@ -72,7 +71,7 @@ public struct ScopeReport: Sendable, Codable {
 
     /// The section of `budget`, from its entries read in `db`. The charges that count are composed
     /// once, overall and per analyst: the last point of each series is the status's total.
-    init(_ db: Database, budget: Budget, limitEpsilonUnits limitEpsilon: Int64, limitDeltaUnits limitDelta: Int64) throws {
+    init(_ db: any LedgerTransaction, budget: Budget, limitEpsilonUnits limitEpsilon: Int64, limitDeltaUnits limitDelta: Int64) throws {
         charges = try Ledger.charges(from: try Ledger.entries(db, scope: budget.scope))
         let counted = charges.filter { $0.state != .refunded }
         let total = try Ledger.cumulativeCost(of: counted, budget: budget)

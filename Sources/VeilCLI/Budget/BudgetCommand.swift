@@ -9,7 +9,8 @@ struct BudgetCommand: ParsableCommand {
         commandName: "budget",
         abstract: "Privacy budgets: create, charge, show, audit and verify the ledger.",
         discussion: """
-        The ledger is one SQLite file: --ledger PATH, else $VEIL_LEDGER, else ./veil-ledger.sqlite. \
+        The ledger is one SQLite file (--ledger PATH, else $VEIL_LEDGER, else ./veil-ledger.sqlite) or a \
+        PostgreSQL database shared by several machines (--ledger postgres://user@host:port/db). \
         Every charge is reserved in one transaction that checks the budget, then committed once the \
         release is made. Entries form a SHA-256 hash chain; `veil budget verify` recomputes it and \
         `veil budget head` prints the hash to keep elsewhere.
@@ -29,20 +30,21 @@ struct BudgetCommand: ParsableCommand {
         subcommands: [
             BudgetCreateCommand.self, BudgetShowCommand.self, BudgetChargeCommand.self, BudgetReserveCommand.self,
             BudgetResolveCommand.self, BudgetHistoryCommand.self, BudgetVerifyCommand.self, BudgetHeadCommand.self,
-            BudgetReportCommand.self,
+            BudgetReportCommand.self, BudgetMigrateCommand.self,
         ]
     )
 }
 
-/// The `--ledger PATH` option shared by the budget commands.
+/// The `--ledger PATH|URL` option shared by the commands that charge or read the ledger.
 struct LedgerOptions: ParsableArguments {
     @Option(name: .customLong("ledger"),
-            help: ArgumentHelp("Ledger file (default: $VEIL_LEDGER, else ./veil-ledger.sqlite).", valueName: "path"))
+            help: ArgumentHelp("Ledger file, or postgres://user@host:port/db (default: $VEIL_LEDGER, else ./veil-ledger.sqlite).",
+                               valueName: "path"))
     var path: String?
 
-    /// Opens the ledger at `--ledger`, `$VEIL_LEDGER` or `./veil-ledger.sqlite`.
+    /// Opens the ledger at `--ledger`, `$VEIL_LEDGER` or `./veil-ledger.sqlite` (a file, or a PostgreSQL URL).
     func open(_ mode: Ledger.OpenMode = .existing) throws -> Ledger {
-        try Ledger(path: Ledger.resolvePath(path), mode: mode)
+        try Ledger.open(location: Ledger.resolvePath(path), mode: mode)
     }
 }
 
