@@ -91,7 +91,7 @@ enum SQLDialect: Hashable, Sendable {
     var random: String { self == .sqlite ? "RANDOM()" : "random()" }
 
     /// A value that tells a table's rows apart, for sampling rows per unit.
-    var rowID: String { self == .sqlite ? "_rowid_" : "ctid::text" }
+    var rowID: String { self == .sqlite ? "_rowid_" : "(tableoid::text || ':' || ctid::text)" }
 
     /// A sort key for a key alias in SQLite's order (NULL first, text by its UTF-8 bytes).
     func ascending(_ alias: String, kind: PostgresColumnKinds.Kind) -> String {

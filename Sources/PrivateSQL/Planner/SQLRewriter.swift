@@ -223,6 +223,7 @@ struct SQLRewriter {
         guard case .postgres(let kinds) = dialect else { return .otherText }
         if alias == "veil_unit", case .column(let unit) = table.privacyUnit { return kinds.kind(of: unit) }
         if alias == "veil_bin" { return .integer }
+        if alias == "veil_rowid" { return .text }
         if alias.hasPrefix("veil_k"), let i = Int(alias.dropFirst(6)), keys.indices.contains(i) {
             return kinds.kind(of: keys[i].column)
         }
