@@ -190,7 +190,7 @@ let package = Package(
             dependencies: [
                 "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "LinearAlgebra", "PrivateTraining",
                 "TrustedExecution", "LocalInference", "TransparencyLog", "ConfidentialInference", "QueryService",
-                "FederatedLearning", "SecureAggregation",
+                "FederatedLearning", "SecureAggregation", "PostgresClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
