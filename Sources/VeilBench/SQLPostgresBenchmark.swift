@@ -57,7 +57,7 @@ enum SQLPostgresBenchmark {
             }
             let ledger = try Ledger(path: ledgerPath, mode: .createIfMissing, durability: .normal)
             try ledger.createBudget(scope: "bench", epsilon: 1e6, delta: 0.5, composition: .basic)
-            // The engine reads the URL with its password from the environment ($PGPASSWORD) when it has one.
+            // The engine takes the password, if any, from $PGPASSWORD.
             let engine = PrivateQueryEngine(metadata: metadata, databasePath: target.redacted, ledger: ledger)
             for workers in [0, 2] {
                 try admin.execute("ALTER DATABASE \(PostgresIdentifier.quote(database)) SET max_parallel_workers_per_gather = \(workers)")

@@ -91,7 +91,7 @@ struct SQLBench: ParsableCommand {
         """)
     var backend: String = "sqlite"
 
-    @Option(help: "With --backend postgres: the server (a fresh database is created on it for the tables).")
+    @Option(help: "With --backend postgres: the server URL, its password (if any) in $PGPASSWORD; a fresh database is created on it for the tables.")
     var postgres: String?
 
     func run() throws {

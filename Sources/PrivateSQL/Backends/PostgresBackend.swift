@@ -30,6 +30,9 @@ final class PostgresBackend: QueryBackend {
                 try session.query("SELECT * FROM (\(sql)) AS veil_check LIMIT 0", parameters.map(\.postgresValue))
             }
         } catch {
+            // A fault of the connection keeps its code (exit 1); the server refusing a statement at planning time is
+            // a schema the metadata does not match (exit 2). Either way nothing was reserved.
+            if PostgresSession.sqlState(of: error) == nil, (error as? VeilError)?.code != .invalidInput { throw error }
             throw VeilError(.invalidInput, "the database \(url.redacted) cannot answer a query on table "
                             + "\(plan.table.name): \(PostgresSession.describe(error))")
         }
