@@ -1,3 +1,4 @@
+import Foundation
 import Crypto
 
 /// The keyed hash that ranks each unit's groups (and, with `max_rows_per_unit`, its rows) under a per-query secret

@@ -1,3 +1,5 @@
+import Mechanisms
+
 /// The SQL spelling of one database engine: what ``SQLRewriter`` needs to write one plan's statements for SQLite
 /// or for PostgreSQL. The plan (filter, bounds, grid, sampling) is the same; only spellings differ.
 enum SQLDialect: Hashable, Sendable {
