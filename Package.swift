@@ -208,7 +208,7 @@ let package = Package(
             dependencies: ["Accounting", "_TestSupport"],
             resources: [.copy("Resources")]
         ),
-        .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport", "VeilCLI", "BudgetLedger", "SecureAggregation"]),
+        .testTarget(name: "VeilCLITests", dependencies: ["_TestSupport", "VeilCLI", "BudgetLedger", "SecureAggregation", "PostgresClient"]),
         .testTarget(name: "BudgetLedgerTests", dependencies: ["BudgetLedger", "_TestSupport"]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "_TestSupport"]),
         .testTarget(
