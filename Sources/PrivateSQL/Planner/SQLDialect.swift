@@ -1,3 +1,4 @@
+import BudgetLedger
 import Mechanisms
 
 /// The SQL spelling of one database engine: what ``SQLRewriter`` needs to write one plan's statements for SQLite
