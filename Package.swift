@@ -78,7 +78,7 @@ let package = Package(
         .target(
             name: "PrivateSQL",
             dependencies: [
-                "Mechanisms", "Accounting", "BudgetLedger",
+                "Mechanisms", "Accounting", "BudgetLedger", "PostgresClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
@@ -224,7 +224,7 @@ let package = Package(
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "_TestSupport"]),
         .testTarget(
             name: "PrivateSQLTests",
-            dependencies: ["PrivateSQL", "BudgetLedger", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["PrivateSQL", "BudgetLedger", "PostgresClient", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(

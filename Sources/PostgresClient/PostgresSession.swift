@@ -142,8 +142,7 @@ public final class PostgresSession: @unchecked Sendable {
     /// `nil` at the end. `table` is one identifier in the search path, taken exactly (case and spaces kept);
     /// names holding a double quote are refused.
     ///
-    /// Blocks the caller until the server has stored every row; call it from a thread that is not part of Swift's
-    /// cooperative pool (the command line's main thread, a `Thread`).
+    /// Blocks the caller until the server has stored every row.
     public func copyIn(table: String, columns: [String], produce: @escaping () throws -> [UInt8]?) throws {
         let connection = connection
         let logger = logger
@@ -154,7 +153,10 @@ public final class PostgresSession: @unchecked Sendable {
             throw VeilError(.invalidInput, "the name \(bad.debugDescription) cannot be used with COPY")
         }
         let outcome = BlockingOutcome()
-        Task.detached {
+        // The task runs on a queue of its own, not on Swift's cooperative pool: the caller blocks until the copy
+        // ends, and when callers block every thread of that pool (tests run on it) a task queued there would never
+        // start.
+        Task(executorPreference: BlockingCallExecutor.shared) {
             do {
                 try await connection.copyFrom(table: table, columns: columns,
                                               logger: logger) { writer in
@@ -329,6 +331,19 @@ private struct UncheckedRowHandler: @unchecked Sendable {
 /// the caller waits.
 private struct UncheckedBlockProducer: @unchecked Sendable {
     let produce: () throws -> [UInt8]?
+}
+
+/// Runs the tasks of blocking calls (``PostgresSession/copyIn(table:columns:produce:)``) on a dispatch queue of
+/// their own, so they make progress even while every thread of Swift's cooperative pool waits for one of them.
+private final class BlockingCallExecutor: TaskExecutor {
+    static let shared = BlockingCallExecutor()
+    private let queue = DispatchQueue(label: "veil.postgres.blocking-calls", attributes: .concurrent)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(on: executor) }
+    }
 }
 
 /// How a blocking call's task ended, and the semaphore its caller waits on.

@@ -103,11 +103,24 @@ struct SQLBench: ParsableCommand {
     @Option(help: "With --accuracy: runs per query.")
     var runs: Int = 20
 
+    @Option(help: """
+        sqlite (default) or postgres: private query time against the plain aggregate on the same PostgreSQL server         (--postgres URL, else a throw-away server from scripts/pg-server.sh), with max_parallel_workers_per_gather         0 and 2.
+        """)
+    var backend: String = "sqlite"
+
+    @Option(help: "With --backend postgres: the server URL, its password (if any) in $PGPASSWORD; a fresh database is created on it for the tables.")
+    var postgres: String?
+
     func run() throws {
         let sizes = rows.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }), repeats > 0, runs > 0 else {
             throw ValidationError("--rows takes positive integers separated by commas; --repeats and --runs positive integers")
         }
+        if backend == "postgres" {
+            print(try SQLPostgresBenchmark.run(sizes: sizes, repeats: repeats, server: postgres).json())
+            return
+        }
+        guard backend == "sqlite" else { throw ValidationError("--backend takes sqlite or postgres") }
         if accuracy {
             guard sizes.count == 1 else { throw ValidationError("--accuracy takes one table size in --rows") }
             print(try SQLAccuracyBenchmark.run(rows: sizes[0], runs: runs).json())

@@ -13,7 +13,7 @@ struct ImportCommand: ParsableCommand {
 struct ImportCSV: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "csv",
-        abstract: "Load a CSV file into a SQLite table (one transaction: nothing is written if a row is malformed).",
+        abstract: "Load a CSV file into a SQLite or PostgreSQL table (one transaction: nothing is written if a row is malformed).",
         discussion: """
         The first line is the header. With --metadata, exactly the table's declared columns are imported, \
         with their declared types (other CSV columns are listed as ignored); without it, each column's \
@@ -21,13 +21,14 @@ struct ImportCSV: ParsableCommand {
 
         Example:
           veil import csv panel.csv --db panel.sqlite --table visits --metadata privacy.yaml --rename id=person_id
+          veil import csv panel.csv --db postgres://veil@db.example:5432/panel --table visits --metadata privacy.yaml
         """
     )
 
     @Argument(help: "The CSV file.")
     var file: String
 
-    @Option(help: "The SQLite database file (created if missing).")
+    @Option(help: "The SQLite database file (created if missing), or a postgres://USER@HOST:PORT/DATABASE URL (loaded with COPY).")
     var db: String
 
     @Option(help: "The table to create.")
@@ -72,7 +73,7 @@ struct ImportCSV: ParsableCommand {
         let options = CSVImportOptions(table: table, metadata: tableMetadata, renames: renames,
                                        skippedColumns: Set(skip), nullTokens: Set(null), replaceExisting: replace)
         let summary = try CSVImporter.importCSV(at: URL(fileURLWithPath: file), into: db, options: options)
-        print("imported \(summary.rows) rows into \(table) in \(db): "
+        print("imported \(summary.rows) rows into \(table) in \(summary.destination): "
               + summary.columns.map { "\($0.name) \($0.type.rawValue)" }.joined(separator: ", "))
         if !summary.ignoredColumns.isEmpty {
             print("ignored CSV columns: " + summary.ignoredColumns.map { $0.isEmpty ? "''" : $0 }.joined(separator: ", "))

@@ -12,7 +12,7 @@ struct QueryCommand: ParsableCommand {
         abstract: "Answer an aggregate SQL query with differential privacy, charged to the privacy budget.",
         discussion: """
         The query is checked against the privacy metadata, rewritten so that each privacy unit's \
-        contribution is bounded inside SQLite, and its cost (ε, δ) is reserved in the ledger under the \
+        contribution is bounded inside SQLite or PostgreSQL, and its cost (ε, δ) is reserved in the ledger under the \
         metadata's `scope` before the database is read. Every released number comes with a confidence \
         interval computed from the noise distribution. δ = 0 uses discrete Laplace noise; with δ > 0 (needed to \
         group by columns without public values) Veil plans the query with discrete Laplace and with discrete \
@@ -28,6 +28,7 @@ struct QueryCommand: ParsableCommand {
             "SELECT age, AVG(doctor_visits) FROM visits GROUP BY age"
           veil query ... --keys ages.csv \\
             "SELECT age, COUNT(*) FROM visits GROUP BY age"
+          veil query --db postgres://veil@db.example:5432/panel ... "SELECT region, COUNT(*) FROM visits GROUP BY region"
           veil query ... --explain "SELECT MEDIAN(income) FROM visits"
           veil query ... --dry-run "SELECT SUM(hospital_days) FROM visits"
           veil query --service http://127.0.0.1:8470 --token-file ana.token --dataset health_panel \\
@@ -49,7 +50,8 @@ struct QueryCommand: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, csv, json }
 
-    @Option(help: ArgumentHelp("The SQLite database file.", valueName: "file"))
+    @Option(help: ArgumentHelp("The SQLite database file, or a postgres://USER@HOST:PORT/DATABASE URL (contribution "
+                               + "bounding then runs in the server; see docs/private-sql.md).", valueName: "file|url"))
     var db: String?
 
     @Option(help: ArgumentHelp("The privacy metadata (YAML); its scope is the budget charged.", valueName: "file"))

@@ -59,7 +59,7 @@ struct PlanningPartsTests {
         #expect(plan.parameters == parameters)
         var bound: [SQLValue] = []
         let filter = RowFilter.between(.column("a\"b"), .value(.integer(1)), .null, negated: true)
-        #expect(SQLRewriter.sql(filter, parameters: &bound) == #"("a""b" NOT BETWEEN ? AND NULL)"#)
+        #expect(plan.rewriter.sql(filter, parameters: &bound) == #"("a""b" NOT BETWEEN ? AND NULL)"#)
         #expect(bound == [.integer(1)])
     }
 

@@ -435,11 +435,14 @@ struct RewriteTests {
         _ = backend
     }
 
-    @Test("SipHash-2-4 matches the reference vector")
-    func sipHash() {
-        // Aumasson & Bernstein, appendix A: key 00 01 … 0f, message 00 01 … 0e → a129ca6149be45e5.
-        var hasher = SipHash24(k0: 0x0706_0504_0302_0100, k1: 0x0f0e_0d0c_0b0a_0908)
-        hasher.append((0..<15).map { UInt8($0) })
-        #expect(hasher.finalize() == 0xa129_ca61_49be_45e5)
+    @Test("the keyed priority is the first 8 bytes of SHA-256 over key and canonical encoding")
+    func keyedPriority() {
+        // Key 00 01 … 0f; values (7, 1.5, "é", NULL, 2.0): the message is the key, then 01 00…07, 02 3ff8000000000000,
+        // 03 00…02 c3 a9, 00, 01 00…02 (2.0 is hashed as the integer 2). Digest computed independently with
+        // `printf … | xxd -r -p | sha256sum`.
+        let key = PartitionSamplingKey(k0: 0x0001_0203_0405_0607, k1: 0x0809_0a0b_0c0d_0e0f)
+        let priority = KeyedPriority.priority(key: key, of: [.integer(7), .real(1.5), .text("é"), .null, .real(2)])
+        #expect(UInt64(bitPattern: priority) == 0xa883_9744_bd48_17c1)
+        #expect(priority == KeyedPriority.priority(key: key, of: [.integer(7), .real(1.5), .text("é"), .null, .integer(2)]))
     }
 }

@@ -41,6 +41,10 @@ struct HelpExampleTests {
             "`...` stands for the --db and --metadata of the example above",
         "veil query ... --keys ages.csv \"SELECT age, COUNT(*) FROM visits GROUP BY age\"":
             "`...` stands for the --db and --metadata of the example above",
+        "veil query --db postgres://veil@db.example:5432/panel ... \"SELECT region, COUNT(*) FROM visits GROUP BY region\"":
+            "needs a PostgreSQL server holding the table (QueryCommandTests runs the PostgreSQL form on a test server)",
+        "veil import csv panel.csv --db postgres://veil@db.example:5432/panel --table visits --metadata privacy.yaml":
+            "needs a PostgreSQL server and the user's CSV and metadata files",
         "veil query ... --explain \"SELECT MEDIAN(income) FROM visits\"":
             "`...` stands for the --db and --metadata of the example above",
         "veil query ... --dry-run \"SELECT SUM(hospital_days) FROM visits\"":

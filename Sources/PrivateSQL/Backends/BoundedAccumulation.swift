@@ -155,7 +155,7 @@ struct BoundedAccumulation {
         case .random:
             priority = Int64(bitPattern: random.next())
         case .keyedHash(let key):
-            priority = SipHash24.priority(key: key, of: [unitValues[Int(unit)], Self.read(rowid)])
+            priority = KeyedPriority.priority(key: key, of: [unitValues[Int(unit)], Self.read(rowid)])
         }
         let u = Int(unit)
         while unitSlots.count <= u { unitSlots.append([]) }

@@ -100,7 +100,7 @@ struct BoundedTotals {
             case .keyedHash(let key):
                 let unit = accumulation.unitValues[u]
                 let ranked = groups.map { p in
-                    (p, SipHash24.priority(key: key, of: [unit] + accumulation.groupKey(Int(accumulation.pairGroup[p]))))
+                    (p, KeyedPriority.priority(key: key, of: [unit] + accumulation.groupKey(Int(accumulation.pairGroup[p]))))
                 }
                 kept += ranked.sorted { $0.1 < $1.1 }.prefix(k).map(\.0)
             }

@@ -57,7 +57,7 @@ public final class SQLiteBackend: Sendable {
         self.path = path
     }
 
-    /// `veil_priority(k0, k1, v1, v2, …)`: ``SipHash24/priority(key:of:)`` of the values under the key (k0, k1)
+    /// `veil_priority(k0, k1, v1, v2, …)`: ``KeyedPriority/priority(key:of:)`` of the values under the key (k0, k1)
     /// (blobs are hashed as the text of their hex digits).
     static let priorityFunction = DatabaseFunction("veil_priority", argumentCount: nil, pure: true) { values in
         guard values.count >= 2, let k0 = Int64.fromDatabaseValue(values[0]),
@@ -65,7 +65,7 @@ public final class SQLiteBackend: Sendable {
             throw DatabaseError(message: "veil_priority needs a two-integer key")
         }
         let key = PartitionSamplingKey(k0: UInt64(bitPattern: k0), k1: UInt64(bitPattern: k1))
-        return SipHash24.priority(key: key, of: values.dropFirst(2).map(SQLValue.init))
+        return KeyedPriority.priority(key: key, of: values.dropFirst(2).map(SQLValue.init))
     }
 
     /// Checks, without reading a row, that the database can run the plan: every statement of it compiles, so
@@ -138,7 +138,7 @@ public final class SQLiteBackend: Sendable {
         let keyCount = plan.keys.count
         // Histograms are joined to their groups by key, so their groups are collected first; otherwise each
         // group goes to `body` as soon as it is complete.
-        var collected: [TrueGroup] = []
+        var collected = HistogramJoin()
         let streaming = plan.histogramQueries.isEmpty
         func emit(_ group: TrueGroup) {
             if streaming { body(group) } else { collected.append(group) }
@@ -171,24 +171,16 @@ public final class SQLiteBackend: Sendable {
             }
         }
         guard !plan.histogramQueries.isEmpty else { return }
-        // Keys are matched as SQLite's GROUP BY matches them (text by its bytes, not by Unicode equivalence).
-        var positions: [[GroupingValue]: Int] = [:]
-        for (position, group) in collected.enumerated() { positions[group.key.map(GroupingValue.init)] = position }
         for histogram in plan.histogramQueries {
-            let bins = plan.quantities[histogram.quantity].dimension
             let rows = try Row.fetchCursor(db, sql: histogram.sql,
                                            arguments: StatementArguments(histogram.parameters.map(\.databaseValue)))
             while let row = try rows.next() {
-                let key = (0..<keyCount).map { SQLValue(row[$0] as DatabaseValue).canonicalKey }
-                // A group the main statement does not list has no released row (thresholding uses the
-                // main statement's unit counts); its histogram is not needed.
-                guard let position = positions[key.map(GroupingValue.init)] else { continue }
-                let bin = Int(try Self.integer(row[keyCount]))
-                guard bin >= 0, bin < bins else { throw DatabaseError(message: "histogram bin out of range") }
-                collected[position].values[histogram.quantity][bin] = try Self.integer(row[keyCount + 1])
+                try collected.add(key: (0..<keyCount).map { SQLValue(row[$0] as DatabaseValue).canonicalKey },
+                                  quantity: histogram.quantity, bins: plan.quantities[histogram.quantity].dimension,
+                                  bin: try Self.integer(row[keyCount]), count: try Self.integer(row[keyCount + 1]))
             }
         }
-        collected.forEach(body)
+        collected.groups.forEach(body)
     }
 
     /// Whether the unit and key columns of `plan` compare text byte by byte (the `BINARY` collation, the default),

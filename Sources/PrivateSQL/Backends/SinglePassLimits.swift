@@ -20,7 +20,7 @@ struct SinglePassLimits: Sendable {
 }
 
 /// How the single pass applies `max_rows_per_unit`: each unit keeps the R rows of smallest priority, a fresh
-/// random word per row (``PartitionSampling/random``) or `SipHash24.priority(key, [unit, rowid])`
+/// random word per row (``PartitionSampling/random``) or `KeyedPriority.priority(key, [unit, rowid])`
 /// (``PartitionSampling/keyedHash(_:)``, the same order as the SQL form's `veil_priority(key, unit, _rowid_)`).
 /// Either way the kept rows are a uniformly random R-subset of the unit's rows, chosen from that unit's rows alone.
 struct RowSampling {

@@ -7,7 +7,8 @@ import Mechanisms
 /// SQL → add exact integer noise → post-process → commit the release with its digest.
 ///
 /// The order follows docs/design.md §2 rule 3. Everything that can be checked without reading a row is checked first:
-/// the database file exists, is SQLite, and compiles every statement of the plan (its table and columns exist).
+/// the database (a SQLite file or a PostgreSQL server) opens and compiles every statement of the plan (its table and
+/// columns exist).
 /// Such a failure costs nothing and leaves no ledger entry. Then the plan's cost (one DP event per query) is
 /// reserved in the ledger — durably, in one transaction that refuses it when it would exceed the budget — and
 /// only then are rows read. From the first row read on, the charge stands whatever happens: a release is
@@ -24,7 +25,7 @@ import Mechanisms
 public struct PrivateQueryEngine: Sendable {
     /// The privacy metadata queries are checked against.
     public let metadata: PrivacyMetadata
-    /// The SQLite database file (opened read-only, only after the reservation).
+    /// The database: a SQLite file (opened read-only), or a `postgres://` URL (see docs/private-sql.md, PostgreSQL).
     public let databasePath: String
     /// Charges every release (with ``init(metadata:databasePath:ledger:histogramBins:timeLimit:)``, the ledger
     /// budget named by the metadata's `scope`).
@@ -120,9 +121,9 @@ public struct PrivateQueryEngine: Sendable {
         guard timeLimit > .zero else {
             throw VeilError.invalidParameter("time limit", timeLimit, allowed: "> 0")
         }
-        // The database must exist, be SQLite and have the plan's table and columns: checked without reading a row,
-        // before anything is reserved.
-        let backend = try connection ?? SQLiteBackend(path: databasePath)
+        // The database must exist (a SQLite file, or a PostgreSQL server that answers) and have the plan's table and
+        // columns: checked without reading a row, before anything is reserved.
+        let backend: any QueryBackend = try connection ?? QueryDatabase.open(databasePath)
         try backend.validate(plan)
 
         let reservation = try charger.reserve(event: event, cost: cost, analyst: analyst,

@@ -156,7 +156,7 @@ struct PlanBuilder {
                          aggregates: aggregates, outputs: outputs, having: having, ordering: ordering,
                          limit: statement.limit, offset: statement.offset, sql: sql, parameters: parameters,
                          boundedScan: rewriter.boundedScan(), histogramQueries: histogramQueries, sampling: sampling, noise: noise, rho: rho,
-                         noiseDelta: noiseDelta)
+                         noiseDelta: noiseDelta, rewriter: rewriter)
     }
 
     /// The partition-selection threshold on the noisy unit count `unitCount` (``PartitionSelectionThreshold``).

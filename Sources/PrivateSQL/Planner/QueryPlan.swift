@@ -123,14 +123,14 @@ public enum PartitionSampling: Hashable, Sendable {
     /// aggregation (``BoundedScan``), from SQLite's `RANDOM()` (seeded from the operating system) in SQL
     /// statements. The fastest rule; not reproducible.
     case random
-    /// The k groups with the smallest SipHash-2-4 of (unit, key values) under this key: reproducible for a
+    /// The k groups with the smallest keyed hash (``KeyedPriority``) of (unit, key values) under this key: reproducible for a
     /// given key, and the same choice in every statement of a plan.
     case keyedHash(PartitionSamplingKey)
 }
 
-/// A SipHash-2-4 key for ``PartitionSampling/keyedHash(_:)``.
+/// A 128-bit key for ``PartitionSampling/keyedHash(_:)``.
 public struct PartitionSamplingKey: Hashable, Sendable {
-    /// The first 64 key bits (the first eight key bytes, little-endian).
+    /// The first 64 key bits (the first eight key bytes, big-endian).
     public let k0: UInt64
     /// The last 64 key bits.
     public let k1: UInt64
@@ -231,6 +231,9 @@ public struct QueryPlan: Sendable {
     public let rho: Double?
     /// The part of δ spent by converting the quantities' zCDP guarantee to (ε, δ) (0 with Laplace noise).
     public let noiseDelta: Double
+    /// The rewriter that wrote ``sql`` and ``histogramQueries`` for SQLite; backends of other engines write the
+    /// same plan in their own dialect with it (``SQLRewriter/writing(for:)``).
+    let rewriter: SQLRewriter
 
     /// The privacy cost of the release as the ledger records it:
     /// `composed([event of each quantity] + [epsilonDelta(0, δ_selection)])`, the last term only when groups are

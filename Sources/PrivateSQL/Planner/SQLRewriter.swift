@@ -13,7 +13,7 @@ import BudgetLedger
 ///    each quantity (see ``NoisyQuantity``): counts capped at m rows, sums clamped, means scaled to at most
 ///    m rows, all rounded to the quantity's grid.
 /// 3. `veil_kept`: each unit keeps at most k of its groups, those with the smallest keyed hash
-///    `veil_priority(key, unit, keys…)` (SipHash-2-4 under a per-query secret key). The choice for a unit
+///    `veil_priority(key, unit, keys…)` (``KeyedPriority``: SHA-256 under a per-query secret key). The choice for a unit
 ///    depends only on that unit's own groups, so adding or removing a unit changes no other unit's choice,
 ///    which is all the sensitivity bound needs; the hash makes the choice uniform and unpredictable without
 ///    the key. The step is skipped when a unit cannot touch more than k groups (no `GROUP BY`, or fewer
@@ -38,9 +38,18 @@ struct SQLRewriter {
     let filter: RowFilter?
     let publicKeys: Bool
     let sampling: PartitionSampling
+    /// The engine the statements are written for.
+    var dialect: SQLDialect = .sqlite
 
     /// `name` as a double-quoted SQL identifier (``SQLiteIdentifier/quoted(_:)``).
     static func quote(_ name: String) -> String { SQLiteIdentifier.quoted(name) }
+
+    /// This rewriter writing for `dialect`.
+    func writing(for dialect: SQLDialect) -> SQLRewriter {
+        var copy = self
+        copy.dialect = dialect
+        return copy
+    }
 
     /// A number as an SQL literal: integers without a fraction, reals in round-trip form.
     static func number(_ value: Double, forceReal: Bool = false) -> String {
@@ -52,10 +61,10 @@ struct SQLRewriter {
 
     /// `filter` as SQL over quoted, declared identifiers, with every literal bound as a parameter (appended to
     /// `parameters` in the order of the text).
-    static func sql(_ filter: RowFilter, parameters: inout [SQLValue]) -> String {
+    func sql(_ filter: RowFilter, parameters: inout [SQLValue]) -> String {
         switch filter {
         case .column(let name):
-            return quote(name)
+            return dialect.column(name)
         case .value(let value):
             parameters.append(value)
             return "?"
@@ -83,7 +92,7 @@ struct SQLRewriter {
         case .like(let operand, let pattern, let negated):
             let value = sql(operand, parameters: &parameters)
             let patternSQL = sql(pattern, parameters: &parameters)
-            return "(\(value) \(negated ? "NOT " : "")LIKE \(patternSQL))"
+            return "(\(value) \(negated ? "NOT " : "")\(dialect.like) \(patternSQL))"
         }
     }
 
@@ -96,20 +105,22 @@ struct SQLRewriter {
     func rowsCTE(columns valueColumns: [ValueColumn], histogram: (column: String, bins: Int, lower: Double, upper: Double)?,
                  parameters: inout [SQLValue]) -> String {
         var rowSelect: [String] = []
-        if case .column(let unit) = table.privacyUnit { rowSelect.append("\(Self.quote(unit)) AS veil_unit") }
-        for (i, key) in keys.enumerated() { rowSelect.append("\(Self.quote(key.column)) AS veil_k\(i)") }
+        if case .column(let unit) = table.privacyUnit { rowSelect.append("\(dialect.column(unit)) AS veil_unit") }
+        for (i, key) in keys.enumerated() { rowSelect.append("\(dialect.column(key.column)) AS veil_k\(i)") }
         var conditions: [String] = []
         for (j, column) in valueColumns.enumerated() {
-            var clamped = Self.quote(column.name)
+            var clamped = dialect.number(column.name)
             if let b = column.bounds {
-                clamped = "MAX(\(Self.number(b.lowerBound)), MIN(\(Self.number(b.upperBound)), \(clamped)))"
+                clamped = dialect.clamp(clamped, low: Self.number(b.lowerBound), high: Self.number(b.upperBound))
             }
             if let h = histogram, h.column == column.name {
                 let width = h.upper - h.lower
                 let perUnit = width > 0 ? Double(h.bins) / width : 0
-                rowSelect.append("CAST(MIN(\(h.bins - 1), MAX(0, (\(clamped) - \(Self.number(h.lower))) * "
-                                 + "\(Self.number(perUnit, forceReal: true)))) AS INTEGER) AS veil_bin")
-                conditions.append("\(Self.quote(column.name)) IS NOT NULL")
+                let bin = "(\(clamped) - \(Self.number(h.lower))) * \(Self.number(perUnit, forceReal: true))"
+                rowSelect.append(dialect.truncatedInteger(dialect.least("\(h.bins - 1)",
+                                                                        dialect.greatest("0", bin)))
+                                 + " AS veil_bin")
+                conditions.append("\(dialect.number(column.name)) IS NOT NULL")
             } else {
                 rowSelect.append("\(clamped) AS veil_c\(j)")
             }
@@ -117,14 +128,14 @@ struct SQLRewriter {
         if rowSelect.isEmpty { rowSelect.append("1 AS veil_row") }
         conditions = filterConditions(&parameters) + conditions
         let sampledRows = totalRowsBound
-        if sampledRows != nil { rowSelect.append("_rowid_ AS veil_rowid") }
+        if sampledRows != nil { rowSelect.append("\(dialect.rowID) AS veil_rowid") }
         var sql = "\(sampledRows == nil ? "veil_rows" : "veil_all_rows") AS (\n  SELECT \(rowSelect.joined(separator: ", "))"
             + "\n  FROM \(Self.quote(table.name))"
         if !conditions.isEmpty { sql += "\n  WHERE \(conditions.joined(separator: "\n    AND "))" }
         sql += "\n)"
         if let sampledRows {
             sql += ",\nveil_rows AS (\n  SELECT * FROM (\n    SELECT *, ROW_NUMBER() OVER (PARTITION BY veil_unit ORDER BY "
-                + "\(priority(&parameters, unitKeys: "veil_unit, veil_rowid"))) AS veil_unit_rank\n    FROM veil_all_rows\n  )\n"
+                + "\(priority(&parameters, unitKeys: "veil_unit, veil_rowid"))) AS veil_unit_rank\n    FROM veil_all_rows\n  ) AS veil_numbered\n"
                 + "  WHERE veil_unit_rank <= \(sampledRows)\n)"
         }
         return sql
@@ -140,11 +151,11 @@ struct SQLRewriter {
     /// public values (when they are). Appends the conditions' parameters.
     func filterConditions(_ parameters: inout [SQLValue]) -> [String] {
         var conditions: [String] = []
-        if let filter { conditions.append(Self.sql(filter, parameters: &parameters)) }
+        if let filter { conditions.append(sql(filter, parameters: &parameters)) }
         if case .column(let unit) = table.privacyUnit { conditions.append("\(Self.quote(unit)) IS NOT NULL") }
         for key in keys {
             if let values = key.publicValues {
-                conditions.append("\(Self.quote(key.column)) IN (\(values.map { _ in "?" }.joined(separator: ", ")))")
+                conditions.append("\(dialect.column(key.column)) IN (\(values.map { _ in "?" }.joined(separator: ", ")))")
                 parameters += values
             }
         }
@@ -200,12 +211,23 @@ struct SQLRewriter {
     func priority(_ parameters: inout [SQLValue], unitKeys: String) -> String {
         switch sampling {
         case .random:
-            return "RANDOM()"
+            return dialect.random
         case .keyedHash(let key):
-            parameters.append(.integer(Int64(bitPattern: key.k0)))
-            parameters.append(.integer(Int64(bitPattern: key.k1)))
-            return "veil_priority(?, ?, \(unitKeys))"
+            let values = unitKeys.split(separator: ", ").map { alias in (String(alias), kind(ofAlias: String(alias))) }
+            return dialect.priority(key: key, values: values, parameters: &parameters)
         }
+    }
+
+    /// The kind of the value a `veil_rows` column holds (used by PostgreSQL's keyed hash and key order).
+    func kind(ofAlias alias: String) -> PostgresColumnKinds.Kind {
+        guard case .postgres(let kinds) = dialect else { return .otherText }
+        if alias == "veil_unit", case .column(let unit) = table.privacyUnit { return kinds.kind(of: unit) }
+        if alias == "veil_bin" { return .integer }
+        if alias == "veil_rowid" { return .text }
+        if alias.hasPrefix("veil_k"), let i = Int(alias.dropFirst(6)), keys.indices.contains(i) {
+            return kinds.kind(of: keys[i].column)
+        }
+        return .otherText
     }
 
     /// The main statement: one row per group with the keys and every quantity except histograms.
@@ -233,7 +255,7 @@ struct SQLRewriter {
                     groupColumns.append("COUNT(*) AS veil_q\(q.index)")
                 } else {
                     unitColumns += unitLevelColumns(q, m: m, value: valueAlias)
-                    groupColumns.append("veil_sum(veil_q\(q.index)) AS veil_q\(q.index)")
+                    groupColumns.append("\(dialect.exactSum("veil_q\(q.index)")) AS veil_q\(q.index)")
                 }
             }
             let unitKeys = (["veil_unit"] + keyAliases).joined(separator: ", ")
@@ -242,7 +264,7 @@ struct SQLRewriter {
             if needsSampling {
                 sql += ",\nveil_kept AS (\n  SELECT * FROM (\n    SELECT *, ROW_NUMBER() OVER (PARTITION BY veil_unit "
                     + "ORDER BY \(priority(&parameters, unitKeys: unitKeys))) AS veil_rank\n    FROM veil_units\n  )\n"
-                    + "  WHERE veil_rank <= \(table.maxPartitionsPerUnit)\n)"
+                    + "  AS veil_ranked\n  WHERE veil_rank <= \(table.maxPartitionsPerUnit)\n)"
                 source = "veil_kept"
             } else {
                 source = "veil_units"
@@ -262,15 +284,17 @@ struct SQLRewriter {
             let keySelect = keys.indices.map { "veil_pk\($0).v AS veil_k\($0)" }.joined(separator: ", ")
             let keySources = keys.indices.map { "veil_pk\($0)" }.joined(separator: ", ")
             sql += ",\nveil_keys AS (SELECT \(keySelect) FROM \(keySources))"
-            let join = keyAliases.map { "veil_groups.\($0) IS veil_keys.\($0)" }.joined(separator: " AND ")
+            let join = keyAliases.map { dialect.same("veil_groups.\($0)", "veil_keys.\($0)") }.joined(separator: " AND ")
             let select = keyAliases.map { "veil_keys.\($0)" } + quantityNames.map { "COALESCE(veil_groups.\($0), 0)" }
             sql += "\nSELECT \(select.joined(separator: ", "))\nFROM veil_keys LEFT JOIN veil_groups ON \(join)"
-            sql += "\nORDER BY \(keyAliases.map { "veil_keys.\($0)" }.joined(separator: ", "))"
+            sql += "\nORDER BY \(keyAliases.map { dialect.ascending("veil_keys.\($0)", kind: kind(ofAlias: $0)) }.joined(separator: ", "))"
         } else {
             sql += "\nSELECT \((keyAliases + quantityNames).joined(separator: ", "))\nFROM veil_groups"
-            if !keyAliases.isEmpty { sql += "\nORDER BY \(keyAliases.joined(separator: ", "))" }
+            if !keyAliases.isEmpty {
+                sql += "\nORDER BY \(keyAliases.map { dialect.ascending($0, kind: kind(ofAlias: $0)) }.joined(separator: ", "))"
+            }
         }
-        return (sql, parameters)
+        return (dialect.finish(sql), parameters)
     }
 
     /// The statement of one histogram quantity, in long form: one row per (group, bin) with the keys, the bin
@@ -290,7 +314,7 @@ struct SQLRewriter {
         let outputKeys = (keyAliases + ["veil_bin"]).joined(separator: ", ")
         if table.privacyUnit == .row {
             sql += "\nSELECT \(outputKeys), COUNT(*)\nFROM veil_rows\nGROUP BY \(outputKeys)"
-            return (sql, parameters)
+            return (dialect.finish(sql), parameters)
         }
         let unitKeys = (["veil_unit"] + keyAliases).joined(separator: ", ")
         let rowOrder = priority(&parameters, unitKeys: unitKeys + ", veil_bin")
@@ -301,23 +325,23 @@ struct SQLRewriter {
         if needsSampling {
             let groupOrder = priority(&parameters, unitKeys: unitKeys)
             sql += ",\nveil_chosen AS (\n  SELECT \(unitKeys),\n    ROW_NUMBER() OVER (PARTITION BY veil_unit ORDER BY "
-                + "\(groupOrder)) AS veil_rank\n  FROM (SELECT DISTINCT \(unitKeys) FROM veil_rows)\n)"
+                + "\(groupOrder)) AS veil_rank\n  FROM (SELECT DISTINCT \(unitKeys) FROM veil_rows) AS veil_distinct\n)"
             let join = (["veil_chosen.veil_unit = veil_sampled.veil_unit"]
-                        + keyAliases.map { "veil_chosen.\($0) IS veil_sampled.\($0)" }).joined(separator: " AND ")
+                        + keyAliases.map { dialect.same("veil_chosen.\($0)", "veil_sampled.\($0)") }).joined(separator: " AND ")
             source += " JOIN veil_chosen ON \(join)"
             keep += " AND veil_chosen.veil_rank <= \(table.maxPartitionsPerUnit)"
         }
         let selectKeys = (keyAliases + ["veil_bin"]).map { "veil_sampled.\($0)" }.joined(separator: ", ")
         sql += "\nSELECT \(selectKeys), COUNT(*)\nFROM \(source)\(keep)\nGROUP BY \(selectKeys)"
-        return (sql, parameters)
+        return (dialect.finish(sql), parameters)
     }
 
     var publicCombinations: Int { keys.reduce(1) { $0 * ($1.publicValues?.count ?? 1) } }
 
     /// `ROUND(x / g)` as an integer.
     func grid(_ expression: String, _ q: NoisyQuantity) -> String {
-        q.granularity == 1 ? "CAST(ROUND(\(expression)) AS INTEGER)"
-            : "CAST(ROUND((\(expression)) * \(Self.number(1 / q.granularity, forceReal: true))) AS INTEGER)"
+        q.granularity == 1 ? dialect.roundedInteger(expression)
+            : dialect.roundedInteger("(\(expression)) * \(Self.number(1 / q.granularity, forceReal: true))")
     }
 
     /// Per-(unit, group) contributions of one quantity (in `veil_units`), named `veil_q<i>[_<bin>]`.
@@ -325,24 +349,25 @@ struct SQLRewriter {
         let name = "veil_q\(q.index)"
         switch q.kind {
         case .rowCount:
-            return ["MIN(COUNT(*), \(m)) AS \(name)"]
+            return ["\(dialect.least("COUNT(*)", "\(m)")) AS \(name)"]
         case .nonNullCount(let c):
-            return ["MIN(COUNT(\(value(c))), \(m)) AS \(name)"]
+            return ["\(dialect.least("COUNT(\(value(c)))", "\(m)")) AS \(name)"]
         case .unitCount:
             return []
         case .sum(let c):
             let b = c.bounds
             let low = Double(m) * min(b.lowerBound, 0)
             let high = Double(m) * max(b.upperBound, 0)
-            return [grid("MAX(\(Self.number(low)), MIN(\(Self.number(high)), TOTAL(\(value(c.name)))))", q) + " AS \(name)"]
+            return [grid(dialect.clamp(dialect.total(value(c.name)), low: Self.number(low), high: Self.number(high)), q)
+                    + " AS \(name)"]
         case .centeredSum(let c, let center):
             let mid = Self.number(center, forceReal: true)
-            return [grid("MIN(COUNT(\(value(c.name))), \(m)) * (COALESCE(AVG(\(value(c.name))), \(mid)) - \(mid))", q)
+            return [grid("\(dialect.least("COUNT(\(value(c.name)))", "\(m)")) * (COALESCE(AVG(\(value(c.name))), \(mid)) - \(mid))", q)
                     + " AS \(name)"]
         case .centeredSumOfSquares(let c, let center):
             let mid = Self.number(center, forceReal: true)
             let v = value(c.name)
-            return [grid("MIN(COUNT(\(v)), \(m)) * COALESCE(AVG((\(v) - \(mid)) * (\(v) - \(mid))), 0.0)", q) + " AS \(name)"]
+            return [grid("\(dialect.least("COUNT(\(v))", "\(m)")) * COALESCE(AVG((\(v) - \(mid)) * (\(v) - \(mid))), 0.0)", q) + " AS \(name)"]
         case .histogram:
             return []   // computed by its own statement (histogramStatement)
         }
@@ -357,12 +382,12 @@ struct SQLRewriter {
         case .nonNullCount(let c):
             return ["COUNT(\(value(c))) AS \(name)"]
         case .sum(let c):
-            return ["veil_sum(\(grid(value(c.name), q))) AS \(name)"]
+            return ["\(dialect.exactSum(grid(value(c.name), q))) AS \(name)"]
         case .centeredSum(let c, let center):
-            return ["veil_sum(\(grid("\(value(c.name)) - \(Self.number(center, forceReal: true))", q))) AS \(name)"]
+            return ["\(dialect.exactSum(grid("\(value(c.name)) - \(Self.number(center, forceReal: true))", q))) AS \(name)"]
         case .centeredSumOfSquares(let c, let center):
             let mid = Self.number(center, forceReal: true)
-            return ["veil_sum(\(grid("(\(value(c.name)) - \(mid)) * (\(value(c.name)) - \(mid))", q))) AS \(name)"]
+            return ["\(dialect.exactSum(grid("(\(value(c.name)) - \(mid)) * (\(value(c.name)) - \(mid))", q))) AS \(name)"]
         case .histogram:
             return []   // computed by its own statement (histogramStatement)
         }

@@ -1,0 +1,298 @@
+import _TestSupport
+import Accounting
+import BudgetLedger
+import Foundation
+import Mechanisms
+import PostgresClient
+import Testing
+@testable import PrivateSQL
+
+/// The PostgreSQL backend against the SQLite one on the same rows: the same pre-noise totals, and the engine's
+/// ledger order.
+@Suite("Private SQL on PostgreSQL")
+struct PostgresBackendTests {
+    /// Rows (person, year, visits, income, female, region) with units of 1–12 rows over several years and regions,
+    /// so that many exceed k groups and m rows per group. Incomes are multiples of 1/4 so that every sum is exact in
+    /// any order; regions include non-ASCII text.
+    static func panelRows() -> [(Int, Int, Int?, Double?, Int, String)] {
+        var random = InsecureSeededRandomSource(seed: 43)
+        var rows: [(Int, Int, Int?, Double?, Int, String)] = []
+        for person in 1...300 {
+            for _ in 0...Int(random.uniform(below: UInt64(12))) {
+                let visits = random.uniform(below: UInt64(10)) == 0 ? nil : Int(random.uniform(below: UInt64(40)))
+                let income = random.uniform(below: UInt64(8)) == 0 ? nil : Double(random.uniform(below: UInt64(80))) / 4
+                let region = ["r0", "r1", "Ré", "r3", "north", "Zeta"][Int(random.uniform(below: UInt64(6)))]
+                rows.append((person, 1984 + Int(random.uniform(below: UInt64(5))), visits, income, person % 2, region))
+            }
+        }
+        return rows
+    }
+
+    /// The `visits` table of ``makeVisits(_:_:)`` in a fresh PostgreSQL database, loaded with COPY.
+    static func postgresVisits(_ rows: [(Int, Int, Int?, Double?, Int, String)]) throws -> PostgresURL {
+        let url = try PostgresTestServer.freshDatabase()
+        let session = try PostgresSession(url: url)
+        defer { session.close() }
+        try session.execute("""
+            CREATE TABLE visits (person_id int8, year int4, doctor_visits int8, income float8, female int2,
+                                 region text, age int4)
+            """)
+        var pending = true
+        try session.copyIn(table: "visits", columns: ["person_id", "year", "doctor_visits", "income", "female",
+                                                       "region", "age"]) {
+            guard pending else { return nil }
+            pending = false
+            return Array(rows.map { row in
+                PostgresCopyText.row([String(row.0), String(row.1), row.2.map(String.init), row.3.map { String($0) },
+                                      String(row.4), row.5, "40"])
+            }.joined().utf8)
+        }
+        return url
+    }
+
+    @Test("both backends compute the same true totals for every query shape under the same sampling key", arguments: [
+        // Public keys.
+        "SELECT year, COUNT(*), SUM(doctor_visits), COUNT(DISTINCT person_id) FROM visits GROUP BY year",
+        // Private keys (partition selection), text keys.
+        "SELECT region, COUNT(*), COUNT(income), SUM(income), COUNT(DISTINCT person_id) FROM visits GROUP BY region",
+        // Two keys, WHERE, STDDEV.
+        "SELECT year, region, COUNT(*), SUM(doctor_visits), STDDEV(doctor_visits) FROM visits "
+            + "WHERE income > 2 OR income IS NULL GROUP BY year, region",
+        // AVG, VARIANCE, no GROUP BY.
+        "SELECT COUNT(*), SUM(income), AVG(doctor_visits), VARIANCE(income) FROM visits",
+        // MEDIAN and PERCENTILE with public keys, and with private keys.
+        "SELECT female, AVG(doctor_visits), MEDIAN(income) FROM visits WHERE region <> 'r3' GROUP BY female",
+        "SELECT region, PERCENTILE(doctor_visits, 0.9), COUNT(DISTINCT person_id) FROM visits GROUP BY region",
+        // LIKE, IN, BETWEEN.
+        "SELECT year, COUNT(*) FROM visits WHERE region LIKE 'R%' AND doctor_visits BETWEEN 3 AND 20 "
+            + "AND female IN (0, 1) GROUP BY year",
+        // Empty results: public keys (zeros), private keys (no group), no GROUP BY.
+        "SELECT year, COUNT(*), SUM(income) FROM visits WHERE year > 3000 GROUP BY year",
+        "SELECT region, COUNT(*), COUNT(DISTINCT person_id) FROM visits WHERE year > 3000 GROUP BY region",
+        "SELECT COUNT(*), AVG(income) FROM visits WHERE year > 3000",
+    ])
+    func sameTotals(query: String) throws {
+        let rows = Self.panelRows()
+        let sqlite = try TemporaryDatabase()
+        try makeVisits(sqlite, rows)
+        let postgres = try PostgresBackend(url: Self.postgresVisits(rows))
+        let metadata = try PrivacyMetadata.parse(yaml: RewriteTests.formsYAML, source: "m.yaml")
+        let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try PrivacyParameters(epsilon: 1, delta: 1e-6),
+                                                             sampling: .keyedHash(.insecureFixed(5, 6)))
+        try postgres.validate(plan)
+        var fromPostgres: [TrueGroup] = []
+        try postgres.run(plan, timeLimit: .seconds(60)) { fromPostgres.append($0) }
+        let sqlForm = try sqlite.backend().run(plan, form: .sql)
+        let singlePass = try sqlite.backend().run(plan, form: .singlePass)
+        #expect(fromPostgres.map(\.key) == sqlForm.map(\.key))
+        #expect(fromPostgres.map(\.values) == sqlForm.map(\.values))
+        #expect(fromPostgres.map(\.key) == singlePass.map(\.key))
+        #expect(fromPostgres.map(\.values) == singlePass.map(\.values))
+        if !query.contains("3000") { #expect(fromPostgres.contains { $0.values.contains { $0.contains { $0 != 0 } } }) }
+    }
+
+    @Test("the keyed hash in the server equals KeyedPriority for integers, whole and fractional reals, text and NULL")
+    func keyedHashInServer() throws {
+        let session = try PostgresSession(url: PostgresTestServer.url())
+        defer { session.close() }
+        let key = PartitionSamplingKey(k0: 0x0001_0203_0405_0607, k1: 0x0809_0a0b_0c0d_0e0f)
+        var parameters: [SQLValue] = []
+        let kinds = PostgresColumnKinds(kinds: [:])
+        let expression = SQLDialect.postgres(kinds).priority(
+            key: key, values: [("7::int8", .integer), ("1.5::float8", .real), ("'é'::text", .text),
+                               ("NULL::int8", .integer), ("2.0::float8", .real)], parameters: &parameters)
+        let sql = SQLDialect.postgres(kinds).finish("SELECT \(expression)")
+        let row = try #require(try session.query(sql, parameters.map(\.postgresValue)).first)
+        let expected = KeyedPriority.priority(key: key, of: [.integer(7), .real(1.5), .text("é"), .null, .real(2)])
+        #expect(row == [.integer(expected)])
+    }
+
+    @Test("on PostgreSQL a missing table or column costs nothing; a query that ran is charged once, committed")
+    func ledgerOrder() throws {
+        let url = try Self.postgresVisits(Self.panelRows())
+        let ledgerURL = TemporaryDirectory.file("ledger", extension: "sqlite")
+        defer { try? FileManager.default.removeItem(at: ledgerURL) }
+        let ledger = try Ledger(path: ledgerURL.path, mode: .createIfMissing, durability: .normal)
+        try ledger.createBudget(scope: "health_panel", epsilon: 3, delta: 1e-5, composition: .basic)
+        let renamed = try PrivacyMetadata.parse(yaml: healthYAML.replacingOccurrences(of: "income", with: "salary"),
+                                                source: "m.yaml")
+        func attempt(_ metadata: PrivacyMetadata, column: String) throws -> PrivateQueryRelease {
+            // Trust authentication: the redacted URL (no password) is the whole URL.
+            let engine = PrivateQueryEngine(metadata: metadata, databasePath: url.redacted, ledger: ledger)
+            let plan = try engine.plan("SELECT year, COUNT(*), AVG(\(column)) FROM visits GROUP BY year",
+                                       budget: try PrivacyParameters(epsilon: 1))
+            var source = InsecureSeededRandomSource(seed: 9)
+            return try engine.execute(plan, analyst: "ana", using: &source)
+        }
+        let session = try PostgresSession(url: url)
+        defer { session.close() }
+        try session.execute("ALTER TABLE visits RENAME TO elsewhere")
+        let missingTable = #expect(throws: VeilError.self) { try attempt(try healthMetadata(), column: "income") }
+        #expect(missingTable?.code == .invalidInput)
+        try session.execute("ALTER TABLE elsewhere RENAME TO visits")
+        let missingColumn = #expect(throws: VeilError.self) { try attempt(renamed, column: "salary") }
+        #expect(missingColumn?.code == .invalidInput)
+        #expect(missingColumn?.message.contains("salary") == true)
+        #expect(try ledger.charges(scope: "health_panel").isEmpty)
+        let release = try attempt(try healthMetadata(), column: "income")
+        #expect(release.result.rows.count == 5)   // every public year
+        let charges = try ledger.charges(scope: "health_panel")
+        #expect(charges.count == 1)
+        #expect(charges.first?.state == .committed)
+        #expect(charges.first?.resultDigest == release.resultDigest)
+    }
+
+    @Test("CSV import with COPY: the same typing as SQLite, escapes survive, a bad row leaves the old table")
+    func importCSV() throws {
+        let url = try PostgresTestServer.freshDatabase()
+        let csv = TemporaryDirectory.file("import", extension: "csv")
+        try "id,score,name,flag\n1,2.5,\"Smith, \"\"J\"\"\tx\\y\",true\n2,3,\"two\nlines\",0\n3,NA,x,\n"
+            .write(to: csv, atomically: true, encoding: .utf8)
+        let yaml = """
+            scope: s
+            tables:
+              t:
+                privacy_unit: id
+                max_partitions_per_unit: 1
+                max_rows_per_partition: 1
+                columns:
+                  id: {type: integer}
+                  score: {type: real, lower: 0, upper: 5}
+                  name: {type: text}
+                  flag: {type: boolean}
+            """
+        let table = try PrivacyMetadata.parse(yaml: yaml, source: "m.yaml").tables[0]
+        let options = CSVImportOptions(table: "t", metadata: table, nullTokens: ["NA"])
+        let summary = try CSVImporter.importCSV(at: csv, into: url.redacted, options: options)
+        #expect(summary.rows == 3)
+        #expect(summary.columns.map(\.type) == [.integer, .real, .text, .boolean])
+        #expect(summary.destination == url.redacted)
+        let session = try PostgresSession(url: url)
+        defer { session.close() }
+        let rows = try session.query("SELECT id, score, name, flag FROM t ORDER BY id")
+        #expect(rows == [[.integer(1), .real(2.5), .text("Smith, \"J\"\tx\\y"), .boolean(true)],
+                         [.integer(2), .real(3), .text("two\nlines"), .boolean(false)],
+                         [.integer(3), .null, .text("x"), .null]])
+        // Inferred types, as SQLite's import infers them.
+        let inferred = try CSVImporter.importCSV(at: csv, into: url.redacted,
+                                                 options: CSVImportOptions(table: "u", nullTokens: ["NA"]))
+        #expect(inferred.columns.map(\.type) == [.integer, .real, .text, .text])
+        // A value of the wrong type: the SQLite import's message, and the table is left as it was.
+        try "id,score,name,flag\n9,1,a,1\n10,oops,b,0\n".write(to: csv, atomically: true, encoding: .utf8)
+        let error = #expect(throws: VeilError.self) {
+            try CSVImporter.importCSV(at: csv, into: url.redacted,
+                                      options: CSVImportOptions(table: "t", metadata: table, replaceExisting: true))
+        }
+        #expect(error?.code == .invalidInput)
+        #expect(error?.message == "\(csv.lastPathComponent):3: column score: 'oops' is not a real")
+        #expect(try session.query("SELECT count(*) FROM t") == [[.integer(3)]])
+        // An existing table needs --replace.
+        try "id,score,name,flag\n9,1,a,1\n".write(to: csv, atomically: true, encoding: .utf8)
+        let exists = #expect(throws: VeilError.self) {
+            try CSVImporter.importCSV(at: csv, into: url.redacted, options: CSVImportOptions(table: "t", metadata: table))
+        }
+        #expect(exists?.message.contains("already exists") == true)
+        _ = try CSVImporter.importCSV(at: csv, into: url.redacted,
+                                      options: CSVImportOptions(table: "t", metadata: table, replaceExisting: true))
+        #expect(try session.query("SELECT count(*) FROM t") == [[.integer(1)]])
+    }
+
+    @Test("a sharded cluster (hash partitions on two postgres_fdw shards) gives the same totals as one server")
+    func cluster() throws {
+        let (coordinator, stop) = try Self.clusterCoordinator()
+        defer { stop() }
+        let rows = Self.panelRows()
+        let table = "visits_\(UUID().uuidString.prefix(8).lowercased())"
+        let definitions = "person_id int8, year int4, doctor_visits int8, income float8, female int2, region text, age int4"
+        let session = try PostgresSession(url: coordinator)
+        defer { session.close() }
+        // The shards, as the coordinator's foreign servers name them (scripts/pg-cluster.sh).
+        let servers = try session.query("SELECT srvname::text, array_to_string(srvoptions, ',') FROM pg_foreign_server "
+                                        + "WHERE srvname LIKE 'veil_shard%' ORDER BY srvname")
+        #expect(servers.count == 2)
+        try session.execute("CREATE TABLE \(table) (\(definitions)) PARTITION BY HASH (person_id)")
+        for (n, server) in servers.enumerated() {
+            let options = Dictionary(uniqueKeysWithValues: (server[1].text ?? "").split(separator: ",").map {
+                let pair = $0.split(separator: "=", maxSplits: 1)
+                return (String(pair[0]), pair.count > 1 ? String(pair[1]) : "")
+            })
+            let shard = try PostgresSession(url: PostgresURL(
+                "postgres://postgres@\(options["host"] ?? ""):\(options["port"] ?? "")/\(options["dbname"] ?? "")"))
+            try shard.execute("CREATE TABLE \(table)_\(n) (\(definitions))")
+            shard.close()
+            try session.execute("CREATE FOREIGN TABLE \(table)_\(n) PARTITION OF \(table) FOR VALUES WITH (MODULUS 2, "
+                                + "REMAINDER \(n)) SERVER \(server[0].text ?? "") OPTIONS (table_name '\(table)_\(n)')")
+        }
+        var pending = true
+        try session.copyIn(table: table, columns: ["person_id", "year", "doctor_visits", "income", "female", "region", "age"]) {
+            guard pending else { return nil }
+            pending = false
+            return Array(rows.map { row in
+                PostgresCopyText.row([String(row.0), String(row.1), row.2.map(String.init), row.3.map { String($0) },
+                                      String(row.4), row.5, "40"])
+            }.joined().utf8)
+        }
+        // Both shards hold rows.
+        for n in 0..<2 { #expect((try session.query("SELECT count(*) FROM \(table)_\(n)").first?.first?.integer ?? 0) > 100) }
+        let single = try PostgresBackend(url: Self.postgresVisits(rows))
+        let sharded = try PostgresBackend(url: coordinator)
+        let metadata = try PrivacyMetadata.parse(yaml: RewriteTests.formsYAML.replacingOccurrences(of: "\n  visits:", with: "\n  \(table):"),
+                                                 source: "m.yaml")
+        let singleMetadata = try PrivacyMetadata.parse(yaml: RewriteTests.formsYAML, source: "m.yaml")
+        for query in [
+            "SELECT year, COUNT(*), SUM(doctor_visits), COUNT(DISTINCT person_id) FROM visits GROUP BY year",
+            "SELECT region, COUNT(*), AVG(income), COUNT(DISTINCT person_id) FROM visits GROUP BY region",
+            "SELECT female, MEDIAN(income), VARIANCE(doctor_visits) FROM visits WHERE region <> 'r3' GROUP BY female",
+        ] {
+            let budget = try PrivacyParameters(epsilon: 1, delta: 1e-6)
+            let onCluster = try QueryPlanner(metadata: metadata).plan(
+                query.replacingOccurrences(of: "FROM visits", with: "FROM \(table)"), budget: budget,
+                sampling: .keyedHash(.insecureFixed(7, 8)))
+            let onOne = try QueryPlanner(metadata: singleMetadata).plan(query, budget: budget,
+                                                                       sampling: .keyedHash(.insecureFixed(7, 8)))
+            try sharded.validate(onCluster)
+            var fromCluster: [TrueGroup] = []
+            try sharded.run(onCluster, timeLimit: .seconds(60)) { fromCluster.append($0) }
+            var fromOne: [TrueGroup] = []
+            try single.run(onOne, timeLimit: .seconds(60)) { fromOne.append($0) }
+            #expect(fromCluster.map(\.key) == fromOne.map(\.key))
+            #expect(fromCluster.map(\.values) == fromOne.map(\.values))
+            #expect(!fromCluster.isEmpty)
+        }
+    }
+
+    /// The coordinator of the test cluster: `$VEIL_TEST_POSTGRES_CLUSTER_URL` (scripts/with-postgres.sh), else one
+    /// started with scripts/pg-cluster.sh for this test (outside CI), and how to stop it.
+    static func clusterCoordinator() throws -> (PostgresURL, stop: () -> Void) {
+        let environment = ProcessInfo.processInfo.environment
+        if let url = environment["VEIL_TEST_POSTGRES_CLUSTER_URL"], !url.isEmpty { return (try PostgresURL(url), {}) }
+        if environment["CI"] != nil {
+            throw ClusterUnavailable(reason: "VEIL_TEST_POSTGRES_CLUSTER_URL is not set: CI runs the tests through "
+                                     + "scripts/with-postgres.sh")
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-cluster-\(UUID().uuidString)").path
+        let script = RepositoryFolder.scripts.appendingPathComponent("pg-cluster.sh").path
+        func run(_ arguments: [String]) throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = [script] + arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        guard try run(["start", folder]) == 0,
+              let url = try? String(contentsOfFile: folder + "/url", encoding: .utf8) else {
+            throw ClusterUnavailable(reason: "scripts/pg-cluster.sh could not start the cluster")
+        }
+        return (try PostgresURL(url.trimmingCharacters(in: .whitespacesAndNewlines)), { _ = try? run(["stop", folder]) })
+    }
+}
+
+/// The test cluster could not be reached or started.
+struct ClusterUnavailable: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { reason }
+}
