@@ -3,13 +3,14 @@
 # port, trust authentication for the `postgres` role (which is why it listens on 127.0.0.1 only).
 #
 #   scripts/pg-server.sh start DIR    initdb into DIR/data, start, print the URL (also written to DIR/url)
+#   scripts/pg-server.sh restart-immediate DIR   stop it as a crash would (no checkpoint) and start it again
 #   scripts/pg-server.sh stop DIR     stop the server of DIR (fast shutdown) and remove DIR
 #   scripts/pg-server.sh url DIR      print the URL of the server of DIR
 #
 # Run as root, the server runs as the `postgres` user (PostgreSQL refuses to run as root).
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop|url DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start|restart-immediate|stop|url DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 command=$1
 dir=$2
@@ -24,27 +25,20 @@ pg_bin() {
     echo "$bin"
 }
 
+# Runs a PostgreSQL program (as the `postgres` user when root) with no open descriptor but 0–2: the server outlives
+# this script, and whoever started the script may wait for a descriptor it handed down to close (Foundation's
+# Process does).
 as_server_user() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    if [ "$(id -u)" = 0 ]; then set -- runuser -u postgres -- "$@"; fi
+    python3 -c 'import os, sys; os.closerange(3, os.sysconf("SC_OPEN_MAX")); os.execvp(sys.argv[1], sys.argv[1:])' "$@"
 }
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# The server outlives this script. Whoever started the script may wait for a descriptor it handed down to close
-# (Foundation's Process does), so the server must not inherit any: close all but 0–2 (and bash's own 255).
-close_inherited_descriptors() {
-    local fd n
-    for fd in /proc/$$/fd/*; do
-        n=${fd##*/}
-        if [ "$n" -gt 2 ] && [ "$n" -ne 255 ]; then eval "exec $n>&-" 2>/dev/null || true; fi
-    done
-}
-
 case "$command" in
 start)
-    close_inherited_descriptors
     bin=$(pg_bin)
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
@@ -64,6 +58,12 @@ start)
     echo "PostgreSQL did not start; its log:" >&2
     tail -20 "$dir/server.log" >&2
     exit 1
+    ;;
+restart-immediate)
+    # Stops without a checkpoint, as in a crash, and starts again on the same port (recovery from the WAL).
+    bin=$(pg_bin)
+    as_server_user "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m immediate \
+        -w -t 60 restart >/dev/null
     ;;
 stop)
     [ -d "$dir/data" ] || exit 0

@@ -110,9 +110,10 @@ public final class PostgresSession: @unchecked Sendable {
     }
 
     /// Runs `body` inside one transaction at `isolation`, committing when it returns and rolling back when it
-    /// throws. With `.serializable`, a serialization failure (SQLSTATE 40001) or a detected deadlock (40P01) reruns
-    /// the whole body, up to `attempts` times after a random back-off, since PostgreSQL asks the client to retry such
-    /// transactions.
+    /// throws. A serialization failure (SQLSTATE 40001) or a detected deadlock (40P01) reruns the whole body, up to
+    /// `attempts` times after a random back-off, since PostgreSQL asks the client to retry such transactions. A body
+    /// that hands anything out before it returns (rows streamed to a caller) is not safe to rerun: pass
+    /// `attempts: 1`.
     public func transaction<T>(isolation: IsolationLevel = .serializable, attempts: Int = 32,
                                _ body: (PostgresSession) throws -> T) throws -> T {
         var attempt = 0

@@ -132,12 +132,7 @@ private struct OwnServer {
     /// `pg_ctl restart -m immediate`: the server stops without a checkpoint, as in a crash, and recovers
     /// from its write-ahead log on the same port.
     func restartImmediately() throws -> Int32 {
-        try Self.bash(["-c", """
-            for fd in /proc/$$/fd/*; do n=${fd##*/}; if [ "$n" -gt 2 ] && [ "$n" -ne 255 ]; then eval "exec $n>&-" 2>/dev/null || true; fi; done
-            bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-            run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-            run "$bin/pg_ctl" -D "$1/data" -l "$1/server.log" -m immediate -w -t 60 restart
-            """, "restart", folder])
+        try Self.bash([RepositoryFolder.scripts.appendingPathComponent("pg-server.sh").path, "restart-immediate", folder])
     }
 
     func stop() {

@@ -45,7 +45,9 @@ final class PostgresBackend: QueryBackend {
             let main = rewriter.build()
             let histograms = histogramStatements(plan, rewriter)
             try withoutActuallyEscaping(body) { body in
-                try session.transaction(isolation: .repeatableRead) { session in
+                // One attempt: groups are handed to the engine, which noises and keeps them, as they arrive; a rerun
+                // would release them twice under one charge.
+                try session.transaction(isolation: .repeatableRead, attempts: 1) { session in
                     try session.execute("SET TRANSACTION READ ONLY")
                     try readGroups(plan, main: main, histograms: histograms, session: session,
                                    deadline: deadline, each: body)

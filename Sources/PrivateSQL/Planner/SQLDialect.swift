@@ -19,7 +19,13 @@ enum SQLDialect: Hashable, Sendable {
         switch kinds.kind(of: name) {
         case .integer: return "\(quote(name))::int8"
         case .boolean: return "\(quote(name))::int4::int8"
-        case .real: return "\(quote(name))::float8"
+        case .real:
+            // A `numeric` value beyond float8's range would make the cast fail, after the charge and only when such a
+            // row exists; it becomes ±Infinity instead (then clamped to the declared bounds, as SQLite saturates).
+            // NaN is tested first: PostgreSQL sorts NaN above every number.
+            let q = quote(name)
+            return "(CASE WHEN \(q) = 'NaN' THEN 'NaN'::float8 WHEN \(q) > 1e308 THEN 'Infinity'::float8 "
+                + "WHEN \(q) < -1e308 THEN '-Infinity'::float8 ELSE \(q)::float8 END)"
         case .text: return quote(name)
         case .otherText: return "\(quote(name))::text"
         }
@@ -90,8 +96,10 @@ enum SQLDialect: Hashable, Sendable {
     /// `LIKE` as SQLite spells it (ASCII case-insensitive); PostgreSQL's `ILIKE` is the case-insensitive form.
     var like: String { self == .sqlite ? "LIKE" : "ILIKE" }
 
-    /// A per-row random sort key.
-    var random: String { self == .sqlite ? "RANDOM()" : "random()" }
+    /// A per-row random sort key: SQLite's `RANDOM()` (seeded from the operating system); in PostgreSQL
+    /// `gen_random_uuid()`, whose 122 random bits come from the server's strong random source (`pg_strong_random`),
+    /// unlike `random()`, a seeded generator per connection.
+    var random: String { self == .sqlite ? "RANDOM()" : "gen_random_uuid()" }
 
     /// A value that tells a table's rows apart, for sampling rows per unit.
     var rowID: String { self == .sqlite ? "_rowid_" : "(tableoid::text || ':' || ctid::text)" }
