@@ -271,23 +271,11 @@ struct PostgresBackendTests {
                                      + "scripts/with-postgres.sh")
         }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-cluster-\(UUID().uuidString)").path
-        let script = RepositoryFolder.scripts.appendingPathComponent("pg-cluster.sh").path
-        func run(_ arguments: [String]) throws -> Int32 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = [script] + arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
-        guard try run(["start", folder]) == 0,
+        guard try runScriptQuietly("pg-cluster.sh", ["start", folder]) == 0,
               let url = try? String(contentsOfFile: folder + "/url", encoding: .utf8) else {
             throw ClusterUnavailable(reason: "scripts/pg-cluster.sh could not start the cluster")
         }
-        return (try PostgresURL(url.trimmingCharacters(in: .whitespacesAndNewlines)), { _ = try? run(["stop", folder]) })
+        return (try PostgresURL(url.trimmingCharacters(in: .whitespacesAndNewlines)), { _ = try? runScriptQuietly("pg-cluster.sh", ["stop", folder]) })
     }
 }
 

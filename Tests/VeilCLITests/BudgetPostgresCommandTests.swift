@@ -122,7 +122,7 @@ private struct OwnServer {
 
     init(folder: String) throws {
         self.folder = folder
-        guard try Self.bash([RepositoryFolder.scripts.appendingPathComponent("pg-server.sh").path, "start", folder]) == 0,
+        guard try runScriptQuietly("pg-server.sh", ["start", folder]) == 0,
               let url = try? String(contentsOfFile: folder + "/url", encoding: .utf8) else {
             throw ServerFailure()
         }
@@ -132,26 +132,14 @@ private struct OwnServer {
     /// `pg_ctl restart -m immediate`: the server stops without a checkpoint, as in a crash, and recovers
     /// from its write-ahead log on the same port.
     func restartImmediately() throws -> Int32 {
-        try Self.bash([RepositoryFolder.scripts.appendingPathComponent("pg-server.sh").path, "restart-immediate", folder])
+        try runScriptQuietly("pg-server.sh", ["restart-immediate", folder])
     }
 
     func stop() {
-        _ = try? Self.bash([RepositoryFolder.scripts.appendingPathComponent("pg-server.sh").path, "stop", folder])
+        _ = try? runScriptQuietly("pg-server.sh", ["stop", folder])
     }
 
     struct ServerFailure: Error, CustomStringConvertible {
         var description: String { "scripts/pg-server.sh could not start a server" }
-    }
-
-    private static func bash(_ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
     }
 }

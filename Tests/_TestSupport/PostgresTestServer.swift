@@ -48,31 +48,14 @@ public enum PostgresTestServer {
             }
             let folder = FileManager.default.temporaryDirectory
                 .appendingPathComponent("veil-postgres-\(ProcessInfo.processInfo.processIdentifier)").path
-            let script = RepositoryFolder.scripts.appendingPathComponent("pg-server.sh").path
-            // The server outlives the script and may inherit its open descriptors, so nothing waits on a pipe:
-            // the script's output goes nowhere and the URL is read from the file it writes.
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = [script, "start", folder]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0,
+            guard try runScriptQuietly("pg-server.sh", ["start", folder]) == 0,
                   let url = try? String(contentsOfFile: folder + "/url", encoding: .utf8) else {
                 throw TestServerError("scripts/pg-server.sh could not start PostgreSQL (is the postgresql package installed?)")
             }
             ownedServerFolder = folder
             atexit {
                 guard let folder = ownedServerFolder else { return }
-                let stop = Process()
-                stop.executableURL = URL(fileURLWithPath: "/bin/bash")
-                stop.arguments = [RepositoryFolder.scripts.appendingPathComponent("pg-server.sh").path, "stop", folder]
-                stop.standardOutput = FileHandle.nullDevice
-                stop.standardError = FileHandle.nullDevice
-                try? stop.run()
-                stop.waitUntilExit()
+                _ = try? runScriptQuietly("pg-server.sh", ["stop", folder])
             }
             return try PostgresURL(url.trimmingCharacters(in: .whitespacesAndNewlines))
         }

@@ -38,3 +38,20 @@ public func runPython(_ arguments: [String]) throws -> (status: Int32, stdout: S
 public func runLedgerVerifier(_ ledger: String) throws -> (status: Int32, stdout: String) {
     try runPython([RepositoryFolder.scripts.appendingPathComponent("verify_ledger.py").path, ledger])
 }
+
+/// Runs `scripts/NAME` with bash, every standard stream on /dev/null, and waits for it; returns its exit status.
+///
+/// For scripts that start servers (PostgreSQL): a server outlives the script and may keep a descriptor it was
+/// handed, so nothing here waits on a pipe; scripts write what the caller needs into files.
+@discardableResult
+public func runScriptQuietly(_ name: String, _ arguments: [String]) throws -> Int32 {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = [RepositoryFolder.scripts.appendingPathComponent(name).path] + arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    return process.terminationStatus
+}
