@@ -1,4 +1,5 @@
 import Foundation
+import _TestSupport
 
 /// Small linearly separable CSV data sets for federated runs: label 1 when x + y > 0.
 enum FederatedTestData {
@@ -18,6 +19,32 @@ enum FederatedTestData {
         }
         try text(rows, offset: 0).write(to: folder.appendingPathComponent("train.csv"), atomically: true, encoding: .utf8)
         try text(500, offset: 13).write(to: folder.appendingPathComponent("test.csv"), atomically: true, encoding: .utf8)
+    }
+
+    /// Writes `train.csv` with 50 rows per client, gives each of `count` clients (`client-0`, …) its own 50 rows in
+    /// `client-N.csv`, and adds each to `roster` with a token saved in `client-N.token`.
+    static func networkClients(_ count: Int, in folder: URL, roster: String) throws -> [(id: String, token: String, data: String)] {
+        try writeCSV(rows: 50 * count, in: folder)
+        let lines = try String(contentsOf: folder.appendingPathComponent("train.csv"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        var clients: [(id: String, token: String, data: String)] = []
+        for c in 0..<count {
+            let id = "client-\(c)"
+            let data = folder.appendingPathComponent("\(id).csv").path
+            try ([lines[0]] + lines[(1 + 50 * c)..<(1 + 50 * (c + 1))]).joined(separator: "\n")
+                .write(toFile: data, atomically: true, encoding: .utf8)
+            let made = try runVeil(["federated", "token", id, "--roster", roster])
+            guard made.status == 0 else { throw NetworkClientsError(message: made.stderr) }
+            let token = folder.appendingPathComponent("\(id).token").path
+            try made.stdout.write(toFile: token, atomically: true, encoding: .utf8)
+            clients.append((id, token, data))
+        }
+        return clients
+    }
+
+    struct NetworkClientsError: Error, CustomStringConvertible {
+        let message: String
+        var description: String { "veil federated token failed: \(message)" }
     }
 
     /// A federated pipeline over the CSV files in `folder`.

@@ -103,23 +103,8 @@ struct NetworkProcessTests {
     func serverAndClients() throws {
         let folder = try TemporaryDirectory.make("fed-net")
         defer { try? FileManager.default.removeItem(at: folder) }
-        try FederatedTestData.writeCSV(rows: 1000, in: folder)
-        // Each client gets 50 rows of its own.
-        let lines = try String(contentsOf: folder.appendingPathComponent("train.csv"), encoding: .utf8)
-            .split(separator: "\n").map(String.init)
         let roster = folder.appendingPathComponent("roster.txt").path
-        var clients: [(id: String, token: String, data: String)] = []
-        for c in 0..<20 {
-            let id = "client-\(c)"
-            let data = folder.appendingPathComponent("\(id).csv").path
-            try ([lines[0]] + lines[(1 + 50 * c)..<(1 + 50 * (c + 1))]).joined(separator: "\n")
-                .write(toFile: data, atomically: true, encoding: .utf8)
-            let made = try runVeil(["federated", "token", id, "--roster", roster])
-            try #require(made.status == 0, "\(made.stderr)")
-            let token = folder.appendingPathComponent("\(id).token").path
-            try made.stdout.write(toFile: token, atomically: true, encoding: .utf8)
-            clients.append((id, token, data))
-        }
+        let clients = try FederatedTestData.networkClients(20, in: folder, roster: roster)
         let pipeline = folder.appendingPathComponent("fed.yaml").path
         try FederatedTestData.pipeline(folder: folder, clients: 20, perRound: 20, rounds: 3, epsilon: nil)
             .replacingOccurrences(of: "  label_column: label", with: "  label_column: label\n  feature_columns: [x, y]")

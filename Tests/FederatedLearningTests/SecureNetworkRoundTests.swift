@@ -63,22 +63,8 @@ struct SecureNetworkRoundTests {
     func serverAndClients(aggregation: String) throws {
         let folder = try TemporaryDirectory.make("fed-\(aggregation)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        try FederatedTestData.writeCSV(rows: 1000, in: folder)
-        let lines = try String(contentsOf: folder.appendingPathComponent("train.csv"), encoding: .utf8)
-            .split(separator: "\n").map(String.init)
         let roster = folder.appendingPathComponent("roster.txt").path
-        var clients: [(id: String, token: String, data: String)] = []
-        for c in 0..<20 {
-            let id = "client-\(c)"
-            let data = folder.appendingPathComponent("\(id).csv").path
-            try ([lines[0]] + lines[(1 + 50 * c)..<(1 + 50 * (c + 1))]).joined(separator: "\n")
-                .write(toFile: data, atomically: true, encoding: .utf8)
-            let made = try runVeil(["federated", "token", id, "--roster", roster])
-            try #require(made.status == 0, "\(made.stderr)")
-            let token = folder.appendingPathComponent("\(id).token").path
-            try made.stdout.write(toFile: token, atomically: true, encoding: .utf8)
-            clients.append((id, token, data))
-        }
+        let clients = try FederatedTestData.networkClients(20, in: folder, roster: roster)
         let ledger = folder.appendingPathComponent("ledger.sqlite").path
         _ = try runVeil(["budget", "create", "fed", "--epsilon", "20", "--delta", "1e-4", "--ledger", ledger])
         let pipeline = folder.appendingPathComponent("fed.yaml").path
