@@ -79,11 +79,14 @@ public final class PostgresSession: @unchecked Sendable {
     /// rethrown as is.
     public func forEachRow(_ sql: String, _ parameters: [PostgresValue] = [],
                            _ body: @escaping ([PostgresValue]) throws -> Void) throws {
-        let rowHandler = UncheckedRowHandler(body: body)
+        let rowHandler = RowHandler(body: body)
+        // postgres-nio may hold the row closure a little after the statement ends; `body` must not outlive this
+        // call (callers pass closures made escaping with `withoutActuallyEscaping`), so the handler lets go of it.
+        defer { rowHandler.body = nil }
         let thrown = FirstError()
         try runRows(sql, parameters, thrown: thrown) { row in
             do {
-                try rowHandler.body(try row.map(PostgresValue.init))
+                try rowHandler.body?(try row.map(PostgresValue.init))
             } catch {
                 thrown.error = error
                 throw error
@@ -323,9 +326,13 @@ private final class ConnectionCounter: @unchecked Sendable {
 }
 
 /// The row callback of ``PostgresSession/forEachRow(_:_:_:)``: called only while the caller waits, one row at
-/// a time, so it needs no synchronisation of its own.
-private struct UncheckedRowHandler: @unchecked Sendable {
-    let body: ([PostgresValue]) throws -> Void
+/// a time, so it needs no synchronisation of its own; cleared when the call returns.
+private final class RowHandler: @unchecked Sendable {
+    var body: (([PostgresValue]) throws -> Void)?
+
+    init(body: @escaping ([PostgresValue]) throws -> Void) {
+        self.body = body
+    }
 }
 
 /// The block source of ``PostgresSession/copyIn(table:columns:produce:)``: called from one task at a time while
