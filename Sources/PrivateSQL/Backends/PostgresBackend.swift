@@ -6,7 +6,7 @@ import PostgresClient
 ///
 /// The plan's SQL form is written in PostgreSQL's dialect (``SQLRewriter/writing(for:)``, ``SQLDialect``): per-(unit,
 /// group) bounded contributions, each unit's k groups chosen by ``KeyedPriority`` (`sha256(bytea)` in the server)
-/// or `random()`, then exact group sums in `numeric` clamped to the range of `Int64`. Only per-group totals leave
+/// or `gen_random_uuid()` (the server's strong random source), then exact group sums in `numeric` clamped to the range of `Int64`. Only per-group totals leave
 /// the server; every value (query literals, public keys, the sampling key) is a bound parameter. All statements of
 /// one query run in one `REPEATABLE READ READ ONLY` transaction, so the main statement and the histograms see the
 /// same rows. Errors never quote the server's message for data errors (``PostgresSession/describe(_:)``).

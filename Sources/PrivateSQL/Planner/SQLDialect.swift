@@ -97,8 +97,8 @@ enum SQLDialect: Hashable, Sendable {
     var like: String { self == .sqlite ? "LIKE" : "ILIKE" }
 
     /// A per-row random sort key: SQLite's `RANDOM()` (seeded from the operating system); in PostgreSQL
-    /// `gen_random_uuid()`, whose 122 random bits come from the server's strong random source (`pg_strong_random`),
-    /// unlike `random()`, a seeded generator per connection.
+    /// `gen_random_uuid()`, whose 122 random bits come from the server's strong random source (`pg_strong_random`)
+    /// rather than its seeded per-connection generator.
     var random: String { self == .sqlite ? "RANDOM()" : "gen_random_uuid()" }
 
     /// A value that tells a table's rows apart, for sampling rows per unit.
