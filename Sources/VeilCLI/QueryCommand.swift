@@ -185,8 +185,7 @@ struct QueryCommand: ParsableCommand {
         if let targetError {
             // The search plans the query many times: the keys file is read once more, not once per step.
             let keyValues = try keys.map { path -> [String: [SQLValue]] in
-                guard let table = privacy.table(named: plan.statement.from.name) else { return [:] }
-                return try KeysFile.load(contentsOf: URL(fileURLWithPath: path), table: table)
+                try KeysFile.load(contentsOf: URL(fileURLWithPath: path), table: plan.table)
             } ?? [:]
             let epsilon = try TargetErrorSearch.smallestEpsilon(target: targetError, level: confidence) { epsilon in
                 try planAt(try PrivacyParameters(epsilon: epsilon, delta: delta), publicValues: keyValues)

@@ -107,17 +107,30 @@ final class PostgresBackend: QueryBackend {
 
     /// The dialect for the plan's table: the kind of each of its columns, from the catalog.
     /// - Throws: when the table does not exist.
+    /// In a join, each table's columns are read from the catalog and named as the relation names them.
+    /// - Throws: when a table does not exist.
     private func dialect(for plan: QueryPlan) throws -> SQLDialect {
-        let rows = try session.query(
-            "SELECT a.attname::text, t.typname::text, t.typcategory::text FROM pg_attribute a "
-                + "JOIN pg_type t ON t.oid = a.atttypid "
-                + "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
-            [.text(PostgresIdentifier.quote(plan.table.name))])
-        guard !rows.isEmpty else { throw VeilError(.invalidInput, "no table or view named \(plan.table.name)") }
+        let relation = plan.rewriter.relation
         var kinds: [String: PostgresColumnKinds.Kind] = [:]
-        for row in rows {
-            guard let name = row[0].text, let type = row[1].text else { continue }
-            kinds[name] = PostgresColumnKinds.kind(typeName: type, category: row[2].text ?? "")
+        for (index, source) in relation.sources.enumerated() {
+            let rows = try session.query(
+                "SELECT a.attname::text, t.typname::text, t.typcategory::text FROM pg_attribute a "
+                    + "JOIN pg_type t ON t.oid = a.atttypid "
+                    + "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+                [.text(PostgresIdentifier.quote(source.table.name))])
+            guard !rows.isEmpty else { throw VeilError(.invalidInput, "no table or view named \(source.table.name)") }
+            var tableKinds: [String: PostgresColumnKinds.Kind] = [:]
+            for row in rows {
+                guard let name = row[0].text, let type = row[1].text else { continue }
+                tableKinds[name] = PostgresColumnKinds.kind(typeName: type, category: row[2].text ?? "")
+            }
+            guard relation.isJoin else {
+                kinds = tableKinds
+                break
+            }
+            for (name, origin) in relation.columns where origin.source == index {
+                if let kind = tableKinds[origin.column] { kinds[name] = kind }
+            }
         }
         return .postgres(PostgresColumnKinds(kinds: kinds))
     }

@@ -75,8 +75,11 @@ public final class SQLiteBackend: Sendable {
     public func validate(_ plan: QueryPlan) throws {
         do {
             try queue.read { db in
-                guard try db.tableExists(plan.table.name) || db.viewExists(plan.table.name) else {
-                    throw DatabaseError(message: "no table or view named \(plan.table.name)")
+                for source in plan.rewriter.relation.sources {
+                    let name = source.table.name
+                    guard try db.tableExists(name) || db.viewExists(name) else {
+                        throw DatabaseError(message: "no table or view named \(name)")
+                    }
                 }
                 // Compiling reads the schema only; a view or a recursive CTE is not evaluated.
                 _ = try db.makeStatement(sql: plan.sql)
@@ -191,7 +194,8 @@ public final class SQLiteBackend: Sendable {
         guard case .column(let unit) = plan.table.privacyUnit else { return true }
         for column in [unit] + plan.keys.map(\.column) {
             var collation: UnsafePointer<CChar>?
-            let code = sqlite3_table_column_metadata(db.sqliteConnection, nil, plan.table.name, column,
+            let (table, declared) = plan.rewriter.relation.origin(of: column)
+            let code = sqlite3_table_column_metadata(db.sqliteConnection, nil, table, declared,
                                                      nil, &collation, nil, nil, nil)
             guard code == SQLITE_OK, let collation, String(cString: collation).uppercased() == "BINARY" else {
                 return false

@@ -159,9 +159,19 @@ private struct MetadataReader {
     func readTable(name: String, node: Node) throws -> TableMetadata {
         let context = "table \(name)"
         let pairs = try mapping(node, context, "the table entry")
-        try checkKeys(pairs, allowed: ["privacy_unit", "row_privacy", "max_partitions_per_unit",
+        try checkKeys(pairs, allowed: ["privacy_unit", "row_privacy", "public", "max_partitions_per_unit",
                                        "max_rows_per_partition", "max_rows_per_unit", "columns"], context)
         func value(_ key: String) -> Node? { pairs.first { $0.key == key }?.value }
+        let isPublic = try value("public").map { node -> Bool in
+            guard case .scalar = node, let flag = node.bool else {
+                throw fail(node, context, "public must be true or false")
+            }
+            return flag
+        } ?? false
+        if isPublic, let other = pairs.first(where: { $0.key != "public" && $0.key != "columns" }) {
+            throw fail(other.keyNode, context, "a public table has no privacy unit and no contribution bounds: remove "
+                       + "\(other.key) or `public: true`")
+        }
 
         guard let columnsNode = value("columns") else {
             throw fail(node, context, "missing `columns:` (each column's type and bounds)")
@@ -174,6 +184,11 @@ private struct MetadataReader {
         }
         let columns = try columnPairs.map { try readColumn(table: name, name: $0.key, node: $0.value) }
 
+        if isPublic {
+            // A public column aggregated over a join sums over private rows: its bounds clamp it like any other.
+            return TableMetadata(name: name, privacyUnit: .row, maxPartitionsPerUnit: 1, maxRowsPerPartition: 1,
+                                 columns: columns, isPublic: true)
+        }
         let unit: PrivacyUnit
         let rowPrivacy = try value("row_privacy").map { node -> Bool in
             guard case .scalar = node, let flag = node.bool else {
@@ -224,7 +239,7 @@ private struct MetadataReader {
             throw fail(node, context, "declare either privacy_unit or row_privacy: true, not both")
         case (nil, false):
             throw fail(node, context, "missing privacy unit: add `privacy_unit: <column>` (the person or entity "
-                       + "to protect) or `row_privacy: true` (each row is independent)")
+                       + "to protect), `row_privacy: true` (each row is independent) or `public: true` (a public lookup table)")
         }
         // Under row privacy a row is its own unit and the total-rows bound is implied (1).
         let totalRows = unit == .row ? nil : maxUnitRows

@@ -48,19 +48,24 @@ public struct TableMetadata: Hashable, Sendable {
     public let maxRowsPerUnit: Int?
     /// The columns, in file order.
     public let columns: [ColumnMetadata]
+    /// Whether the table is public (`public: true`): its contents are known to everyone, it protects no one, and
+    /// it may only be joined to a private table (a lookup table of regions, codes, prices). Its privacy unit is
+    /// ``PrivacyUnit/row`` and its contribution bounds 1, which no query of it alone uses: such a query is refused.
+    public let isPublic: Bool
 
     /// The most columns a table may have: SQLite's default limit `SQLITE_MAX_COLUMN`.
     public static let maximumColumns = 2000
 
     /// Creates table metadata. Prefer ``PrivacyMetadata/parse(yaml:source:)``, which validates.
     public init(name: String, privacyUnit: PrivacyUnit, maxPartitionsPerUnit: Int, maxRowsPerPartition: Int,
-                maxRowsPerUnit: Int? = nil, columns: [ColumnMetadata]) {
+                maxRowsPerUnit: Int? = nil, columns: [ColumnMetadata], isPublic: Bool = false) {
         self.name = name
         self.privacyUnit = privacyUnit
         self.maxPartitionsPerUnit = maxPartitionsPerUnit
         self.maxRowsPerPartition = maxRowsPerPartition
         self.maxRowsPerUnit = maxRowsPerUnit
         self.columns = columns
+        self.isPublic = isPublic
     }
 
     /// The column named `name` (ASCII case-insensitive, as SQLite compares identifiers).

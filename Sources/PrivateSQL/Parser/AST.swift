@@ -146,6 +146,47 @@ public struct TableReference: Hashable, Sendable {
     }
 }
 
+/// How two relations of `FROM` are joined.
+public enum JoinKind: String, Hashable, Sendable {
+    /// `[INNER] JOIN`: the pairs of rows that satisfy the condition.
+    case inner = "JOIN"
+    /// `LEFT [OUTER] JOIN`: as `INNER`, plus each row of the left side that has no match, with NULLs on the right.
+    case left = "LEFT JOIN"
+}
+
+/// The condition of a join.
+public enum JoinCondition: Hashable, Sendable {
+    /// `ON expr`.
+    case on(Expression)
+    /// `USING (column, …)`: the named columns of both sides are equal; each appears once in the result.
+    case using([String])
+}
+
+/// A relation of `FROM`: a table, a parenthesised `SELECT` with an alias, or a join of two relations.
+public indirect enum FromItem: Hashable, Sendable {
+    /// A table by name.
+    case table(TableReference)
+    /// `(SELECT …) [AS] alias`: a subquery that only selects and filters columns (the planner checks which).
+    case subquery(SelectStatement, alias: String, at: SourceLocation)
+    /// `left [INNER | LEFT] JOIN right (ON … | USING (…))`.
+    case join(FromItem, JoinKind, FromItem, JoinCondition, at: SourceLocation)
+
+    /// The first table named in the relation, reading left to right (also inside subqueries).
+    public var firstTable: TableReference {
+        switch self {
+        case .table(let table): table
+        case .subquery(let statement, _, _): statement.source.firstTable
+        case .join(let left, _, _, _, _): left.firstTable
+        }
+    }
+
+    /// Whether the relation is a single table, without joins or subqueries.
+    public var isSingleTable: Bool {
+        if case .table = self { return true }
+        return false
+    }
+}
+
 /// One key of `ORDER BY`.
 public struct OrderingTerm: Hashable, Sendable {
     /// The expression to sort by (a column, an alias, an aggregate or an output position).
@@ -166,8 +207,10 @@ public struct SelectStatement: Hashable, Sendable {
     public var distinct: Bool
     /// The select list.
     public var items: [SelectItem]
-    /// The one table in `FROM`.
-    public var from: TableReference
+    /// The relation in `FROM`: one table, or joins and subqueries over tables.
+    public var source: FromItem
+    /// The first table in `FROM` (the only one of a query without joins or subqueries).
+    public var from: TableReference { source.firstTable }
     /// The `WHERE` condition.
     public var whereClause: Expression?
     /// The `GROUP BY` expressions.

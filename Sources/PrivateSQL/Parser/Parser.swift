@@ -2,7 +2,7 @@
 ///
 /// Grammar (keywords case-insensitive):
 /// ```
-/// query      := SELECT [DISTINCT] item {, item} FROM table [[AS] alias]
+/// query      := SELECT [DISTINCT] item {, item} FROM from (see Parser+From.swift)
 ///               [WHERE expr] [GROUP BY expr {, expr}] [HAVING expr]
 ///               [ORDER BY expr [ASC|DESC] {, …}] [LIMIT int [OFFSET int]] [;]
 /// item       := * | expr [[AS] alias]
@@ -13,7 +13,8 @@
 /// multiplicative := unary {(* | / | %) unary} ;  unary := (- | +) unary | primary
 /// primary    := literal | column | table.column | name ( [DISTINCT] args | * ) | ( expr )
 /// ```
-/// Statements other than `SELECT`, joins, subqueries and several statements are refused here with
+/// Statements other than `SELECT`, subqueries in expressions, joins other than `[INNER] JOIN` and `LEFT JOIN`,
+/// and several statements are refused here with
 /// a ``QueryError`` of code ``VeilError/Code/queryRefused``; syntax errors have code
 /// ``VeilError/Code/invalidQuery``. Both point at the offending token.
 public struct Parser: Sendable {
@@ -22,6 +23,8 @@ public struct Parser: Sendable {
     var position = 0
     /// How many expressions, `NOT`s and signs enclose the current position.
     var depth = 0
+    /// How many tables the `FROM` clauses parsed so far name.
+    var tablesRead = 0
 
     /// The longest query text accepted, in UTF-8 bytes.
     public static let maximumQueryLength = 100_000
@@ -86,6 +89,22 @@ public struct Parser: Sendable {
             }
             throw syntax("expected SELECT at the start of the query, found \(first.display)", at: first)
         }
+        let statement = try parseSelect()
+        for word in ["UNION", "INTERSECT", "EXCEPT"] where current.isKeyword(word) {
+            throw refuse("\(word) is not supported: run each SELECT as its own query", at: current)
+        }
+        _ = consumeSymbol(";")
+        if case .end = current.kind {} else {
+            if tokens[position - 1].isSymbol(";") {
+                throw refuse("only one statement per query: remove everything after the ';'", at: current)
+            }
+            throw syntax("unexpected \(current.display) after the end of the query", at: current)
+        }
+        return statement
+    }
+
+    /// Parses `SELECT … FROM … [WHERE …] …` from the current `SELECT` keyword, up to the end of its clauses.
+    mutating func parseSelect() throws(QueryError) -> SelectStatement {
         advance()
         var distinct = false
         if current.isKeyword("DISTINCT") {
@@ -106,21 +125,7 @@ public struct Parser: Sendable {
             throw syntax("expected ',' or FROM after a select item, found \(current.display)", at: current)
         }
         advance()
-        if current.isSymbol("(") {
-            throw refuse("subqueries in FROM are not supported yet: query the table directly", at: current)
-        }
-        let tableToken = current
-        let tableName = try parseIdentifier(what: "a table name after FROM")
-        if current.isSymbol(".") {
-            throw refuse("schema-qualified table names are not supported: name the table alone", at: current)
-        }
-        let tableAlias = try parseOptionalAlias()
-        let from = TableReference(name: tableName, alias: tableAlias, at: tableToken.location)
-
-        if current.isSymbol(",") || ["JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL", "OUTER"]
-            .contains(where: { current.isKeyword($0) }) {
-            throw refuse("joins are not supported yet: a private query reads one table", at: current)
-        }
+        let source = try parseFrom()
 
         var whereClause: Expression?
         if consumeKeyword("WHERE") { whereClause = try parseExpression() }
@@ -154,17 +159,7 @@ public struct Parser: Sendable {
             if consumeKeyword("OFFSET") { offset = try parseCount(what: "OFFSET") }
         }
 
-        for word in ["UNION", "INTERSECT", "EXCEPT"] where current.isKeyword(word) {
-            throw refuse("\(word) is not supported: run each SELECT as its own query", at: current)
-        }
-        _ = consumeSymbol(";")
-        if case .end = current.kind {} else {
-            if tokens[position - 1].isSymbol(";") {
-                throw refuse("only one statement per query: remove everything after the ';'", at: current)
-            }
-            throw syntax("unexpected \(current.display) after the end of the query", at: current)
-        }
-        return SelectStatement(distinct: distinct, items: items, from: from, whereClause: whereClause,
+        return SelectStatement(distinct: distinct, items: items, source: source, whereClause: whereClause,
                                groupBy: groupBy, having: having, orderBy: orderBy, limit: limit,
                                offset: offset, text: query)
     }

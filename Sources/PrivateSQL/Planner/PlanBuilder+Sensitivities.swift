@@ -94,6 +94,9 @@ extension PlanBuilder {
                 throw QueryError(.invalidParameter, "the noise for \(kind) cannot be calibrated at ε share "
                                  + "\(epsilonShare): \(error)", at: nil, in: statement.text)
             }
+            if let refusal = FiniteSumBounds.refusal(for: kind) {
+                throw QueryError(.invalidParameter, refusal, at: nil, in: statement.text)
+            }
             return NoisyQuantity(index: index, kind: kind, dimension: dimension, granularity: granularity,
                                  partitionSensitivity: partitionSensitivity,
                                  l1Sensitivity: l1,

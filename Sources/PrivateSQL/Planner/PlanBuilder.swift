@@ -8,8 +8,17 @@ import Mechanisms
 struct PlanBuilder {
     let statement: SelectStatement
     let metadata: PrivacyMetadata
+    /// The table read, or for a join the joined relation seen as one table (``RelationResolver``).
     let table: TableMetadata
     let histogramBins: Int
+    /// The tables the statements read.
+    let relation: QueryRelation
+    /// The names the query may use for the joined relation's columns (`nil` for one table).
+    let scope: RelationResolver.Scope?
+    /// The conditions of the `FROM` subqueries' `WHERE` clauses.
+    let relationFilter: RowFilter?
+    /// The relation's names of the unit columns of all its private tables.
+    let unitColumns: Set<String>
 
     var keys: [GroupingKey] = []
     var quantityKinds: [NoisyQuantity.Kind] = []
@@ -21,13 +30,31 @@ struct PlanBuilder {
         self.statement = statement
         self.metadata = metadata
         self.histogramBins = histogramBins
+        guard statement.source.isSingleTable else {
+            let resolution = try RelationResolver.resolve(statement.source, metadata: metadata, query: statement.text)
+            table = resolution.table
+            relation = resolution.relation
+            scope = resolution.scope
+            relationFilter = resolution.filter
+            unitColumns = resolution.unitColumns
+            return
+        }
         guard let table = metadata.table(named: statement.from.name) else {
             throw QueryError(.invalidQuery,
                              "unknown table '\(statement.from.name)' (tables in \(metadata.source): "
                              + metadata.tables.map(\.name).joined(separator: ", ") + ")",
                              at: statement.from.location, in: statement.text)
         }
+        if table.isPublic {
+            throw QueryError(.queryRefused, "table \(table.name) is public (public: true in \(metadata.source)): it "
+                             + "protects no one and is only joined to a private table, e.g. FROM visits JOIN "
+                             + "\(table.name) ON …", at: statement.from.location, in: statement.text)
+        }
         self.table = table
+        relation = .single(table)
+        scope = nil
+        relationFilter = nil
+        unitColumns = []
     }
 
     func refuse(_ reason: String, at location: SourceLocation) -> QueryError {
@@ -40,6 +67,10 @@ struct PlanBuilder {
 
     /// The declared column a reference names, after checking its qualifier.
     func resolveColumn(_ name: String, qualifier: String?, at location: SourceLocation) throws(QueryError) -> ColumnMetadata {
+        if let scope {
+            let resolved = try scope.resolve(name, qualifier: qualifier, at: location, query: statement.text)
+            return table.column(named: resolved)!
+        }
         if let qualifier {
             let matches = qualifier.caseInsensitiveEquals(table.name)
                 || (statement.from.alias.map { qualifier.caseInsensitiveEquals($0) } ?? false)
@@ -81,7 +112,8 @@ struct PlanBuilder {
         for term in statement.orderBy {
             ordering.append((try orderingExpression(term.expression), term.descending))
         }
-        let filter = try statement.whereClause.map { e throws(QueryError) in try rowFilter(e) }
+        let filter = RowFilter.both(relationFilter,
+                                    try statement.whereClause.map { e throws(QueryError) in try rowFilter(e) })
 
         // Partition selection.
         // Saturating product: a count beyond Int.max is refused below like any count above the limit.
@@ -144,7 +176,7 @@ struct PlanBuilder {
         }
         let rewriter = SQLRewriter(table: table, keys: keys, quantities: quantities, filter: filter,
                                    publicKeys: publicCombinations != nil && !keys.isEmpty,
-                                   sampling: sampling)
+                                   sampling: sampling, relation: relation)
         let (sql, parameters) = rewriter.build()
         let histogramQueries = quantities.filter { $0.dimension > 1 }.map { q in
             let (sql, parameters) = rewriter.histogramStatement(q)
@@ -186,7 +218,7 @@ struct PlanBuilder {
                              at: expression.location)
             }
             let column = try resolveColumn(name, qualifier: qualifier, at: expression.location)
-            if table.isPrivacyUnit(column.name) {
+            if table.isPrivacyUnit(column.name) || unitColumns.contains(column.name) {
                 throw refuse("grouping by the privacy unit \(column.name) is refused: each group would describe one "
                              + "unit; group by another column, or count units with COUNT(DISTINCT \(column.name))",
                              at: expression.location)

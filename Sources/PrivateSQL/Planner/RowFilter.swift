@@ -20,45 +20,75 @@ indirect enum RowFilter: Hashable, Sendable {
 extension PlanBuilder {
     /// The `WHERE` condition over declared columns; aggregates, other functions and subqueries are refused.
     func rowFilter(_ expression: Expression) throws(QueryError) -> RowFilter {
-        switch expression.kind {
-        case .column(let name, let qualifier):
-            return .column(try resolveColumn(name, qualifier: qualifier, at: expression.location).name)
-        case .integer(let v): return .value(.integer(v))
-        case .real(let v): return .value(.real(v))
-        case .string(let v): return .value(.text(v))
-        case .boolean(let v): return .value(.integer(v ? 1 : 0))
-        case .null: return .null
-        case .unary(let op, let operand):
-            let inner = try rowFilter(operand)
-            switch op {
-            case .negate: return .negate(inner)
-            case .plus: return inner
-            case .not: return .not(inner)
-            }
-        case .binary(let op, let l, let r):
-            let left = try rowFilter(l)
-            return .binary(op, left, try rowFilter(r))
-        case .function(let name, _, _, _):
-            throw refuse(AggregateKind(name: name) != nil
-                         ? "aggregates are not allowed in WHERE (it filters rows); use HAVING to filter groups"
-                         : "function \(name) is not supported in WHERE; compare columns with literals",
-                         at: expression.location)
-        case .isNull(let operand, let negated):
-            return .isNull(try rowFilter(operand), negated: negated)
-        case .inList(let operand, let list, let negated):
-            let left = try rowFilter(operand)
-            var items: [RowFilter] = []
-            for item in list { items.append(try rowFilter(item)) }
-            return .inList(left, items, negated: negated)
-        case .between(let operand, let low, let high, let negated):
-            let value = try rowFilter(operand)
-            let lowFilter = try rowFilter(low)
-            return .between(value, lowFilter, try rowFilter(high), negated: negated)
-        case .like(let operand, let pattern, let negated):
-            let value = try rowFilter(operand)
-            return .like(value, try rowFilter(pattern), negated: negated)
-        case .subquery:
-            throw refuse("subqueries are not supported yet", at: expression.location)
+        try RowFilter.make(expression, query: statement.text) { name, qualifier, location throws(QueryError) in
+            try resolveColumn(name, qualifier: qualifier, at: location).name
         }
+    }
+}
+
+extension RowFilter {
+    /// `expression` of the query text `query` as a row filter, naming each column by what `column` resolves it to
+    /// (its name in the relation); aggregates, other functions and subqueries are refused.
+    static func make(_ expression: Expression, query: String,
+                     column: (String, String?, SourceLocation) throws(QueryError) -> String) throws(QueryError) -> RowFilter {
+        func refuse(_ reason: String, at location: SourceLocation) -> QueryError {
+            QueryError(.queryRefused, reason, at: location, in: query)
+        }
+        func convert(_ expression: Expression) throws(QueryError) -> RowFilter {
+            switch expression.kind {
+            case .column(let name, let qualifier):
+                return .column(try column(name, qualifier, expression.location))
+            case .integer(let v): return .value(.integer(v))
+            case .real(let v): return .value(.real(v))
+            case .string(let v): return .value(.text(v))
+            case .boolean(let v): return .value(.integer(v ? 1 : 0))
+            case .null: return .null
+            case .unary(let op, let operand):
+                let inner = try convert(operand)
+                switch op {
+                case .negate: return .negate(inner)
+                case .plus: return inner
+                case .not: return .not(inner)
+                }
+            case .binary(let op, let l, let r):
+                let left = try convert(l)
+                return .binary(op, left, try convert(r))
+            case .function(let name, _, _, _):
+                throw refuse(AggregateKind(name: name) != nil
+                             ? "aggregates are not allowed in WHERE or ON (they filter rows); use HAVING to filter groups"
+                             : "function \(name) is not supported in WHERE or ON; compare columns with literals",
+                             at: expression.location)
+            case .isNull(let operand, let negated):
+                return .isNull(try convert(operand), negated: negated)
+            case .inList(let operand, let list, let negated):
+                let left = try convert(operand)
+                var items: [RowFilter] = []
+                for item in list { items.append(try convert(item)) }
+                return .inList(left, items, negated: negated)
+            case .between(let operand, let low, let high, let negated):
+                let value = try convert(operand)
+                let lowFilter = try convert(low)
+                return .between(value, lowFilter, try convert(high), negated: negated)
+            case .like(let operand, let pattern, let negated):
+                let value = try convert(operand)
+                return .like(value, try convert(pattern), negated: negated)
+            case .subquery:
+                throw refuse("subqueries are not supported yet", at: expression.location)
+            }
+        }
+        return try convert(expression)
+    }
+
+    /// The conditions that all hold when this one does: the operands of top-level `AND`s.
+    var conjuncts: [RowFilter] {
+        if case .binary(.and, let l, let r) = self { return l.conjuncts + r.conjuncts }
+        return [self]
+    }
+
+    /// `a AND b`, or whichever is present.
+    static func both(_ a: RowFilter?, _ b: RowFilter?) -> RowFilter? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return .binary(.and, a, b)
     }
 }

@@ -14,28 +14,35 @@ enum SQLDialect: Hashable, Sendable {
 
     /// A declared column as the rewrite reads it: as stored in SQLite; in PostgreSQL converted to the value kinds
     /// Veil compares and hashes (integers and booleans as `int8`, other numbers as `float8`, the rest as text).
-    func column(_ name: String) -> String {
-        guard case .postgres(let kinds) = self else { return quote(name) }
+    func column(_ name: String) -> String { column(name, reference: quote(name)) }
+
+    /// The column `name` of the table or joined tables read, written `reference` in the statement (`"name"`, or
+    /// `"veil_t0"."name"` in a join), as the rewrite reads it (see ``column(_:)``).
+    func column(_ name: String, reference: String) -> String {
+        guard case .postgres(let kinds) = self else { return reference }
         switch kinds.kind(of: name) {
-        case .integer: return "\(quote(name))::int8"
-        case .boolean: return "\(quote(name))::int4::int8"
+        case .integer: return "\(reference)::int8"
+        case .boolean: return "\(reference)::int4::int8"
         case .real:
             // A `numeric` value beyond float8's range would make the cast fail, after the charge and only when such a
             // row exists; it becomes ±Infinity instead (then clamped to the declared bounds, as SQLite saturates).
             // NaN is tested first: PostgreSQL sorts NaN above every number.
-            let q = quote(name)
+            let q = reference
             return "(CASE WHEN \(q) = 'NaN' THEN 'NaN'::float8 WHEN \(q) > 1e308 THEN 'Infinity'::float8 "
                 + "WHEN \(q) < -1e308 THEN '-Infinity'::float8 ELSE \(q)::float8 END)"
-        case .text: return quote(name)
-        case .otherText: return "\(quote(name))::text"
+        case .text: return reference
+        case .otherText: return "\(reference)::text"
         }
     }
 
     /// A column as an aggregated number: in PostgreSQL a `float8` with NaN read as NULL (SQLite cannot store NaN;
     /// a NaN contributes nothing in either engine).
-    func number(_ name: String) -> String {
-        guard case .postgres = self else { return quote(name) }
-        return "NULLIF((\(column(name)))::float8, 'NaN'::float8)"
+    func number(_ name: String) -> String { number(name, reference: quote(name)) }
+
+    /// ``number(_:)`` of the column `name` written `reference` in the statement.
+    func number(_ name: String, reference: String) -> String {
+        guard case .postgres = self else { return reference }
+        return "NULLIF((\(column(name, reference: reference)))::float8, 'NaN'::float8)"
     }
 
     /// `value` clamped to [low, high] (NULL stays NULL).
@@ -103,6 +110,11 @@ enum SQLDialect: Hashable, Sendable {
 
     /// A value that tells a table's rows apart, for sampling rows per unit.
     var rowID: String { self == .sqlite ? "_rowid_" : "(tableoid::text || ':' || ctid::text)" }
+
+    /// ``rowID`` of the table aliased `alias` (quoted) in a join.
+    func rowID(qualifiedBy alias: String) -> String {
+        self == .sqlite ? "\(alias)._rowid_" : "(\(alias).tableoid::text || ':' || \(alias).ctid::text)"
+    }
 
     /// A sort key for a key alias in SQLite's order (NULL first, text by its UTF-8 bytes).
     func ascending(_ alias: String, kind: PostgresColumnKinds.Kind) -> String {

@@ -38,11 +38,24 @@ struct SQLRewriter {
     let filter: RowFilter?
     let publicKeys: Bool
     let sampling: PartitionSampling
+    /// The tables the statements read: ``table`` alone, or the joined tables it stands for.
+    let relation: QueryRelation
     /// The engine the statements are written for.
     var dialect: SQLDialect = .sqlite
 
     /// `name` as a double-quoted SQL identifier (``SQLiteIdentifier/quoted(_:)``).
     static func quote(_ name: String) -> String { SQLiteIdentifier.quoted(name) }
+
+    /// The relation's column `name` as the statements read it (``SQLDialect/column(_:reference:)``).
+    func columnSQL(_ name: String) -> String { dialect.column(name, reference: relation.reference(name)) }
+
+    /// The relation's column `name` as an aggregated number (``SQLDialect/number(_:reference:)``).
+    func numberSQL(_ name: String) -> String { dialect.number(name, reference: relation.reference(name)) }
+
+    /// The `FROM` clause, with the literals of join conditions appended to `parameters`.
+    func fromSQL(_ parameters: inout [SQLValue]) -> String {
+        relation.fromSQL { sql($0, parameters: &parameters) }
+    }
 
     /// This rewriter writing for `dialect`.
     func writing(for dialect: SQLDialect) -> SQLRewriter {
@@ -64,7 +77,7 @@ struct SQLRewriter {
     func sql(_ filter: RowFilter, parameters: inout [SQLValue]) -> String {
         switch filter {
         case .column(let name):
-            return dialect.column(name)
+            return columnSQL(name)
         case .value(let value):
             parameters.append(value)
             return "?"
@@ -105,11 +118,11 @@ struct SQLRewriter {
     func rowsCTE(columns valueColumns: [ValueColumn], histogram: (column: String, bins: Int, lower: Double, upper: Double)?,
                  parameters: inout [SQLValue]) -> String {
         var rowSelect: [String] = []
-        if case .column(let unit) = table.privacyUnit { rowSelect.append("\(dialect.column(unit)) AS veil_unit") }
-        for (i, key) in keys.enumerated() { rowSelect.append("\(dialect.column(key.column)) AS veil_k\(i)") }
+        if case .column(let unit) = table.privacyUnit { rowSelect.append("\(columnSQL(unit)) AS veil_unit") }
+        for (i, key) in keys.enumerated() { rowSelect.append("\(columnSQL(key.column)) AS veil_k\(i)") }
         var conditions: [String] = []
         for (j, column) in valueColumns.enumerated() {
-            var clamped = dialect.number(column.name)
+            var clamped = numberSQL(column.name)
             if let b = column.bounds {
                 clamped = dialect.clamp(clamped, low: Self.number(b.lowerBound), high: Self.number(b.upperBound))
             }
@@ -120,17 +133,18 @@ struct SQLRewriter {
                 rowSelect.append(dialect.truncatedInteger(dialect.least("\(h.bins - 1)",
                                                                         dialect.greatest("0", bin)))
                                  + " AS veil_bin")
-                conditions.append("\(dialect.number(column.name)) IS NOT NULL")
+                conditions.append("\(numberSQL(column.name)) IS NOT NULL")
             } else {
                 rowSelect.append("\(clamped) AS veil_c\(j)")
             }
         }
         if rowSelect.isEmpty { rowSelect.append("1 AS veil_row") }
+        let from = fromSQL(&parameters)
         conditions = filterConditions(&parameters) + conditions
         let sampledRows = totalRowsBound
-        if sampledRows != nil { rowSelect.append("\(dialect.rowID) AS veil_rowid") }
+        if sampledRows != nil { rowSelect.append("\(relation.rowID(dialect)) AS veil_rowid") }
         var sql = "\(sampledRows == nil ? "veil_rows" : "veil_all_rows") AS (\n  SELECT \(rowSelect.joined(separator: ", "))"
-            + "\n  FROM \(Self.quote(table.name))"
+            + "\n  FROM \(from)"
         if !conditions.isEmpty { sql += "\n  WHERE \(conditions.joined(separator: "\n    AND "))" }
         sql += "\n)"
         if let sampledRows {
@@ -152,10 +166,10 @@ struct SQLRewriter {
     func filterConditions(_ parameters: inout [SQLValue]) -> [String] {
         var conditions: [String] = []
         if let filter { conditions.append(sql(filter, parameters: &parameters)) }
-        if case .column(let unit) = table.privacyUnit { conditions.append("\(Self.quote(unit)) IS NOT NULL") }
+        if case .column(let unit) = table.privacyUnit { conditions.append("\(relation.reference(unit)) IS NOT NULL") }
         for key in keys {
             if let values = key.publicValues {
-                conditions.append("\(dialect.column(key.column)) IN (\(values.map { _ in "?" }.joined(separator: ", ")))")
+                conditions.append("\(columnSQL(key.column)) IN (\(values.map { _ in "?" }.joined(separator: ", ")))")
                 parameters += values
             }
         }
@@ -188,9 +202,9 @@ struct SQLRewriter {
         guard case .column(let unit) = table.privacyUnit else { return nil }
         var parameters: [SQLValue] = []
         let columns = aggregatedColumns.map(\.name)
-        var arguments = ([unit] + keys.map(\.column) + columns).map(Self.quote)
-        if totalRowsBound != nil { arguments.append("_rowid_") }
-        var sql = "SELECT veil_bound(\(arguments.joined(separator: ", ")))\nFROM \(Self.quote(table.name))"
+        var arguments = ([unit] + keys.map(\.column) + columns).map(relation.reference)
+        if totalRowsBound != nil { arguments.append(relation.rowID(.sqlite)) }
+        var sql = "SELECT veil_bound(\(arguments.joined(separator: ", ")))\nFROM \(fromSQL(&parameters))"
         let conditions = filterConditions(&parameters)
         if !conditions.isEmpty { sql += "\nWHERE \(conditions.joined(separator: "\n  AND "))" }
         var combinations: [[SQLValue]]?
