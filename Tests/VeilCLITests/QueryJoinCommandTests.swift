@@ -46,7 +46,7 @@ struct QueryJoinCommandTests {
         }
         try queue.close()
         let metadata = folder.path("privacy.yaml")
-        try metadata().write(toFile: metadata, atomically: true, encoding: .utf8)
+        try Self.metadata().write(toFile: metadata, atomically: true, encoding: .utf8)
         let ledger = folder.path("ledger.sqlite")
         let create = try runVeil(["budget", "create", "health_panel", "--epsilon", "2", "--ledger", ledger])
         #expect(create.status == 0, "\(create.stderr)")

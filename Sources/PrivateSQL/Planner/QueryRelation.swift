@@ -1,3 +1,5 @@
+import BudgetLedger
+
 /// The relation a query reads, flattened for the SQL rewriter: the base tables in join order, each with the way
 /// it is joined, and where every column of the relation comes from.
 ///
