@@ -152,6 +152,19 @@ struct PlannerTests {
         }
     }
 
+    @Test("in WHERE a number stands for a truth value as a comparison with 0 (as SQLite reads it); a text column is refused")
+    func truthValues() throws {
+        let p = try plan("SELECT COUNT(*) FROM visits WHERE female AND NOT doctor_visits", delta: 0)
+        #expect(p.sql.contains("((\"female\" <> ?) AND (NOT (\"doctor_visits\" <> ?)))"), "\(p.sql)")
+        #expect(p.parameters.prefix(2) == [.integer(0), .integer(0)])
+        #expect {
+            _ = try plan("SELECT COUNT(*) FROM visits WHERE female OR region", delta: 0)
+        } throws: { error in
+            (error as? QueryError)?.code == .queryRefused
+                && (error as? QueryError)?.reason.contains("the text column region is not a condition") == true
+        }
+    }
+
     @Test("unknown names are errors that list what exists", arguments: [
         ("SELECT COUNT(*) FROM people", "unknown table 'people' (tables in privacy.yaml: visits)"),
         ("SELECT AVG(salary) FROM visits", "unknown column 'salary' in table visits (declared in privacy.yaml: person_id, year"),

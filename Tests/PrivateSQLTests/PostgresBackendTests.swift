@@ -63,6 +63,8 @@ struct PostgresBackendTests {
         // MEDIAN and PERCENTILE with public keys, and with private keys.
         "SELECT female, AVG(doctor_visits), MEDIAN(income) FROM visits WHERE region <> 'r3' GROUP BY female",
         "SELECT region, PERCENTILE(doctor_visits, 0.9), COUNT(DISTINCT person_id) FROM visits GROUP BY region",
+        // Bare columns as truth values (PostgreSQL refused a number in WHERE; SQLite reads it as ≠ 0).
+        "SELECT year, COUNT(*), SUM(income) FROM visits WHERE female AND (NOT doctor_visits OR income) GROUP BY year",
         // LIKE, IN, BETWEEN.
         "SELECT year, COUNT(*) FROM visits WHERE region LIKE 'R%' AND doctor_visits BETWEEN 3 AND 20 "
             + "AND female IN (0, 1) GROUP BY year",
@@ -89,6 +91,44 @@ struct PostgresBackendTests {
         #expect(fromPostgres.map(\.key) == singlePass.map(\.key))
         #expect(fromPostgres.map(\.values) == singlePass.map(\.values))
         if !query.contains("3000") { #expect(fromPostgres.contains { $0.values.contains { $0.contains { $0 != 0 } } }) }
+    }
+
+    @Test("a date column compared with a text literal and grouped by: the same totals and keys as SQLite's ISO text, whatever the server's DateStyle")
+    func datesAsText() throws {
+        let dates = (0..<40).map { i in (i, ["1985-01-31", "1985-06-01", "1985-06-02", "1986-12-24"][i % 4]) }
+        let url = try PostgresTestServer.freshDatabase()
+        let session = try PostgresSession(url: url)
+        defer { session.close() }
+        try session.execute("ALTER DATABASE \(PostgresIdentifier.quote(url.database)) SET DateStyle = 'SQL, DMY'")
+        try session.execute("CREATE TABLE t (pid int8, d date)")
+        for (pid, date) in dates {
+            _ = try session.query("INSERT INTO t VALUES ($1, $2::date)", [.integer(Int64(pid)), .text(date)])
+        }
+        let sqlite = try TemporaryDatabase("CREATE TABLE t (pid INTEGER, d TEXT)")
+        try sqlite.queue.write { db in
+            for (pid, date) in dates { try db.execute(sql: "INSERT INTO t VALUES (?, ?)", arguments: [pid, date]) }
+        }
+        let metadata = try PrivacyMetadata.parse(yaml: """
+            scope: s
+            tables:
+              t:
+                privacy_unit: pid
+                max_partitions_per_unit: 1
+                max_rows_per_partition: 1
+                columns:
+                  pid: {type: integer}
+                  d: {type: text}
+            """, source: "m.yaml")
+        let plan = try QueryPlanner(metadata: metadata).plan(
+            "SELECT d, COUNT(*) FROM t WHERE d >= '1985-06-01' AND d < '1986-01-01' GROUP BY d",
+            budget: try PrivacyParameters(epsilon: 1, delta: 1e-6), sampling: .keyedHash(.insecureFixed(5, 6)))
+        var fromPostgres: [TrueGroup] = []
+        // A new connection picks up the database's DateStyle.
+        try PostgresBackend(url: url).run(plan, timeLimit: .seconds(60)) { fromPostgres.append($0) }
+        let fromSQLite = try sqlite.backend().run(plan, form: .sql)
+        #expect(fromSQLite.map(\.key) == [[.text("1985-06-01")], [.text("1985-06-02")]])
+        #expect(fromPostgres.map(\.key) == fromSQLite.map(\.key))
+        #expect(fromPostgres.map(\.values) == fromSQLite.map(\.values))
     }
 
     @Test("the keyed hash in the server equals KeyedPriority for integers, whole and fractional reals, text and NULL")

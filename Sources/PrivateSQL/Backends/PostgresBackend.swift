@@ -49,6 +49,9 @@ final class PostgresBackend: QueryBackend {
                 // would release them twice under one charge.
                 try session.transaction(isolation: .repeatableRead, attempts: 1) { session in
                     try session.execute("SET TRANSACTION READ ONLY")
+                    // Dates and times read as text (compared with the query's text literals, released as keys) in
+                    // ISO form, as SQLite stores them, whatever the server's or database's DateStyle.
+                    try session.execute("SET LOCAL DateStyle = 'ISO, YMD'")
                     try readGroups(plan, main: main, histograms: histograms, session: session,
                                    deadline: deadline, each: body)
                 }

@@ -33,7 +33,12 @@ struct PlanBuilder {
         guard statement.source.isSingleTable else {
             let resolution = try RelationResolver.resolve(statement.source, metadata: metadata, query: statement.text)
             table = resolution.table
-            relation = resolution.relation
+            var relation = resolution.relation
+            for index in relation.sources.indices {
+                relation.sources[index].condition = try relation.sources[index].condition?
+                    .asCondition(query: statement.text) { [table] in table.column(named: $0)?.type }
+            }
+            self.relation = relation
             scope = resolution.scope
             relationFilter = resolution.filter
             unitColumns = resolution.unitColumns
@@ -112,8 +117,9 @@ struct PlanBuilder {
         for term in statement.orderBy {
             ordering.append((try orderingExpression(term.expression), term.descending))
         }
-        let filter = RowFilter.both(relationFilter,
-                                    try statement.whereClause.map { e throws(QueryError) in try rowFilter(e) })
+        let filter = try RowFilter.both(relationFilter,
+                                        try statement.whereClause.map { e throws(QueryError) in try rowFilter(e) })?
+            .asCondition(query: statement.text) { table.column(named: $0)?.type }
 
         // Partition selection.
         // Saturating product: a count beyond Int.max is refused below like any count above the limit.

@@ -92,3 +92,30 @@ extension RowFilter {
         return .binary(.and, a, b)
     }
 }
+
+extension RowFilter {
+    /// The filter with every operand that stands as a truth value (the whole condition, the operands of `AND`, `OR`
+    /// and `NOT`) written as a comparison: a bare column or number `x` becomes `x <> 0`. SQLite reads a number as
+    /// true when it is not zero and PostgreSQL refuses a number in `WHERE`; written out, both engines answer
+    /// `WHERE female` alike (NULL stays unknown in both).
+    /// - Parameter type: the declared type of a column of the relation.
+    /// - Throws: ``QueryError`` (`query_refused`) for a text column used as a truth value, which SQLite would read
+    ///   by converting its text to a number and PostgreSQL cannot.
+    func asCondition(query: String, type: (String) -> ColumnType?) throws(QueryError) -> RowFilter {
+        switch self {
+        case .binary(let op, let l, let r) where op == .and || op == .or:
+            return .binary(op, try l.asCondition(query: query, type: type), try r.asCondition(query: query, type: type))
+        case .not(let operand):
+            return .not(try operand.asCondition(query: query, type: type))
+        case .column(let name) where type(name) == .text:
+            throw QueryError(.queryRefused, "the text column \(name) is not a condition: compare it, e.g. "
+                             + "\(name) = 'value' or \(name) IS NOT NULL", at: nil, in: query)
+        case .column, .value, .negate:
+            return .binary(.notEqual, self, .value(.integer(0)))
+        case .binary(let op, _, _) where op.isArithmetic:
+            return .binary(.notEqual, self, .value(.integer(0)))
+        default:
+            return self
+        }
+    }
+}
