@@ -7,8 +7,9 @@ import Mechanisms
 /// Refusals (code ``VeilError/Code/queryRefused``, each saying what to do instead): `SELECT *`, selecting a
 /// column that is neither aggregated nor grouped, selecting or grouping by the privacy unit, aggregates over
 /// columns without clamping bounds, `MIN`/`MAX`, `COUNT(DISTINCT col)` of anything but the privacy unit,
-/// aggregates over expressions, joins, subqueries, several statements, statements other than `SELECT`, and
-/// grouping on data-dependent keys with δ = 0.
+/// aggregates over expressions, joins and FROM-subqueries that do not keep the privacy unit (``RelationResolver``),
+/// subqueries in expressions, several statements, statements other than `SELECT`, and grouping on data-dependent
+/// keys with δ = 0.
 public struct QueryPlanner: Sendable {
     /// The metadata queries are checked against.
     public let metadata: PrivacyMetadata
