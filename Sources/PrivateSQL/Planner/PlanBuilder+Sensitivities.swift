@@ -94,7 +94,7 @@ extension PlanBuilder {
                 throw QueryError(.invalidParameter, "the noise for \(kind) cannot be calibrated at ε share "
                                  + "\(epsilonShare): \(error)", at: nil, in: statement.text)
             }
-            if let refusal = FiniteSumBounds.refusal(for: kind) {
+            if let refusal = FiniteArithmeticBounds.refusal(for: kind) {
                 throw QueryError(.invalidParameter, refusal, at: nil, in: statement.text)
             }
             return NoisyQuantity(index: index, kind: kind, dimension: dimension, granularity: granularity,

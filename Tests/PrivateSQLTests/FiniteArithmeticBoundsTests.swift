@@ -9,7 +9,7 @@ import Testing
 /// Arithmetic on clamped values that cannot overflow a database's floating point: PostgreSQL's `float8` raises an
 /// error on overflow (after the charge, on extreme data only) where SQLite gives ±Infinity.
 @Suite("Private SQL: arithmetic that cannot overflow")
-struct FiniteSumBoundsTests {
+struct FiniteArithmeticBoundsTests {
     static func yaml(_ column: String) -> String {
         """
         scope: s

@@ -6,7 +6,7 @@
 /// at most 2^60) keeps every summed value below 2^122 in absolute value, and no statement adds up 2^64 values. The
 /// histogram of `MEDIAN` and `PERCENTILE`, whose sensitivity does not depend on the bounds, computes each value's
 /// bin from x − L, which overflows when U − L does (`lower: -1e308, upper: 1e308`); such bounds are refused here.
-enum FiniteSumBounds {
+enum FiniteArithmeticBounds {
     /// The refusal for `kind` when its arithmetic on values within the column's bounds could overflow, else `nil`.
     static func refusal(for kind: NoisyQuantity.Kind) -> String? {
         guard case .histogram(let column, _, let lower, let upper) = kind, !(upper - lower).isFinite else { return nil }
