@@ -70,6 +70,21 @@ struct JoinTests {
         }
     }
 
+    @Test("a public table declares no unit and no contribution bounds")
+    func publicTableMetadata() throws {
+        let table = try #require(try Self.metadata().table(named: "regions"))
+        #expect(table.isPublic)
+        for extra in ["privacy_unit: region", "row_privacy: true", "max_rows_per_partition: 1"] {
+            let yaml = Self.yaml.replacingOccurrences(of: "    public: true\n", with: "    public: true\n    \(extra)\n")
+            #expect {
+                _ = try PrivacyMetadata.parse(yaml: yaml, source: "privacy.yaml")
+            } throws: { error in
+                (error as? VeilError)?.code == .invalidMetadata
+                    && "\(error)".contains("a public table has no privacy unit and no contribution bounds")
+            }
+        }
+    }
+
     // MARK: Parser
 
     @Test("the parser reads JOIN … USING, LEFT JOIN … ON, aliases and FROM-subqueries into a tree")
