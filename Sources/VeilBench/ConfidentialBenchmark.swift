@@ -119,11 +119,10 @@ enum ConfidentialBenchmark {
         defer { relay.stop() }
         let keys = EphemeralKeyPool(size: 64)
         let ohttpConfiguration = gateway.ohttp.configurations[0]
-        let plainClient = try LoopbackHTTPClient(port: server.port)
-        let directClient = try LoopbackHTTPClient(port: server.port)
-        let relayClient = try LoopbackHTTPClient(port: relay.port)
         for batch in [1, 64] {
             let body = inferBody(batch: batch, inputCount: model.inputCount)
+            // A fresh connection per run: an idle one is closed by the server's idle timeout.
+            let plainClient = try LoopbackHTTPClient(port: server.port)
             let plain = try timings(requests) {
                 guard try plainClient.post("/v2/models/bench/infer", body: body, contentType: "application/json").status == 200 else {
                     throw ValidationError("the plain request failed")
@@ -139,8 +138,8 @@ enum ConfidentialBenchmark {
                     }
                 }
             }
-            let direct = try confidential(directClient)
-            let relayed = try confidential(relayClient)
+            let direct = try confidential(try LoopbackHTTPClient(port: server.port))
+            let relayed = try confidential(try LoopbackHTTPClient(port: relay.port))
             for (name, figures) in [("plain", plain), ("ohttp", direct), ("ohttp_relay", relayed)] {
                 report.add("loopback_\(name)_b\(batch)_p50", figures.p50 * 1e3, unit: "ms")
                 report.add("loopback_\(name)_b\(batch)_p99", figures.p99 * 1e3, unit: "ms")
