@@ -37,11 +37,16 @@ public struct BinaryHTTPRequest: Sendable, Equatable {
     }
 
     /// The known-length encoding. With `truncated`, trailing empty sections are left out (RFC 9292 §3.8),
-    /// as in RFC 9458's example. (``SizeBuckets`` pads the result.)
-    public func encoded(truncated: Bool = true) -> [UInt8] {
-        var out: [UInt8] = [0]
-        for part in [method, scheme, authority, path] { BinaryHTTPCoding.appendString(part, to: &out) }
+    /// as in RFC 9458's example; with `paddedToBucket`, zero bytes follow up to the ``SizeBuckets`` class, written
+    /// into the same buffer (no copy of the content beyond the one into the encoding).
+    public func encoded(truncated: Bool = true, paddedToBucket: Bool = false) -> [UInt8] {
+        let strings = [method, scheme, authority, path]
+        var out: [UInt8] = []
+        out.reserveCapacity(BinaryHTTPCoding.capacity(strings: strings, headers: headers, content: content, trailers: trailers, padded: paddedToBucket))
+        out.append(0)
+        for part in strings { BinaryHTTPCoding.appendString(part, to: &out) }
         BinaryHTTPCoding.appendTail(headers: headers, content: content, trailers: trailers, truncated: truncated, to: &out)
+        if paddedToBucket { SizeBuckets.pad(&out) }
         return out
     }
 
@@ -81,14 +86,19 @@ public struct BinaryHTTPResponse: Sendable, Equatable {
             && a.informational.map(\.fields) == b.informational.map(\.fields)
     }
 
-    public func encoded(truncated: Bool = true) -> [UInt8] {
-        var out: [UInt8] = [1]
+    /// The known-length encoding (see ``BinaryHTTPRequest/encoded(truncated:paddedToBucket:)``).
+    public func encoded(truncated: Bool = true, paddedToBucket: Bool = false) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(BinaryHTTPCoding.capacity(strings: [], headers: headers + informational.flatMap { $0.fields }, content: content,
+                                                      trailers: trailers, padded: paddedToBucket) + 8 * (informational.count + 1))
+        out.append(1)
         for info in informational {
             VariableLengthInteger.encode(UInt64(info.status), into: &out)
             BinaryHTTPCoding.appendSection(info.fields, to: &out)
         }
         VariableLengthInteger.encode(UInt64(status), into: &out)
         BinaryHTTPCoding.appendTail(headers: headers, content: content, trailers: trailers, truncated: truncated, to: &out)
+        if paddedToBucket { SizeBuckets.pad(&out) }
         return out
     }
 
@@ -111,8 +121,17 @@ enum BinaryHTTPCoding {
     /// Fields and strings longer than this are refused when decoding (a bound on what a peer can make us hold).
     static let maximumSection = 1 << 20
 
+    /// At least the encoded size of a message with these parts (each length prefix counted as 8 bytes), rounded
+    /// up to its size bucket when it is to be padded: reserving it makes encoding and padding one allocation.
+    static func capacity(strings: [String], headers: [HTTPField], content: [UInt8], trailers: [HTTPField], padded: Bool) -> Int {
+        let fields = (headers + trailers).reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 16 }
+        let size = 1 + strings.reduce(0) { $0 + $1.utf8.count + 8 } + fields + content.count + 3 * 8
+        return padded ? SizeBuckets.capacity(forAtMost: size) : size
+    }
+
     static func appendString(_ text: String, to out: inout [UInt8]) {
-        appendBytes(Array(text.utf8), to: &out)
+        VariableLengthInteger.encode(UInt64(text.utf8.count), into: &out)
+        out.append(contentsOf: text.utf8)
     }
 
     static func appendBytes(_ bytes: [UInt8], to out: inout [UInt8]) {
@@ -121,12 +140,15 @@ enum BinaryHTTPCoding {
     }
 
     static func appendSection(_ fields: [HTTPField], to out: inout [UInt8]) {
-        var section: [UInt8] = []
-        for field in fields {
-            appendString(field.name, to: &section)
-            appendString(field.value, to: &section)
+        let length = fields.reduce(0) { total, field in
+            total + VariableLengthInteger.size(of: UInt64(field.name.utf8.count)) + field.name.utf8.count
+                + VariableLengthInteger.size(of: UInt64(field.value.utf8.count)) + field.value.utf8.count
         }
-        appendBytes(section, to: &out)
+        VariableLengthInteger.encode(UInt64(length), into: &out)
+        for field in fields {
+            appendString(field.name, to: &out)
+            appendString(field.value, to: &out)
+        }
     }
 
     static func appendTail(headers: [HTTPField], content: [UInt8], trailers: [HTTPField], truncated: Bool, to out: inout [UInt8]) {
@@ -166,7 +188,7 @@ enum BinaryHTTPCoding {
         if !reader.isAtEnd { headers = try section(&reader) }
         if !reader.isAtEnd { content = try reader.lengthPrefixed() }
         if !reader.isAtEnd { trailers = try section(&reader) }
-        guard reader.remaining.allSatisfy({ $0 == 0 }) else {
+        guard reader.remainingIsZero else {
             throw ConfidentialInferenceError.invalid("binary HTTP: bytes after the message that are not zero padding")
         }
         return (headers, content, trailers)

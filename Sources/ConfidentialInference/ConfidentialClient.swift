@@ -96,12 +96,7 @@ public struct ConfidentialClient: Sendable {
     /// Sends one Open Inference Protocol request for `model` to a verified gateway and returns the answer's
     /// status and body.
     public func infer(model: String, body: [UInt8], gateway verified: VerifiedGateway, date: Date = Date()) async throws -> (status: Int, body: [UInt8]) {
-        let inner = BinaryHTTPRequest(method: "POST", scheme: gateway.scheme ?? "http", authority: gateway.host ?? "",
-                                      path: "/v2/models/\(model)/infer",
-                                      headers: [HTTPField("content-type", "application/json"),
-                                                HTTPField("date", HTTPDate.string(from: date))],
-                                      content: body)
-        let sealed = try ObliviousRequest(request: SizeBuckets.padded(inner.encoded()), configuration: verified.configuration)
+        let sealed = try Self.sealInference(model: model, body: body, to: verified.configuration, gateway: gateway, date: date)
         var request = URLRequest(url: (relay ?? gateway).appendingPathComponent("confidential/ohttp"))
         request.httpMethod = "POST"
         request.setValue(ObliviousRequest.requestMediaType, forHTTPHeaderField: "Content-Type")
@@ -113,6 +108,21 @@ public struct ConfidentialClient: Sendable {
         }
         let response = try BinaryHTTPResponse(decoding: try sealed.openResponse(reply))
         return (response.status, response.content)
+    }
+
+    /// The encapsulated request for one Open Inference Protocol call: Binary HTTP `POST /v2/models/MODEL/infer` with
+    /// its `date` field (RFC 9458 §6.5), padded to its size bucket and sealed to `configuration`.
+    /// With `ephemeralKeys`, the HPKE ephemeral key comes from the pool (made ahead of time, used once).
+    public static func sealInference(model: String, body: [UInt8], to configuration: OHTTPKeyConfiguration, gateway: URL,
+                                     date: Date = Date(), ephemeralKeys: EphemeralKeyPool? = nil) throws -> ObliviousRequest {
+        let inner = BinaryHTTPRequest(method: "POST", scheme: gateway.scheme ?? "http", authority: gateway.host ?? "",
+                                      path: "/v2/models/\(model)/infer",
+                                      headers: [HTTPField("content-type", "application/json"),
+                                                HTTPField("date", HTTPDate.string(from: date))],
+                                      content: body)
+        let padded = inner.encoded(paddedToBucket: true)
+        if let ephemeralKeys { return try ObliviousRequest(request: padded, configuration: configuration, ephemeralKeys: ephemeralKeys) }
+        return try ObliviousRequest(request: padded, configuration: configuration)
     }
 
     /// The measurement the evidence reports (48 bytes).

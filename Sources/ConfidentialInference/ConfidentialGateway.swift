@@ -45,7 +45,7 @@ public final class ConfidentialGateway: Sendable {
     /// Answers one encapsulated request: the HTTP status, content type and body to send back.
     public func handle(encapsulated: [UInt8], now: Date = Date()) -> AdditionalRoute.Reply {
         var opened: (request: [UInt8], encapsulatedKey: [UInt8], response: ObliviousHTTPGateway.ResponseContext)
-        do { opened = try ohttp.open(encapsulated) } catch let refusal as ObliviousHTTPGateway.Refusal {
+        do { opened = try ohttp.open(encapsulated, at: now) } catch let refusal as ObliviousHTTPGateway.Refusal {
             return AdditionalRoute.Reply(status: refusal.status,
                                          contentType: refusal == .keyConfigurationMismatch ? "application/problem+json" : "text/plain",
                                          body: refusal.body)
@@ -67,8 +67,8 @@ public final class ConfidentialGateway: Sendable {
     /// The padded Binary HTTP response to a decrypted request.
     func answer(_ plaintext: [UInt8], encapsulatedKey: [UInt8], now: Date) -> [UInt8] {
         func reply(_ status: Int, _ body: [UInt8], extra: [HTTPField] = []) -> [UInt8] {
-            SizeBuckets.padded(BinaryHTTPResponse(status: status, headers: [HTTPField("content-type", "application/json")] + extra,
-                                                  content: body).encoded())
+            BinaryHTTPResponse(status: status, headers: [HTTPField("content-type", "application/json")] + extra, content: body)
+                .encoded(paddedToBucket: true)
         }
         func error(_ status: Int, _ message: String, extra: [HTTPField] = []) -> [UInt8] {
             reply(status, InferenceService.Answer.error(status, message).body, extra: extra)

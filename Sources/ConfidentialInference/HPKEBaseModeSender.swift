@@ -2,9 +2,10 @@ import Crypto
 import Foundation
 
 /// HPKE base mode (RFC 9180 §5.1) for DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and AES-128-GCM, written
-/// from swift-crypto's primitives, for the one case swift-crypto's `HPKE.Sender` cannot serve: a sender
-/// whose ephemeral key is given (known-answer tests against RFC 9458 Appendix A). Everything else uses
-/// swift-crypto's HPKE; a round-trip test checks this sender against its `HPKE.Recipient`.
+/// from swift-crypto's primitives, for the case swift-crypto's `HPKE.Sender` cannot serve: a sender whose
+/// ephemeral key is given (known-answer tests against RFC 9458 Appendix A, and keys made ahead of time by an
+/// ``EphemeralKeyPool``). The gateway opens with swift-crypto's HPKE; a round-trip test checks this sender
+/// against its `HPKE.Recipient`.
 ///
 /// Only the first message (sequence number 0) is sealed, as Oblivious HTTP needs.
 struct HPKEBaseModeSender {
@@ -37,7 +38,11 @@ struct HPKEBaseModeSender {
     /// Seal(aad, pt) with sequence number 0: AES-128-GCM under the base nonce, ciphertext || tag.
     func seal(_ plaintext: [UInt8], authenticating aad: [UInt8] = []) throws -> [UInt8] {
         let box = try AES.GCM.seal(plaintext, using: key, nonce: try AES.GCM.Nonce(data: baseNonce), authenticating: aad)
-        return Array(box.ciphertext) + Array(box.tag)
+        var out: [UInt8] = []
+        out.reserveCapacity(plaintext.count + 16)
+        out += box.ciphertext
+        out += box.tag
+        return out
     }
 
     /// Export(exporter_context, L) of RFC 9180 §5.3.

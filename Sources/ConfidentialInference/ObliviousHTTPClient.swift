@@ -20,7 +20,7 @@ public struct ObliviousRequest: Sendable {
             var sender = try HPKE.Sender(recipientKey: recipient, ciphersuite: .veilSuite, info: Data(info))
             let ciphertext = try sender.seal(request, authenticating: Data())
             encapsulatedKey = Array(sender.encapsulatedKey)
-            encapsulated = header + encapsulatedKey + Array(ciphertext)
+            encapsulated = Self.concatenate(header, encapsulatedKey, ciphertext)
             responseSecret = try sender.exportSecret(context: ObliviousResponseKeys.exportLabel,
                                                  outputByteCount: ObliviousResponseKeys.secretLength).withUnsafeBytes { Array($0) }
         } catch {
@@ -28,14 +28,34 @@ public struct ObliviousRequest: Sendable {
         }
     }
 
+    /// Seals `request` to `configuration` with an ephemeral key made ahead of time by `ephemeralKeys` (used for this
+    /// request only), which takes the key generation off the request path.
+    public init(request: [UInt8], configuration: OHTTPKeyConfiguration, ephemeralKeys: EphemeralKeyPool) throws {
+        try self.init(request: request, configuration: configuration, ephemeralKey: ephemeralKeys.take())
+    }
+
     /// Seals with a given ephemeral key: for known-answer tests only (a reused ephemeral key breaks HPKE's
     /// security), hence the name.
     public init(request: [UInt8], configuration: OHTTPKeyConfiguration, fixedEphemeralKeyForTesting ephemeral: Curve25519.KeyAgreement.PrivateKey) throws {
+        try self.init(request: request, configuration: configuration, ephemeralKey: ephemeral)
+    }
+
+    private init(request: [UInt8], configuration: OHTTPKeyConfiguration, ephemeralKey: Curve25519.KeyAgreement.PrivateKey) throws {
         let (header, info, recipient) = try Self.prepare(configuration)
-        let sender = try HPKEBaseModeSender(recipientKey: recipient, info: info, ephemeralKey: ephemeral)
+        let sender = try HPKEBaseModeSender(recipientKey: recipient, info: info, ephemeralKey: ephemeralKey)
         encapsulatedKey = sender.encapsulatedKey
-        encapsulated = header + encapsulatedKey + (try sender.seal(request))
+        encapsulated = Self.concatenate(header, encapsulatedKey, try sender.seal(request))
         responseSecret = sender.exportSecret(context: ObliviousResponseKeys.exportLabel, length: ObliviousResponseKeys.secretLength)
+    }
+
+    /// `header || enc || ciphertext` in one allocation.
+    private static func concatenate<C: Collection<UInt8>>(_ header: [UInt8], _ enc: [UInt8], _ ciphertext: C) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(header.count + enc.count + ciphertext.count)
+        out += header
+        out += enc
+        out += ciphertext
+        return out
     }
 
     private static func prepare(_ configuration: OHTTPKeyConfiguration) throws -> ([UInt8], [UInt8], Curve25519.KeyAgreement.PublicKey) {

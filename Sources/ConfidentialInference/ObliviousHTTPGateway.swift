@@ -2,8 +2,9 @@ import Crypto
 import Foundation
 
 /// The gateway side of Oblivious HTTP (RFC 9458 §4.3–4.4, §5): holds the current and the previous HPKE
-/// key (rotation keeps the old key until clients have fetched the new configuration), opens encapsulated
-/// requests and seals their responses.
+/// key (rotation keeps the old key for a grace period, until clients have fetched the new configuration),
+/// opens encapsulated requests and seals their responses. A request for a key past its grace period is
+/// refused like any unknown key (422, §5.3), which tells the client to fetch the new configuration.
 ///
 /// A request that cannot be opened is answered without revealing why beyond the RFC's two cases: an
 /// unknown key identifier or suite (`keyConfigurationMismatch`: 422 with the `ohttp-key` problem type,
@@ -73,6 +74,8 @@ public final class ObliviousHTTPGateway: @unchecked Sendable {
     private let lock = NSLock()
     private var current: Key
     private var previous: Key?
+    /// When the previous key stops being accepted and published (`nil`: at the next rotation).
+    private var previousExpiry: Date?
 
     public init(current: Key, previous: Key? = nil) {
         self.current = current
@@ -85,29 +88,48 @@ public final class ObliviousHTTPGateway: @unchecked Sendable {
     }
 
     /// The configurations to publish, current first.
-    public var configurations: [OHTTPKeyConfiguration] {
-        lock.withLock { [current.configuration] + (previous.map { [$0.configuration] } ?? []) }
+    public var configurations: [OHTTPKeyConfiguration] { configurations(at: Date()) }
+
+    /// The configurations accepted at `time`, current first: the previous key only within its grace period.
+    public func configurations(at time: Date) -> [OHTTPKeyConfiguration] {
+        lock.withLock { [current.configuration] + (acceptedPrevious(at: time).map { [$0.configuration] } ?? []) }
     }
 
     /// The current private key (to seal it for persistence).
     public var currentKey: Key { lock.withLock { current } }
 
-    /// Makes `next` current and keeps the current key as the previous one; the key before that is dropped.
-    public func rotate(to next: Key) {
+    /// Makes `next` current and keeps the current key as the previous one, accepted for `grace` seconds from `time`
+    /// (`nil`: until the next rotation); the key before that is dropped.
+    public func rotate(to next: Key, keepingPreviousFor grace: TimeInterval? = nil, at time: Date = Date()) {
         lock.withLock {
             previous = current
+            previousExpiry = grace.map { time.addingTimeInterval($0) }
             current = next
         }
     }
 
-    /// Opens an encapsulated request.
+    /// A fresh key whose identifier follows the current one's (wrapping after 255), for ``rotate(to:keepingPreviousFor:at:)``.
+    public func nextKey() -> Key {
+        Key(keyID: lock.withLock { current.configuration.keyID &+ 1 }, privateKey: Curve25519.KeyAgreement.PrivateKey())
+    }
+
+    /// The previous key if it is still within its grace period at `time`; call with the lock held.
+    private func acceptedPrevious(at time: Date) -> Key? {
+        guard let previous else { return nil }
+        if let previousExpiry, time >= previousExpiry { return nil }
+        return previous
+    }
+
+    /// Opens an encapsulated request received at `time`.
     /// - Returns: the Binary HTTP request bytes, the encapsulated key (for replay checks) and the context to
     ///   seal the response.
     /// - Throws: ``Refusal``.
-    public func open(_ encapsulated: [UInt8]) throws -> (request: [UInt8], encapsulatedKey: [UInt8], response: ResponseContext) {
+    public func open(_ encapsulated: [UInt8], at time: Date = Date()) throws -> (request: [UInt8], encapsulatedKey: [UInt8], response: ResponseContext) {
         guard encapsulated.count >= 7 else { throw Refusal.undecryptable }
         let header = Array(encapsulated[0..<7])
-        let key = lock.withLock { current.configuration.keyID == header[0] ? current : previous.flatMap { $0.configuration.keyID == header[0] ? $0 : nil } }
+        let key = lock.withLock {
+            current.configuration.keyID == header[0] ? current : acceptedPrevious(at: time).flatMap { $0.configuration.keyID == header[0] ? $0 : nil }
+        }
         guard let key, header == key.configuration.requestHeader else {
             throw Refusal.keyConfigurationMismatch
         }

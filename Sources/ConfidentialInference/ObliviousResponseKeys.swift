@@ -21,7 +21,12 @@ enum ObliviousResponseKeys {
     static func seal(_ response: [UInt8], secret: [UInt8], encapsulatedKey: [UInt8], responseNonce: [UInt8]) throws -> [UInt8] {
         let (key, nonce) = derive(secret: secret, encapsulatedKey: encapsulatedKey, responseNonce: responseNonce)
         let box = try AES.GCM.seal(response, using: key, nonce: try AES.GCM.Nonce(data: nonce), authenticating: [UInt8]())
-        return responseNonce + Array(box.ciphertext) + Array(box.tag)
+        var out: [UInt8] = []
+        out.reserveCapacity(responseNonce.count + response.count + 16)
+        out += responseNonce
+        out += box.ciphertext
+        out += box.tag
+        return out
     }
 
     static func open(_ encapsulated: [UInt8], secret: [UInt8], encapsulatedKey: [UInt8]) throws -> [UInt8] {

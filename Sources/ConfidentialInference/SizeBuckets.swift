@@ -14,6 +14,19 @@ public enum SizeBuckets {
 
     /// `message` followed by zero bytes up to its bucket (Binary HTTP padding, RFC 9292 §3.8).
     public static func padded(_ message: [UInt8]) -> [UInt8] {
-        message + [UInt8](repeating: 0, count: bucket(for: message.count) - message.count)
+        var out = message
+        pad(&out)
+        return out
     }
+
+    /// Appends zero bytes to `message` up to its bucket, in place (no copy when its capacity suffices, see
+    /// ``capacity(forAtMost:)``).
+    public static func pad(_ message: inout [UInt8]) {
+        let target = bucket(for: message.count)
+        message.reserveCapacity(target)
+        message.append(contentsOf: repeatElement(0, count: target - message.count))
+    }
+
+    /// The capacity to reserve for a message of at most `size` bytes so that padding it never reallocates.
+    static func capacity(forAtMost size: Int) -> Int { bucket(for: size) }
 }

@@ -3,6 +3,16 @@
 enum VariableLengthInteger {
     static let maximum: UInt64 = (1 << 62) - 1
 
+    /// The length of the shortest encoding of `value`.
+    static func size(of value: UInt64) -> Int {
+        switch value {
+        case 0..<(1 << 6): 1
+        case 0..<(1 << 14): 2
+        case 0..<(1 << 30): 4
+        default: 8
+        }
+    }
+
     /// The shortest encoding of `value` (at most 2^62 - 1).
     static func encode(_ value: UInt64, into out: inout [UInt8]) {
         precondition(value <= maximum)
@@ -24,6 +34,16 @@ struct BinaryReader {
 
     var isAtEnd: Bool { position >= bytes.count }
     var remaining: ArraySlice<UInt8> { bytes[position...] }
+
+    /// Whether every byte left is zero (padding): one pass over contiguous memory, OR-ing the bytes together.
+    var remainingIsZero: Bool {
+        bytes.withUnsafeBufferPointer { buffer in
+            guard position < buffer.count else { return true }
+            var any: UInt8 = 0
+            for byte in UnsafeBufferPointer(rebasing: buffer[position...]) { any |= byte }
+            return any == 0
+        }
+    }
 
     mutating func byte() throws -> UInt8 {
         guard position < bytes.count else { throw ConfidentialInferenceError.invalid("binary HTTP: the message is truncated") }

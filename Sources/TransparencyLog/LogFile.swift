@@ -7,19 +7,22 @@ import Glibc
 /// The transparency log on disk: an append-only file of entries, each followed by its leaf hash, with the
 /// Merkle tree rebuilt in memory on open.
 ///
-/// Layout: the 8-byte magic `VTLOG\0\0\u{1}`, then records `length (u32 BE) || entry || SHA-256 leaf hash`.
-/// Each append is one `write` of a whole record on a descriptor opened with `O_APPEND`, followed by
-/// `fsync`, under an exclusive `flock` so two writers cannot interleave. On open every record's stored
-/// hash is checked against its entry; a final record that is short or does not match (an append torn by a
-/// crash, never acknowledged) is cut off, so nothing acknowledged is lost and nothing half-written is
-/// kept. A damaged record anywhere else is refused as corruption.
+/// Layout: the 8-byte magic `VTLOG\0\0` + version, then records (``LogRecordFormat``; new logs use version 2,
+/// `length || length check || entry || SHA-256 leaf hash`; a version-1 log keeps its layout when appended to).
+/// Each append is one `write` of a whole record on a descriptor opened with `O_APPEND`, followed by `fsync`,
+/// under an exclusive `flock` so two writers cannot interleave. On open every record is checked:
+/// - a tail shorter than its record (a header cut short, or a whole header announcing more bytes than remain) is
+///   an append torn by a crash, never acknowledged: it is cut off, so nothing half-written is kept;
+/// - anything else that does not check is damage and is refused as `corruptLog`, cutting nothing: a header
+///   whose length check fails, a length above the entry limit, a whole record whose stored hash does not match,
+///   or (version 1, which has no length check) a tail that is a whole record under another length.
 public final class LogFile {
-    static let magic: [UInt8] = [0x56, 0x54, 0x4C, 0x4F, 0x47, 0x00, 0x00, 0x01]
-
     public let path: String
     /// Opened only to read (a server proving its own measurement): never appended to, never cut.
     public let readOnly: Bool
     private let descriptor: Int32
+    /// The record layout of this file (version 2 for logs created now).
+    let format: LogRecordFormat
     public private(set) var tree: MerkleTree
     /// Where each entry starts in the file (after its length field).
     private var entryOffsets: [(offset: Int, length: Int)]
@@ -33,6 +36,7 @@ public final class LogFile {
         var offsets: [(offset: Int, length: Int)] = []
         var index: [[UInt8]: Int] = [:]
         var discarded = 0
+        var format = LogRecordFormat.current
 
         mutating func add(hash: [UInt8], offset: Int, length: Int) {
             tree.append(leafHash: hash)
@@ -60,7 +64,7 @@ public final class LogFile {
                 throw TransparencyLogError(.fileSystem, "cannot lock the log \(path): \(String(cString: strerror(errno)))")
             }
             if !exists {
-                try Self.writeAll(Self.magic, to: fd, path: path)
+                try Self.writeAll(LogRecordFormat.current.magic, to: fd, path: path)
                 Self.syncFolder(of: path)
             }
             contents = try Self.load(fd: fd, path: path, cutTornTail: !readOnly)
@@ -69,6 +73,7 @@ public final class LogFile {
             throw error
         }
         descriptor = fd
+        format = contents.format
         tree = contents.tree
         entryOffsets = contents.offsets
         indexByLeafHash = contents.index
@@ -89,11 +94,7 @@ public final class LogFile {
         let bytes = entry.bytes
         let hash = MerkleHashing.leafHash(bytes)
         if let existing = indexByLeafHash[hash] { return existing }
-        let length = UInt32(bytes.count)
-        var record = [UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16), UInt8(truncatingIfNeeded: length >> 8),
-                      UInt8(truncatingIfNeeded: length)]
-        record += bytes
-        record += hash
+        let record = format.record(entry: bytes, leafHash: hash)
         let offset = Int(lseek(descriptor, 0, SEEK_END))
         do { try Self.writeAll(record, to: descriptor, path: path) } catch {
             _ = ftruncate(descriptor, off_t(offset))   // never leave a half record before the next append
@@ -103,7 +104,7 @@ public final class LogFile {
             throw TransparencyLogError(.fileSystem, "cannot sync the log \(path): \(String(cString: strerror(errno)))")
         }
         tree.append(leafHash: hash)
-        entryOffsets.append((offset: offset + 4, length: bytes.count))
+        entryOffsets.append((offset: offset + format.headerSize, length: bytes.count))
         indexByLeafHash[hash] = size - 1
         return size - 1
     }
@@ -133,42 +134,45 @@ public final class LogFile {
             throw TransparencyLogError(.fileSystem, "cannot read the log \(path)")
         }
         let bytes = [UInt8](data)
-        guard bytes.count >= Self.magic.count, Array(bytes[0..<Self.magic.count]) == Self.magic else {
-            throw TransparencyLogError.invalid("\(path) is not a Veil transparency log")
+        guard let format = LogRecordFormat(magic: bytes[...]) else {
+            throw TransparencyLogError.invalid("\(path) is not a Veil transparency log (or one of a newer format)")
         }
-        var position = Self.magic.count
+        contents.format = format
+        func damaged(_ position: Int, _ what: String) -> TransparencyLogError {
+            TransparencyLogError(.corruptLog, "the log \(path) is damaged at byte \(position) (entry \(contents.tree.size)): \(what); nothing was cut")
+        }
+        let hashSize = MerkleHashing.hashSize
+        var position = LogRecordFormat.magicSize
         while position < bytes.count {
             let remaining = bytes.count - position
-            var complete = false
-            var length = 0
-            if remaining >= 4 {
-                length = Int(bytes[position]) << 24 | Int(bytes[position + 1]) << 16 | Int(bytes[position + 2]) << 8 | Int(bytes[position + 3])
-                guard length <= MeasurementEntry.maximumSize else {
-                    // No append writes such a length: this is damage, not a torn append.
-                    throw TransparencyLogError(.corruptLog, "the log \(path) is damaged at byte \(position): a record length of \(length) bytes")
+            if remaining >= format.headerSize {
+                guard let length = format.entryLength(header: bytes[position..<(position + format.headerSize)]) else {
+                    throw damaged(position, "its length field does not match its check")
                 }
-                complete = remaining >= 4 + length + MerkleHashing.hashSize
+                // No append writes such a length: this is damage, not a torn append.
+                guard length <= MeasurementEntry.maximumSize else { throw damaged(position, "a record length of \(length) bytes") }
+                let entryStart = position + format.headerSize
+                if remaining >= format.headerSize + length + hashSize {
+                    let stored = Array(bytes[(entryStart + length)..<(entryStart + length + hashSize)])
+                    guard MerkleHashing.leafHash(bytes[entryStart..<(entryStart + length)]) == stored else {
+                        throw damaged(position, "its stored hash does not match")
+                    }
+                    contents.add(hash: stored, offset: entryStart, length: length)
+                    position = entryStart + length + hashSize
+                    continue
+                }
+                // Version 1 has no length check: a tail that is a whole record under another length had its
+                // length field damaged; a torn append cannot end in its own entry's hash.
+                if format == .version1, remaining >= format.headerSize + hashSize,
+                   MerkleHashing.leafHash(bytes[entryStart..<(bytes.count - hashSize)]) == Array(bytes[(bytes.count - hashSize)...]) {
+                    throw damaged(position, "its length field says \(length) bytes but a whole record of \(remaining - format.headerSize - hashSize) follows")
+                }
             }
-            var valid = false
-            if complete {
-                let entry = bytes[(position + 4)..<(position + 4 + length)]
-                let stored = Array(bytes[(position + 4 + length)..<(position + 4 + length + MerkleHashing.hashSize)])
-                valid = MerkleHashing.leafHash(entry) == stored
-                if valid { contents.add(hash: stored, offset: position + 4, length: length) }
-            }
-            if valid {
-                position += 4 + length + MerkleHashing.hashSize
-                continue
-            }
-            // Only the last record may be damaged, and only by a torn append.
-            let isLast = !complete || position + 4 + length + MerkleHashing.hashSize == bytes.count
-            guard isLast else {
-                throw TransparencyLogError(.corruptLog, "the log \(path) is damaged at byte \(position) (entry \(contents.tree.size)): its stored hash does not match")
-            }
+            // The tail is shorter than its record: an append torn by a crash.
             guard !cutTornTail || (ftruncate(descriptor, off_t(position)) == 0 && fsync(descriptor) == 0) else {
                 throw TransparencyLogError(.fileSystem, "cannot cut the torn last record of \(path): \(String(cString: strerror(errno)))")
             }
-            contents.discarded = bytes.count - position
+            contents.discarded = remaining
             break
         }
         return contents

@@ -162,6 +162,110 @@ struct ConfidentialEndToEndTests {
         #expect(try BinaryHTTPResponse(decoding: try sealedRequest.openResponse(replayed.1)).status == 400)
     }
 
+    /// A host in front of the gateway (the address the client is given) that replays evidence the gateway made for an
+    /// earlier nonce, or forwards fresh evidence with a key configuration of its own in place of the gateway's: the
+    /// client, a separate `veil enclave query` process, refuses both on the report data and sends nothing.
+    @Test("a stale nonce and evidence for another key are refused before anything is sent")
+    func interposedHostIsRefused() async throws {
+        let setup = try Self.setup("conf-host")
+        defer { try? FileManager.default.removeItem(at: setup.folder) }
+        let server = try VeilServiceProcess(setup.serveArguments, folder: setup.folder, name: "serve")
+        defer { server.stop() }
+        try Data(Self.inferBody(id: "host", values: ["40", "3", "12", "2", "4", "0", "1", "0", "0", "0"]))
+            .write(to: setup.folder.appendingPathComponent("request.json"))
+        func query(through host: InterposedHost) async throws -> VeilRun {
+            try await runVeilOffPool(["enclave", "query", host.url, "--policy", setup.policy, "--model", "health",
+                                      "--input", setup.path("request.json"), "--log-key", setup.logKey, "--state", setup.path("state.json")],
+                                     timeout: .seconds(120))
+        }
+
+        // Control: a host that forwards honestly lets the query through, and sees its one encapsulated request.
+        let honest = try await InterposedHost(gateway: server.url) { $0 }
+        defer { honest.stop() }
+        let answered = try await query(through: honest)
+        #expect(answered.status == 0, "\(answered.stderr)")
+        #expect(answered.stdout.contains("\"id\":\"host\""), "\(answered.stdout)")
+        #expect(honest.encapsulatedRequests == 1)
+
+        // Evidence the gateway gave for another nonce, replayed to every client.
+        let earlier = try await Self.get("\(server.url)/confidential/evidence?nonce=\(LogHex.encode((0..<32).map { _ in UInt8.random(in: 0...255) }))")
+        #expect(earlier.0 == 200)
+        let stale = try await InterposedHost(gateway: server.url) { _ in earlier.1 }
+        defer { stale.stop() }
+        // Fresh evidence for the client's nonce, but the host's own key configuration in place of the gateway's.
+        let hostKeys = OHTTPKeyConfiguration.encodeList(ObliviousHTTPGateway().configurations)
+        let swapped = try await InterposedHost(gateway: server.url) { answer in
+            let bundle = try JSONDecoder().decode(GatewayEvidence.self, from: Data(answer))
+            return Array(try JSONEncoder().encode(GatewayEvidence(keyConfigurations: hostKeys, evidence: bundle.evidence, manifest: bundle.manifest,
+                                                                  inclusion: bundle.inclusion, head: bundle.head, consistency: bundle.consistency)))
+        }
+        defer { swapped.stop() }
+        for host in [stale, swapped] {
+            let refused = try await query(through: host)
+            #expect(refused.status == 1, "\(refused.stderr)")
+            #expect(refused.stderr.contains("refused: the evidence fails the policy: policy.report_data"), "\(refused.stderr)")
+            #expect(refused.stdout.isEmpty)
+            #expect(host.encapsulatedRequests == 0, "nothing is sent after a refusal")
+        }
+    }
+
+    /// `--rotate-keys-every 4s --key-grace 3s`: a new key is published first and sealed to disk; a request sealed to
+    /// the old key is answered within the grace period and refused with the RFC's key error after it.
+    @Test("timed key rotation: the old key is accepted for its grace period, then refused with the ohttp-key error")
+    func timedKeyRotation() async throws {
+        let setup = try Self.setup("conf-rotate")
+        defer { try? FileManager.default.removeItem(at: setup.folder) }
+        let badGrace = try runVeil(setup.serveArguments + ["--rotate-keys-every", "4s", "--key-grace", "5s", "--port", "0"], timeout: .seconds(60))
+        #expect(badGrace.status == 2, "\(badGrace.stderr)")
+        #expect(badGrace.stderr.contains("grace period"), "\(badGrace.stderr)")
+        let badInterval = try runVeil(setup.serveArguments + ["--rotate-keys-every", "4 seconds", "--port", "0"], timeout: .seconds(60))
+        #expect(badInterval.status == 2, "\(badInterval.stderr)")
+
+        let server = try VeilServiceProcess(setup.serveArguments + ["--rotate-keys-every", "4s", "--key-grace", "3s"], folder: setup.folder, name: "serve")
+        defer { server.stop() }
+        let sealedAtStart = try Data(contentsOf: URL(fileURLWithPath: setup.path("gateway.sealed")))
+        func published() async throws -> [OHTTPKeyConfiguration] {
+            let answer = try await Self.get("\(server.url)/confidential/evidence?nonce=\(LogHex.encode((0..<32).map { _ in UInt8.random(in: 0...255) }))")
+            try #require(answer.0 == 200)
+            return try OHTTPKeyConfiguration.decodeList(try JSONDecoder().decode(GatewayEvidence.self, from: Data(answer.1)).keyConfigurations)
+        }
+        func send(to configuration: OHTTPKeyConfiguration) async throws -> (status: Int, body: [UInt8], sealed: ObliviousRequest) {
+            let inner = BinaryHTTPRequest(method: "POST", path: "/v2/models/health/infer", headers: [HTTPField("date", HTTPDate.string(from: Date()))],
+                                          content: Self.inferBody(id: "rotate", values: ["40", "3", "12", "2", "4", "0", "1", "0", "0", "0"]))
+            let sealed = try ObliviousRequest(request: SizeBuckets.padded(inner.encoded()), configuration: configuration)
+            let answer = try await Self.post("\(server.url)/confidential/ohttp", sealed.encapsulated, contentType: ObliviousRequest.requestMediaType)
+            return (answer.0, answer.1, sealed)
+        }
+        func waitFor(_ what: String, _ condition: ([OHTTPKeyConfiguration]) -> Bool) async throws -> [OHTTPKeyConfiguration] {
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline {
+                let list = try await published()
+                if condition(list) { return list }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            Issue.record("timed out waiting for \(what); log: \(server.log)")
+            throw CancellationError()
+        }
+
+        let first = try await published()
+        #expect(first.map(\.keyID) == [1])
+        // Rotated: the new key is published first, the old one still listed and accepted.
+        let rotated = try await waitFor("the first rotation") { $0[0].keyID != 1 }
+        let inGrace = try await send(to: first[0])
+        #expect(rotated.map(\.keyID) == [2, 1])
+        #expect(inGrace.status == 200)
+        #expect(try BinaryHTTPResponse(decoding: try inGrace.sealed.openResponse(inGrace.body)).status == 200)
+        let toNew = try await send(to: rotated[0])
+        #expect(toNew.status == 200)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: setup.path("gateway.sealed"))) != sealedAtStart, "the new key is sealed to disk")
+        // After the grace period: no longer published, and refused as an unknown key (RFC 9458 §5.3).
+        _ = try await waitFor("the end of the grace period") { !$0.contains(first[0]) }
+        let late = try await send(to: first[0])
+        #expect(late.status == 422)
+        #expect(String(decoding: late.body, as: UTF8.self).contains("http-problem-types#ohttp-key"))
+        #expect(server.log.contains("key rotation: key 2 is current"), "\(server.log)")
+    }
+
     @Test("a gateway whose measurement is not in the log does not start")
     func unloggedMeasurementRefusedAtStart() throws {
         let setup = try Self.setup("conf-unlogged")

@@ -27,6 +27,16 @@ import _TestSupport
         #expect(reopened.index(ofLeafHash: try Self.manifest(11).leafHash) == 11)
     }
 
+    /// A log of `count` entries at `path` in `format` (written byte by byte, as that format's writer would).
+    static func writeLog(_ path: String, count: Int, format: LogRecordFormat) throws {
+        var bytes = format.magic
+        for i in 0..<count {
+            let entry = try manifest(i)
+            bytes += format.record(entry: entry.bytes, leafHash: entry.leafHash)
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
     @Test func aTornFinalAppendIsCutAndNothingAcknowledgedIsLost() throws {
         let folder = try TemporaryDirectory.make("tlog")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -34,20 +44,99 @@ import _TestSupport
         let root: [UInt8]
         do {
             let log = try LogFile(path: path, create: true)
+            #expect(log.format == .version2)
             for i in 0..<5 { try log.append(try Self.manifest(i)) }
             root = try log.tree.rootHash()
         }
         let whole = try Data(contentsOf: URL(fileURLWithPath: path))
-        // A crash mid-append: the length and half an entry (or a whole entry with a garbage hash).
-        for torn in [Data([0, 0, 1, 0, 0x76, 0x65]), Data([0, 0, 0, 3, 1, 2, 3]) + Data(repeating: 0, count: 32)] {
-            try (whole + torn).write(to: URL(fileURLWithPath: path))
+        // A crash mid-append leaves a prefix of the next record: part of its header, the header and part of the
+        // entry, everything but the last hash byte.
+        let next = try Self.manifest(5)
+        let record = LogRecordFormat.version2.record(entry: next.bytes, leafHash: next.leafHash)
+        for cut in [1, 4, 7, 8, 30, record.count - 1] {
+            try (whole + Data(record.prefix(cut))).write(to: URL(fileURLWithPath: path))
             let log = try LogFile(path: path)
             #expect(log.size == 5)
-            #expect(log.discardedTailBytes == torn.count)
+            #expect(log.discardedTailBytes == cut)
             #expect(try log.tree.rootHash() == root)
-            try log.append(try Self.manifest(5))
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == whole, "the torn tail is cut")
+            try log.append(next)
             #expect(log.size == 6)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == whole + Data(record))
         }
+    }
+
+    /// A damaged length field reads like a torn append when it points past the end of the file; the length check of
+    /// version 2 (and, in version 1, a whole record following under another length) tells them apart, and the log is
+    /// refused with nothing cut.
+    @Test(arguments: [LogRecordFormat.version1, .version2])
+    func aDamagedLengthFieldIsRefusedAsCorruptionNotCutAsATornAppend(format: LogRecordFormat) throws {
+        let folder = try TemporaryDirectory.make("tlog")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("log").path
+        try Self.writeLog(path, count: 5, format: format)
+        let whole = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let last = try Self.manifest(4)
+        let lastRecord = whole.count - format.record(entry: last.bytes, leafHash: last.leafHash).count
+        // The last record's length grown by 32 KiB (under the entry limit, past the end of the file).
+        var damaged = whole
+        damaged[lastRecord + 2] |= 0x80
+        try Data(damaged).write(to: URL(fileURLWithPath: path))
+        #expect(throws: TransparencyLogError.self) { _ = try LogFile(path: path) }
+        do { _ = try LogFile(path: path) } catch let error as TransparencyLogError {
+            #expect(error.code == .corruptLog)
+            #expect(error.message.contains("damaged at byte \(lastRecord) (entry 4)"), "\(error.message)")
+        }
+        #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) == damaged, "nothing is cut")
+        #expect(throws: TransparencyLogError.self) { _ = try LogFile(path: path, readOnly: true) }
+
+        // Version 2 also catches it in an earlier record, and a length made smaller.
+        guard format == .version2 else { return }
+        let second = LogRecordFormat.magicSize + format.record(entry: try Self.manifest(0).bytes, leafHash: try Self.manifest(0).leafHash).count
+        for (offset, flip) in [(second + 2, UInt8(0x80)), (lastRecord + 3, UInt8(0x01))] {
+            var changed = whole
+            changed[offset] ^= flip
+            try Data(changed).write(to: URL(fileURLWithPath: path))
+            do { _ = try LogFile(path: path); Issue.record("a damaged length at \(offset) was accepted") } catch let error as TransparencyLogError {
+                #expect(error.code == .corruptLog && error.message.contains("length field"), "\(error.message)")
+            }
+            #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) == changed, "nothing is cut")
+        }
+    }
+
+    /// A whole last record whose stored hash does not match is not a prefix of any record a crash could leave: it is
+    /// damage to an acknowledged entry, refused, not cut.
+    @Test func aWholeLastRecordWithAWrongHashIsCorruption() throws {
+        let folder = try TemporaryDirectory.make("tlog")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("log").path
+        try Self.writeLog(path, count: 3, format: .version2)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[bytes.count - 40] ^= 0x01   // inside the last entry
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        do { _ = try LogFile(path: path); Issue.record("accepted") } catch let error as TransparencyLogError {
+            #expect(error.code == .corruptLog && error.message.contains("entry 2"), "\(error.message)")
+        }
+        #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) == bytes)
+    }
+
+    /// A log written in version 1 opens, cuts a torn tail, and is appended to in its own layout.
+    @Test func aVersion1LogIsReadAndAppendedInItsOwnLayout() throws {
+        let folder = try TemporaryDirectory.make("tlog")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("log").path
+        try Self.writeLog(path, count: 4, format: .version1)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: path))
+        let next = try Self.manifest(4)
+        let record = LogRecordFormat.version1.record(entry: next.bytes, leafHash: next.leafHash)
+        try (whole + Data(record.prefix(40))).write(to: URL(fileURLWithPath: path))
+        do {
+            let log = try LogFile(path: path)
+            #expect(log.format == .version1 && log.size == 4 && log.discardedTailBytes == 40)
+            try log.append(next)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == whole + Data(record))
+        }
+        #expect(try LogFile(path: path).size == 5)   // once the writer above has closed the file (its lock is exclusive)
     }
 
     @Test func damageBeforeTheLastRecordIsRefusedAsCorruption() throws {

@@ -75,4 +75,34 @@ struct TransparencyCommandTests {
         struct Inclusion: Decodable { let inclusion_path: [String] }
         let inclusion: Inclusion
     }
+
+    @Test("append cuts a torn tail with a note, and refuses a damaged length field with exit 1, cutting nothing")
+    func tornTailAndDamagedLength() throws {
+        let folder = try TemporaryDirectory.make("transparency-cli-torn")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+        func veil(_ arguments: [String]) throws -> VeilRun { try runVeil(arguments, currentDirectory: folder, timeout: .seconds(60)) }
+        for i in 0..<4 {
+            try Self.manifest(i).write(toFile: path("m\(i).txt"), atomically: true, encoding: .utf8)
+        }
+        for i in 0..<3 { try #require(try veil(["transparency", "append", "--log", "log", "--manifest", "m\(i).txt"]).status == 0) }
+        let whole = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path("log"))))
+        let lastRecord = whole.count - (8 + Self.manifest(2).utf8.count + 32)
+
+        // The last record's length field grown past the end of the file: refused, the file untouched.
+        var damaged = whole
+        damaged[lastRecord + 2] |= 0x80
+        try Data(damaged).write(to: URL(fileURLWithPath: path("log")))
+        let refused = try veil(["transparency", "append", "--log", "log", "--manifest", "m3.txt"])
+        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("damaged at byte \(lastRecord)") && refused.stderr.contains("nothing was cut"), "\(refused.stderr)")
+        #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: path("log")))) == damaged)
+
+        // A torn append (a header and part of an entry): cut with a note, and the append goes on.
+        try Data(whole + Array(whole[lastRecord..<(lastRecord + 20)])).write(to: URL(fileURLWithPath: path("log")))
+        let appended = try veil(["transparency", "append", "--log", "log", "--manifest", "m3.txt", "--json"])
+        #expect(appended.status == 0, "\(appended.stderr)")
+        #expect(appended.stderr.contains("cut 20 bytes of a torn last record"), "\(appended.stderr)")
+        #expect(appended.stdout.contains("\"tree_size\":4"), "\(appended.stdout)")
+    }
 }

@@ -30,6 +30,14 @@ struct ConfidentialServeOptions: ParsableArguments {
     @Option(name: .customLong("enclave-config"), help: "With --confidential: the serving configuration file that is part of the measurement.")
     var enclaveConfig: String?
 
+    @Option(name: .customLong("rotate-keys-every"),
+            help: "With --confidential: make a fresh HPKE key current this often (e.g. 12h, 30m, 90s); the new key is sealed to --sealed-key.")
+    var rotateKeysEvery: String?
+
+    @Option(name: .customLong("key-grace"),
+            help: "With --rotate-keys-every: how long the previous key is still accepted after a rotation (default: until the next rotation).")
+    var keyGrace: String?
+
     /// The label the gateway's HPKE private key is sealed under.
     static let sealingLabel = "ohttp-gateway-hpke-private-key"
 
@@ -37,15 +45,22 @@ struct ConfidentialServeOptions: ParsableArguments {
     /// the allocator restart: the HPKE key exists only here and in its sealed file.
     func routes(service: InferenceService, modelFiles: [String]) throws -> [AdditionalRoute] {
         guard confidential else {
-            guard transparencyLog == nil, logHead == nil, simulatedKey == nil, platformSecret == nil, sealedKey == nil, enclaveConfig == nil else {
-                throw ValidationError("--transparency-log, --log-head, --simulated-key, --platform-secret, --sealed-key and --enclave-config need --confidential")
+            guard transparencyLog == nil, logHead == nil, simulatedKey == nil, platformSecret == nil, sealedKey == nil, enclaveConfig == nil,
+                  rotateKeysEvery == nil, keyGrace == nil else {
+                throw ValidationError("--transparency-log, --log-head, --simulated-key, --platform-secret, --sealed-key, --enclave-config, "
+                                      + "--rotate-keys-every and --key-grace need --confidential")
             }
             return []
         }
         guard let transparencyLog, let logHead, let platformSecret, let sealedKey else {
             throw ValidationError("--confidential needs --transparency-log, --log-head, --platform-secret and --sealed-key")
         }
+        guard keyGrace == nil || rotateKeysEvery != nil else { throw ValidationError("--key-grace needs --rotate-keys-every") }
         return try TransparencyCLI.run {
+            let rotation = try rotateKeysEvery.map { every in
+                let interval = try GatewayKeyRotation.duration(every, option: "--rotate-keys-every")
+                return try GatewayKeyRotation(interval: interval, grace: try keyGrace.map { try GatewayKeyRotation.duration($0, option: "--key-grace") } ?? interval)
+            }
             let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             let measurement = try EnclaveMeasurement(binary: binary, models: modelFiles.map { URL(fileURLWithPath: $0) },
                                                      configuration: enclaveConfig.map { URL(fileURLWithPath: $0) })
@@ -61,8 +76,11 @@ struct ConfidentialServeOptions: ParsableArguments {
             } else {
                 provider = try ConfigfsTSMProvider()
             }
-            let gateway = ConfidentialGateway(ohttp: ObliviousHTTPGateway(current: .init(keyID: 1, privateKey: privateKey)),
-                                              service: service, evidenceProvider: provider, published: published)
+            let ohttp = ObliviousHTTPGateway(current: .init(keyID: 1, privateKey: privateKey))
+            let gateway = ConfidentialGateway(ohttp: ohttp, service: service, evidenceProvider: provider, published: published)
+            // Runs for the life of the process; each new key is sealed to --sealed-key before it becomes current.
+            _ = rotation?.start(ohttp, persist: { key in try Self.seal(key.privateKey, to: sealedKey, sealing: sealing) },
+                                report: { line in FileHandle.standardError.write(Data(("veil serve: " + line + "\n").utf8)) })
             return gateway.routes
         }
     }
@@ -78,7 +96,14 @@ struct ConfidentialServeOptions: ParsableArguments {
             return key
         }
         let key = Curve25519.KeyAgreement.PrivateKey()
-        try EnclaveCLI.write(try SealedSecret.seal(Array(key.rawRepresentation), label: sealingLabel, key: sealing), to: sealedKey)
+        try seal(key, to: sealedKey, sealing: sealing)
         return key
+    }
+
+    /// Writes `key` sealed to `path` (replacing the file atomically); the raw key is overwritten once sealed.
+    static func seal(_ key: Curve25519.KeyAgreement.PrivateKey, to path: String, sealing: SealingKey) throws {
+        var raw = Array(key.rawRepresentation)
+        defer { raw.withUnsafeMutableBytes { zeroBytes($0) } }
+        try EnclaveCLI.write(try SealedSecret.seal(raw, label: sealingLabel, key: sealing), to: path)
     }
 }

@@ -156,6 +156,9 @@ struct TransparencyAppendCommand: ParsableCommand {
         try TransparencyCLI.run {
             let entry = try entry.entry()
             let logFile = try LogFile(path: log, create: true)
+            if logFile.discardedTailBytes > 0 {
+                FileHandle.standardError.write(Data("veil transparency: cut \(logFile.discardedTailBytes) bytes of a torn last record (an append interrupted before it was acknowledged)\n".utf8))
+            }
             let index = try logFile.append(entry)
             if json {
                 try TransparencyCLI.printJSON(AppendReport(index: index, tree_size: logFile.size,
