@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `veil serve` under load: wrk (Debian package) on loopback against the three benchmark models at batch 1,
 # with 1 and 64 connections; requests/s and p50/p99 latency, and the server's addition to p50 over the
-# bare forward pass at batch 1 (from `veil-bench inference` in the same run). Prints one JSON object.
+# bare forward pass at batch 1 (from `veil-bench inference` in the same run). With a Python that has
+# PyTorch ($PYREF_PYTHON, default .build/pyref/bin/python, as scripts/bench.sh sets up), the PyTorch
+# reference (scripts/reference_bench_inference.py) runs right after `veil-bench inference`, and the ratios
+# Veil / PyTorch per architecture and batch size are printed too. Prints one JSON object.
 # Usage: scripts/bench_inference_server.sh PATH/TO/veil PATH/TO/veil-bench   (scripts/bench.sh calls it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +19,11 @@ fi
 WORK=.build/bench-data/inference-server
 rm -rf "$WORK" && mkdir -p "$WORK/models"
 "$BENCH" inference --export "$WORK/models" > "$WORK/forward.json"
+PYREF_PYTHON=${PYREF_PYTHON:-.build/pyref/bin/python}
+if [ -x "$PYREF_PYTHON" ] && "$PYREF_PYTHON" -c 'import torch' 2>/dev/null; then
+    echo "== PyTorch reference (same run)" >&2
+    "$PYREF_PYTHON" scripts/reference_bench_inference.py > "$WORK/reference.json" || rm -f "$WORK/reference.json"
+fi
 
 "$VEIL" serve --models "$WORK/models" --port 0 > "$WORK/serve.out" 2> "$WORK/serve.log" &
 SERVER=$!
@@ -69,5 +77,17 @@ for model in ("logistic", "mlp", "cnn"):
     bare = 1e6 / forward[f"{model}_b1"]["value"]
     figures[f"serve_{model}_c1_p50_over_forward"] = {
         "value": round(figures[f"serve_{model}_c1_p50"]["value"] - bare, 1), "unit": "us"}
+try:
+    reference = json.load(open(f"{work}/reference.json"))["figures"]
+except (OSError, ValueError, KeyError):
+    reference = None
+if reference:
+    for model in ("logistic", "mlp", "cnn"):
+        for batch in (1, 64, 1024):
+            veil, torch = forward[f"{model}_b{batch}"]["value"], reference[f"pytorch_{model}_b{batch}"]["value"]
+            figures[f"{model}_b{batch}_veil"] = {"value": veil, "unit": "predictions/s"}
+            figures[f"{model}_b{batch}_pytorch"] = {"value": torch, "unit": "predictions/s"}
+            figures[f"{model}_b{batch}_veil_over_pytorch"] = {"value": round(veil / torch, 2), "unit": "ratio"}
+    figures["pytorch_version"] = reference["pytorch_version"]
 print(json.dumps({"area": "inference-server", "figures": figures}, indent=2))
 PY

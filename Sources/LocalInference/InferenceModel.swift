@@ -74,11 +74,14 @@ public struct InferenceModel: Sendable {
         precondition(features.columns == inputCount, "one row per example, \(inputCount) values each")
         let width = inputCount
         let bounded = scaling?.columns.map { $0 != nil }
-        for (i, v) in features.storage.enumerated() {
-            // Image models, and tabular models without declared bounds, take any finite value (no `scaling`).
-            try FeatureBounds.checkRaw(v, bounded: bounded?[i % width] ?? true,
-                                       at: featureNames.map { "example \(i / width), feature \"\($0[i % width])\"" }
-                                           ?? "example \(i / width), value \(i % width)")
+        let names = featureNames
+        try features.storage.withUnsafeBufferPointer { values in
+            for (i, v) in values.enumerated() {
+                // Image models, and tabular models without declared bounds, take any finite value (no `scaling`).
+                try FeatureBounds.checkRaw(v, bounded: bounded?[i % width] ?? true,
+                                           at: names.map { "example \(i / width), feature \"\($0[i % width])\"" }
+                                               ?? "example \(i / width), value \(i % width)")
+            }
         }
         scaling?.apply(to: &features)
     }

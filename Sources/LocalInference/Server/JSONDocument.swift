@@ -5,7 +5,11 @@ import PrivateTraining
 
 /// A parsed JSON value (RFC 8259), read from bytes by ``JSONDocument/parse(_:)`` without Foundation, so
 /// that the server controls every buffer a request's text passes through (see ``ZeroDataRetention``).
-public indirect enum JSONNode: Sendable, Equatable {
+///
+/// Not `indirect`: arrays and objects already hold their elements in one heap buffer, and a number or
+/// Boolean stored inline costs no allocation of its own (a tensor's 784 numbers are one array, not
+/// 784 boxes).
+public enum JSONNode: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
@@ -54,6 +58,29 @@ public enum JSONDocument {
         parser.skipSpace()
         guard parser.position == bytes.count else { throw parser.error("unexpected text after the JSON value") }
         return value
+    }
+
+    /// 10⁰ … 10²², the powers of ten that a `Double` holds exactly.
+    static let exactPowersOfTen: [Double] = {
+        var powers: [Double] = [1]
+        for _ in 1...22 { powers.append(powers.last! * 10) }
+        return powers
+    }()
+
+    /// The "C" locale, so that `strtod` reads `.` as the decimal point whatever the process's locale.
+    nonisolated(unsafe) private static let cLocale = newlocale(Int32(1 << LC_NUMERIC), "C", nil)
+
+    /// `strtod` of a number's text (already checked against the JSON grammar), on a NUL-terminated copy
+    /// that is zeroed before returning.
+    static func correctlyRounded(_ text: Slice<UnsafeRawBufferPointer>) -> Double {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: text.count + 1) { copy in
+            defer { zeroBytes(UnsafeMutableRawBufferPointer(copy)) }
+            UnsafeMutableRawBufferPointer(copy).copyMemory(from: UnsafeRawBufferPointer(rebasing: text))
+            copy[text.count] = 0
+            let previous = cLocale.map { uselocale($0) }
+            defer { if let previous { uselocale(previous) } }
+            return strtod(copy.baseAddress!, nil)
+        }
     }
 
     private struct Parser {
@@ -119,19 +146,27 @@ public enum JSONDocument {
             }
         }
 
-        /// A number per the JSON grammar, converted by hand from at most 19 significant digits and a
-        /// decimal exponent (no text copy is made; digits beyond the 19th only shift the exponent).
+        /// A number per the JSON grammar, converted to the nearest `Double` (correctly rounded, as
+        /// `strtod`). Up to 19 significant digits are gathered into an integer on the way; when that
+        /// integer is at most 2⁵³ and the decimal exponent at most 22 in magnitude, both are exact
+        /// doubles and one multiplication or division rounds correctly (Clinger, "How to read floating
+        /// point numbers accurately", PLDI 1990: the fast path). Other numbers (more digits, larger
+        /// exponents) go to the C library's `strtod` in the "C" locale, on a copy of the number's text
+        /// that is zeroed afterwards. Magnitudes beyond `Double`'s range give ±infinity (refused by the
+        /// request's checks), below it ±0.
         mutating func number() throws(SyntaxError) -> Double {
+            let start = position
             var negative = false
             if current == UInt8(ascii: "-") { negative = true; position += 1 }
             var mantissa: UInt64 = 0
             var significant = 0
+            var dropped = false  // a digit did not fit in `mantissa`: the fast path does not apply
             var exponent = 0
             guard let first = current, first >= 0x30, first <= 0x39 else { throw error("invalid value") }
             if first == 0x30 { position += 1 } else {
                 while let c = current, c >= 0x30, c <= 0x39 {
                     if significant < 19 { mantissa = mantissa * 10 + UInt64(c - 0x30); significant += mantissa > 0 ? 1 : 0 }
-                    else { exponent += 1 }
+                    else { exponent += 1; dropped = true }
                     position += 1
                 }
             }
@@ -143,6 +178,8 @@ public enum JSONDocument {
                         mantissa = mantissa * 10 + UInt64(c - 0x30)
                         if mantissa > 0 { significant += 1 }
                         exponent -= 1
+                    } else {
+                        dropped = true
                     }
                     position += 1
                 }
@@ -162,17 +199,13 @@ public enum JSONDocument {
                 }
                 exponent += negativeExponent ? -e : e
             }
-            var value = Double(mantissa)
-            if mantissa != 0 {
-                // Scaling by an exact power of ten where one exists keeps common inputs correctly rounded.
-                if exponent >= 0 { value *= pow10(exponent) } else { value /= pow10(-exponent) }
+            if mantissa == 0 && !dropped { return negative ? -0.0 : 0 }
+            if !dropped, mantissa <= 1 << 53, abs(exponent) <= 22 {
+                let value = exponent >= 0 ? Double(mantissa) * JSONDocument.exactPowersOfTen[exponent]
+                                          : Double(mantissa) / JSONDocument.exactPowersOfTen[-exponent]
+                return negative ? -value : value
             }
-            return negative ? -value : value
-        }
-
-        func pow10(_ e: Int) -> Double {
-            if e > 400 { return .infinity }
-            return pow(10, Double(e))
+            return JSONDocument.correctlyRounded(bytes[start..<position])
         }
 
         mutating func hex4() throws(SyntaxError) -> UInt32 {

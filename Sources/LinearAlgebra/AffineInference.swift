@@ -1,0 +1,78 @@
+import CBLAS
+
+// Forward-only products for inference: `x · Wᵀ + b` with the bias written first and the product added
+// onto it (no rank-one update, no vector of ones), and a single example computed as a matrix–vector
+// product on the calling thread.
+
+extension Matrix {
+    /// The most entries (`m · n`) of an `sgemv` that OpenBLAS 0.3 runs on the calling thread alone: it
+    /// splits a product of `2,304 · GEMM_MULTITHREAD_THRESHOLD` (= 9,216) entries or more across its
+    /// threads (`interface/gemv.c`), which for one example costs more than the arithmetic and, on a busy
+    /// machine, waits for threads that are not running.
+    static let singleThreadedMatrixVectorEntries = 9_215
+
+    /// `x · Wᵀ + b` for a batch `x` (one example per row), weights `W` of shape `outputs × inputs` and a
+    /// bias of `outputs` values: a dense layer's (or an unrolled convolution's) forward pass.
+    ///
+    /// One row is computed by `sgemv` over blocks of weight rows small enough for OpenBLAS to stay on
+    /// the calling thread (see ``singleThreadedMatrixVectorEntries``); `sgemm` packs the whole weight
+    /// matrix on every call, several times the cost of the product itself for one row. More rows take
+    /// one `sgemm` onto the bias (β = 1).
+    public static func affineProduct(_ x: Matrix, weights w: Matrix, bias: [Float]) -> Matrix {
+        let (m, k, n) = (x.rows, x.columns, w.rows)
+        precondition(w.columns == k, "affineProduct: weights take \(w.columns) inputs, x has \(k)")
+        precondition(bias.count == n, "affineProduct: \(bias.count) bias values for \(n) outputs")
+        var y = Matrix(uninitializedRows: m, columns: n)
+        if m == 0 || n == 0 { return y }
+        y.storage.withUnsafeMutableBufferPointer { py in
+            bias.withUnsafeBufferPointer { pb in
+                for r in 0..<m { (py.baseAddress! + r * n).update(from: pb.baseAddress!, count: n) }
+            }
+        }
+        if k == 0 { return y }
+        x.storage.withUnsafeBufferPointer { px in
+            w.storage.withUnsafeBufferPointer { pw in
+                y.storage.withUnsafeMutableBufferPointer { py in
+                    if m == 1 {
+                        let block = Swift.max(1, singleThreadedMatrixVectorEntries / k)
+                        var start = 0
+                        while start < n {
+                            let count = Swift.min(block, n - start)
+                            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(count), Int32(k), 1,
+                                        pw.baseAddress! + start * k, Int32(k), px.baseAddress, 1,
+                                        1, py.baseAddress! + start, 1)
+                            start += count
+                        }
+                    } else {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1,
+                                    px.baseAddress, Int32(k), pw.baseAddress, Int32(k), 1, py.baseAddress, Int32(n))
+                    }
+                }
+            }
+        }
+        return y
+    }
+}
+
+extension Matrix {
+    /// Entries per thread below which an in-place activation runs on one thread (as the copying maps).
+    static let activationEntriesPerSlice = 1 << 15
+
+    /// `max(0, x)` for every entry, in place (a NaN entry stays NaN): ``relu()`` without the copy.
+    public mutating func applyReLU() {
+        storage.withUnsafeMutableBufferPointer { p in
+            ParallelSlices.run(p.count, minimumItems: Self.activationEntriesPerSlice) { range in
+                for i in range where p[i] < 0 { p[i] = 0 }
+            }
+        }
+    }
+
+    /// `tanh(x)` for every entry by ``TanhKernel``, in place: ``tanh()`` without the copy.
+    public mutating func applyTanh() {
+        storage.withUnsafeMutableBufferPointer { p in
+            ParallelSlices.run(p.count, minimumItems: Self.activationEntriesPerSlice) { range in
+                TanhKernel.apply(UnsafeMutableBufferPointer(rebasing: p[range]))
+            }
+        }
+    }
+}
