@@ -46,7 +46,7 @@ struct CSVLoaderTests {
         #expect {
             try CSVLoader.load(path: path, labelColumn: "label", featureColumns: nil, classCount: 2)
         } throws: { error in
-            (error as? VeilError)?.message == "\(path) line 3, column \"a\": 2e+19 exceeds ±1000000000000.0, the largest raw "
+            (error as? VeilError)?.message == "\(path) line 3, column \"a\": the value exceeds ±1000000000000.0, the largest raw "
                 + "feature value accepted; declare data.feature_bounds for this column to clamp its values"
         }
         let bounded = try CSVLoader.load(path: path, labelColumn: "label", featureColumns: nil, classCount: 2,

@@ -63,7 +63,7 @@ struct SQLiteLoaderTests {
         ("patients", "y", nil, 2, "table \"patients\" of DB has no column \"y\" (columns: id, age, income \"net\", label)"),
         ("patients", "label", ["age", "weight"], 2, "has no column \"weight\""),
         ("patients", "label", ["age", "label"], 2, "the label column \"label\" of table \"patients\" of DB is also listed"),
-        ("patients", "id", ["age"], 12, "table \"patients\" of DB, rowid 2: label 12 is out of range 0..<12"),
+        ("patients", "id", ["age"], 12, "table \"patients\" of DB, rowid 2: the label is out of range 0..<12"),
         ("empty", "label", nil, 2, "table \"empty\" of DB has no data rows"),
     ] as [(String, String, [String]?, Int, String)])
     func refused(table: String, label: String, features: [String]?, classes: Int, message: String) throws {
@@ -81,15 +81,15 @@ struct SQLiteLoaderTests {
                                       classCount: 2).count == 4)
     }
 
-    @Test("NULL, text and blob features, non-integer labels: the error names the rowid and the column", arguments: [
+    @Test("NULL, text and blob features, non-integer labels: the error names the rowid and the column, never the value", arguments: [
         ("UPDATE patients SET age = NULL WHERE rowid = 2", "rowid 2, column \"age\": is NULL"),
-        ("UPDATE patients SET age = 'abc' WHERE rowid = 3", "rowid 3, column \"age\": text \"abc\" is not a number"),
+        ("UPDATE patients SET age = 'abc' WHERE rowid = 3", "rowid 3, column \"age\": a text value is not a number"),
         ("UPDATE patients SET \"income \"\"net\"\"\" = x'00' WHERE rowid = 4", "rowid 4, column \"income \"net\"\": a blob is not a number"),
-        ("UPDATE patients SET \"income \"\"net\"\"\" = 1e300 WHERE rowid = 1", "rowid 1, column \"income \"net\"\": 1e+300 is not a finite Float"),
-        ("UPDATE patients SET label = 0.5 WHERE rowid = 1", "rowid 1: label 0.5 is not an integer"),
-        ("UPDATE patients SET label = NULL WHERE rowid = 4", "rowid 4: label NULL is not an integer"),
-        ("UPDATE patients SET label = 'one' WHERE rowid = 2", "rowid 2: label \"one\" is not an integer"),
-        ("UPDATE patients SET label = 2 WHERE rowid = 3", "rowid 3: label 2 is out of range 0..<2"),
+        ("UPDATE patients SET \"income \"\"net\"\"\" = 1e300 WHERE rowid = 1", "rowid 1, column \"income \"net\"\": the value is not a finite Float"),
+        ("UPDATE patients SET label = 0.5 WHERE rowid = 1", "rowid 1: the label is not an integer"),
+        ("UPDATE patients SET label = NULL WHERE rowid = 4", "rowid 4: the label is not an integer"),
+        ("UPDATE patients SET label = 'one' WHERE rowid = 2", "rowid 2: the label is not an integer"),
+        ("UPDATE patients SET label = 2 WHERE rowid = 3", "rowid 3: the label is out of range 0..<2"),
     ])
     func badValues(update: String, message: String) throws {
         let db = try TemporaryDatabase(Self.schema + "\n" + update)

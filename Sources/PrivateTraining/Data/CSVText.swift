@@ -50,8 +50,7 @@ public struct CSVText {
     /// - Throws: `VeilError.invalidInput` when it is not a number or not finite as a `Float`.
     public func number(_ fields: [String], row: Int, column: Int) throws -> Float {
         guard let value = Float(fields[column]), value.isFinite else {
-            throw VeilError(.invalidInput, "\(location(ofRow: row)), column \(header[column]): "
-                            + "\"\(fields[column].prefix(40))\" is not a finite number")
+            throw VeilError(.invalidInput, "\(location(ofRow: row)), column \(header[column]): the field is not a finite number")
         }
         return value
     }

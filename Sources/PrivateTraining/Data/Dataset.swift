@@ -43,7 +43,7 @@ public struct Dataset: Sendable {
         }
         if let bad = labels.firstIndex(where: { $0 < 0 || Int($0) >= classCount }) {
             throw VeilError(.invalidInput,
-                            "label \(labels[bad]) of example \(bad) is out of range 0..<\(classCount)")
+                            "the label of example \(bad) is out of range 0..<\(classCount)")
         }
         self.features = features
         self.labels = labels

@@ -19,10 +19,10 @@ public struct FeatureBounds: Sendable, Codable, Equatable {
     /// - Throws: `VeilError.invalidInput` naming `location` otherwise.
     public static func checkRaw(_ value: Float, bounded: Bool, at location: @autoclosure () -> String) throws {
         guard value.isFinite else {
-            throw VeilError(.invalidInput, "\(location()): \(value) is not a finite number")
+            throw VeilError(.invalidInput, "\(location()): the value is not a finite number")
         }
         guard bounded || Double(abs(value)) <= largestMagnitude else {
-            throw VeilError(.invalidInput, "\(location()): \(value) exceeds ±\(largestMagnitude), the largest raw feature "
+            throw VeilError(.invalidInput, "\(location()): the value exceeds ±\(largestMagnitude), the largest raw feature "
                             + "value accepted; declare data.feature_bounds for this column to clamp its values")
         }
     }

@@ -79,10 +79,10 @@ public enum SQLiteLoader {
                 case .int64(let v): number = Float(v)
                 case .double(let v): number = Float(v)
                 case .null: throw badFeature(source, rowid, column, "is NULL")
-                case .string(let s): throw badFeature(source, rowid, column, "text \"\(s.prefix(40))\" is not a number")
+                case .string: throw badFeature(source, rowid, column, "a text value is not a number")
                 case .blob: throw badFeature(source, rowid, column, "a blob is not a number")
                 }
-                guard number.isFinite else { throw badFeature(source, rowid, column, "\(value) is not a finite Float") }
+                guard number.isFinite else { throw badFeature(source, rowid, column, "the value is not a finite Float") }
                 try builder.appendFeature(number, at: "\(source), rowid \(rowid)")
             }
             let label: DatabaseValue = row[1]

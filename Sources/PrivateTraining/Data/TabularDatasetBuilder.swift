@@ -81,10 +81,10 @@ struct TabularDatasetBuilder {
     /// - Throws: `VeilError.invalidInput` when the label is not an integer in `0 ..< classCount`.
     mutating func appendLabel(_ value: Int64?, describing raw: @autoclosure () -> String, at location: @autoclosure () -> String) throws {
         guard let value else {
-            throw VeilError(.invalidInput, "\(location()): label \(raw()) is not an integer")
+            throw VeilError(.invalidInput, "\(location()): the label is not an integer")
         }
         guard value >= 0, value < Int64(classCount) else {
-            throw VeilError(.invalidInput, "\(location()): label \(value) is out of range 0..<\(classCount)")
+            throw VeilError(.invalidInput, "\(location()): the label is out of range 0..<\(classCount)")
         }
         labels.append(Int32(value))
     }
