@@ -94,6 +94,7 @@ let package = Package(
                 "LinearAlgebra", "Mechanisms", "Accounting", "BudgetLedger", "CZlib", "CMalloc",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -28,7 +28,7 @@ public enum ParallelSlices {
     /// on the calling thread alone.
     public static func run(_ count: Int, minimumItems: Int = 1, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let slices = min(workerCount, count / max(1, minimumItems))
+        let slices = sliceCount(count, minimumItems: minimumItems)
         if slices <= 1 {
             body(0..<count)
             return
@@ -38,8 +38,19 @@ public enum ParallelSlices {
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let work = body
             DispatchQueue.concurrentPerform(iterations: slices) { s in
-                work((s * count / slices)..<((s + 1) * count / slices))
+                work(slice(s, of: count, into: slices))
             }
         }
+    }
+
+    /// The number of slices ``run(_:minimumItems:_:)`` cuts `count` items into: at most
+    /// ``workerCount``, none smaller than `minimumItems`, at least one.
+    public static func sliceCount(_ count: Int, minimumItems: Int = 1) -> Int {
+        max(1, min(workerCount, count / max(1, minimumItems)))
+    }
+
+    /// Slice `index` of `count` items cut into `slices` contiguous slices of nearly equal size.
+    public static func slice(_ index: Int, of count: Int, into slices: Int) -> Range<Int> {
+        (index * count / slices)..<((index + 1) * count / slices)
     }
 }
