@@ -107,6 +107,30 @@ struct PostgresBackendTests {
         #expect(row == [.integer(expected)])
     }
 
+    @Test("rounding to the grid in the server is the single pass's: half away from zero, exact at 2⁵² and near ties, saturating")
+    func roundingInServer() throws {
+        let session = try PostgresSession(url: PostgresTestServer.url())
+        defer { session.close() }
+        let dialect = SQLDialect.postgres(PostgresColumnKinds(kinds: [:]))
+        // The expression repeats its argument, so the value is bound once as $1.
+        let sql = "SELECT \(dialect.roundedInteger("$1::float8"))"
+        // The single pass (BoundedTotals) rounds with `rounded()` and saturates at the range of Int64.
+        func expected(_ x: Double) -> PostgresValue {
+            if x.isNaN { return .null }
+            if x >= 9_223_372_036_854_775_808.0 { return .integer(.max) }
+            if x < -9_223_372_036_854_775_808.0 { return .integer(.min) }
+            return .integer(Int64(x.rounded()))
+        }
+        let values: [Double] = [0.5, -0.5, 1.5, 2.5, -2.5, 0.49999999999999994, -0.49999999999999994,
+                                4_503_599_627_370_495.5, -4_503_599_627_370_495.5, 9_007_199_254_740_993,
+                                9_223_372_036_854_774_784, -9_223_372_036_854_775_808, 1e19, -1e19,
+                                .infinity, -.infinity, .nan, 0, -0.0, 2.4999999]
+        for x in values {
+            let row = try #require(try session.query(sql, [.real(x)]).first)
+            #expect(row == [expected(x)], "rounding \(x)")
+        }
+    }
+
     @Test("on PostgreSQL a missing table or column costs nothing; a query that ran is charged once, committed")
     func ledgerOrder() throws {
         let url = try Self.postgresVisits(Self.panelRows())
