@@ -91,6 +91,27 @@ struct PostgresBackendTests {
         if !query.contains("3000") { #expect(fromPostgres.contains { $0.values.contains { $0.contains { $0 != 0 } } }) }
     }
 
+    @Test("without a sampling key (gen_random_uuid order) private keys still keep at most k groups per unit")
+    func keylessSampling() throws {
+        let rows = Self.panelRows()
+        let postgres = try PostgresBackend(url: Self.postgresVisits(rows))
+        let metadata = try PrivacyMetadata.parse(yaml: RewriteTests.formsYAML, source: "m.yaml")
+        let query = "SELECT region, COUNT(DISTINCT person_id) FROM visits GROUP BY region"
+        let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try PrivacyParameters(epsilon: 1, delta: 1e-6),
+                                                             sampling: .random)
+        try postgres.validate(plan)
+        var groups: [TrueGroup] = []
+        try postgres.run(plan, timeLimit: .seconds(60)) { groups.append($0) }
+        // Each unit counts once in at most k of its regions: the kept (unit, region) pairs number at most k per unit,
+        // and at least min(k, its regions) per unit (every unit keeps min(k, its groups)).
+        let k = metadata.tables[0].maxPartitionsPerUnit
+        var regionsOfUnit: [Int: Set<String>] = [:]
+        for row in rows { regionsOfUnit[row.0, default: []].insert(row.5) }
+        let kept = groups.reduce(Int64(0)) { $0 + $1.values[0][0] }
+        #expect(kept == Int64(regionsOfUnit.values.reduce(0) { $0 + min(k, $1.count) }))
+        #expect(regionsOfUnit.values.contains { $0.count > k })
+    }
+
     @Test("the keyed hash in the server equals KeyedPriority for integers, whole and fractional reals, text and NULL")
     func keyedHashInServer() throws {
         let session = try PostgresSession(url: PostgresTestServer.url())

@@ -264,10 +264,11 @@ struct SQLRewriter {
             sql += ",\nveil_units AS (\n  SELECT \(unitSelect)\n  FROM veil_rows\n  GROUP BY \(unitKeys)\n)"
             if needsSampling {
                 // A unit with at most k groups keeps them all, whatever their order: its priorities (a SHA-256 each in
-                // PostgreSQL) are computed only when it has more.
+                // PostgreSQL) are computed only when it has more. NULL takes the priority's type (an integer, or
+                // PostgreSQL's uuid without a key); a unit's rows are either all NULL or all ranked.
                 let k = table.maxPartitionsPerUnit
                 sql += ",\nveil_kept AS (\n  SELECT * FROM (\n    SELECT *, ROW_NUMBER() OVER (PARTITION BY veil_unit "
-                    + "ORDER BY CASE WHEN veil_unit_groups <= \(k) THEN 0 "
+                    + "ORDER BY CASE WHEN veil_unit_groups <= \(k) THEN NULL "
                     + "ELSE \(priority(&parameters, unitKeys: unitKeys)) END) AS veil_rank\n"
                     + "    FROM (SELECT *, COUNT(*) OVER (PARTITION BY veil_unit) AS veil_unit_groups FROM veil_units) "
                     + "AS veil_counted\n  )\n  AS veil_ranked\n  WHERE veil_rank <= \(k)\n)"
