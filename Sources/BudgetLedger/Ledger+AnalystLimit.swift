@@ -5,9 +5,10 @@ import Foundation
 
 extension Ledger {
     /// What `analyst` has spent in `scope` (committed and open reservations; refunded ones do not count).
-    /// - Throws: `unknownScope` when there is no such budget.
+    /// - Throws: `unknownScope` when there is no such budget; `invalidParameter` for an empty analyst or one
+    ///   holding the character NUL.
     public func spending(scope: String, analyst: String) throws -> AnalystSpending {
-        let analyst = analyst.trimmingCharacters(in: .whitespacesAndNewlines)
+        let analyst = try LedgerTextField.checked(analyst, field: "analyst", allowed: "a non-empty name")
         return try read { db in
             guard try Self.budget(db, scope: scope) != nil else { throw LedgerFailure.unknownScope(scope) }
             let spent = try Self.analystSpentUnits(db, scope: scope, analyst: analyst)

@@ -70,19 +70,14 @@ extension Ledger {
     ///     transaction; nil for none.
     /// - Throws: `budgetExhausted` ("budget exhausted: … remaining …") if the charge does not fit the scope, or
     ///   ("analyst budget exhausted: …") the analyst's limit;
-    ///   `unknownScope`; `invalidParameter` for an invalid event or cost; `unsupported` for an (ε, δ)
+    ///   `unknownScope`; `invalidParameter` for an invalid event or cost, or an empty analyst or purpose or
+    ///   one holding the character NUL (``LedgerTextField``); `unsupported` for an (ε, δ)
     ///   event with δ > 0 on an `rdp` or `zcdp` budget.
     public func reserve(event: DPEvent, cost: PrivacyParameters, scope: String, analyst: String, purpose: String,
                         analystLimit: AnalystLimit? = nil) throws -> Reservation {
         try event.validate()
-        let analyst = analyst.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !analyst.isEmpty else {
-            throw VeilError.invalidParameter("analyst", "\"\"", allowed: "a non-empty name")
-        }
-        let purpose = purpose.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !purpose.isEmpty else {
-            throw VeilError.invalidParameter("purpose", "\"\"", allowed: "a non-empty description")
-        }
+        let analyst = try LedgerTextField.checked(analyst, field: "analyst", allowed: "a non-empty name")
+        let purpose = try LedgerTextField.checked(purpose, field: "purpose", allowed: "a non-empty description")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let eventJSON = String(decoding: try encoder.encode(event), as: UTF8.self)
@@ -184,13 +179,16 @@ extension Ledger {
         // Losing a resolution in a power cut leaves its reservation open, which counts as spent:
         // safe, so it need not wait for its own disk flush (see `append(flushImmediately:_:)`).
         try append(flushImmediately: false) { db, head in
-            guard let row = try db.row(
-                "SELECT \(LedgerSchema.entryColumns) FROM entry WHERE id = ? AND kind = 'reserve'", [.integer(reservationID)]) else {
+            // The reservation and the kind of its first resolution, if any, in one statement.
+            guard let row = try db.row("""
+                SELECT \(LedgerSchema.entryColumns),
+                       (SELECT x.kind FROM entry x WHERE x.reservation = e.id ORDER BY x.id LIMIT 1)
+                FROM entry e WHERE e.id = ? AND e.kind = 'reserve'
+                """, [.integer(reservationID)]) else {
                 throw LedgerFailure.unknownReservation(reservationID)
             }
             let reserved = try LedgerSchema.entry(from: row)
-            if let previous = try db.value(
-                "SELECT kind FROM entry WHERE reservation = ? ORDER BY id LIMIT 1", [.integer(reservationID)])?.string {
+            if row.count > LedgerSchema.entryColumnCount, let previous = row[LedgerSchema.entryColumnCount].string {
                 if previous == LedgerEntry.Kind.commit.rawValue {
                     throw VeilError(.ledgerConflict,
                                     "reservation \(reservationID) is already committed: its result was released, so the charge stands")

@@ -27,24 +27,29 @@ extension Ledger {
         return chain
     }
 
+    /// The scope's last `reserve` or `refund` entry (arguments: scope, scope), its ``LedgerSchema/entryColumns``
+    /// then the `prev_hash` of the entry after it (NULL when it is the last): one statement, so that a charge on
+    /// PostgreSQL pays one round trip for it, not four. Two lookups on the (scope, kind) index, each answered by its
+    /// last row; the same SQL for both stores.
+    static let lastTotalEntrySQL = """
+        SELECT \(LedgerSchema.entryColumns), (SELECT n.prev_hash FROM entry n WHERE n.id = e.id + 1)
+        FROM entry e
+        WHERE e.id = (SELECT max(last_id) FROM (
+            SELECT (SELECT max(id) FROM entry WHERE scope = ? AND kind = 'reserve') AS last_id
+            UNION ALL SELECT (SELECT max(id) FROM entry WHERE scope = ? AND kind = 'refund')) AS last_ids)
+        """
+
     /// The running total recorded by the scope's last `reserve` or `refund` entry, after checking
     /// that entry's hash and its link to the next entry.
     static func chainRunningTotal(_ db: any LedgerTransaction, scope: String) throws -> (epsilon: Int64, delta: Int64, last: LedgerEntry?) {
-        // Two lookups on the (scope, kind) index, each answered by its last row.
-        let lastIDs = try ["reserve", "refund"].compactMap { kind in
-            try db.value("SELECT max(id) FROM entry WHERE scope = ? AND kind = ?", [.text(scope), .text(kind)])?.int64
-        }
-        guard let lastID = lastIDs.max() else { return (0, 0, nil) }
-        guard let row = try db.row("SELECT \(LedgerSchema.entryColumns) FROM entry WHERE id = ?", [.integer(lastID)]) else {
-            throw LedgerFailure.totalMismatch(scope, "entry \(lastID) cannot be read")
-        }
+        guard let row = try db.row(lastTotalEntrySQL, [.text(scope), .text(scope)]) else { return (0, 0, nil) }
         let last = try LedgerSchema.entry(from: row)
         guard last.hashMatchesContent else {
-            throw LedgerFailure.totalMismatch(scope, "entry \(lastID) does not match its hash")
+            throw LedgerFailure.totalMismatch(scope, "entry \(last.id) does not match its hash")
         }
-        if let next = try db.value("SELECT prev_hash FROM entry WHERE id = ?", [.integer(lastID + 1)]),
-           next.string != last.hash {
-            throw LedgerFailure.totalMismatch(scope, "entry \(lastID + 1) does not link to entry \(lastID)")
+        let nextLink = row.count > LedgerSchema.entryColumnCount ? row[LedgerSchema.entryColumnCount] : .null
+        if !nextLink.isNull, nextLink.string != last.hash {
+            throw LedgerFailure.totalMismatch(scope, "entry \(last.id + 1) does not link to entry \(last.id)")
         }
         if let e = last.totalEpsilonUnits, let d = last.totalDeltaUnits { return (e, d, last) }
         // Written by format 1: sum the units of the scope's reservations that were not refunded.

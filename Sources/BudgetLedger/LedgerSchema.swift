@@ -89,6 +89,9 @@ enum LedgerSchema {
         state_digest, prev_hash, hash
         """
 
+    /// The number of ``entryColumns``: a statement may select more columns after them.
+    static let entryColumnCount = entryColumns.split(separator: ",").count
+
     /// Decodes a row selected with ``entryColumns``; throws `ledgerUnavailable` naming the entry if a
     /// column is missing or has the wrong type (which only an edit outside Veil can cause).
     static func entry(from row: LedgerRow) throws -> LedgerEntry {

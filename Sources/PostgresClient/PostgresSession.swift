@@ -31,16 +31,19 @@ public final class PostgresSession: @unchecked Sendable {
     private var closed = false
 
     /// Connects to `url`.
-    /// - Parameter applicationName: shown in the server's `pg_stat_activity`.
+    /// - Parameters:
+    ///   - applicationName: shown in the server's `pg_stat_activity`.
+    ///   - settings: run-time parameters (`search_path`, `synchronous_commit`, …) set for the whole session in the
+    ///     start-up packet, as `SET` would, without a round trip each.
     /// - Throws: ``VeilError`` (`database_unavailable`) naming the server (never its password) and the reason;
     ///   (`invalid_input`) if `sslrootcert` cannot be read.
-    public init(url: PostgresURL, applicationName: String = "veil") throws {
+    public init(url: PostgresURL, applicationName: String = "veil", settings: [(String, String)] = []) throws {
         self.url = url
         var configuration = PostgresConnection.Configuration(
             host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
             tls: try Self.tls(for: url))
         configuration.options.connectTimeout = .seconds(10)
-        configuration.options.additionalStartupParameters = [("application_name", applicationName)]
+        configuration.options.additionalStartupParameters = [("application_name", applicationName)] + settings
         do {
             connection = try PostgresConnection.connect(
                 on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,

@@ -104,12 +104,17 @@ struct SQLBench: ParsableCommand {
     var runs: Int = 20
 
     @Option(help: """
-        sqlite (default) or postgres: private query time against the plain aggregate on the same PostgreSQL server         (--postgres URL, else a throw-away server from scripts/pg-server.sh), with max_parallel_workers_per_gather         0 and 2.
+        sqlite (default) or postgres: private query time against the plain aggregate on the same PostgreSQL server \
+        (--postgres URL, else a throw-away server from scripts/pg-server.sh), with max_parallel_workers_per_gather \
+        0 and 2.
         """)
     var backend: String = "sqlite"
 
-    @Option(help: "With --backend postgres: the server URL, its password (if any) in $PGPASSWORD; a fresh database is created on it for the tables.")
+    @Option(help: "With --backend postgres: the server URL, its password (if any) in $PGPASSWORD; the tables are generated into databases veil_bench_<rows> on it and kept for later runs.")
     var postgres: String?
+
+    @Flag(help: "With --backend postgres: also the same queries on the same rows through a throw-away two-shard cluster (scripts/pg-cluster.sh).")
+    var cluster = false
 
     func run() throws {
         let sizes = rows.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -117,7 +122,7 @@ struct SQLBench: ParsableCommand {
             throw ValidationError("--rows takes positive integers separated by commas; --repeats and --runs positive integers")
         }
         if backend == "postgres" {
-            print(try SQLPostgresBenchmark.run(sizes: sizes, repeats: repeats, server: postgres).json())
+            print(try SQLPostgresBenchmark.run(sizes: sizes, repeats: repeats, server: postgres, cluster: cluster).json())
             return
         }
         guard backend == "sqlite" else { throw ValidationError("--backend takes sqlite or postgres") }

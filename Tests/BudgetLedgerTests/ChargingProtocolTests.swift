@@ -99,6 +99,28 @@ struct ChargingProtocolTests {
         #expect(try ledger.head() == head)
     }
 
+    @Test("an analyst or purpose holding NUL is bad input on both stores, refused before anything is written",
+          arguments: LedgerBackend.allCases)
+    func nulInNames(_ backend: LedgerBackend) throws {
+        let folder = try TemporaryFolder()
+        let ledger = try makeLedger(try backend.freshLocation(in: folder))
+        let head = try ledger.head()
+        let (event, cost) = try pure(0.1)
+        for (analyst, purpose) in [("ana\u{0}eve", "p"), ("\u{0}", "p"), ("ana", "weekly\u{0}counts")] {
+            let refused = #expect(throws: VeilError.self) {
+                try ledger.reserve(event: event, cost: cost, scope: "panel", analyst: analyst, purpose: purpose)
+            }
+            #expect(refused?.code == .invalidParameter)
+            #expect(refused?.message.contains("without the character NUL") == true)
+        }
+        let lookup = #expect(throws: VeilError.self) { try ledger.spending(scope: "panel", analyst: "ana\u{0}") }
+        #expect(lookup?.code == .invalidParameter)
+        #expect(try ledger.head() == head)
+        // The name without the NUL is an ordinary analyst.
+        _ = try ledger.charge(event: event, cost: cost, scope: "panel", analyst: "anaeve", purpose: "p", resultDigest: "d")
+        #expect(try ledger.spending(scope: "panel", analyst: "anaeve").charges == 1)
+    }
+
     @Test("a hundred sequential charges of 0.1 fit a budget of 10 and the next is refused", arguments: LedgerBackend.allCases)
     func exactHundred(_ backend: LedgerBackend) throws {
         let folder = try TemporaryFolder()

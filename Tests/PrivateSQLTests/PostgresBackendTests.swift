@@ -131,6 +131,27 @@ struct PostgresBackendTests {
         #expect(fromPostgres.map(\.values) == fromSQLite.map(\.values))
     }
 
+    @Test("without a sampling key (gen_random_uuid order) private keys still keep at most k groups per unit")
+    func keylessSampling() throws {
+        let rows = Self.panelRows()
+        let postgres = try PostgresBackend(url: Self.postgresVisits(rows))
+        let metadata = try PrivacyMetadata.parse(yaml: RewriteTests.formsYAML, source: "m.yaml")
+        let query = "SELECT region, COUNT(DISTINCT person_id) FROM visits GROUP BY region"
+        let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try PrivacyParameters(epsilon: 1, delta: 1e-6),
+                                                             sampling: .random)
+        try postgres.validate(plan)
+        var groups: [TrueGroup] = []
+        try postgres.run(plan, timeLimit: .seconds(60)) { groups.append($0) }
+        // Each unit counts once in at most k of its regions: the kept (unit, region) pairs number at most k per unit,
+        // and at least min(k, its regions) per unit (every unit keeps min(k, its groups)).
+        let k = metadata.tables[0].maxPartitionsPerUnit
+        var regionsOfUnit: [Int: Set<String>] = [:]
+        for row in rows { regionsOfUnit[row.0, default: []].insert(row.5) }
+        let kept = groups.reduce(Int64(0)) { $0 + $1.values[0][0] }
+        #expect(kept == Int64(regionsOfUnit.values.reduce(0) { $0 + min(k, $1.count) }))
+        #expect(regionsOfUnit.values.contains { $0.count > k })
+    }
+
     @Test("the keyed hash in the server equals KeyedPriority for integers, whole and fractional reals, text and NULL")
     func keyedHashInServer() throws {
         let session = try PostgresSession(url: PostgresTestServer.url())
@@ -145,6 +166,30 @@ struct PostgresBackendTests {
         let row = try #require(try session.query(sql, parameters.map(\.postgresValue)).first)
         let expected = KeyedPriority.priority(key: key, of: [.integer(7), .real(1.5), .text("é"), .null, .real(2)])
         #expect(row == [.integer(expected)])
+    }
+
+    @Test("rounding to the grid in the server is the single pass's: half away from zero, exact at 2⁵² and near ties, saturating")
+    func roundingInServer() throws {
+        let session = try PostgresSession(url: PostgresTestServer.url())
+        defer { session.close() }
+        let dialect = SQLDialect.postgres(PostgresColumnKinds(kinds: [:]))
+        // The expression repeats its argument, so the value is bound once as $1.
+        let sql = "SELECT \(dialect.roundedInteger("$1::float8"))"
+        // The single pass (BoundedTotals) rounds with `rounded()` and saturates at the range of Int64.
+        func expected(_ x: Double) -> PostgresValue {
+            if x.isNaN { return .null }
+            if x >= 9_223_372_036_854_775_808.0 { return .integer(.max) }
+            if x < -9_223_372_036_854_775_808.0 { return .integer(.min) }
+            return .integer(Int64(x.rounded()))
+        }
+        let values: [Double] = [0.5, -0.5, 1.5, 2.5, -2.5, 0.49999999999999994, -0.49999999999999994,
+                                4_503_599_627_370_495.5, -4_503_599_627_370_495.5, 9_007_199_254_740_993,
+                                9_223_372_036_854_774_784, -9_223_372_036_854_775_808, 1e19, -1e19,
+                                .infinity, -.infinity, .nan, 0, -0.0, 2.4999999]
+        for x in values {
+            let row = try #require(try session.query(sql, [.real(x)]).first)
+            #expect(row == [expected(x)], "rounding \(x)")
+        }
     }
 
     @Test("on PostgreSQL a missing table or column costs nothing; a query that ran is charged once, committed")

@@ -39,10 +39,11 @@ final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
     func write<T>(flushImmediately: Bool, _ body: (any LedgerTransaction) throws -> T) throws -> T {
         try withSession { session in
             try session.transaction(isolation: .readCommitted) { session in
-                if !flushImmediately && durability == .full {
-                    try session.execute("SET LOCAL synchronous_commit = off")
-                }
-                guard try session.query("SELECT format FROM ledger_format FOR UPDATE").count == 1 else {
+                // The lock, and for a commit or refund `SET LOCAL synchronous_commit = off`, in one round trip.
+                let lock = !flushImmediately && durability == .full
+                    ? "SELECT format, set_config('synchronous_commit', 'off', true) FROM ledger_format FOR UPDATE"
+                    : "SELECT format FROM ledger_format FOR UPDATE"
+                guard try session.query(lock).count == 1 else {
                     throw LedgerFailure.corrupt("\(location): the table ledger_format must hold one row")
                 }
                 return try body(PostgresLedgerTransaction(session: session))
@@ -68,14 +69,11 @@ final class PostgresLedgerStore: LedgerStore, @unchecked Sendable {
         if let session {
             current = session
         } else {
-            current = try PostgresSession(url: url, applicationName: "veil-ledger")
-            do {
-                try current.execute("SET search_path TO \(PostgresLedgerSchema.schema)")
-                try current.execute("SET synchronous_commit = \(durability == .full ? "on" : "off")")
-            } catch {
-                current.close()
-                throw error
-            }
+            // The search path and the durability are set in the connection's start-up packet: no round trip.
+            current = try PostgresSession(url: url, applicationName: "veil-ledger", settings: [
+                ("search_path", PostgresLedgerSchema.schema),
+                ("synchronous_commit", durability == .full ? "on" : "off"),
+            ])
             session = current
         }
         do {

@@ -17,7 +17,8 @@ import BudgetLedger
 ///    depends only on that unit's own groups, so adding or removing a unit changes no other unit's choice,
 ///    which is all the sensitivity bound needs; the hash makes the choice uniform and unpredictable without
 ///    the key. The step is skipped when a unit cannot touch more than k groups (no `GROUP BY`, or fewer
-///    public key combinations than k).
+///    public key combinations than k), and a unit with at most k groups keeps them all without computing their
+///    priorities.
 /// 4. `veil_groups`: `GROUP BY keys`, summing contributions with `veil_sum` (``SaturatingSum``: exact, clamped
 ///    to the range of `Int64`, never failing on the data); with public keys the declared key combinations are
 ///    left-joined so that empty groups appear with zeros (`veil_groups` is materialised once for the join).
@@ -276,9 +277,15 @@ struct SQLRewriter {
             let unitSelect = ([unitKeys] + unitColumns).joined(separator: ",\n    ")
             sql += ",\nveil_units AS (\n  SELECT \(unitSelect)\n  FROM veil_rows\n  GROUP BY \(unitKeys)\n)"
             if needsSampling {
+                // A unit with at most k groups keeps them all, whatever their order: its priorities (a SHA-256 each in
+                // PostgreSQL) are computed only when it has more. NULL takes the priority's type (an integer, or
+                // PostgreSQL's uuid without a key); a unit's rows are either all NULL or all ranked.
+                let k = table.maxPartitionsPerUnit
                 sql += ",\nveil_kept AS (\n  SELECT * FROM (\n    SELECT *, ROW_NUMBER() OVER (PARTITION BY veil_unit "
-                    + "ORDER BY \(priority(&parameters, unitKeys: unitKeys))) AS veil_rank\n    FROM veil_units\n  )\n"
-                    + "  AS veil_ranked\n  WHERE veil_rank <= \(table.maxPartitionsPerUnit)\n)"
+                    + "ORDER BY CASE WHEN veil_unit_groups <= \(k) THEN NULL "
+                    + "ELSE \(priority(&parameters, unitKeys: unitKeys)) END) AS veil_rank\n"
+                    + "    FROM (SELECT *, COUNT(*) OVER (PARTITION BY veil_unit) AS veil_unit_groups FROM veil_units) "
+                    + "AS veil_counted\n  )\n  AS veil_ranked\n  WHERE veil_rank <= \(k)\n)"
                 source = "veil_kept"
             } else {
                 source = "veil_units"
