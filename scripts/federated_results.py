@@ -121,20 +121,26 @@ def read_runs():
         m = re.match(r"(mnist|fashion-mnist)-(?:mlp|cnn)-federated-(\w+?)(?:-eps(\d+))?$", stem)
         if not m:
             continue
-        result = json.loads(summary.read_text().strip().splitlines()[-1])
-        curve = []
+        lines = summary.read_text().strip().splitlines()
+        if not lines:
+            continue                  # still running, or stopped before its summary
+        result = json.loads(lines[-1])
+        curve, wall = [], None
         log = summary.with_suffix(".log")
         for line in (log.read_text().splitlines() if log.exists() else []):
             p = PROGRESS.search(line)
             if p:
                 curve.append([int(p.group(1)), float(p.group(4))])
+            w = re.match(r"== wall time ([0-9.]+) s", line)
+            if w:
+                wall = float(w.group(1))
         records.append({
             "dataset": DATASETS[m.group(1)][0], "algorithm": ALGORITHMS[m.group(2)], "key": m.group(2),
             "target_epsilon": int(m.group(3)) if m.group(3) else None,
             "epsilon": result.get("epsilon"), "delta": result.get("delta"),
             "rounds": result["rounds"], "clients_per_round": round(result["sampling_rate"] * result["declared_clients"]),
             "noise_multiplier": result.get("noise_multiplier"), "accountant": result.get("accountant"),
-            "accuracy": result.get("test_accuracy"), "seconds": result["seconds"],
+            "accuracy": result.get("test_accuracy"), "seconds": result["seconds"], "wall_seconds": wall,
             "run": f"runs/{summary.name}", "curve": curve,
         })
     return records
@@ -222,6 +228,21 @@ def plot_epsilon(records, path):
     print(f"wrote {path.relative_to(ROOT)}")
 
 
+def table(records):
+    """The results page's table, one row per run (markdown)."""
+    def number(value, form):
+        return "—" if value is None else format(value, form)
+    rows = ["| data set | algorithm | target ε | ε spent | accountant | rounds | σ | test accuracy | rounds' time | wall time |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    order = lambda r: (r["dataset"] != "MNIST", list(ALGORITHMS).index(r["key"]), r["target_epsilon"] or 0)
+    for r in sorted(records, key=order):
+        accuracy = "—" if r["accuracy"] is None else f"{100 * r['accuracy']:.2f}%"
+        rows.append(f"| {r['dataset']} | {r['algorithm']} | {r['target_epsilon'] or '—'} | {number(r['epsilon'], '.4f')} | "
+                    f"{r['accountant'] or '—'} | {r['rounds']} | {number(r['noise_multiplier'], '.3f')} | {accuracy} | "
+                    f"{r['seconds']:.0f} s | {number(r['wall_seconds'], '.0f')} s |")
+    return "\n".join(rows)
+
+
 def plot():
     records = read_runs()
     (EXPORTS / "federated-results.json").write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n")
@@ -229,6 +250,7 @@ def plot():
     plot_rounds(records, "MNIST", EXPORTS / "federated-mnist-accuracy-vs-rounds.svg")
     plot_rounds(records, "Fashion-MNIST", EXPORTS / "federated-fashion-mnist-accuracy-vs-rounds.svg")
     plot_epsilon(records, EXPORTS / "federated-accuracy-vs-epsilon.svg")
+    print(table(records))
 
 
 if __name__ == "__main__":
