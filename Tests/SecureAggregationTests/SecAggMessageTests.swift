@@ -126,7 +126,7 @@ struct SecAggMessageTests {
         let sum = try server.finish()
         let expected = (0..<6).map { i in inputs.reduce(UInt64(0)) { ($0 + $1[i]) % 4096 } }
         #expect(sum == expected)
-        #expect(server.refusals.count == 13)
+        #expect(server.refusals.count == 20)
         #expect(server.refusals.allSatisfy { !$0.reason.isEmpty })
     }
 }
