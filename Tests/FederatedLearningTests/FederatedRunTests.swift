@@ -50,6 +50,30 @@ struct FederatedRunTests {
         return try FederatedRun.prepare(pipeline: pipeline, source: "test", analyst: "a", charger: { _ in charger })
     }
 
+    @Test("every few rounds a report carries the model's test accuracy; the last one is the final evaluation's")
+    func evaluationInterval() throws {
+        let folder = try TemporaryDirectory.make("fed-run-eval")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try prepare(folder, charger: RecordingCharger(), rounds: 5)
+        var aggregator = PlainSumAggregator()
+        var privacy = InsecureSeededRandomSource(seed: 1), order = InsecureSeededRandomSource(seed: 2)
+        var reports: [FederatedProgress] = []
+        let release = try run.execute(aggregator: &aggregator, privacyRandom: &privacy, orderRandom: &order,
+                                      progressInterval: 5, evaluationInterval: 2) { reports.append($0) }
+        // Rounds 2 and 4 (evaluation) and 5 (the last, both).
+        #expect(reports.map(\.round) == [2, 4, 5])
+        #expect(reports.allSatisfy { $0.testAccuracy != nil })
+        #expect(reports.last?.testAccuracy == release.evaluation?.accuracy)
+        // Without an interval no report evaluates.
+        var plain: [FederatedProgress] = []
+        var again = PlainSumAggregator()
+        _ = try run.execute(aggregator: &again, privacyRandom: &privacy, orderRandom: &order) { plain.append($0) }
+        #expect(plain.count == 5 && plain.allSatisfy { $0.testAccuracy == nil })
+        #expect(throws: VeilError.self) {
+            _ = try run.execute(aggregator: &again, privacyRandom: &privacy, orderRandom: &order, evaluationInterval: 0)
+        }
+    }
+
     @Test("the whole planned run is reserved before round 1 and committed with the model file's digest")
     func reserveAndCommit() throws {
         let folder = try TemporaryDirectory.make("fed-run")

@@ -49,6 +49,23 @@ struct FederatedSimulateCommandTests {
         #expect(abs(spent - epsilon) < 1e-9)
     }
 
+    @Test("--evaluate-every K adds the test accuracy to every K-th progress line and the last; 0 is refused")
+    func evaluateEvery() throws {
+        let (folder, pipeline, ledger) = try setUp("fed-evaluate", clients: 100, perRound: 20, rounds: 5)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try runVeil(["federated", "simulate", pipeline, "--ledger", ledger, "--evaluate-every", "2", "--json"],
+                              timeout: .seconds(120))
+        try #require(run.status == 0, "\(run.stderr)")
+        let lines = run.stderr.split(separator: "\n").filter { $0.hasPrefix("round ") }
+        #expect(lines.count == 5)
+        let evaluated = lines.filter { $0.contains("test accuracy ") }.map { String($0.split(separator: " ")[1]) }
+        #expect(evaluated == ["2/5", "4/5", "5/5"], "\(lines)")
+        let last = try #require(lines.last.flatMap { Double(String($0.split(separator: " ").last ?? "")) })
+        #expect(abs(last - (try #require(try object(run.stdout)["test_accuracy"] as? Double))) < 1e-4)
+        let zero = try runVeil(["federated", "simulate", pipeline, "--ledger", ledger, "--evaluate-every", "0"])
+        #expect(zero.status == 2 && zero.stderr.contains("--evaluate-every"), "\(zero.stderr)")
+    }
+
     @Test("1,000 simulated clients: progress per round with clients reached and dropped, a model that learns")
     func thousandClients() throws {
         let (folder, pipeline, ledger) = try setUp("fed-1000", clients: 1000, perRound: 200, rounds: 8)

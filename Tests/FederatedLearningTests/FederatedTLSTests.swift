@@ -13,8 +13,7 @@ struct FederatedTLSTests {
         let roster = folder.appendingPathComponent("roster.txt").path
         _ = try runVeil(["federated", "token", "only", "--roster", roster])
         let pipeline = folder.appendingPathComponent("fed.yaml").path
-        try FederatedTestData.pipeline(folder: folder, clients: 1, perRound: 1, rounds: 1, epsilon: nil)
-            .replacingOccurrences(of: "  label_column: label", with: "  label_column: label\n  feature_columns: [x, y]")
+        try FederatedTestData.networkPipeline(folder: folder, clients: 1, rounds: 1, epsilon: nil)
             .write(toFile: pipeline, atomically: true, encoding: .utf8)
         let open = try runVeil(["federated", "serve", pipeline, "--roster", roster, "--host", "0.0.0.0"])
         #expect(open.status == 2 && open.stderr.contains("refusing to listen on 0.0.0.0 without TLS"), "\(open.stderr)")
@@ -48,21 +47,12 @@ struct FederatedTLSTests {
             clients.append((id, path, data))
         }
         let pipeline = folder.appendingPathComponent("fed.yaml").path
-        try FederatedTestData.pipeline(folder: folder, clients: 3, perRound: 3, rounds: 1, epsilon: nil)
-            .replacingOccurrences(of: "  label_column: label", with: "  label_column: label\n  feature_columns: [x, y]")
+        try FederatedTestData.networkPipeline(folder: folder, clients: 3, rounds: 1, epsilon: nil)
             .write(toFile: pipeline, atomically: true, encoding: .utf8)
-        let output = NetworkProcessTests.Lines()
-        let server = try NetworkProcessTests.start(["federated", "serve", pipeline, "--roster", roster, "--round-deadline", "20",
-                                                    "--tls-cert", cert, "--tls-key", key], output: output)
+        let (server, output, base) = try NetworkProcessTests.startServer([pipeline, "--roster", roster, "--round-deadline", "20",
+                                                                          "--tls-cert", cert, "--tls-key", key])
         defer { if server.isRunning { server.terminate() } }
-        var url: String?
-        for _ in 0..<600 where url == nil {
-            Thread.sleep(forTimeInterval: 0.05)
-            if let range = output.value.range(of: "https://127.0.0.1:[0-9]+", options: .regularExpression) {
-                url = String(output.value[range])
-            }
-        }
-        let base = try #require(url, "server output: \(output.value)")
+        #expect(base.hasPrefix("https://"))
         // Without --ca the self-signed certificate is not trusted: the client cannot reach the server and gives up.
         let untrusting = try runVeil(["federated", "join", base, "--client-id", clients[0].id, "--token-file", clients[0].token,
                                       "--data", clients[0].data, "--timeout", "2"], timeout: .seconds(60))
@@ -71,13 +61,8 @@ struct FederatedTLSTests {
         let plain = try runTool("/usr/bin/env", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
                                                  base.replacingOccurrences(of: "https", with: "http") + "/federated/v1/task"])
         #expect(plain.stdout != "200")
-        var processes: [Process] = []
         let joined = NetworkProcessTests.Lines()
-        for client in clients {
-            processes.append(try NetworkProcessTests.start(
-                ["federated", "join", base, "--client-id", client.id, "--token-file", client.token, "--data", client.data,
-                 "--ca", cert, "--timeout", "60"], output: joined))
-        }
+        let processes = try NetworkProcessTests.join(clients, at: base, output: joined) { _ in ["--ca", cert] }
         for process in processes { #expect(NetworkProcessTests.wait(process, seconds: 90)) }
         #expect(processes.allSatisfy { $0.terminationStatus == 0 }, "\(joined.value)")
         #expect(joined.value.components(separatedBy: "round 1: update accepted").count == 4, "\(joined.value)")

@@ -86,4 +86,13 @@ enum FederatedTestData {
             output: \(folder.path)/model.safetensors
             """
     }
+
+    /// A pipeline for `veil federated serve` over the CSV files in `folder`: every client in every round (q = 1), and
+    /// the feature columns listed (the server reads no data, so the columns fix the model's input).
+    static func networkPipeline(folder: URL, clients: Int, rounds: Int, epsilon: Double? = 8,
+                                extraFederated: String = "") -> String {
+        pipeline(folder: folder, clients: clients, perRound: clients, rounds: rounds, epsilon: epsilon,
+                 extraFederated: extraFederated)
+            .replacingOccurrences(of: "  label_column: label", with: "  label_column: label\n  feature_columns: [x, y]")
+    }
 }

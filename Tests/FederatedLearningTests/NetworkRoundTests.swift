@@ -99,6 +99,45 @@ struct NetworkProcessTests {
         return true
     }
 
+    /// Starts `veil federated serve` with `arguments` (after `serve`) and waits up to 30 s for the URL (http or https)
+    /// it prints first.
+    static func startServer(_ arguments: [String]) throws -> (process: Process, output: Lines, url: String) {
+        let output = Lines()
+        let process = try start(["federated", "serve"] + arguments, output: output)
+        var url: String?
+        for _ in 0..<600 where url == nil {
+            Thread.sleep(forTimeInterval: 0.05)
+            if let range = output.value.range(of: "https?://127.0.0.1:[0-9]+", options: .regularExpression) {
+                url = String(output.value[range])
+            }
+        }
+        guard let url else {
+            if process.isRunning { process.terminate() }
+            throw ServerDidNotListen(output: output.value)
+        }
+        return (process, output, url)
+    }
+
+    struct ServerDidNotListen: Error, CustomStringConvertible {
+        let output: String
+        var description: String { "the server printed no URL: \(output)" }
+    }
+
+    /// One `veil federated join` process per client against the server at `base` (a 120 s timeout each), with the
+    /// options `extra(i)` adds for the i-th client; their output goes to `output` when given.
+    static func join(_ clients: [(id: String, token: String, data: String)], at base: String, output: Lines? = nil,
+                     extra: (Int) -> [String] = { _ in [] }) throws -> [Process] {
+        try clients.enumerated().map { i, client in
+            try start(["federated", "join", base, "--client-id", client.id, "--token-file", client.token,
+                       "--data", client.data, "--timeout", "120"] + extra(i), output: output)
+        }
+    }
+
+    /// The HTTP status curl reports for a request with `arguments`.
+    static func httpStatus(_ arguments: [String]) throws -> String {
+        try runTool("/usr/bin/env", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}"] + arguments).stdout
+    }
+
     @Test("20 clients, 6 of them leaving before they send: every round completes and the model learns")
     func serverAndClients() throws {
         let folder = try TemporaryDirectory.make("fed-net")
@@ -106,28 +145,12 @@ struct NetworkProcessTests {
         let roster = folder.appendingPathComponent("roster.txt").path
         let clients = try FederatedTestData.networkClients(20, in: folder, roster: roster)
         let pipeline = folder.appendingPathComponent("fed.yaml").path
-        try FederatedTestData.pipeline(folder: folder, clients: 20, perRound: 20, rounds: 3, epsilon: nil)
-            .replacingOccurrences(of: "  label_column: label", with: "  label_column: label\n  feature_columns: [x, y]")
+        try FederatedTestData.networkPipeline(folder: folder, clients: 20, rounds: 3, epsilon: nil)
             .write(toFile: pipeline, atomically: true, encoding: .utf8)
-        let serverOutput = Lines()
-        let server = try Self.start(["federated", "serve", pipeline, "--roster", roster, "--round-deadline", "6",
-                                     "--max-update-bytes", "100000"], output: serverOutput)
+        let (server, serverOutput, base) = try Self.startServer([pipeline, "--roster", roster, "--round-deadline", "6",
+                                                                 "--max-update-bytes", "100000"])
         defer { if server.isRunning { server.terminate() } }
-        var url: String?
-        for _ in 0..<600 where url == nil {
-            Thread.sleep(forTimeInterval: 0.05)
-            if let range = serverOutput.value.range(of: "http://127.0.0.1:[0-9]+", options: .regularExpression) {
-                url = String(serverOutput.value[range])
-            }
-        }
-        let base = try #require(url, "server output: \(serverOutput.value)")
-        var processes: [Process] = []
-        for (i, client) in clients.enumerated() {
-            var arguments = ["federated", "join", base, "--client-id", client.id, "--token-file", client.token,
-                             "--data", client.data, "--timeout", "120"]
-            if i % 10 < 3 { arguments.append("--exit-before-sending") }  // 6 of 20
-            processes.append(try Self.start(arguments, output: nil))
-        }
+        let processes = try Self.join(clients, at: base) { $0 % 10 < 3 ? ["--exit-before-sending"] : [] }  // 6 of 20
         // An unknown client is refused at once.
         let stranger = try runVeil(["federated", "join", base, "--client-id", "mallory", "--token-file", clients[0].token,
                                     "--data", clients[0].data, "--timeout", "30"], timeout: .seconds(60))
@@ -135,9 +158,7 @@ struct NetworkProcessTests {
         // Bad messages over HTTP, each refused with its status while the round goes on (client-0 is one that leaves
         // before sending, so its slot in the open round stays free).
         let token0 = try String(contentsOfFile: clients[0].token, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        func curl(_ arguments: [String]) throws -> String {
-            try runTool("/usr/bin/env", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}"] + arguments).stdout
-        }
+        let curl = Self.httpStatus
         let auth = ["-H", "Authorization: Bearer \(token0)", "-H", "Veil-Client: client-0"]
         #expect(try curl(["-H", "Authorization: Bearer wrong", "-H", "Veil-Client: client-0", base + "/federated/v1/task"]) == "401")
         let big = folder.appendingPathComponent("big.bin")
@@ -175,8 +196,7 @@ struct NetworkProcessTests {
         let roster = folder.appendingPathComponent("roster.txt").path
         _ = try runVeil(["federated", "token", "only", "--roster", roster])
         let pipeline = folder.appendingPathComponent("fed.yaml").path
-        try FederatedTestData.pipeline(folder: folder, clients: 1, perRound: 1, rounds: 1)
-            .replacingOccurrences(of: "  label_column: label", with: "  label_column: label\n  feature_columns: [x, y]")
+        try FederatedTestData.networkPipeline(folder: folder, clients: 1, rounds: 1)
             .write(toFile: pipeline, atomically: true, encoding: .utf8)
         var ledgers: [String] = []
         for name in ["first", "second"] {
@@ -184,19 +204,10 @@ struct NetworkProcessTests {
             _ = try runVeil(["budget", "create", "fed", "--epsilon", "10", "--delta", "1e-4", "--ledger", ledger])
             ledgers.append(ledger)
         }
-        let output = Lines()
         // The first server's one round ends by its deadline (no client joins), a few seconds after the second has tried.
-        let first = try Self.start(["federated", "serve", pipeline, "--roster", roster, "--ledger", ledgers[0],
-                                    "--round-deadline", "5"], output: output)
+        let (first, _, url) = try Self.startServer([pipeline, "--roster", roster, "--ledger", ledgers[0], "--round-deadline", "5"])
         defer { _ = Self.wait(first, seconds: 60) }
-        var port: String?
-        for _ in 0..<600 where port == nil {
-            Thread.sleep(forTimeInterval: 0.05)
-            if let range = output.value.range(of: "127.0.0.1:[0-9]+", options: .regularExpression) {
-                port = String(output.value[range].dropFirst("127.0.0.1:".count))
-            }
-        }
-        let taken = try #require(port, "\(output.value)")
+        let taken = String(url.dropFirst("http://127.0.0.1:".count))
         let second = try runVeil(["federated", "serve", pipeline, "--roster", roster, "--ledger", ledgers[1], "--port", taken,
                                   "--output", folder.appendingPathComponent("second.safetensors").path], timeout: .seconds(60))
         #expect(second.status == 1 && second.stderr.contains("could not listen"), "\(second.status) \(second.stderr)")

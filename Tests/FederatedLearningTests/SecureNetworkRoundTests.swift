@@ -68,37 +68,18 @@ struct SecureNetworkRoundTests {
         let ledger = folder.appendingPathComponent("ledger.sqlite").path
         _ = try runVeil(["budget", "create", "fed", "--epsilon", "20", "--delta", "1e-4", "--ledger", ledger])
         let pipeline = folder.appendingPathComponent("fed.yaml").path
-        try FederatedTestData.pipeline(folder: folder, clients: 20, perRound: 20, rounds: 2, epsilon: 19,
-                                       extraFederated: "  aggregation: \(aggregation)")
-            .replacingOccurrences(of: "  label_column: label", with: "  label_column: label\n  feature_columns: [x, y]")
+        try FederatedTestData.networkPipeline(folder: folder, clients: 20, rounds: 2, epsilon: 19,
+                                              extraFederated: "  aggregation: \(aggregation)")
             .write(toFile: pipeline, atomically: true, encoding: .utf8)
-        let serverOutput = NetworkProcessTests.Lines()
-        let server = try NetworkProcessTests.start(["federated", "serve", pipeline, "--roster", roster, "--ledger", ledger,
-                                                    "--round-deadline", "8"], output: serverOutput)
+        let (server, serverOutput, base) = try NetworkProcessTests.startServer([pipeline, "--roster", roster, "--ledger", ledger,
+                                                                                "--round-deadline", "8"])
         defer { if server.isRunning { server.terminate() } }
-        var url: String?
-        for _ in 0..<600 where url == nil {
-            Thread.sleep(forTimeInterval: 0.05)
-            if let range = serverOutput.value.range(of: "http://127.0.0.1:[0-9]+", options: .regularExpression) {
-                url = String(serverOutput.value[range])
-            }
-        }
-        let base = try #require(url, "server output: \(serverOutput.value)")
-        var processes: [Process] = []
-        for (i, client) in clients.enumerated() {
-            var arguments = ["federated", "join", base, "--client-id", client.id, "--token-file", client.token,
-                             "--data", client.data, "--timeout", "120"]
-            switch i % 10 {
-            case 0, 1, 2: arguments += ["--leave-after", i < 10 ? "shares" : "masked-input"]  // 3 + 3 of 20
-            default: break
-            }
-            processes.append(try NetworkProcessTests.start(arguments, output: nil))
+        let processes = try NetworkProcessTests.join(clients, at: base) {  // 3 + 3 of 20
+            $0 % 10 < 3 ? ["--leave-after", $0 < 10 ? "shares" : "masked-input"] : []
         }
         // Protocol messages over HTTP: a wrong token, an oversized body, a round that is not open.
         let token0 = try String(contentsOfFile: clients[0].token, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        func curl(_ arguments: [String]) throws -> String {
-            try runTool("/usr/bin/env", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}"] + arguments).stdout
-        }
+        let curl = NetworkProcessTests.httpStatus
         let auth = ["-H", "Authorization: Bearer \(token0)", "-H", "Veil-Client: client-0"]
         #expect(try curl(["-H", "Authorization: Bearer wrong", "-H", "Veil-Client: client-0", base + "/federated/v1/secagg/1/1"]) == "401")
         #expect(try curl(auth + ["--data-binary", "garbage", base + "/federated/v1/secagg/999"]) == "409")

@@ -20,7 +20,7 @@ struct SecureRoundDescriptionTests {
         let quantizer = try UpdateQuantizer(clipNorm: 1, bitWidth: 32, maximumClients: 50)
         let configuration = try SecAggConfiguration.secAggPlus(clientCount: 10, vectorLength: Self.update.count, bitWidth: 32)
         let description = try Self.published(.quantized(quantizer, configuration: configuration, roundID: 77))
-        #expect(try description.configuration() == configuration && description.roundID == 77 && !description.noiseFromClients)
+        #expect(description.configuration == configuration && description.roundID == 77 && !description.noiseFromClients)
         var a = InsecureSeededRandomSource(seed: 3), b = InsecureSeededRandomSource(seed: 3)
         let encoded = try description.encode(Self.update, using: &a)
         let expected = quantizer.residues(quantizer.quantize(UpdateClipping.clip(Self.update, clipNorm: 1).update, using: &b))

@@ -45,6 +45,45 @@ struct MaskGeneratorTests {
         #expect(blocked == vector)
     }
 
+    @Test("known answer: the mask of the all-zero seed is the AES-256-CTR keystream of the zero key, little-endian words, also past a block")
+    func knownAnswer() {
+        // The keystream of AES-256 with the zero key from a zero counter begins dc95c078 a2408989 ad48a214 92842087
+        // (FIPS-197's cipher of the zero block under the zero key); counter block 4096 begins 3fa9d391, 8192 77e61258 97668ac8.
+        let zero = [UInt8](repeating: 0, count: 32)
+        let count = MaskGenerator.blockElements + 1
+        let m32 = MaskGenerator.mask(seed: zero, count: count, bitWidth: 32)
+        #expect(Array(m32.prefix(6)) == [0x78c0_95dc, 0x8989_40a2, 0x14a2_48ad, 0x8720_8492, 0xfb8a_0f53, 0xb936_45c7])
+        #expect(m32[MaskGenerator.blockElements] == 0x91d3_a93f)
+        #expect(MaskGenerator.mask(seed: zero, count: 4, bitWidth: 20) == [0x0_95dc, 0x9_40a2, 0x2_48ad, 0x0_8492])
+        let m64 = MaskGenerator.mask(seed: zero, count: count, bitWidth: 64)
+        #expect(Array(m64.prefix(3)) == [0x8989_40a2_78c0_95dc, 0x8720_8492_14a2_48ad, 0xb936_45c7_fb8a_0f53])
+        #expect(m64[MaskGenerator.blockElements] == 0xc88a_6697_5812_e677)
+        // Subtracted, three times over (a lazily reduced sum wraps below zero modulo 2^64 first).
+        var v: [UInt64] = [5, 0]
+        MaskGenerator.apply(Array(repeating: MaskGenerator.Term(seed: zero, sign: -1), count: 3), to: &v, bitWidth: 32)
+        let expected: [UInt64] = [0x95be_3e71, 0x6364_3e1a]   // (5 − 3·0x78c095dc, 0 − 3·0x898940a2) mod 2^32
+        #expect(v == expected)
+    }
+
+    @Test("known answer: values added straight from their big-endian encoding, refused (sum untouched) at 2^b or more")
+    func packedAdd() {
+        let m32 = Modulus(bitWidth: 32)
+        var sum: [UInt64] = [0xFFFF_FFFF, 5]
+        #expect([UInt8]([0, 0, 0, 2, 0x80, 0, 0, 1]).withUnsafeBytes { m32.addPackedIfReduced($0, width: 4, into: &sum) })
+        #expect(sum == [1, 0x8000_0006])
+        let m20 = Modulus(bitWidth: 20)
+        var s20: [UInt64] = [1, 2]
+        #expect([UInt8]([0x0F, 0xFF, 0xFF, 0, 0, 3]).withUnsafeBytes { m20.addPackedIfReduced($0, width: 3, into: &s20) })
+        #expect(s20 == [0, 5])
+        #expect(![UInt8]([0, 0, 1, 0x10, 0, 0]).withUnsafeBytes { m20.addPackedIfReduced($0, width: 3, into: &s20) })
+        #expect(![UInt8]([0, 0, 0, 1, 0, 0x10, 0, 0]).withUnsafeBytes { m20.addPackedIfReduced($0, width: 4, into: &s20) })
+        #expect(s20 == [0, 5])
+        let m64 = Modulus(bitWidth: 64)
+        var s64: [UInt64] = [UInt64.max]
+        #expect([UInt8]([0, 0, 0, 0, 0, 0, 0, 2]).withUnsafeBytes { m64.addPackedIfReduced($0, width: 8, into: &s64) })
+        #expect(s64 == [1])
+    }
+
     @Test("a checked sum refuses a value of 2^b or more and leaves the sum untouched")
     func checkedAdd() {
         let modulus = Modulus(bitWidth: 8)

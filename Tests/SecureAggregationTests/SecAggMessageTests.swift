@@ -1,3 +1,4 @@
+import Foundation
 import Mechanisms
 import Testing
 @testable import SecureAggregation
@@ -7,6 +8,20 @@ import Testing
 @Suite("SecAgg+ messages and refusals")
 struct SecAggMessageTests {
     static func isRefusal(_ error: any Error) -> Bool { (error as? VeilError)?.code == .messageRefused }
+
+    @Test("A configuration decoded from JSON is checked like one made in code")
+    func configurationDecodingIsChecked() throws {
+        let configuration = try SecAggConfiguration.secAggPlus(clientCount: 10, vectorLength: 9, bitWidth: 32)
+        let json = try JSONEncoder().encode(configuration)
+        #expect(try JSONDecoder().decode(SecAggConfiguration.self, from: json) == configuration)
+        // Threshold 1 of 10 holders (any one neighbour could rebuild a secret), bit width 65, no vector.
+        for (key, value) in [("threshold", 1), ("bitWidth", 65), ("vectorLength", 0)] {
+            var object = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+            object[key] = value
+            let bad = try JSONSerialization.data(withJSONObject: object)
+            #expect(throws: VeilError.self, "\(key) = \(value)") { try JSONDecoder().decode(SecAggConfiguration.self, from: bad) }
+        }
+    }
 
     @Test("Every message kind survives encoding and decoding; bad encodings are refused")
     func encodingRoundTrip() throws {
@@ -80,7 +95,16 @@ struct SecAggMessageTests {
         for s in try server.closeSharing() { masked.append(try clients[Int(s.recipient)].maskedInput(s, input: inputs[Int(s.recipient)])) }
         refused { try server.receive(.maskedInput(MaskedInput(roundID: server.roundID, sender: 0, values: [1, 2])), from: 0) }   // wrong shape
         refused { try server.receive(.maskedInput(MaskedInput(roundID: server.roundID, sender: 0, values: [UInt64](repeating: 4096, count: 6))), from: 0) } // out of range
-        for m in masked { try server.receive(bytes: SecAggMessage.maskedInput(m).encoded(bytesPerElement: 2), from: m.sender) }
+        // The same refusals for masked inputs summed straight from their bytes; a refused one leaves the sum as it was.
+        func packed(_ m: MaskedInput) -> [UInt8] { SecAggMessage.maskedInput(m).encoded(bytesPerElement: 2) }
+        refused { try server.receive(bytes: packed(MaskedInput(roundID: server.roundID, sender: 0, values: [1, 2])), from: 0) }
+        refused { try server.receive(bytes: packed(MaskedInput(roundID: server.roundID, sender: 0, values: [1, 2, 3, 4, 5, 4096])), from: 0) }
+        refused { try server.receive(bytes: packed(MaskedInput(roundID: server.roundID &+ 1, sender: 0, values: inputs[0])), from: 0) }
+        refused { try server.receive(bytes: Array(packed(masked[0]).dropLast()), from: 0) }         // truncated
+        refused { try server.receive(bytes: packed(masked[0]) + [0], from: 0) }                     // trailing byte
+        refused { try server.receive(bytes: packed(masked[1]), from: 0) }                           // names another sender
+        refused { try server.receive(bytes: packed(masked[0]), from: 9) }                           // unknown client
+        for m in masked { try server.receive(bytes: packed(m), from: m.sender) }
         refused { try server.receive(.maskedInput(masked[2]), from: 2) }                          // replayed
         let requests = try server.closeMasking()
         // A client refuses a request that lists a neighbour both as surviving and as dropped.
@@ -102,7 +126,7 @@ struct SecAggMessageTests {
         let sum = try server.finish()
         let expected = (0..<6).map { i in inputs.reduce(UInt64(0)) { ($0 + $1[i]) % 4096 } }
         #expect(sum == expected)
-        #expect(server.refusals.count == 13)
+        #expect(server.refusals.count == 20)
         #expect(server.refusals.allSatisfy { !$0.reason.isEmpty })
     }
 }

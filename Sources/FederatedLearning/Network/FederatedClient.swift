@@ -85,7 +85,7 @@ public struct FederatedClient: Sendable {
     private func secureRound(_ client: HTTPClient, round: Int, index: UInt32, description: SecureRoundDescription,
                              input: [UInt64], afterSending: @Sendable (Int, SecureStep) -> Void) async throws -> Bool {
         var secure = SecureRandomSource()
-        let configuration = try description.configuration()
+        let configuration = description.configuration
         let width = configuration.bytesPerElement
         var protocolClient = try SecAggClient(index: index, configuration: configuration, roundID: description.roundID,
                                               using: &secure)

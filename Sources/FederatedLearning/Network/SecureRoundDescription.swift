@@ -24,30 +24,16 @@ public struct SecureRoundDescription: Sendable, Codable, Equatable {
                                  clients: Int, bitWidth: Int, overflowProbability: Double, rotationSeed: [UInt8])
     }
 
-    public let clientCount: Int
-    public let vectorLength: Int
-    public let bitWidth: Int
-    public let neighbours: Int
-    public let threshold: Int
-    public let minimumSurvivors: Int
+    /// The round's SecAgg+ configuration; decoding it checks it again (a client trusts no field of a message without
+    /// its checks: ``SecAggConfiguration/init(from:)``).
+    public let configuration: SecAggConfiguration
     public let roundID: UInt64
     public let encoding: Encoding
 
     public init(configuration: SecAggConfiguration, roundID: UInt64, encoding: Encoding) {
-        clientCount = configuration.clientCount
-        vectorLength = configuration.vectorLength
-        bitWidth = configuration.bitWidth
-        neighbours = configuration.neighbours
-        threshold = configuration.threshold
-        minimumSurvivors = configuration.minimumSurvivors
+        self.configuration = configuration
         self.roundID = roundID
         self.encoding = encoding
-    }
-
-    /// The SecAgg+ configuration, checked again (a client trusts no field of a message without its checks).
-    public func configuration() throws -> SecAggConfiguration {
-        try SecAggConfiguration(clientCount: clientCount, vectorLength: vectorLength, bitWidth: bitWidth,
-                                neighbours: neighbours, threshold: threshold, minimumSurvivors: minimumSurvivors)
     }
 
     /// The description of a round with the quantiser's grid.
@@ -73,8 +59,8 @@ public struct SecureRoundDescription: Sendable, Codable, Equatable {
     public func encode<R: RandomSource>(_ update: [Float], using random: inout R) throws -> [UInt64] {
         switch encoding {
         case .quantized(let clipNorm, let bits, let maximumClients):
-            guard update.count == vectorLength else {
-                throw VeilError(.invalidInput, "the update has \(update.count) values, the round expects \(vectorLength)")
+            guard update.count == configuration.vectorLength else {
+                throw VeilError(.invalidInput, "the update has \(update.count) values, the round expects \(configuration.vectorLength)")
             }
             let quantizer = try UpdateQuantizer(clipNorm: clipNorm, bitWidth: bits, maximumClients: maximumClients)
             let clipped = UpdateClipping.clip(update, clipNorm: clipNorm).update

@@ -22,6 +22,10 @@ public struct FederatedProgress: Sendable {
     public var clipNorm: Double?
     /// Seconds since round 1 started.
     public var elapsedSeconds: Double
+    /// Accuracy of the round's model on the pipeline's test split, when the run evaluates every few rounds
+    /// (``FederatedRun/execute(aggregator:dropoutRate:privacyRandom:orderRandom:progressInterval:evaluationInterval:progress:)``);
+    /// for the operator, like the final evaluation.
+    public var testAccuracy: Double? = nil
 }
 
 /// The server's side of FedAvg and DP-FedAvg, one round at a time.

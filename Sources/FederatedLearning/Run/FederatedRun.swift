@@ -8,7 +8,7 @@ import PrivateTraining
 ///
 /// ``prepare(pipeline:source:analyst:charger:)`` checks everything that can fail without drawing noise — the plan
 /// and σ (from declared figures, before any data is read), the output path, the budget, then the data, the clients
-/// and the model — and reserves nothing. ``execute(aggregator:dropoutRate:privacyRandom:orderRandom:progressInterval:progress:)``
+/// and the model — and reserves nothing. ``execute(aggregator:dropoutRate:privacyRandom:orderRandom:progressInterval:evaluationInterval:progress:)``
 /// reserves the whole planned run before round 1, runs the rounds, writes the model file and commits the
 /// reservation with the file's SHA-256. If the run stops after the reservation (an error in a round, a failed
 /// write), the whole reservation is committed all the same: the ledger has no partial commit, and charging the
@@ -82,10 +82,10 @@ public struct FederatedRun {
     /// ``SecureAggregationAggregator`` or ``DistributedGaussianAggregator`` with the OS CSPRNG for the clients' rounding,
     /// noise and keys. With secure aggregation
     /// the dropout rate applies inside the protocol (a client stops before or after its masked input), not before
-    /// local training. See ``execute(aggregator:dropoutRate:privacyRandom:orderRandom:progressInterval:progress:)``.
+    /// local training. See ``execute(aggregator:dropoutRate:privacyRandom:orderRandom:progressInterval:evaluationInterval:progress:)``.
     public func execute<P: RandomSource, O: RandomSource>(
         dropoutRate: Double = 0, privacyRandom: inout P, orderRandom: inout O,
-        progressInterval: Int = 1, progress: (FederatedProgress) -> Void = { _ in }
+        progressInterval: Int = 1, evaluationInterval: Int? = nil, progress: (FederatedProgress) -> Void = { _ in }
     ) throws -> Release {
         // The protocol's aggregators drop clients inside the protocol; the plain sum drops them before training.
         var aggregator: any UpdateAggregator
@@ -106,7 +106,7 @@ public struct FederatedRun {
         }
         return try execute(aggregator: &aggregator, dropoutRate: plan.settings.aggregation == .plain ? dropoutRate : 0,
                            privacyRandom: &privacyRandom, orderRandom: &orderRandom, progressInterval: progressInterval,
-                           progress: progress)
+                           evaluationInterval: evaluationInterval, progress: progress)
     }
 
     /// Reserves the planned run, runs every round, writes the model file and commits the reservation.
@@ -117,16 +117,20 @@ public struct FederatedRun {
     ///   - privacyRandom: client sampling and noise (``SecureRandomSource``; a seeded source in tests only).
     ///   - orderRandom: local batch order and simulated dropouts.
     ///   - progressInterval: report every this many rounds (and after the last).
+    ///   - evaluationInterval: when set (and the pipeline has a test split), also report every this many rounds
+    ///     with the model's accuracy on the test split (``FederatedProgress/testAccuracy``), for the operator's
+    ///     accuracy-against-rounds curves; the evaluation reads only the test split and draws nothing.
     ///   - progress: called with each report.
     /// - Throws: `budgetExhausted` when the reservation is refused (nothing drawn); after it, the charge stands.
     public func execute<A: UpdateAggregator, P: RandomSource, O: RandomSource>(
         aggregator: inout A, dropoutRate: Double = 0, privacyRandom: inout P, orderRandom: inout O,
-        progressInterval: Int = 1, progress: (FederatedProgress) -> Void = { _ in }
+        progressInterval: Int = 1, evaluationInterval: Int? = nil, progress: (FederatedProgress) -> Void = { _ in }
     ) throws -> Release {
         guard dropoutRate >= 0, dropoutRate < 1 else {
             throw VeilError.invalidParameter("dropout rate", dropoutRate, allowed: "in [0, 1)")
         }
         try ParameterCheck.count(progressInterval, name: "progress interval", minimum: 1)
+        if let evaluationInterval { try ParameterCheck.count(evaluationInterval, name: "evaluation interval", minimum: 1) }
         var rounds = try FederatedRounds(plan: plan, local: local, model: model, clientCount: data.clients.count)
         let reservation = try releasing.reserve()
         let started = Date()
@@ -140,13 +144,18 @@ public struct FederatedRun {
                     return local.update(from: global, data: data.examples, examples: data.clients[client],
                                         order: &orderRandom)
                 }
-                if round % progressInterval == 0 || round == plan.rounds {
+                let evaluates = evaluationInterval.map { round % $0 == 0 || round == plan.rounds } ?? false
+                if round % progressInterval == 0 || round == plan.rounds || evaluates {
+                    // Evaluating on the test split is the operator's own use of their data, shown to them only.
+                    let model = rounds.model
+                    let accuracy = try data.test.flatMap { evaluates ? try Evaluation(model: model, data: $0).accuracy : nil }
                     progress(FederatedProgress(
                         round: round, totalRounds: plan.rounds,
                         clientsReached: data.populationIsPublic ? outcome.reached : nil,
                         clientsDropped: data.populationIsPublic ? outcome.dropped : nil,
                         expectedClients: plan.expectedClientsPerRound, epsilonSpent: try releasing.epsilon(roundsRun: round),
-                        clipNorm: rounds.clipNorm, elapsedSeconds: Date().timeIntervalSince(started)))
+                        clipNorm: rounds.clipNorm, elapsedSeconds: Date().timeIntervalSince(started),
+                        testAccuracy: accuracy))
                 }
             }
             let (card, digest) = try releasing.release(model: rounds.model, roundsRun: rounds.roundsDone,

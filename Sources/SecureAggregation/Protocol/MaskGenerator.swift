@@ -58,17 +58,20 @@ public enum MaskGenerator {
                 let nonce = try! AES._CTR.Nonce(nonceBytes: counter)
                 let zeros = [UInt8](repeating: 0, count: length * width)
                 let part = out + start
+                // Lazy reduction: the keystreams are added and subtracted modulo 2^64 and the block is reduced modulo 2^b
+                // once at the end, which gives the same residues because 2^b divides 2^64.
                 for (key, add) in keys {
                     let stream = try! AES._CTR.encrypt(zeros, using: key, nonce: nonce)
                     stream.withUnsafeBytes { raw in
                         switch (width, add) {
-                        case (8, true): for i in 0..<length { part[i] = (part[i] &+ raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian) & bits }
-                        case (8, false): for i in 0..<length { part[i] = (part[i] &- raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian) & bits }
-                        case (_, true): for i in 0..<length { part[i] = (part[i] &+ UInt64(raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian)) & bits }
-                        default: for i in 0..<length { part[i] = (part[i] &- UInt64(raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian)) & bits }
+                        case (8, true): for i in 0..<length { part[i] &+= raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian }
+                        case (8, false): for i in 0..<length { part[i] &-= raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian }
+                        case (_, true): for i in 0..<length { part[i] &+= UInt64(raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
+                        default: for i in 0..<length { part[i] &-= UInt64(raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
                         }
                     }
                 }
+                for i in 0..<length { part[i] &= bits }
             }
         }
     }
@@ -115,6 +118,44 @@ public struct Modulus: Sendable, Hashable {
         guard outside != 0 else { return true }
         // A rare refused message: take back what was added (modulo 2^b, subtraction undoes addition exactly).
         for i in sum.indices { sum[i] = (sum[i] &- (other[i] & bits)) & bits }
+        return false
+    }
+
+    /// ``addIfReduced(_:into:)`` straight from the binary encoding of the values (`count` big-endian values of `width`
+    /// bytes each, as a masked input carries them): one pass over the bytes and the sum, without unpacking the
+    /// values into an array first. Adds them into `sum` modulo 2^b when every value is below 2^b; returns false and
+    /// leaves `sum` as it was otherwise.
+    public func addPackedIfReduced(_ packed: UnsafeRawBufferPointer, width: Int, into sum: inout [UInt64]) -> Bool {
+        precondition((1...8).contains(width) && packed.count == sum.count * width)
+        @inline(__always) func value(_ i: Int) -> UInt64 {
+            switch width {
+            case 4: return UInt64(UInt32(bigEndian: packed.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+            case 8: return UInt64(bigEndian: packed.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))
+            default:
+                var v: UInt64 = 0
+                for k in 0..<width { v = v << 8 | UInt64(packed[width * i + k]) }
+                return v
+            }
+        }
+        var outside: UInt64 = 0
+        sum.withUnsafeMutableBufferPointer { s in
+            if width == 4 {
+                for i in 0..<s.count {
+                    let v = UInt64(UInt32(bigEndian: packed.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                    outside |= v & ~bits
+                    s[i] = (s[i] &+ v) & bits
+                }
+            } else {
+                for i in 0..<s.count {
+                    let v = value(i)
+                    outside |= v & ~bits
+                    s[i] = (s[i] &+ v) & bits
+                }
+            }
+        }
+        guard outside != 0 else { return true }
+        // A rare refused message: take back what was added (modulo 2^b, subtraction undoes addition exactly).
+        for i in sum.indices { sum[i] = (sum[i] &- (value(i) & bits)) & bits }
         return false
     }
 }

@@ -71,6 +71,23 @@ public struct SecAggConfiguration: Sendable, Hashable, Codable {
                                        neighbours: k, threshold: t, minimumSurvivors: minimum)
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case clientCount, vectorLength, bitWidth, neighbours, threshold, minimumSurvivors
+    }
+
+    /// Decodes the six parameters and checks them as ``init(clientCount:vectorLength:bitWidth:neighbours:threshold:minimumSurvivors:)``
+    /// does: a configuration received from elsewhere (a round's published description) is never used unchecked.
+    /// - Throws: `DecodingError`, or ``VeilError`` (`invalid_parameter`) naming the first parameter out of range.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(clientCount: try c.decode(Int.self, forKey: .clientCount),
+                      vectorLength: try c.decode(Int.self, forKey: .vectorLength),
+                      bitWidth: try c.decode(Int.self, forKey: .bitWidth),
+                      neighbours: try c.decode(Int.self, forKey: .neighbours),
+                      threshold: try c.decode(Int.self, forKey: .threshold),
+                      minimumSurvivors: try c.decode(Int.self, forKey: .minimumSurvivors))
+    }
+
     /// The modulus 2^bitWidth.
     public var modulus: Modulus { Modulus(bitWidth: bitWidth) }
     /// Bytes per element of a masked input on the wire.

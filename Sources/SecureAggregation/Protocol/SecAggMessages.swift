@@ -211,12 +211,9 @@ public enum SecAggMessage: Sendable, Hashable, Codable {
             self = kind == 3 ? .shareKeys(ShareKeys(roundID: round, sender: party, ciphertexts: items))
                              : .encryptedShares(EncryptedShares(roundID: round, recipient: party, ciphertexts: items))
         case 5:
-            let sender = try r.u32("sender")
-            let width = Int(try r.u8("element width"))
-            guard (1...8).contains(width) else { throw VeilError.refused("malformed message: element width \(width) is not 1 ... 8 bytes") }
-            let n = try r.count("values", minimumItemBytes: width)
-            let values = BinaryReader.unpack(try r.take(n * width, "values"), count: n, width: width)
-            self = .maskedInput(MaskedInput(roundID: round, sender: sender, values: values))
+            let input = try PackedMaskedInput(reading: &r, roundID: round)
+            self = .maskedInput(MaskedInput(roundID: round, sender: input.sender,
+                                            values: BinaryReader.unpack(input.values, count: input.count, width: input.width)))
         case 6:
             let recipient = try r.u32("recipient")
             let s = try r.count("survivors", minimumItemBytes: 4)
@@ -241,6 +238,42 @@ public enum SecAggMessage: Sendable, Hashable, Codable {
         default:
             throw VeilError.refused("malformed message: unknown kind \(kind)")
         }
+        try r.finish()
+    }
+}
+
+/// A masked input still in its binary encoding: the server adds its values into the round's sum straight from the
+/// message's bytes (``Modulus/addPackedIfReduced(_:width:into:)``) instead of unpacking them into an array first.
+struct PackedMaskedInput {
+    let roundID: UInt64
+    let sender: UInt32
+    /// Bytes per value.
+    let width: Int
+    /// Number of values.
+    let count: Int
+    /// The values, `count` × `width` big-endian bytes.
+    let values: ArraySlice<UInt8>
+
+    /// Reads the fields after the round identifier, with the refusals of ``SecAggMessage/init(decoding:)``.
+    init(reading r: inout BinaryReader, roundID: UInt64) throws {
+        self.roundID = roundID
+        sender = try r.u32("sender")
+        width = Int(try r.u8("element width"))
+        guard (1...8).contains(width) else { throw VeilError.refused("malformed message: element width \(width) is not 1 ... 8 bytes") }
+        count = try r.count("values", minimumItemBytes: width)
+        values = try r.take(count * width, "values")
+    }
+
+    /// The masked input encoded in `bytes`, or nil when they hold another kind of message (or none: the full decoder
+    /// then refuses them with its reason).
+    /// - Throws: the refusals of ``SecAggMessage/init(decoding:)`` for a malformed masked input.
+    init?(decoding bytes: [UInt8]) throws {
+        var r = BinaryReader(bytes)
+        guard bytes.count > SecAggMessage.magic.count, Array(bytes.prefix(SecAggMessage.magic.count)) == SecAggMessage.magic,
+              bytes[SecAggMessage.magic.count] == 5 else { return nil }
+        _ = try r.fixed(SecAggMessage.magic.count + 1, "header")
+        let round = try r.u64("round identifier")
+        self = try PackedMaskedInput(reading: &r, roundID: round)
         try r.finish()
     }
 }

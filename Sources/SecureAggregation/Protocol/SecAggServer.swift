@@ -68,34 +68,69 @@ public struct SecAggServer: Sendable {
     /// - Throws: `message_refused` with the reason (the message is ignored and the round goes on);
     ///   `round_aborted` once the round was aborted.
     public mutating func receive(_ message: SecAggMessage, from sender: UInt32) throws {
+        try recordingRefusals(from: sender) { try $0.accept(message, from: sender) }
+    }
+
+    /// Decodes and accepts one binary message from `sender`. A masked input's values are added into the sum straight
+    /// from the bytes (``PackedMaskedInput``), with the same checks and refusals as a decoded one.
+    public mutating func receive(bytes: [UInt8], from sender: UInt32) throws {
+        let packed: PackedMaskedInput?
+        var message: SecAggMessage? = nil
+        do {
+            packed = try PackedMaskedInput(decoding: bytes)
+            if packed == nil { message = try SecAggMessage(decoding: bytes) }
+        } catch let error as VeilError {
+            refusals.append(Refusal(client: sender, reason: error.message))
+            throw error
+        }
+        if let message { return try receive(message, from: sender) }
+        guard let input = packed else { return }
+        try recordingRefusals(from: sender) { server in
+            try server.checkOrigin(roundID: input.roundID, from: sender)
+            try server.acceptMaskedInput(claimedSender: input.sender, count: input.count, from: sender) { modulus, sum in
+                input.values.withUnsafeBytes { modulus.addPackedIfReduced($0, width: input.width, into: &sum) }
+            }
+        }
+    }
+
+    /// Runs `body` unless the round was aborted, and records a refused message with its reason.
+    private mutating func recordingRefusals(from sender: UInt32, _ body: (inout SecAggServer) throws -> Void) throws {
         if case .aborted(let reason) = phase { throw VeilError(.roundAborted, reason) }
         do {
-            try accept(message, from: sender)
+            try body(&self)
         } catch let error as VeilError where error.code == .messageRefused {
             refusals.append(Refusal(client: sender, reason: error.message))
             throw error
         }
     }
 
-    /// Decodes and accepts one binary message from `sender`.
-    public mutating func receive(bytes: [UInt8], from sender: UInt32) throws {
-        let message: SecAggMessage
-        do {
-            message = try SecAggMessage(decoding: bytes)
-        } catch let error as VeilError {
-            refusals.append(Refusal(client: sender, reason: error.message))
-            throw error
-        }
-        try receive(message, from: sender)
-    }
-
-    private mutating func accept(_ message: SecAggMessage, from sender: UInt32) throws {
+    /// Refuses a message from a client outside the round or of another round.
+    private func checkOrigin(roundID messageRound: UInt64, from sender: UInt32) throws {
         guard Int(sender) < configuration.clientCount else {
             throw VeilError.refused("unknown client \(sender): this round has clients 0 ..< \(configuration.clientCount)")
         }
-        guard message.roundID == roundID else {
-            throw VeilError.refused("message of round \(message.roundID) in round \(roundID): replayed or misrouted")
+        guard messageRound == roundID else {
+            throw VeilError.refused("message of round \(messageRound) in round \(roundID): replayed or misrouted")
         }
+    }
+
+    /// Accepts a masked input of `count` values whose `add` adds them into the sum when every value is below 2^b.
+    private mutating func acceptMaskedInput(claimedSender: UInt32, count: Int, from sender: UInt32,
+                                            add: (Modulus, inout [UInt64]) -> Bool) throws {
+        try check(claimedSender, sender, step: .masking, "masked input")
+        guard shared[sender] != nil else { throw VeilError.refused("client \(sender) sent a masked input without shares") }
+        guard !maskedSenders.contains(sender) else { throw VeilError.refused("client \(sender) sent a masked input twice") }
+        guard count == configuration.vectorLength else {
+            throw VeilError.refused("client \(sender) sent \(count) values, not \(configuration.vectorLength)")
+        }
+        guard add(configuration.modulus, &maskedSum) else {
+            throw VeilError.refused("client \(sender) sent a value outside 0 ..< 2^\(configuration.bitWidth)")
+        }
+        maskedSenders.insert(sender)
+    }
+
+    private mutating func accept(_ message: SecAggMessage, from sender: UInt32) throws {
+        try checkOrigin(roundID: message.roundID, from: sender)
         switch message {
         case .advertiseKeys(let m):
             try check(m.sender, sender, step: .advertising, "advertised keys")
@@ -120,16 +155,9 @@ public struct SecAggServer: Sendable {
             }
             shared[sender] = m
         case .maskedInput(let m):
-            try check(m.sender, sender, step: .masking, "masked input")
-            guard shared[sender] != nil else { throw VeilError.refused("client \(sender) sent a masked input without shares") }
-            guard !maskedSenders.contains(sender) else { throw VeilError.refused("client \(sender) sent a masked input twice") }
-            guard m.values.count == configuration.vectorLength else {
-                throw VeilError.refused("client \(sender) sent \(m.values.count) values, not \(configuration.vectorLength)")
+            try acceptMaskedInput(claimedSender: m.sender, count: m.values.count, from: sender) { modulus, sum in
+                modulus.addIfReduced(m.values, into: &sum)
             }
-            guard configuration.modulus.addIfReduced(m.values, into: &maskedSum) else {
-                throw VeilError.refused("client \(sender) sent a value outside 0 ..< 2^\(configuration.bitWidth)")
-            }
-            maskedSenders.insert(sender)
         case .unmaskingResponse(let m):
             try check(m.sender, sender, step: .unmasking, "unmasking response")
             guard requested.contains(sender) else { throw VeilError.refused("client \(sender) was not asked to unmask") }

@@ -58,6 +58,9 @@ struct FederatedSimulateCommand: ParsableCommand {
     @Option(help: "Override federated.aggregation: plain, secagg (secure aggregation) or ddg (distributed discrete Gaussian).")
     var aggregation: String?
 
+    @Option(help: "Every this many rounds, add the model's accuracy on the pipeline's test split to the progress line.")
+    var evaluateEvery: Int?
+
     @Flag(help: "Print the final summary as one JSON object (progress goes to stderr).")
     var json = false
 
@@ -87,6 +90,7 @@ struct FederatedSimulateCommand: ParsableCommand {
         guard dropout >= 0, dropout < 1 else {
             throw VeilError(.invalidInput, "--dropout must be in [0, 1), got \(dropout)")
         }
+        if let evaluateEvery { try TrainingLimits.check(evaluateEvery, in: FederatedSettings.roundLimit, name: "--evaluate-every") }
 
         let run = try FederatedRun.prepare(pipeline: pipeline, source: self.pipeline, analyst: analyst,
                                            charger: { scope in LedgerBudgetCharger(ledger: try ledger.open(), scope: scope) })
@@ -106,7 +110,8 @@ struct FederatedSimulateCommand: ParsableCommand {
         var secure = SecureRandomSource()
         var order = SecureRandomSource()
         let release = try run.execute(dropoutRate: dropout, privacyRandom: &secure,
-                                      orderRandom: &order, progressInterval: interval) { p in
+                                      orderRandom: &order, progressInterval: interval,
+                                      evaluationInterval: evaluateEvery) { p in
             let line = FederatedProgressLine.text(p) + "\n"
             if json { err.write(Data(line.utf8)) } else { print(line, terminator: ""); fflush(nil) }
         }
@@ -165,6 +170,7 @@ enum FederatedProgressLine {
         parts.append(p.epsilonSpent.map { String(format: "ε %.3f", $0) } ?? "non-private")
         if let c = p.clipNorm { parts.append(String(format: "C %.4g", c)) }
         parts.append(String(format: "%.1f s", p.elapsedSeconds))
+        if let accuracy = p.testAccuracy { parts.append(String(format: "test accuracy %.4f", accuracy)) }
         return parts.joined(separator: "  ")
     }
 }
