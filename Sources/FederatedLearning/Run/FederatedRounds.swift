@@ -88,7 +88,7 @@ public struct FederatedRounds {
     /// The clients of the next round (indices into the client list): Poisson sampling at rate q (DP-FedAvg), or
     /// the next `clients_per_round` of the pass's shuffled order (DP-FTRL; a client at most once a pass).
     public mutating func sampleClients<R: RandomSource>(using random: inout R) -> [Int] {
-        guard let perPass = plan.roundsPerPass else { return sampler.sample(using: &random) }
+        guard plan.roundsPerPass != nil else { return sampler.sample(using: &random) }
         if passRound == 0 {
             passOrder = Array(0..<clientCount)
             passOrder.shuffle(using: &random)
