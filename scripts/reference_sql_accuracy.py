@@ -38,8 +38,9 @@ QUERIES = [
 ]
 
 
-def metadata(censor_dims):
-    return {"Panel": {"temp": {"visits": {
+def metadata(censor_dims, schema="temp", table="visits"):
+    """SmartNoise's metadata for the panel's visits table: the bounds of datasets/health_panel.privacy.yaml."""
+    return {"Panel": {schema: {table: {
         "max_ids": 5, "row_privacy": False, "censor_dims": censor_dims,
         "person_id": {"type": "int", "private_id": True},
         "survey_year": {"type": "int"},

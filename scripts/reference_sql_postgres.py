@@ -21,6 +21,8 @@ import psycopg2
 import snsql
 from snsql import Privacy
 
+from reference_sql_accuracy import metadata as panel_metadata
+
 QUERIES = [
     # name, SmartNoise query, plain query, epsilon, delta, private keys
     ("count_sum_by_year",
@@ -34,15 +36,7 @@ QUERIES = [
 
 
 def metadata(censor_dims):
-    return {"Panel": {"public": {"visits_sn": {
-        "max_ids": 5, "row_privacy": False, "censor_dims": censor_dims,
-        "person_id": {"type": "int", "private_id": True},
-        "survey_year": {"type": "int"},
-        "region": {"type": "string"},
-        "female": {"type": "int"},
-        "doctor_visits": {"type": "int", "lower": 0, "upper": 30},
-        "income": {"type": "float", "lower": 0.0, "upper": 15.0},
-    }}}}
+    return panel_metadata(censor_dims, schema="public", table="visits_sn")
 
 
 def label(rows):

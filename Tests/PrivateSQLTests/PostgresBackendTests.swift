@@ -81,7 +81,15 @@ struct PostgresBackendTests {
         let metadata = try PrivacyMetadata.parse(yaml: RewriteTests.formsYAML, source: "m.yaml")
         let plan = try QueryPlanner(metadata: metadata).plan(query, budget: try PrivacyParameters(epsilon: 1, delta: 1e-6),
                                                              sampling: .keyedHash(.insecureFixed(5, 6)))
+        let fromPostgres = try Self.expectSameTotals(plan, postgres: postgres, sqlite: sqlite)
+        if !query.contains("3000") { #expect(fromPostgres.contains { $0.values.contains { $0.contains { $0 != 0 } } }) }
+    }
+
+    /// Runs `plan` on PostgreSQL and on both SQLite forms (SQL and single pass), expects the same keys and pre-noise
+    /// totals from all three, and returns PostgreSQL's groups.
+    static func expectSameTotals(_ plan: QueryPlan, postgres: PostgresBackend, sqlite: TemporaryDatabase) throws -> [TrueGroup] {
         try postgres.validate(plan)
+        try sqlite.backend().validate(plan)
         var fromPostgres: [TrueGroup] = []
         try postgres.run(plan, timeLimit: .seconds(60)) { fromPostgres.append($0) }
         let sqlForm = try sqlite.backend().run(plan, form: .sql)
@@ -90,7 +98,7 @@ struct PostgresBackendTests {
         #expect(fromPostgres.map(\.values) == sqlForm.map(\.values))
         #expect(fromPostgres.map(\.key) == singlePass.map(\.key))
         #expect(fromPostgres.map(\.values) == singlePass.map(\.values))
-        if !query.contains("3000") { #expect(fromPostgres.contains { $0.values.contains { $0.contains { $0 != 0 } } }) }
+        return fromPostgres
     }
 
     @Test("a date column compared with a text literal and grouped by: the same totals and keys as SQLite's ISO text, whatever the server's DateStyle")
