@@ -145,7 +145,9 @@ public final class LogFile {
         var position = LogRecordFormat.magicSize
         while position < bytes.count {
             let remaining = bytes.count - position
-            if remaining >= format.headerSize {
+            // A file system may extend a file with zeros when it crashes before the data of an append reached the
+            // disk (XFS, ext4 without data=ordered): no record is all zeros, so such a tail is a torn append too.
+            if remaining >= format.headerSize, bytes[position...].contains(where: { $0 != 0 }) {
                 guard let length = format.entryLength(header: bytes[position..<(position + format.headerSize)]) else {
                     throw damaged(position, "its length field does not match its check")
                 }

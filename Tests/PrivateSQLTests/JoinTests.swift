@@ -201,6 +201,59 @@ struct JoinTests {
         }
     }
 
+    @Test("a public table's column equated with the unit is the unit: grouping by it or listing its values is refused",
+          arguments: [
+        "SELECT person_id, COUNT(*) FROM enrolment JOIN visits USING (person_id) GROUP BY person_id",
+        "SELECT visits.person_id, COUNT(*) FROM enrolment JOIN visits USING (person_id) GROUP BY visits.person_id",
+        "SELECT e.person_id, COUNT(*) FROM visits v JOIN enrolment e ON e.person_id = v.person_id GROUP BY e.person_id",
+        "SELECT e.person_id, COUNT(*) FROM enrolment e JOIN visits v ON v.person_id = e.person_id AND e.site = 'a' "
+            + "GROUP BY e.person_id",
+    ])
+    func unitThroughPublicTable(query: String) throws {
+        let enrolment = "  enrolment:\n    public: true\n    columns:\n      person_id: {type: integer}\n      site: {type: text}\n"
+        let yaml = Self.yaml.replacingOccurrences(of: "  notes:\n", with: enrolment + "  notes:\n")
+        try #require(yaml.contains("enrolment"))
+        let metadata = try PrivacyMetadata.parse(yaml: yaml, source: "privacy.yaml")
+        #expect {
+            _ = try QueryPlanner(metadata: metadata).plan(query, budget: try PrivacyParameters(epsilon: 1, delta: 1e-6),
+                                                          sampling: .keyedHash(.insecureFixed(1, 2)))
+        } throws: { error in
+            (error as? QueryError)?.code == .queryRefused && (error as? QueryError)?.reason.contains("grouping by the privacy unit") == true
+        }
+        // With public values listed for the person column, every listed person would get a count of their own.
+        let counted = "SELECT site, COUNT(*) FROM enrolment JOIN visits USING (person_id) GROUP BY site"
+        #expect {
+            _ = try QueryPlanner(metadata: metadata).plan(counted, budget: try PrivacyParameters(epsilon: 1, delta: 1e-6),
+                                                          sampling: .keyedHash(.insecureFixed(1, 2)),
+                                                          publicValues: ["enrolment.person_id": [.integer(1), .integer(2)]])
+        } throws: { error in
+            (error as? QueryError)?.reason.contains("public values cannot be given for the privacy unit") == true
+        }
+    }
+
+    @Test("SQLite refuses a join whose unit column compares other than byte by byte, before anything is read")
+    func unitCollation() throws {
+        let plan = try Self.plan("SELECT COUNT(*) FROM visits JOIN prescriptions USING (person_id)")
+        let binary = try TemporaryDatabase("""
+            CREATE TABLE visits (person_id TEXT, year INTEGER, doctor_visits INTEGER, income REAL, female INTEGER,
+                                 region TEXT, age INTEGER);
+            CREATE TABLE prescriptions (person_id TEXT, year INTEGER, drug TEXT, dose INTEGER);
+            """)
+        try binary.backend().validate(plan)
+        // 'bob' in prescriptions would match 'Bob' and 'BOB' in visits, two units bounded apart.
+        let nocase = try TemporaryDatabase("""
+            CREATE TABLE visits (person_id TEXT, year INTEGER, doctor_visits INTEGER, income REAL, female INTEGER,
+                                 region TEXT, age INTEGER);
+            CREATE TABLE prescriptions (person_id TEXT COLLATE NOCASE, year INTEGER, drug TEXT, dose INTEGER);
+            """)
+        #expect {
+            try nocase.backend().validate(plan)
+        } throws: { error in
+            (error as? VeilError)?.code == .invalidInput
+                && "\(error)".contains("the privacy unit column person_id of table prescriptions has the collation NOCASE")
+        }
+    }
+
     @Test("the joined relation takes k, m and R from the table whose unit it carries; columns keep their own bounds")
     func boundsOfTheRelation() throws {
         let plan = try Self.plan("SELECT v.year, SUM(dose), SUM(weight) FROM visits v JOIN prescriptions p "

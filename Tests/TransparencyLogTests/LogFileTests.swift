@@ -66,6 +66,26 @@ import _TestSupport
         }
     }
 
+    /// After a crash some file systems extend a file to its new length with zeros before the append's data lands:
+    /// for the unacknowledged record that leaves zeros, which are cut like any torn append (in both formats).
+    @Test(arguments: [LogRecordFormat.version1, .version2])
+    func aZeroFilledTailIsATornAppend(format: LogRecordFormat) throws {
+        let folder = try TemporaryDirectory.make("tlog")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("log").path
+        try Self.writeLog(path, count: 4, format: format)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: path))
+        let next = try Self.manifest(4)
+        let recordSize = format.record(entry: next.bytes, leafHash: next.leafHash).count
+        for zeros in [format.headerSize, recordSize - 1, recordSize, recordSize + 100] {
+            try (whole + Data(count: zeros)).write(to: URL(fileURLWithPath: path))
+            let log = try LogFile(path: path)
+            #expect(log.size == 4)
+            #expect(log.discardedTailBytes == zeros)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == whole, "the zeros are cut")
+        }
+    }
+
     /// A damaged length field reads like a torn append when it points past the end of the file; the length check of
     /// version 2 (and, in version 1, a whole record following under another length) tells them apart, and the log is
     /// refused with nothing cut.

@@ -81,6 +81,7 @@ public final class SQLiteBackend: Sendable {
                         throw DatabaseError(message: "no table or view named \(name)")
                     }
                 }
+                try Self.checkJoinedUnits(plan, db: db)
                 // Compiling reads the schema only; a view or a recursive CTE is not evaluated.
                 _ = try db.makeStatement(sql: plan.sql)
                 for histogram in plan.histogramQueries { _ = try db.makeStatement(sql: histogram.sql) }
@@ -193,15 +194,33 @@ public final class SQLiteBackend: Sendable {
     static func comparesBytewise(_ plan: QueryPlan, db: Database) -> Bool {
         guard case .column(let unit) = plan.table.privacyUnit else { return true }
         for column in [unit] + plan.keys.map(\.column) {
-            var collation: UnsafePointer<CChar>?
             let (table, declared) = plan.rewriter.relation.origin(of: column)
-            let code = sqlite3_table_column_metadata(db.sqliteConnection, nil, table, declared,
-                                                     nil, &collation, nil, nil, nil)
-            guard code == SQLITE_OK, let collation, String(cString: collation).uppercased() == "BINARY" else {
-                return false
-            }
+            guard collation(of: declared, in: table, db: db) == "BINARY" else { return false }
         }
         return true
+    }
+
+    /// Refuses a join over a private table whose unit column has a collation other than `BINARY`. In SQLite the
+    /// left operand's collation decides `=`, so `b.unit = a.unit` with `b.unit COLLATE NOCASE` would pair one unit
+    /// of `b` ('bob') with several units of `a` ('Bob', 'BOB'), each bounded on its own: that unit's rows would then
+    /// count once per match. The check reads the schema only; a view's columns report no collation and pass.
+    static func checkJoinedUnits(_ plan: QueryPlan, db: Database) throws {
+        guard plan.rewriter.relation.isJoin else { return }
+        for source in plan.rewriter.relation.sources where !source.table.isPublic {
+            guard case .column(let unit) = source.table.privacyUnit,
+                  let collation = collation(of: unit, in: source.table.name, db: db), collation != "BINARY" else { continue }
+            throw DatabaseError(message: "the privacy unit column \(unit) of table \(source.table.name) has the "
+                                + "collation \(collation): a join on it could pair one unit's rows with several units of "
+                                + "another table, so joins need unit columns that compare byte by byte (BINARY)")
+        }
+    }
+
+    /// The declared collation of `column` in `table`, upper-cased; nil when SQLite does not report one.
+    private static func collation(of column: String, in table: String, db: Database) -> String? {
+        var collation: UnsafePointer<CChar>?
+        let code = sqlite3_table_column_metadata(db.sqliteConnection, nil, table, column, nil, &collation, nil, nil, nil)
+        guard code == SQLITE_OK, let collation else { return nil }
+        return String(cString: collation).uppercased()
     }
 
     private static func integer(_ value: DatabaseValue) throws -> Int64 {

@@ -72,7 +72,7 @@ public struct QueryPlanner: Sendable {
                 throw QueryError(.invalidQuery, "the public values of \(declared.name) must be a non-empty list "
                                  + "without repetitions", at: nil, in: query)
             }
-            if builder.table.isPrivacyUnit(declared.name) {
+            if builder.table.isPrivacyUnit(declared.name) || builder.unitColumns.contains(declared.name) {
                 throw QueryError(.queryRefused, "public values cannot be given for the privacy unit \(declared.name)",
                                  at: nil, in: query)
             }

@@ -270,6 +270,14 @@ struct RelationResolver {
             }
             resolved = equalities.dropFirst().reduce(equalities[0]) { .binary(.and, $0, $1) }
         }
+        // A column the condition equates with a unit column holds that unit on every joined row (a public table's
+        // person_id joined USING (person_id), say): grouping by it, or listing public values for it, would
+        // describe single units, so it counts as a unit column too.
+        for conjunct in resolved.conjuncts {
+            guard case .binary(.equal, .column(let a), .column(let b)) = conjunct else { continue }
+            if unitColumns.contains(a) { unitColumns.insert(b) }
+            if unitColumns.contains(b) { unitColumns.insert(a) }
+        }
         if let leftUnit = leftScope.unit, let rightUnit = rightScope.unit {
             let equated = resolved.conjuncts.contains { conjunct in
                 conjunct == .binary(.equal, .column(leftUnit), .column(rightUnit))
