@@ -109,7 +109,7 @@ enum ConfidentialBenchmark {
 
     /// Over loopback HTTP: the plain server against Oblivious HTTP to the gateway directly and through the relay,
     /// each client on its own kept-alive connection; the client draws its ephemeral keys from a pool made ahead of
-    /// time. `loopback_*_p50_overhead` is the target figure (the OHTTP layer over the plain server).
+    /// time. `loopback_*_p50_overhead` is the figure the latency targets are set on (the OHTTP layer over the plain server).
     static func loopbackFigures(requests: Int, model: InferenceModel, service: InferenceService, gateway: ConfidentialGateway,
                                 into report: inout BenchmarkReport) throws {
         var configuration = InferenceServer.Configuration()
