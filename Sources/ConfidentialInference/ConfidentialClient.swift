@@ -16,7 +16,7 @@ import TrustedExecution
 /// log key, and consistency with the largest head this client has seen, kept in ``LogState``).
 public struct ConfidentialClient: Sendable {
     public let gateway: URL
-    /// Where encapsulated requests go: the relay, or the gateway itself.
+    /// Where evidence requests and encapsulated requests go: the relay, or the gateway itself.
     public let relay: URL?
     public let policy: AttestationPolicy
     public let trustedLogKey: [UInt8]
@@ -44,7 +44,9 @@ public struct ConfidentialClient: Sendable {
         var generator = SystemRandomNumberGenerator()
         for i in nonce.indices { nonce[i] = UInt8.random(in: 0...255, using: &generator) }
         let remembered = try state.load()
-        var components = URLComponents(url: gateway.appendingPathComponent("confidential/evidence"), resolvingAgainstBaseURL: false)!
+        // Through the relay when there is one, like the sealed request: the gateway never sees this client's address.
+        var components = URLComponents(url: (relay ?? gateway).appendingPathComponent("confidential/evidence"),
+                                       resolvingAgainstBaseURL: false)!
         components.queryItems = [URLQueryItem(name: "nonce", value: LogHex.encode(nonce))]
             + (remembered.map { [URLQueryItem(name: "from", value: "\($0.treeSize)")] } ?? [])
         let (status, body) = try await Self.send(URLRequest(url: components.url!))

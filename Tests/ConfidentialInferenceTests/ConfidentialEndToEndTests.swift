@@ -118,6 +118,13 @@ struct ConfidentialEndToEndTests {
         let remembered = try JSONDecoder().decode(SignedTreeHead.self, from: Data(contentsOf: URL(fileURLWithPath: setup.path("state.json"))))
         #expect(remembered.treeSize == 4)
         #expect(try runVeil(query, timeout: .seconds(120)).status == 0)
+        // Through a relay the client never contacts the gateway itself, not even for the evidence: with the gateway's
+        // own address unreachable the query still succeeds.
+        var relayOnly = query
+        relayOnly[relayOnly.firstIndex(of: server.url)!] = "http://127.0.0.1:9"
+        let throughRelay = try runVeil(relayOnly, timeout: .seconds(120))
+        #expect(throughRelay.status == 0, "\(throughRelay.stderr)")
+        #expect(throughRelay.stdout == String(decoding: plain.1, as: UTF8.self) + "\n")
 
         // A policy pinning another model's measurement: refused before anything is sent.
         let other = try Self.run(["enclave", "measure", "--binary", veilExecutableURL().resolvingSymlinksInPath().path,
