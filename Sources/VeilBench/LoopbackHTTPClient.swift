@@ -35,9 +35,12 @@ final class LoopbackHTTPClient {
 
     deinit { close(descriptor) }
 
-    /// Sends `POST path` with `body` and returns the status and body of the answer.
-    func post(_ path: String, body: [UInt8], contentType: String) throws -> (status: Int, body: [UInt8]) {
-        let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n\r\n"
+    /// Sends `POST path` with `body` (and `headers`, e.g. `Authorization`) and returns the status and body of the answer.
+    func post(_ path: String, body: [UInt8], contentType: String,
+              headers: [(name: String, value: String)] = []) throws -> (status: Int, body: [UInt8]) {
+        let extra = headers.map { "\($0.name): \($0.value)\r\n" }.joined()
+        let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\(extra)Content-Type: \(contentType)\r\n"
+            + "Content-Length: \(body.count)\r\n\r\n"
         var request = Array(head.utf8)
         request.reserveCapacity(request.count + body.count)
         request += body
@@ -52,8 +55,7 @@ final class LoopbackHTTPClient {
         let separator: [UInt8] = [13, 10, 13, 10]
         var headerEnd: Int?
         while headerEnd == nil {
-            headerEnd = Self.find(separator, in: buffer)
-            if headerEnd == nil { try fill() }
+            if let range = buffer.firstRange(of: separator) { headerEnd = range.lowerBound } else { try fill() }
         }
         let header = String(decoding: buffer[..<headerEnd!], as: UTF8.self)
         let lines = header.split(separator: "\r\n")
@@ -76,13 +78,5 @@ final class LoopbackHTTPClient {
         if n < 0, errno == EINTR { return }
         guard n > 0 else { throw Failure(description: n == 0 ? "the server closed the connection" : "recv: \(String(cString: strerror(errno)))") }
         buffer += chunk[0..<n]
-    }
-
-    private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        for i in 0...(haystack.count - needle.count) where haystack[i] == needle[0] && Array(haystack[i..<(i + needle.count)]) == needle {
-            return i
-        }
-        return nil
     }
 }

@@ -78,11 +78,8 @@ enum SQLPostgresBenchmark {
                 let plain = try PostgresSession(url: target)
                 defer { plain.close() }
                 for query in queries {
-                    let name = "\(query.name)_\(SQLBenchmark.label(rows))_workers\(workers)"
-                    let (veil, plainTime) = try measure(query, engine: engine, plain: plain, repeats: repeats)
-                    report.add("\(name)_veil", veil, unit: "s")
-                    report.add("\(name)_plain", plainTime, unit: "s")
-                    report.add("\(name)_ratio", veil / plainTime, unit: "x")
+                    let veil = try record(query, as: "\(query.name)_\(SQLBenchmark.label(rows))_workers\(workers)",
+                                          engine: engine, plain: plain, repeats: repeats, into: &report)
                     if workers == 2 { singleVeil[query.name] = veil }
                 }
             }
@@ -92,14 +89,21 @@ enum SQLPostgresBenchmark {
             defer { plain.close() }
             for query in queries {
                 let name = "\(query.name)_\(SQLBenchmark.label(rows))_cluster"
-                let (veil, plainTime) = try measure(query, engine: clusterEngine, plain: plain, repeats: repeats)
-                report.add("\(name)_veil", veil, unit: "s")
-                report.add("\(name)_plain", plainTime, unit: "s")
-                report.add("\(name)_ratio", veil / plainTime, unit: "x")
+                let veil = try record(query, as: name, engine: clusterEngine, plain: plain, repeats: repeats, into: &report)
                 if let single = singleVeil[query.name] { report.add("\(name)_vs_single_server", veil / single, unit: "x") }
             }
         }
         return report
+    }
+
+    /// Measures `query` and adds `NAME_veil`, `NAME_plain` and their `NAME_ratio` to `report`; returns Veil's time.
+    private static func record(_ query: SQLBenchmark.DemoQuery, as name: String, engine: PrivateQueryEngine,
+                               plain: PostgresSession, repeats: Int, into report: inout BenchmarkReport) throws -> Double {
+        let (veil, plainTime) = try measure(query, engine: engine, plain: plain, repeats: repeats)
+        report.add("\(name)_veil", veil, unit: "s")
+        report.add("\(name)_plain", plainTime, unit: "s")
+        report.add("\(name)_ratio", veil / plainTime, unit: "x")
+        return veil
     }
 
     /// The best time of the private query (a fresh sampling key, as `veil query` draws one) and of the plain one.

@@ -104,11 +104,12 @@ enum ServiceBenchmark {
             Thread.detachNewThread {
                 defer { group.leave() }
                 do {
-                    let connection = try KeepAliveConnection(port: port)
+                    let connection = try LoopbackHTTPClient(port: port)
                     var latencies: [Double] = []
                     for _ in 0..<queries {
                         let begin = ContinuousClock.now
-                        let status = try connection.post("/v1/datasets/health_panel/queries", token: secret, body: body)
+                        let status = try connection.post("/v1/datasets/health_panel/queries", body: Array(body), contentType: "application/json",
+                                                         headers: [("Authorization", "Bearer \(secret)")]).status
                         guard status == 200 else { throw VeilError(.invalidInput, "the service answered \(status)") }
                         latencies.append(seconds(ContinuousClock.now - begin))
                     }
@@ -148,58 +149,4 @@ private final class LatencyBox: @unchecked Sendable {
     func fail(_ error: any Error) { lock.withLock { failure = error } }
     var latencies: [Double] { lock.withLock { stored } }
     var error: (any Error)? { lock.withLock { failure } }
-}
-
-/// HTTP/1.1 over one loopback keep-alive connection: POST a JSON body, read the status and skip the body.
-private final class KeepAliveConnection {
-    private let fd: Int32
-    private var buffer: [UInt8] = []
-
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { close(fd); throw VeilError(.invalidInput, "cannot connect to the service") }
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-    }
-
-    deinit { close(fd) }
-
-    func post(_ path: String, token: String, body: Data) throws -> Int {
-        let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
-            + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
-        let bytes = Array(head.utf8) + Array(body)
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw VeilError(.invalidInput, "the connection closed") }
-            sent += n
-        }
-        // Headers, then exactly Content-Length bytes of body.
-        let separator: [UInt8] = [13, 10, 13, 10]
-        var headerEnd: Int?
-        while headerEnd == nil {
-            if let range = buffer.firstRange(of: separator) { headerEnd = range.upperBound } else { try fill() }
-        }
-        let headers = String(decoding: buffer[0..<headerEnd!], as: UTF8.self)
-        let status = Int(headers.dropFirst(9).prefix(3)) ?? 0
-        let length = headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
-            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
-        while buffer.count < headerEnd! + length { try fill() }
-        buffer.removeFirst(headerEnd! + length)
-        return status
-    }
-
-    private func fill() throws {
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { throw VeilError(.invalidInput, "the connection closed") }
-        buffer += chunk[0..<n]
-    }
 }
