@@ -64,6 +64,24 @@ struct HostileInputLimitTests {
         }
     }
 
+    @Test("deeply nested FROM-subqueries and long join chains are refused with their limit, not a stack overflow",
+          arguments: [
+        ("1,000 nested subqueries", "SELECT COUNT(*) FROM " + String(repeating: "(SELECT pid FROM ", count: 1000) + "t"
+            + String(repeating: ") s", count: 1000), "more than 100 levels deep"),
+        ("1,000 joins", "SELECT COUNT(*) FROM t" + String(repeating: " JOIN t USING (pid)", count: 1000),
+         "more than 16 tables"),
+        ("16 subqueries each reading one table, then one more", "SELECT COUNT(*) FROM t"
+            + String(repeating: " JOIN (SELECT pid FROM t) s USING (pid)", count: 16), "more than 16 tables"),
+    ])
+    func deepFrom(label: String, query: String, fragment: String) {
+        #expect {
+            _ = try Parser.parse(query)
+        } throws: { error in
+            guard let error = error as? QueryError else { return false }
+            return error.reason.contains(fragment) && error.description.count < 1000
+        }
+    }
+
     @Test("the deepest accepted query plans, and its tree height is within the limit")
     func deepestAccepted() throws {
         let query = "SELECT COUNT(*) FROM t WHERE " + String(repeating: "NOT ", count: 90) + "x = 1"
