@@ -47,8 +47,13 @@ public final class LogFile {
 
     /// Opens the log at `path`, creating it when `create` is true and it is missing. With `readOnly`, the file is
     /// opened for reading under a shared lock: a torn last append is skipped, not cut, and ``append(_:)`` refuses.
+    ///
+    /// A writer holds its exclusive lock for as long as the `LogFile` lives, and a lock is held per open file,
+    /// so a second writer (another process, or a second `LogFile` on the same path in this one) waits for it.
+    /// The wait is bounded by `lockWait`; past it the open fails with a `fileSystem` error naming the log.
     /// - Throws: `invalidInput` (missing file, not a log), `corruptLog`, `fileSystem`.
-    public init(path: String, create: Bool = false, readOnly: Bool = false) throws {
+    public init(path: String, create: Bool = false, readOnly: Bool = false,
+                lockWait: Duration = .seconds(10)) throws {
         self.path = path
         self.readOnly = readOnly
         let exists = FileManager.default.fileExists(atPath: path)
@@ -60,9 +65,7 @@ public final class LogFile {
         }
         let contents: Contents
         do {
-            guard flock(fd, readOnly ? LOCK_SH : LOCK_EX) == 0 else {
-                throw TransparencyLogError(.fileSystem, "cannot lock the log \(path): \(String(cString: strerror(errno)))")
-            }
+            try Self.lock(fd, exclusive: !readOnly, path: path, wait: lockWait)
             if !exists {
                 try Self.writeAll(LogRecordFormat.current.magic, to: fd, path: path)
                 Self.syncFolder(of: path)
@@ -178,6 +181,23 @@ public final class LogFile {
             break
         }
         return contents
+    }
+
+    /// Takes the file's lock, retrying a busy lock every 10 ms until `wait` has passed.
+    private static func lock(_ descriptor: Int32, exclusive: Bool, path: String, wait: Duration) throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: wait)
+        while flock(descriptor, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0 {
+            let failure = errno
+            guard failure == EWOULDBLOCK || failure == EINTR else {
+                throw TransparencyLogError(.fileSystem, "cannot lock the log \(path): \(String(cString: strerror(failure)))")
+            }
+            guard clock.now < deadline else {
+                throw TransparencyLogError(.fileSystem, "the log \(path) is locked by another writer"
+                                           + " (another process, or the log is already open for writing in this one)")
+            }
+            usleep(10_000)
+        }
     }
 
     private static func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws {

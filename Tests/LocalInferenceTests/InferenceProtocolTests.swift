@@ -42,7 +42,7 @@ struct InferenceProtocolTests {
             #expect(v == 0 && v.sign == .minus)
         }
         let values: [Float] = [.leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude, -.ulpOfOne,
-                               1.0e-40, 0.3, 16_777_217, 3.4028235e38, 1.17549435e-38, 7.006492e-45]
+                               Float(bitPattern: 0x0001_16C2), 0.3, 16_777_216, 3.4028235e38, .leastNormalMagnitude.nextDown, Float(bitPattern: 5)]
         let text = values.map { "\($0)" }.joined(separator: ",")
         let decoded = try request(#"{"inputs":[{"name":"x","shape":[1,\#(values.count)],"datatype":"FP32","data":[\#(text)]}]}"#,
                                   inputCount: values.count)

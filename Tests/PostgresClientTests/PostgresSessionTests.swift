@@ -84,7 +84,7 @@ import _TestSupport
         let session = try PostgresSession(url: database)
         defer { session.close() }
         try session.execute("CREATE TABLE t (v int8)")
-        try session.transaction { try $0.query("INSERT INTO t VALUES ($1)", [.integer(1)]) }
+        _ = try session.transaction { try $0.query("INSERT INTO t VALUES ($1)", [.integer(1)]) }
         struct Abort: Error {}
         #expect(throws: Abort.self) {
             try session.transaction { session in

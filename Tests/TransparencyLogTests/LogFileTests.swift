@@ -159,6 +159,31 @@ import _TestSupport
         #expect(try LogFile(path: path).size == 5)   // once the writer above has closed the file (its lock is exclusive)
     }
 
+    /// A second writer waits for the first one's lock for at most its `lockWait`, then fails naming the log;
+    /// once the first writer has closed, the log opens again. (An unbounded wait hung a process that opened
+    /// the same log twice.)
+    @Test func aSecondWriterGivesUpAfterItsLockWait() throws {
+        let folder = try TemporaryDirectory.make("tlog")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("log").path
+        do {
+            let writer = try LogFile(path: path, create: true)
+            try writer.append(try Self.manifest(0))
+            let clock = ContinuousClock()
+            let started = clock.now
+            do {
+                _ = try LogFile(path: path, lockWait: .milliseconds(200))
+                Issue.record("a second writer opened a log that is open for writing")
+            } catch let error as TransparencyLogError {
+                #expect(error.code == .fileSystem)
+                #expect(error.message.contains("is locked by another writer"))
+            }
+            #expect(clock.now - started >= .milliseconds(200))
+            #expect(throws: TransparencyLogError.self) { _ = try LogFile(path: path, readOnly: true, lockWait: .zero) }
+        }
+        #expect(try LogFile(path: path, lockWait: .zero).size == 1)
+    }
+
     @Test func damageBeforeTheLastRecordIsRefusedAsCorruption() throws {
         let folder = try TemporaryDirectory.make("tlog")
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -18,7 +18,7 @@ public final class VeilServerProcess: @unchecked Sendable {
     /// `folder/LOGNAME.log` and, when `privateTemporaryFolder`, `TMPDIR` set to `folder/tmp`.
     public init(_ arguments: [String], folder: URL, logName: String, privateTemporaryFolder: Bool = false) throws {
         logFile = folder.appendingPathComponent("\(logName).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = veilExecutableURL()
         process.arguments = arguments + ["--port", "0"]
         process.currentDirectoryURL = folder

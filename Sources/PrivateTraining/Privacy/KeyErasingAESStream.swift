@@ -49,13 +49,16 @@ public struct KeyErasingAESStream: RandomSource {
 
     private mutating func refill() {
         // The key is 256 bits and the nonce 16 bytes, the only inputs `encrypt` refuses otherwise.
-        let keystream = try! AES._CTR.encrypt(Self.zeros, using: key, nonce: Self.counterZero)
+        var keystream = try! AES._CTR.encrypt(Self.zeros, using: key, nonce: Self.counterZero)
         keystream.withUnsafeBytes { bytes in
             key = SymmetricKey(data: UnsafeRawBufferPointer(rebasing: bytes[0..<Self.keyBytes]))
             words.withUnsafeMutableBytes { destination in
                 destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[Self.keyBytes...]))
             }
         }
+        // The replaced key was wiped when its `SymmetricKey` was released (swift-crypto clears its secure
+        // storage); the copy of the new key in the keystream buffer is wiped here, before the buffer is freed.
+        keystream.resetBytes(in: 0..<Self.keyBytes)
         for i in words.indices { words[i] = UInt64(littleEndian: words[i]) }
         position = 0
     }

@@ -16,7 +16,7 @@ struct ServiceClient {
     /// Reads the token from `tokenFile` (its first line) and checks the URL: https, or http to a loopback host.
     /// - Throws: `CLIFailure` (exit 2) for an unreadable or empty token file or an unusable URL.
     init(service: String, tokenFile: String) throws {
-        guard let url = URL(string: service), let scheme = url.scheme, ["http", "https"].contains(scheme), let host = url.host else {
+        guard let url = URL(string: service), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
             throw CLIFailure("--service must be an http:// or https:// URL, got \(service)", exitCode: CLIExitCode.badInput)
         }
         guard LoopbackHost.allowsToken(to: url) else {
