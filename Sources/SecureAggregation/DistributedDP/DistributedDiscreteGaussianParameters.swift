@@ -115,7 +115,8 @@ public struct DistributedDiscreteGaussianParameters: Sendable, Hashable {
     public static func samplerStddev(coveringVariance variance: Rational) -> Rational {
         precondition(!variance.isZero && !variance.isNegative && variance <= Rational(1 << 60))
         let approximate = variance.doubleValue.squareRoot()
-        let f = min(62, max(0, 29 - Int(approximate.exponent)))
+        // A variance below Double's normal range (refused by the initializer) takes the finest scale.
+        let f = approximate.isNormal ? min(62, max(0, 29 - approximate.exponent)) : 62
         let scale = Rational(1 << f)
         func value(_ p: Int) -> Rational { Rational(p) / scale }
         var p = Int(max(1, (approximate * Double(sign: .plus, exponent: f, significand: 1)).rounded(.up)))
