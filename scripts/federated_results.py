@@ -1,6 +1,7 @@
 """The federated results page: writes its pipelines, and plots its runs.
 
   python3 scripts/federated_results.py pipelines   # writes pipelines/{mnist,fashion-mnist}-mlp-federated-*.yaml
+  python3 scripts/federated_results.py tuning      # writes pipelines/mnist-federated-tuning-v*.yaml (validation cut)
   python3 scripts/federated_results.py plot        # reads notebooks-exports/runs/federated-*.{json,log},
                                                    # writes notebooks-exports/federated-results.json and the SVG plots
 
@@ -23,8 +24,9 @@ DATASETS = {
     "fashion-mnist": ("Fashion-MNIST", "/usr/share/datasets/fashion-mnist", "fashion_mnist_federated"),
 }
 EPSILONS = [1, 3, 8]
-# The shared hyper-parameters (tuned once on MNIST, ε = 8).
-SETTINGS = {
+# The first configuration's shared hyper-parameters (picked on the MNIST test split at ε = 8, see the results page).
+FIRST = {
+    "tag": "mlp",                     # the pipelines' stem: {data set}-{tag}-federated-{algorithm}[-eps{ε}]
     "model": "mlp",                   # mlp (784-hidden-10, ReLU) or cnn (the Opacus / TF Privacy MNIST CNN, tanh)
     "hidden": 32,
     "clip_norm": 0.4,                 # fixed C: near the median update norm adaptive clipping found on MNIST at ε = 8
@@ -40,6 +42,10 @@ SETTINGS = {
     "ftrl_server_learning_rate": 1,
     "adaptive": {"target_quantile": 0.5, "learning_rate": 0.2, "count_noise_stddev": 20},
 }
+# The second configuration: FIRST with a wider hidden layer, more rounds and a larger server step (TUNING's v1), fixed
+# before any run of it on a test split; the validation runs of TUNING compare it with a larger server step (v2).
+SETTINGS = {**FIRST, "tag": "mlp64", "hidden": 64, "rounds": 100, "server_learning_rate": 2}
+CONFIGURATIONS = [FIRST, SETTINGS]
 ALGORITHMS = {
     "fedavg": "FedAvg (non-private)",
     "dpfedavg": "DP-FedAvg, fixed C",
@@ -49,26 +55,40 @@ ALGORITHMS = {
 }
 
 
-def pipeline(key, algorithm, epsilon):
+# Tuning candidates, run on the MNIST validation cut (scripts/federated_validation_split.py: 50,000 training images over
+# 5,000 clients, 10,000 held-out training images as the "test" split; the MNIST test images are never read), each at
+# ε = 8 with adaptive clipping: FIRST with these changes.
+TUNING = {
+    "v1": {"hidden": 64, "rounds": 100, "server_learning_rate": 2},
+    "v2": {"hidden": 64, "rounds": 100, "server_learning_rate": 4},
+}
+VALIDATION = "../.build/mnist-validation"
+
+
+def pipeline(key, algorithm, epsilon, settings=None, tuning=None):
     name, folder, scope = DATASETS[key]
-    s = SETTINGS
+    s = settings or SETTINGS
     title = {"fedavg": "FedAvg without privacy (the baseline)",
              "dpfedavg": f"DP-FedAvg with a fixed clip norm at client-level ε = {epsilon}, δ = 1e-5",
              "adaptive": f"DP-FedAvg with adaptive clipping (Andrew et al. 2021) at client-level ε = {epsilon}, δ = 1e-5",
              "ddg": f"the distributed discrete Gaussian with SecAgg+ (Kairouz, Liu, Steinke 2021) at client-level ε = {epsilon}, δ = 1e-5",
              "ftrl": f"DP-FTRL with tree aggregation (Kairouz et al. 2021) at client-level ε = {epsilon}, δ = 1e-5"}[algorithm]
-    stem = f"{key}-{s['model']}-federated-{algorithm}" + ("" if algorithm == "fedavg" else f"-eps{epsilon}")
+    stem = f"{key}-{s['tag']}-federated-{algorithm}" + ("" if algorithm == "fedavg" else f"-eps{epsilon}")
+    clients, size = 6000, 60000
+    if tuning:
+        stem, clients, size = f"mnist-federated-tuning-{tuning}", 5000, 50000
     if algorithm == "fedavg":
         privacy = "privacy:\n  non_private: true\n"
     else:
         privacy = (f"privacy:                            # client-level\n  target_epsilon: {epsilon}\n  delta: 1e-5\n"
                    f"  clip_norm: {s['adaptive_initial_clip_norm'] if algorithm == 'adaptive' else s['clip_norm']}\n"
                    f"  accountant: rdp\n  ledger_scope: {scope}\n")
-    federated = ("federated:\n  clients:\n    split: dirichlet\n    count: 6000                     # also the declared number of clients N\n"
+    federated = (f"federated:\n  clients:\n    split: dirichlet\n    count: {clients}                     # also the declared number of clients N\n"
                  "    alpha: 0.5\n    seed: 1\n")
     if algorithm == "ftrl":
         federated += "  algorithm: dp-ftrl\n"
-    federated += f"  rounds: {s['ddg_rounds'] if algorithm == 'ddg' else s['rounds']}\n  clients_per_round: {s['clients_per_round']}\n  server_optimizer: sgd\n"
+    per_round = s["clients_per_round"] * clients // 6000         # the same q = clients_per_round / N
+    federated += f"  rounds: {s['ddg_rounds'] if algorithm == 'ddg' else s['rounds']}\n  clients_per_round: {per_round}\n  server_optimizer: sgd\n"
     if algorithm == "ftrl":
         federated += f"  server_momentum: 0\n  server_learning_rate: {s['ftrl_server_learning_rate']}\n"
     else:
@@ -81,15 +101,24 @@ def pipeline(key, algorithm, epsilon):
         federated += "  aggregation: ddg\n"
     model = (f"an MLP 784-{s['hidden']}-10 (ReLU)" if s["model"] == "mlp"
              else "the MNIST CNN of Opacus / TF Privacy (tanh)")
-    text = (f"# {name} split over 6,000 label-skewed simulated clients (Dirichlet α = 0.5 per class),\n"
-            f"# {model} trained with {title}.\n"
+    if tuning:
+        header = (f"# A tuning run of notebooks-exports/federated-results.md: the first 50,000 MNIST training images split\n"
+                  f"# over 5,000 label-skewed simulated clients (Dirichlet α = 0.5 per class), evaluated on the last 10,000\n"
+                  f"# training images (python3 scripts/federated_validation_split.py ../shared/datasets/mnist .build/mnist-validation);\n"
+                  f"# the test images are not read. Model: {model}, trained with {title}.\n")
+        files = (f"  train_images: {VALIDATION}/train-images-idx3-ubyte.gz\n  train_labels: {VALIDATION}/train-labels-idx1-ubyte.gz\n"
+                 f"  test_images: {VALIDATION}/validation-images-idx3-ubyte.gz\n  test_labels: {VALIDATION}/validation-labels-idx1-ubyte.gz\n")
+    else:
+        header = (f"# {name} split over 6,000 label-skewed simulated clients (Dirichlet α = 0.5 per class),\n"
+                  f"# {model} trained with {title}.\n")
+        files = (f"  train_images: {folder}/train-images-idx3-ubyte.gz\n  train_labels: {folder}/train-labels-idx1-ubyte.gz\n"
+                 f"  test_images: {folder}/t10k-images-idx3-ubyte.gz\n  test_labels: {folder}/t10k-labels-idx1-ubyte.gz\n")
+    text = (header +
             f"# Generated by scripts/federated_results.py; results in notebooks-exports/federated-results.md.\n"
             f"# Paths are relative to this file.\n"
             f"#   veil federated simulate pipelines/{stem}.yaml --evaluate-every 10 --json\n"
-            f"data:\n  format: idx\n"
-            f"  train_images: {folder}/train-images-idx3-ubyte.gz\n  train_labels: {folder}/train-labels-idx1-ubyte.gz\n"
-            f"  test_images: {folder}/t10k-images-idx3-ubyte.gz\n  test_labels: {folder}/t10k-labels-idx1-ubyte.gz\n"
-            f"  classes: 10\n  size: 60000                       # declared number of examples (public)\n"
+            f"data:\n  format: idx\n" + files +
+            f"  classes: 10\n  size: {size}                       # declared number of examples (public)\n"
             + (f"model:\n  architecture: mlp\n  activation: relu\n  hidden: [{s['hidden']}]\n" if s["model"] == "mlp"
                else "model:\n  architecture: cnn\n  activation: tanh\n") +
             f"{privacy}"
@@ -101,13 +130,20 @@ def pipeline(key, algorithm, epsilon):
     return stem, text
 
 
+def write_tuning_pipelines():
+    for name, changes in TUNING.items():
+        stem, text = pipeline("mnist", "adaptive", 8, settings={**FIRST, **changes}, tuning=name)
+        (PIPELINES / f"{stem}.yaml").write_text(text)
+        print(f"wrote pipelines/{stem}.yaml")
+
+
 def write_pipelines():
-    for key in DATASETS:
-        for algorithm in ALGORITHMS:
-            for epsilon in ([None] if algorithm == "fedavg" else [8] if algorithm == "ddg" else EPSILONS):
-                stem, text = pipeline(key, algorithm, epsilon)
-                (PIPELINES / f"{stem}.yaml").write_text(text)
-                print(f"wrote pipelines/{stem}.yaml")
+    runs = [(settings, key, algorithm, epsilon) for settings in CONFIGURATIONS for key in DATASETS for algorithm in ALGORITHMS
+            for epsilon in ([None] if algorithm == "fedavg" else [8] if algorithm == "ddg" else EPSILONS)]
+    for settings, key, algorithm, epsilon in runs:
+        stem, text = pipeline(key, algorithm, epsilon, settings=settings)
+        (PIPELINES / f"{stem}.yaml").write_text(text)
+        print(f"wrote pipelines/{stem}.yaml")
 
 
 PROGRESS = re.compile(r"^round (\d+)/(\d+).*?(?:ε ([0-9.]+)|non-private).*?test accuracy ([0-9.]+)")
@@ -118,7 +154,7 @@ def read_runs():
     records = []
     for summary in sorted(RUNS.glob("federated-*.json")):
         stem = summary.stem[len("federated-"):]
-        m = re.match(r"(mnist|fashion-mnist)-(?:mlp|cnn)-federated-(\w+?)(?:-eps(\d+))?$", stem)
+        m = re.match(r"(mnist|fashion-mnist)-(mlp\d*|cnn)-federated-(\w+?)(?:-eps(\d+))?$", stem)
         if not m:
             continue
         lines = summary.read_text().strip().splitlines()
@@ -135,8 +171,8 @@ def read_runs():
             if w:
                 wall = float(w.group(1))
         records.append({
-            "dataset": DATASETS[m.group(1)][0], "algorithm": ALGORITHMS[m.group(2)], "key": m.group(2),
-            "target_epsilon": int(m.group(3)) if m.group(3) else None,
+            "dataset": DATASETS[m.group(1)][0], "configuration": m.group(2), "algorithm": ALGORITHMS[m.group(3)],
+            "key": m.group(3), "target_epsilon": int(m.group(4)) if m.group(4) else None,
             "epsilon": result.get("epsilon"), "delta": result.get("delta"),
             "rounds": result["rounds"], "clients_per_round": round(result["sampling_rate"] * result["declared_clients"]),
             "noise_multiplier": result.get("noise_multiplier"), "accountant": result.get("accountant"),
@@ -146,6 +182,7 @@ def read_runs():
     return records
 
 
+CONFIGURATION_NAMES = {c["tag"]: f"784-{c['hidden']}-10, {c['rounds']} rounds" for c in CONFIGURATIONS}
 COLOURS = {"fedavg": "#555555", "dpfedavg": "#2471a3", "adaptive": "#27ae60", "ddg": "#8e44ad", "ftrl": "#c0392b"}
 
 
@@ -184,15 +221,23 @@ def plot_rounds(records, dataset, path):
     ymin = 0.5
     parts, px, py, legend = frame(f"{dataset}, 6,000 clients (Dirichlet 0.5): accuracy against rounds",
                                   "round", list(range(0, xmax + 1, max(10, xmax // 10))), xmax, ymin, 1.0)
-    for i, r in enumerate(sorted(runs, key=lambda r: list(ALGORITHMS).index(r["key"]))):
+    for i, r in enumerate(sorted(runs, key=lambda r: (r["configuration"], list(ALGORITHMS).index(r["key"])))):
         colour = COLOURS[r["key"]]
-        parts.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'
-                     % (colour, " ".join(f"{px(x):.1f},{py(clamp(a, ymin)):.1f}" for x, a in r["curve"])))
-        label = r["algorithm"] + ("" if r["target_epsilon"] is None else f", ε = {r['target_epsilon']}")
-        parts.append(legend(i, colour, label))
+        dash = "" if r["configuration"] == SETTINGS["tag"] else 'stroke-dasharray="5,3"'
+        parts.append('<polyline fill="none" stroke="%s" stroke-width="2" %s points="%s"/>'
+                     % (colour, dash, " ".join(f"{px(x):.1f},{py(clamp(a, ymin)):.1f}" for x, a in r["curve"])))
+        label = (r["algorithm"] + ("" if r["target_epsilon"] is None else f", ε = {r['target_epsilon']}")
+                 + f" ({r['configuration']})")
+        parts.append(legend(i, colour, label, dash))
     parts.append("</svg>")
     path.write_text("\n".join(parts) + "\n")
     print(f"wrote {path.relative_to(ROOT)}")
+
+
+def best_configuration(runs, dataset):
+    """The newest configuration with private runs on `dataset` (the ε plot shows one configuration per data set)."""
+    tags = {r["configuration"] for r in runs if r["dataset"] == dataset}
+    return SETTINGS["tag"] if SETTINGS["tag"] in tags else FIRST["tag"]
 
 
 def plot_epsilon(records, path):
@@ -205,7 +250,8 @@ def plot_epsilon(records, path):
     i = 0
     for dataset, dash in (("MNIST", ""), ("Fashion-MNIST", 'stroke-dasharray="5,3"')):
         for key in ALGORITHMS:
-            pts = sorted((r["epsilon"], r["accuracy"]) for r in runs if r["dataset"] == dataset and r["key"] == key)
+            pts = sorted((r["epsilon"], r["accuracy"]) for r in runs if r["dataset"] == dataset and r["key"] == key
+                         and r["configuration"] == best_configuration(runs, dataset))
             if not pts:
                 continue
             colour = COLOURS[key]
@@ -216,7 +262,8 @@ def plot_epsilon(records, path):
                 parts.append(f'<circle cx="{px(e):.1f}" cy="{py(clamp(a, ymin)):.1f}" r="3.5" fill="{colour}"/>')
             parts.append(legend(i, colour, f"{dataset}: {ALGORITHMS[key]}", dash))
             i += 1
-        fedavg = [r for r in records if r["dataset"] == dataset and r["key"] == "fedavg" and r["accuracy"]]
+        fedavg = [r for r in records if r["dataset"] == dataset and r["key"] == "fedavg" and r["accuracy"]
+                  and r["configuration"] == best_configuration(runs, dataset)]
         if fedavg:
             a = fedavg[0]["accuracy"]
             parts.append(f'<line x1="{px(0):.1f}" x2="{px(8.5):.1f}" y1="{py(a):.1f}" y2="{py(a):.1f}" stroke="#555" '
@@ -232,13 +279,16 @@ def table(records):
     """The results page's table, one row per run (markdown)."""
     def number(value, form):
         return "—" if value is None else format(value, form)
-    rows = ["| data set | algorithm | target ε | ε spent | accountant | rounds | σ | test accuracy | rounds' time | wall time |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    order = lambda r: (r["dataset"] != "MNIST", list(ALGORITHMS).index(r["key"]), r["target_epsilon"] or 0)
+    rows = ["| data set | model | algorithm | target ε | ε spent | accountant | rounds | clients/round | σ | test accuracy | rounds' time | wall time |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    order = lambda r: (r["dataset"] != "MNIST", r["configuration"] != SETTINGS["tag"], list(ALGORITHMS).index(r["key"]),
+                       r["target_epsilon"] or 0)
     for r in sorted(records, key=order):
         accuracy = "—" if r["accuracy"] is None else f"{100 * r['accuracy']:.2f}%"
-        rows.append(f"| {r['dataset']} | {r['algorithm']} | {r['target_epsilon'] or '—'} | {number(r['epsilon'], '.4f')} | "
-                    f"{r['accountant'] or '—'} | {r['rounds']} | {number(r['noise_multiplier'], '.3f')} | {accuracy} | "
+        hidden = next(c["hidden"] for c in CONFIGURATIONS if c["tag"] == r["configuration"])
+        rows.append(f"| {r['dataset']} | 784-{hidden}-10 | {r['algorithm']} | {r['target_epsilon'] or '—'} | "
+                    f"{number(r['epsilon'], '.4f')} | {r['accountant'] or '—'} | {r['rounds']} | {r['clients_per_round']} | "
+                    f"{number(r['noise_multiplier'], '.3f')} | {accuracy} | "
                     f"{r['seconds']:.0f} s | {number(r['wall_seconds'], '.0f')} s |")
     return "\n".join(rows)
 
@@ -254,4 +304,4 @@ def plot():
 
 
 if __name__ == "__main__":
-    {"pipelines": write_pipelines, "plot": plot}[sys.argv[1] if len(sys.argv) > 1 else "plot"]()
+    {"pipelines": write_pipelines, "tuning": write_tuning_pipelines, "plot": plot}[sys.argv[1] if len(sys.argv) > 1 else "plot"]()

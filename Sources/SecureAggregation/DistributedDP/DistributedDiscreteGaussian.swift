@@ -13,8 +13,8 @@ import Mechanisms
 ///    ≥ 1 − β; after 1,000 failed tries — probability β^1000 — round towards zero, which never
 ///    raises the norm);
 /// 4. clamp every coordinate to ±B (``DistributedDiscreteGaussianParameters/coordinateBound``);
-/// 5. add discrete Gaussian noise of variance σ²/(γ²·n) to each coordinate with Veil's exact sampler
-///    (Canonne, Kamath, Steinke 2020);
+/// 5. add discrete Gaussian noise of parameter s ≥ σ/(γ·√n) (``DistributedDiscreteGaussianParameters/localStddev``,
+///    a short dyadic fraction) to each coordinate with Veil's exact sampler (Canonne, Kamath, Steinke 2020);
 /// 6. reduce modulo 2^b.
 ///
 /// Decoding Σ encodings mod 2^b (``decode(_:rotationSeed:)``): map each value to the centred range
@@ -26,7 +26,7 @@ public struct DistributedDiscreteGaussian: Sendable {
 
     public init(parameters: DistributedDiscreteGaussianParameters) throws {
         self.parameters = parameters
-        sampler = try DiscreteGaussianSampler(sigmaSquared: parameters.localVariance)
+        sampler = try DiscreteGaussianSampler(sigma: parameters.localStddev)
     }
 
     /// The encoding of one client's update, modulo 2^b. `rotationSeed` (32 bytes) is shared by every

@@ -17,7 +17,8 @@ public struct DistributedDiscreteGaussianParameters: Sendable, Hashable {
     /// Conditional-rounding parameter β ∈ [0, 1).
     public let beta: Double
     /// Standard deviation σ of the noise in the sum, in the update's units: each of `clients` clients
-    /// adds discrete Gaussian noise of variance σ²/(γ²·clients) per coordinate, in integer units.
+    /// adds discrete Gaussian noise of variance σ²/(γ²·clients) per coordinate, in integer units (at least:
+    /// rounded up as ``localStddev`` says).
     public let noiseStddev: Double
     /// Clients that encode an update for one sum (the noise is split among them).
     public let clients: Int
@@ -26,7 +27,12 @@ public struct DistributedDiscreteGaussianParameters: Sendable, Hashable {
     /// Bound on the probability that the round's modular sum wraps around (or a coordinate is clamped).
     public let overflowProbability: Double
 
-    /// The per-client noise variance in integer units, σ²/(γ²·clients), exactly.
+    /// The per-client noise standard deviation in integer units, s ≥ σ/(γ·√clients): that value rounded up to a
+    /// dyadic rational p/2^f with p < 2^30 (``samplerStddev(coveringVariance:)``), so that the clients' exact
+    /// sampler (``DiscreteGaussianSampler/init(sigma:)``, t = s) runs on 64-bit words. Rounding up adds at most
+    /// 2^−29 of relative noise; the accounting uses this s, the noise actually drawn.
+    public let localStddev: Rational
+    /// The per-client noise variance in integer units, s² ≥ σ²/(γ²·clients), exactly.
     public let localVariance: Rational
     /// Δ₂: every rounded update has L2 norm at most this, in integer units (Kairouz et al. 2021,
     /// Theorem 1 / Proposition 22): min{ c/γ + √d, √(c²/γ² + d/4 + √(2 log(1/β))·(c/γ + √d/2)) },
@@ -75,11 +81,14 @@ public struct DistributedDiscreteGaussianParameters: Sendable, Hashable {
         self.overflowProbability = overflowProbability
 
         let scaledSigma = Rational(exactly: noiseStddev)! / Rational(exactly: granularity)!
-        localVariance = scaledSigma * scaledSigma / Rational(clients)
-        guard !localVariance.isZero, localVariance <= Rational(1 << 60) else {
+        let requestedVariance = scaledSigma * scaledSigma / Rational(clients)
+        guard !requestedVariance.isZero, requestedVariance <= Rational(1 << 60),
+              requestedVariance.doubleValue >= 0x1p-100 else {
             throw VeilError.invalidParameter("noise stddev / granularity", noiseStddev / granularity,
-                                             allowed: "a per-client variance in (0, 2^60] integer units")
+                                             allowed: "a per-client variance in [2^-100, 2^60] integer units")
         }
+        localStddev = Self.samplerStddev(coveringVariance: requestedVariance)
+        localVariance = localStddev * localStddev
         let d = Double(padded), c = clipNorm / granularity
         // Scaled coordinates and norms must stay exact integers in a Double (and in an Int).
         guard c + d.squareRoot() <= 0x1p52 else {
@@ -96,6 +105,25 @@ public struct DistributedDiscreteGaussianParameters: Sendable, Hashable {
                 "bit width", bitWidth,
                 allowed: "enough for the sum: \(clients) clients × \(coordinateBound) + noise bound \(Int(noiseBound.rounded(.up))) must stay below 2^\(bitWidth - 1), or the modulus could be exceeded with probability above \(overflowProbability)")
         }
+    }
+
+    /// The smallest p/2^f ≥ √`variance` with f = max(0, 29 − ⌊log₂ √variance⌋) (so p < 2^30 when the variance is at
+    /// most 2^60): the exact discrete Gaussian sampler's cost depends on the length of its parameter's fraction —
+    /// with σ² an arbitrary quotient of `Double`s its acceptance test needs arbitrary-precision integers at every
+    /// draw, with p/2^f it stays in 64-bit words (128 bits for rare large draws) — and its distribution only on the
+    /// value. Rounding up never lowers the noise; the square is compared exactly, not in floating point.
+    public static func samplerStddev(coveringVariance variance: Rational) -> Rational {
+        precondition(!variance.isZero && !variance.isNegative && variance <= Rational(1 << 60))
+        let approximate = variance.doubleValue.squareRoot()
+        // A variance below Double's normal range (refused by the initializer) takes the finest scale.
+        let f = approximate.isNormal ? min(62, max(0, 29 - approximate.exponent)) : 62
+        let scale = Rational(1 << f)
+        func value(_ p: Int) -> Rational { Rational(p) / scale }
+        var p = Int(max(1, (approximate * Double(sign: .plus, exponent: f, significand: 1)).rounded(.up)))
+        // The Double estimate is at most a few units off: step down while still covering, then up until covering.
+        while p > 1, value(p - 1) * value(p - 1) >= variance { p -= 1 }
+        while value(p) * value(p) < variance { p += 1 }
+        return value(p)
     }
 
     /// Δ₂ of Kairouz et al. 2021, Theorem 1: the L2 norm bound after conditional randomised rounding
