@@ -188,7 +188,10 @@ let package = Package(
 
         .target(
             name: "PrivacyAudit",
-            dependencies: ["Mechanisms", "CGSL"]
+            dependencies: [
+                "Mechanisms", "CGSL", "Accounting", "BudgetLedger", "PrivateSQL",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
 
         // MARK: Executables
@@ -280,7 +283,7 @@ let package = Package(
         .testTarget(name: "SecureAggregationTests", dependencies: ["SecureAggregation", "_TestSupport"]),
         .testTarget(
             name: "PrivacyAuditTests",
-            dependencies: ["PrivacyAudit", "Mechanisms"]
+            dependencies: ["PrivacyAudit", "Mechanisms", "PrivateSQL", "_TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]
