@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "FederatedLearning", targets: ["FederatedLearning"]),
         .library(name: "SecureAggregation", targets: ["SecureAggregation"]),
         .library(name: "PostgresClient", targets: ["PostgresClient"]),
+        .library(name: "PrivacyAudit", targets: ["PrivacyAudit"]),
         .executable(name: "veil", targets: ["VeilCLI"]),
         .executable(name: "veil-bench", targets: ["VeilBench"]),
     ],
@@ -185,12 +186,21 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "PrivacyAudit",
+            dependencies: [
+                "Mechanisms", "CGSL", "Accounting", "BudgetLedger", "PrivateSQL",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+
         // MARK: Executables
         .executableTarget(
             name: "VeilCLI",
             dependencies: [
                 "Mechanisms", "Accounting", "BudgetLedger", "PrivateSQL", "PrivateTraining", "TrustedExecution",
                 "LocalInference", "TransparencyLog", "ConfidentialInference", "QueryService", "FederatedLearning",
+                "PrivacyAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -271,6 +281,10 @@ let package = Package(
             dependencies: ["FederatedLearning", "SecureAggregation", "PrivateTraining", "LinearAlgebra", "Accounting", "BudgetLedger", "_TestSupport"]
         ),
         .testTarget(name: "SecureAggregationTests", dependencies: ["SecureAggregation", "_TestSupport"]),
+        .testTarget(
+            name: "PrivacyAuditTests",
+            dependencies: ["PrivacyAudit", "Mechanisms", "PrivateSQL", "_TestSupport"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -21,7 +21,8 @@ struct Veil: ParsableCommand {
         version: VeilVersion.string,
         subcommands: [QueryCommand.self, AccountCommand.self, BudgetCommand.self, ImportCommand.self,
                       TrainCommand.self, EvaluateCommand.self, EnclaveCommand.self, ModelsCommand.self, PredictCommand.self,
-                      ServeCommand.self, TransparencyCommand.self, ServiceCommand.self, FederatedCommand.self]
+                      ServeCommand.self, TransparencyCommand.self, ServiceCommand.self, FederatedCommand.self,
+                      AuditCommand.self]
     )
 
     /// Parses, runs, and maps failures to Veil's exit codes (one line on stderr for each error).

@@ -1,0 +1,66 @@
+import _TestSupport
+import Foundation
+import Testing
+
+/// `veil audit`: the reports, the exit codes and the refusals, from the built binary.
+@Suite("veil audit")
+struct AuditCommandTests {
+    @Test("audit mechanism --json: the claim, the trials and a bound between 0 and ε (secure noise; false failure ≤ 0.05)")
+    func mechanismJSON() throws {
+        let run = try runVeil(["audit", "mechanism", "randomized-response", "--epsilon", "1", "--trials", "4000", "--json"])
+        try #require(run.status == 0, "exit \(run.status): \(run.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(object["mechanism"] as? String == "randomized-response")
+        #expect(object["claimed_epsilon"] as? Double == 1)
+        #expect(object["trials"] as? Double == 4000)
+        #expect(object["confidence"] as? Double == 0.95)
+        #expect(object["exceeds_claim"] as? Bool == false)
+        let bound = try #require(object["epsilon_lower_bound"] as? Double)
+        #expect(bound > 0.5 && bound <= 1, "ε̂ = \(bound)")
+    }
+
+    @Test("audit mechanism prints the claim, the bound and the verdict")
+    func mechanismText() throws {
+        let run = try runVeil(["audit", "mechanism", "discrete-laplace", "--epsilon", "1", "--trials", "2000"])
+        try #require(run.status == 0, "exit \(run.status): \(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "discrete-laplace: count 0 vs 1 (Δ = 1)")
+        #expect(lines.contains("claimed: ε 1, δ 0"))
+        #expect(lines.last == "verdict: no violation found (an audit bounds ε from below; it cannot prove privacy)")
+    }
+
+    @Test("Bad input exits 2 with one line: an unknown mechanism, a missing δ, a δ that does not apply, too few trials")
+    func refusals() throws {
+        let unknown = try runVeil(["audit", "mechanism", "laplace", "--epsilon", "1"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.hasPrefix("error: mechanism must be one of discrete-laplace, discrete-gaussian,"))
+        let missingDelta = try runVeil(["audit", "mechanism", "discrete-gaussian", "--epsilon", "1"])
+        #expect(missingDelta.status == 2)
+        #expect(missingDelta.stderr == "error: delta must be in the open interval (0, 1), got 0.0\n")
+        let extraDelta = try runVeil(["audit", "mechanism", "permute-and-flip", "--epsilon", "1", "--delta", "1e-5"])
+        #expect(extraDelta.status == 2)
+        #expect(extraDelta.stderr == "error: permute-and-flip is ε-DP (δ = 0): a delta does not apply, got 1e-05\n")
+        let fewTrials = try runVeil(["audit", "mechanism", "discrete-laplace", "--epsilon", "1", "--trials", "1"])
+        #expect(fewTrials.status == 2)
+        #expect(fewTrials.stderr == "error: trials must be an integer ≥ 2, got 1\n")
+    }
+
+    @Test("audit query on the shipped panel: bounds per column, no released value, progress on stderr, nothing charged")
+    func queryOnPanel() throws {
+        let folder = try TemporaryFolder("audit")
+        let run = try runVeil(["audit", "query", "--db", RepositoryFolder.datasets.appendingPathComponent("health_panel.sqlite").path,
+                               "--metadata", RepositoryFolder.datasets.appendingPathComponent("health_panel.privacy.yaml").path,
+                               "--epsilon", "1", "--trials", "20", "--json",
+                               "SELECT year, COUNT(*) AS n FROM visits GROUP BY year"], currentDirectory: folder.url)
+        try #require(run.status == 0, "exit \(run.status): \(run.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(object["removed_unit"] as? String == "heaviest")
+        #expect(object["cells"] as? Double == 5)
+        let columns = try #require(object["columns"] as? [[String: Any]])
+        #expect(columns.map { $0["column"] as? String } == ["n"])
+        #expect(object["exceeds_claim"] as? Bool == false)
+        #expect(run.stderr.hasSuffix("audit query: 40/40 runs\n"))
+        // The runs charge a throw-away ledger: none appears where veil ran.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.url.path).isEmpty)
+    }
+}
