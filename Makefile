@@ -9,7 +9,7 @@ BROWSER_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release
 
-.PHONY: deps build release test test-release browser-test demo bench bench-swift bench-python clean
+.PHONY: deps build release test test-release browser-test fuzz demo bench bench-swift bench-python clean
 
 # install_missing: apt-get install those of the packages $(1) that are not installed yet
 define install_missing
@@ -48,6 +48,11 @@ test-release: deps
 browser-test: build
 	$(call install_missing,$(BROWSER_PACKAGES))
 	bash scripts/browser_test.sh .build/debug/veil
+
+## fuzz: every libFuzzer harness for FUZZ_SECONDS (default 30) seconds (docs/fuzzing.md)
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	bash scripts/fuzz.sh all $(FUZZ_SECONDS)
 
 ## demo: the main job on the embedded defaults
 demo: release

@@ -11,7 +11,7 @@ struct VeilBench: ParsableCommand {
         commandName: "veil-bench",
         abstract: "Benchmarks of Veil; each area prints one JSON object of figures with units.",
         version: VeilVersion.string,
-        subcommands: [MechanismsBench.self, AccountingBench.self, LedgerBench.self, SQLBench.self,
+        subcommands: [MechanismsBench.self, TimingBench.self, AccountingBench.self, LedgerBench.self, SQLBench.self,
                       TrainingBench.self, TrainingMemoryProbe.self, EnclaveBench.self,
                       InferenceBench.self, ConfidentialBench.self, ServiceBench.self, FederatedBench.self, SecureAggregationBench.self]
     )
@@ -38,6 +38,24 @@ struct MechanismsBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mechanisms", abstract: "Sampler and mechanism throughput.")
     func run() throws { print(try MechanismsBenchmark.run().json()) }
+}
+
+struct TimingBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "timing",
+        abstract: "Each exact sampler's and mechanism's time per sample against the magnitude of its noise.",
+        discussion: """
+        Times every sample on its own and reports Spearman's rank correlation of time and |noise|, the slope in \
+        nanoseconds per unit of scale, and the mean time per bucket of |noise| (in units of b or σ). A correlation \
+        near 0 means the time says little about the noise; see docs/mechanisms.md, "Timing". Run it on a release \
+        build: `swift build -c release --product veil-bench && .build/release/veil-bench timing`.
+        """)
+    @Option(help: "Samples timed per sampler or mechanism.")
+    var samples = 1_000_000
+    func run() throws {
+        guard samples >= 1_000 else { throw ValidationError("--samples must be at least 1000, got \(samples)") }
+        print(try TimingBenchmark.run(samples: samples).json())
+    }
 }
 
 struct AccountingBench: ParsableCommand {

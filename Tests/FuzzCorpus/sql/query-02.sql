@@ -1,0 +1,1 @@
+SELECT year, COUNT(*) AS n, SUM(doctor_visits) FROM visits WHERE female = 1 GROUP BY year

@@ -1,0 +1,1 @@
+SELECT region, AVG(income) AS mean_income FROM visits WHERE year BETWEEN 1984 AND 1985 AND income IS NOT NULL GROUP BY region ORDER BY region

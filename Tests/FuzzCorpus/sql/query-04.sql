@@ -1,0 +1,1 @@
+SELECT MEDIAN(income) AS m FROM visits

@@ -1,0 +1,1 @@
+SELECT COUNT(DISTINCT person_id) FROM visits WHERE region IN ('north', 'south') OR NOT female = 0

@@ -1,0 +1,1 @@
+SELECT v.year, COUNT(*), SUM(p.age) FROM visits AS v JOIN people AS p ON v.person_id = p.person_id GROUP BY v.year

@@ -1,0 +1,1 @@
+SELECT s.year, SUM(s.pay) FROM (SELECT person_id, year, income AS pay FROM visits WHERE doctor_visits > 3) AS s GROUP BY s.year

@@ -1,0 +1,1 @@
+SELECT r.region, COUNT(*) FROM visits v LEFT OUTER JOIN regions r USING (region) GROUP BY r.region HAVING COUNT(*) > 10 LIMIT 5 OFFSET 1

@@ -1,0 +1,1 @@
+SELECT year, VARIANCE(income), STDDEV(income), MIN(income), MAX(income) FROM visits GROUP BY year

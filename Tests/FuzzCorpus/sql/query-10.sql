@@ -1,0 +1,1 @@
+SELECT CASE WHEN income > 5.5 THEN 'high' ELSE 'low' END AS band, COUNT(*) FROM visits WHERE region LIKE 'n%' GROUP BY 1

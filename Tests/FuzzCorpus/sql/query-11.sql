@@ -1,0 +1,1 @@
+SELECT "year", count(*) * 2 + 1.5e3, -SUM(doctor_visits) / 4 FROM "visits" WHERE income <> 1.25 AND year != 1986 -- trailing comment

@@ -1,0 +1,1 @@
+SELECT PERCENTILE(income, 0.9), QUANTILE(income, 0.25) FROM visits /* block */ WHERE TRUE
