@@ -93,8 +93,12 @@ struct DistributedDiscreteGaussianTests {
         let d = 1024.0, p = 1e-9
         let b = Int(min(ok.roundedNormBound.rounded(.down), (256 * (2 * log(2 * d / p) / d).squareRoot()).rounded(.up) + 1))
         #expect(ok.coordinateBound == b)
-        let z = (2 * 1_000 * (256.0 * 256 / 1_000) * log(2 * d / p)).squareRoot()
-        #expect(abs(ok.noiseBound - z) < 1e-9 * z)
+        // z is computed from the clients' variance as drawn: σ²/(γ²n) = 256²/1,000, rounded up by at most a
+        // factor (1 + 2^−29) to the sampler's dyadic standard deviation.
+        let s2 = ok.localVariance.doubleValue
+        #expect(s2 >= 256.0 * 256 / 1_000 && s2 <= 256.0 * 256 / 1_000 * (1 + 0x1p-28))
+        let z = (2 * 1_000 * s2 * log(2 * d / p)).squareRoot()
+        #expect(abs(ok.noiseBound - z) < 1e-12 * z)
         // The smallest bit width accepted is the first with clients·B + z < 2^(b−1) − 1.
         let needed = Double(1_000 * b) + z
         let minimumBits = (2...64).first { Double(sign: .plus, exponent: $0 - 1, significand: 1) - 1 > needed }!
