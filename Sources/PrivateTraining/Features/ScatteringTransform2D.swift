@@ -107,6 +107,7 @@ public struct ScatteringTransform2D: Sendable, Hashable {
                     for i in slice {
                         scratch.transform(image: s0 + i * inputShape.count, into: d0 + i * outputCount)
                     }
+                    scratch.erase()
                 }
             }
         }
@@ -115,17 +116,24 @@ public struct ScatteringTransform2D: Sendable, Hashable {
 }
 
 /// One thread's FFT plans and buffers for ``ScatteringTransform2D``.
+///
+/// Two real signals share one complex FFT wherever the transform has them (the moduli `|x ⋆ ψ|` before
+/// their forward transform, and the low-pass outputs before their inverse one): for real `a`, `b`,
+/// `F(a + ib) = A + iB` with `A[k] = (Z[k] + Z̄[−k])/2`, `B[k] = (Z[k] − Z̄[−k])/(2i)`, and the inverse
+/// of `A + iB` for Hermitian `A`, `B` is `a + ib`. This halves those transforms.
 private struct ScatteringScratch {
     let t: ScatteringTransform2D
     let fft: FourierTransform2D
     /// The padded image's spectrum `x̂` (full resolution).
     var spectrum: [Double]
-    /// `|x ⋆ ψ₁|` and then its spectrum (resolution j₁).
-    var firstOrder: [Double]
-    /// `x ⋆ ψ₁` before the modulus, and second-order signals (resolution j₂).
-    var work: [Double]
-    /// The low-pass output before unpadding (resolution J).
+    /// `|x ⋆ ψ₁|`, then its spectrum (resolution j₁), for two first-order wavelets at once.
+    var firstOrder: ([Double], [Double])
+    /// The same for two second-order wavelets (resolution j₂).
+    var secondOrder: ([Double], [Double])
+    /// A low-pass output in the Fourier domain (resolution J), and one waiting for a partner.
     var low: [Double]
+    var pendingLow: [Double]
+    var pendingChannel: Int?
 
     init(transform: ScatteringTransform2D) {
         t = transform
@@ -135,20 +143,28 @@ private struct ScatteringScratch {
             lengths.insert(transform.paddedWidth >> r)
         }
         fft = FourierTransform2D(lengths: lengths)
-        let full = 2 * transform.paddedHeight * transform.paddedWidth
-        spectrum = [Double](repeating: 0, count: full)
-        firstOrder = [Double](repeating: 0, count: full)
-        work = [Double](repeating: 0, count: full)
-        low = [Double](repeating: 0, count: full)
+        let full = [Double](repeating: 0, count: 2 * transform.paddedHeight * transform.paddedWidth)
+        spectrum = full
+        firstOrder = (full, full)
+        secondOrder = (full, full)
+        low = full
+        pendingLow = full
+    }
+
+    /// Overwrites the buffers (they held an image's transforms) with zeros.
+    mutating func erase() {
+        for i in spectrum.indices {
+            spectrum[i] = 0; firstOrder.0[i] = 0; firstOrder.1[i] = 0
+            secondOrder.0[i] = 0; secondOrder.1[i] = 0; low[i] = 0; pendingLow[i] = 0
+        }
     }
 
     /// Writes the `K` channels of one image (channel-last) to `output`.
     mutating func transform(image: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
         let (H, W) = (t.paddedHeight, t.paddedWidth)
         let (h, w) = (t.inputShape.height, t.inputShape.width)
-        let J = t.scales
         let bank = t.filters
-        let channels = t.outputShape.channels
+        let wavelets = t.scales * t.orientations
         // Reflection padding (NumPy's "reflect": the edge is not repeated).
         func reflect(_ i: Int, _ n: Int) -> Int { i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i) }
         for r in 0..<H {
@@ -161,57 +177,134 @@ private struct ScatteringScratch {
         spectrum.withUnsafeMutableBufferPointer { fft.forward($0.baseAddress!, rows: H, columns: W) }
 
         // S₀
-        lowPass(spectrum, resolution: 0, channel: 0, channels: channels, output: output)
-        let L = t.orientations
-        var channel = 1 + J * L
-        for n1 in 0..<(J * L) {
+        lowPass(spectrum, resolution: 0, channel: 0, output: output)
+        var secondChannel = 1 + wavelets
+        var n1 = 0
+        while n1 < wavelets {
             let j1 = bank.scale(ofWavelet: n1)
-            // U₁ = |x ⋆ ψ_{n₁}| at resolution j₁, then its spectrum.
-            Self.multiplySubsample(spectrum, rows: H, columns: W, filter: bank.wavelets[n1][0], factor: 1 << j1,
-                                   into: &firstOrder)
+            let paired = n1 + 1 < wavelets && bank.scale(ofWavelet: n1 + 1) == j1
             let (h1, w1) = (H >> j1, W >> j1)
-            modulusSpectrum(&firstOrder, rows: h1, columns: w1)
-            // S₁
-            lowPass(firstOrder, resolution: j1, channel: 1 + n1, channels: channels, output: output)
-            // S₂ for every wavelet of a coarser scale.
-            for n2 in 0..<(J * L) where bank.scale(ofWavelet: n2) > j1 {
-                let j2 = bank.scale(ofWavelet: n2)
-                Self.multiplySubsample(firstOrder, rows: h1, columns: w1, filter: bank.wavelets[n2][j1],
-                                       factor: 1 << (j2 - j1), into: &work)
-                modulusSpectrum(&work, rows: H >> j2, columns: W >> j2)
-                lowPass(work, resolution: j2, channel: channel, channels: channels, output: output)
-                channel += 1
+            // U₁ = |x ⋆ ψ_{n₁}| at resolution j₁, and its spectrum (two wavelets at once).
+            Self.multiplySubsample(spectrum, rows: H, columns: W, filter: bank.wavelets[n1][0], factor: 1 << j1,
+                                   into: &firstOrder.0)
+            if paired {
+                Self.multiplySubsample(spectrum, rows: H, columns: W, filter: bank.wavelets[n1 + 1][0], factor: 1 << j1,
+                                       into: &firstOrder.1)
+            }
+            modulusSpectra(&firstOrder, paired: paired, rows: h1, columns: w1)
+            for member in 0..<(paired ? 2 : 1) {
+                let u1 = member == 0 ? firstOrder.0 : firstOrder.1
+                // S₁
+                lowPass(u1, resolution: j1, channel: 1 + n1 + member, output: output)
+                // S₂ for every wavelet of a coarser scale, two at once.
+                var n2 = 0
+                while n2 < wavelets {
+                    let j2 = bank.scale(ofWavelet: n2)
+                    guard j2 > j1 else { n2 += 1; continue }
+                    let pairedSecond = n2 + 1 < wavelets && bank.scale(ofWavelet: n2 + 1) == j2
+                    Self.multiplySubsample(u1, rows: h1, columns: w1, filter: bank.wavelets[n2][j1],
+                                           factor: 1 << (j2 - j1), into: &secondOrder.0)
+                    if pairedSecond {
+                        Self.multiplySubsample(u1, rows: h1, columns: w1, filter: bank.wavelets[n2 + 1][j1],
+                                               factor: 1 << (j2 - j1), into: &secondOrder.1)
+                    }
+                    modulusSpectra(&secondOrder, paired: pairedSecond, rows: H >> j2, columns: W >> j2)
+                    lowPass(secondOrder.0, resolution: j2, channel: secondChannel, output: output)
+                    if pairedSecond { lowPass(secondOrder.1, resolution: j2, channel: secondChannel + 1, output: output) }
+                    secondChannel += pairedSecond ? 2 : 1
+                    n2 += pairedSecond ? 2 : 1
+                }
+            }
+            n1 += paired ? 2 : 1
+        }
+        flushLowPass(output: output)
+    }
+
+    /// `|F⁻¹ x|` and then its forward transform, in place, for `x.0` and (when `paired`) `x.1`
+    /// (`rows × columns` complex values each); the two real moduli share one forward FFT.
+    private func modulusSpectra(_ x: inout ([Double], [Double]), paired: Bool, rows: Int, columns: Int) {
+        let count = rows * columns
+        x.0.withUnsafeMutableBufferPointer { first in
+            x.1.withUnsafeMutableBufferPointer { second in
+                let a = first.baseAddress!, b = second.baseAddress!
+                fft.inverse(a, rows: rows, columns: columns)
+                if paired { fft.inverse(b, rows: rows, columns: columns) }
+                // z = |a| + i|b| (|b| = 0 alone).
+                for k in 0..<count {
+                    let magnitude = (a[2 * k] * a[2 * k] + a[2 * k + 1] * a[2 * k + 1]).squareRoot()
+                    a[2 * k + 1] = paired ? (b[2 * k] * b[2 * k] + b[2 * k + 1] * b[2 * k + 1]).squareRoot() : 0
+                    a[2 * k] = magnitude
+                }
+                fft.forward(a, rows: rows, columns: columns)
+                guard paired else { return }
+                // Z = A + iB: A[k] = (Z[k] + Z̄[−k])/2, B[k] = (Z[k] − Z̄[−k])/(2i). B first, from the untouched Z.
+                for r in 0..<rows {
+                    let mr = (rows - r) % rows
+                    for c in 0..<columns {
+                        let (k, m) = (r * columns + c, mr * columns + (columns - c) % columns)
+                        b[2 * k] = (a[2 * k + 1] + a[2 * m + 1]) / 2
+                        b[2 * k + 1] = -(a[2 * k] - a[2 * m]) / 2
+                    }
+                }
+                // A is Hermitian: A[k] = (Re, Im) with Re even and Im odd; each pair (k, −k) is updated together.
+                for r in 0..<rows {
+                    let mr = (rows - r) % rows
+                    for c in 0..<columns {
+                        let (k, m) = (r * columns + c, mr * columns + (columns - c) % columns)
+                        guard k <= m else { continue }
+                        let real = (a[2 * k] + a[2 * m]) / 2
+                        let imaginary = (a[2 * k + 1] - a[2 * m + 1]) / 2
+                        a[2 * k] = real; a[2 * k + 1] = imaginary
+                        a[2 * m] = real; a[2 * m + 1] = -imaginary
+                    }
+                }
             }
         }
     }
 
-    /// `|F⁻¹ x|` and then its forward transform, in place (`rows × columns` complex values).
-    private func modulusSpectrum(_ x: inout [Double], rows: Int, columns: Int) {
-        x.withUnsafeMutableBufferPointer { buffer in
-            let p = buffer.baseAddress!
-            fft.inverse(p, rows: rows, columns: columns)
-            for k in 0..<(rows * columns) {
-                let (re, im) = (p[2 * k], p[2 * k + 1])
-                p[2 * k] = (re * re + im * im).squareRoot()
-                p[2 * k + 1] = 0
-            }
-            fft.forward(p, rows: rows, columns: columns)
-        }
-    }
-
-    /// `x̂ · φ̂` at `resolution`, subsampled to resolution J, back to space, real part, outer ring removed,
+    /// `x̂ · φ̂` at `resolution`, subsampled to resolution J; back to space (two outputs per inverse
+    /// FFT: the real part is one channel's, the imaginary part the next one's), outer ring removed,
     /// written to `channel` of the channel-last output.
-    private mutating func lowPass(_ x: [Double], resolution r: Int, channel: Int, channels: Int,
-                                  output: UnsafeMutablePointer<Float>) {
+    private mutating func lowPass(_ x: [Double], resolution r: Int, channel: Int, output: UnsafeMutablePointer<Float>) {
         let (rows, columns) = (t.paddedHeight >> r, t.paddedWidth >> r)
         let J = t.scales
-        Self.multiplySubsample(x, rows: rows, columns: columns, filter: t.filters.lowPass[r], factor: 1 << (J - r), into: &low)
+        guard let waiting = pendingChannel else {
+            Self.multiplySubsample(x, rows: rows, columns: columns, filter: t.filters.lowPass[r], factor: 1 << (J - r),
+                                   into: &pendingLow)
+            pendingChannel = channel
+            return
+        }
+        Self.multiplySubsample(x, rows: rows, columns: columns, filter: t.filters.lowPass[r], factor: 1 << (J - r),
+                               into: &low)
+        // pendingLow + i · low
+        let count = (t.paddedHeight >> J) * (t.paddedWidth >> J)
+        for k in 0..<count {
+            let (re, im) = (low[2 * k], low[2 * k + 1])
+            pendingLow[2 * k] -= im
+            pendingLow[2 * k + 1] += re
+        }
+        writeLowPass(output: output, realChannel: waiting, imaginaryChannel: channel)
+        pendingChannel = nil
+    }
+
+    /// Inverts a low-pass output left without a partner.
+    private mutating func flushLowPass(output: UnsafeMutablePointer<Float>) {
+        guard let waiting = pendingChannel else { return }
+        writeLowPass(output: output, realChannel: waiting, imaginaryChannel: nil)
+        pendingChannel = nil
+    }
+
+    private mutating func writeLowPass(output: UnsafeMutablePointer<Float>, realChannel: Int, imaginaryChannel: Int?) {
+        let J = t.scales
         let (lh, lw) = (t.paddedHeight >> J, t.paddedWidth >> J)
-        low.withUnsafeMutableBufferPointer { fft.inverse($0.baseAddress!, rows: lh, columns: lw) }
+        let channels = t.outputShape.channels
+        pendingLow.withUnsafeMutableBufferPointer { fft.inverse($0.baseAddress!, rows: lh, columns: lw) }
         let outputWidth = lw - 2
         for row in 1..<(lh - 1) {
             for column in 1..<(lw - 1) {
-                output[((row - 1) * outputWidth + column - 1) * channels + channel] = Float(low[2 * (row * lw + column)])
+                let index = ((row - 1) * outputWidth + column - 1) * channels
+                output[index + realChannel] = Float(pendingLow[2 * (row * lw + column)])
+                if let imaginaryChannel { output[index + imaginaryChannel] = Float(pendingLow[2 * (row * lw + column) + 1]) }
             }
         }
     }
