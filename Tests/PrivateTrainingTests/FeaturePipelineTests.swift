@@ -1,4 +1,5 @@
 import _TestSupport
+import BudgetLedger
 import Foundation
 import LinearAlgebra
 import Mechanisms

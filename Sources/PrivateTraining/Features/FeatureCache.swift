@@ -1,3 +1,4 @@
+import BudgetLedger
 import Crypto
 import Foundation
 import LinearAlgebra

@@ -1,5 +1,6 @@
 import BudgetLedger
 import Foundation
+import LinearAlgebra
 import Mechanisms
 
 /// A training run as `veil train` performs it, in two steps that follow docs/design.md §2 rule 3.
