@@ -13,12 +13,12 @@ import Testing
         var images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, UInt8(count), 0, 0, 0, 12, 0, 0, 0, 12]
         var labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, UInt8(count)]
         for _ in 0..<count {
-            let label = UInt8(random.uniform(below: 3))
+            let label = UInt8(random.uniform(below: UInt64(3)))
             labels.append(label)
             // A bright bar whose position depends on the label, plus noise: learnable from the features.
             images += (0..<144).map { p in
                 let onBar = (p / 12) / 4 == Int(label)
-                return UInt8(min(255, (onBar ? 180 : 0) + Int(random.uniform(below: 60))))
+                return UInt8(min(255, (onBar ? 180 : 0) + Int(random.uniform(below: UInt64(60)))))
             }
         }
         try Data(images).write(to: URL(fileURLWithPath: path))
