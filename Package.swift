@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "PrivateTraining",
             dependencies: [
-                "LinearAlgebra", "Mechanisms", "Accounting", "BudgetLedger", "CZlib", "CMalloc",
+                "LinearAlgebra", "Mechanisms", "Accounting", "BudgetLedger", "CZlib", "CMalloc", "CGSL",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -252,7 +252,8 @@ let package = Package(
             dependencies: [
                 "PrivateTraining", "LinearAlgebra", "Accounting", "_TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ]
+            ],
+            resources: [.copy("Resources")]
         ),
         .testTarget(
             name: "QueryServiceTests",

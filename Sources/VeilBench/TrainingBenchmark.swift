@@ -77,6 +77,16 @@ enum TrainingBenchmark {
             report.add("\(name)_nonprivate_b256", plain, unit: "examples/s")
             report.add("\(name)_dpsgd_over_nonprivate", dp / plain, unit: "ratio")
         }
+        if names.contains("scattering") {
+            // Feature extraction of ScatterNet pipelines (J = 2, L = 8 on 28×28) on all per-example threads.
+            let images = Array(data.features.storage.prefix(min(data.count, 2_000) * data.inputShape.count))
+            let batch = Matrix(rows: images.count / data.inputShape.count, columns: data.inputShape.count, storage: images)
+            let transform = try ScatteringTransform2D(inputShape: data.inputShape, scales: 2, orientations: 8)
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = transform.apply(batch)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            report.add("scattering_j2_l8_images_per_second", Double(batch.rows) / seconds, unit: "images/s")
+        }
         // Peak memory of a CNN DP-SGD epoch at growing expected batch sizes (physical batch ≤ 256).
         for batch in [256, 1024, 4096] where memory {
             report.add("cnn_dpsgd_peak_rss_expected_batch_\(batch)", try childPeakMemory(expectedBatch: batch), unit: "MiB")

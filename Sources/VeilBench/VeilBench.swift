@@ -156,13 +156,14 @@ struct SQLBench: ParsableCommand {
 struct TrainingBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "training",
-        abstract: "DP-SGD and non-private training throughput (logistic, MLP, CNN) and DP-SGD peak memory.")
+        abstract: "DP-SGD and non-private training throughput (logistic, MLP, CNN), scattering feature extraction "
+            + "(images/s) and DP-SGD peak memory.")
     @Option(help: "Passes over the synthetic examples per measurement.")
     var epochs = 1
     @Option(help: "Synthetic examples (fewer for a profile under valgrind).")
     var examples = TrainingBenchmark.examples
-    @Option(help: "Models to measure, comma-separated: logistic, mlp, cnn.")
-    var models = "logistic,mlp,cnn"
+    @Option(help: "Models to measure, comma-separated: logistic, mlp, cnn, scattering (feature extraction only).")
+    var models = "logistic,mlp,cnn,scattering"
     @Flag(help: "Measure throughput only, not the peak memory of CNN DP-SGD.")
     var skipMemory = false
     func run() throws {

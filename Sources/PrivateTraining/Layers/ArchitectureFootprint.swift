@@ -68,6 +68,10 @@ public struct ArchitectureFootprint: Sendable, Equatable {
             }
             shapes.append(tensors)
         }
+        if let misplaced = architecture.drop(while: \.isFixedFeatureLayer).first(where: \.isFixedFeatureLayer) {
+            throw VeilError(.invalidParameter, "\(misplaced) must come before every other layer: fixed feature layers "
+                            + "open a model and have no backward pass")
+        }
         for specification in architecture {
             switch specification {
             case .dense(let units):
@@ -100,6 +104,17 @@ public struct ArchitectureFootprint: Sendable, Equatable {
                 shapes.append([])
             case .flatten:
                 (h, w, c) = (1, 1, h * w * c)
+                shapes.append([])
+            case .scattering2D(let scales, let orientations):
+                let output = try ScatteringTransform2D.outputShape(inputShape: ImageShape(height: h, width: w, channels: c),
+                                                                   scales: scales, orientations: orientations)
+                (h, w, c) = (output.height, output.width, output.channels)
+                shapes.append([])
+            case .groupNormalization(let groups):
+                guard groups >= 1, c % groups == 0 else {
+                    throw VeilError(.invalidParameter, "group normalisation into \(groups) groups does not divide the "
+                                    + "\(c) channels of \(h)x\(w)x\(c)")
+                }
                 shapes.append([])
             }
             largest = max(largest, try product([h, w, c], "the output of \(specification)"))

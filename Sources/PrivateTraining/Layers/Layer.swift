@@ -57,6 +57,21 @@ public enum LayerSpecification: Sendable, Hashable, Codable, CustomStringConvert
     case tanh
     /// Reshapes an image to a vector (the storage is unchanged: images are already flat rows).
     case flatten
+    /// The order-2 scattering transform with `scales` (J) and `orientations` (L) of single-channel images
+    /// (``ScatteringLayer``); a fixed feature layer, only at the start of a model.
+    case scattering2D(scales: Int, orientations: Int)
+    /// Group normalisation without learned parameters (``GroupNormalizationLayer``); a fixed feature
+    /// layer, only at the start of a model (after a scattering layer, if any).
+    case groupNormalization(groups: Int)
+
+    /// Whether this entry is one of the fixed, data-independent feature layers that may only open a
+    /// model (``FixedFeatureLayers``).
+    public var isFixedFeatureLayer: Bool {
+        switch self {
+        case .scattering2D, .groupNormalization: true
+        default: false
+        }
+    }
 
     public var description: String {
         switch self {
@@ -67,6 +82,8 @@ public enum LayerSpecification: Sendable, Hashable, Codable, CustomStringConvert
         case .relu: "relu"
         case .tanh: "tanh"
         case .flatten: "flatten"
+        case .scattering2D(let j, let l): "scattering(J \(j), L \(l))"
+        case .groupNormalization(let g): "groupnorm(\(g) groups)"
         }
     }
 
@@ -95,6 +112,15 @@ public enum LayerSpecification: Sendable, Hashable, Codable, CustomStringConvert
         case .relu: return ActivationLayer(kind: .relu, shape: inputShape)
         case .tanh: return ActivationLayer(kind: .tanh, shape: inputShape)
         case .flatten: return FlattenLayer(inputShape: inputShape)
+        case .scattering2D(let scales, let orientations):
+            return ScatteringLayer(transform: try ScatteringTransform2D(inputShape: inputShape, scales: scales,
+                                                                        orientations: orientations))
+        case .groupNormalization(let groups):
+            guard groups >= 1, inputShape.channels % groups == 0 else {
+                throw VeilError(.invalidParameter, "group normalisation into \(groups) groups does not divide the "
+                                + "\(inputShape.channels) channels of \(inputShape)")
+            }
+            return GroupNormalizationLayer(shape: inputShape, groups: groups)
         }
     }
 }

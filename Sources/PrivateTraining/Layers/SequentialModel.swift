@@ -139,4 +139,16 @@ public enum ModelArchitecture {
                 .maxPool2D(kernel: 2, stride: 1),
                 .flatten, .dense(units: 32), act, .dense(units: classes)]
     }
+
+    /// A small CNN head for 7 × 7 scattering features (81 channels for MNIST): conv 16 3×3 padding 1,
+    /// max-pool 2 stride 2 (to 3 × 3), conv 32 3×3 padding 1, dense 32, dense `classes`, with
+    /// `activation` after each convolution and the hidden dense layer. Veil's own head in the spirit of
+    /// Tramèr & Boneh 2021's ScatterNet+CNN (a few small convolutions on the features), not their exact one.
+    public static func scatteringCNN(classes: Int, activation: ActivationLayer.Kind) -> [LayerSpecification] {
+        let act: LayerSpecification = activation == .relu ? .relu : .tanh
+        return [.convolution2D(filters: 16, kernel: 3, stride: 1, padding: 1), act,
+                .maxPool2D(kernel: 2, stride: 2),
+                .convolution2D(filters: 32, kernel: 3, stride: 1, padding: 1), act,
+                .flatten, .dense(units: 32), act, .dense(units: classes)]
+    }
 }

@@ -34,6 +34,8 @@ public struct TrainingPipeline: Sendable {
     public var activation: ActivationLayer.Kind
     /// Hidden widths of an MLP.
     public var hidden: [Int]
+    /// Fixed features that open the model (`model.features`, `model.normalization`); none by default.
+    public var features = FeaturePipelineSettings()
     /// DP settings, or `nil` when the file says `privacy: {non_private: true}`.
     public var privacy: PrivacySettings?
     /// The ledger scope to charge (recorded in the card; the ledger itself is wired by the caller).
@@ -106,6 +108,7 @@ public struct TrainingPipeline: Sendable {
         }
         let hidden = try model.optionalInts("hidden", in: TrainingLimits.hiddenWidth) ?? [256]
         try TrainingLimits.check(hidden.count, in: TrainingLimits.hiddenLayers, name: "\(name): model.hidden's number of layers")
+        let features = try FeaturePipelineSettings(reading: &model, resolve: resolve)
         try model.finish()
 
         var privacySection = try reader.section("privacy")
@@ -149,20 +152,25 @@ public struct TrainingPipeline: Sendable {
 
         let output = resolve(try reader.string("output"))
         try reader.finish()
-        return TrainingPipeline(data: source, classes: classes, size: size, limit: limit, architecture: architecture,
-                                activation: activation, hidden: hidden, privacy: privacy, ledgerScope: ledgerScope,
-                                training: training, seed: seed, output: output)
+        var pipeline = TrainingPipeline(data: source, classes: classes, size: size, limit: limit, architecture: architecture,
+                                        activation: activation, hidden: hidden, privacy: privacy, ledgerScope: ledgerScope,
+                                        training: training, seed: seed, output: output)
+        pipeline.features = features
+        return pipeline
     }
 
     // MARK: Preparing a run
 
-    /// The layers this pipeline's model family has for `classes` classes.
+    /// The layers this pipeline's model family has for `classes` classes, after the fixed feature layers
+    /// if the pipeline has any (with scattering features, `cnn` is ``ModelArchitecture/scatteringCNN(classes:activation:)``).
     public var layerSpecifications: [LayerSpecification] {
-        switch architecture {
+        let head: [LayerSpecification] = switch architecture {
         case "logistic": ModelArchitecture.logisticRegression(classes: classes)
         case "mlp": ModelArchitecture.multilayerPerceptron(hidden: hidden, classes: classes, activation: activation)
-        default: ModelArchitecture.mnistCNN(classes: classes, activation: activation)
+        default: features.transform == nil ? ModelArchitecture.mnistCNN(classes: classes, activation: activation)
+            : ModelArchitecture.scatteringCNN(classes: classes, activation: activation)
         }
+        return features.layers + head
     }
 
     /// Training and (optional) test data, loaded and checked. For tabular data, columns with declared

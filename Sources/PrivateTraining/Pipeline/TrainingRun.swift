@@ -1,5 +1,6 @@
 import BudgetLedger
 import Foundation
+import LinearAlgebra
 import Mechanisms
 
 /// A training run as `veil train` performs it, in two steps that follow docs/design.md §2 rule 3.
@@ -38,6 +39,10 @@ public struct TrainingRun {
     private let train: Dataset
     private let test: Dataset?
     private var model: SequentialModel
+    /// The fixed feature layers in front of `model` (already applied to `train` and `test`), and the shape
+    /// of the raw examples they take; the model file holds them followed by `model`.
+    private let featureLayers: [LayerSpecification]
+    private let rawInputShape: ImageShape
     private let metadata: [String: String]
     private let charger: (any BudgetCharger)?
     private let analyst: String
@@ -74,15 +79,23 @@ public struct TrainingRun {
             charger = opened
         }
         // Then the data, the model's size and the output folder.
-        let (train, test) = try pipeline.loadData()
+        let (rawTrain, rawTest) = try pipeline.loadData()
+        let architecture = pipeline.layerSpecifications
+        _ = try ArchitectureFootprint(architecture: architecture, inputShape: rawTrain.inputShape)
+        // Fixed features (none for most pipelines) are computed once here, from each example alone; the
+        // model trained is the head after them.
+        let fixed = FixedFeatureLayers(architecture: architecture)
+        let cache = fixed.isEmpty ? nil : FeatureCache(folder: pipeline.features.cacheFolder ?? FeatureCache.defaultFolder())
+        let train = try fixed.apply(to: rawTrain, cache: cache)
+        let test = try rawTest.map { try fixed.apply(to: $0, cache: cache) }
         var secure = SecureRandomSource()
-        let model = try SequentialModel(architecture: pipeline.layerSpecifications, inputShape: train.inputShape,
-                                        random: &secure)
+        let model = try SequentialModel(architecture: fixed.head, inputShape: train.inputShape, random: &secure)
         try model.footprint.checkBatch(pipeline.training.maxPhysicalBatchSize)
         try ModelFileDestination.prepare(pipeline.output)
         // The data's fingerprint goes to the access-controlled ledger, never into the model file.
         let purpose = "veil train \(source) → \(pipeline.output) (training data sha256:\(train.sha256))"
         return TrainingRun(pipeline: pipeline, plan: plan, train: train, test: test, model: model,
+                           featureLayers: fixed.features, rawInputShape: rawTrain.inputShape,
                            metadata: [TrainingDataDescription.metadataKey: pipeline.dataDescription(trainedOn: train).json],
                            charger: charger, analyst: analyst, purpose: purpose)
     }
@@ -103,12 +116,20 @@ public struct TrainingRun {
         let outcome = try DPSGDTrainer.train(
             model: &model, data: train, plan: plan, charger: charger, analyst: analyst, purpose: purpose,
             privacyRandom: &secure, orderRandom: &orderSource,
-            progressInterval: progressInterval, ledgerScope: pipeline.ledgerScope, progress: progress)
+            progressInterval: progressInterval, ledgerScope: pipeline.ledgerScope,
+            notes: pipeline.features.cardNote.map { [$0] } ?? [], progress: progress)
         var card = outcome.card
         if let charger, let reservation = outcome.reservation {
             card.ledgerEntry = charger.entryReference(for: reservation)
         }
-        let digest = try SafetensorsFile.write(model: model, card: card, to: pipeline.output, extraMetadata: metadata)
+        // The file holds the fixed feature layers in front of the trained head (they have no parameters).
+        var released = model
+        if !featureLayers.isEmpty {
+            released = try SequentialModel(architecture: featureLayers + model.architecture, inputShape: rawInputShape,
+                                           random: &secure)
+            released.parameters = model.parameters
+        }
+        let digest = try SafetensorsFile.write(model: released, card: card, to: pipeline.output, extraMetadata: metadata)
         if let charger, let reservation = outcome.reservation {
             try charger.commit(reservation, resultDigest: "sha256:" + digest)
         }

@@ -1,0 +1,54 @@
+import LinearAlgebra
+import Mechanisms
+
+/// The fixed feature layers that open an architecture (a scattering transform, group normalisation)
+/// and the trainable head after them.
+///
+/// The feature layers have no parameters and do not depend on the data, so DP-SGD only needs their
+/// output: a training run computes it once for the whole data set (through a ``FeatureCache``) and
+/// trains the head on it, instead of recomputing the transform at every step. The model file keeps
+/// the whole architecture, so inference applies the same features from the file alone.
+public struct FixedFeatureLayers: Sendable {
+    /// The leading fixed feature layers (possibly none).
+    public let features: [LayerSpecification]
+    /// The layers after them.
+    public let head: [LayerSpecification]
+
+    /// Splits `architecture` after its leading fixed feature layers.
+    public init(architecture: [LayerSpecification]) {
+        features = Array(architecture.prefix(while: \.isFixedFeatureLayer))
+        head = Array(architecture.dropFirst(features.count))
+    }
+
+    /// Whether the architecture opens with no feature layer.
+    public var isEmpty: Bool { features.isEmpty }
+
+    /// The data set's examples through the feature layers (labels and fingerprint kept). A leading
+    /// scattering transform is read from `cache` when an entry for this data and transform exists, and
+    /// stored there otherwise; the layers after it are cheap and always applied.
+    /// - Throws: `VeilError.invalidParameter` when a layer does not fit the data's shape;
+    ///   `VeilError.fileNotWritten` when the cache cannot be written.
+    public func apply(to data: Dataset, cache: FeatureCache?) throws -> Dataset {
+        guard !features.isEmpty else { return data }
+        var random = SecureRandomSource()  // the feature layers draw nothing; the builder asks for a source
+        var shape = data.inputShape
+        var x = data.features
+        for (index, specification) in features.enumerated() {
+            var layer = try specification.makeLayer(inputShape: shape, random: &random)
+            if index == 0, case .scattering2D = specification, let cache {
+                let key = FeatureCache.key(data: data, layers: [specification])
+                if let stored = cache.load(key: key, rows: data.count, columns: layer.outputShape.count) {
+                    x = stored
+                } else {
+                    x = layer.forward(x)
+                    try cache.store(x, key: key)
+                }
+            } else {
+                x = layer.forward(x)
+            }
+            shape = layer.outputShape
+        }
+        return try Dataset(features: x, labels: data.labels, inputShape: shape, classCount: data.classCount,
+                           sha256: data.sha256, featureNames: nil)
+    }
+}

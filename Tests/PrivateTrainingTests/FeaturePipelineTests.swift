@@ -1,0 +1,106 @@
+import _TestSupport
+import BudgetLedger
+import Foundation
+import LinearAlgebra
+import Mechanisms
+import Testing
+@testable import PrivateTraining
+
+@Suite struct FeaturePipelineTests {
+    /// IDX files of `count` 12 × 12 images with seeded pixels and labels in 0..<3.
+    static func writeIDX(images path: String, labels labelsPath: String, count: Int, seed: UInt64) throws {
+        var random = InsecureSeededRandomSource(seed: seed)
+        var images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, UInt8(count), 0, 0, 0, 12, 0, 0, 0, 12]
+        var labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, UInt8(count)]
+        for _ in 0..<count {
+            let label = UInt8(random.uniform(below: UInt64(3)))
+            labels.append(label)
+            // A bright bar whose position depends on the label, plus noise: learnable from the features.
+            images += (0..<144).map { p in
+                let onBar = (p / 12) / 4 == Int(label)
+                return UInt8(min(255, (onBar ? 180 : 0) + Int(random.uniform(below: UInt64(60)))))
+            }
+        }
+        try Data(images).write(to: URL(fileURLWithPath: path))
+        try Data(labels).write(to: URL(fileURLWithPath: labelsPath))
+    }
+
+    static func pipeline(folder: TemporaryFolder, normalization: String = "{type: group, groups: 5}") -> String {
+        """
+        data:
+          format: idx
+          train_images: train-images
+          train_labels: train-labels
+          test_images: test-images
+          test_labels: test-labels
+          classes: 3
+          size: 60
+        model:
+          architecture: logistic
+          features: {type: scattering, J: 2, L: 4, cache: feature-cache}
+          normalization: \(normalization)
+        privacy:
+          non_private: true
+        training:
+          epochs: 3
+          expected_batch_size: 10
+          learning_rate: 0.5
+          seed: 4
+        output: model.safetensors
+        """
+    }
+
+    @Test func featureKeysBuildTheModelsFirstLayers() throws {
+        let folder = try TemporaryFolder("feature-keys")
+        let p = try TrainingPipeline.parse(yaml: Self.pipeline(folder: folder), baseDirectory: folder.url.path)
+        #expect(p.layerSpecifications == [.scattering2D(scales: 2, orientations: 4), .groupNormalization(groups: 5),
+                                          .flatten, .dense(units: 3)])
+        #expect(p.features.cacheFolder == folder.path("feature-cache"))
+        #expect(throws: VeilError(.invalidInput, "pipeline: model: normalization.type dp (per-channel statistics released "
+                                  + "with DP) is not available yet; use type: group (per-example statistics, no privacy cost)")) {
+            try TrainingPipeline.parse(yaml: Self.pipeline(folder: folder, normalization: "{type: dp}"),
+                                       baseDirectory: folder.url.path)
+        }
+        let wrongType = Self.pipeline(folder: folder).replacingOccurrences(of: "type: scattering", with: "type: wavelets")
+        #expect(throws: VeilError(.invalidInput, "pipeline: model: features.type must be scattering, got wavelets")) {
+            try TrainingPipeline.parse(yaml: wrongType, baseDirectory: folder.url.path)
+        }
+        let badJ = Self.pipeline(folder: folder).replacingOccurrences(of: "J: 2", with: "J: 9")
+        #expect(throws: VeilError(.invalidInput, "pipeline: model: features.J must be an integer in 1...4")) {
+            try TrainingPipeline.parse(yaml: badJ, baseDirectory: folder.url.path)
+        }
+    }
+
+    /// Train → save → load: the model file alone gives the same predictions as the run's own evaluation,
+    /// because it starts with the feature layers the run applied to the data.
+    @Test func modelFileCarriesItsFeatures() throws {
+        let folder = try TemporaryFolder("feature-roundtrip")
+        try Self.writeIDX(images: folder.path("train-images"), labels: folder.path("train-labels"), count: 60, seed: 1)
+        try Self.writeIDX(images: folder.path("test-images"), labels: folder.path("test-labels"), count: 30, seed: 2)
+        let pipeline = try TrainingPipeline.parse(yaml: Self.pipeline(folder: folder), baseDirectory: folder.url.path)
+        let run = try TrainingRun.prepare(pipeline: pipeline, source: "test", analyst: "tests") { _ in
+            Issue.record("a non-private run opens no ledger")
+            return InsecureUnrecordedBudgetCharger()
+        }
+        let release = try run.execute(progressInterval: 100)
+        let evaluation = try #require(release.evaluation)
+        #expect(release.card.notes.contains("fixed features: scattering transform (J = 2, L = 4, order 2), then group "
+                                            + "normalisation (5 groups, per-example statistics); data-independent, no privacy cost"))
+
+        let contents = try SafetensorsFile.decode(Data(contentsOf: URL(fileURLWithPath: folder.path("model.safetensors"))))
+        #expect(contents.model.architecture == pipeline.layerSpecifications)
+        #expect(contents.model.inputShape == ImageShape(height: 12, width: 12, channels: 1))
+        let rawTest = try IDXLoader.load(imagesPath: folder.path("test-images"), labelsPath: folder.path("test-labels"),
+                                         classCount: 3)
+        let reloaded = try Evaluation(model: contents.model, data: rawTest)
+        #expect(reloaded.accuracy == evaluation.accuracy)
+        #expect(abs(reloaded.loss - evaluation.loss) < 1e-5)
+        #expect(evaluation.accuracy > 0.5, "the bars are learnable: accuracy \(evaluation.accuracy)")
+        // The inference path (no training caches, as `veil predict` and the server run it) agrees too.
+        let logits = contents.model.logits(rawTest.features)
+        let inference = contents.model.inferenceLogits(rawTest.features)
+        for (a, b) in zip(logits.storage, inference.storage) { #expect(abs(a - b) < 1e-5) }
+        // The features were cached for the next run on the same data.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path("feature-cache")).count == 2)
+    }
+}
