@@ -202,6 +202,8 @@ let package = Package(
                 "FederatedLearning", "SecureAggregation", "PostgresClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -253,6 +255,8 @@ let package = Package(
             dependencies: [
                 "LocalInference", "PrivateTraining", "LinearAlgebra", "Mechanisms", "_TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(
