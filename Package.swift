@@ -212,6 +212,8 @@ let package = Package(
                 "FederatedLearning", "SecureAggregation", "PostgresClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -264,6 +266,8 @@ let package = Package(
             dependencies: [
                 "LocalInference", "PrivateTraining", "LinearAlgebra", "Mechanisms", "_TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(

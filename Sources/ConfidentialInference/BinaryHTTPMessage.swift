@@ -53,13 +53,25 @@ public struct BinaryHTTPRequest: Sendable, Equatable {
     /// Decodes a known-length request (trailing zero padding allowed).
     /// - Throws: `invalidInput` for anything else.
     public init(decoding bytes: [UInt8]) throws {
+        let (request, content) = try Self.decodingLeavingContent(bytes)
+        self = request
+        self.content = Array(bytes[content])
+    }
+
+    /// Decodes a known-length request as ``init(decoding:)`` does, with the same checks, but leaves the content
+    /// where it is: the request with empty content, and the content's range in `bytes`. The gateway reads the
+    /// content in place, so a decrypted request exists once in memory, not twice.
+    static func decodingLeavingContent(_ bytes: [UInt8]) throws -> (request: BinaryHTTPRequest, content: Range<Int>) {
         var reader = BinaryReader(bytes)
         guard try reader.varint() == 0 else { throw ConfidentialInferenceError.invalid("binary HTTP: not a known-length request") }
-        method = try BinaryHTTPCoding.string(&reader)
-        scheme = try BinaryHTTPCoding.string(&reader)
-        authority = try BinaryHTTPCoding.string(&reader)
-        path = try BinaryHTTPCoding.string(&reader)
-        (headers, content, trailers) = try BinaryHTTPCoding.readTail(&reader)
+        var request = BinaryHTTPRequest(method: try BinaryHTTPCoding.string(&reader), path: "")
+        request.scheme = try BinaryHTTPCoding.string(&reader)
+        request.authority = try BinaryHTTPCoding.string(&reader)
+        request.path = try BinaryHTTPCoding.string(&reader)
+        let (headers, content, trailers) = try BinaryHTTPCoding.readTailLeavingContent(&reader)
+        request.headers = headers
+        request.trailers = trailers
+        return (request, content)
     }
 }
 
@@ -184,9 +196,16 @@ enum BinaryHTTPCoding {
     /// Header section, content and trailers, each possibly cut off (empty), then only zero padding (zero
     /// bytes read as empty sections, so padding needs no marker).
     static func readTail(_ reader: inout BinaryReader) throws -> ([HTTPField], [UInt8], [HTTPField]) {
-        var headers: [HTTPField] = [], content: [UInt8] = [], trailers: [HTTPField] = []
+        let (headers, content, trailers) = try readTailLeavingContent(&reader)
+        return (headers, Array(reader.bytes[content]), trailers)
+    }
+
+    /// ``readTail(_:)`` with the content given as its range in the reader's bytes (empty at the end when cut off).
+    static func readTailLeavingContent(_ reader: inout BinaryReader) throws -> ([HTTPField], Range<Int>, [HTTPField]) {
+        var headers: [HTTPField] = [], trailers: [HTTPField] = []
+        var content = reader.bytes.endIndex..<reader.bytes.endIndex
         if !reader.isAtEnd { headers = try section(&reader) }
-        if !reader.isAtEnd { content = try reader.lengthPrefixed() }
+        if !reader.isAtEnd { content = try reader.lengthPrefixedRange() }
         if !reader.isAtEnd { trailers = try section(&reader) }
         guard reader.remainingIsZero else {
             throw ConfidentialInferenceError.invalid("binary HTTP: bytes after the message that are not zero padding")

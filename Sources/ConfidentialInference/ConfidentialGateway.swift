@@ -73,10 +73,11 @@ public final class ConfidentialGateway: Sendable {
         func error(_ status: Int, _ message: String, extra: [HTTPField] = []) -> [UInt8] {
             reply(status, InferenceService.Answer.error(status, message).body, extra: extra)
         }
-        guard var request = try? BinaryHTTPRequest(decoding: plaintext) else {
+        // The content stays in `plaintext` (read in place, overwritten by the caller): no second copy of the request.
+        guard let decoded = try? BinaryHTTPRequest.decodingLeavingContent(plaintext) else {
             return error(400, "the encapsulated request is not a Binary HTTP request")
         }
-        defer { request.content.withUnsafeMutableBytes { zeroBytes($0) } }
+        let (request, content) = decoded
         let date = request.headers.first { $0.name.lowercased() == "date" }.flatMap { HTTPDate.date(from: $0.value) }
         switch replay.check(encapsulatedKey: encapsulatedKey, date: date, now: now) {
         case .accepted: break
@@ -89,7 +90,7 @@ public final class ConfidentialGateway: Sendable {
         var answer: InferenceService.Answer
         switch (request.method, parts.count) {
         case ("POST", 4) where parts[0] == "v2" && parts[1] == "models" && parts[3] == "infer":
-            answer = request.content.withUnsafeBytes { service.infer(parts[2], body: $0) }
+            answer = plaintext.withUnsafeBytes { service.infer(parts[2], body: UnsafeRawBufferPointer(rebasing: $0[content])) }
         case ("GET", 2) where parts == ["v2", "models"]:
             answer = service.modelList()
         case ("GET", 3) where parts[0] == "v2" && parts[1] == "models":

@@ -69,10 +69,16 @@ struct BinaryReader {
 
     /// A varint-prefixed byte string.
     mutating func lengthPrefixed() throws -> [UInt8] {
+        Array(bytes[try lengthPrefixedRange()])
+    }
+
+    /// A varint-prefixed byte string, as its range in ``bytes`` (read past, not copied).
+    mutating func lengthPrefixedRange() throws -> Range<Int> {
         let length = try varint()
         guard length <= UInt64(bytes.count - position) else {
             throw ConfidentialInferenceError.invalid("binary HTTP: the message is truncated")
         }
-        return try take(Int(length))
+        defer { position += Int(length) }
+        return position..<(position + Int(length))
     }
 }

@@ -110,6 +110,10 @@ enum ConfidentialBenchmark {
     /// Over loopback HTTP: the plain server against Oblivious HTTP to the gateway directly and through the relay,
     /// each client on its own kept-alive connection; the client draws its ephemeral keys from a pool made ahead of
     /// time. `loopback_*_p50_overhead` is the figure the latency targets are set on (the OHTTP layer over the plain server).
+    /// In the same run: a bare Hummingbird route (``BareHTTPServer``) receiving bodies of the plain and the sealed
+    /// request's sizes (`loopback_bare_*`, `loopback_bare_sealed_size_*`), the floor the server's own cost is read
+    /// against; and the same server handing every request to Swift's shared pool instead of answering on the
+    /// connection's event loop (`loopback_*_pool_*`, ``InferenceServer/Configuration/handlesRequestsOnConnectionLoop``).
     static func loopbackFigures(requests: Int, model: InferenceModel, service: InferenceService, gateway: ConfidentialGateway,
                                 into report: inout BenchmarkReport) throws {
         var configuration = InferenceServer.Configuration()
@@ -117,20 +121,44 @@ enum ConfidentialBenchmark {
         configuration.maximumQueue = 1_024
         let server = try RunningServer(InferenceServer(service: service, configuration: configuration, additionalRoutes: gateway.routes) { _ in })
         defer { server.stop() }
+        var poolConfiguration = configuration
+        poolConfiguration.handlesRequestsOnConnectionLoop = false
+        let poolServer = try RunningServer(InferenceServer(service: service, configuration: poolConfiguration,
+                                                           additionalRoutes: gateway.routes) { _ in })
+        defer { poolServer.stop() }
         let relay = try RunningServer(InferenceServer(service: InferenceService(models: []), configuration: configuration,
                                                       additionalRoutes: ObliviousRelay(gateway: URL(string: "http://127.0.0.1:\(server.port)")!).routes) { _ in })
         defer { relay.stop() }
+        let bare = try BareHTTPServer(maximumBodyBytes: configuration.maximumBodyBytes)
+        defer { bare.stop() }
         let keys = EphemeralKeyPool(size: 64)
         let ohttpConfiguration = gateway.ohttp.configurations[0]
         for batch in [1, 64] {
             let body = inferBody(batch: batch, inputCount: model.inputCount)
-            // A fresh connection per run: an idle one is closed by the server's idle timeout.
-            let plainClient = try LoopbackHTTPClient(port: server.port)
-            let plain = try timings(requests) {
-                guard try plainClient.post("/v2/models/bench/infer", body: body, contentType: "application/json").status == 200 else {
-                    throw ValidationError("the plain request failed")
+            // The floor: a bare Hummingbird route receiving a body of the plain request's size, then of the sealed one's.
+            let sealedSize = try ConfidentialClient.sealInference(model: "bench", body: body, to: ohttpConfiguration, gateway: benchGateway,
+                                                                  ephemeralKeys: keys).encapsulated.count
+            func bareTimings(_ size: Int) throws -> (p50: Double, p99: Double, rate: Double) {
+                let client = try LoopbackHTTPClient(port: bare.port)
+                let payload = [UInt8](repeating: 0x20, count: size)
+                return try timings(requests) {
+                    guard try client.post(BareHTTPServer.path, body: payload, contentType: "application/octet-stream").status == 200 else {
+                        throw ValidationError("the bare route failed")
+                    }
                 }
             }
+            let barePlain = try bareTimings(body.count)
+            let bareSealed = try bareTimings(sealedSize)
+            // A fresh connection per run: an idle one is closed by the server's idle timeout.
+            func plainTimings(_ client: LoopbackHTTPClient) throws -> (p50: Double, p99: Double, rate: Double) {
+                try timings(requests) {
+                    guard try client.post("/v2/models/bench/infer", body: body, contentType: "application/json").status == 200 else {
+                        throw ValidationError("the plain request failed")
+                    }
+                }
+            }
+            let plain = try plainTimings(try LoopbackHTTPClient(port: server.port))
+            let plainPool = try plainTimings(try LoopbackHTTPClient(port: poolServer.port))
             func confidential(_ client: LoopbackHTTPClient) throws -> (p50: Double, p99: Double, rate: Double) {
                 try timings(requests) {
                     let sealed = try ConfidentialClient.sealInference(model: "bench", body: body, to: ohttpConfiguration, gateway: benchGateway,
@@ -142,13 +170,19 @@ enum ConfidentialBenchmark {
                 }
             }
             let direct = try confidential(try LoopbackHTTPClient(port: server.port))
+            let directPool = try confidential(try LoopbackHTTPClient(port: poolServer.port))
             let relayed = try confidential(try LoopbackHTTPClient(port: relay.port))
-            for (name, figures) in [("plain", plain), ("ohttp", direct), ("ohttp_relay", relayed)] {
+            for (name, figures) in [("bare", barePlain), ("bare_sealed_size", bareSealed), ("plain", plain), ("plain_pool", plainPool),
+                                    ("ohttp", direct), ("ohttp_pool", directPool), ("ohttp_relay", relayed)] {
                 report.add("loopback_\(name)_b\(batch)_p50", figures.p50 * 1e3, unit: "ms")
                 report.add("loopback_\(name)_b\(batch)_p99", figures.p99 * 1e3, unit: "ms")
                 report.add("loopback_\(name)_b\(batch)_rate", figures.rate, unit: "requests/s")
             }
+            report.add("loopback_sealed_body_bytes_b\(batch)", Double(sealedSize), unit: "bytes")
+            report.add("loopback_plain_b\(batch)_p50_over_bare", (plain.p50 - barePlain.p50) * 1e6, unit: "us")
+            report.add("loopback_ohttp_b\(batch)_p50_over_bare_sealed_size", (direct.p50 - bareSealed.p50) * 1e6, unit: "us")
             report.add("loopback_ohttp_b\(batch)_p50_overhead", (direct.p50 / plain.p50 - 1) * 100, unit: "%")
+            report.add("loopback_ohttp_pool_b\(batch)_p50_overhead", (directPool.p50 / plainPool.p50 - 1) * 100, unit: "%")
             report.add("loopback_ohttp_relay_b\(batch)_p50_overhead", (relayed.p50 / plain.p50 - 1) * 100, unit: "%")
         }
     }

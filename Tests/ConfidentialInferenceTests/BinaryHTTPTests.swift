@@ -33,6 +33,27 @@ import Testing
         #expect(expected.encoded() == Self.response)
     }
 
+    @Test func aRequestsContentIsFoundInPlaceWithTheSameChecksAsWhenCopied() throws {
+        let content = Array("{\"inputs\":[]}".utf8) + [0, 0]  // zero bytes inside the content are content, not padding
+        let request = BinaryHTTPRequest(method: "POST", authority: "gateway", path: "/v2/models/m/infer",
+                                        headers: [HTTPField("date", "Tue, 01 Dec 2026 10:00:00 GMT")], content: content,
+                                        trailers: [HTTPField("x", "y")])
+        for bytes in [request.encoded(), request.encoded(paddedToBucket: true), request.encoded(truncated: false)] {
+            let (head, range) = try BinaryHTTPRequest.decodingLeavingContent(bytes)
+            #expect(Array(bytes[range]) == content)
+            var withoutContent = request
+            withoutContent.content = []
+            #expect(head == withoutContent)
+            #expect(try BinaryHTTPRequest(decoding: bytes) == request)
+        }
+        // No content: an empty range, at the end of a truncated message.
+        let (_, none) = try BinaryHTTPRequest.decodingLeavingContent(Array(Self.request.dropLast(2)))
+        #expect(none.isEmpty)
+        for bad in [[0x01] + Array(Self.request.dropFirst()), Array(Self.request.prefix(40)), Self.request + [0, 0, 1]] as [[UInt8]] {
+            #expect(throws: ConfidentialInferenceError.self) { try BinaryHTTPRequest.decodingLeavingContent(bad) }
+        }
+    }
+
     @Test func malformedMessagesAreRefusedNotRepaired() {
         for bad in [[], [0x01] + Array(Self.request.dropFirst()), Array(Self.request.prefix(40)), Self.request + [0, 0, 1],
                     Self.hex("0003474554")] as [[UInt8]] {

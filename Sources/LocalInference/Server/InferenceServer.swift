@@ -20,6 +20,8 @@ import PrivateTraining
 ///   without it the answer is 401 and the body is never read.
 /// - Logs hold method, path, status, sizes and latency only (see ``AccessLogMiddleware``).
 /// - SIGTERM and SIGINT stop accepting connections and let in-flight requests finish.
+/// - A request with a body of at most 64 KiB is answered on the thread that reads its connection;
+///   larger ones on Swift's shared pool (``Configuration/handlesRequestsOnConnectionLoop``).
 public struct InferenceServer: Sendable {
     /// Where and how the server listens.
     public struct Configuration: Sendable {
@@ -38,6 +40,10 @@ public struct InferenceServer: Sendable {
         public var bearerToken: String?
         /// Seconds after which an idle connection is closed.
         public var idleTimeoutSeconds: Int64 = 30
+        /// Whether a connection's requests are handled on the event loop that reads its socket (see
+        /// ``ServerWork``: bodies above 64 KiB still go to Swift's shared pool). Saves two thread crossings
+        /// per request; `false` hands every request to the shared pool, as Hummingbird does by default.
+        public var handlesRequestsOnConnectionLoop = true
 
         public init() {}
 
@@ -116,19 +122,24 @@ public struct InferenceServer: Sendable {
             } catch {
                 return Self.response(.error(400, "the request body could not be read (truncated?)"))
             }
-            var answer = body.withUnsafeReadableBytes { bytes in
-                defer { zeroBytes(UnsafeMutableRawBufferPointer(mutating: bytes)) }
-                return service.infer(name, body: bytes)
+            return await ServerWork.run(bodyBytes: body.readableBytes) {
+                var answer = body.withUnsafeReadableBytes { bytes in
+                    // In place: the request keeps a reference to the same storage, which a mutable view would copy.
+                    defer { zeroBytes(UnsafeMutableRawBufferPointer(mutating: bytes)) }
+                    return service.infer(name, body: bytes)
+                }
+                defer { answer.body.withUnsafeMutableBytes { zeroBytes($0) } }
+                return Self.response(answer)
             }
-            defer { answer.body.withUnsafeMutableBytes { zeroBytes($0) } }
-            return Self.response(answer)
         }
         for route in additionalRoutes {
             let path = RouterPath(stringLiteral: route.path)
             switch route.method {
             case .get:
                 router.get(path) { request, _ in
-                    Self.response(await route.handler([], Self.queryParameters(request)))
+                    // Another module's endpoint may take its time (evidence is signed): not on the connection's loop.
+                    let query = Self.queryParameters(request)
+                    return Self.response(await ServerWork.onSharedPool { await route.handler([], query) })
                 }
             case .post:
                 router.post(path) { request, _ in
@@ -139,24 +150,37 @@ public struct InferenceServer: Sendable {
                         return Self.response(.error(503, "the server is busy (\(gate.capacity) requests in progress); retry later"))
                     }
                     defer { gate.leave() }
-                    var request = request
-                    guard var body = try? await request.collectBody(upTo: maximumBody) else {
+                    var bytes: [UInt8]
+                    do {
+                        bytes = try await WipingBodyReader.bytes(of: request.body, upTo: maximumBody,
+                                                                 declaredLength: request.headers[.contentLength].flatMap { Int($0) })
+                    } catch {
                         return Self.response(.error(400, "the request body could not be read (truncated or too large)"))
                     }
-                    var bytes = body.readBytes(length: body.readableBytes) ?? []
-                    body.withUnsafeMutableReadableBytes { zeroBytes($0) }
+                    // Overwritten in place once answered: the handler's copy is gone by then, so no copy is made.
                     defer { bytes.withUnsafeMutableBytes { zeroBytes($0) } }
-                    return Self.response(await route.handler(bytes, Self.queryParameters(request)))
+                    let query = Self.queryParameters(request)
+                    return Self.response(await ServerWork.run(bodyBytes: bytes.count) { await route.handler(bytes, query) })
                 }
             }
         }
 
         let http = HTTP1Channel.Configuration(idleTimeout: .seconds(configuration.idleTimeoutSeconds))
+        let onConnectionLoop = configuration.handlesRequestsOnConnectionLoop
         let server: HTTPServerBuilder
         if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
-            server = try .tls(.http1(configuration: http), tlsConfiguration: Self.tlsConfiguration(certificate: certificate, key: key))
+            let tls = try Self.tlsConfiguration(certificate: certificate, key: key)
+            server = HTTPServerBuilder { responder in
+                let channel = try TLSChannel(HTTP1Channel(responder: responder, configuration: http), tlsConfiguration: tls)
+                if onConnectionLoop { return ConnectionBoundChannel(base: channel) }
+                return channel
+            }
         } else {
-            server = .http1(configuration: http)
+            server = HTTPServerBuilder { responder in
+                let channel = HTTP1Channel(responder: responder, configuration: http)
+                if onConnectionLoop { return ConnectionBoundChannel(base: channel) }
+                return channel
+            }
         }
         var logger = Logger(label: "veil.serve")
         logger.logLevel = .critical  // Hummingbird's own messages could quote a request; the access log is ours.

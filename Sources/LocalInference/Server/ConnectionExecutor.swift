@@ -1,0 +1,63 @@
+import HummingbirdCore
+import Logging
+import NIOCore
+
+/// A Swift task executor that runs its jobs on one NIO event loop.
+///
+/// A connection's handler that prefers this executor (``ConnectionBoundChannel``) runs on the thread that
+/// reads and writes the connection's socket: a request part read by the loop resumes the handler in the
+/// same thread, and the response written by the handler reaches the socket without waking another thread.
+/// Without it every request crosses threads twice (the loop hands the request to Swift's shared pool, the
+/// pool hands the response back to the loop), each crossing a wake-up that costs microseconds on an idle
+/// machine and up to a scheduling slice on a loaded one.
+final class EventLoopTaskExecutor: TaskExecutor {
+    /// The loop the jobs run on.
+    let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
+
+/// A server child channel (HTTP/1.1, with or without TLS) whose connection handler runs on the
+/// connection's own event loop (see ``EventLoopTaskExecutor``). Work that may hold the loop for long
+/// goes back to the shared pool with ``ServerWork/run(bodyBytes:_:)``.
+struct ConnectionBoundChannel<Base: ServerChildChannel>: ServerChildChannel {
+    typealias Value = Base.Value
+    let base: Base
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        base.setup(channel: channel, logger: logger)
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await withTaskExecutorPreference(EventLoopTaskExecutor(value.channel.eventLoop)) {
+            await base.handle(value: value, logger: logger)
+        }
+    }
+}
+
+/// Where a request's work runs: a small request on the connection's event loop (no thread crossing), a large
+/// one on Swift's shared pool, so that one large batch does not hold up the other connections of its loop.
+enum ServerWork {
+    /// Requests with a body above this size (64 KiB: a few dozen MNIST-sized examples in JSON, a forward pass
+    /// of well under a millisecond for the benchmark's models at batch 1) run on the shared pool.
+    static let inlineBodyLimit = 64 << 10
+
+    /// Whether a request whose body has `bodyBytes` bytes is run where it was received.
+    static func runsInline(bodyBytes: Int) -> Bool { bodyBytes <= inlineBodyLimit }
+
+    /// Runs `operation` where ``runsInline(bodyBytes:)`` says.
+    static func run<T>(bodyBytes: Int, _ operation: () async -> T) async -> T {
+        if runsInline(bodyBytes: bodyBytes) { return await operation() }
+        return await onSharedPool(operation)
+    }
+
+    /// Runs `operation` on Swift's shared pool, whatever executor the caller prefers.
+    static func onSharedPool<T>(_ operation: () async -> T) async -> T {
+        await withTaskExecutorPreference(globalConcurrentExecutor) { await operation() }
+    }
+}

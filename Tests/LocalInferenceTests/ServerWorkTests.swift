@@ -1,0 +1,72 @@
+@testable import LocalInference
+import NIOCore
+import NIOPosix
+import Testing
+
+@Suite("Inference server: where requests run, how bodies are read")
+struct ServerWorkTests {
+    private static func buffer(_ bytes: [UInt8]) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        return buffer
+    }
+
+    private static func stream(_ fragments: [ByteBuffer], failing: Bool = false) -> AsyncThrowingStream<ByteBuffer, any Error> {
+        AsyncThrowingStream { continuation in
+            for fragment in fragments { continuation.yield(fragment) }
+            struct Broken: Error {}
+            continuation.finish(throwing: failing ? Broken() : nil)
+        }
+    }
+
+    @Test("a body is the fragments in order, and each fragment is overwritten in the storage it arrived in")
+    func bodyGatheredAndFragmentsWiped() async throws {
+        let fragments = [Self.buffer(Array(1...200)), Self.buffer([]), Self.buffer(Array(repeating: 0xAB, count: 3_000))]
+        // The declared length over-states the body: only what arrives is kept.
+        let bytes = try await WipingBodyReader.bytes(of: Self.stream(fragments), upTo: 10_000, declaredLength: 9_999)
+        #expect(bytes == Array(1...200) + Array(repeating: 0xAB, count: 3_000))
+        // The test's references share the fragments' storage: an overwrite in place shows through them.
+        for fragment in fragments { #expect(fragment.readableBytesView.allSatisfy { $0 == 0 }) }
+    }
+
+    @Test("a body over the limit is refused; what arrived is overwritten")
+    func bodyTooLarge() async {
+        let fragments = [Self.buffer(Array(repeating: 7, count: 600)), Self.buffer(Array(repeating: 9, count: 500))]
+        await #expect(throws: WipingBodyReader.Failure.tooLarge) {
+            try await WipingBodyReader.bytes(of: Self.stream(fragments), upTo: 1_000, declaredLength: nil)
+        }
+        for fragment in fragments { #expect(fragment.readableBytesView.allSatisfy { $0 == 0 }) }
+        // Exactly at the limit is accepted.
+        let exact = try? await WipingBodyReader.bytes(of: Self.stream([Self.buffer(Array(repeating: 1, count: 1_000))]),
+                                                      upTo: 1_000, declaredLength: 1_000)
+        #expect(exact?.count == 1_000)
+    }
+
+    @Test("a connection that fails mid-body gives 'unreadable', not a partial body")
+    func bodyUnreadable() async {
+        let fragment = Self.buffer(Array(repeating: 5, count: 100))
+        await #expect(throws: WipingBodyReader.Failure.unreadable) {
+            try await WipingBodyReader.bytes(of: Self.stream([fragment], failing: true), upTo: 1_000, declaredLength: 200)
+        }
+        #expect(fragment.readableBytesView.allSatisfy { $0 == 0 })
+    }
+
+    @Test("with the connection's executor, a handler stays on its event loop across suspensions; large bodies and other modules' endpoints leave it")
+    func connectionExecutor() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let (before, after, small, large, pool) = await withTaskExecutorPreference(EventLoopTaskExecutor(loop)) {
+            let before = loop.inEventLoop
+            await Task.yield()
+            try? await Task.sleep(for: .milliseconds(1))
+            let after = loop.inEventLoop
+            let small = await ServerWork.run(bodyBytes: ServerWork.inlineBodyLimit) { loop.inEventLoop }
+            let large = await ServerWork.run(bodyBytes: ServerWork.inlineBodyLimit + 1) { loop.inEventLoop }
+            let pool = await ServerWork.onSharedPool { loop.inEventLoop }
+            return (before, after, small, large, pool)
+        }
+        try await group.shutdownGracefully()
+        #expect(before && after && small)
+        #expect(!large && !pool)
+    }
+}
