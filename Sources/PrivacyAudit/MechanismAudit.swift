@@ -37,7 +37,7 @@ public struct MechanismAudit: Sendable, Hashable, Codable {
     public init<T: AuditTarget, R: RandomSource>(_ target: T, trials: Int, confidence: Double = 0.95,
                                                  using source: inout R,
                                                  progress: ((Int, Int) -> Void)? = nil) throws {
-        try ParameterCheck.count(trials, name: "trials", minimum: 2)
+        try AuditTrials.check(trials)
         try ParameterCheck.confidenceLevel(confidence, name: "confidence")
         var original: [Double] = []
         var neighbour: [Double] = []

@@ -42,7 +42,15 @@ struct AuditCommandTests {
         #expect(extraDelta.stderr == "error: permute-and-flip is ε-DP (δ = 0): a delta does not apply, got 1e-05\n")
         let fewTrials = try runVeil(["audit", "mechanism", "discrete-laplace", "--epsilon", "1", "--trials", "1"])
         #expect(fewTrials.status == 2)
-        #expect(fewTrials.stderr == "error: trials must be an integer ≥ 2, got 1\n")
+        #expect(fewTrials.stderr == "error: trials must be an integer from 2 to 100000000, got 1\n")
+        let hugeTrials = try runVeil(["audit", "query", "--db",
+                                      RepositoryFolder.datasets.appendingPathComponent("health_panel.sqlite").path,
+                                      "--metadata",
+                                      RepositoryFolder.datasets.appendingPathComponent("health_panel.privacy.yaml").path,
+                                      "--epsilon", "1", "--trials",
+                                      "\(Int.max)", "SELECT COUNT(*) FROM visits"])
+        #expect(hugeTrials.status == 2)
+        #expect(hugeTrials.stderr == "error: trials must be an integer from 2 to 100000000, got \(Int.max)\n")
     }
 
     @Test("audit query on the shipped panel: bounds per column, no released value, progress on stderr, nothing charged")

@@ -1,4 +1,5 @@
 import HummingbirdCore
+import PrivateTraining
 import Logging
 import NIOCore
 
@@ -47,12 +48,36 @@ enum ServerWork {
     /// of well under a millisecond for the benchmark's models at batch 1) run on the shared pool.
     static let inlineBodyLimit = 64 << 10
 
+    /// The most parameters of a model whose small requests run inline (a dense model of 256k parameters
+    /// answers a 64 KiB batch in a few milliseconds on one core).
+    static let inlineParameterLimit = 256 << 10
+
     /// Whether a request whose body has `bodyBytes` bytes is run where it was received.
     static func runsInline(bodyBytes: Int) -> Bool { bodyBytes <= inlineBodyLimit }
+
+    /// Whether a request of `bodyBytes` bytes for `model` is run where it was received: a small body for a model
+    /// of dense and element-wise layers only, with at most ``inlineParameterLimit`` parameters. A convolution or
+    /// a fixed feature layer (the scattering transform) costs far more per byte of request than its parameters
+    /// say, so such models always run on the shared pool and never stall the other connections of a loop.
+    static func runsInline(bodyBytes: Int, model: SequentialModel) -> Bool {
+        guard runsInline(bodyBytes: bodyBytes), model.parameterCount <= inlineParameterLimit else { return false }
+        return model.architecture.allSatisfy { layer in
+            switch layer {
+            case .dense, .relu, .tanh, .flatten: true
+            default: false
+            }
+        }
+    }
 
     /// Runs `operation` where ``runsInline(bodyBytes:)`` says.
     static func run<T>(bodyBytes: Int, _ operation: () async -> T) async -> T {
         if runsInline(bodyBytes: bodyBytes) { return await operation() }
+        return await onSharedPool(operation)
+    }
+
+    /// Runs an inference request's `operation` where ``runsInline(bodyBytes:model:)`` says.
+    static func run<T>(bodyBytes: Int, model: SequentialModel, _ operation: () async -> T) async -> T {
+        if runsInline(bodyBytes: bodyBytes, model: model) { return await operation() }
         return await onSharedPool(operation)
     }
 

@@ -106,9 +106,8 @@ public struct InferenceServer: Sendable {
             Self.response(service.modelReady(context.parameters.get("name") ?? ""))
         }
         router.post("/v2/models/:name/infer") { request, context in
-            var request = request
             let name = context.parameters.get("name") ?? ""
-            guard service.models[name] != nil else { return Self.response(service.unknownModel(name)) }
+            guard let model = service.models[name] else { return Self.response(service.unknownModel(name)) }
             if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maximumBody {
                 return Self.response(.error(413, "the request body exceeds \(maximumBody) bytes"))
             }
@@ -116,18 +115,20 @@ public struct InferenceServer: Sendable {
                 return Self.response(.error(503, "the server is busy (\(gate.capacity) requests in progress); retry later"))
             }
             defer { gate.leave() }
-            var body: ByteBuffer
-            do { body = try await request.collectBody(upTo: maximumBody) } catch let error as HTTPError where error.status == .contentTooLarge {
+            // Read so that every received fragment is overwritten as it is copied, on success and on failure alike
+            // (`collectBody` left the fragments it gathered from unwiped).
+            var body: [UInt8]
+            do {
+                body = try await WipingBodyReader.bytes(of: request.body, upTo: maximumBody,
+                                                        declaredLength: request.headers[.contentLength].flatMap { Int($0) })
+            } catch .tooLarge {
                 return Self.response(.error(413, "the request body exceeds \(maximumBody) bytes"))
             } catch {
                 return Self.response(.error(400, "the request body could not be read (truncated?)"))
             }
-            return await ServerWork.run(bodyBytes: body.readableBytes) {
-                var answer = body.withUnsafeReadableBytes { bytes in
-                    // In place: the request keeps a reference to the same storage, which a mutable view would copy.
-                    defer { zeroBytes(UnsafeMutableRawBufferPointer(mutating: bytes)) }
-                    return service.infer(name, body: bytes)
-                }
+            defer { body.withUnsafeMutableBytes { zeroBytes($0) } }
+            return await ServerWork.run(bodyBytes: body.count, model: model.model) {
+                var answer = body.withUnsafeBytes { service.infer(name, body: $0) }
                 defer { answer.body.withUnsafeMutableBytes { zeroBytes($0) } }
                 return Self.response(answer)
             }

@@ -29,6 +29,9 @@ enum WipingBodyReader {
         do {
             for try await fragment in body {
                 let fits = fragment.readableBytes <= limit - bytes.count
+                if fits && bytes.count + fragment.readableBytes > bytes.capacity {
+                    grow(&bytes, toHold: bytes.count + fragment.readableBytes, limit: limit)
+                }
                 fragment.withUnsafeReadableBytes { received in
                     if fits { bytes.append(contentsOf: received) }
                     // In place, in the storage the connection read into (no copy-on-write duplicate).
@@ -41,5 +44,15 @@ enum WipingBodyReader {
             throw (error as? Failure) ?? .unreadable
         }
         return bytes
+    }
+
+    /// Moves `bytes` into storage for at least `count` bytes (doubling, up to `limit`) and overwrites the old
+    /// storage, so that growing leaves no partial copy of the body behind in freed memory.
+    static func grow(_ bytes: inout [UInt8], toHold count: Int, limit: Int) {
+        var larger: [UInt8] = []
+        larger.reserveCapacity(min(max(count, 2 * bytes.capacity), max(count, limit)))
+        larger.append(contentsOf: bytes)
+        bytes.withUnsafeMutableBytes { zeroBytes($0) }
+        bytes = larger
     }
 }

@@ -43,7 +43,9 @@ public struct NeighbouringDatabases: Sendable {
             throw VeilError(.invalidInput, "database \(databasePath) does not exist")
         }
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-audit-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // Copies of private data: a folder only the owner can enter.
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         original = folder.appendingPathComponent("original.sqlite")
         neighbour = folder.appendingPathComponent("neighbour.sqlite")
         do {

@@ -59,7 +59,7 @@ public struct QueryAudit: Sendable {
                                  budget: PrivacyParameters, removed: RemovedUnit = .heaviest, trials: Int,
                                  confidence: Double = 0.95, using source: inout R,
                                  progress: ((Int, Int) -> Void)? = nil) throws {
-        try ParameterCheck.count(trials, name: "trials", minimum: 2)
+        try AuditTrials.check(trials)
         try ParameterCheck.confidenceLevel(confidence, name: "confidence")
         claim = try PrivacyClaim(epsilon: budget.epsilon, delta: budget.delta)
         self.removed = removed

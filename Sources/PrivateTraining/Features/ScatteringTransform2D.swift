@@ -64,9 +64,14 @@ public struct ScatteringTransform2D: Sendable, Hashable {
         hasher.combine(inputShape); hasher.combine(scales); hasher.combine(orientations)
     }
 
+    /// The largest image side accepted.
+    public static let maximumSide = 128
+
     /// The output shape `⌊H/2^J⌋ × ⌊W/2^J⌋ × K` of a transform, checked without building its filters.
     /// - Throws: `VeilError.invalidParameter` when J or L is outside ``scaleRange`` / ``orientationRange``,
-    ///   the image has more than one channel, or a side is not in `2^J + 1 ... 4096`.
+    ///   the image has more than one channel, or a side is not in `2^J + 1 ... 128` (the filters are built by a
+    ///   direct transform whose cost grows with the cube of the side; a model file must not be able to make
+    ///   loading it take minutes).
     public static func outputShape(inputShape: ImageShape, scales: Int, orientations: Int) throws -> ImageShape {
         guard scaleRange.contains(scales) else {
             throw VeilError.invalidParameter("scattering J", scales, allowed: "in \(scaleRange)")
@@ -78,9 +83,9 @@ public struct ScatteringTransform2D: Sendable, Hashable {
             throw VeilError(.invalidParameter, "the scattering transform takes single-channel images, got \(inputShape)")
         }
         let step = 1 << scales
-        guard inputShape.height > step, inputShape.width > step, inputShape.height <= 4_096, inputShape.width <= 4_096 else {
+        guard inputShape.height > step, inputShape.width > step, inputShape.height <= maximumSide, inputShape.width <= maximumSide else {
             throw VeilError(.invalidParameter, "the scattering transform with J = \(scales) needs images with sides in "
-                            + "\(step + 1)...4096, got \(inputShape)")
+                            + "\(step + 1)...\(maximumSide), got \(inputShape)")
         }
         return ImageShape(height: inputShape.height / step, width: inputShape.width / step,
                           channels: channelCount(scales: scales, orientations: orientations))
