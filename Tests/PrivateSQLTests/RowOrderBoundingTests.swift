@@ -86,7 +86,7 @@ struct RowOrderBoundingTests {
     ]
 
     @Test("a table in unit order and the same rows shuffled give the same totals, equal to the SQL form's",
-          arguments: queries, [nil, 4])
+          arguments: RowOrderBoundingTests.queries, [nil, 4])
     func orderDoesNotMatter(query: String, maxRowsPerUnit: Int?) throws {
         let rows = Self.rows()
         var shuffled = rows
