@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Mechanisms
 import PostgresClient
+import PrivateSQL
 
 /// `veil-bench AREA`: runs one area's benchmarks and prints one JSON object of named figures
 /// with their units (progress lines go to stderr). `make bench` runs every area.
