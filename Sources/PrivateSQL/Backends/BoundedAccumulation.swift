@@ -58,7 +58,9 @@ struct BoundedAccumulation {
     private(set) var limitExceeded = false
     private let partitionRowLimit: Int
     private let groupLimit: Int
-    private let idLimit = Int(Int32.max)
+    /// The most distinct units that are not integers (text, blobs, reals): each keeps its value in memory,
+    /// so past 16 million of them the SQL form answers instead (the same cap the former pair table had).
+    private let idLimit = 16 << 20
 
     init(keyCount: Int, columns: [(bounds: ClosedRange<Double>?, squaresAround: Double?)], limits: SinglePassLimits,
          rowSampling: RowSampling? = nil) {

@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import _CryptoExtras
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -112,27 +114,51 @@ struct UnitPartitionedRows {
     }
 }
 
-/// An unlinked temporary file (mode 0600) that holds the chunks of ``UnitPartitionedRows`` past its memory limit:
-/// no name refers to it once created, and the operating system frees it when the descriptor closes.
+/// An anonymous temporary file that holds the chunks of ``UnitPartitionedRows`` past its memory limit.
+///
+/// The rows are private data (unit ids, clamped values), so nothing readable reaches the disk: the file is
+/// created with `O_TMPFILE` (no name ever refers to it, so a crash leaves nothing behind; a named `mkstemp` file
+/// unlinked at once where the file system lacks `O_TMPFILE`), mode 0600 and close-on-exec, and every chunk is
+/// encrypted with AES-256-CTR under a key drawn from the OS CSPRNG for this file alone and held only in memory
+/// (wiped when it is released). Each chunk's counter block starts at its byte offset in the high 64 bits, so no
+/// (key, counter) pair is used twice. Freed disk blocks, swap or a snapshot of the folder hold ciphertext only.
 final class SpillFile {
     private let descriptor: Int32
+    private let key: SymmetricKey
     private(set) var length = 0
 
     init?() {
-        var template = Array((NSTemporaryDirectory() + "/veil-bound-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { return nil }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        let folder = NSTemporaryDirectory()
+        var fd = open(folder, O_TMPFILE | O_RDWR | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            var template = Array((folder + "/veil-bound-XXXXXX").utf8CString)
+            fd = template.withUnsafeMutableBufferPointer { mkostemp($0.baseAddress!, O_CLOEXEC) }
+            guard fd >= 0 else { return nil }
+            template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        }
         descriptor = fd
+        var random = SecureRandomSource()
+        var keyWords = (0..<4).map { _ in random.next() }
+        key = SymmetricKey(data: keyWords.withUnsafeBytes { Data($0) })
+        for i in keyWords.indices { keyWords[i] = 0 }
     }
 
     deinit { close(descriptor) }
 
-    /// Writes `words` at the end of the file. - Returns: their byte offset, or nil on failure.
+    /// The counter block of the chunk at byte `offset`.
+    private static func nonce(_ offset: Int) -> AES._CTR.Nonce {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for i in 0..<8 { bytes[i] = UInt8(truncatingIfNeeded: UInt64(offset) >> (56 - 8 * i)) }
+        return try! AES._CTR.Nonce(nonceBytes: bytes)   // 16 bytes, the one size it takes
+    }
+
+    /// Encrypts `words` and writes them at the end of the file. - Returns: their byte offset, or nil on failure.
     func append(_ words: [UInt64]) -> Int? {
         let offset = length
-        let bytes = words.count * 8
-        let written = words.withUnsafeBytes { buffer -> Bool in
+        guard let sealed = try? words.withUnsafeBytes({ try AES._CTR.encrypt($0, using: key, nonce: Self.nonce(offset)) })
+        else { return nil }
+        let bytes = sealed.count
+        let written = sealed.withUnsafeBytes { buffer -> Bool in
             var done = 0
             while done < bytes {
                 let n = pwrite(descriptor, buffer.baseAddress! + done, bytes - done, off_t(offset + done))
@@ -146,20 +172,28 @@ final class SpillFile {
         return offset
     }
 
-    /// Reads `count` words at byte `offset`, appending them to `words`. - Returns: whether all were read.
+    /// Reads and decrypts `count` words at byte `offset`, appending them to `words`. - Returns: whether all were
+    /// read.
     func read(offset: Int, words count: Int, into words: inout [UInt64]) -> Bool {
-        let start = words.count
-        words += repeatElement(0, count: count)
-        return words.withUnsafeMutableBytes { buffer -> Bool in
-            let base = buffer.baseAddress! + start * 8
-            let bytes = count * 8
+        let bytes = count * 8
+        var sealed = Data(count: bytes)
+        let read = sealed.withUnsafeMutableBytes { buffer -> Bool in
             var done = 0
             while done < bytes {
-                let n = pread(descriptor, base + done, bytes - done, off_t(offset + done))
+                let n = pread(descriptor, buffer.baseAddress! + done, bytes - done, off_t(offset + done))
                 if n <= 0 { return false }
                 done += n
             }
             return true
         }
+        guard read, var plain = try? AES._CTR.decrypt(sealed, using: key, nonce: Self.nonce(offset)),
+              plain.count == bytes else { return false }
+        let start = words.count
+        words += repeatElement(0, count: count)
+        words.withUnsafeMutableBytes { destination in
+            plain.withUnsafeBytes { destination.baseAddress!.advanced(by: start * 8).copyMemory(from: $0.baseAddress!, byteCount: bytes) }
+        }
+        plain.resetBytes(in: 0..<bytes)
+        return true
     }
 }
