@@ -82,6 +82,7 @@ let package = Package(
                 "Mechanisms", "Accounting", "BudgetLedger", "PostgresClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

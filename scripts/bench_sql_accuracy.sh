@@ -2,7 +2,8 @@
 # Private SQL accuracy side by side with SmartNoise SQL: the same synthetic panel file, the same queries, the same
 # charged (ε, δ), RUNS runs each; prints Veil's JSON, SmartNoise's JSON, then one line per query with both median
 # relative errors and their ratio. SmartNoise SQL 1.0.10 is installed from PyPI into .build/pysnsql (its own venv:
-# it pins an OpenDP release of its own).
+# it pins an OpenDP release of its own). Then SmartNoise's peak memory per query (reference_sql_accuracy.py
+# --peak-memory).
 # Usage: scripts/bench_sql_accuracy.sh PATH/TO/veil-bench [ROWS] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,16 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import snsql' 2>/dev/
 fi
 "$VENV/bin/python" scripts/reference_sql_accuracy.py ".build/bench-data/panel-$ROWS.sqlite" "$RUNS" \
     | tee "$OUT/sql-accuracy-smartnoise.json"
+
+# SmartNoise's time and peak memory per query in a process of its own, on the tables `veil-bench sql` times
+# (person by person, and in random row order when that table exists), to set beside veil-bench's *_process_* figures.
+: > "$OUT/sql-memory-smartnoise.json"
+for TABLE in ".build/bench-data/panel-$ROWS.sqlite" ".build/bench-data/panel-$ROWS-random.sqlite"; do
+    if [ -f "$TABLE" ]; then
+        echo "== SmartNoise peak memory on $TABLE" >&2
+        "$VENV/bin/python" scripts/reference_sql_accuracy.py --peak-memory "$TABLE" | tee -a "$OUT/sql-memory-smartnoise.json"
+    fi
+done
 
 python3 - "$OUT/sql-accuracy.json" "$OUT/sql-accuracy-smartnoise.json" <<'PY'
 import json, sys

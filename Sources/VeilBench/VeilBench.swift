@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Mechanisms
 import PostgresClient
+import PrivateSQL
 
 /// `veil-bench AREA`: runs one area's benchmarks and prints one JSON object of named figures
 /// with their units (progress lines go to stderr). `make bench` runs every area.
@@ -103,7 +104,10 @@ struct SQLBench: ParsableCommand {
         abstract: "Private SQL vs plain SQLite on synthetic panels: time, ratio and relative error at ε = 1.",
         discussion: """
         Tables are generated into .build/bench-data/ when absent (a few seconds per million rows in a release \
-        build). The default runs 1,000,000 rows; pass --rows 1000000,10000000 for 10 million as well.
+        build). The default runs 1,000,000 rows; pass --rows 1000000,10000000 for 10 million as well. With the \
+        veil executable beside this one (swift build --product veil) and sqlite3 on the PATH, counts, sums and \
+        means are also timed as whole processes, veil query against the sqlite3 shell, with each one's peak \
+        memory (anonymous resident memory, sampled from /proc, without the pages of the mapped database).
         """)
 
     @Option(help: "Comma-separated table sizes in rows.")
@@ -111,6 +115,12 @@ struct SQLBench: ParsableCommand {
 
     @Option(help: "Runs per query; the best time is reported.")
     var repeats: Int = 3
+
+    @Option(help: """
+        unit, random or both (default): time tables stored person by person, in random row order (as rows that \
+        arrive by time), or both. The two tables hold the same rows.
+        """)
+    var rowOrder: String = "both"
 
     @Flag(help: """
         Measure accuracy instead of time: the median relative error per group over --runs runs of each query, with \
@@ -148,7 +158,16 @@ struct SQLBench: ParsableCommand {
             guard sizes.count == 1 else { throw ValidationError("--accuracy takes one table size in --rows") }
             print(try SQLAccuracyBenchmark.run(rows: sizes[0], runs: runs).json())
         } else {
-            print(try SQLBenchmark.run(sizes: sizes, repeats: repeats).json())
+            let orders: [SyntheticPanel.RowOrder]
+            switch rowOrder {
+            case "both": orders = [.unit, .random]
+            case let name:
+                guard let order = SyntheticPanel.RowOrder(rawValue: name) else {
+                    throw ValidationError("--row-order takes unit, random or both, got \(name)")
+                }
+                orders = [order]
+            }
+            print(try SQLBenchmark.run(sizes: sizes, repeats: repeats, orders: orders).json())
         }
     }
 }

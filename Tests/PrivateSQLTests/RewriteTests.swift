@@ -204,8 +204,9 @@ struct RewriteTests {
         #expect(singlePass.map(\.key) == sql.map(\.key))
         #expect(singlePass.map(\.values) == sql.map(\.values))
         #expect(!singlePass.isEmpty)
-        // A scan that outgrows its pair or group limit gives way to the SQL form: the same totals.
-        for limits in [SinglePassLimits(pairs: 50, groups: 1_000), SinglePassLimits(pairs: 100_000, groups: 2)] {
+        // A scan that outgrows its row or group limit gives way to the SQL form: the same totals.
+        for limits in [SinglePassLimits(partitions: 1, memoryBytes: 0, partitionRows: 50, groups: 1_000),
+                       SinglePassLimits(partitions: 256, memoryBytes: 1 << 20, partitionRows: 100_000, groups: 2)] {
             let fallback = try db.backend().run(plan, form: .singlePass, limits: limits)
             #expect(fallback.map(\.key) == sql.map(\.key))
             #expect(fallback.map(\.values) == sql.map(\.values))

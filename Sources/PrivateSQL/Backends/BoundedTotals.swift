@@ -1,35 +1,23 @@
 import Foundation
 import Mechanisms
 
-/// The second half of the single-pass aggregation: each unit keeps at most k groups, and the kept (unit, group)
-/// pairs' bounded contributions are summed per group (see ``BoundedAggregator``).
+/// The per-group totals of the single-pass aggregation (computed per unit partition by ``UnitBounding``) and
+/// how a kept (unit, group) pair contributes to them.
 struct BoundedTotals {
     let plan: QueryPlan
     let scan: BoundedScan
     let accumulation: BoundedAccumulation
+    /// Exact totals, one per (group, scalar quantity): at most 2³¹ pairs of at most 2⁶³ each fit in 128 bits, so
+    /// no sum can overflow; each total is clamped to the range of Int64 when read (see ``saturatedTotal(_:)``).
+    let totals: [Int128]
+    /// Whether a group has at least one kept pair.
+    let present: [Bool]
 
     /// Hands the true per-group quantities to `body` one at a time, without holding them all, in the order and
     /// with the groups the SQL form returns: every public key combination (zeros when empty), else the groups
     /// that keep at least one pair, sorted by key; a query without `GROUP BY` has exactly one group.
     func forEachGroup(_ body: (TrueGroup) throws -> Void) rethrows {
         let scalars = plan.quantities.filter { $0.dimension == 1 }
-        let rules = scalars.map(rule)
-        // Exact totals: at most 2³¹ pairs of at most 2⁶³ each fit in 128 bits, so no sum can overflow; each total
-        // is then clamped to the range of Int64 (see ``saturatedTotal(_:)``).
-        var totals = [Int128](repeating: 0, count: accumulation.groupCount * scalars.count)
-        var present = [Bool](repeating: false, count: accumulation.groupCount)
-        func add(_ pair: Int) {
-            let group = Int(accumulation.pairGroup[pair])
-            present[group] = true
-            for (offset, rule) in rules.enumerated() {
-                totals[group * scalars.count + offset] += Int128(contribution(rule, pair: pair))
-            }
-        }
-        if let kept = keptPairs() {
-            for pair in kept { add(pair) }
-        } else {
-            for pair in 0..<accumulation.pairCount { add(pair) }
-        }
         func trueGroup(key: [SQLValue], id: Int?) -> TrueGroup {
             var values = plan.quantities.map { [Int64](repeating: 0, count: $0.dimension) }
             if let id {
@@ -40,7 +28,7 @@ struct BoundedTotals {
             return TrueGroup(key: key, values: values)
         }
         if plan.keys.isEmpty {
-            try body(trueGroup(key: [], id: accumulation.group(withKey: [])))
+            try body(trueGroup(key: [], id: accumulation.group(withKey: []).flatMap { present[$0] ? $0 : nil }))
             return
         }
         if let combinations = scan.publicKeyCombinations {
@@ -62,52 +50,6 @@ struct BoundedTotals {
     /// (docs/design.md §2 rule 8), and no data can make the query fail.
     static func saturatedTotal(_ total: Int128) -> Int64 { Int64(clamping: total) }
 
-    /// The pairs that survive partition sampling: `nil` (all of them) when no unit can touch more than k groups;
-    /// otherwise, per unit, k of its groups chosen uniformly at random (fresh randomness from the operating
-    /// system, or the smallest keyed hashes for ``PartitionSampling/keyedHash(_:)``).
-    func keptPairs() -> [Int]? {
-        let pairs = accumulation.pairCount
-        guard let k = scan.maxGroupsPerUnit else { return nil }
-        // Counting sort of the pairs by unit.
-        var start = [Int](repeating: 0, count: accumulation.unitCount + 1)
-        for p in 0..<pairs { start[Int(accumulation.pairUnit[p]) + 1] += 1 }
-        for u in 0..<accumulation.unitCount { start[u + 1] += start[u] }
-        var next = start
-        var byUnit = [Int](repeating: 0, count: pairs)
-        for p in 0..<pairs {
-            let u = Int(accumulation.pairUnit[p])
-            byUnit[next[u]] = p
-            next[u] += 1
-        }
-        var kept: [Int] = []
-        kept.reserveCapacity(pairs)
-        var random = SecureRandomSource()
-        for u in 0..<accumulation.unitCount {
-            let groups = byUnit[start[u]..<start[u + 1]]
-            if groups.count <= k {
-                kept += groups
-                continue
-            }
-            switch plan.sampling {
-            case .random:
-                // Partial Fisher–Yates: the first k of a uniformly random permutation.
-                var candidates = Array(groups)
-                for i in 0..<k {
-                    let j = i + Int(random.uniform(below: UInt64(candidates.count - i)))
-                    candidates.swapAt(i, j)
-                }
-                kept += candidates[0..<k]
-            case .keyedHash(let key):
-                let unit = accumulation.unitValues[u]
-                let ranked = groups.map { p in
-                    (p, KeyedPriority.priority(key: key, of: [unit] + accumulation.groupKey(Int(accumulation.pairGroup[p]))))
-                }
-                kept += ranked.sorted { $0.1 < $1.1 }.prefix(k).map(\.0)
-            }
-        }
-        return kept
-    }
-
     /// How one pair contributes to one scalar quantity, resolved once per query: which scan column it reads
     /// (`j`), and the constants of its bound.
     enum ContributionRule {
@@ -121,7 +63,7 @@ struct BoundedTotals {
     }
 
     /// The rule of scalar quantity `q`.
-    func rule(_ q: NoisyQuantity) -> ContributionRule {
+    static func rule(_ q: NoisyQuantity, plan: QueryPlan, scan: BoundedScan) -> ContributionRule {
         let m = plan.maxRowsPerPartition
         let perGrid = 1 / q.granularity
         func column(_ c: String) -> Int { scan.columns.firstIndex(of: c)! }
@@ -145,10 +87,12 @@ struct BoundedTotals {
         }
     }
 
-    /// The bounded contribution of pair `p` under `rule`, in units of the quantity's granularity: the same
-    /// arithmetic as the SQL form's per-(unit, group) step (counts capped at m, sums clamped, means scaled to at
-    /// most m values, rounded half away from zero to the grid).
-    func contribution(_ rule: ContributionRule, pair p: Int) -> Int64 {
+    /// The bounded contribution under `rule` of a pair with `rows` rows and the accumulators of ``BoundedAccumulation``
+    /// at `base` in `accumulators`, in units of the quantity's granularity: the same arithmetic as the SQL form's
+    /// per-(unit, group) step (counts capped at m, sums clamped, means scaled to at most m values, rounded half away
+    /// from zero to the grid).
+    static func contribution(_ rule: ContributionRule, rows: Int64, accumulators: [Double], base: Int,
+                             columns: [BoundedAccumulation.Column]) -> Int64 {
         func grid(_ x: Double, _ perGrid: Double) -> Int64 {
             let scaled = (perGrid == 1 ? x : x * perGrid).rounded()
             // A NaN (from ±∞ in a column with infinite bounds) contributes nothing: SQLite makes it NULL, which
@@ -159,21 +103,25 @@ struct BoundedTotals {
             if scaled <= -9.223372036854775e18 { return .min }
             return Int64(scaled)
         }
+        func column(_ j: Int) -> (count: Double, sum: Double, squares: Double) {
+            let o = base + columns[j].offset
+            return (accumulators[o], accumulators[o + 1], columns[j].squaresAround == nil ? 0 : accumulators[o + 2])
+        }
         switch rule {
         case .rows(let m):
-            return Swift.min(accumulation.pairRows[p], m)
+            return Swift.min(rows, m)
         case .nonNull(let j, let m):
-            return Swift.min(Int64(accumulation.column(j, ofPair: p).count), m)
+            return Swift.min(Int64(column(j).count), m)
         case .unit:
             return 1
         case .sum(let j, let low, let high, let perGrid):
-            return grid(Swift.max(low, Swift.min(high, accumulation.column(j, ofPair: p).sum)), perGrid)
+            return grid(Swift.max(low, Swift.min(high, column(j).sum)), perGrid)
         case .centeredSum(let j, let m, let center, let perGrid):
-            let a = accumulation.column(j, ofPair: p)
+            let a = column(j)
             guard a.count > 0 else { return 0 }
             return grid(Swift.min(a.count, m) * (a.sum / a.count - center), perGrid)
         case .meanSquares(let j, let m, let perGrid):
-            let a = accumulation.column(j, ofPair: p)
+            let a = column(j)
             guard a.count > 0 else { return 0 }
             return grid(Swift.min(a.count, m) * (a.squares / a.count), perGrid)
         case .none:

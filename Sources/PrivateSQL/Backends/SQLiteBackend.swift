@@ -151,15 +151,15 @@ public final class SQLiteBackend: Sendable {
         if form == .singlePass, let scan = plan.boundedScan, Self.comparesBytewise(plan, db: db) {
             let aggregator = BoundedAggregator(scan: scan, table: plan.table, quantities: plan.quantities,
                                                sampling: plan.sampling, limits: limits)
+            var totals: BoundedTotals?
             do {
                 try aggregator.scan(db, sql: scan.sql, arguments: StatementArguments(scan.parameters.map(\.databaseValue)))
+                totals = try aggregator.totals(plan: plan, scan: scan)
                 singlePass = true
             } catch is SinglePassLimitExceeded {
-                // Too many pairs to hold: the SQL form computes the same totals with bounded memory.
+                // Too many rows or groups to hold: the SQL form computes the same totals with bounded memory.
             }
-            if singlePass {
-                BoundedTotals(plan: plan, scan: scan, accumulation: aggregator.accumulation).forEachGroup(emit)
-            }
+            totals?.forEachGroup(emit)
         }
         if !singlePass {
             let scalars = plan.quantities.filter { $0.dimension == 1 }.map(\.index)

@@ -1,22 +1,29 @@
 /// The single-pass scan outgrew its limits; the SQL form answers instead (same totals, less memory).
 struct SinglePassLimitExceeded: Error {}
 
-/// How much the single-pass aggregation holds before it gives way to the SQL form.
+/// How the single-pass aggregation spends memory, and how much it holds before it gives way to the SQL form.
 ///
-/// The single pass keeps every (unit, group) pair and every group in memory; the SQL form lets SQLite sort
-/// instead. When a scan passes either limit it stops and the SQL form runs, which computes the same totals, so
-/// what is released does not change (only the running time does, see docs/private-sql.md, *What a query
-/// releases*). Many groups are where the single pass loses its edge: with one group per unit it is both slower
-/// and several times larger than the SQL form.
+/// The scan splits the rows by a hash of their unit into ``partitions`` partitions (``UnitPartitionedRows``);
+/// rows past ``memoryBytes`` go to an unlinked temporary file; after the scan each partition is bounded on its
+/// own, so the memory in use is about ``memoryBytes`` plus one partition. When one partition passes
+/// ``partitionRows`` rows (one unit with an enormous number of rows, or a table far larger than the partitions
+/// were sized for), when the groups pass ``groups``, or when the temporary file cannot be written, the scan stops
+/// and the SQL form runs, which computes the same totals, so what is released does not change (only the running
+/// time does, see docs/private-sql.md, *What a query releases*).
 struct SinglePassLimits: Sendable {
-    /// The most (unit, group) pairs.
-    var pairs: Int
+    /// The number of unit partitions.
+    var partitions: Int
+    /// The most bytes of rows kept in memory during the scan; the rest go to a temporary file.
+    var memoryBytes: Int
+    /// The most rows in one partition.
+    var partitionRows: Int
     /// The most groups.
     var groups: Int
 
-    /// 16 million pairs and 1 million groups: at most about 3 GB, and about 0.5 GB for ten million pairs over
-    /// few groups.
-    static let standard = SinglePassLimits(pairs: 16_000_000, groups: 1_000_000)
+    /// 256 partitions, 32 MiB of rows in memory, at most 4 million rows in a partition (about 0.1 GB to bound it:
+    /// a billion rows spread over the units) and 1 million groups.
+    static let standard = SinglePassLimits(partitions: 256, memoryBytes: 32 << 20, partitionRows: 4_000_000,
+                                           groups: 1_000_000)
 }
 
 /// How the single pass applies `max_rows_per_unit`: each unit keeps the R rows of smallest priority, a fresh

@@ -39,14 +39,24 @@ public enum SyntheticPanel {
         """
     }
 
+    /// The order in which the rows are stored.
+    public enum RowOrder: String, Sendable, CaseIterable {
+        /// Person by person, each person's years together (as a table sorted by its unit).
+        case unit
+        /// A uniformly random permutation of the same rows (as rows that arrive by time), drawn from the seed.
+        case random
+    }
+
     /// Writes the table `visits` into a new SQLite file, in one transaction with one prepared statement.
     /// - Parameters:
     ///   - path: the database file to create (it must not exist).
     ///   - rows: the number of rows (rounded down to a multiple of `rowsPerUnit`).
     ///   - rowsPerUnit: rows per person, 1…10 (consecutive years from 1984).
     ///   - seed: the seed of the generator.
+    ///   - order: the order of the rows; both orders of one seed hold the same rows.
     /// - Throws: ``VeilError`` (`invalid_parameter`, or `invalid_input` when the file exists or cannot be written).
-    public static func generate(path: String, rows: Int, rowsPerUnit: Int = 5, seed: UInt64 = 1) throws {
+    public static func generate(path: String, rows: Int, rowsPerUnit: Int = 5, seed: UInt64 = 1,
+                                order: RowOrder = .unit) throws {
         try ParameterCheck.count(rows, name: "rows", minimum: 1)
         guard (1...10).contains(rowsPerUnit) else {
             throw VeilError.invalidParameter("rows_per_unit", rowsPerUnit, allowed: "1 to 10")
@@ -70,16 +80,34 @@ public enum SyntheticPanel {
                                          income REAL, female INTEGER)
                     """)
                 let insert = try db.makeStatement(sql: "INSERT INTO visits VALUES (?, ?, ?, ?, ?, ?)")
+                // The rows in unit order: person i's row y is row i·rowsPerUnit + y.
+                let count = units * rowsPerUnit
+                var female = [Int64](repeating: 0, count: units)
+                var visits = [Int64](repeating: 0, count: count)
+                var incomes = [Double](repeating: 0, count: count)
+                var regionOf = [UInt8](repeating: 0, count: count)
                 for unit in 0..<units {
-                    let female = Int64(random.next() & 1)
+                    female[unit] = Int64(random.next() & 1)
                     let baseIncome = Double(random.uniform(below: UInt64(8000))) / 1000 + 1
                     let baseVisits = Int64(random.uniform(below: UInt64(6)))
                     for year in 0..<rowsPerUnit {
-                        let visits = baseVisits + Int64(random.uniform(below: UInt64(5)))
-                        let income = baseIncome + Double(random.uniform(below: UInt64(2000))) / 1000
-                        let region = regions[Int(random.uniform(below: UInt64(regionCount)))]
-                        try insert.execute(arguments: [Int64(unit + 1), Int64(1984 + year), region, visits, income, female])
+                        let row = unit * rowsPerUnit + year
+                        visits[row] = baseVisits + Int64(random.uniform(below: UInt64(5)))
+                        incomes[row] = baseIncome + Double(random.uniform(below: UInt64(2000))) / 1000
+                        regionOf[row] = UInt8(random.uniform(below: UInt64(regionCount)))
                     }
+                }
+                // Fisher–Yates on the row numbers for a random order.
+                var rowOrder = [Int32](0..<Int32(count))
+                if order == .random {
+                    for i in stride(from: count - 1, to: 0, by: -1) {
+                        rowOrder.swapAt(i, Int(random.uniform(below: UInt64(i + 1))))
+                    }
+                }
+                for row in rowOrder.lazy.map(Int.init) {
+                    let unit = row / rowsPerUnit
+                    try insert.execute(arguments: [Int64(unit + 1), Int64(1984 + row % rowsPerUnit),
+                                                   regions[Int(regionOf[row])], visits[row], incomes[row], female[unit]])
                 }
                 return .commit
             }
