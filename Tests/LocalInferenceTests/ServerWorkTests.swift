@@ -1,6 +1,8 @@
 @testable import LocalInference
+import LinearAlgebra
 import NIOCore
 import NIOPosix
+import PrivateTraining
 import Testing
 
 @Suite("Inference server: where requests run, how bodies are read")
@@ -49,6 +51,27 @@ struct ServerWorkTests {
             try await WipingBodyReader.bytes(of: Self.stream([fragment], failing: true), upTo: 1_000, declaredLength: 200)
         }
         #expect(fragment.readableBytesView.allSatisfy { $0 == 0 })
+    }
+
+    @Test("only a small request for a small dense model runs on the connection's loop")
+    func inlineOnlyForCheapModels() {
+        let small = ServerWork.inlineBodyLimit
+        #expect(ServerWork.runsInline(bodyBytes: small, model: TestModels.mlp))
+        #expect(ServerWork.runsInline(bodyBytes: small, model: TestModels.logistic))
+        #expect(!ServerWork.runsInline(bodyBytes: small + 1, model: TestModels.mlp))
+        // A convolution costs far more per request byte than its parameters say.
+        #expect(!ServerWork.runsInline(bodyBytes: 100, model: TestModels.cnn))
+        // A dense model past the parameter limit: 784 × 400 weights.
+        let wide = TestModels.model([.flatten, .dense(units: 400)], inputShape: ImageShape(height: 28, width: 28, channels: 1))
+        #expect(wide.parameterCount > ServerWork.inlineParameterLimit)
+        #expect(!ServerWork.runsInline(bodyBytes: 100, model: wide))
+    }
+
+    @Test("growing the body's storage keeps its bytes and makes room for the declared count")
+    func growthKeepsBytes() {
+        var bytes: [UInt8] = Array(1...100)
+        WipingBodyReader.grow(&bytes, toHold: 1_000, limit: 10_000)
+        #expect(bytes == Array(1...100) && bytes.capacity >= 1_000)
     }
 
     @Test("with the connection's executor, a handler stays on its event loop across suspensions; large bodies and other modules' endpoints leave it")

@@ -1,4 +1,5 @@
 import _TestSupport
+import Accounting
 import Foundation
 import GRDB
 import Mechanisms

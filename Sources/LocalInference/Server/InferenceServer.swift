@@ -121,7 +121,7 @@ public struct InferenceServer: Sendable {
             do {
                 body = try await WipingBodyReader.bytes(of: request.body, upTo: maximumBody,
                                                         declaredLength: request.headers[.contentLength].flatMap { Int($0) })
-            } catch .tooLarge {
+            } catch WipingBodyReader.Failure.tooLarge {
                 return Self.response(.error(413, "the request body exceeds \(maximumBody) bytes"))
             } catch {
                 return Self.response(.error(400, "the request body could not be read (truncated?)"))

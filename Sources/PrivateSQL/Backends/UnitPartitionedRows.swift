@@ -129,12 +129,13 @@ final class SpillFile {
 
     init?() {
         let folder = NSTemporaryDirectory()
-        var fd = open(folder, O_TMPFILE | O_RDWR | O_CLOEXEC, 0o600)
+        var fd = open(folder, Self.temporaryFileFlag | O_RDWR | O_CLOEXEC, 0o600)
         if fd < 0 {
             var template = Array((folder + "/veil-bound-XXXXXX").utf8CString)
-            fd = template.withUnsafeMutableBufferPointer { mkostemp($0.baseAddress!, O_CLOEXEC) }
+            fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
             guard fd >= 0 else { return nil }
             template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         }
         descriptor = fd
         var random = SecureRandomSource()
@@ -144,6 +145,10 @@ final class SpillFile {
     }
 
     deinit { close(descriptor) }
+
+    /// Linux's `O_TMPFILE` (`__O_TMPFILE | O_DIRECTORY`), which Glibc's Swift module does not export (it needs
+    /// `_GNU_SOURCE`); a kernel or file system without it refuses the open, and the named fallback is used.
+    private static let temporaryFileFlag: Int32 = 0o20_200_000
 
     /// The counter block of the chunk at byte `offset`.
     private static func nonce(_ offset: Int) -> AES._CTR.Nonce {
