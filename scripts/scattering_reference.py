@@ -49,7 +49,7 @@ def main():
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=3)
-    parser.add_argument("--mnist", default=os.environ.get("MNIST_DIR", "/work/shared/datasets/mnist"))
+    parser.add_argument("--mnist", default=os.environ.get("MNIST_DIR", "../shared/datasets/mnist"))
     parser.add_argument("--out", default=os.path.join(ROOT, "Tests", "PrivateTrainingTests", "Resources",
                                                       "scattering_mnist_reference.json"))
     args = parser.parse_args()

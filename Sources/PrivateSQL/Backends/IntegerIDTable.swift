@@ -28,13 +28,19 @@ struct IntegerIDTable {
 
     @inline(__always)
     private func slot(_ key: UInt64) -> Int {
-        var h = key ^ seed
+        Int(truncatingIfNeeded: Self.mix(key ^ seed)) & mask
+    }
+
+    /// MurmurHash3's 64-bit finaliser (Appleby, `fmix64`): every input bit moves every output bit.
+    @inline(__always)
+    static func mix(_ key: UInt64) -> UInt64 {
+        var h = key
         h ^= h >> 33
         h &*= 0xff51_afd7_ed55_8ccd
         h ^= h >> 33
         h &*= 0xc4ce_b9fe_1a85_ec53
         h ^= h >> 33
-        return Int(truncatingIfNeeded: h) & mask
+        return h
     }
 
     /// The id of `key`, if present.

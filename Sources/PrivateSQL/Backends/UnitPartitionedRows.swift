@@ -57,13 +57,7 @@ struct UnitPartitionedRows {
     /// seed so that no fixed set of units falls into one partition on every run.
     @inline(__always)
     func partition(of key: UInt64) -> Int {
-        var h = key ^ seed
-        h ^= h >> 33
-        h &*= 0xff51_afd7_ed55_8ccd
-        h ^= h >> 33
-        h &*= 0xc4ce_b9fe_1a85_ec53
-        h ^= h >> 33
-        return Int(truncatingIfNeeded: h % UInt64(partitionCount))
+        Int(truncatingIfNeeded: IntegerIDTable.mix(key ^ seed) % UInt64(partitionCount))
     }
 
     /// Appends one row (its first `rowWords` words come from `fill`) to partition `p`.
