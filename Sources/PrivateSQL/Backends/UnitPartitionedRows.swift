@@ -144,6 +144,18 @@ final class SpillFile {
     /// `_GNU_SOURCE`); a kernel or file system without it refuses the open, and the named fallback is used.
     private static let temporaryFileFlag: Int32 = 0o20_200_000
 
+    /// Moves `bytes` bytes at file offset `offset` through `call(done, remaining, fileOffset)` (a `pread` or
+    /// `pwrite`), repeating after short transfers. - Returns: whether all were moved.
+    private static func transfer(_ bytes: Int, at offset: Int, _ call: (Int, Int, off_t) -> Int) -> Bool {
+        var done = 0
+        while done < bytes {
+            let n = call(done, bytes - done, off_t(offset + done))
+            if n <= 0 { return false }
+            done += n
+        }
+        return true
+    }
+
     /// The counter block of the chunk at byte `offset`.
     private static func nonce(_ offset: Int) -> AES._CTR.Nonce {
         var bytes = [UInt8](repeating: 0, count: 16)
@@ -157,14 +169,9 @@ final class SpillFile {
         guard let sealed = try? words.withUnsafeBytes({ try AES._CTR.encrypt($0, using: key, nonce: Self.nonce(offset)) })
         else { return nil }
         let bytes = sealed.count
-        let written = sealed.withUnsafeBytes { buffer -> Bool in
-            var done = 0
-            while done < bytes {
-                let n = pwrite(descriptor, buffer.baseAddress! + done, bytes - done, off_t(offset + done))
-                if n <= 0 { return false }
-                done += n
-            }
-            return true
+        let descriptor = self.descriptor
+        let written = sealed.withUnsafeBytes { buffer in
+            Self.transfer(bytes, at: offset) { pwrite(descriptor, buffer.baseAddress! + $0, $1, $2) }
         }
         guard written else { return nil }
         length += bytes
@@ -176,14 +183,9 @@ final class SpillFile {
     func read(offset: Int, words count: Int, into words: inout [UInt64]) -> Bool {
         let bytes = count * 8
         var sealed = Data(count: bytes)
-        let read = sealed.withUnsafeMutableBytes { buffer -> Bool in
-            var done = 0
-            while done < bytes {
-                let n = pread(descriptor, buffer.baseAddress! + done, bytes - done, off_t(offset + done))
-                if n <= 0 { return false }
-                done += n
-            }
-            return true
+        let descriptor = self.descriptor
+        let read = sealed.withUnsafeMutableBytes { buffer in
+            Self.transfer(bytes, at: offset) { pread(descriptor, buffer.baseAddress! + $0, $1, $2) }
         }
         guard read, var plain = try? AES._CTR.decrypt(sealed, using: key, nonce: Self.nonce(offset)),
               plain.count == bytes else { return false }
