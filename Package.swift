@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "SecureAggregation", targets: ["SecureAggregation"]),
         .library(name: "PostgresClient", targets: ["PostgresClient"]),
         .library(name: "PrivacyAudit", targets: ["PrivacyAudit"]),
+        .library(name: "CheckedYAML", targets: ["CheckedYAML"]),
         .executable(name: "veil", targets: ["VeilCLI"]),
         .executable(name: "veil-bench", targets: ["VeilBench"]),
     ],
@@ -64,6 +65,10 @@ let package = Package(
             dependencies: ["CGSL", .product(name: "BigInt", package: "BigInt")]
         ),
         .target(
+            name: "CheckedYAML",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        .target(
             name: "Accounting",
             dependencies: ["Mechanisms", "CGSL"]
         ),
@@ -83,7 +88,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
-                .product(name: "Yams", package: "Yams"),
+                .product(name: "Yams", package: "Yams"), "CheckedYAML",
             ]
         ),
         .target(
@@ -97,7 +102,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
-                .product(name: "Yams", package: "Yams"),
+                .product(name: "Yams", package: "Yams"), "CheckedYAML",
             ]
         ),
         .target(
@@ -107,7 +112,7 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
-                .product(name: "Yams", package: "Yams"),
+                .product(name: "Yams", package: "Yams"), "CheckedYAML",
             ]
         ),
         .target(
@@ -139,7 +144,7 @@ let package = Package(
                 "ServerTLS",
                 "PrivateSQL", "BudgetLedger", "Accounting", "Mechanisms",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Yams", package: "Yams"),
+                .product(name: "Yams", package: "Yams"), "CheckedYAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -152,7 +157,7 @@ let package = Package(
             dependencies: [
                 "PrivateTraining", "LinearAlgebra", "Mechanisms", "Accounting", "BudgetLedger",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Yams", package: "Yams"),
+                .product(name: "Yams", package: "Yams"), "CheckedYAML",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -225,6 +230,10 @@ let package = Package(
             path: "Tests/_TestSupport"
         ),
         .testTarget(name: "MechanismsTests", dependencies: ["Mechanisms", "_TestSupport"]),
+        .testTarget(
+            name: "CheckedYAMLTests",
+            dependencies: ["CheckedYAML", .product(name: "Yams", package: "Yams")]
+        ),
         .testTarget(
             name: "AccountingTests",
             dependencies: ["Accounting", "_TestSupport"],
@@ -303,6 +312,7 @@ let package = Package(
 if Context.environment["VEIL_FUZZ"] == "1" {
     let instrumented: Set<String> = [
         "Mechanisms", "Accounting", "BudgetLedger", "PostgresClient", "PrivateSQL", "LinearAlgebra", "PrivateTraining",
+        "CheckedYAML",
     ]
     for target in package.targets where instrumented.contains(target.name) {
         target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-sanitize=fuzzer"])]

@@ -1,4 +1,5 @@
 import BudgetLedger
+import CheckedYAML
 import Foundation
 import Mechanisms
 import Yams
@@ -197,7 +198,7 @@ public struct ServiceConfiguration: Sendable {
         }
         let file: File
         do {
-            try checkKeys(try Yams.compose(yaml: text))
+            try checkKeys(try CheckedYAML.compose(text))
             file = try YAMLDecoder().decode(File.self, from: text)
         } catch let error as VeilError {
             throw VeilError(.invalidInput, "the service configuration \(url.path) is not valid: \(error.message)")

@@ -62,3 +62,25 @@ struct PipelineTests {
         }
     }
 }
+
+@Suite("Pipeline files written by someone else")
+struct HostilePipelineTests {
+    @Test("a list as a mapping key, and anchors that expand a billion-fold, are refused with the line")
+    func structuredKeyAndAliases() {
+        #expect {
+            _ = try TrainingPipeline.parse(yaml: "data:\n  {[a]: b}: 1\n", baseDirectory: "/tmp", name: "p.yaml")
+        } throws: { error in
+            (error as? VeilError)?.code == .invalidInput
+                && "\(error)".contains("p.yaml is not valid YAML: line 2: a mapping key is a list or a mapping")
+        }
+        var lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+        for level in 1...9 {
+            lines.append("l\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 10).joined(separator: ", ") + "]")
+        }
+        #expect {
+            _ = try TrainingPipeline.parse(yaml: lines.joined(separator: "\n"), baseDirectory: "/tmp", name: "p.yaml")
+        } throws: { error in
+            "\(error)".contains("expands to more than 1048576 values")
+        }
+    }
+}

@@ -42,5 +42,9 @@ import Testing
         #expect(throws: TrustedExecutionError.invalid("policy: allow_debug must be true or false")) {
             try AttestationPolicy(yaml: "tee: tdx\nallow_debug: maybe\n")
         }
+        let structuredKey = "policy: not valid YAML (line 2: a mapping key is a list or a mapping; keys must be plain names)"
+        #expect(throws: TrustedExecutionError.invalid(structuredKey)) {
+            try AttestationPolicy(yaml: "tee: tdx\n? [measurement]\n: abcd\n")
+        }
     }
 }

@@ -1,3 +1,4 @@
+import CheckedYAML
 import Foundation
 import Mechanisms
 import PrivateTraining
@@ -33,7 +34,7 @@ public struct FederatedPipeline: Sendable {
     /// Parses federated pipeline YAML text; `baseDirectory` resolves relative paths.
     public static func parse(yaml: String, baseDirectory: String, name: String = "pipeline") throws -> FederatedPipeline {
         let root: Any?
-        do { root = try Yams.load(yaml: yaml) } catch {
+        do { root = try CheckedYAML.load(yaml) } catch {
             throw VeilError(.invalidInput, "\(name) is not valid YAML: \(error)")
         }
         var mapping: [String: Any] = [:]

@@ -1,4 +1,5 @@
 import Foundation
+import CheckedYAML
 import Mechanisms
 import Yams
 
@@ -47,11 +48,14 @@ extension PrivacyMetadata {
             throw VeilError(.invalidMetadata, "\(source): the file is \(size) bytes, more than the limit of "
                             + "\(maximumFileSize); long key lists belong in a keys file (veil query --keys)")
         }
-        // Yams composes by recursion: measure the nesting first, without recursion.
-        _ = try YAMLNestingCheck(limit: maximumNesting).depth(of: yaml, source: source)
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
+            root = try CheckedYAML.compose(yaml, limits: YAMLLimits(nesting: maximumNesting, expandedNodes: maximumValues))
+        } catch let error as YAMLShapeError {
+            let place = error.line.map { "\(source):\($0)" } ?? source
+            let hint = error.kind == .tooDeep
+                ? "; privacy metadata needs about 6 (tables, a table, its columns, a column, its values)" : ""
+            throw VeilError(.invalidMetadata, "\(place): \(error.problem)\(hint)")
         } catch {
             throw VeilError(.invalidMetadata, "\(source): not valid YAML: \(String(describing: error).trimmingCharacters(in: .whitespacesAndNewlines))")
         }
@@ -64,6 +68,9 @@ extension PrivacyMetadata {
     public static let maximumFileSize = 16 << 20
     /// The deepest YAML nesting accepted in a metadata file; the format itself needs 6 levels.
     public static let maximumNesting = 32
+    /// The most YAML values (names, numbers, lists, mappings) in a metadata file once its aliases are expanded:
+    /// 2^23, about what a 16 MiB file of short public values holds.
+    public static let maximumValues = 1 << 23
     /// The largest `max_partitions_per_unit` and `max_rows_per_partition` accepted: beyond it the noise of
     /// every count would exceed a billion divided by ε.
     public static let maximumContributionBound = 1_000_000_000

@@ -1,4 +1,5 @@
 import Accounting
+import CheckedYAML
 import Foundation
 import LinearAlgebra
 import Mechanisms
@@ -62,7 +63,7 @@ public struct TrainingPipeline: Sendable {
     /// Parses pipeline YAML text; `baseDirectory` resolves relative paths.
     public static func parse(yaml: String, baseDirectory: String, name: String = "pipeline") throws -> TrainingPipeline {
         let root: Any?
-        do { root = try Yams.load(yaml: yaml) } catch {
+        do { root = try CheckedYAML.load(yaml) } catch {
             throw VeilError(.invalidInput, "\(name) is not valid YAML: \(error)")
         }
         var reader = try Section(root, path: name)

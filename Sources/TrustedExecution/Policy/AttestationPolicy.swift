@@ -1,3 +1,4 @@
+import CheckedYAML
 import Foundation
 import Yams
 
@@ -42,7 +43,7 @@ public struct AttestationPolicy: Sendable, Equatable {
     /// - Throws: ``TrustedExecutionError`` (`invalidInput`) naming the unknown key or the malformed field.
     public init(yaml: String) throws {
         let loaded: Any?
-        do { loaded = try Yams.load(yaml: yaml) } catch {
+        do { loaded = try CheckedYAML.load(yaml) } catch {
             throw TrustedExecutionError.invalid("policy: not valid YAML (\(error))")
         }
         guard let map = loaded as? [String: Any] else { throw TrustedExecutionError.invalid("policy: expected a mapping at the top level") }

@@ -1,5 +1,4 @@
 import CYaml
-import Mechanisms
 
 /// Measures how deeply a YAML document nests before it is composed into a tree.
 ///
@@ -12,14 +11,13 @@ struct YAMLNestingCheck {
     /// The deepest nesting accepted.
     let limit: Int
 
-    /// The nesting depth of `text`, or `nil` when libyaml reports a syntax error (left to the YAML loader,
-    /// whose message names the line).
-    /// - Throws: ``VeilError`` (`invalid_metadata`) naming `source` and the line where the nesting goes beyond
-    ///   ``limit``.
-    func depth(of text: String, source: String) throws -> Int? {
+    /// The nesting depth of `text`, or `nil` when libyaml reports a syntax error (left to the composer, whose
+    /// message names the line).
+    /// - Throws: ``YAMLShapeError`` (`tooDeep`) with the line where the nesting goes beyond ``limit``.
+    func depth(of text: String) throws -> Int? {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {
-            throw VeilError(.invalidMetadata, "\(source): cannot start the YAML parser")
+            throw YAMLShapeError(.parserUnavailable, line: nil, "cannot start the YAML parser")
         }
         defer { yaml_parser_delete(&parser) }
         let bytes = Array(text.utf8)
@@ -39,9 +37,8 @@ struct YAMLNestingCheck {
                 guard yaml_parser_parse(&parser, &event) == 1 else { return nil }
                 defer { yaml_event_delete(&event) }
                 let line = Int(event.start_mark.line) + 1
-                func tooDeep() -> VeilError {
-                    VeilError(.invalidMetadata, "\(source):\(line): the YAML nests more than \(limit) levels deep; "
-                              + "privacy metadata needs about 6 (tables, a table, its columns, a column, its values)")
+                func tooDeep() -> YAMLShapeError {
+                    YAMLShapeError(.tooDeep, line: line, "the YAML nests more than \(limit) levels deep")
                 }
                 switch event.type {
                 case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
