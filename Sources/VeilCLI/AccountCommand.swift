@@ -6,7 +6,7 @@ struct AccountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "account",
         abstract: "Privacy accountants: ε of a DP-SGD run, or the noise multiplier for a target ε.",
-        discussion: """
+        discussion: HelpText.reflow("""
         A DP-SGD run of T steps that samples each example with probability q (Poisson sampling)
         and adds Gaussian noise of standard deviation σ·C to gradients clipped to norm C is the
         event selfComposed(poissonSampled(q, gaussian(σ)), T). Two accountants analyse it:
@@ -19,7 +19,7 @@ struct AccountCommand: ParsableCommand {
         Examples:
           veil account dpsgd --sampling-rate 0.004267 --noise-multiplier 1.1 --steps 10000 --delta 1e-5
           veil account calibrate --target-epsilon 3 --sampling-rate 0.004267 --steps 14060 --delta 1e-5 --json
-        """,
+        """),
         subcommands: [DPSGDEpsilon.self, CalibrateNoise.self]
     )
 }

@@ -7,7 +7,7 @@ struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
         abstract: "Accuracy and loss of a model file on labelled data.",
-        discussion: """
+        discussion: HelpText.reflow("""
         IDX data (MNIST, Fashion-MNIST): --data IMAGES --labels LABELS.
 
         CSV data: --data FILE.
@@ -25,7 +25,7 @@ struct EvaluateCommand: ParsableCommand {
           veil evaluate model.safetensors --data t10k-images-idx3-ubyte.gz --labels t10k-labels-idx1-ubyte.gz --json
           veil evaluate models/health-panel-logistic-eps1.safetensors \\
             --data datasets/health_panel_training.sqlite --table test
-        """
+        """)
     )
 
     @Argument(help: "The model file (safetensors, written by veil train).")

@@ -14,7 +14,7 @@ struct ImportCSV: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "csv",
         abstract: "Load a CSV file into a SQLite or PostgreSQL table (one transaction: nothing is written if a row is malformed).",
-        discussion: """
+        discussion: HelpText.reflow("""
         The first line is the header. With --metadata, exactly the table's declared columns are imported, \
         with their declared types (other CSV columns are listed as ignored); without it, each column's \
         type is inferred: integer, else real, else text. Empty fields are NULL.
@@ -22,7 +22,7 @@ struct ImportCSV: ParsableCommand {
         Example:
           veil import csv panel.csv --db panel.sqlite --table visits --metadata privacy.yaml --rename id=person_id
           veil import csv panel.csv --db postgres://veil@db.example:5432/panel --table visits --metadata privacy.yaml
-        """
+        """)
     )
 
     @Argument(help: "The CSV file.")

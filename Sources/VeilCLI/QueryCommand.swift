@@ -10,7 +10,7 @@ struct QueryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
         abstract: "Answer an aggregate SQL query with differential privacy, charged to the privacy budget.",
-        discussion: """
+        discussion: HelpText.reflow("""
         The query is checked against the privacy metadata, rewritten so that each privacy unit's \
         contribution is bounded inside SQLite or PostgreSQL, and its cost (ε, δ) is reserved in the ledger under the \
         metadata's `scope` before the database is read. Every released number comes with a confidence \
@@ -46,7 +46,7 @@ struct QueryCommand: ParsableCommand {
         stands), 2 bad input or a refused query (the reason and, for syntax errors, a caret under the \
         position are printed on stderr; nothing is charged), 3 not enough budget left (nothing is read or \
         charged).
-        """)
+        """))
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, csv, json }
 

@@ -14,7 +14,7 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train a model from a pipeline file with DP-SGD and write it with its privacy card.",
-        discussion: """
+        discussion: HelpText.reflow("""
         The pipeline file (YAML) names the data, the model, the privacy target (ε, δ, clip norm,
         accountant), the optimisation settings and the output path; see docs/training.md.
         The noise multiplier is calibrated to the target ε before any data is touched; training
@@ -30,7 +30,7 @@ struct TrainCommand: ParsableCommand {
         Example:
           veil budget create mnist --epsilon 8 --delta 1e-5 --composition rdp
           veil train pipelines/mnist-cnn-eps3.yaml --epochs 2 --output /tmp/mnist.safetensors --analyst ana
-        """
+        """)
     )
 
     @Argument(help: "The pipeline file (YAML).")

@@ -10,14 +10,14 @@ struct Veil: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "veil",
         abstract: "Veil — a differential-privacy engine: accountants, budget ledger, private queries and training.",
-        discussion: """
+        discussion: HelpText.reflow("""
         Every release Veil makes is charged to a privacy budget before any noisy value exists.
         Start with `veil query --help` for private SQL, or `veil account dpsgd --help` to see what a \
         DP-SGD run costs.
 
         Exit codes: 0 success, 1 failure, 2 bad input (flags, parameters, files),
         3 refused for lack of privacy budget.
-        """,
+        """),
         version: VeilVersion.string,
         subcommands: [QueryCommand.self, AccountCommand.self, BudgetCommand.self, ImportCommand.self,
                       TrainCommand.self, EvaluateCommand.self, EnclaveCommand.self, ModelsCommand.self, PredictCommand.self,

@@ -5,7 +5,7 @@ struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Measure from the outside how distinguishable a mechanism's or a query's outputs are.",
-        discussion: """
+        discussion: HelpText.reflow("""
         An audit runs a released mechanism (or a whole private query) as a black box, many times on two \
         neighbouring inputs, picks an output event on half of the runs and bounds its probabilities on the \
         other half with Clopper–Pearson intervals. The result is a lower bound ε̂ on the true ε that holds \
@@ -21,7 +21,7 @@ struct AuditCommand: ParsableCommand {
 
         Exit codes: 0 no violation found, 1 the audit found a violation (ε̂ > ε) or a run failed, \
         2 bad input.
-        """,
+        """),
         subcommands: [AuditMechanismCommand.self, AuditQueryCommand.self]
     )
 }

@@ -8,7 +8,7 @@ struct AuditMechanismCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mechanism",
         abstract: "Audit one noise or selection mechanism on worst-case neighbouring inputs.",
-        discussion: """
+        discussion: HelpText.reflow("""
         Mechanisms: \(MechanismCatalog.entries.map { "\n  \($0.name)\($0.needsDelta ? " (needs --delta)" : ""): \($0.summary)" }.joined())
 
         The runs draw their noise from the operating system's CSPRNG, as a release does. Each input gets \
@@ -20,7 +20,7 @@ struct AuditMechanismCommand: ParsableCommand {
           veil audit mechanism partition-selection --epsilon 1 --delta 0.01 --trials 20000 --json
 
         Exit codes: 0 no violation found, 1 violation (ε̂ > ε), 2 bad input.
-        """)
+        """))
 
     @Argument(help: ArgumentHelp("The mechanism: \(MechanismCatalog.names.joined(separator: ", ")).", valueName: "name"))
     var name: String

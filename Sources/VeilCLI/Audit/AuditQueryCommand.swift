@@ -10,7 +10,7 @@ struct AuditQueryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
         abstract: "Audit a private SQL query: the whole engine on a database and on a copy without one privacy unit.",
-        discussion: """
+        discussion: HelpText.reflow("""
         The database is copied twice into a temporary folder; from the second copy every row of one privacy \
         unit is deleted (--remove heaviest: the unit with the most rows; random: one chosen at random). The \
         query then runs --trials times on each copy through the whole engine — plan, reservation, bounded \
@@ -29,7 +29,7 @@ struct AuditQueryCommand: ParsableCommand {
             --epsilon 1 --trials 200 "SELECT year, COUNT(*) AS n FROM visits GROUP BY year"
 
         Exit codes: 0 no violation found, 1 violation (ε̂ > ε) or a failed run, 2 bad input.
-        """)
+        """))
 
     @Option(help: ArgumentHelp("The SQLite database file (it is copied, never written).", valueName: "file"))
     var db: String

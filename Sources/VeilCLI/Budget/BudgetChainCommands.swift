@@ -5,10 +5,10 @@ struct BudgetVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Recompute the hash chain; exit 0 only if every entry matches.",
-        discussion: """
+        discussion: HelpText.reflow("""
         Prints the number of entries and the head hash. Compare the head with a copy kept \
         elsewhere (`veil budget head`) to detect entries removed from the end.
-        """)
+        """))
 
     @OptionGroup var ledger: LedgerOptions
 

@@ -7,7 +7,7 @@ struct BudgetChargeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "charge",
         abstract: "Record a release made outside Veil: reserve its (ε, δ), then commit it.",
-        discussion: """
+        discussion: HelpText.reflow("""
         The release is recorded as the event epsilon_delta(ε, δ). Budgets with rdp or zcdp \
         composition accept it only with δ = 0 (pure ε-DP): an (ε, δ) guarantee with δ > 0 has no \
         finite Rényi or zCDP bound.
@@ -18,7 +18,7 @@ struct BudgetChargeCommand: ParsableCommand {
 
         Exit codes: 0 charged, 3 refused for lack of budget (the message says what is left), \
         2 bad input.
-        """)
+        """))
 
     @OptionGroup var release: ExternalReleaseOptions
 

@@ -8,7 +8,7 @@ struct BudgetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "budget",
         abstract: "Privacy budgets: create, charge, show, audit and verify the ledger.",
-        discussion: """
+        discussion: HelpText.reflow("""
         The ledger is one SQLite file (--ledger PATH, else $VEIL_LEDGER, else ./veil-ledger.sqlite) or a \
         PostgreSQL database shared by several machines (--ledger postgres://user@host:port/db). \
         Every charge is reserved in one transaction that checks the budget, then committed once the \
@@ -26,7 +26,7 @@ struct BudgetCommand: ParsableCommand {
         a ledger, a report destination that is not a regular file), 3 refused for lack of budget.
 
         Numbers are plain decimals (0.5, 3, 1e-6); hexadecimal, nan, inf and a leading '+' are refused.
-        """,
+        """),
         subcommands: [
             BudgetCreateCommand.self, BudgetShowCommand.self, BudgetChargeCommand.self, BudgetReserveCommand.self,
             BudgetResolveCommand.self, BudgetHistoryCommand.self, BudgetVerifyCommand.self, BudgetHeadCommand.self,

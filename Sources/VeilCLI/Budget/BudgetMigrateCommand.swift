@@ -6,7 +6,7 @@ struct BudgetMigrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate",
         abstract: "Copy an SQLite ledger into an empty PostgreSQL ledger, entry by entry, and verify both chains.",
-        discussion: """
+        discussion: HelpText.reflow("""
         Every entry keeps its id, content and hash, so the head hash kept elsewhere still matches. The \
         source is verified before anything is copied; the copy runs in one transaction and is verified \
         after; a target that already holds entries is refused. Stop the processes that charge the \
@@ -14,7 +14,7 @@ struct BudgetMigrateCommand: ParsableCommand {
 
         Example:
           veil budget migrate --from veil-ledger.sqlite --to postgres://veil@db.internal:5432/veil
-        """)
+        """))
 
     @Option(help: ArgumentHelp("The SQLite ledger file to copy.", valueName: "path"))
     var from: String

@@ -6,12 +6,12 @@ struct BudgetReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Write the budget audit report (Markdown, self-contained HTML, or JSON).",
-        discussion: """
+        discussion: HelpText.reflow("""
         Per scope: limits, spent and remaining under its composition rule, per-analyst totals, every \
         release (time, analyst, purpose, events, ε/δ, result digest), open reservations; then the \
         chain verification result and the head hash. The HTML file has inline SVG charts of \
         cumulative ε over time and needs no network.
-        """)
+        """))
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case md, html, json }
 

@@ -5,10 +5,10 @@ struct BudgetResolveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resolve",
         abstract: "Commit or refund an open reservation (made with `reserve`, or left open by a crash).",
-        discussion: """
+        discussion: HelpText.reflow("""
         An open reservation counts as spent. Use --refund only when you know no result was \
         released; otherwise --commit records the charge as final.
-        """)
+        """))
 
     @Argument(help: "The reservation id (see `veil budget report` or `history`).")
     var id: Int64

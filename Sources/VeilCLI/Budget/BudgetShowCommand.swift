@@ -5,12 +5,12 @@ struct BudgetShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Show budgets: total, spent, reserved, remaining and per analyst.",
-        discussion: """
+        discussion: HelpText.reflow("""
         With --json: one object for SCOPE, or an array of objects (one per budget) without SCOPE. \
         Keys: scope, composition, epsilon_total, delta_total, epsilon_spent, delta_spent, \
         epsilon_reserved, delta_reserved, epsilon_remaining, delta_remaining, committed, open, \
         refunded, analysts [{analyst, charges, epsilon, delta}].
-        """)
+        """))
 
     @Argument(help: "The budget to show (default: every budget).")
     var scope: String?

@@ -9,7 +9,7 @@ struct EnclaveQueryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
         abstract: "Send an inference request that only an attested, logged gateway can read (Oblivious HTTP).",
-        discussion: """
+        discussion: HelpText.reflow("""
         Fetches the gateway's evidence with a fresh nonce, verifies it against --policy and the transparency \
         log (inclusion under a head signed by --log-key, consistency with the largest head remembered in \
         --state), then seals the Open Inference Protocol request in --input to the attested key, sends it \
@@ -18,7 +18,7 @@ struct EnclaveQueryCommand: ParsableCommand {
 
         Examples:
           veil enclave query http://127.0.0.1:8080 --policy policy.yaml --model health --input request.json --log-key 3b6a27bc... --state log-state.json
-        """
+        """)
     )
 
     @Argument(help: "The gateway's base URL (the `veil serve --confidential` address).")

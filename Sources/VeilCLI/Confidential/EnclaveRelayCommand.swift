@@ -8,14 +8,14 @@ struct EnclaveRelayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relay",
         abstract: "Forward Oblivious HTTP requests to a gateway without being able to read them.",
-        discussion: """
+        discussion: HelpText.reflow("""
         Listens on 127.0.0.1 and forwards POST /confidential/ohttp and GET /confidential/evidence to \
         --gateway, byte for byte. It holds no key: it sees ciphertext, padded sizes and timing only; the \
         gateway sees the relay's address, not the client's. The first line on standard output names the address.
 
         Examples:
           veil enclave relay --port 8081 --gateway http://127.0.0.1:8080
-        """
+        """)
     )
 
     @Option(help: "The port to listen on (0: a free port).")

@@ -10,14 +10,14 @@ struct TransparencyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transparency",
         abstract: "The transparency log of released enclave measurements: append, signed heads, proofs, verification.",
-        discussion: """
+        discussion: HelpText.reflow("""
         An RFC 9162 Merkle tree log (SHA-256, leaf prefix 0x00, node prefix 0x01) whose entries are enclave \
         manifests (binary, models, configuration; see `veil enclave measure --manifest`). Heads are signed \
         with Ed25519. See docs/confidential-inference.md.
 
         Exit codes: 0 success (verified), 1 a proof or signature that does not verify, or a fault,
         2 bad input (flags, files, malformed JSON).
-        """,
+        """),
         subcommands: [TransparencyAppendCommand.self, TransparencyHeadCommand.self, TransparencyProveCommand.self,
                       TransparencyVerifyCommand.self]
     )
@@ -134,14 +134,14 @@ struct TransparencyAppendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "append",
         abstract: "Append an enclave measurement to the log (created when missing); an entry already there keeps its index.",
-        discussion: """
+        discussion: HelpText.reflow("""
         Each append is written and fsync'd before the command reports it; a crash mid-append leaves the log \
         as it was before (the torn record is cut when the log is next opened).
 
         Examples:
           veil transparency append --log releases.tlog --manifest manifest.txt
           veil transparency append --log releases.tlog --binary .build/release/veil --model mnist.safetensors --json
-        """
+        """)
     )
 
     @Option(help: "The log file.")
@@ -175,14 +175,14 @@ struct TransparencyHeadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "head",
         abstract: "Sign and print the log's current tree head (size, root, time) with the log's Ed25519 key.",
-        discussion: """
+        discussion: HelpText.reflow("""
         The key file holds the 32-byte Ed25519 private key in hex; --create-key makes a new one (mode 0600) \
         and refuses to replace an existing file. Clients pin the public key printed in the head.
 
         Examples:
           veil transparency head --log releases.tlog --signing-key log.key --create-key --output head.json
           veil transparency head --log releases.tlog --signing-key log.key --json
-        """
+        """)
     )
 
     @Option(help: "The log file.")
@@ -227,11 +227,11 @@ struct TransparencyProveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prove",
         abstract: "Print the inclusion proof of an entry (and a consistency proof from an earlier tree size) as JSON.",
-        discussion: """
+        discussion: HelpText.reflow("""
         Examples:
           veil transparency prove --log releases.tlog --manifest manifest.txt --from-size 3 > proof.json
           veil transparency prove --log releases.tlog --index 0 --tree-size 1
-        """
+        """)
     )
 
     @Option(help: "The log file.")
@@ -286,14 +286,14 @@ struct TransparencyVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check a proof bundle against a signed head and the pinned log key (and consistency from an earlier head).",
-        discussion: """
+        discussion: HelpText.reflow("""
         Verifies the head's Ed25519 signature under --log-key, the entry's inclusion under the head and, with \
         --previous-head, that the log is consistent with the earlier head (a forked or rewritten log fails).
         Exit code 0 when everything verifies, 1 when something does not.
 
         Examples:
           veil transparency verify --proof proof.json --head head.json --log-key 3b6a27bc... --previous-head old-head.json
-        """
+        """)
     )
 
     @Option(help: "The proof bundle printed by `veil transparency prove`.")

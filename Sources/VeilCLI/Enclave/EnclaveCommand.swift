@@ -7,12 +7,12 @@ struct EnclaveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enclave",
         abstract: "Trusted execution: measure, produce and verify TDX / SEV-SNP evidence, seal, release keys.",
-        discussion: """
+        discussion: HelpText.reflow("""
         See docs/trusted-execution.md for the threat model and each check's specification.
 
         Exit codes: 0 success (evidence accepted), 1 evidence rejected or a platform fault,
         2 bad input (malformed evidence, collateral, policy or flags).
-        """,
+        """),
         subcommands: [EnclaveMeasureCommand.self, EnclaveEvidenceCommand.self, EnclaveVerifyCommand.self,
                       EnclaveKeygenCommand.self, EnclaveKeyBrokerCommand.self, EnclaveSealCommand.self,
                       EnclaveOpenModelCommand.self, EnclaveQueryCommand.self, EnclaveRelayCommand.self]

@@ -6,7 +6,7 @@ struct EnclaveEvidenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evidence",
         abstract: "Produce attestation evidence binding a verifier's nonce and the enclave's public key.",
-        discussion: """
+        discussion: HelpText.reflow("""
         --provider configfs-tsm asks the kernel (/sys/kernel/config/tsm/report) for a TDX quote or an \
         SEV-SNP report. --provider simulated signs with a software P-384 key kept in --simulated-key \
         (created if missing); its evidence says SIMULATED and proves no hardware.
@@ -18,7 +18,7 @@ struct EnclaveEvidenceCommand: ParsableCommand {
             --enclave-public-key enclave.pub --output evidence.bin
           veil enclave evidence --provider simulated --simulated-key sim.pem --measurement HEX \\
             --nonce 00112233445566778899aabbccddeeff --enclave-public-key enclave.pub --output evidence.bin
-        """
+        """)
     )
 
     @Option(help: "configfs-tsm or simulated.")

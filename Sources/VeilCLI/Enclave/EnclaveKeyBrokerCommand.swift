@@ -6,7 +6,7 @@ struct EnclaveKeyBrokerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keybroker",
         abstract: "Release a key to evidence that satisfies the policy, HPKE-wrapped to the key the evidence binds.",
-        discussion: """
+        discussion: HelpText.reflow("""
         The broker verifies the evidence (as veil enclave verify) expecting report data that binds \
         --nonce and --enclave-public-key; only then is the key wrapped (HPKE, RFC 9180: DHKEM(P-384), \
         HKDF-SHA384, AES-256-GCM) to that public key and written to --output. Nothing is written otherwise.
@@ -16,7 +16,7 @@ struct EnclaveKeyBrokerCommand: ParsableCommand {
         Example:
           veil enclave keybroker --keys broker-keys.json --key-id model-a --evidence evidence.bin \\
             --nonce 00112233445566778899aabbccddeeff --enclave-public-key enclave.pub --policy policy.yaml --output wrapped.json
-        """
+        """)
     )
 
     @Option(help: "The broker's key store (JSON {\"keys\": {\"ID\": \"hex\"}}).")

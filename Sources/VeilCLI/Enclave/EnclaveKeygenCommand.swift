@@ -7,14 +7,14 @@ struct EnclaveKeygenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keygen",
         abstract: "Create the enclave's HPKE key pair; the private key is sealed to the platform and measurement.",
-        discussion: """
+        discussion: HelpText.reflow("""
         The private key is sealed (AES-GCM under HKDF(platform secret, measurement)): another binary, model \
         or configuration — another measurement — cannot unseal it. --platform-secret names the simulated \
         platform secret file (created if missing; it says SIMULATED).
 
         Example:
           veil enclave keygen --platform-secret secret --measurement HEX --sealed-key enclave.sealed --public-key enclave.pub
-        """
+        """)
     )
 
     @Option(help: "The simulated platform secret file (created if missing).")

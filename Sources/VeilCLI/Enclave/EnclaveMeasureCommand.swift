@@ -6,12 +6,12 @@ struct EnclaveMeasureCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "measure",
         abstract: "The SHA-384 measurement of a Veil enclave: binary, model files (with their cards), serving configuration.",
-        discussion: """
+        discussion: HelpText.reflow("""
         The same inputs always give the same value; the manifest that is hashed is printed with --manifest.
 
         Examples:
           veil enclave measure --binary .build/release/veil --model models/mnist.safetensors --config serve.yaml
-        """
+        """)
     )
 
     @Option(help: "The veil binary the enclave runs.")

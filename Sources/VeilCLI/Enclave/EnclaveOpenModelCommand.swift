@@ -7,11 +7,11 @@ struct EnclaveOpenModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "open-model",
         abstract: "Inside the enclave: unseal the enclave key, open the released key, decrypt a sealed model.",
-        discussion: """
+        discussion: HelpText.reflow("""
         Example:
           veil enclave open-model model.sealed --wrapped-key wrapped.json --sealed-key enclave.sealed \\
             --platform-secret secret --measurement HEX --output model.safetensors
-        """
+        """)
     )
 
     @Argument(help: "The sealed model.")

@@ -6,13 +6,13 @@ struct EnclaveSealCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seal",
         abstract: "Encrypt a model file under a key the key broker holds (AES-256-GCM).",
-        discussion: """
+        discussion: HelpText.reflow("""
         The sealed model opens only with the key the broker releases to verified evidence \
         (veil enclave keybroker, then veil enclave open-model inside the enclave).
 
         Example:
           veil enclave seal model.safetensors --key-id model-a --keys broker-keys.json --output model.sealed
-        """
+        """)
     )
 
     @Argument(help: "The model file.")

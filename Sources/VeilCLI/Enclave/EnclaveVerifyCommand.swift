@@ -6,7 +6,7 @@ struct EnclaveVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Verify TDX, SEV-SNP or simulated evidence against a policy; list every check.",
-        discussion: """
+        discussion: HelpText.reflow("""
         TDX: --collateral DIR holds the Intel PCS collateral (tcb_info.json, tcb_info_issuer_chain.pem, \
         qe_identity.json, qe_identity_issuer_chain.pem, pck_crl.der, root_crl.der). SEV-SNP: DIR holds \
         the VCEK (vcek.der) and the ASK/ARK chain (cert_chain.pem).
@@ -20,7 +20,7 @@ struct EnclaveVerifyCommand: ParsableCommand {
         Examples:
           veil enclave verify quote_v4.dat --policy tdx-policy.yaml --collateral tdx/ --at 2023-07-01T01:00:00Z
           veil enclave verify report.bin --policy snp-policy.yaml --collateral snp/ --json
-        """
+        """)
     )
 
     @Argument(help: "The evidence file (TDX quote, SEV-SNP report, or Veil simulated evidence).")

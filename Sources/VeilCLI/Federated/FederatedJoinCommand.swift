@@ -7,11 +7,11 @@ struct FederatedJoinCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "join",
         abstract: "Take part in a federated run as one client: train locally, send only the update.",
-        discussion: """
+        discussion: HelpText.reflow("""
         The client asks the server for work, trains on its own data (a CSV file, or a SQLite database with \
         --table) from the round's model with the server's local-training settings, and sends its update as a \
         safetensors body; its data never leaves it. It stops when the server says the run is over.
-        """
+        """)
     )
 
     @Argument(help: "The server's URL (http://127.0.0.1:PORT, or https://HOST:PORT).")

@@ -9,7 +9,7 @@ struct FederatedServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run the aggregator of a federated pipeline over HTTP for the clients of a roster.",
-        discussion: """
+        discussion: HelpText.reflow("""
         The server listens on loopback (127.0.0.1; port 0 picks a free one, printed first); any other --host \
         needs --tls-cert and --tls-key (HTTPS), and clients then pass --ca when the certificate is not from a \
         system-trusted authority. Each round it \
@@ -31,7 +31,7 @@ struct FederatedServeCommand: ParsableCommand {
         Examples:
           veil federated token alice --roster /tmp/roster.txt
           veil federated token bob --roster /tmp/roster.txt
-        """
+        """)
     )
 
     @Argument(help: "The federated pipeline file (YAML; tabular data with feature_columns).")

@@ -9,7 +9,7 @@ struct FederatedSimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
         abstract: "Run a federated pipeline with all its clients in this process.",
-        discussion: """
+        discussion: HelpText.reflow("""
         Each round samples every client independently with probability q = clients_per_round / N (N the \
         declared number of clients; the OS CSPRNG draws), the sampled clients train locally on their own \
         examples, each update is clipped to the L2 norm C (privacy.clip_norm), and the server adds Gaussian \
@@ -36,7 +36,7 @@ struct FederatedSimulateCommand: ParsableCommand {
           veil budget create health_panel_federated --epsilon 2 --delta 1e-5 --composition rdp
           veil federated simulate pipelines/health-panel-logistic-federated-eps1.yaml --rounds 3 --output /tmp/fed.safetensors
           veil federated simulate pipelines/health-panel-logistic-federated-eps1.yaml --rounds 2 --json --output /tmp/fed2.safetensors
-        """
+        """)
     )
 
     @Argument(help: "The federated pipeline file (YAML).")

@@ -7,13 +7,13 @@ struct FederatedTokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "Make a bearer token for a client and add its SHA-256 to a server's roster.",
-        discussion: """
+        discussion: HelpText.reflow("""
         Prints the token once (give it to the client, e.g. in its --token-file); the roster keeps only its \
         SHA-256, so the server never stores tokens.
 
         Example:
           veil federated token alice --roster /tmp/roster.txt
-        """
+        """)
     )
 
     @Argument(help: "The client's id (letters, digits, - _ .).")

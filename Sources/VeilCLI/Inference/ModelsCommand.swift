@@ -8,7 +8,7 @@ struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
         abstract: "The local model store: list, show, add and remove model files.",
-        discussion: """
+        discussion: HelpText.reflow("""
         The store is a folder of model files written by `veil train` (NAME.safetensors): --models DIR, \
         else $VEIL_MODELS, else ~/.veil/models.
 
@@ -17,7 +17,7 @@ struct ModelsCommand: ParsableCommand {
           veil models list
           veil models show health
           veil models rm health
-        """,
+        """),
         subcommands: [ModelsListCommand.self, ModelsShowCommand.self, ModelsAddCommand.self, ModelsRemoveCommand.self]
     )
 }

@@ -8,7 +8,7 @@ struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
         abstract: "Class and probabilities of every example of a file, from a stored model.",
-        discussion: """
+        discussion: HelpText.reflow("""
         IDX images (for a model trained on images): --input IMAGES; --labels LABELS is optional (checked \
         against the images, not used). CSV: --input FILE with a header. SQLite: --input DATABASE \
         [--table TABLE] (default: the model's test table; never its training table); opened read-only.
@@ -22,7 +22,7 @@ struct PredictCommand: ParsableCommand {
         Examples:
           veil predict health --input datasets/health_panel_training.sqlite --table test --format json
           veil predict models/mnist.safetensors --input t10k-images-idx3-ubyte.gz
-        """
+        """)
     )
 
     @Argument(help: "A stored model's name, or the path of a model file.") var model: String

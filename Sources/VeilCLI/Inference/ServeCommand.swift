@@ -8,7 +8,7 @@ struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Serve stored models over the Open Inference Protocol v2 (KServe, Triton) with zero data retention.",
-        discussion: """
+        discussion: HelpText.reflow("""
         Listens on 127.0.0.1 by default. Any other --host needs --tls-cert, --tls-key and --token-file \
         (clients then send `Authorization: Bearer TOKEN`). Port 0 picks a free port; the first line on \
         standard output names the address. The access log on standard error holds method, path, status, \
@@ -19,7 +19,7 @@ struct ServeCommand: ParsableCommand {
         Examples:
           veil serve health --port 8080
           curl -s localhost:8080/v2/models/health
-        """
+        """)
     )
 
     @Argument(help: "Names of stored models to serve (default: every model in the store).") var names: [String] = []

@@ -8,7 +8,7 @@ struct ServiceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "service",
         abstract: "Serve private SQL to analysts over HTTP: the data owner's configuration decides, the ledger remembers.",
-        discussion: """
+        discussion: HelpText.reflow("""
         The configuration (YAML, see docs/service.md) names the datasets (database, privacy metadata, ledger, budget), \
         the accounts (role analyst, auditor or owner; the SHA-256 of each bearer token) and each analyst's limit inside \
         each dataset's budget. Analysts only send queries; they cannot choose a ledger, a scope or bounds.
@@ -21,7 +21,7 @@ struct ServiceCommand: ParsableCommand {
           veil service --config service.yaml
           veil query --service http://127.0.0.1:8470 --token-file ana.token --dataset health_panel \\
             "SELECT year, COUNT(*) AS n FROM visits GROUP BY year"
-        """,
+        """),
         subcommands: [ServiceStartCommand.self, ServiceTokenCommand.self],
         defaultSubcommand: ServiceStartCommand.self)
 }
@@ -31,12 +31,12 @@ struct ServiceStartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "start",
         abstract: "Run the query service (the default subcommand of `veil service`).",
-        discussion: """
+        discussion: HelpText.reflow("""
         Listens on 127.0.0.1 by default; any other --host needs --tls-cert and --tls-key. Port 0 picks a free port; \
         the first line on standard output names the address. One line per request on standard error: time, account, \
         method, path, status and latency (never a query or a result). SIGTERM or SIGINT stop accepting connections; \
         queries in flight finish and are committed.
-        """)
+        """))
 
     @Option(help: ArgumentHelp("The service configuration (YAML).", valueName: "file")) var config: String
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
@@ -84,11 +84,11 @@ struct ServiceTokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "Print a fresh bearer token (256 random bits) and the SHA-256 digest to put in the configuration.",
-        discussion: """
+        discussion: HelpText.reflow("""
         Give the secret to the account's holder (e.g. in a file for `veil query --token-file`) and put only the digest \
         under `token_sha256:` in the configuration. With --secret-file the secret is written there (mode 0600) instead \
         of standard output.
-        """)
+        """))
 
     @Option(name: .customLong("secret-file"), help: ArgumentHelp("Write the secret to this new file (mode 0600).", valueName: "file"))
     var secretFile: String?
