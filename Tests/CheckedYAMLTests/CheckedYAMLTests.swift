@@ -1,4 +1,5 @@
-import CheckedYAML
+@testable import CheckedYAML
+import Foundation
 import Testing
 import Yams
 
@@ -25,7 +26,7 @@ struct CheckedYAMLTests {
 
     @Test("anchors that expand to more values than the limit are refused before anything is built")
     func billionLaughs() throws {
-        // Nine levels of ten aliases each: 40 lines that name 10^9 values.
+        // Ten lines: nine levels of ten aliases each over a list of ten, about 10^10 values.
         var lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
         for level in 1...9 {
             let row = Array(repeating: "*l\(level - 1)", count: 10).joined(separator: ", ")
@@ -41,15 +42,15 @@ struct CheckedYAMLTests {
         }
         // The walk stops at the budget: 2^20 visits, far from the 10^9 a full expansion would make.
         #expect(clock.now - start < .seconds(30))
-        // Its first five levels expand to 123,456 values (the top mapping, then 11 + 111 + … + 111,111) and load.
+        // Its first five levels cost 123,461: the top mapping, its five keys, then 11 + 111 + … + 111,111 values.
         let shallow = lines.prefix(5).joined(separator: "\n") + "\n"
         let loaded = try #require(try CheckedYAML.load(shallow) as? [String: Any])
         #expect((loaded["l4"] as? [Any])?.count == 10)
         // One value less than they need is refused.
         #expect(throws: YAMLShapeError.self) {
-            _ = try CheckedYAML.compose(shallow, limits: YAMLLimits(expandedNodes: 123_455))
+            _ = try CheckedYAML.compose(shallow, limits: YAMLLimits(expandedNodes: 123_460))
         }
-        #expect(try CheckedYAML.compose(shallow, limits: YAMLLimits(expandedNodes: 123_456)) != nil)
+        #expect(try CheckedYAML.compose(shallow, limits: YAMLLimits(expandedNodes: 123_461)) != nil)
     }
 
     @Test("the nesting limit counts the levels an alias brings in")
@@ -96,5 +97,53 @@ struct CheckedYAMLTests {
         } throws: { error in
             !(error is YAMLShapeError) && "\(error)".contains("line")
         }
+    }
+
+    @Test("plain scalars that Yams would read as base-60 integers beyond 64 bits are refused, whatever their tag")
+    func base60() throws {
+        for text in ["x: 1:0:0:0:0:0:0:0:0:0:0", "x: !!str 1:0:0:0:0:0:0:0:0:0:0", "x: 999999999999999999:0",
+                     "x: -1_000_000_000_000_000_000:0", "[1:0:0:0:0:0:0:0:0:0:0]", "1:0:0:0:0:0:0:0:0:0:0: key"] {
+            #expect(throws: YAMLShapeError.self, "\(text)") { _ = try CheckedYAML.compose(text) }
+        }
+        // Ten components fit in 64 bits (60^10 < 2^63) and load as Yams reads them; quoted, the same text is a string.
+        let fits = try #require(try CheckedYAML.load("a: 1:30\nb: 59:59:59:59:59:59:59:59:59:59\nc: \"1:0:0:0:0:0:0:0:0:0:0\"\n")
+                                as? [String: Any])
+        #expect(fits["a"] as? Int == 90)
+        #expect(fits["b"] as? Int == Int(pow(60.0, 10.0)) - 1)
+        #expect(fits["c"] as? String == "1:0:0:0:0:0:0:0:0:0:0")
+        // Text with colons that is not a number stays text (URLs, times with letters).
+        #expect(Base60.trapsYams("postgres://veil@db:5432/panel") == false)
+        #expect(Base60.trapsYams("1:0:0:0:0:0:0:0:0:0:0"))
+        #expect(Base60.trapsYams("0:0:0:0:0:0:0:0:0:0:0:0") == false)  // Yams reads a leading 0 in octal: nil, no trap
+    }
+
+    @Test("a long text repeated through aliases counts its length at every copy")
+    func longScalars() {
+        let long = String(repeating: "A", count: 1 << 16)
+        var lines = ["l0: &l0 \(long)"]
+        for level in 1...6 {
+            lines.append("l\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 8).joined(separator: ", ") + "]")
+        }
+        // 8^6 = 262,144 copies of 64 KiB: far past the budget although the tree has fewer than 2^20 values.
+        #expect {
+            _ = try CheckedYAML.compose(lines.joined(separator: "\n"))
+        } throws: { error in
+            (error as? YAMLShapeError)?.kind == .tooLarge
+        }
+    }
+
+    @Test("more than one merge key in a mapping, and more entries than the limit, are refused")
+    func mergesAndEntries() throws {
+        let merges = "a: &a {x: 1}\nb: {<<: *a, <<: *a}\n"
+        #expect {
+            _ = try CheckedYAML.compose(merges)
+        } throws: { error in
+            (error as? YAMLShapeError)?.kind == .repeatedMerge && (error as? YAMLShapeError)?.line == 2
+        }
+        let one = try #require(try CheckedYAML.load("a: &a {x: 1}\nb: {<<: *a, y: 2}\n") as? [String: Any])
+        #expect((one["b"] as? [String: Any])?["x"] as? Int == 1)
+        let wide = "{" + (0..<20).map { "k\($0): \($0)" }.joined(separator: ", ") + "}"
+        #expect(throws: YAMLShapeError.self) { _ = try CheckedYAML.compose(wide, limits: YAMLLimits(mappingEntries: 19)) }
+        #expect(try CheckedYAML.compose(wide, limits: YAMLLimits(mappingEntries: 20)) != nil)
     }
 }

@@ -193,6 +193,18 @@ struct HostileInputLimitTests {
         }
     }
 
+    @Test("a bound written as a base-60 integer beyond 64 bits is refused with its line, not a trap inside Yams")
+    func base60Bound() {
+        let yaml = Self.yaml.replacingOccurrences(of: "upper: 10}", with: "upper: !!str 1:0:0:0:0:0:0:0:0:0:0}")
+        #expect(yaml != Self.yaml)
+        #expect {
+            _ = try PrivacyMetadata.parse(yaml: yaml, source: "m.yaml")
+        } throws: { error in
+            (error as? VeilError)?.code == .invalidMetadata && "\(error)".contains("m.yaml:")
+                && "\(error)".contains("reads as a base-60 integer")
+        }
+    }
+
     @Test("more columns than SQLite allows are refused; a long public_values list loads in linear time",
           .timeLimit(.minutes(1)))
     func wideMetadata() throws {

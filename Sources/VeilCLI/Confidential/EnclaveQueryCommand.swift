@@ -14,6 +14,7 @@ struct EnclaveQueryCommand: ParsableCommand {
         log (inclusion under a head signed by --log-key, consistency with the largest head remembered in \
         --state), then seals the Open Inference Protocol request in --input to the attested key, sends it \
         (through --relay when given) and prints the decrypted answer. Nothing is sent when a check fails.
+
         Exit codes: 0 answered, 1 refused (evidence, policy, log) or a fault, 2 bad input.
 
         Examples:

@@ -289,6 +289,7 @@ struct TransparencyVerifyCommand: ParsableCommand {
         discussion: HelpText.reflow("""
         Verifies the head's Ed25519 signature under --log-key, the entry's inclusion under the head and, with \
         --previous-head, that the log is consistent with the earlier head (a forked or rewritten log fails).
+
         Exit code 0 when everything verifies, 1 when something does not.
 
         Examples:
