@@ -83,7 +83,7 @@ struct HostileFederatedInputTests {
         pipeline("clip norm -0", "clip_norm: 1", "clip_norm: -0", expect: "clip norm must be a number"),
         pipeline("2,000 nested lists", "rounds: 3",
                  "rounds: 3\n  extra: " + String(repeating: "[", count: 2000) + String(repeating: "]", count: 2000),
-                 expect: "unknown key extra"),
+                 expect: "nests more than 32 levels deep"),
     ]
 
     @Test("refused with exit code 2 and one line, nothing reserved, no model written", arguments: cases)
