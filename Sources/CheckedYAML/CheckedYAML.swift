@@ -132,9 +132,10 @@ public struct YAMLLimits: Sendable {
     /// The most entries in one mapping.
     public var mappingEntries: Int
 
-    /// Defaults fit every Veil configuration format with a wide margin: 32 levels, 2^20 values, 10,000 entries
-    /// in a mapping (a table has at most 2,000 columns).
-    public init(nesting: Int = 32, expandedNodes: Int = 1 << 20, mappingEntries: Int = 10_000) {
+    /// Defaults fit every Veil configuration format with a wide margin: 32 levels, 2^18 values (a pipeline holds
+    /// about a hundred; the walk that counts them costs at most a few milliseconds), 10,000 entries in a mapping (a
+    /// table has at most 2,000 columns).
+    public init(nesting: Int = 32, expandedNodes: Int = 1 << 18, mappingEntries: Int = 10_000) {
         self.nesting = nesting
         self.expandedNodes = expandedNodes
         self.mappingEntries = mappingEntries

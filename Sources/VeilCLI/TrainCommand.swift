@@ -62,7 +62,8 @@ struct TrainCommand: ParsableCommand {
         // Everything that can fail without drawing noise is checked before the budget is reserved.
         let run = try TrainingRun.prepare(pipeline: pipeline, source: self.pipeline,
                                           analyst: analyst,
-                                          charger: { scope in LedgerBudgetCharger(ledger: try ledger.open(), scope: scope) })
+                                          charger: { scope in LedgerBudgetCharger(ledger: try ledger.open(), scope: scope) },
+                                          status: { FileHandle.standardError.write(Data("\($0)\n".utf8)) })
         let plan = run.plan
         for warning in run.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         if let sigma = plan.noiseMultiplier, let privacy = plan.privacy {

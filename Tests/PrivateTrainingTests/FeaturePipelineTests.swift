@@ -78,10 +78,23 @@ import Testing
         try Self.writeIDX(images: folder.path("train-images"), labels: folder.path("train-labels"), count: 60, seed: 1)
         try Self.writeIDX(images: folder.path("test-images"), labels: folder.path("test-labels"), count: 30, seed: 2)
         let pipeline = try TrainingPipeline.parse(yaml: Self.pipeline(folder: folder), baseDirectory: folder.url.path)
-        let run = try TrainingRun.prepare(pipeline: pipeline, source: "test", analyst: "tests") { _ in
+        var lines: [String] = []
+        let run = try TrainingRun.prepare(pipeline: pipeline, source: "test", analyst: "tests", charger: { _ in
             Issue.record("a non-private run opens no ledger")
             return InsecureUnrecordedBudgetCharger()
-        }
+        }, status: { lines.append($0) })
+        // Progress of the transform: computed, then done, for each part; never a count of examples.
+        #expect(lines.count == 4)
+        #expect(lines[0].hasPrefix("features: computing the scattering transform of the training images"))
+        #expect(lines[1].hasPrefix("features: training images done in 0m0"))
+        #expect(lines[2].hasPrefix("features: computing the scattering transform of the test images"))
+        let shown = lines.joined().replacingOccurrences(of: folder.path("feature-cache"), with: "")
+        #expect(!shown.contains("60") && !shown.contains("30"))
+        var again: [String] = []
+        _ = try TrainingRun.prepare(pipeline: pipeline, source: "test", analyst: "tests",
+                                    charger: { _ in InsecureUnrecordedBudgetCharger() }, status: { again.append($0) })
+        #expect(again == ["features: scattering transform of the training images read from the cache (\(folder.path("feature-cache")))",
+                          "features: scattering transform of the test images read from the cache (\(folder.path("feature-cache")))"])
         let release = try run.execute(progressInterval: 100)
         let evaluation = try #require(release.evaluation)
         #expect(release.card.notes.contains("fixed features: scattering transform (J = 2, L = 4, order 2), then group "

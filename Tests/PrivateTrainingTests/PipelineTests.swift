@@ -80,7 +80,7 @@ struct HostilePipelineTests {
         #expect {
             _ = try TrainingPipeline.parse(yaml: lines.joined(separator: "\n"), baseDirectory: "/tmp", name: "p.yaml")
         } throws: { error in
-            "\(error)".contains("expands to more than 1048576 values")
+            "\(error)".contains("expands to more than 262144 values")
         }
     }
 }

@@ -58,10 +58,12 @@ public struct TrainingRun {
     ///   - analyst: who trains, recorded with the ledger charge.
     ///   - charger: makes the charger of a DP run for the pipeline's `privacy.ledger_scope` (e.g. a
     ///     ``LedgerBudgetCharger`` over the ledger it opens); not called for a non-private run.
+    ///   - status: receives the progress lines of fixed features (see ``FixedFeatureLayers/apply(to:cache:part:status:)``).
     /// - Throws: `VeilError` with one line: `invalidParameter`/`invalidInput` for the pipeline, the output path,
     ///   the data or the model's size, `unknownScope` or a ledger error for the ledger. Nothing is reserved.
     public static func prepare(pipeline: TrainingPipeline, source: String, analyst: String,
-                               charger makeCharger: (_ scope: String) throws -> any BudgetCharger) throws -> TrainingRun {
+                               charger makeCharger: (_ scope: String) throws -> any BudgetCharger,
+                               status: (String) -> Void = { _ in }) throws -> TrainingRun {
         // Before any data is read: the plan (declared N), the output path, the ledger and its scope.
         try ModelFileDestination.validate(pipeline.output)
         let plan = try TrainingPlan(datasetSize: pipeline.size, training: pipeline.training, privacy: pipeline.privacy)
@@ -86,8 +88,8 @@ public struct TrainingRun {
         // model trained is the head after them.
         let fixed = FixedFeatureLayers(architecture: architecture)
         let cache = fixed.isEmpty ? nil : FeatureCache(folder: pipeline.features.cacheFolder ?? FeatureCache.defaultFolder())
-        let train = try fixed.apply(to: rawTrain, cache: cache)
-        let test = try rawTest.map { try fixed.apply(to: $0, cache: cache) }
+        let train = try fixed.apply(to: rawTrain, cache: cache, part: "training images", status: status)
+        let test = try rawTest.map { try fixed.apply(to: $0, cache: cache, part: "test images", status: status) }
         var secure = SecureRandomSource()
         let model = try SequentialModel(architecture: fixed.head, inputShape: train.inputShape, random: &secure)
         try model.footprint.checkBatch(pipeline.training.maxPhysicalBatchSize)
