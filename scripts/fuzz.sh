@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=(sql privacy-metadata training-pipeline safetensors csv-import)
 # Inputs per target for `check`: about 30 s each in a fuzz build on two idle cores.
-declare -A checkRuns=([sql]=300000 [privacy-metadata]=270000 [training-pipeline]=250000 [safetensors]=750000
+declare -A checkRuns=([sql]=300000 [privacy-metadata]=150000 [training-pipeline]=130000 [safetensors]=750000
                       [csv-import]=90000)
 usage() {
     echo "usage: scripts/fuzz.sh TARGET SECONDS | scripts/fuzz.sh check [RUNS] | scripts/fuzz.sh build" >&2
