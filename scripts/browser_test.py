@@ -131,6 +131,25 @@ AUDITOR = """
 """
 
 
+def wait_until_loaded(page, service):
+    """Waits until the tab shows the console's own document, fully loaded and not the one marked as old.
+
+    Chromium opens its first tab on about:blank and then navigates, and Page.navigate replaces the document; a
+    script evaluated across that switch fails with "Execution context was destroyed". Only this side-effect-free
+    check is retried; the scripts that sign in and query run once, on the loaded page."""
+    check = ("location.href.startsWith(%s) && document.readyState === 'complete' && "
+             "!!document.getElementById('token') && !window.veilTestOldDocument") % json.dumps(service)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            if page.evaluate(check):
+                return
+        except RuntimeError:
+            pass  # the document was being replaced
+        time.sleep(0.1)
+    fail("the console page did not load within 30 s")
+
+
 def fail(message):
     print("browser test: FAILED: " + message, file=sys.stderr)
     sys.exit(1)
@@ -165,6 +184,7 @@ def main():
             time.sleep(0.1)
         page = Page(pages[0]["webSocketDebuggerUrl"])
         page.call("Runtime.enable")
+        wait_until_loaded(page, service)
         result = page.evaluate(ANALYST % json.dumps(analyst))
         header, rows = result["header"], result["rows"]
         if header != ["year", "n", "95% CI"]:
@@ -186,9 +206,9 @@ def main():
         shot = page.call("Page.captureScreenshot", format="png")
         with open(screenshot, "wb") as f:
             f.write(base64.b64decode(shot["data"]))
-        page.evaluate("sessionStorage.clear()")
+        page.evaluate("sessionStorage.clear(); window.veilTestOldDocument = true")
         page.call("Page.navigate", url=service + "/")
-        time.sleep(0.5)
+        wait_until_loaded(page, service)
         audit = page.evaluate(AUDITOR % json.dumps(auditor))
         if "health_panel" not in audit["report"] or not audit["head"].startswith("chain head: entry") or not audit["analystHidden"]:
             fail("the auditor's view does not show the live report")
