@@ -5,29 +5,26 @@
 /// each. ``reflow(_:)`` joins the lines of each paragraph and of each list item and keeps what must stay as
 /// written: blank lines, indented lines (examples, tables), and the line after a heading that ends with `:`.
 enum HelpText {
+    /// What the last output line may take from the next source line.
+    private enum Continuation { case none, prose, listItem }
+
     static func reflow(_ text: String) -> String {
         var output: [String] = []
-        // Whether the last output line may take the next source line: prose, or a list item with its
-        // indented continuation lines.
-        var open: Kind = .closed
-        enum Kind { case closed, prose, listItem }
+        var last = Continuation.none
         for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
             let indented = line.first?.isWhitespace == true
-            let trimmed = line.trimmingLeadingWhitespace()
+            let trimmed = String(line.drop(while: \.isWhitespace))
             let isItem = !indented && (trimmed.hasPrefix("- ") || trimmed.hasPrefix("* "))
-            let continues = !line.isEmpty && !isItem && (open == .prose ? !indented : open == .listItem && indented)
+            // Prose continues prose; an indented line continues a list item; anything else starts a line.
+            let continues = !line.isEmpty && !isItem && (last == .prose ? !indented : last == .listItem && indented)
             if continues {
                 output[output.count - 1] += " " + trimmed
             } else {
                 output.append(line)
-                open = line.isEmpty ? .closed : isItem ? .listItem : indented ? .closed : .prose
+                last = line.isEmpty || indented ? .none : isItem ? .listItem : .prose
             }
-            if line.hasSuffix(":") { open = .closed }
+            if line.hasSuffix(":") { last = .none }
         }
         return output.joined(separator: "\n")
     }
-}
-
-private extension String {
-    func trimmingLeadingWhitespace() -> String { String(drop(while: { $0.isWhitespace })) }
 }
