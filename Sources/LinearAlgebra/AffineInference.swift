@@ -5,19 +5,12 @@ import CBLAS
 // product on the calling thread.
 
 extension Matrix {
-    /// The most entries (`m · n`) of an `sgemv` that OpenBLAS 0.3 runs on the calling thread alone: it
-    /// splits a product of `2,304 · GEMM_MULTITHREAD_THRESHOLD` (= 9,216) entries or more across its
-    /// threads (`interface/gemv.c`), which for one example costs more than the arithmetic and, on a busy
-    /// machine, waits for threads that are not running.
-    static let singleThreadedMatrixVectorEntries = 9_215
-
     /// `x · Wᵀ + b` for a batch `x` (one example per row), weights `W` of shape `outputs × inputs` and a
     /// bias of `outputs` values: a dense layer's (or an unrolled convolution's) forward pass.
     ///
-    /// One row is computed by `sgemv` over blocks of weight rows small enough for OpenBLAS to stay on
-    /// the calling thread (see ``singleThreadedMatrixVectorEntries``); `sgemm` packs the whole weight
-    /// matrix on every call, several times the cost of the product itself for one row. More rows take
-    /// one `sgemm` onto the bias (β = 1).
+    /// One row is computed by one `sgemv` on the calling thread (`sgemm` packs the whole weight matrix on
+    /// every call, several times the cost of the product itself for one row). More rows take one product
+    /// onto the bias (β = 1), split across the cores by ``ParallelProduct``.
     public static func affineProduct(_ x: Matrix, weights w: Matrix, bias: [Float]) -> Matrix {
         let (m, k, n) = (x.rows, x.columns, w.rows)
         precondition(w.columns == k, "affineProduct: weights take \(w.columns) inputs, x has \(k)")
@@ -33,19 +26,13 @@ extension Matrix {
         x.storage.withUnsafeBufferPointer { px in
             w.storage.withUnsafeBufferPointer { pw in
                 y.storage.withUnsafeMutableBufferPointer { py in
+                    let operands = ParallelProduct.Operands(
+                        transposeA: false, transposeB: true, m: m, n: n, k: k,
+                        a: px.baseAddress!, lda: k, b: pw.baseAddress!, ldb: k, c: py.baseAddress!, ldc: n)
                     if m == 1 {
-                        let block = Swift.max(1, singleThreadedMatrixVectorEntries / k)
-                        var start = 0
-                        while start < n {
-                            let count = Swift.min(block, n - start)
-                            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(count), Int32(k), 1,
-                                        pw.baseAddress! + start * k, Int32(k), px.baseAddress, 1,
-                                        1, py.baseAddress! + start, 1)
-                            start += count
-                        }
+                        ParallelProduct.matrixVector(operands)
                     } else {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1,
-                                    px.baseAddress, Int32(k), pw.baseAddress, Int32(k), 1, py.baseAddress, Int32(n))
+                        ParallelProduct.sgemm(operands, alpha: 1, beta: 1)
                     }
                 }
             }

@@ -17,8 +17,9 @@ public enum BLASLibrary {
         return String(cString: name)
     }
 
-    /// The number of threads OpenBLAS uses for one product (`openblas_get_num_threads`;
-    /// `OPENBLAS_NUM_THREADS` sets it).
+    /// The number of threads OpenBLAS uses for one call (`openblas_get_num_threads`): 1 once a product has
+    /// run, because ``ParallelProduct`` splits products across the cores itself; before that, what
+    /// `OPENBLAS_NUM_THREADS` set.
     public static var threadCount: Int { Int(openblas_get_num_threads()) }
 
     /// The file of the shared library that the process's `cblas_sgemm` resolves to (from the

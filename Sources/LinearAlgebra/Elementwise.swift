@@ -39,10 +39,13 @@ extension Matrix {
 
     /// `tanh(x)` for every entry, by ``TanhKernel`` (within 10⁻⁶ of the exact value, |tanh| ≤ 1, NaN stays NaN).
     public func tanh() -> Matrix {
-        var result = self
-        result.storage.withUnsafeMutableBufferPointer { p in
-            ParallelSlices.run(p.count, minimumItems: Self.elementsPerSlice) { range in
-                TanhKernel.apply(UnsafeMutableBufferPointer(rebasing: p[range]))
+        var result = Matrix(uninitializedRows: rows, columns: columns)  // every entry written below
+        storage.withUnsafeBufferPointer { x in
+            result.storage.withUnsafeMutableBufferPointer { y in
+                ParallelSlices.run(y.count, minimumItems: Self.elementsPerSlice) { range in
+                    TanhKernel.apply(x.baseAddress! + range.lowerBound, into: y.baseAddress! + range.lowerBound,
+                                     count: range.count)
+                }
             }
         }
         return result
@@ -52,11 +55,13 @@ extension Matrix {
     /// (`self` is the gradient).
     public func tanhBackward(output: Matrix) -> Matrix {
         precondition(output.count == count, "tanhBackward: shape mismatch")
-        var result = self
-        output.storage.withUnsafeBufferPointer { y in
-            result.storage.withUnsafeMutableBufferPointer { g in
-                ParallelSlices.run(g.count, minimumItems: Self.elementsPerSlice) { range in
-                    for i in range { g[i] *= 1 - y[i] * y[i] }
+        var result = Matrix(uninitializedRows: rows, columns: columns)  // every entry written below
+        storage.withUnsafeBufferPointer { g in
+            output.storage.withUnsafeBufferPointer { y in
+                result.storage.withUnsafeMutableBufferPointer { r in
+                    ParallelSlices.run(r.count, minimumItems: Self.elementsPerSlice) { range in
+                        for i in range { r[i] = g[i] * (1 - y[i] * y[i]) }
+                    }
                 }
             }
         }

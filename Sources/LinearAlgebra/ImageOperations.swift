@@ -73,6 +73,15 @@ extension Matrix {
         var result = Matrix(uninitializedRows: rows * oh * ow, columns: patch)
         let imageCount = columns
         let batch = rows
+        let windowRow = k * c
+        // Output column ox's window rows all have the same horizontal layout: `before` zeros (left
+        // padding), `inside` contiguous values from pixel column ox·s − pad + before, then zeros.
+        let spans = (0..<ow).map { ox -> (before: Int, inside: Int, source: Int) in
+            let ix0 = ox * s - pad
+            let first = Swift.min(k, Swift.max(0, -ix0))
+            let end = Swift.max(first, Swift.min(k, w - ix0))
+            return (first * c, (end - first) * c, (ix0 + first) * c)
+        }
         storage.withUnsafeBufferPointer { src in
             result.storage.withUnsafeMutableBufferPointer { dst in
                 guard let s0 = src.baseAddress, let d0 = dst.baseAddress else { return }
@@ -81,32 +90,25 @@ extension Matrix {
                 for b in images {
                     let image = s0 + b * imageCount
                     for oy in 0..<oh {
+                        // The window rows inside the image: ky in firstRow ..< endRow.
+                        let iy0 = oy * s - pad
+                        let firstRow = Swift.min(k, Swift.max(0, -iy0))
+                        let endRow = Swift.max(firstRow, Swift.min(k, h - iy0))
                         for ox in 0..<ow {
+                            let span = spans[ox]
+                            let after = windowRow &- span.before &- span.inside
                             var out = d0 + ((b * oh + oy) * ow + ox) * patch
-                            for ky in 0..<k {
-                                let iy = oy * s - pad + ky
-                                if iy < 0 || iy >= h {
-                                    out.update(repeating: 0, count: k * c)
-                                    out += k * c
-                                    continue
-                                }
-                                let ix0 = ox * s - pad
-                                if ix0 >= 0 && ix0 + k <= w {
-                                    // The window's row lies inside the image: its k pixels are contiguous.
-                                    out.update(from: image + (iy * w + ix0) * c, count: k * c)
-                                    out += k * c
-                                    continue
-                                }
-                                for kx in 0..<k {
-                                    let ix = ix0 + kx
-                                    if ix < 0 || ix >= w {
-                                        out.update(repeating: 0, count: c)
-                                    } else {
-                                        out.update(from: image + (iy * w + ix) * c, count: c)
-                                    }
-                                    out += c
-                                }
+                            Self.setShort(out, toZeroCount: firstRow &* windowRow)
+                            out += firstRow &* windowRow
+                            var from = image + ((iy0 &+ firstRow) &* w &* c &+ span.source)
+                            for _ in firstRow..<endRow {
+                                Self.setShort(out, toZeroCount: span.before)
+                                Self.copyShort(out + span.before, from: from, count: span.inside)
+                                Self.setShort(out + (span.before &+ span.inside), toZeroCount: after)
+                                out += windowRow
+                                from += w &* c
                             }
+                            Self.setShort(out, toZeroCount: (k &- endRow) &* windowRow)
                         }
                     }
                 }
@@ -114,6 +116,49 @@ extension Matrix {
             }
         }
         return result
+    }
+
+    /// Runs of at most this many values are moved by vector instructions inline rather than by a call to
+    /// `memmove`/`memset`: a window row of a single-channel image is 8 values for an 8×8 kernel, where
+    /// the calls took half of im2col's time.
+    private static let shortRun = 32
+
+    /// Copies `count` values from `source` to `destination` (not overlapping).
+    @inline(__always)
+    private static func copyShort(_ destination: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>,
+                                  count: Int) {
+        guard count <= shortRun else {
+            destination.update(from: source, count: count)
+            return
+        }
+        var i = 0
+        while i + 8 <= count {
+            UnsafeMutableRawPointer(destination + i).storeBytes(
+                of: UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            destination[i] = source[i]
+            i += 1
+        }
+    }
+
+    /// Sets `count` values at `destination` to zero.
+    @inline(__always)
+    private static func setShort(_ destination: UnsafeMutablePointer<Float>, toZeroCount count: Int) {
+        guard count <= shortRun else {
+            destination.update(repeating: 0, count: count)
+            return
+        }
+        var i = 0
+        while i + 8 <= count {
+            UnsafeMutableRawPointer(destination + i).storeBytes(of: SIMD8<Float>(), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            destination[i] = 0
+            i += 1
+        }
     }
 
     /// The adjoint of ``imageToColumns(_:)`` ("col2im"): adds every patch value back to the
@@ -163,6 +208,9 @@ extension Matrix {
 // MARK: - Pooling
 
 extension Matrix {
+    /// `0, 1, …, 7`: the channel offsets of the eight lanes of a vectorised pooling step.
+    private static let laneOffsets = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+
     /// Max pooling of each channel over each window (no padding). Returns the pooled batch and,
     /// for each output value, the index within the image of the input value chosen (for the
     /// backward pass).
@@ -190,17 +238,38 @@ extension Matrix {
                                 // window's first pixel, then a later pixel replaces a channel's value only
                                 // when strictly larger, so the first maximum in row order wins (and a NaN
                                 // first pixel stays, as nothing compares larger than NaN).
+                                // Eight channels at a time by lane-wise selection (no branch per value,
+                                // whose outcome is a coin flip on real activations), then the rest one by one.
                                 let best = dst.baseAddress! + outBase + (oy * ow + ox) * c
                                 let bestIndex = arg.baseAddress! + outBase + (oy * ow + ox) * c
                                 let first = ((oy * s) * w + ox * s) * c
-                                for ch in 0..<c {
+                                var ch = 0
+                                while ch + 8 <= c {
+                                    var value = UnsafeRawPointer(image + first + ch).loadUnaligned(as: SIMD8<Float>.self)
+                                    var index = SIMD8<Int32>(repeating: Int32(first + ch)) &+ Self.laneOffsets
+                                    for ky in 0..<k {
+                                        for kx in 0..<k where ky > 0 || kx > 0 {
+                                            let pixel = ((oy * s + ky) * w + (ox * s + kx)) * c + ch
+                                            let candidate = UnsafeRawPointer(image + pixel).loadUnaligned(as: SIMD8<Float>.self)
+                                            let larger = candidate .> value
+                                            value.replace(with: candidate, where: larger)
+                                            index.replace(with: SIMD8<Int32>(repeating: Int32(pixel)) &+ Self.laneOffsets,
+                                                          where: larger)
+                                        }
+                                    }
+                                    UnsafeMutableRawPointer(best + ch).storeBytes(of: value, as: SIMD8<Float>.self)
+                                    UnsafeMutableRawPointer(bestIndex + ch).storeBytes(of: index, as: SIMD8<Int32>.self)
+                                    ch += 8
+                                }
+                                let scalarChannels = ch..<c
+                                for ch in scalarChannels {
                                     best[ch] = image[first + ch]
                                     bestIndex[ch] = Int32(first + ch)
                                 }
                                 for ky in 0..<k {
                                     for kx in 0..<k where ky > 0 || kx > 0 {
                                         let pixel = ((oy * s + ky) * w + (ox * s + kx)) * c
-                                        for ch in 0..<c where image[pixel + ch] > best[ch] {
+                                        for ch in scalarChannels where image[pixel + ch] > best[ch] {
                                             best[ch] = image[pixel + ch]
                                             bestIndex[ch] = Int32(pixel + ch)
                                         }

@@ -112,13 +112,12 @@ extension Matrix {
         a.storage.withUnsafeBufferPointer { pa in
             b.storage.withUnsafeBufferPointer { pb in
                 c.storage.withUnsafeMutableBufferPointer { pc in
-                    cblas_sgemm(CblasRowMajor,
-                                transposeA ? CblasTrans : CblasNoTrans,
-                                transposeB ? CblasTrans : CblasNoTrans,
-                                Int32(m), Int32(n), Int32(k), alpha,
-                                pa.baseAddress, Int32(max(1, a.columns)),
-                                pb.baseAddress, Int32(max(1, b.columns)),
-                                beta, pc.baseAddress, Int32(max(1, n)))
+                    ParallelProduct.sgemm(
+                        ParallelProduct.Operands(
+                            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                            a: pa.baseAddress!, lda: max(1, a.columns), b: pb.baseAddress!, ldb: max(1, b.columns),
+                            c: pc.baseAddress!, ldc: max(1, n)),
+                        alpha: alpha, beta: beta)
                 }
             }
         }

@@ -67,8 +67,8 @@ enum TrainingBenchmark {
         // Which BLAS kernel runs (OPENBLAS_CORETYPE may pin an old one) and where cblas_sgemm comes from.
         FileHandle.standardError.write(Data(("  openblas_get_corename: \(BLASLibrary.coreName)\n"
             + "  cblas_sgemm from: \(BLASLibrary.sgemmLibraryPath ?? "unknown")\n").utf8))
-        report.add("openblas_threads", Double(BLASLibrary.threadCount), unit: "threads")
-        report.add("per_example_threads", Double(ParallelSlices.workerCount), unit: "threads")
+        // Per-example kernels and products both split across these threads; OpenBLAS runs one per call.
+        report.add("threads", Double(ParallelSlices.workerCount), unit: "threads")
         let data = try syntheticData(count: examples)
         for (name, architecture) in models where names.contains(name) {
             let dp = try throughput(architecture, data: data, privacy: privacy, epochs: epochs, expectedBatch: expectedBatch)

@@ -10,7 +10,7 @@ struct ImageOperationsTests {
     }
 
     @Test("im2col equals the patch-by-patch definition, inside the image and on the zero padding",
-          arguments: [(1, 8, 2, 3), (2, 3, 2, 1), (3, 2, 1, 0)])
+          arguments: [(1, 8, 2, 3), (2, 3, 2, 1), (3, 2, 1, 0), (2, 2, 3, 3)])
     func im2colDefinition(channels: Int, kernel: Int, stride: Int, padding: Int) {
         let shape = ImageShape(height: 9, width: 7, channels: channels)
         let geometry = WindowGeometry(input: shape, kernel: kernel, stride: stride, padding: padding)
@@ -35,9 +35,10 @@ struct ImageOperationsTests {
         }
     }
 
-    @Test("max pooling takes each channel's first maximum in row order; a NaN first pixel stays")
-    func maxPoolDefinition() {
-        let shape = ImageShape(height: 5, width: 6, channels: 3)
+    @Test("max pooling takes each channel's first maximum in row order; a NaN first pixel stays (channels taken eight at a time and one by one)",
+          arguments: [3, 8, 19])
+    func maxPoolDefinition(channels: Int) {
+        let shape = ImageShape(height: 5, width: 6, channels: channels)
         let geometry = WindowGeometry(input: shape, kernel: 2, stride: 1, padding: 0)
         var x = images(2, shape)
         x[1, 0] = .nan
@@ -46,15 +47,15 @@ struct ImageOperationsTests {
         for b in 0..<2 {
             for oy in 0..<geometry.outputHeight {
                 for ox in 0..<geometry.outputWidth {
-                    for ch in 0..<3 {
+                    for ch in 0..<channels {
                         var best = -Float.infinity, bestIndex = -1
                         for ky in 0..<2 {
                             for kx in 0..<2 {
-                                let index = ((oy + ky) * shape.width + ox + kx) * 3 + ch
+                                let index = ((oy + ky) * shape.width + ox + kx) * channels + ch
                                 if bestIndex < 0 || x[b, index] > best { best = x[b, index]; bestIndex = index }
                             }
                         }
-                        let o = (oy * geometry.outputWidth + ox) * 3 + ch
+                        let o = (oy * geometry.outputWidth + ox) * channels + ch
                         if !best.isNaN { #expect(y[b, o] == best) }
                         #expect(Int(argmax[b * y.columns + o]) == bestIndex)
                     }
