@@ -9,13 +9,15 @@ import CBLAS
 /// (`openblas_set_num_threads(1)`), and a product large enough to share is cut into one block per
 /// ``ParallelSlices`` worker, each an OpenBLAS call on its own thread:
 ///
-/// - by rows of `C` or columns of `C`, whichever is longer: each entry of `C` is then computed by one
-///   call over the whole inner dimension;
-/// - by the inner dimension when it is longer than both (the weight gradient `Gᵀ A` of a convolution
-///   sums over every position of the batch), each block into its own partial `C`, added in block order.
+/// - by the inner dimension when it is longer than both and `C` is small (the weight gradient `Gᵀ A` of a
+///   convolution sums over every position of the batch), each block into its own partial `C`, added in
+///   block order;
+/// - otherwise by rows of `C` or columns of `C`, whichever is longer: each entry of `C` is then computed
+///   by one call over the whole inner dimension.
 ///
 /// The blocks depend only on the shapes and ``ParallelSlices/workerCount``, so a product gives the same
-/// bits on every run with the same number of threads (`VEIL_TRAINING_THREADS`).
+/// bits on every run with the same number of threads (`VEIL_TRAINING_THREADS`). With another number of
+/// threads, an inner cut adds its partial sums in other places, which can change the last bits.
 enum ParallelProduct {
     /// The operands of `C ← α · op(A) · op(B) + β · C`, all row-major: `op(A)` is `m × k`, `op(B)` is
     /// `k × n`, `C` is `m × n`, with leading dimensions `lda`, `ldb`, `ldc`.
@@ -67,6 +69,10 @@ enum ParallelProduct {
     /// few microseconds of handing it to another thread).
     static let multiplyAddsPerBlock = 1 << 18
 
+    /// The largest result (`m · n` values) cut along the inner dimension: a partial result of that size per
+    /// extra block, 4 MiB each, added on the calling thread after the blocks.
+    static let innerSplitResultLimit = 1 << 20
+
     /// Sets OpenBLAS to one thread, once per process, before its first product.
     private static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
 
@@ -75,12 +81,15 @@ enum ParallelProduct {
         case rows, columns, inner
     }
 
-    /// How ``sgemm(_:alpha:beta:split:)`` cuts an `m × k` by `k × n` product: along its longest dimension, into as many blocks
-    /// as ``ParallelSlices`` has workers, none with fewer than ``multiplyAddsPerBlock`` multiply–adds.
+    /// How ``sgemm(_:alpha:beta:split:)`` cuts an `m × k` by `k × n` product (see the type's description),
+    /// into as many blocks as ``ParallelSlices`` has workers, none with fewer than ``multiplyAddsPerBlock``
+    /// multiply–adds.
     static func split(m: Int, n: Int, k: Int) -> (dimension: Split, blocks: Int) {
-        let longest = max(m, n, k)
+        // The inner cut needs a partial result per extra block: only for results of at most
+        // `innerSplitResultLimit` values, else the longer of rows and columns.
+        let dimension: Split = k > max(m, n) && m * n <= innerSplitResultLimit ? .inner : m >= n ? .rows : .columns
+        let longest = dimension == .inner ? k : dimension == .rows ? m : n
         let minimumItems = max(1, multiplyAddsPerBlock / max(1, m * n * k / max(1, longest)))
-        let dimension: Split = longest == m ? .rows : longest == n ? .columns : .inner
         return (dimension, ParallelSlices.sliceCount(longest, minimumItems: minimumItems))
     }
 

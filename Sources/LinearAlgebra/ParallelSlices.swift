@@ -10,9 +10,10 @@ import Darwin
 /// across the processor's cores.
 ///
 /// One call cuts `0 ..< count` into at most ``workerCount`` contiguous slices and runs one slice
-/// per thread. Every kernel that uses it computes each item from that item's inputs alone and
-/// writes only that item's outputs (no sums across slices), so its results are bit-for-bit the
-/// same for every number of threads.
+/// per thread. Every per-example kernel that uses it computes each item from that item's inputs alone
+/// and writes only that item's outputs (no sums across slices), so its results are bit-for-bit the
+/// same for every number of threads. Products (``ParallelProduct``) are the exception: a product cut
+/// along its inner dimension adds partial sums, so its last bits follow the number of threads.
 public enum ParallelSlices {
     /// Threads for per-example work: `VEIL_TRAINING_THREADS` when set to an integer in 1…64, else
     /// the number of online processors (at most 64).

@@ -10,7 +10,7 @@ struct ImageOperationsTests {
     }
 
     @Test("im2col equals the patch-by-patch definition, inside the image and on the zero padding",
-          arguments: [(1, 8, 2, 3), (2, 3, 2, 1), (3, 2, 1, 0), (2, 2, 3, 3)])
+          arguments: [(1, 8, 2, 3), (2, 3, 2, 1), (3, 2, 1, 0), (2, 2, 3, 3), (1, 2, 1, 3)])
     func im2colDefinition(channels: Int, kernel: Int, stride: Int, padding: Int) {
         let shape = ImageShape(height: 9, width: 7, channels: channels)
         let geometry = WindowGeometry(input: shape, kernel: kernel, stride: stride, padding: padding)
@@ -42,6 +42,8 @@ struct ImageOperationsTests {
         let geometry = WindowGeometry(input: shape, kernel: 2, stride: 1, padding: 0)
         var x = images(2, shape)
         x[1, 0] = .nan
+        // A NaN inside the image: never a later pixel's replacement, the first pixel of one window.
+        x[0, (2 * shape.width + 3) * channels + channels / 2] = .nan
         let (y, argmax) = x.maxPool(geometry)
         #expect(y[1, 0].isNaN && argmax[y.columns] == 0)
         for b in 0..<2 {

@@ -69,6 +69,38 @@ struct ParallelProductTests {
         }
     }
 
+    @Test("a product into a block of a wider C (ldc > n) writes that block on every cut and leaves the rest as it was")
+    func blockOfAWiderResult() {
+        let (m, n, k, ldc) = (19, 11, 29, 15)
+        let a = sample(m, k, seed: 8), b = sample(k, n, seed: 9)
+        let wide = sample(m, ldc, seed: 10)
+        let block = Matrix(rows: m, columns: n, storage: (0..<m).flatMap { r in (0..<n).map { wide[r, 2 + $0] } })
+        let expected = reference(a, transposeA: false, b, transposeB: false, alpha: 1, beta: 0.25, c: block)
+        for dimension in [ParallelProduct.Split.rows, .columns, .inner] {
+            var c = wide
+            a.storage.withUnsafeBufferPointer { pa in
+                b.storage.withUnsafeBufferPointer { pb in
+                    c.storage.withUnsafeMutableBufferPointer { pc in
+                        ParallelProduct.sgemm(
+                            ParallelProduct.Operands(transposeA: false, transposeB: false, m: m, n: n, k: k,
+                                                     a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n,
+                                                     c: pc.baseAddress! + 2, ldc: ldc),
+                            alpha: 1, beta: 0.25, split: (dimension, 3))
+                    }
+                }
+            }
+            for r in 0..<m {
+                for j in 0..<ldc {
+                    if (2..<(2 + n)).contains(j) {
+                        #expect(abs(Double(c[r, j]) - expected[r * n + j - 2]) < 1e-5, "\(dimension) [\(r), \(j)]")
+                    } else {
+                        #expect(c[r, j] == wide[r, j], "\(dimension) [\(r), \(j)] outside the block changed")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("beta = 0 ignores what C held (NaN included) on every cut")
     func betaZeroOverwrites() {
         let a = sample(30, 20, seed: 4), b = sample(20, 10, seed: 5)
@@ -89,6 +121,9 @@ struct ParallelProductTests {
         #expect(ParallelProduct.split(m: 50_176, n: 16, k: 64) == (ParallelProduct.Split.rows, workers))
         #expect(ParallelProduct.split(m: 256, n: 784, k: 256) == (ParallelProduct.Split.columns, workers))
         #expect(ParallelProduct.split(m: 16, n: 64, k: 50_176) == (ParallelProduct.Split.inner, workers))
+        // A large result is never cut along the inner dimension (one partial result per extra block).
+        #expect(ParallelProduct.split(m: 4_000, n: 3_000, k: 4_001).dimension == .rows)
+        #expect(ParallelProduct.split(m: 3_000, n: 4_000, k: 4_001).dimension == .columns)
     }
 
     @Test("once Veil has run a product, OpenBLAS runs each call on one thread")

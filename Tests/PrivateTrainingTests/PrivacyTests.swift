@@ -29,6 +29,21 @@ struct SamplingAndNoiseTests {
         #expect(abs(mean - 10) < 0.2)
     }
 
+    @Test("with the OS CSPRNG (words from a key-erasing AES stream per batch): rate q within 5 standard deviations over 200 batches (false failure < 6e-7), no two batches equal")
+    func poissonRateSecure() throws {
+        let sampler = try PoissonSampler(samplingRate: 0.05, populationSize: 10_000)
+        var random = SecureRandomSource()
+        let batches = (0..<200).map { _ in sampler.sample(using: &random) }
+        let total = batches.reduce(0) { $0 + $1.count }
+        let trials = Double(200 * 10_000)
+        let z = (Double(total) - trials * 0.05) / (trials * 0.05 * 0.95).squareRoot()
+        #expect(abs(z) < 5)
+        #expect(batches.allSatisfy { $0 == $0.sorted() && Set($0).count == $0.count })
+        // A stream keyed the same way every batch would repeat its batch (P(two independent batches of
+        // about 500 of 10,000 equal) is astronomically small).
+        #expect(Set(batches).count == batches.count)
+    }
+
     @Test("sampling rate 1 takes every example")
     func fullBatch() throws {
         var random = InsecureSeededRandomSource(seed: 1)

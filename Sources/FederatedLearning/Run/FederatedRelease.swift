@@ -124,7 +124,7 @@ struct FederatedRelease: Sendable {
         }
         let sampling = plan.roundsPerPass == nil
             ? "DP-FedAvg (McMahan et al. 2018): Poisson client sampling (each client independently with "
-                + "probability q, OS CSPRNG); each client's update clipped to L2 norm C; sum divided by q·N with the "
+                + "probability q: " + PoissonSampler.randomnessDescription + "); each client's update clipped to L2 norm C; sum divided by q·N with the "
                 + "declared N"
             : "DP-FTRL: clients shuffled each pass (OS CSPRNG) and dealt clients_per_round a round; each update "
                 + "clipped to L2 norm C; noisy prefix sums by tree aggregation"

@@ -180,8 +180,8 @@ public enum DPSGDTrainer {
             differentiallyPrivate: true, epsilon: epsilon, delta: privacy.delta, accountant: accountant.name,
             noiseMultiplier: sigma, clipNorm: privacy.clipNorm, samplingRate: plan.samplingRate, steps: stepsTaken,
             expectedBatchSize: expectedBatchSize, targetEpsilon: privacy.targetEpsilon,
-            sampling: "Poisson (each example independently with probability q, OS CSPRNG); sum divided by q·N "
-                + "with the declared N",
+            sampling: "Poisson (each example independently with probability q: "
+                + PoissonSampler.randomnessDescription + "); sum divided by q·N with the declared N",
             noise: GaussianNoiseSampler.methodDescription, declaredDatasetSize: plan.datasetSize,
             ledgerScope: ledgerScope,
             notes: notes + charger.releaseNotes)
