@@ -29,19 +29,22 @@ struct ParallelProductTests {
         return result
     }
 
-    /// The product of `op(a) · op(b)` onto `c`, cut as `split` says.
+    /// The product of `op(a) · op(b)` onto `c`, cut as `split` says; with `firstColumn`, onto the block of `c`'s
+    /// columns from `firstColumn` on (`c` wider than the product, `ldc` its full width).
     private func product(_ a: Matrix, transposeA: Bool, _ b: Matrix, transposeB: Bool, alpha: Float, beta: Float,
-                         c: Matrix, split: (dimension: ParallelProduct.Split, blocks: Int)?) -> Matrix {
+                         c: Matrix, firstColumn: Int = 0,
+                         split: (dimension: ParallelProduct.Split, blocks: Int)?) -> Matrix {
         let m = transposeA ? a.columns : a.rows, k = transposeA ? a.rows : a.columns
         let n = transposeB ? b.rows : b.columns
         var c = c
+        let ldc = c.columns
         a.storage.withUnsafeBufferPointer { pa in
             b.storage.withUnsafeBufferPointer { pb in
                 c.storage.withUnsafeMutableBufferPointer { pc in
                     ParallelProduct.sgemm(
                         ParallelProduct.Operands(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                                                  a: pa.baseAddress!, lda: a.columns, b: pb.baseAddress!, ldb: b.columns,
-                                                 c: pc.baseAddress!, ldc: n),
+                                                 c: pc.baseAddress! + firstColumn, ldc: ldc),
                         alpha: alpha, beta: beta, split: split)
                 }
             }
@@ -77,18 +80,8 @@ struct ParallelProductTests {
         let block = Matrix(rows: m, columns: n, storage: (0..<m).flatMap { r in (0..<n).map { wide[r, 2 + $0] } })
         let expected = reference(a, transposeA: false, b, transposeB: false, alpha: 1, beta: 0.25, c: block)
         for dimension in [ParallelProduct.Split.rows, .columns, .inner] {
-            var c = wide
-            a.storage.withUnsafeBufferPointer { pa in
-                b.storage.withUnsafeBufferPointer { pb in
-                    c.storage.withUnsafeMutableBufferPointer { pc in
-                        ParallelProduct.sgemm(
-                            ParallelProduct.Operands(transposeA: false, transposeB: false, m: m, n: n, k: k,
-                                                     a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n,
-                                                     c: pc.baseAddress! + 2, ldc: ldc),
-                            alpha: 1, beta: 0.25, split: (dimension, 3))
-                    }
-                }
-            }
+            let c = product(a, transposeA: false, b, transposeB: false, alpha: 1, beta: 0.25, c: wide, firstColumn: 2,
+                            split: (dimension, 3))
             for r in 0..<m {
                 for j in 0..<ldc {
                     if (2..<(2 + n)).contains(j) {
