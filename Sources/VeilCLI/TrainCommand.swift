@@ -140,7 +140,7 @@ final class ProgressReporter {
         let epsilon = p.epsilonSpent.map { String(format: "ε %.3f", $0) } ?? "non-private"
         // Step, ε spent and expected throughput only: no loss and no realised batch size (docs/design.md §2 rule 7).
         let text = String(format: "step %d/%d  %@  %.0f ex/s  ETA %@", p.step, p.totalSteps, epsilon,
-                          p.examplesPerSecond, Self.duration(p.remainingSeconds))
+                          p.examplesPerSecond, TrainingProgress.clockText(seconds: p.remainingSeconds))
         if isTerminal {
             let width = 30
             let filled = Int(Double(width) * Double(p.step) / Double(max(1, p.totalSteps)))
@@ -153,10 +153,5 @@ final class ProgressReporter {
 
     func finish() {
         if isTerminal { emit("\n") }
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : String(format: "%dm%02ds", s / 60, s % 60)
     }
 }

@@ -49,8 +49,9 @@ public struct FixedFeatureLayers: Sendable {
                     let start = ContinuousClock.now
                     x = layer.forward(x)
                     try cache.store(x, key: key)
-                    let seconds = Int((ContinuousClock.now - start).components.seconds)
-                    status("features: \(part) done in \(seconds / 60)m\(seconds % 60 < 10 ? "0" : "")\(seconds % 60)s")
+                    let elapsed = (ContinuousClock.now - start).components
+                    let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+                    status("features: \(part) done in \(TrainingProgress.clockText(seconds: seconds))")
                 }
             } else {
                 x = layer.forward(x)

@@ -20,6 +20,12 @@ public struct TrainingProgress: Sendable {
     public var elapsedSeconds: Double
     /// Estimated seconds to the end.
     public var remainingSeconds: Double
+
+    /// `seconds` as progress lines show it: `4m07s`, or `2h05m` from an hour on.
+    public static func clockText(seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : String(format: "%dm%02ds", s / 60, s % 60)
+    }
 }
 
 /// The result of a training run.
