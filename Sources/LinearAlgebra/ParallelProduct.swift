@@ -101,17 +101,13 @@ enum ParallelProduct {
             call(o, alpha: alpha, beta: beta)
             return
         }
-        switch dimension {
-        case .rows:
-            ParallelSlices.run(blocks) { range in
-                for block in range { call(o.rows(ParallelSlices.slice(block, of: o.m, into: blocks)), alpha: alpha, beta: beta) }
-            }
-        case .columns:
-            ParallelSlices.run(blocks) { range in
-                for block in range { call(o.columns(ParallelSlices.slice(block, of: o.n, into: blocks)), alpha: alpha, beta: beta) }
-            }
-        case .inner:
+        guard dimension != .inner else {
             splitInner(o, blocks: blocks, alpha: alpha, beta: beta)
+            return
+        }
+        let (count, part) = dimension == .rows ? (o.m, o.rows) : (o.n, o.columns)
+        ParallelSlices.run(blocks) { range in
+            for block in range { call(part(ParallelSlices.slice(block, of: count, into: blocks)), alpha: alpha, beta: beta) }
         }
     }
 
