@@ -30,8 +30,8 @@ public struct PoissonSampler: Sendable {
 
     /// What the privacy card says of where the inclusion decisions come from in training.
     public static let randomnessDescription =
-        "one 64-bit word per example from an AES-256-CTR fast-key-erasure stream keyed with 256 bits "
-        + "from the OS CSPRNG, a new stream for each batch"
+        "one 64-bit word per candidate (example or client) from an AES-256-CTR fast-key-erasure stream keyed "
+        + "with 256 bits from the OS CSPRNG, a new stream for each batch"
 
     /// One batch: the indices of the selected examples in increasing order.
     ///
