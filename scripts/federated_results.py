@@ -27,7 +27,8 @@ EPSILONS = [1, 3, 8]
 # The first configuration's shared hyper-parameters (picked on the MNIST test split at ε = 8, see the results page).
 FIRST = {
     "tag": "mlp",                     # the pipelines' stem: {data set}-{tag}-federated-{algorithm}[-eps{ε}]
-    "model": "mlp",                   # mlp (784-hidden-10, ReLU) or cnn (the Opacus / TF Privacy MNIST CNN, tanh)
+    "model": "mlp",                   # mlp (784-hidden-10, ReLU), cnn (the Opacus / TF Privacy MNIST CNN, tanh) or
+                                      # scatternet (scattering J = 2, L = 8, group normalisation, linear head)
     "hidden": 32,
     "clip_norm": 0.4,                 # fixed C: near the median update norm adaptive clipping found on MNIST at ε = 8
     "adaptive_initial_clip_norm": 1,
@@ -42,9 +43,11 @@ FIRST = {
     "ftrl_server_learning_rate": 1,
     "adaptive": {"target_quantile": 0.5, "learning_rate": 0.2, "count_noise_stddev": 20},
 }
-# The second configuration: FIRST with a wider hidden layer, more rounds and a larger server step (TUNING's v1), fixed
-# before any run of it on a test split; the validation runs of TUNING compare it with a larger server step (v2).
-SETTINGS = {**FIRST, "tag": "mlp64", "hidden": 64, "rounds": 100, "server_learning_rate": 2}
+# The second configuration, chosen on the validation cut (TUNING) before any run of it on a test split: each client
+# computes the ScatterNet features of Tramèr & Boneh (2021) from its own images and trains a linear head on them
+# (TUNING's v3–v8 against the wider MLP of v1 and v2), 100 rounds, fixed C = 1 (v8 against v6 and v7).
+SETTINGS = {**FIRST, "tag": "scatternet", "model": "scatternet", "hidden": None, "clip_norm": 1,
+            "local_learning_rate": 0.5, "rounds": 100}
 CONFIGURATIONS = [FIRST, SETTINGS]
 ALGORITHMS = {
     "fedavg": "FedAvg (non-private)",
@@ -56,13 +59,35 @@ ALGORITHMS = {
 
 
 # Tuning candidates, run on the MNIST validation cut (scripts/federated_validation_split.py: 50,000 training images over
-# 5,000 clients, 10,000 held-out training images as the "test" split; the MNIST test images are never read), each at
-# ε = 8 with adaptive clipping: FIRST with these changes.
+# 5,000 clients, 10,000 held-out training images as the "test" split; the MNIST test images are never read):
+# name → (algorithm, target ε, FIRST with these changes).
+SCATTERNET = {"model": "scatternet", "hidden": None, "rounds": 100, "local_learning_rate": 0.5}
 TUNING = {
-    "v1": {"hidden": 64, "rounds": 100, "server_learning_rate": 2},
-    "v2": {"hidden": 64, "rounds": 100, "server_learning_rate": 4},
+    "v1": ("adaptive", 8, {"hidden": 64, "rounds": 100, "server_learning_rate": 2}),
+    "v2": ("adaptive", 8, {"hidden": 64, "rounds": 100, "server_learning_rate": 4}),
+    "v3": ("adaptive", 8, SCATTERNET),
+    "v4": ("adaptive", 3, SCATTERNET),
+    "v5": ("adaptive", 1, SCATTERNET),
+    "v6": ("dpfedavg", 3, {**SCATTERNET, "clip_norm": 0.1}),
+    "v7": ("dpfedavg", 3, {**SCATTERNET, "clip_norm": 0.3}),
+    "v8": ("dpfedavg", 3, {**SCATTERNET, "clip_norm": 1}),
 }
 VALIDATION = "../.build/mnist-validation"
+
+
+def model_label(s):
+    """The model column of the results table."""
+    return {"mlp": f"784-{s['hidden']}-10", "cnn": "CNN", "scatternet": "ScatterNet + linear"}[s["model"]]
+
+
+def model_section(s):
+    if s["model"] == "mlp":
+        return f"model:\n  architecture: mlp\n  activation: relu\n  hidden: [{s['hidden']}]\n"
+    if s["model"] == "cnn":
+        return "model:\n  architecture: cnn\n  activation: tanh\n"
+    return ("model:\n  architecture: logistic                # the linear head\n"
+            "  features: {type: scattering, J: 2, L: 8}  # computed by each client from its own images\n"
+            "  normalization: {type: group, groups: 27}\n")
 
 
 def pipeline(key, algorithm, epsilon, settings=None, tuning=None):
@@ -99,8 +124,8 @@ def pipeline(key, algorithm, epsilon, settings=None, tuning=None):
                       f"    learning_rate: {a['learning_rate']}\n    count_noise_stddev: {a['count_noise_stddev']}\n")
     if algorithm == "ddg":
         federated += "  aggregation: ddg\n"
-    model = (f"an MLP 784-{s['hidden']}-10 (ReLU)" if s["model"] == "mlp"
-             else "the MNIST CNN of Opacus / TF Privacy (tanh)")
+    model = {"mlp": f"an MLP 784-{s['hidden']}-10 (ReLU)", "cnn": "the MNIST CNN of Opacus / TF Privacy (tanh)",
+             "scatternet": "ScatterNet features (Tramèr & Boneh 2021) and a linear head"}[s["model"]]
     if tuning:
         header = (f"# A tuning run of notebooks-exports/federated-results.md: the first 50,000 MNIST training images split\n"
                   f"# over 5,000 label-skewed simulated clients (Dirichlet α = 0.5 per class), evaluated on the last 10,000\n"
@@ -119,8 +144,7 @@ def pipeline(key, algorithm, epsilon, settings=None, tuning=None):
             f"#   veil federated simulate pipelines/{stem}.yaml --evaluate-every 10 --json\n"
             f"data:\n  format: idx\n" + files +
             f"  classes: 10\n  size: {size}                       # declared number of examples (public)\n"
-            + (f"model:\n  architecture: mlp\n  activation: relu\n  hidden: [{s['hidden']}]\n" if s["model"] == "mlp"
-               else "model:\n  architecture: cnn\n  activation: tanh\n") +
+            + model_section(s) +
             f"{privacy}"
             f"training:                           # each client's local training\n"
             f"  epochs: {s['local_epochs']}\n  expected_batch_size: {s['local_batch']}\n  optimizer: sgd\n"
@@ -131,8 +155,8 @@ def pipeline(key, algorithm, epsilon, settings=None, tuning=None):
 
 
 def write_tuning_pipelines():
-    for name, changes in TUNING.items():
-        stem, text = pipeline("mnist", "adaptive", 8, settings={**FIRST, **changes}, tuning=name)
+    for name, (algorithm, epsilon, changes) in TUNING.items():
+        stem, text = pipeline("mnist", algorithm, epsilon, settings={**FIRST, **changes}, tuning=name)
         (PIPELINES / f"{stem}.yaml").write_text(text)
         print(f"wrote pipelines/{stem}.yaml")
 
@@ -154,7 +178,7 @@ def read_runs():
     records = []
     for summary in sorted(RUNS.glob("federated-*.json")):
         stem = summary.stem[len("federated-"):]
-        m = re.match(r"(mnist|fashion-mnist)-(mlp\d*|cnn)-federated-(\w+?)(?:-eps(\d+))?$", stem)
+        m = re.match(r"(mnist|fashion-mnist)-(mlp\d*|cnn|scatternet)-federated-(\w+?)(?:-eps(\d+))?$", stem)
         if not m:
             continue
         lines = summary.read_text().strip().splitlines()
@@ -182,7 +206,6 @@ def read_runs():
     return records
 
 
-CONFIGURATION_NAMES = {c["tag"]: f"784-{c['hidden']}-10, {c['rounds']} rounds" for c in CONFIGURATIONS}
 COLOURS = {"fedavg": "#555555", "dpfedavg": "#2471a3", "adaptive": "#27ae60", "ddg": "#8e44ad", "ftrl": "#c0392b"}
 
 
@@ -285,8 +308,8 @@ def table(records):
                        r["target_epsilon"] or 0)
     for r in sorted(records, key=order):
         accuracy = "—" if r["accuracy"] is None else f"{100 * r['accuracy']:.2f}%"
-        hidden = next(c["hidden"] for c in CONFIGURATIONS if c["tag"] == r["configuration"])
-        rows.append(f"| {r['dataset']} | 784-{hidden}-10 | {r['algorithm']} | {r['target_epsilon'] or '—'} | "
+        model = model_label(next(c for c in CONFIGURATIONS if c["tag"] == r["configuration"]))
+        rows.append(f"| {r['dataset']} | {model} | {r['algorithm']} | {r['target_epsilon'] or '—'} | "
                     f"{number(r['epsilon'], '.4f')} | {r['accountant'] or '—'} | {r['rounds']} | {r['clients_per_round']} | "
                     f"{number(r['noise_multiplier'], '.3f')} | {accuracy} | "
                     f"{r['seconds']:.0f} s | {number(r['wall_seconds'], '.0f')} s |")

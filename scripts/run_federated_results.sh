@@ -23,7 +23,7 @@ done
 for stem in "${stems[@]}"; do
   started=$(date +%s.%N)
   echo "== $stem (started $(date -u +%H:%M:%S) UTC, load $(cut -d' ' -f1-3 /proc/loadavg))" | tee "$RUNS/federated-$stem.log"
-  OPENBLAS_NUM_THREADS=1 nice -n "${NICE:-10}" "$VEIL" federated simulate "pipelines/$stem.yaml" --evaluate-every 10 --json "$@" \
+  nice -n "${NICE:-10}" "$VEIL" federated simulate "pipelines/$stem.yaml" --evaluate-every 10 --json "$@" \
     > "$RUNS/federated-$stem.json" 2>> "$RUNS/federated-$stem.log"
   ended=$(date +%s.%N)
   echo "== wall time $(echo "$ended - $started" | bc) s, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RUNS/federated-$stem.log"

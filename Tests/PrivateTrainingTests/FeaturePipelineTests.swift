@@ -7,24 +7,6 @@ import Testing
 @testable import PrivateTraining
 
 @Suite struct FeaturePipelineTests {
-    /// IDX files of `count` 12 × 12 images with seeded pixels and labels in 0..<3.
-    static func writeIDX(images path: String, labels labelsPath: String, count: Int, seed: UInt64) throws {
-        var random = InsecureSeededRandomSource(seed: seed)
-        var images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, UInt8(count), 0, 0, 0, 12, 0, 0, 0, 12]
-        var labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, UInt8(count)]
-        for _ in 0..<count {
-            let label = UInt8(random.uniform(below: UInt64(3)))
-            labels.append(label)
-            // A bright bar whose position depends on the label, plus noise: learnable from the features.
-            images += (0..<144).map { p in
-                let onBar = (p / 12) / 4 == Int(label)
-                return UInt8(min(255, (onBar ? 180 : 0) + Int(random.uniform(below: UInt64(60)))))
-            }
-        }
-        try Data(images).write(to: URL(fileURLWithPath: path))
-        try Data(labels).write(to: URL(fileURLWithPath: labelsPath))
-    }
-
     static func pipeline(folder: TemporaryFolder, normalization: String = "{type: group, groups: 5}") -> String {
         """
         data:
@@ -75,8 +57,8 @@ import Testing
     /// because it starts with the feature layers the run applied to the data.
     @Test func modelFileCarriesItsFeatures() throws {
         let folder = try TemporaryFolder("feature-roundtrip")
-        try Self.writeIDX(images: folder.path("train-images"), labels: folder.path("train-labels"), count: 60, seed: 1)
-        try Self.writeIDX(images: folder.path("test-images"), labels: folder.path("test-labels"), count: 30, seed: 2)
+        try BarImages.writeIDX(images: folder.path("train-images"), labels: folder.path("train-labels"), count: 60, seed: 1)
+        try BarImages.writeIDX(images: folder.path("test-images"), labels: folder.path("test-labels"), count: 30, seed: 2)
         let pipeline = try TrainingPipeline.parse(yaml: Self.pipeline(folder: folder), baseDirectory: folder.url.path)
         var lines: [String] = []
         let run = try TrainingRun.prepare(pipeline: pipeline, source: "test", analyst: "tests", charger: { _ in

@@ -18,6 +18,8 @@ struct FederatedRelease: Sendable {
     let ledgerScope: String?
     let output: String
     let metadata: [String: String]
+    /// The card's note on fixed features that open the model (`model.features`), if any.
+    var featureNote: String? = nil
 
     /// The charger of a DP pipeline's `privacy.ledger_scope`, its budget checked to exist; nil for FedAvg.
     /// - Throws: `VeilError.invalidInput` when a DP pipeline names no scope; whatever the charger throws.
@@ -82,7 +84,7 @@ struct FederatedRelease: Sendable {
                 + "learning rate \(local.learningRate)); server optimiser \(f.serverOptimizer.name) at learning rate "
                 + "\(f.serverLearningRate)",
             "declared_dataset_size is the declared number of clients N; steps are rounds",
-        ]
+        ] + (featureNote.map { [$0] } ?? [])
         guard let privacy = plan.privacy, let z = plan.noiseMultiplier, let epsilon = try epsilon(roundsRun: roundsRun) else {
             return PrivacyCard(
                 differentiallyPrivate: false, epsilon: nil, delta: nil, accountant: nil, noiseMultiplier: nil,

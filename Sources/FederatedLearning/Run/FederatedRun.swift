@@ -1,5 +1,6 @@
 import BudgetLedger
 import Foundation
+import LinearAlgebra
 import Mechanisms
 import PrivateTraining
 
@@ -43,6 +44,9 @@ public struct FederatedRun {
     /// The clients.
     public let data: FederatedData
     private let model: SequentialModel
+    /// The fixed feature layers (already applied to `data`) in front of `model`, and the raw examples' shape.
+    private let featureLayers: FixedFeatureLayers
+    private let rawInputShape: ImageShape
     private let local: LocalTraining
     private let releasing: FederatedRelease
 
@@ -55,17 +59,25 @@ public struct FederatedRun {
     ///   - source: names the pipeline in the ledger's purpose.
     ///   - analyst: recorded with the charge.
     ///   - charger: makes the charger for the pipeline's `privacy.ledger_scope`; not called for FedAvg.
+    ///   - status: receives the progress lines of fixed features (see ``FixedFeatureLayers/apply(to:cache:part:status:)``).
     /// - Throws: `VeilError` (bad pipeline, data or output path, unknown scope). Nothing is reserved.
     public static func prepare(pipeline: FederatedPipeline, source: String, analyst: String,
-                               charger makeCharger: (_ scope: String) throws -> any BudgetCharger) throws -> FederatedRun {
+                               charger makeCharger: (_ scope: String) throws -> any BudgetCharger,
+                               status: (String) -> Void = { _ in }) throws -> FederatedRun {
         try ModelFileDestination.validate(pipeline.base.output)
         var plan = try FederatedPlan(settings: pipeline.federated, privacy: pipeline.base.privacy)
         let local = try LocalTraining(pipeline.base.training)
         let charger = try FederatedRelease.openCharger(pipeline: pipeline, source: source, makeCharger: makeCharger)
-        let data = try FederatedData.load(pipeline)
+        var data = try FederatedData.load(pipeline)
+        // Fixed features (a scattering transform, group normalisation) are a function of each example alone, as
+        // a client would compute them on its own device; they are computed once here and the clients train the
+        // head after them.
+        let fixed = FixedFeatureLayers(architecture: pipeline.base.layerSpecifications)
+        let rawInputShape = data.examples.inputShape
+        (data.examples, data.test) = try fixed.apply(train: data.examples, test: data.test,
+                                                     settings: pipeline.base.features, status: status)
         var secure = SecureRandomSource()
-        let model = try SequentialModel(architecture: pipeline.base.layerSpecifications,
-                                        inputShape: data.examples.inputShape, random: &secure)
+        let model = try SequentialModel(architecture: fixed.head, inputShape: data.examples.inputShape, random: &secure)
         try model.footprint.checkBatch(pipeline.base.training.maxPhysicalBatchSize)
         // The distributed discrete Gaussian is calibrated to the model's size (declared architecture and input).
         plan = try plan.withDistributedGaussian(dimension: model.parameterCount)
@@ -74,8 +86,10 @@ public struct FederatedRun {
         let releasing = FederatedRelease(
             plan: plan, local: local, clients: pipeline.federated.clients, charger: charger, analyst: analyst,
             purpose: purpose, ledgerScope: pipeline.base.ledgerScope, output: pipeline.base.output,
-            metadata: [TrainingDataDescription.metadataKey: pipeline.base.dataDescription(trainedOn: data.examples).json])
-        return FederatedRun(pipeline: pipeline, plan: plan, data: data, model: model, local: local, releasing: releasing)
+            metadata: [TrainingDataDescription.metadataKey: pipeline.base.dataDescription(trainedOn: data.examples).json],
+            featureNote: pipeline.base.features.cardNote)
+        return FederatedRun(pipeline: pipeline, plan: plan, data: data, model: model, featureLayers: fixed,
+                            rawInputShape: rawInputShape, local: local, releasing: releasing)
     }
 
     /// Runs with the aggregation the pipeline names (``FederatedSettings/aggregation``): ``PlainSumAggregator``, or
@@ -158,8 +172,10 @@ public struct FederatedRun {
                         testAccuracy: accuracy))
                 }
             }
-            let (card, digest) = try releasing.release(model: rounds.model, roundsRun: rounds.roundsDone,
-                                                       reservation: reservation)
+            // The file holds the fixed feature layers in front of the trained head.
+            let (card, digest) = try releasing.release(
+                model: try featureLayers.released(head: rounds.model, rawInputShape: rawInputShape),
+                roundsRun: rounds.roundsDone, reservation: reservation)
             // Evaluating on the test split is the operator's own use of their data, shown to them only.
             let evaluation = try data.test.map { try Evaluation(model: rounds.model, data: $0) }
             return Release(modelPath: pipeline.base.output, card: card, rounds: rounds.roundsDone, epsilon: card.epsilon,

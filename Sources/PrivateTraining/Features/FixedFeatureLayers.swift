@@ -61,4 +61,25 @@ public struct FixedFeatureLayers: Sendable {
         return try Dataset(features: x, labels: data.labels, inputShape: shape, classCount: data.classCount,
                            sha256: data.sha256, featureNames: nil)
     }
+
+    /// A training set and its optional test split through the feature layers, cached in the folder that
+    /// `settings` names (`model.features.cache`) or the default one. See ``apply(to:cache:part:status:)``.
+    public func apply(train: Dataset, test: Dataset?, settings: FeaturePipelineSettings,
+                      status: (String) -> Void = { _ in }) throws -> (train: Dataset, test: Dataset?) {
+        guard !features.isEmpty else { return (train, test) }
+        let cache = FeatureCache(folder: settings.cacheFolder ?? FeatureCache.defaultFolder())
+        return (try apply(to: train, cache: cache, part: "training images", status: status),
+                try test.map { try apply(to: $0, cache: cache, part: "test images", status: status) })
+    }
+
+    /// The model a file holds: the feature layers (they have no parameters) in front of the trained `head`,
+    /// taking the raw examples of shape `rawInputShape`, so that inference needs the file alone.
+    public func released(head: SequentialModel, rawInputShape: ImageShape) throws -> SequentialModel {
+        guard !features.isEmpty else { return head }
+        var random = SecureRandomSource()  // the layers are built and then given the head's parameters
+        var model = try SequentialModel(architecture: features + head.architecture, inputShape: rawInputShape,
+                                        random: &random)
+        model.parameters = head.parameters
+        return model
+    }
 }

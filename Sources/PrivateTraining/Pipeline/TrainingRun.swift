@@ -41,7 +41,7 @@ public struct TrainingRun {
     private var model: SequentialModel
     /// The fixed feature layers in front of `model` (already applied to `train` and `test`), and the shape
     /// of the raw examples they take; the model file holds them followed by `model`.
-    private let featureLayers: [LayerSpecification]
+    private let featureLayers: FixedFeatureLayers
     private let rawInputShape: ImageShape
     private let metadata: [String: String]
     private let charger: (any BudgetCharger)?
@@ -87,9 +87,7 @@ public struct TrainingRun {
         // Fixed features (none for most pipelines) are computed once here, from each example alone; the
         // model trained is the head after them.
         let fixed = FixedFeatureLayers(architecture: architecture)
-        let cache = fixed.isEmpty ? nil : FeatureCache(folder: pipeline.features.cacheFolder ?? FeatureCache.defaultFolder())
-        let train = try fixed.apply(to: rawTrain, cache: cache, part: "training images", status: status)
-        let test = try rawTest.map { try fixed.apply(to: $0, cache: cache, part: "test images", status: status) }
+        let (train, test) = try fixed.apply(train: rawTrain, test: rawTest, settings: pipeline.features, status: status)
         var secure = SecureRandomSource()
         let model = try SequentialModel(architecture: fixed.head, inputShape: train.inputShape, random: &secure)
         try model.footprint.checkBatch(pipeline.training.maxPhysicalBatchSize)
@@ -97,7 +95,7 @@ public struct TrainingRun {
         // The data's fingerprint goes to the access-controlled ledger, never into the model file.
         let purpose = "veil train \(source) → \(pipeline.output) (training data sha256:\(train.sha256))"
         return TrainingRun(pipeline: pipeline, plan: plan, train: train, test: test, model: model,
-                           featureLayers: fixed.features, rawInputShape: rawTrain.inputShape,
+                           featureLayers: fixed, rawInputShape: rawTrain.inputShape,
                            metadata: [TrainingDataDescription.metadataKey: pipeline.dataDescription(trainedOn: train).json],
                            charger: charger, analyst: analyst, purpose: purpose)
     }
@@ -124,13 +122,7 @@ public struct TrainingRun {
         if let charger, let reservation = outcome.reservation {
             card.ledgerEntry = charger.entryReference(for: reservation)
         }
-        // The file holds the fixed feature layers in front of the trained head (they have no parameters).
-        var released = model
-        if !featureLayers.isEmpty {
-            released = try SequentialModel(architecture: featureLayers + model.architecture, inputShape: rawInputShape,
-                                           random: &secure)
-            released.parameters = model.parameters
-        }
+        let released = try featureLayers.released(head: model, rawInputShape: rawInputShape)
         let digest = try SafetensorsFile.write(model: released, card: card, to: pipeline.output, extraMetadata: metadata)
         if let charger, let reservation = outcome.reservation {
             try charger.commit(reservation, resultDigest: "sha256:" + digest)

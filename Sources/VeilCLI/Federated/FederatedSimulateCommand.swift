@@ -93,7 +93,8 @@ struct FederatedSimulateCommand: ParsableCommand {
         if let evaluateEvery { try TrainingLimits.check(evaluateEvery, in: FederatedSettings.roundLimit, name: "--evaluate-every") }
 
         let run = try FederatedRun.prepare(pipeline: pipeline, source: self.pipeline, analyst: analyst,
-                                           charger: { scope in LedgerBudgetCharger(ledger: try ledger.open(), scope: scope) })
+                                           charger: { scope in LedgerBudgetCharger(ledger: try ledger.open(), scope: scope) },
+                                           status: { FileHandle.standardError.write(Data("\($0)\n".utf8)) })
         let plan = run.plan
         let err = FileHandle.standardError
         for warning in run.warnings { err.write(Data("warning: \(warning)\n".utf8)) }
