@@ -36,7 +36,7 @@ FIRST = {
     "local_batch": 10,
     "local_learning_rate": 0.1,
     "rounds": 60,
-    "ddg_rounds": 10,                 # DDG + SecAgg+ runs every client's protocol in one process: fewer rounds
+    "ddg_rounds": 10,                 # DDG + SecAgg+ runs every client's protocol in one process (10 rounds here)
     "clients_per_round": 600,
     "server_momentum": 0.9,
     "server_learning_rate": 1,
@@ -47,7 +47,7 @@ FIRST = {
 # computes the ScatterNet features of Tramèr & Boneh (2021) from its own images and trains a linear head on them
 # (TUNING's v3–v8 against the wider MLP of v1 and v2), 100 rounds, fixed C = 1 (v8 against v6 and v7).
 SETTINGS = {**FIRST, "tag": "scatternet", "model": "scatternet", "hidden": None, "clip_norm": 1,
-            "local_learning_rate": 0.5, "rounds": 100}
+            "local_learning_rate": 0.5, "rounds": 100, "ddg_rounds": 100}
 CONFIGURATIONS = [FIRST, SETTINGS]
 ALGORITHMS = {
     "fedavg": "FedAvg (non-private)",

@@ -1,6 +1,7 @@
 import FederatedLearning
 import Foundation
 import Mechanisms
+import PrivateTraining
 import SecureAggregation
 import Testing
 import _TestSupport
@@ -43,7 +44,9 @@ struct SecureRoundDescriptionTests {
         var a = InsecureSeededRandomSource(seed: 4), b = InsecureSeededRandomSource(seed: 4)
         let encoded = try description.encode(Self.update, using: &a)
         let encoder = try DistributedDiscreteGaussian(parameters: parameters)
-        let expected = try encoder.encode(Self.update.map { Double($0) }, rotationSeed: seed, using: &b)
+        // A client's rounding and noise read a stream keyed from its source, in the simulation as over the network.
+        var stream = KeyErasingAESStream(keyFrom: &b)
+        let expected = try encoder.encode(Self.update.map { Double($0) }, rotationSeed: seed, using: &stream)
         #expect(encoded == expected && encoded.count == parameters.paddedDimension)
         #expect(try description.decode(encoded) == encoder.decode(expected, rotationSeed: seed))
     }

@@ -1,4 +1,5 @@
 import Mechanisms
+import PrivateTraining
 import SecureAggregation
 
 /// The distributed discrete Gaussian with SecAgg+ (Kairouz, Liu, Steinke 2021), all parties in this process
@@ -38,8 +39,9 @@ public struct DistributedGaussianAggregator<Random: RandomSource>: UpdateAggrega
     /// - Parameters:
     ///   - plan: the calibrated DDG.
     ///   - dropoutRate: probability in [0, 1) that a client drops out during the protocol.
-    ///   - random: the round's rotation seed, the clients' rounding, noise and keys, and the simulated dropouts
-    ///     (``SecureRandomSource`` in production).
+    ///   - random: the round's rotation seed, the keys of the clients' rounding and noise streams
+    ///     (``KeyErasingAESStream``), their SecAgg+ keys, and the simulated dropouts (``SecureRandomSource`` in
+    ///     production).
     public init(plan: DistributedGaussianPlan, dropoutRate: Double = 0, random: Random) throws {
         guard dropoutRate.isFinite, dropoutRate >= 0, dropoutRate < 1 else {
             throw VeilError.invalidParameter("dropout rate", dropoutRate, allowed: "in [0, 1)")
@@ -72,7 +74,11 @@ public struct DistributedGaussianAggregator<Random: RandomSource>: UpdateAggrega
         guard encoded.count < plan.parameters.clients else {
             throw SecureAggregationAggregatorError.tooManyClients(plan.parameters.clients)
         }
-        encoded.append((client, try encoder.encode(update.map { Double($0) }, rotationSeed: rotationSeed, using: &random)))
+        // The client's rounding and noise read a stream of its own, keyed with 256 bits of `random`: the kernel's
+        // generator would be most of a round's time at a model's size (docs/federated.md, "What a DDG round costs").
+        var clientRandom = KeyErasingAESStream(keyFrom: &random)
+        encoded.append((client, try encoder.encode(update.map { Double($0) }, rotationSeed: rotationSeed,
+                                                   using: &clientRandom)))
     }
 
     /// Runs SecAgg+ over the encodings and returns the decoded noisy sum.

@@ -1,5 +1,6 @@
 import Foundation
 import Mechanisms
+import PrivateTraining
 import SecureAggregation
 
 /// The public parameters of one network round of secure aggregation, sent to the round's clients with its model
@@ -71,8 +72,10 @@ public struct SecureRoundDescription: Sendable, Codable, Equatable {
                 throw VeilError(.invalidInput, "the update has \(update.count) values, the round expects "
                                 + "\(encoder.parameters.dimension)")
             }
-            // The encoder clips to C itself (a non-finite norm clips to zero).
-            return try encoder.encode(update.map { Double($0) }, rotationSeed: seed, using: &random)
+            // The encoder clips to C itself (a non-finite norm clips to zero). Rounding and noise read a stream keyed
+            // with 256 bits of `random`, as in the simulation (``DistributedGaussianAggregator``).
+            var stream = KeyErasingAESStream(keyFrom: &random)
+            return try encoder.encode(update.map { Double($0) }, rotationSeed: seed, using: &stream)
         }
     }
 

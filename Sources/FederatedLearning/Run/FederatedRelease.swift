@@ -42,7 +42,8 @@ struct FederatedRelease: Sendable {
     static let distributedGaussianAccountant = "ddg"
     /// The noise a DDG run's card describes.
     static let distributedGaussianNoise = "distributed discrete Gaussian with secure aggregation: each client's "
-        + "discrete Gaussian noise from Veil's exact sampler (Canonne, Kamath, Steinke 2020); the server adds none"
+        + "discrete Gaussian noise from Veil's exact sampler (Canonne, Kamath, Steinke 2020) on words of an AES-256-CTR "
+        + "fast-key-erasure stream keyed with 256 bits from the OS CSPRNG, one per client and round; the server adds none"
 
     /// Reserves the planned cost of every round (nil for FedAvg).
     func reserve() throws -> Reservation? {

@@ -21,8 +21,8 @@ import Mechanisms
 /// [−2^(b−1), 2^(b−1)), multiply by γ, unrotate.
 public struct DistributedDiscreteGaussian: Sendable {
     public let parameters: DistributedDiscreteGaussianParameters
-    private let sampler: DiscreteGaussianSampler
-    static let maximumRoundingTries = 1_000
+    @usableFromInline let sampler: DiscreteGaussianSampler
+    @usableFromInline static let maximumRoundingTries = 1_000
 
     public init(parameters: DistributedDiscreteGaussianParameters) throws {
         self.parameters = parameters
@@ -31,7 +31,9 @@ public struct DistributedDiscreteGaussian: Sendable {
 
     /// The encoding of one client's update, modulo 2^b. `rotationSeed` (32 bytes) is shared by every
     /// client and the server for the round; `source` supplies rounding and noise (production:
-    /// ``SecureRandomSource``).
+    /// ``SecureRandomSource``, or a userspace CSPRNG keyed from it). Inlinable, so that the exact sampler's steps are
+    /// compiled for the caller's source type rather than run as generic code (about twice as fast).
+    @inlinable
     public func encode<R: RandomSource>(_ update: [Double], rotationSeed: [UInt8], using source: inout R) throws -> [UInt64] {
         guard update.count == parameters.dimension else {
             throw VeilError.invalidParameter("update length", update.count, allowed: "\(parameters.dimension)")
@@ -63,6 +65,7 @@ public struct DistributedDiscreteGaussian: Sendable {
     }
 
     /// `x` scaled down to L2 norm `c` if longer; the zero vector when its norm is not finite.
+    @usableFromInline
     static func clip(_ x: [Double], to c: Double) -> [Double] {
         let norm = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
         guard norm.isFinite else { return [Double](repeating: 0, count: x.count) }
@@ -71,6 +74,7 @@ public struct DistributedDiscreteGaussian: Sendable {
 
     /// Conditional randomised rounding (Kairouz et al. 2021, Algorithm 1, step 3): unbiased
     /// coordinate-wise rounding, repeated until the L2 norm is at most `normBound`.
+    @inlinable
     static func roundConditionally<R: RandomSource>(_ x: [Double], normBound: Double, using source: inout R) -> [Int] {
         let boundSquared = normBound * normBound
         var rounded = [Int](repeating: 0, count: x.count)
