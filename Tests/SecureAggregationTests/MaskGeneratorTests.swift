@@ -84,6 +84,42 @@ struct MaskGeneratorTests {
         #expect(s64 == [1])
     }
 
+    @Test("long packed inputs (eight at a time, then the tail) add as their values do; a value at 2^b anywhere is refused",
+          arguments: [20, 32])
+    func packedAddLong(bitWidth: Int) {
+        let modulus = Modulus(bitWidth: bitWidth)
+        var source = InsecureSeededRandomSource(seed: 7)
+        let count = 1_003
+        let values = (0..<count).map { _ in source.next() & modulus.bits }
+        let start = (0..<count).map { _ in source.next() & modulus.bits }
+        func bigEndian(_ values: [UInt64]) -> [UInt8] { values.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * $0)) } } }
+        var packedSum = start, reference = start
+        #expect(bigEndian(values).withUnsafeBytes { modulus.addPackedIfReduced($0, width: 4, into: &packedSum) })
+        #expect(modulus.addIfReduced(values, into: &reference))
+        #expect(packedSum == reference)
+        #expect(packedSum == zip(start, values).map { ($0 &+ $1) & modulus.bits })
+        // One value out of range, inside the vectorised part and in the tail: refused, the sum as it was.
+        guard bitWidth < 32 else { return }
+        for index in [13, count - 1] {
+            var bad = values
+            bad[index] = modulus.bits + 1
+            #expect(!bigEndian(bad).withUnsafeBytes { modulus.addPackedIfReduced($0, width: 4, into: &packedSum) })
+            #expect(packedSum == reference)
+        }
+    }
+
+    @Test("mask blocks: at most blockElements, whole AES blocks, a multiple of the cores, covering the vector")
+    func blockLengths() {
+        #expect(MaskGenerator.blockLength(count: 100_000, cores: 2) == 12_500)   // 8 blocks, not 7 of 16,384
+        for (count, cores) in [(1, 1), (5, 2), (16_384, 2), (16_385, 2), (33_769, 2), (100_000, 3), (1_000_000, 8), (7, 0)] {
+            let length = MaskGenerator.blockLength(count: count, cores: cores)
+            let blocks = (count + length - 1) / length
+            #expect(length > 0 && length <= MaskGenerator.blockElements && length % 4 == 0)
+            #expect(blocks * length >= count && (blocks - 1) * length < count)
+            if count >= 1_000 { #expect(blocks % max(cores, 1) == 0, "\(count) over \(cores) cores: \(blocks) blocks") }
+        }
+    }
+
     @Test("a checked sum refuses a value of 2^b or more and leaves the sum untouched")
     func checkedAdd() {
         let modulus = Modulus(bitWidth: 8)

@@ -162,7 +162,7 @@ public struct SecAggServer: Sendable {
             try check(m.sender, sender, step: .unmasking, "unmasking response")
             guard requested.contains(sender) else { throw VeilError.refused("client \(sender) was not asked to unmask") }
             guard !responders.contains(sender) else { throw VeilError.refused("client \(sender) answered twice") }
-            let holdsFrom = Set(shared.keys.filter { $0 == sender || graph.areNeighbours(Int($0), Int(sender)) })
+            let holdsFrom = Set(shareHolders(of: sender))
             let seedOwners = m.seedShares.map(\.owner), keyOwners = m.keyShares.map(\.owner)
             let survivors = maskedSenders.intersection(holdsFrom), dropped = holdsFrom.subtracting(maskedSenders)
             guard Set(seedOwners) == survivors, seedOwners.count == survivors.count,
@@ -243,12 +243,18 @@ public struct SecAggServer: Sendable {
         phase = .unmasking
         requested = maskedSenders
         return maskedSenders.sorted().map { client in
-            let holds = shared.keys.filter { $0 == client || graph.areNeighbours(Int($0), Int(client)) }
+            let holds = shareHolders(of: client)
             return UnmaskingRequest(roundID: roundID, recipient: client,
                                     survivors: holds.filter { maskedSenders.contains($0) }.sorted(),
                                     dropped: holds.filter { !maskedSenders.contains($0) }.sorted(),
                                     survivorCount: UInt32(maskedSenders.count))
         }
+    }
+
+    /// The clients that sent shares among `client` and its neighbours: the owners of the shares `client` holds (and
+    /// of its own). From the neighbour list, k + 1 lookups, not a pass over every client that sent shares.
+    private func shareHolders(of client: UInt32) -> [UInt32] {
+        ([Int(client)] + graph.neighbours(of: Int(client))).map(UInt32.init).filter { shared[$0] != nil }
     }
 
     /// Ends the round: removes every survivor's self-mask and every pairwise mask a dropped client left
