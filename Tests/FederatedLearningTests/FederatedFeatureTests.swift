@@ -8,19 +8,8 @@ import _TestSupport
 
 @Suite("Fixed features in a federated run")
 struct FederatedFeatureTests {
-    static let pipeline = """
-        data:
-          format: idx
-          train_images: train-images
-          train_labels: train-labels
-          test_images: test-images
-          test_labels: test-labels
-          classes: 3
-          size: 120
-        model:
-          architecture: logistic
-          features: {type: scattering, J: 2, L: 4, cache: feature-cache}
-          normalization: {type: group, groups: 5}
+    static let pipeline = BarImages.featurePipelineSections(size: 120) + """
+
         privacy: {non_private: true}
         training: {epochs: 2, expected_batch_size: 4, optimizer: sgd, learning_rate: 0.5}
         federated:
@@ -33,8 +22,7 @@ struct FederatedFeatureTests {
     @Test("clients train the head on features computed once; the model file opens with them and the card names them")
     func scatteringFeatures() throws {
         let folder = try TemporaryFolder("fed-features")
-        try BarImages.writeIDX(images: folder.path("train-images"), labels: folder.path("train-labels"), count: 120, seed: 1)
-        try BarImages.writeIDX(images: folder.path("test-images"), labels: folder.path("test-labels"), count: 60, seed: 2)
+        try BarImages.writeSplits(in: folder, trainCount: 120, testCount: 60)
         let pipeline = try FederatedPipeline.parse(yaml: Self.pipeline, baseDirectory: folder.url.path)
         var lines: [String] = []
         let run = try FederatedRun.prepare(pipeline: pipeline, source: "test", analyst: "a",

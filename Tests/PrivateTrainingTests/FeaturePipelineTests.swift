@@ -8,19 +8,8 @@ import Testing
 
 @Suite struct FeaturePipelineTests {
     static func pipeline(folder: TemporaryFolder, normalization: String = "{type: group, groups: 5}") -> String {
-        """
-        data:
-          format: idx
-          train_images: train-images
-          train_labels: train-labels
-          test_images: test-images
-          test_labels: test-labels
-          classes: 3
-          size: 60
-        model:
-          architecture: logistic
-          features: {type: scattering, J: 2, L: 4, cache: feature-cache}
-          normalization: \(normalization)
+        BarImages.featurePipelineSections(size: 60, normalization: normalization) + """
+
         privacy:
           non_private: true
         training:
@@ -57,8 +46,7 @@ import Testing
     /// because it starts with the feature layers the run applied to the data.
     @Test func modelFileCarriesItsFeatures() throws {
         let folder = try TemporaryFolder("feature-roundtrip")
-        try BarImages.writeIDX(images: folder.path("train-images"), labels: folder.path("train-labels"), count: 60, seed: 1)
-        try BarImages.writeIDX(images: folder.path("test-images"), labels: folder.path("test-labels"), count: 30, seed: 2)
+        try BarImages.writeSplits(in: folder, trainCount: 60, testCount: 30)
         let pipeline = try TrainingPipeline.parse(yaml: Self.pipeline(folder: folder), baseDirectory: folder.url.path)
         var lines: [String] = []
         let run = try TrainingRun.prepare(pipeline: pipeline, source: "test", analyst: "tests", charger: { _ in

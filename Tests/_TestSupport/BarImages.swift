@@ -21,4 +21,31 @@ public enum BarImages {
         try Data(images).write(to: URL(fileURLWithPath: path))
         try Data(labels).write(to: URL(fileURLWithPath: labelsPath))
     }
+
+    /// Writes a training split of `trainCount` and a test split of `testCount` images into `folder` as
+    /// `train-images`, `train-labels`, `test-images` and `test-labels`.
+    public static func writeSplits(in folder: TemporaryFolder, trainCount: Int, testCount: Int) throws {
+        try writeIDX(images: folder.path("train-images"), labels: folder.path("train-labels"), count: trainCount, seed: 1)
+        try writeIDX(images: folder.path("test-images"), labels: folder.path("test-labels"), count: testCount, seed: 2)
+    }
+
+    /// The `data:` and `model:` sections of a pipeline over the splits of ``writeSplits(in:trainCount:testCount:)``
+    /// (declared size `size`): logistic regression on ScatterNet features (J = 2, L = 4, cached in `feature-cache`)
+    /// and `normalization`.
+    public static func featurePipelineSections(size: Int, normalization: String = "{type: group, groups: 5}") -> String {
+        """
+        data:
+          format: idx
+          train_images: train-images
+          train_labels: train-labels
+          test_images: test-images
+          test_labels: test-labels
+          classes: 3
+          size: \(size)
+        model:
+          architecture: logistic
+          features: {type: scattering, J: 2, L: 4, cache: feature-cache}
+          normalization: \(normalization)
+        """
+    }
 }
