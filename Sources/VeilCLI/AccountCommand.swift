@@ -13,8 +13,8 @@ struct AccountCommand: ParsableCommand {
 
           rdp  Rényi DP over dp_accounting's orders with the improved conversion of
                Balle et al. 2020 (fast; slightly loose).
-          pld  Privacy-loss distributions, pessimistically discretised and composed by FFT
-               (tight; a little slower).
+          pld  Privacy-loss distributions, pessimistically discretised and composed
+               by FFT (tight; a little slower).
 
         Examples:
           veil account dpsgd --sampling-rate 0.004267 --noise-multiplier 1.1 --steps 10000 --delta 1e-5

@@ -26,6 +26,29 @@ struct HelpLayoutTests {
         }
     }
 
+    /// Commands with examples, definition lists or quoted SQL wider than the parser's lines in their source.
+    static let wideExamples: [[String]] = [["account"], ["query"], ["enclave", "keybroker"], ["enclave", "query"],
+                                            ["audit", "mechanism"], ["audit", "query"], ["federated", "simulate"]]
+
+    @Test("an indented line (example, definition) never runs past the parser's width to the left margin",
+          arguments: wideExamples)
+    func verbatimLinesFit(command: [String]) throws {
+        let run = try runVeil(command + ["--help"])
+        #expect(run.status == 0)
+        let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let discussion = lines.prefix { !$0.hasPrefix("USAGE:") }
+        for (line, next) in zip(discussion, discussion.dropFirst()) where line.first == " " {
+            #expect(line.count <= 79, "\(command): '\(line)' is wider than the parser's lines")
+            // What the parser cuts off an indented line lands at the left margin, right under it.
+            let cutOff = !next.isEmpty && next.first != " " && !next.hasSuffix(":") && line.count + 1 + (next.split(separator: " ").first?.count ?? 0) > 79
+            #expect(!cutOff, "\(command): '\(next)' was cut off '\(line)'")
+        }
+        // A command cut by Veil continues after a backslash, so it still pastes into a shell as one command.
+        if command == ["account"] {
+            #expect(run.stdout.contains("veil account calibrate --target-epsilon 3 --sampling-rate 0.004267 --steps \\\n      14060"))
+        }
+    }
+
     @Test("veil train --help keeps its example lines as written and joins its first paragraph")
     func trainHelp() throws {
         let run = try runVeil(["train", "--help"])

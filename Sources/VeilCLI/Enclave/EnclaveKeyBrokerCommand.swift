@@ -14,8 +14,9 @@ struct EnclaveKeyBrokerCommand: ParsableCommand {
         Exit codes: 0 released, 1 evidence rejected (nothing released), 2 bad input.
 
         Example:
-          veil enclave keybroker --keys broker-keys.json --key-id model-a --evidence evidence.bin \\
-            --nonce 00112233445566778899aabbccddeeff --enclave-public-key enclave.pub --policy policy.yaml --output wrapped.json
+          veil enclave keybroker --keys broker-keys.json --key-id model-a \\
+            --evidence evidence.bin --nonce 00112233445566778899aabbccddeeff \\
+            --enclave-public-key enclave.pub --policy policy.yaml --output wrapped.json
         """)
     )
 

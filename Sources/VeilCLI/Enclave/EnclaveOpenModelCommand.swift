@@ -9,8 +9,9 @@ struct EnclaveOpenModelCommand: ParsableCommand {
         abstract: "Inside the enclave: unseal the enclave key, open the released key, decrypt a sealed model.",
         discussion: HelpText.reflow("""
         Example:
-          veil enclave open-model model.sealed --wrapped-key wrapped.json --sealed-key enclave.sealed \\
-            --platform-secret secret --measurement HEX --output model.safetensors
+          veil enclave open-model model.sealed --wrapped-key wrapped.json \\
+            --sealed-key enclave.sealed --platform-secret secret --measurement HEX \\
+            --output model.safetensors
         """)
     )
 
