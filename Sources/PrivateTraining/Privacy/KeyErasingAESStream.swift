@@ -59,7 +59,14 @@ public struct KeyErasingAESStream: RandomSource {
         // The replaced key was wiped when its `SymmetricKey` was released (swift-crypto clears its secure
         // storage); the copy of the new key in the keystream buffer is wiped here, before the buffer is freed.
         keystream.resetBytes(in: 0..<Self.keyBytes)
-        for i in words.indices { words[i] = UInt64(littleEndian: words[i]) }
+        #if _endian(big)
+        // The keystream's words are little-endian. (On a little-endian processor there is nothing to do: a loop of
+        // identity conversions over `words` checked the array's uniqueness once per word and was half the cost of
+        // every Gaussian noise value.)
+        words.withUnsafeMutableBufferPointer { w in
+            for i in w.indices { w[i] = UInt64(littleEndian: w[i]) }
+        }
+        #endif
         position = 0
     }
 }
