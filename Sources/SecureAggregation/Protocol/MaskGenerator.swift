@@ -31,8 +31,8 @@ public enum MaskGenerator {
     /// The length of every block but the last of a vector of `count` elements spread over `cores` cores: at most
     /// ``blockElements``, and a multiple of 4, so that every block starts on a 16-byte AES block of the keystream. The
     /// number of blocks is a multiple of `cores` (except for tiny vectors, where rounding the length up to a multiple
-    /// of 4 can save a block), so that each core gets the same share: seven blocks of
-    /// 16,384 for 100,000 elements leave one core idle for a seventh of the pass; eight of 12,500 do not.
+    /// of 4 can save a block), so that each core gets the same share: seven blocks of 16,384 for 100,000 elements
+    /// leave one core idle for a seventh of the pass; eight of 12,500 do not.
     static func blockLength(count: Int, cores: Int) -> Int {
         let cores = max(cores, 1), fewest = (count + blockElements - 1) / blockElements
         let blocks = (fewest + cores - 1) / cores * cores
@@ -45,7 +45,7 @@ public enum MaskGenerator {
     }
 
     /// Adds or subtracts every mask of `terms` to `vector`, modulo 2^bitWidth: the same result as applying them one by
-    /// one, computed block by block of at most ``blockElements`` elements (``blockLength(count:cores:)``) — each block takes the matching stretch of every
+    /// one, computed block by block (``blockLength(count:cores:)``) — each block takes the matching stretch of every
     /// keystream (AES-CTR from the block's counter, so the keystream is the one a whole-vector encryption gives) —
     /// with the blocks spread over the processor's cores. The server removes a round's ~n masks this way in one pass
     /// over its sum instead of n passes.

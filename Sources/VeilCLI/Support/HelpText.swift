@@ -36,21 +36,18 @@ enum HelpText {
     /// An indented line cut at spaces into lines of at most ``width`` columns. A command (a line that starts with
     /// `veil ` or an option) continues after ` \` four columns further in, so that it can still be pasted into a
     /// shell (inside double quotes too, where the shell also drops a backslash-newline); any other line continues
-    /// under its text after the first gap of two spaces or more (a definition list's description), or two
-    /// columns further in. A word longer than a line stays whole.
+    /// under its text after the first gap of two spaces or more (a definition list's description) when that gap
+    /// is in the line's first half, else two columns further in. A word longer than a line stays whole.
     static func wrapVerbatim(_ line: String) -> [String] {
         guard line.count > width else { return [line] }
         let indentation = line.prefix(while: \.isWhitespace).count
         let text = line.dropFirst(indentation)
         let isCommand = text.hasPrefix("veil ") || text.hasPrefix("--")
-        let hanging: Int
-        if isCommand {
-            hanging = indentation + 4
-        } else if let gap = text.range(of: "  ") {
-            let description = text[gap.lowerBound...].prefix(while: { $0 == " " }).count
-            hanging = indentation + text.distance(from: text.startIndex, to: gap.lowerBound) + description
-        } else {
-            hanging = indentation + 2
+        var hanging = indentation + (isCommand ? 4 : 2)
+        if !isCommand, let gap = text.range(of: "  ") {
+            let description = indentation + text.distance(from: text.startIndex, to: gap.lowerBound)
+                + text[gap.lowerBound...].prefix(while: { $0 == " " }).count
+            if description <= width / 2 { hanging = description }
         }
         let marker = isCommand ? " \\" : ""
         var lines: [String] = []
