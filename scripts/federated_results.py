@@ -163,7 +163,7 @@ def write_tuning_pipelines():
 
 def write_pipelines():
     runs = [(settings, key, algorithm, epsilon) for settings in CONFIGURATIONS for key in DATASETS for algorithm in ALGORITHMS
-            for epsilon in ([None] if algorithm == "fedavg" else [8] if algorithm == "ddg" else EPSILONS)]
+            for epsilon in ([None] if algorithm == "fedavg" else [8] if algorithm == "ddg" and settings is FIRST else EPSILONS)]
     for settings, key, algorithm, epsilon in runs:
         stem, text = pipeline(key, algorithm, epsilon, settings=settings)
         (PIPELINES / f"{stem}.yaml").write_text(text)
@@ -237,7 +237,7 @@ def clamp(a, lo):
 
 def plot_rounds(records, dataset, path):
     runs = [r for r in records if r["dataset"] == dataset and r["curve"]
-            and (r["target_epsilon"] in (None, 8) or r["key"] == "ddg")]
+            and r["target_epsilon"] in (None, 8)]
     if not runs:
         return
     xmax = max(r["rounds"] for r in runs)
