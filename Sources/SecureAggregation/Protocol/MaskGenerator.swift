@@ -25,7 +25,8 @@ public enum MaskGenerator {
     }
 
     /// The most elements in a block of ``apply(_:to:bitWidth:)``: 16,384 (64 KiB of keystream at b ≤ 32, 128 KiB
-    /// above), so that a block of the vector and the keystream added to it stay in cache while every mask passes over it.
+    /// above), so that a block of the vector and the keystream added to it stay in cache while every mask passes over
+    /// it.
     static let blockElements = 16_384
 
     /// The length of every block but the last of a vector of `count` elements spread over `cores` cores: at most
@@ -99,7 +100,8 @@ public enum MaskGenerator {
         var i = 0
         #if _endian(little)
         while i + 8 <= count {
-            let words = SIMD8<UInt64>(truncatingIfNeeded: base.loadUnaligned(fromByteOffset: size * i, as: SIMD8<Word>.self))
+            let stretch = base.loadUnaligned(fromByteOffset: size * i, as: SIMD8<Word>.self)
+            let words = SIMD8<UInt64>(truncatingIfNeeded: stretch)
             let target = UnsafeMutableRawPointer(part + i)
             let current = target.loadUnaligned(as: SIMD8<UInt64>.self)
             target.storeBytes(of: add ? current &+ words : current &- words, as: SIMD8<UInt64>.self)
@@ -107,7 +109,8 @@ public enum MaskGenerator {
         }
         #endif
         while i < count {
-            let word = UInt64(truncatingIfNeeded: Word(littleEndian: base.loadUnaligned(fromByteOffset: size * i, as: Word.self)))
+            let word = UInt64(truncatingIfNeeded: Word(littleEndian: base.loadUnaligned(fromByteOffset: size * i,
+                                                                                          as: Word.self)))
             if add { part[i] &+= word } else { part[i] &-= word }
             i += 1
         }
