@@ -195,7 +195,7 @@ let package = Package(
         .target(
             name: "PrivacyAudit",
             dependencies: [
-                "Mechanisms", "CGSL", "Accounting", "BudgetLedger", "PrivateSQL",
+                "Mechanisms", "CGSL", "Accounting", "BudgetLedger", "PrivateSQL", "PrivateTraining", "LinearAlgebra",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -298,7 +298,7 @@ let package = Package(
         .testTarget(name: "SecureAggregationTests", dependencies: ["SecureAggregation", "_TestSupport"]),
         .testTarget(
             name: "PrivacyAuditTests",
-            dependencies: ["PrivacyAudit", "Mechanisms", "PrivateSQL", "_TestSupport"]
+            dependencies: ["PrivacyAudit", "Mechanisms", "PrivateSQL", "PrivateTraining", "LinearAlgebra", "_TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

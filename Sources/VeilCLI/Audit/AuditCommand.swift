@@ -10,7 +10,8 @@ struct AuditCommand: ParsableCommand {
         neighbouring inputs, picks an output event on half of the runs and bounds its probabilities on the \
         other half with Clopper–Pearson intervals. The result is a lower bound ε̂ on the true ε that holds \
         with the stated confidence. ε̂ above the claimed ε proves a bug (a wrong sensitivity, a missed clamp, \
-        too little noise); ε̂ below it is evidence, never proof, of privacy. See docs/privacy-audit.md.
+        too little noise); ε̂ below it is evidence, never proof, of privacy. A training run is audited in one \
+        run instead, with canaries whose inclusion is guessed from the final model. See docs/privacy-audit.md.
 
         Examples:
           veil audit mechanism discrete-laplace --epsilon 1 --trials 100000
@@ -18,11 +19,12 @@ struct AuditCommand: ParsableCommand {
           veil audit query --db datasets/health_panel.sqlite \\
             --metadata datasets/health_panel.privacy.yaml --epsilon 1 --trials 200 \\
             "SELECT year, COUNT(*) AS n FROM visits GROUP BY year"
+          veil audit training pipelines/mnist-cnn-eps3.yaml --canaries 1000
 
         Exit codes: 0 no violation found, 1 the audit found a violation (ε̂ > ε) or a run failed, \
         2 bad input.
         """),
-        subcommands: [AuditMechanismCommand.self, AuditQueryCommand.self]
+        subcommands: [AuditMechanismCommand.self, AuditQueryCommand.self, AuditTrainingCommand.self]
     )
 }
 

@@ -75,6 +75,37 @@ enum AuditReportText {
         ])
     }
 
+    /// `veil audit training`'s report: counts of canaries and guesses, and the bound.
+    static func text(_ audit: TrainingAudit) -> String {
+        let result = audit.result
+        return """
+        training audit: \(result.canaries) canaries (wrong-label test examples), \(audit.includedCanaries) trained on \
+        (each with probability ½); \(audit.steps) steps in \(String(format: "%.1f", audit.trainingSeconds)) s
+        claimed: ε \(amount(audit.claim.epsilon)), δ \(amount(audit.claim.delta))
+        audited: ε ≥ \(amount(audit.epsilonLowerBound)) at \(percent(result.confidence)) confidence \
+        (\(result.correct) of \(result.guesses) guesses right; a coin gets half)
+        \(verdict(epsilonLowerBound: audit.epsilonLowerBound, claimed: audit.claim.epsilon))
+
+        """
+    }
+
+    /// `veil audit training --json`.
+    static func json(_ audit: TrainingAudit) -> JSONValue {
+        .object([
+            ("claimed_epsilon", .number(audit.claim.epsilon)),
+            ("claimed_delta", .number(audit.claim.delta)),
+            ("canaries", .number(Double(audit.result.canaries))),
+            ("canaries_included", .number(Double(audit.includedCanaries))),
+            ("guesses", .number(Double(audit.result.guesses))),
+            ("correct_guesses", .number(Double(audit.result.correct))),
+            ("confidence", .number(audit.result.confidence)),
+            ("epsilon_lower_bound", .number(audit.epsilonLowerBound)),
+            ("steps", .number(Double(audit.steps))),
+            ("training_seconds", .number(audit.trainingSeconds)),
+            ("exceeds_claim", .bool(audit.exceedsClaim)),
+        ])
+    }
+
     /// The chosen event without its threshold for queries (it would sit near a true value), with it for mechanisms.
     static func event(_ result: EventSelectionAudit) -> JSONValue {
         .object([

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import Mechanisms
+import PrivacyAudit
+import PrivateTraining
+
+/// `veil audit training PIPELINE`: a one-run audit of a training pipeline with canaries.
+struct AuditTrainingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "training",
+        abstract: "Audit a training pipeline in one run: train with canaries, then guess which were trained on.",
+        discussion: HelpText.reflow("""
+        The one-run audit of Steinke, Nasr and Jagielski (2023). --canaries examples are drawn from the \
+        pipeline's test split and given a wrong label; each joins the training set with probability ½. The \
+        pipeline is then trained once, as veil train would train it (same plan, Poisson sampling, clipping, \
+        noise). The final model's loss on each canary's wrong label ranks them: the --guesses/2 lowest are \
+        guessed included, the --guesses/2 highest excluded. If the run is (ε, δ)-DP, right guesses cannot beat \
+        a coin by more than e^ε/(1 + e^ε) allows; the report gives the largest ε the count of right guesses \
+        proves at the stated confidence.
+
+        The claim audited is the pipeline's planned ε and δ, or --epsilon/--delta (needed for a pipeline \
+        without privacy). The model is thrown away and nothing is charged to a ledger: nothing is released. \
+        The audit reads the data as its owner would; its figures are not differentially private, so the \
+        report holds counts and bounds only — no loss, no label, no example.
+
+        The audit sees the final model only, so for correct DP-SGD its bound lies far below the claim; it \
+        catches runs with far too little noise or no clipping. Progress goes to stderr.
+
+        Examples:
+          veil audit training pipelines/mnist-cnn-eps3.yaml --canaries 1000
+          veil audit training pipelines/mnist-logistic-nonprivate.yaml --epsilon 1 --canaries 1000 \\
+            --epochs 5 --json
+
+        Exit codes: 0 no violation found, 1 violation (ε̂ > ε) or a failed run, 2 bad input.
+        """))
+
+    @Argument(help: ArgumentHelp("The training pipeline (YAML), as for veil train.", valueName: "pipeline"))
+    var pipeline: String
+
+    @Option(parsing: .unconditional, help: "The ε to audit against (default: the pipeline's planned ε).",
+            transform: DecimalArgument.parse)
+    var epsilon: Double?
+
+    @Option(parsing: .unconditional, help: "The δ to audit against (default: the pipeline's δ, else 0).",
+            transform: DecimalArgument.parse)
+    var delta: Double?
+
+    @Option(help: "Canaries drawn from the test split (≥ 2), each trained on with probability ½.")
+    var canaries: Int = 1000
+
+    @Option(help: "Guesses (even, ≤ --canaries; default a fifth of the canaries): half included, half excluded.")
+    var guesses: Int?
+
+    @Option(help: "Override training.epochs.")
+    var epochs: Int?
+
+    @Option(parsing: .unconditional, help: "Confidence of the bound, in (0, 1).", transform: DecimalArgument.parse)
+    var confidence: Double = 0.95
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard confidence > 0, confidence < 1 else {
+            throw ValidationError("--confidence must be in (0, 1), got \(confidence)")
+        }
+        if delta != nil, epsilon == nil {
+            throw ValidationError("--delta needs --epsilon: the claim audited is one (ε, δ) pair")
+        }
+    }
+
+    /// The guesses when --guesses is not given: a fifth of the canaries, even, at least 2.
+    static func defaultGuesses(canaries: Int) -> Int { max(2, canaries / 10 * 2) }
+
+    func run() throws {
+        TrainingAllocator.configure()
+        var pipeline = try TrainingPipeline.load(path: self.pipeline)
+        if let epochs {
+            try TrainingLimits.check(epochs, in: TrainingLimits.epochs, name: "--epochs")
+            pipeline.training.epochs = epochs
+        }
+        let claim = try epsilon.map { try PrivacyClaim(epsilon: $0, delta: delta ?? pipeline.privacy?.delta ?? 0) }
+        let plan = try TrainingPlan(datasetSize: pipeline.size, training: pipeline.training, privacy: pipeline.privacy)
+        let reporter = ProgressReporter(totalSteps: plan.steps, toStandardError: true)
+        var source = SecureRandomSource()
+        let audit = try TrainingAudit(pipeline: pipeline, claim: claim, canaries: canaries,
+                                      guesses: guesses ?? Self.defaultGuesses(canaries: canaries),
+                                      confidence: confidence, using: &source,
+                                      status: { FileHandle.standardError.write(Data("\($0)\n".utf8)) },
+                                      progress: reporter.report)
+        reporter.finish()
+        print(json ? AuditReportText.json(audit).rendered : AuditReportText.text(audit), terminator: json ? "\n" : "")
+        if audit.exceedsClaim {
+            throw CLIFailure("the training run violates its claim: ε ≥ \(amount(audit.epsilonLowerBound)) > "
+                             + amount(audit.claim.epsilon))
+        }
+    }
+}
