@@ -196,7 +196,7 @@ let package = Package(
             name: "PrivacyAudit",
             dependencies: [
                 "Mechanisms", "CGSL", "Accounting", "BudgetLedger", "PrivateSQL", "PrivateTraining", "LinearAlgebra",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "FederatedLearning", .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
 
@@ -298,7 +298,8 @@ let package = Package(
         .testTarget(name: "SecureAggregationTests", dependencies: ["SecureAggregation", "_TestSupport"]),
         .testTarget(
             name: "PrivacyAuditTests",
-            dependencies: ["PrivacyAudit", "Mechanisms", "PrivateSQL", "PrivateTraining", "LinearAlgebra", "_TestSupport"]
+            dependencies: ["PrivacyAudit", "Mechanisms", "PrivateSQL", "PrivateTraining", "LinearAlgebra", "FederatedLearning",
+                           "_TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -63,10 +63,7 @@ public struct TrainingAudit: Sendable {
                                  plan: TrainingPlan, claim: PrivacyClaim? = nil, canaries: Int, guesses: Int,
                                  confidence: Double = 0.95, using source: inout R,
                                  progress: (TrainingProgress) -> Void = { _ in }) throws {
-        try ParameterCheck.count(canaries, name: "canaries", minimum: 2)
-        guard guesses >= 2, guesses <= canaries, guesses % 2 == 0 else {
-            throw VeilError.invalidParameter("guesses", guesses, allowed: "even, in 2...\(canaries) (the canaries)")
-        }
+        try OneRunAudit.checkCounts(canaries: canaries, guesses: guesses)
         try ParameterCheck.confidenceLevel(confidence, name: "confidence")
         guard canaryPool.count >= canaries else {
             throw VeilError(.invalidInput, """
@@ -77,14 +74,7 @@ public struct TrainingAudit: Sendable {
         guard canaryPool.inputShape.count == train.inputShape.count, canaryPool.classCount == train.classCount else {
             throw VeilError(.invalidInput, "the held-out examples are not shaped like the training set")
         }
-        if let claim {
-            self.claim = claim
-        } else if let privacy = plan.privacy, let planned = plan.plannedEpsilon {
-            self.claim = try PrivacyClaim(epsilon: planned, delta: privacy.delta)
-        } else {
-            throw VeilError(.invalidParameter, "a training run without differential privacy claims no ε: "
-                            + "give the ε (and δ) to audit it against")
-        }
+        self.claim = try claim ?? OneRunAudit.plannedClaim(epsilon: plan.plannedEpsilon, delta: plan.privacy?.delta)
 
         let drawn = CanarySet(pool: canaryPool, count: canaries, using: &source)
         let augmented = try drawn.trainingSet(adding: train)
@@ -130,57 +120,82 @@ public struct TrainingAudit: Sendable {
     }
 }
 
-/// The canaries of a one-run training audit: held-out examples with wrong labels, each included with
-/// probability ½.
+extension OneRunAudit {
+    /// Checks the counts of a canary audit: `m ≥ 2` canaries and an even number of guesses in `2...m`.
+    static func checkCounts(canaries: Int, guesses: Int) throws {
+        try ParameterCheck.count(canaries, name: "canaries", minimum: 2)
+        guard guesses >= 2, guesses <= canaries, guesses % 2 == 0 else {
+            throw VeilError.invalidParameter("guesses", guesses, allowed: "even, in 2...\(canaries) (the canaries)")
+        }
+    }
+
+    /// The claim of a run's plan: its planned ε and δ, or a refusal for a run without privacy.
+    static func plannedClaim(epsilon: Double?, delta: Double?) throws -> PrivacyClaim {
+        guard let epsilon, let delta else {
+            throw VeilError(.invalidParameter, "a training run without differential privacy claims no ε: "
+                            + "give the ε (and δ) to audit it against")
+        }
+        return try PrivacyClaim(epsilon: epsilon, delta: delta)
+    }
+}
+
+/// The canaries of a one-run audit: held-out examples with wrong labels, in groups (one example each for
+/// DP-SGD, one client's examples for federated training), each group included with probability ½.
 struct CanarySet {
-    /// The canaries' features, one per row.
+    /// The canaries' examples, one per row, group after group.
     let features: Matrix
     /// Their wrong labels.
     let labels: [Int32]
-    /// Whether each joins the training set.
+    /// Examples in each group.
+    let groupSize: Int
+    /// Whether each group joins the training set.
     let included: [Bool]
-    /// Their source's shape and classes.
-    let inputShape: ImageShape
-    let classCount: Int
 
-    /// Draws `count` distinct examples of `pool` uniformly, a label uniform among the `classCount − 1` wrong
-    /// ones for each, and a fair coin for each's inclusion.
-    init<R: RandomSource>(pool: Dataset, count: Int, using source: inout R) {
-        // A partial Fisher–Yates shuffle: the first `count` positions are a uniform sample without replacement.
+    /// Draws `count × groupSize` distinct examples of `pool` uniformly, a label uniform among the
+    /// `classCount − 1` wrong ones for each, and a fair coin for each group's inclusion.
+    init<R: RandomSource>(pool: Dataset, count: Int, groupSize: Int = 1, using source: inout R) {
+        let total = count * groupSize
+        // A partial Fisher–Yates shuffle: the first `total` positions are a uniform sample without replacement.
         var order = Array(0..<pool.count)
-        for i in 0..<count {
+        for i in 0..<total {
             order.swapAt(i, i + Int(source.uniform(below: UInt64(pool.count - i))))
         }
-        let chosen = Array(order[0..<count])
+        let chosen = Array(order[0..<total])
         features = pool.features.gatherRows(chosen)
         labels = chosen.map { index in
             let shift = 1 + Int32(source.uniform(below: UInt64(pool.classCount - 1)))
             return (pool.labels[index] + shift) % Int32(pool.classCount)
         }
-        included = (0..<count).map { _ in source.next() & 1 == 1 }
-        inputShape = pool.inputShape
-        classCount = pool.classCount
+        self.groupSize = groupSize
+        included = (0..<count).map { _ in source.bit() }
     }
 
-    /// `train` followed by the included canaries.
+    /// The rows of the included groups, group after group.
+    var includedRows: [Int] {
+        included.indices.filter { included[$0] }.flatMap { ($0 * groupSize)..<(($0 + 1) * groupSize) }
+    }
+
+    /// `train` followed by the included canaries' examples (``includedRows``, in order).
     func trainingSet(adding train: Dataset) throws -> Dataset {
-        let rows = included.indices.filter { included[$0] }
-        let canaries = features.gatherRows(rows)
-        let width = train.features.columns
+        let rows = includedRows
         var storage = train.features.storage
-        storage.append(contentsOf: canaries.storage)
-        return try Dataset(features: Matrix(rows: train.count + rows.count, columns: width, storage: storage),
+        storage.append(contentsOf: features.gatherRows(rows).storage)
+        return try Dataset(features: Matrix(rows: train.count + rows.count, columns: train.features.columns,
+                                            storage: storage),
                            labels: train.labels + rows.map { labels[$0] }, inputShape: train.inputShape,
                            classCount: train.classCount, sha256: train.sha256 + ":audit-canaries")
     }
 
-    /// Scores every canary by `model`'s loss on its wrong label, guesses "included" for the `guesses/2`
+    /// Scores every group by `model`'s mean loss on its wrong labels, guesses "included" for the `guesses/2`
     /// lowest and "excluded" for the `guesses/2` highest, and counts the right guesses.
     func rightGuesses(model: SequentialModel, guesses: Int) -> Int {
-        let (raw, _) = SoftmaxCrossEntropy.lossAndGradient(logits: model.logits(features), labels: labels[...])
-        // A diverged model's NaN losses rank last (guessed excluded), so that the order stays a total order.
-        let losses = raw.map { $0.isNaN ? Float.infinity : $0 }
-        let ranked = losses.indices.sorted { losses[$0] < losses[$1] }
+        let (losses, _) = SoftmaxCrossEntropy.lossAndGradient(logits: model.logits(features), labels: labels[...])
+        let scores = included.indices.map { group in
+            let mean = losses[(group * groupSize)..<((group + 1) * groupSize)].reduce(0, +) / Float(groupSize)
+            // A diverged model's NaN losses rank last (guessed excluded), so that the order stays a total order.
+            return mean.isNaN ? Float.infinity : mean
+        }
+        let ranked = scores.indices.sorted { scores[$0] < scores[$1] }
         let half = guesses / 2
         return ranked.prefix(half).filter { included[$0] }.count + ranked.suffix(half).filter { !included[$0] }.count
     }

@@ -136,6 +136,7 @@ struct TrainingAuditTests {
         #expect(labelShifts[0] == 0 && labelShifts[1...].allSatisfy { abs($0 - 133) < 47 }, "\(labelShifts)")
         let included = canaries.included.indices.filter { canaries.included[$0] }
         #expect(abs(included.count - 200) < 50)
+        #expect(canaries.includedRows == included)
         let augmented = try canaries.trainingSet(adding: train)
         #expect(augmented.count == 10 + included.count)
         #expect(Array(augmented.features.storage[0..<(10 * Self.dimensions)]) == train.features.storage)

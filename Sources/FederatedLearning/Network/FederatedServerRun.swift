@@ -162,7 +162,7 @@ public struct FederatedServerRun {
             let run = FederatedRun.Release(
                 modelPath: pipeline.base.output, card: card, rounds: rounds.roundsDone, epsilon: card.epsilon,
                 seconds: Date().timeIntervalSince(started), modelDigest: digest, reservation: reservation,
-                ledgerPath: releasing.charger?.ledgerPath, evaluation: nil)
+                ledgerPath: releasing.charger?.ledgerPath, evaluation: nil, head: rounds.model)
             return Release(run: run, refusals: await coordinator.refusals)
         } catch {
             releasing.stopEarly(reservation, roundsRun: rounds.roundsDone)

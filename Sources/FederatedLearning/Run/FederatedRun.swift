@@ -35,6 +35,9 @@ public struct FederatedRun {
         public var ledgerPath: String?
         /// Accuracy and loss on the pipeline's test split, for the operator.
         public var evaluation: Evaluation?
+        /// The trained model without the fixed feature layers in front (the whole released model when the
+        /// pipeline has none): it takes examples as the clients trained on them.
+        public var head: SequentialModel
     }
 
     /// The pipeline, with any overrides applied.
@@ -60,10 +63,14 @@ public struct FederatedRun {
     ///   - analyst: recorded with the charge.
     ///   - charger: makes the charger for the pipeline's `privacy.ledger_scope`; not called for FedAvg.
     ///   - status: receives the progress lines of fixed features (see ``FixedFeatureLayers/apply(to:cache:part:status:)``).
-    /// - Throws: `VeilError` (bad pipeline, data or output path, unknown scope). Nothing is reserved.
+    ///   - editClients: changes the clients once the data are loaded and through the fixed feature layers
+    ///     (the one-run privacy audit adds canary clients there); nothing by default.
+    /// - Throws: `VeilError` (bad pipeline, data or output path, unknown scope), or what `editClients` throws.
+    ///   Nothing is reserved.
     public static func prepare(pipeline: FederatedPipeline, source: String, analyst: String,
                                charger makeCharger: (_ scope: String) throws -> any BudgetCharger,
-                               status: (String) -> Void = { _ in }) throws -> FederatedRun {
+                               status: (String) -> Void = { _ in },
+                               editClients: (inout FederatedData) throws -> Void = { _ in }) throws -> FederatedRun {
         try ModelFileDestination.validate(pipeline.base.output)
         var plan = try FederatedPlan(settings: pipeline.federated, privacy: pipeline.base.privacy)
         let local = try LocalTraining(pipeline.base.training)
@@ -76,6 +83,7 @@ public struct FederatedRun {
         let rawInputShape = data.examples.inputShape
         (data.examples, data.test) = try fixed.apply(train: data.examples, test: data.test,
                                                      settings: pipeline.base.features, status: status)
+        try editClients(&data)
         var secure = SecureRandomSource()
         let model = try SequentialModel(architecture: fixed.head, inputShape: data.examples.inputShape, random: &secure)
         try model.footprint.checkBatch(pipeline.base.training.maxPhysicalBatchSize)
@@ -180,7 +188,7 @@ public struct FederatedRun {
             let evaluation = try data.test.map { try Evaluation(model: rounds.model, data: $0) }
             return Release(modelPath: pipeline.base.output, card: card, rounds: rounds.roundsDone, epsilon: card.epsilon,
                            seconds: Date().timeIntervalSince(started), modelDigest: digest, reservation: reservation,
-                           ledgerPath: releasing.charger?.ledgerPath, evaluation: evaluation)
+                           ledgerPath: releasing.charger?.ledgerPath, evaluation: evaluation, head: rounds.model)
         } catch {
             // Data was read and noise may have been released: the whole reservation stands.
             releasing.stopEarly(reservation, roundsRun: rounds.roundsDone)

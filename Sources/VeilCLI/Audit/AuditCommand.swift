@@ -11,7 +11,8 @@ struct AuditCommand: ParsableCommand {
         other half with Clopper–Pearson intervals. The result is a lower bound ε̂ on the true ε that holds \
         with the stated confidence. ε̂ above the claimed ε proves a bug (a wrong sensitivity, a missed clamp, \
         too little noise); ε̂ below it is evidence, never proof, of privacy. A training run is audited in one \
-        run instead, with canaries whose inclusion is guessed from the final model. See docs/privacy-audit.md.
+        run instead, with canaries (examples, or clients of a federated run) whose inclusion is guessed from \
+        the final model. See docs/privacy-audit.md.
 
         Examples:
           veil audit mechanism discrete-laplace --epsilon 1 --trials 100000
@@ -24,7 +25,8 @@ struct AuditCommand: ParsableCommand {
         Exit codes: 0 no violation found, 1 the audit found a violation (ε̂ > ε) or a run failed, \
         2 bad input.
         """),
-        subcommands: [AuditMechanismCommand.self, AuditQueryCommand.self, AuditTrainingCommand.self]
+        subcommands: [AuditMechanismCommand.self, AuditQueryCommand.self, AuditTrainingCommand.self,
+                      AuditFederatedCommand.self]
     )
 }
 

@@ -106,6 +106,39 @@ enum AuditReportText {
         ])
     }
 
+    /// `veil audit federated`'s report: counts of canary clients and guesses, and the bound.
+    static func text(_ audit: FederatedAudit) -> String {
+        let result = audit.result
+        return """
+        federated audit: \(result.canaries) canary clients of \(audit.examplesPerCanary) wrong-label test examples, \
+        \(audit.includedCanaries) took part (each with probability ½); \(audit.rounds) rounds in \
+        \(String(format: "%.1f", audit.trainingSeconds)) s
+        claimed: client-level ε \(amount(audit.claim.epsilon)), δ \(amount(audit.claim.delta))
+        audited: ε ≥ \(amount(audit.epsilonLowerBound)) at \(percent(result.confidence)) confidence \
+        (\(result.correct) of \(result.guesses) guesses right; a coin gets half)
+        \(verdict(epsilonLowerBound: audit.epsilonLowerBound, claimed: audit.claim.epsilon))
+
+        """
+    }
+
+    /// `veil audit federated --json`.
+    static func json(_ audit: FederatedAudit) -> JSONValue {
+        .object([
+            ("claimed_epsilon", .number(audit.claim.epsilon)),
+            ("claimed_delta", .number(audit.claim.delta)),
+            ("canary_clients", .number(Double(audit.result.canaries))),
+            ("examples_per_canary", .number(Double(audit.examplesPerCanary))),
+            ("canaries_included", .number(Double(audit.includedCanaries))),
+            ("guesses", .number(Double(audit.result.guesses))),
+            ("correct_guesses", .number(Double(audit.result.correct))),
+            ("confidence", .number(audit.result.confidence)),
+            ("epsilon_lower_bound", .number(audit.epsilonLowerBound)),
+            ("rounds", .number(Double(audit.rounds))),
+            ("training_seconds", .number(audit.trainingSeconds)),
+            ("exceeds_claim", .bool(audit.exceedsClaim)),
+        ])
+    }
+
     /// The chosen event without its threshold for queries (it would sit near a true value), with it for mechanisms.
     static func event(_ result: EventSelectionAudit) -> JSONValue {
         .object([

@@ -37,6 +37,33 @@ struct AuditTrainingCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The training pipeline (YAML), as for veil train.", valueName: "pipeline"))
     var pipeline: String
 
+    @OptionGroup var options: CanaryAuditOptions
+
+    @Option(help: "Override training.epochs.")
+    var epochs: Int?
+
+    func run() throws {
+        TrainingAllocator.configure()
+        var pipeline = try TrainingPipeline.load(path: self.pipeline)
+        if let epochs {
+            try TrainingLimits.check(epochs, in: TrainingLimits.epochs, name: "--epochs")
+            pipeline.training.epochs = epochs
+        }
+        let plan = try TrainingPlan(datasetSize: pipeline.size, training: pipeline.training, privacy: pipeline.privacy)
+        let reporter = ProgressReporter(totalSteps: plan.steps, toStandardError: true)
+        var source = SecureRandomSource()
+        let audit = try TrainingAudit(pipeline: pipeline, claim: try options.claim(pipelineDelta: pipeline.privacy?.delta),
+                                      canaries: options.canaries, guesses: options.guessCount,
+                                      confidence: options.confidence, using: &source, status: CanaryAuditOptions.status,
+                                      progress: reporter.report)
+        reporter.finish()
+        try options.finish(AuditReportText.text(audit), AuditReportText.json(audit), run: "training",
+                           bound: audit.epsilonLowerBound, claim: audit.claim)
+    }
+}
+
+/// Options shared by the one-run (canary) audits of training and federated runs.
+struct CanaryAuditOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "The ε to audit against (default: the pipeline's planned ε).",
             transform: DecimalArgument.parse)
     var epsilon: Double?
@@ -45,14 +72,11 @@ struct AuditTrainingCommand: ParsableCommand {
             transform: DecimalArgument.parse)
     var delta: Double?
 
-    @Option(help: "Canaries drawn from the test split (≥ 2), each trained on with probability ½.")
+    @Option(help: "Canaries (≥ 2), each trained on with probability ½.")
     var canaries: Int = 1000
 
     @Option(help: "Guesses (even, ≤ --canaries; default a fifth of the canaries): half included, half excluded.")
     var guesses: Int?
-
-    @Option(help: "Override training.epochs.")
-    var epochs: Int?
 
     @Option(parsing: .unconditional, help: "Confidence of the bound, in (0, 1).", transform: DecimalArgument.parse)
     var confidence: Double = 0.95
@@ -69,30 +93,22 @@ struct AuditTrainingCommand: ParsableCommand {
         }
     }
 
-    /// The guesses when --guesses is not given: a fifth of the canaries, even, at least 2.
-    static func defaultGuesses(canaries: Int) -> Int { max(2, canaries / 10 * 2) }
+    /// --guesses, or a fifth of the canaries (even, at least 2).
+    var guessCount: Int { guesses ?? max(2, canaries / 10 * 2) }
 
-    func run() throws {
-        TrainingAllocator.configure()
-        var pipeline = try TrainingPipeline.load(path: self.pipeline)
-        if let epochs {
-            try TrainingLimits.check(epochs, in: TrainingLimits.epochs, name: "--epochs")
-            pipeline.training.epochs = epochs
-        }
-        let claim = try epsilon.map { try PrivacyClaim(epsilon: $0, delta: delta ?? pipeline.privacy?.delta ?? 0) }
-        let plan = try TrainingPlan(datasetSize: pipeline.size, training: pipeline.training, privacy: pipeline.privacy)
-        let reporter = ProgressReporter(totalSteps: plan.steps, toStandardError: true)
-        var source = SecureRandomSource()
-        let audit = try TrainingAudit(pipeline: pipeline, claim: claim, canaries: canaries,
-                                      guesses: guesses ?? Self.defaultGuesses(canaries: canaries),
-                                      confidence: confidence, using: &source,
-                                      status: { FileHandle.standardError.write(Data("\($0)\n".utf8)) },
-                                      progress: reporter.report)
-        reporter.finish()
-        print(json ? AuditReportText.json(audit).rendered : AuditReportText.text(audit), terminator: json ? "\n" : "")
-        if audit.exceedsClaim {
-            throw CLIFailure("the training run violates its claim: ε ≥ \(amount(audit.epsilonLowerBound)) > "
-                             + amount(audit.claim.epsilon))
+    /// The claim of --epsilon/--delta (δ defaulting to the pipeline's), or nil for the pipeline's own.
+    func claim(pipelineDelta: Double?) throws -> PrivacyClaim? {
+        try epsilon.map { try PrivacyClaim(epsilon: $0, delta: delta ?? pipelineDelta ?? 0) }
+    }
+
+    /// Feature layers' status lines, on stderr.
+    static func status(_ line: String) { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
+
+    /// Prints the report and fails when the bound exceeds the claim.
+    func finish(_ text: String, _ json: JSONValue, run: String, bound: Double, claim: PrivacyClaim) throws {
+        print(self.json ? json.rendered : text, terminator: self.json ? "\n" : "")
+        if bound > claim.epsilon {
+            throw CLIFailure("the \(run) run violates its claim: ε ≥ \(amount(bound)) > \(amount(claim.epsilon))")
         }
     }
 }
