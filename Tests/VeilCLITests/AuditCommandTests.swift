@@ -78,4 +78,81 @@ struct AuditCommandTests {
         // The runs charge a throw-away ledger: none appears where veil ran.
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.url.path).isEmpty)
     }
+
+    @Test("audit training on the shipped health-panel pipeline: the planned claim, counts only, progress on stderr, nothing written (false failure ≤ 1e-6)")
+    func trainingOnPanel() throws {
+        let folder = try TemporaryFolder("audit-training")
+        let pipeline = RepositoryFolder.root.appendingPathComponent("pipelines/health-panel-logistic-eps1.yaml").path
+        let run = try runVeil(["audit", "training", pipeline, "--canaries", "200", "--confidence", Self.confidence,
+                               "--json"], currentDirectory: folder.url)
+        try #require(run.status == 0, "exit \(run.status): \(run.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(Set(object.keys) == ["claimed_epsilon", "claimed_delta", "canaries", "canaries_included", "guesses",
+                                     "correct_guesses", "confidence", "epsilon_lower_bound", "steps",
+                                     "training_seconds", "exceeds_claim"])
+        let claimed = try #require(object["claimed_epsilon"] as? Double)
+        #expect(abs(claimed - 1) < 1e-3 && object["claimed_delta"] as? Double == 1e-5)
+        #expect(object["canaries"] as? Double == 200 && object["guesses"] as? Double == 40)
+        #expect(object["exceeds_claim"] as? Bool == false)
+        #expect(run.stderr.contains("step ") && run.stderr.contains(" ε "))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.url.path).isEmpty)
+    }
+
+    @Test("audit training refusals: a non-private pipeline without --epsilon, --delta alone, odd guesses")
+    func trainingRefusals() throws {
+        let nonPrivate = RepositoryFolder.root.appendingPathComponent("pipelines/health-panel-logistic-nonprivate.yaml").path
+        let unclaimed = try runVeil(["audit", "training", nonPrivate])
+        #expect(unclaimed.status == 2)
+        #expect(unclaimed.stderr == "error: a training run without differential privacy claims no ε: give the ε (and δ) "
+                + "to audit it against\n")
+        let deltaAlone = try runVeil(["audit", "training", nonPrivate, "--delta", "1e-5"])
+        #expect(deltaAlone.status == 2)
+        #expect(deltaAlone.stderr.contains("--delta needs --epsilon: the claim audited is one (ε, δ) pair"))
+        let odd = try runVeil(["audit", "training", nonPrivate, "--epsilon", "1", "--canaries", "10", "--guesses", "3"])
+        #expect(odd.status == 2)
+        #expect(odd.stderr == "error: guesses must be even, in 2...10 (the canaries), got 3\n")
+    }
+
+    @Test("audit federated on bar images: canary clients, the report's lines, no model file left, no budget needed")
+    func federatedOnBarImages() throws {
+        let folder = try TemporaryFolder("audit-federated")
+        try BarImages.writeSplits(in: folder, trainCount: 120, testCount: 100)
+        try """
+            data:
+              format: idx
+              train_images: train-images
+              train_labels: train-labels
+              test_images: test-images
+              test_labels: test-labels
+              classes: 3
+              size: 120
+            model:
+              architecture: logistic
+            privacy:
+              target_epsilon: 2
+              delta: 1e-5
+              clip_norm: 1
+            training:
+              epochs: 1
+              expected_batch_size: 4
+              optimizer: sgd
+              learning_rate: 0.1
+            federated:
+              clients: {split: iid, count: 12, seed: 1}
+              rounds: 3
+              clients_per_round: 6
+            output: model.safetensors
+            """.write(toFile: folder.path("fed.yaml"), atomically: true, encoding: .utf8)
+        // Four guesses cannot prove any ε > 0 at confidence 1 − 10⁻⁶ (four right of four has p-value 1/16 at ε = 0).
+        let run = try runVeil(["audit", "federated", folder.path("fed.yaml"), "--canaries", "20",
+                               "--examples-per-canary", "5", "--guesses", "4", "--confidence", Self.confidence],
+                              currentDirectory: folder.url)
+        try #require(run.status == 0, "exit \(run.status): \(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("federated audit: 20 canary clients of 5 wrong-label test examples, ") == true)
+        #expect(lines.contains { $0.hasPrefix("claimed: client-level ε 1.99") && $0.hasSuffix(", δ 1e-05") })
+        #expect(lines.contains { $0.hasPrefix("audited: ε ≥ 0 at 99.9999% confidence (") })
+        #expect(run.stderr.contains("round 3/3"))
+        #expect(!FileManager.default.fileExists(atPath: folder.path("model.safetensors")))
+    }
 }

@@ -16,6 +16,12 @@ struct HelpExampleTests {
             "needs the MNIST files, which are not in the repository",
         "veil budget create mnist --epsilon 8 --delta 1e-5 --composition rdp":
             "the first step of the MNIST training example above",
+        "veil audit training pipelines/mnist-cnn-nonprivate.yaml --epsilon 1 --json":
+            "needs the MNIST files, which are not in the repository",
+        "veil audit federated pipelines/mnist-mlp-federated-dpfedavg-eps8.yaml --canaries 500":
+            "needs the MNIST files, which are not in the repository",
+        "veil audit federated pipelines/mnist-mlp-federated-fedavg.yaml --epsilon 1 --canaries 500":
+            "needs the MNIST files, which are not in the repository",
         "veil serve health --port 8080": "leaves a server running",
         "veil service --config service.yaml": "leaves a server running (and needs a configuration with the token's digest)",
         "veil query --service http://127.0.0.1:8470 --token-file ana.token --dataset health_panel \"SELECT year, COUNT(*) AS n FROM visits GROUP BY year\"":

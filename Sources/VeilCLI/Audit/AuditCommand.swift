@@ -20,7 +20,7 @@ struct AuditCommand: ParsableCommand {
           veil audit query --db datasets/health_panel.sqlite \\
             --metadata datasets/health_panel.privacy.yaml --epsilon 1 --trials 200 \\
             "SELECT year, COUNT(*) AS n FROM visits GROUP BY year"
-          veil audit training pipelines/mnist-cnn-eps3.yaml --canaries 1000
+          veil audit training pipelines/health-panel-logistic-eps1.yaml --canaries 1000
 
         Exit codes: 0 no violation found, 1 the audit found a violation (ε̂ > ε) or a run failed, \
         2 bad input.

@@ -23,9 +23,8 @@ struct AuditFederatedCommand: ParsableCommand {
         ledger. The report holds counts and bounds only. Progress goes to stderr.
 
         Examples:
-          veil audit federated pipelines/mnist-scatternet-federated-dpfedavg-eps8.yaml --canaries 500
-          veil audit federated pipelines/mnist-scatternet-federated-fedavg.yaml --epsilon 1 \\
-            --canaries 500 --rounds 20 --json
+          veil audit federated pipelines/mnist-mlp-federated-dpfedavg-eps8.yaml --canaries 500
+          veil audit federated pipelines/mnist-mlp-federated-fedavg.yaml --epsilon 1 --canaries 500
 
         Exit codes: 0 no violation found, 1 violation (ε̂ > ε) or a failed run, 2 bad input.
         """))

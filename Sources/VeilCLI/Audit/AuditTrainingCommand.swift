@@ -27,9 +27,8 @@ struct AuditTrainingCommand: ParsableCommand {
         catches runs with far too little noise or no clipping. Progress goes to stderr.
 
         Examples:
-          veil audit training pipelines/mnist-cnn-eps3.yaml --canaries 1000
-          veil audit training pipelines/mnist-logistic-nonprivate.yaml --epsilon 1 --canaries 1000 \\
-            --epochs 5 --json
+          veil audit training pipelines/health-panel-logistic-eps1.yaml --canaries 1000
+          veil audit training pipelines/mnist-cnn-nonprivate.yaml --epsilon 1 --json
 
         Exit codes: 0 no violation found, 1 violation (ε̂ > ε) or a failed run, 2 bad input.
         """))
