@@ -47,7 +47,7 @@ struct TrainingAuditTests {
     }
 
     // The seeds are fixed. Over ten other seeds the two caught runs had 58–63 of 64 guesses right (ε̂ 1.54–2.55;
-    // 54 right already prove ε > 1) and the honest run 31–43 (ε̂ ≤ 0.26); by the paper's theorem the honest
+    // 54 right already prove ε > 1) and the honest run 31–43 (ε̂ ≤ 0.25); by the paper's theorem the honest
     // run's bound exceeds ε = 1 with probability at most 5% over seeds.
 
     @Test("Training without noise or clipping, claimed as ε = 1, is caught")
