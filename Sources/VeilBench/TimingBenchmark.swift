@@ -21,6 +21,10 @@ enum TimingBenchmark {
             measure("discrete_laplace_scale_\(label(scale))", samples: samples, into: &report) {
                 Double(sampler.sample(using: &source).magnitude) / b
             }
+            // The padded sampler that private SQL draws its Laplace noise with.
+            measure("discrete_laplace_fixed_work_scale_\(label(scale))", samples: samples, into: &report) {
+                Double(sampler.sampleWithFixedWork(using: &source).magnitude) / b
+            }
         }
         for sigma in [1.0, 100.0, 1_000_000.0] {
             let sampler = try DiscreteGaussianSampler(sigma: sigma)
