@@ -1,15 +1,24 @@
 /// The sizes Veil pads confidential requests and responses to, so that an observer (the relay, the host,
-/// the network) learns only a coarse size class: the next power of two, at least 512 bytes. A request of
-/// 700 bytes and one of 1,000 bytes both travel as 1,024 bytes of plaintext (plus the fixed overhead of
-/// the encapsulation: 55 bytes for a request, 32 for a response).
+/// the network) learns only a coarse size class (plus the fixed overhead of the encapsulation: 55 bytes for
+/// a request, 32 for a response).
+///
+/// Messages of at most 512 bytes all travel as 512 bytes. Larger ones are padded with Padmé (Nikitin,
+/// Barman, Lueks, Underwood, Hubaux, Ford 2019, "Reducing Metadata Leakage from Encrypted Files and
+/// Communication with PURBs", PETS, §4): a size `L` with `E = ⌊log₂ L⌋` keeps its top `⌊log₂ E⌋ + 1` bits
+/// and is rounded up in the rest. That costs at most about `1/(2·log₂ L)` of extra bytes (under 12%, and
+/// about 3% at the 400 KB of a 64-row MNIST request, where the next power of two cost up to 100%), and
+/// leaves `O(log log L)` bits of size information: 2·⌊log₂ E⌋ + 1 bits where powers of two leave
+/// ⌊log₂ E⌋ + 1. A 700-byte and a 704-byte request travel alike (704 bytes); a 1,000-byte one as 1,024.
 public enum SizeBuckets {
     public static let minimum = 512
 
-    /// The bucket a message of `size` bytes is padded to.
+    /// The bucket a message of `size` bytes is padded to: 512 up to 512 bytes, else Padmé's size.
     public static func bucket(for size: Int) -> Int {
-        var bucket = minimum
-        while bucket < size { bucket <<= 1 }
-        return bucket
+        guard size > minimum else { return minimum }
+        let exponent = Int.bitWidth - 1 - size.leadingZeroBitCount           // E = ⌊log₂ L⌋ ≥ 9
+        let kept = Int.bitWidth - exponent.leadingZeroBitCount               // S = ⌊log₂ E⌋ + 1
+        let mask = (1 << (exponent - kept)) - 1                              // the E − S low bits
+        return (size + mask) & ~mask
     }
 
     /// `message` followed by zero bytes up to its bucket (Binary HTTP padding, RFC 9292 §3.8).
