@@ -201,20 +201,22 @@ lines += ["", "## Training runs", "",
           "![audited against claimed ε for the DP-SGD runs](privacy-audit-training.svg)", "",
           "| run | pipeline | claimed ε | claimed δ | audited ε̂ | right guesses | canaries (trained on) | steps | violation | seconds |",
           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-for t in trainings:
-    lines.append(f"| {t['run']} | `{t['pipeline']}` | {t['claimed_epsilon']:.3g} | {t['claimed_delta']:g} | "
-                 f"{t['epsilon_lower_bound']:.3f} | {t['correct_guesses']} of {t['guesses']} | "
-                 f"{t['canaries']:,} ({t['canaries_included']}) | {t['steps']:,} | "
-                 f"{'yes' if t['exceeds_claim'] else 'no'} | {t['seconds']} |")
+
+
+def one_run_row(r, canaries, length):
+    """A table row of a one-run audit report: the claim, the bound, the guesses, the canaries, the run's length."""
+    return (f"| {r['run']} | `{r['pipeline']}` | {r['claimed_epsilon']:.3g} | {r['claimed_delta']:g} | "
+            f"{r['epsilon_lower_bound']:.3f} | {r['correct_guesses']} of {r['guesses']} | "
+            f"{r[canaries]:,} ({r['canaries_included']}) | {r[length]:,} | "
+            f"{'yes' if r['exceeds_claim'] else 'no'} | {r['seconds']} |")
+
+
+lines += [one_run_row(t, "canaries", "steps") for t in trainings]
 lines += ["", "## Federated runs", "",
           f"Each row is one `veil audit federated PIPELINE --canaries {CANARY_CLIENTS} --examples-per-canary "
           f"{EXAMPLES_PER_CANARY}`: canary clients of wrong-label test images, each taking part with probability ½, "
           "guessed from the final model's mean loss on their images. The claim is client-level.", "",
           "| run | pipeline | claimed ε | claimed δ | audited ε̂ | right guesses | canary clients (took part) | rounds | violation | seconds |",
           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-for f in federated:
-    lines.append(f"| {f['run']} | `{f['pipeline']}` | {f['claimed_epsilon']:.3g} | {f['claimed_delta']:g} | "
-                 f"{f['epsilon_lower_bound']:.3f} | {f['correct_guesses']} of {f['guesses']} | "
-                 f"{f['canary_clients']:,} ({f['canaries_included']}) | {f['rounds']} | "
-                 f"{'yes' if f['exceeds_claim'] else 'no'} | {f['seconds']} |")
+lines += [one_run_row(f, "canary_clients", "rounds") for f in federated]
 (OUT / "privacy-audit.md").write_text("\n".join(lines) + "\n")

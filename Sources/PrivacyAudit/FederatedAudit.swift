@@ -15,7 +15,7 @@ import PrivateTraining
 ///
 /// The run is a throw-away: its model file goes to a temporary folder that is deleted afterwards and its cost
 /// to no ledger (``InsecureUnrecordedBudgetCharger``). The report holds counts and bounds only.
-public struct FederatedAudit: Sendable {
+public struct FederatedAudit: OneRunAuditReport, Sendable {
     /// The claimed client-level (ε, δ).
     public let claim: PrivacyClaim
     /// The bound and the counts behind it (canaries and guesses counted in clients).
@@ -28,12 +28,6 @@ public struct FederatedAudit: Sendable {
     public let rounds: Int
     /// Seconds the rounds took.
     public let trainingSeconds: Double
-
-    /// With probability at least the confidence, the run's true client-level ε is at least this.
-    public var epsilonLowerBound: Double { result.epsilon }
-
-    /// Whether ``epsilonLowerBound`` exceeds the claimed ε.
-    public var exceedsClaim: Bool { epsilonLowerBound > claim.epsilon }
 
     /// Audits one run of a federated pipeline.
     ///

@@ -25,7 +25,7 @@ import PrivateTraining
 /// (``InsecureUnrecordedBudgetCharger``) because nothing is released. The audit reads the data as its owner
 /// would and its figures are not differentially private: the report carries counts of guesses and bounds,
 /// never a loss, a label or an index of an example.
-public struct TrainingAudit: Sendable {
+public struct TrainingAudit: OneRunAuditReport, Sendable {
     /// The claimed (ε, δ) of the training run.
     public let claim: PrivacyClaim
     /// The bound and the counts behind it.
@@ -36,12 +36,6 @@ public struct TrainingAudit: Sendable {
     public let steps: Int
     /// Seconds the training took.
     public let trainingSeconds: Double
-
-    /// With probability at least the confidence, the run's true ε is at least this.
-    public var epsilonLowerBound: Double { result.epsilon }
-
-    /// Whether ``epsilonLowerBound`` exceeds the claimed ε.
-    public var exceedsClaim: Bool { epsilonLowerBound > claim.epsilon }
 
     /// Audits one training run.
     ///
@@ -118,6 +112,24 @@ public struct TrainingAudit: Sendable {
         try self.init(train: train, canaryPool: test ?? rawTest, architecture: fixed.head, plan: plan, claim: claim,
                       canaries: canaries, guesses: guesses, confidence: confidence, using: &source, progress: progress)
     }
+}
+
+/// The outcome of a one-run canary audit: the claim tested and the bound its guesses prove.
+public protocol OneRunAuditReport: Sendable {
+    /// The claimed (ε, δ).
+    var claim: PrivacyClaim { get }
+    /// The bound and the counts behind it.
+    var result: OneRunAudit { get }
+    /// How many canaries were trained on (about half; random, not data).
+    var includedCanaries: Int { get }
+}
+
+extension OneRunAuditReport {
+    /// With probability at least the confidence, the run's true ε is at least this.
+    public var epsilonLowerBound: Double { result.epsilon }
+
+    /// Whether ``epsilonLowerBound`` exceeds the claimed ε.
+    public var exceedsClaim: Bool { epsilonLowerBound > claim.epsilon }
 }
 
 extension OneRunAudit {

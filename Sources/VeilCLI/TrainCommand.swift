@@ -53,10 +53,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         TrainingAllocator.configure()
         var pipeline = try TrainingPipeline.load(path: self.pipeline)
-        if let epochs {
-            try TrainingLimits.check(epochs, in: TrainingLimits.epochs, name: "--epochs")
-            pipeline.training.epochs = epochs
-        }
+        try pipeline.override(epochs: epochs)
         if let output { pipeline.output = output }
 
         // Everything that can fail without drawing noise is checked before the budget is reserved.
@@ -109,6 +106,15 @@ struct TrainCommand: ParsableCommand {
                       + "(entry \(reservation.id) of \(ledgerPath))")
             }
         }
+    }
+}
+
+extension TrainingPipeline {
+    /// Applies an `--epochs` override, checked against ``TrainingLimits/epochs``.
+    mutating func override(epochs: Int?) throws {
+        guard let epochs else { return }
+        try TrainingLimits.check(epochs, in: TrainingLimits.epochs, name: "--epochs")
+        training.epochs = epochs
     }
 }
 

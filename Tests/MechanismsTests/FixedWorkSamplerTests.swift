@@ -43,28 +43,18 @@ struct FixedWorkSamplerTests {
         #expect(bernoulliPValue(successes: one, trials: trials, probability: exp(-1.0)) > StatisticalBudget.alpha)
     }
 
-    /// Counts the words drawn.
-    struct CountingSource: RandomSource {
-        var base: InsecureSeededRandomSource
-        var words = 0
-        mutating func next() -> UInt64 {
-            words += 1
-            return base.next()
-        }
-    }
-
     /// Mean words per sample for values with |k| < 50 and for |k| ≥ 300, at scale 100 (about 5% of the
     /// samples land in the second group).
     static func wordsByMagnitude(fixedWork: Bool, seed: UInt64) throws -> (small: Double, large: Double) {
         let sampler = try DiscreteLaplaceSampler(scale: 100)
-        var source = CountingSource(base: InsecureSeededRandomSource(seed: seed))
+        var source = CountingRandomSource(seed: seed)
         var small: [Int] = []
         var large: [Int] = []
         for _ in 0..<20_000 {
-            let before = source.words
+            let before = source.draws
             let k = fixedWork ? sampler.sampleWithFixedWork(using: &source) : sampler.sample(using: &source)
-            if abs(k) < 50 { small.append(source.words - before) }
-            if abs(k) >= 300 { large.append(source.words - before) }
+            if abs(k) < 50 { small.append(source.draws - before) }
+            if abs(k) >= 300 { large.append(source.draws - before) }
         }
         func mean(_ x: [Int]) -> Double { Double(x.reduce(0, +)) / Double(max(1, x.count)) }
         return (mean(small), mean(large))

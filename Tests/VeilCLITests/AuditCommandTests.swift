@@ -118,14 +118,7 @@ struct AuditCommandTests {
         let folder = try TemporaryFolder("audit-federated")
         try BarImages.writeSplits(in: folder, trainCount: 120, testCount: 100)
         try """
-            data:
-              format: idx
-              train_images: train-images
-              train_labels: train-labels
-              test_images: test-images
-              test_labels: test-labels
-              classes: 3
-              size: 120
+            \(BarImages.dataSection(size: 120))
             model:
               architecture: logistic
             privacy:

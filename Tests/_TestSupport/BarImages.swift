@@ -29,10 +29,9 @@ public enum BarImages {
         try writeIDX(images: folder.path("test-images"), labels: folder.path("test-labels"), count: testCount, seed: 2)
     }
 
-    /// The `data:` and `model:` sections of a pipeline over the splits of ``writeSplits(in:trainCount:testCount:)``
-    /// (declared size `size`): logistic regression on ScatterNet features (J = 2, L = 4, cached in `feature-cache`)
-    /// and `normalization`.
-    public static func featurePipelineSections(size: Int, normalization: String = "{type: group, groups: 5}") -> String {
+    /// The `data:` section of a pipeline over the splits of ``writeSplits(in:trainCount:testCount:)`` (declared
+    /// size `size`).
+    public static func dataSection(size: Int) -> String {
         """
         data:
           format: idx
@@ -42,6 +41,15 @@ public enum BarImages {
           test_labels: test-labels
           classes: 3
           size: \(size)
+        """
+    }
+
+    /// The `data:` and `model:` sections of a pipeline over the splits of ``writeSplits(in:trainCount:testCount:)``
+    /// (declared size `size`): logistic regression on ScatterNet features (J = 2, L = 4, cached in `feature-cache`)
+    /// and `normalization`.
+    public static func featurePipelineSections(size: Int, normalization: String = "{type: group, groups: 5}") -> String {
+        """
+        \(dataSection(size: size))
         model:
           architecture: logistic
           features: {type: scattering, J: 2, L: 4, cache: feature-cache}

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import PrivacyAudit
 
 /// `veil audit …`: empirical privacy audits of mechanisms and queries.
 struct AuditCommand: ParsableCommand {
@@ -30,15 +32,8 @@ struct AuditCommand: ParsableCommand {
     )
 }
 
-/// Options shared by the audit commands.
-struct AuditOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "The claimed ε (> 0).", transform: DecimalArgument.parse)
-    var epsilon: Double
-
-    @Option(parsing: .unconditional, help: "The claimed δ in [0, 1) (needed by Gaussian noise and partition selection).",
-            transform: DecimalArgument.parse)
-    var delta: Double = 0
-
+/// The report options every audit command takes.
+struct AuditReportOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Confidence of the bound, in (0, 1).", transform: DecimalArgument.parse)
     var confidence: Double = 0.95
 
@@ -48,6 +43,72 @@ struct AuditOptions: ParsableArguments {
     func validate() throws {
         guard confidence > 0, confidence < 1 else {
             throw ValidationError("--confidence must be in (0, 1), got \(confidence)")
+        }
+    }
+
+    /// Prints the report, as JSON with --json.
+    func print(text: String, json object: JSONValue) {
+        Swift.print(json ? object.rendered : text, terminator: json ? "\n" : "")
+    }
+}
+
+/// Options shared by the audits of a mechanism and of a query: the claim and the report.
+struct AuditOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: "The claimed ε (> 0).", transform: DecimalArgument.parse)
+    var epsilon: Double
+
+    @Option(parsing: .unconditional, help: "The claimed δ in [0, 1) (needed by Gaussian noise and partition selection).",
+            transform: DecimalArgument.parse)
+    var delta: Double = 0
+
+    @OptionGroup var report: AuditReportOptions
+
+    var confidence: Double { report.confidence }
+}
+
+/// Options shared by the one-run (canary) audits of training and federated runs.
+struct CanaryAuditOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: "The ε to audit against (default: the pipeline's planned ε).",
+            transform: DecimalArgument.parse)
+    var epsilon: Double?
+
+    @Option(parsing: .unconditional, help: "The δ to audit against (default: the pipeline's δ, else 0).",
+            transform: DecimalArgument.parse)
+    var delta: Double?
+
+    @Option(help: "Canaries (≥ 2), each trained on with probability ½.")
+    var canaries: Int = 1000
+
+    @Option(help: "Guesses (even, ≤ --canaries; default a fifth of the canaries): half included, half excluded.")
+    var guesses: Int?
+
+    @OptionGroup var report: AuditReportOptions
+
+    var confidence: Double { report.confidence }
+
+    func validate() throws {
+        if delta != nil, epsilon == nil {
+            throw ValidationError("--delta needs --epsilon: the claim audited is one (ε, δ) pair")
+        }
+    }
+
+    /// --guesses, or a fifth of the canaries (even, at least 2).
+    var guessCount: Int { guesses ?? max(2, canaries / 10 * 2) }
+
+    /// The claim of --epsilon/--delta (δ defaulting to the pipeline's), or nil for the pipeline's own.
+    func claim(pipelineDelta: Double?) throws -> PrivacyClaim? {
+        try epsilon.map { try PrivacyClaim(epsilon: $0, delta: delta ?? pipelineDelta ?? 0) }
+    }
+
+    /// Feature layers' status lines, on stderr.
+    static func status(_ line: String) { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
+
+    /// Prints the report of a one-run audit and fails when its bound exceeds the claim.
+    func finish(_ audit: some OneRunAuditReport, text: String, json: JSONValue, run: String) throws {
+        report.print(text: text, json: json)
+        if audit.exceedsClaim {
+            throw CLIFailure("the \(run) run violates its claim: ε ≥ \(amount(audit.epsilonLowerBound)) > "
+                             + amount(audit.claim.epsilon))
         }
     }
 }

@@ -55,7 +55,6 @@ struct AuditFederatedCommand: ParsableCommand {
                                        status: CanaryAuditOptions.status) {
             FileHandle.standardError.write(Data((FederatedProgressLine.text($0) + "\n").utf8))
         }
-        try options.finish(AuditReportText.text(audit), AuditReportText.json(audit), run: "federated",
-                           bound: audit.epsilonLowerBound, claim: audit.claim)
+        try options.finish(audit, text: AuditReportText.text(audit), json: AuditReportText.json(audit), run: "federated")
     }
 }

@@ -37,8 +37,7 @@ struct AuditMechanismCommand: ParsableCommand {
         let audit = try MechanismAudit(target, trials: trials, confidence: options.confidence, using: &source) {
             progress.report($0, $1)
         }
-        print(options.json ? AuditReportText.json(audit).rendered : AuditReportText.text(audit),
-              terminator: options.json ? "\n" : "")
+        options.report.print(text: AuditReportText.text(audit), json: AuditReportText.json(audit))
         if audit.exceedsClaim {
             throw CLIFailure("\(name) violates its claim: ε ≥ \(amount(audit.epsilonLowerBound)) > \(amount(options.epsilon))")
         }

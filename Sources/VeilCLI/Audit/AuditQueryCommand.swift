@@ -57,8 +57,7 @@ struct AuditQueryCommand: ParsableCommand {
                                    trials: trials, confidence: options.confidence, using: &source) {
             progress.report($0, $1)
         }
-        print(options.json ? AuditReportText.json(audit).rendered : AuditReportText.text(audit),
-              terminator: options.json ? "\n" : "")
+        options.report.print(text: AuditReportText.text(audit), json: AuditReportText.json(audit))
         if audit.exceedsClaim {
             throw CLIFailure("the query violates its claim: ε ≥ \(amount(audit.epsilonLowerBound)) > \(amount(options.epsilon))")
         }

@@ -82,28 +82,42 @@ enum AuditReportText {
         training audit: \(result.canaries) canaries (wrong-label test examples), \(audit.includedCanaries) trained on \
         (each with probability ½); \(audit.steps) steps in \(String(format: "%.1f", audit.trainingSeconds)) s
         claimed: ε \(amount(audit.claim.epsilon)), δ \(amount(audit.claim.delta))
+        \(oneRunVerdict(audit))
+
+        """
+    }
+
+    /// The bound of a one-run audit with the counts behind it, and the verdict.
+    static func oneRunVerdict(_ audit: some OneRunAuditReport) -> String {
+        let result = audit.result
+        return """
         audited: ε ≥ \(amount(audit.epsilonLowerBound)) at \(percent(result.confidence)) confidence \
         (\(result.correct) of \(result.guesses) guesses right; a coin gets half)
         \(verdict(epsilonLowerBound: audit.epsilonLowerBound, claimed: audit.claim.epsilon))
-
         """
     }
 
     /// `veil audit training --json`.
     static func json(_ audit: TrainingAudit) -> JSONValue {
-        .object([
+        .object(oneRunFields(audit, canaries: "canaries") + [
+            ("steps", .number(Double(audit.steps))),
+            ("training_seconds", .number(audit.trainingSeconds)),
+        ])
+    }
+
+    /// The fields every one-run audit report has, the canaries counted under the name `canaries`.
+    static func oneRunFields(_ audit: some OneRunAuditReport, canaries: String) -> [(String, JSONValue)] {
+        [
             ("claimed_epsilon", .number(audit.claim.epsilon)),
             ("claimed_delta", .number(audit.claim.delta)),
-            ("canaries", .number(Double(audit.result.canaries))),
+            (canaries, .number(Double(audit.result.canaries))),
             ("canaries_included", .number(Double(audit.includedCanaries))),
             ("guesses", .number(Double(audit.result.guesses))),
             ("correct_guesses", .number(Double(audit.result.correct))),
             ("confidence", .number(audit.result.confidence)),
             ("epsilon_lower_bound", .number(audit.epsilonLowerBound)),
-            ("steps", .number(Double(audit.steps))),
-            ("training_seconds", .number(audit.trainingSeconds)),
             ("exceeds_claim", .bool(audit.exceedsClaim)),
-        ])
+        ]
     }
 
     /// `veil audit federated`'s report: counts of canary clients and guesses, and the bound.
@@ -114,28 +128,17 @@ enum AuditReportText {
         \(audit.includedCanaries) took part (each with probability ½); \(audit.rounds) rounds in \
         \(String(format: "%.1f", audit.trainingSeconds)) s
         claimed: client-level ε \(amount(audit.claim.epsilon)), δ \(amount(audit.claim.delta))
-        audited: ε ≥ \(amount(audit.epsilonLowerBound)) at \(percent(result.confidence)) confidence \
-        (\(result.correct) of \(result.guesses) guesses right; a coin gets half)
-        \(verdict(epsilonLowerBound: audit.epsilonLowerBound, claimed: audit.claim.epsilon))
+        \(oneRunVerdict(audit))
 
         """
     }
 
     /// `veil audit federated --json`.
     static func json(_ audit: FederatedAudit) -> JSONValue {
-        .object([
-            ("claimed_epsilon", .number(audit.claim.epsilon)),
-            ("claimed_delta", .number(audit.claim.delta)),
-            ("canary_clients", .number(Double(audit.result.canaries))),
+        .object(oneRunFields(audit, canaries: "canary_clients") + [
             ("examples_per_canary", .number(Double(audit.examplesPerCanary))),
-            ("canaries_included", .number(Double(audit.includedCanaries))),
-            ("guesses", .number(Double(audit.result.guesses))),
-            ("correct_guesses", .number(Double(audit.result.correct))),
-            ("confidence", .number(audit.result.confidence)),
-            ("epsilon_lower_bound", .number(audit.epsilonLowerBound)),
             ("rounds", .number(Double(audit.rounds))),
             ("training_seconds", .number(audit.trainingSeconds)),
-            ("exceeds_claim", .bool(audit.exceedsClaim)),
         ])
     }
 

@@ -44,10 +44,7 @@ struct AuditTrainingCommand: ParsableCommand {
     func run() throws {
         TrainingAllocator.configure()
         var pipeline = try TrainingPipeline.load(path: self.pipeline)
-        if let epochs {
-            try TrainingLimits.check(epochs, in: TrainingLimits.epochs, name: "--epochs")
-            pipeline.training.epochs = epochs
-        }
+        try pipeline.override(epochs: epochs)
         let plan = try TrainingPlan(datasetSize: pipeline.size, training: pipeline.training, privacy: pipeline.privacy)
         let reporter = ProgressReporter(totalSteps: plan.steps, toStandardError: true)
         var source = SecureRandomSource()
@@ -56,58 +53,6 @@ struct AuditTrainingCommand: ParsableCommand {
                                       confidence: options.confidence, using: &source, status: CanaryAuditOptions.status,
                                       progress: reporter.report)
         reporter.finish()
-        try options.finish(AuditReportText.text(audit), AuditReportText.json(audit), run: "training",
-                           bound: audit.epsilonLowerBound, claim: audit.claim)
-    }
-}
-
-/// Options shared by the one-run (canary) audits of training and federated runs.
-struct CanaryAuditOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "The ε to audit against (default: the pipeline's planned ε).",
-            transform: DecimalArgument.parse)
-    var epsilon: Double?
-
-    @Option(parsing: .unconditional, help: "The δ to audit against (default: the pipeline's δ, else 0).",
-            transform: DecimalArgument.parse)
-    var delta: Double?
-
-    @Option(help: "Canaries (≥ 2), each trained on with probability ½.")
-    var canaries: Int = 1000
-
-    @Option(help: "Guesses (even, ≤ --canaries; default a fifth of the canaries): half included, half excluded.")
-    var guesses: Int?
-
-    @Option(parsing: .unconditional, help: "Confidence of the bound, in (0, 1).", transform: DecimalArgument.parse)
-    var confidence: Double = 0.95
-
-    @Flag(help: "Print the report as JSON.")
-    var json = false
-
-    func validate() throws {
-        guard confidence > 0, confidence < 1 else {
-            throw ValidationError("--confidence must be in (0, 1), got \(confidence)")
-        }
-        if delta != nil, epsilon == nil {
-            throw ValidationError("--delta needs --epsilon: the claim audited is one (ε, δ) pair")
-        }
-    }
-
-    /// --guesses, or a fifth of the canaries (even, at least 2).
-    var guessCount: Int { guesses ?? max(2, canaries / 10 * 2) }
-
-    /// The claim of --epsilon/--delta (δ defaulting to the pipeline's), or nil for the pipeline's own.
-    func claim(pipelineDelta: Double?) throws -> PrivacyClaim? {
-        try epsilon.map { try PrivacyClaim(epsilon: $0, delta: delta ?? pipelineDelta ?? 0) }
-    }
-
-    /// Feature layers' status lines, on stderr.
-    static func status(_ line: String) { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
-
-    /// Prints the report and fails when the bound exceeds the claim.
-    func finish(_ text: String, _ json: JSONValue, run: String, bound: Double, claim: PrivacyClaim) throws {
-        print(self.json ? json.rendered : text, terminator: self.json ? "\n" : "")
-        if bound > claim.epsilon {
-            throw CLIFailure("the \(run) run violates its claim: ε ≥ \(amount(bound)) > \(amount(claim.epsilon))")
-        }
+        try options.finish(audit, text: AuditReportText.text(audit), json: AuditReportText.json(audit), run: "training")
     }
 }
