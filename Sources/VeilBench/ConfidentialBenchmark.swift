@@ -17,6 +17,7 @@ import TrustedExecution
 /// and the transparency log's append and proof rates.
 enum ConfidentialBenchmark {
     static func run(requests: Int, logSizes: [Int]) throws -> BenchmarkReport {
+        TrainingAllocator.configure()  // as `veil serve` does
         var report = BenchmarkReport(area: "confidential")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("veil-bench-confidential-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

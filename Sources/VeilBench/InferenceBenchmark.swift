@@ -44,6 +44,7 @@ enum InferenceBenchmark {
     }
 
     static func run(export folder: String?) throws -> BenchmarkReport {
+        TrainingAllocator.configure()  // as `veil serve` does
         var report = BenchmarkReport(area: "inference")
         for (name, architecture) in TrainingBenchmark.models {
             let trained = try model(architecture)

@@ -24,8 +24,9 @@ struct ZeroDataRetentionTests {
         String((0..<count).map { _ in Character(String(Int.random(in: 1...9))) })
     }
 
-    @Test("canary requests leave no trace in files or in the server's memory", .enabled(if: FileManager.default.fileExists(atPath: "/proc/self/mem")))
-    func canary() throws {
+    @Test("canary requests leave no trace in files or in the server's memory", .enabled(if: FileManager.default.fileExists(atPath: "/proc/self/mem")),
+          arguments: [1, 10_000])
+    func canary(rows: Int) throws {
         let (folder, store) = try ServeCommandTests.storeFolder("serve-zdr")
         defer { try? FileManager.default.removeItem(at: folder) }
         // The token stays in the server's memory for its whole life: finding it shows the search works.
@@ -46,7 +47,9 @@ struct ZeroDataRetentionTests {
 
         let id = "CANARY-" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
         let values = (0..<3).map { _ in "0." + Self.randomDigits(18) }
-        let body = #"{"id":"\#(id)","inputs":[{"name":"input","shape":[1,3],"datatype":"FP32","data":[\#(values.joined(separator: ","))]}]}"#
+        // One row of three canary values, or 10,000 rows (a body of about 630 KB, above glibc's mmap threshold).
+        let data = Array(repeating: values.joined(separator: ","), count: rows).joined(separator: ",")
+        let body = #"{"id":"\#(id)","inputs":[{"name":"input","shape":[\#(rows),3],"datatype":"FP32","data":[\#(data)]}]}"#
         for _ in 0..<20 {
             let answer = try RawConnection.exchange(port: server.port, path: "/v2/models/health/infer", headers: ["Authorization: Bearer \(control)"],
                                                     body: Array(body.utf8))
