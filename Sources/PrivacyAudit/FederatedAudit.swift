@@ -49,6 +49,12 @@ public struct FederatedAudit: OneRunAuditReport, Sendable {
                                  progress: (FederatedProgress) -> Void = { _ in }) throws {
         try OneRunAudit.checkCounts(canaries: canaries, guesses: guesses)
         try ParameterCheck.count(examplesPerCanary, name: "examples per canary", minimum: 1)
+        // Checked before anything is read: a product that overflows `Int` would trap.
+        let (needed, overflow) = canaries.multipliedReportingOverflow(by: examplesPerCanary)
+        guard !overflow else {
+            throw VeilError.invalidParameter("examples per canary", examplesPerCanary,
+                                             allowed: "small enough that canaries × examples per canary fits in an integer")
+        }
         try ParameterCheck.confidenceLevel(confidence, name: "confidence")
         let plan = try FederatedPlan(settings: pipeline.federated, privacy: pipeline.base.privacy)
         self.claim = try claim ?? OneRunAudit.plannedClaim(epsilon: plan.plannedEpsilon, delta: plan.privacy?.delta)
@@ -66,7 +72,6 @@ public struct FederatedAudit: OneRunAuditReport, Sendable {
             pipeline: throwAway, source: "veil audit federated", analyst: "veil audit federated",
             charger: { _ in InsecureUnrecordedBudgetCharger() }, status: status
         ) { data in
-            let needed = canaries * examplesPerCanary
             guard let test = data.test, test.count >= needed else {
                 throw VeilError(.invalidInput, """
                     \(canaries) canary clients of \(examplesPerCanary) examples need \(needed) held-out examples; \

@@ -107,6 +107,12 @@ struct FederatedAuditTests {
             try FederatedAudit(pipeline: pipeline, claim: try PrivacyClaim(epsilon: 1), canaries: 50,
                                examplesPerCanary: 5, guesses: 10, using: &source)
         }
+        // A product past Int.max is refused, not trapped on.
+        #expect(throws: VeilError(.invalidParameter, "examples per canary must be small enough that canaries × examples "
+                                  + "per canary fits in an integer, got \(Int.max / 2)")) {
+            try FederatedAudit(pipeline: pipeline, claim: try PrivacyClaim(epsilon: 1), canaries: 4,
+                               examplesPerCanary: Int.max / 2, guesses: 2, using: &source)
+        }
     }
 
     @Test("Canary clients: each client's examples are included together")
