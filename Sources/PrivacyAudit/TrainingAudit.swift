@@ -73,6 +73,8 @@ public struct TrainingAudit: OneRunAuditReport, Sendable {
         let drawn = CanarySet(pool: canaryPool, count: canaries, using: &source)
         let augmented = try drawn.trainingSet(adding: train)
         var model = try SequentialModel(architecture: architecture, inputShape: train.inputShape, random: &source)
+        // The same memory check as `veil train` (TrainingRun.prepare), before anything is trained.
+        try model.footprint.checkBatch(plan.training.maxPhysicalBatchSize)
         // Shuffles the batches of a non-private plan only; DP steps draw from `source`.
         var order = InsecureSeededRandomSource(seed: source.next())
         let outcome = try DPSGDTrainer.train(
