@@ -24,10 +24,12 @@ public enum NoiseCalibration {
     ///   - delta: δ ∈ (0, 1).
     ///   - accountant: the accountant that defines ε (RDP or PLD).
     ///   - relativeTolerance: width of the final bracket relative to σ.
-    /// - Returns: σ and the ε it achieves.
+    ///   - precededBy: a release on the same data before the steps (e.g. normalisation statistics),
+    ///     whose cost the ε counts as well.
+    /// - Returns: σ and the ε it achieves (with `precededBy`, of both).
     public static func noiseMultiplier(
         targetEpsilon: Double, samplingRate: Double, steps: Int, delta: Double,
-        accountant: any PrivacyAccountant, relativeTolerance: Double = 1e-4
+        accountant: any PrivacyAccountant, relativeTolerance: Double = 1e-4, precededBy: DPEvent? = nil
     ) throws -> (noiseMultiplier: Double, epsilon: Double) {
         try ParameterCheck.epsilon(targetEpsilon, name: "target epsilon")
         try ParameterCheck.delta(delta)
@@ -38,10 +40,14 @@ public enum NoiseCalibration {
             throw VeilError.invalidParameter("steps", steps, allowed: "an integer ≥ 1")
         }
         func epsilon(_ sigma: Double) throws -> Double {
-            try accountant.epsilon(
-                for: dpsgdEvent(samplingRate: samplingRate, noiseMultiplier: sigma, steps: steps), delta: delta)
+            let steps = dpsgdEvent(samplingRate: samplingRate, noiseMultiplier: sigma, steps: steps)
+            return try accountant.epsilon(for: precededBy.map { .composed([$0, steps]) } ?? steps, delta: delta)
         }
         // Bracket: ε(hi) ≤ target < ε(lo).
+        if let precededBy, try accountant.epsilon(for: precededBy, delta: delta) >= targetEpsilon {
+            throw VeilError(.invalidParameter, "the release before the DP-SGD steps already spends ε = "
+                            + "\(try accountant.epsilon(for: precededBy, delta: delta)) of the target \(targetEpsilon)")
+        }
         var hi = 1.0, epsHi = try epsilon(hi)
         var lo = 1.0
         if epsHi <= targetEpsilon {

@@ -103,6 +103,10 @@ public struct TrainingAudit: OneRunAuditReport, Sendable {
                                  guesses: Int, confidence: Double = 0.95, using source: inout R,
                                  status: (String) -> Void = { _ in },
                                  progress: (TrainingProgress) -> Void = { _ in }) throws {
+        guard pipeline.features.dpNormalization == nil else {
+            throw VeilError(.invalidInput, "model.normalization type dp is not audited yet: audit the pipeline with "
+                            + "type: group, or without the normalisation")
+        }
         let plan = try TrainingPlan(datasetSize: pipeline.size, training: pipeline.training, privacy: pipeline.privacy)
         let (rawTrain, rawTest) = try pipeline.loadData()
         guard let rawTest else {

@@ -27,9 +27,9 @@ import Testing
         #expect(p.layerSpecifications == [.scattering2D(scales: 2, orientations: 4), .groupNormalization(groups: 5),
                                           .flatten, .dense(units: 3)])
         #expect(p.features.cacheFolder == folder.path("feature-cache"))
-        #expect(throws: VeilError(.invalidInput, "pipeline: model: normalization.type dp (per-channel statistics released "
-                                  + "with DP) is not available yet; use type: group (per-example statistics, no privacy cost)")) {
-            try TrainingPipeline.parse(yaml: Self.pipeline(folder: folder, normalization: "{type: dp}"),
+        #expect(throws: VeilError(.invalidInput, "pipeline: model.normalization type dp releases training-set statistics "
+                                  + "under DP and needs a DP run; without privacy use type: group")) {
+            try TrainingPipeline.parse(yaml: Self.pipeline(folder: folder, normalization: Self.dpNormalization),
                                        baseDirectory: folder.url.path)
         }
         let wrongType = Self.pipeline(folder: folder).replacingOccurrences(of: "type: scattering", with: "type: wavelets")
@@ -40,6 +40,81 @@ import Testing
         #expect(throws: VeilError(.invalidInput, "pipeline: model: features.J must be an integer in 1...4")) {
             try TrainingPipeline.parse(yaml: badJ, baseDirectory: folder.url.path)
         }
+    }
+
+    static let dpNormalization = "{type: dp, noise_multiplier: 4, mean_clip: 0.5, square_clip: 0.25}"
+
+    /// A DP run on the bar images with the given normalisation.
+    static func dpPipeline(normalization: String = dpNormalization) -> String {
+        BarImages.featurePipelineSections(size: 60, normalization: normalization) + """
+
+        privacy:
+          target_epsilon: 8
+          delta: 1e-3
+          clip_norm: 1
+          ledger_scope: bars
+        training:
+          epochs: 3
+          expected_batch_size: 20
+          learning_rate: 0.5
+        output: model.safetensors
+        """
+    }
+
+    @Test func dpNormalizationKeys() throws {
+        let folder = try TemporaryFolder("feature-dp-keys")
+        let p = try TrainingPipeline.parse(yaml: Self.dpPipeline(), baseDirectory: folder.url.path)
+        #expect(p.features.dpNormalization == (try DPChannelNormalization(noiseMultiplier: 4, meanClip: 0.5, squareClip: 0.25)))
+        // The statistics are released by the run: the declared architecture has no normalisation layer yet.
+        #expect(p.layerSpecifications == [.scattering2D(scales: 2, orientations: 4), .flatten, .dense(units: 3)])
+        let refused: [(String, String)] = [
+            ("{type: dp, noise_multiplier: 4, square_clip: 0.25}", "pipeline: model: normalization lacks the required key mean_clip"),
+            ("{type: dp, mean_clip: -1, square_clip: 0.25}",
+             "pipeline: model: normalization.mean_clip must be a finite number > 0, got -1.0"),
+            ("{type: dp, noise_multiplier: 0.05, mean_clip: 1, square_clip: 1}",
+             "pipeline: model: normalization.noise_multiplier must be a finite number of at least 0.1, got 0.05"),
+            ("{type: batch}", "pipeline: model: normalization.type must be group or dp, got batch"),
+        ]
+        for (normalization, message) in refused {
+            #expect(throws: VeilError(.invalidInput, message)) {
+                try TrainingPipeline.parse(yaml: Self.dpPipeline(normalization: normalization), baseDirectory: folder.url.path)
+            }
+        }
+    }
+
+    /// A run with DP statistics reserves their cost with the steps before releasing them, and the model file
+    /// holds them: loaded alone, it evaluates the raw test images as the run did.
+    @Test func dpNormalizationIsChargedAndTravelsInTheModelFile() throws {
+        let folder = try TemporaryFolder("feature-dp-run")
+        try BarImages.writeSplits(in: folder, trainCount: 60, testCount: 30)
+        let pipeline = try TrainingPipeline.parse(yaml: Self.dpPipeline(), baseDirectory: folder.url.path)
+        let charger = TrainingLoopTests.RecordingCharger()
+        let run = try TrainingRun.prepare(pipeline: pipeline, source: "test", analyst: "tests", charger: { _ in charger })
+        let statistics = try #require(pipeline.features.dpNormalization).event(channels: 25)
+        #expect(run.plan.preprocessing == statistics)
+        let release = try run.execute(progressInterval: 100)
+        // One reservation, of the statistics and every step, at the planned ε (≤ the target).
+        #expect(charger.reserved.count == 1)
+        #expect(charger.reserved.first?.event == run.plan.event(stepsTaken: run.plan.steps))
+        #expect(charger.reserved.first?.cost.epsilon == run.plan.plannedEpsilon && run.plan.plannedEpsilon! <= 8)
+        #expect(release.card.epsilon == run.plan.plannedEpsilon)
+        #expect(release.card.notes.contains { $0.hasPrefix("per-channel normalisation: each channel's mean and mean square") })
+        #expect(charger.committed.count == 1)
+
+        let contents = try SafetensorsFile.decode(Data(contentsOf: URL(fileURLWithPath: folder.path("model.safetensors"))))
+        let architecture = contents.model.architecture
+        #expect(architecture.count == 4 && architecture[0] == .scattering2D(scales: 2, orientations: 4))
+        guard case .channelNormalization(let shift, let scale) = architecture[1] else {
+            Issue.record("the second layer is \(architecture[1])")
+            return
+        }
+        #expect(shift.count == 25 && scale.count == 25 && scale.allSatisfy { $0 > 0 })
+        let rawTest = try IDXLoader.load(imagesPath: folder.path("test-images"), labelsPath: folder.path("test-labels"),
+                                         classCount: 3)
+        let evaluation = try #require(release.evaluation)
+        let reloaded = try Evaluation(model: contents.model, data: rawTest)
+        #expect(reloaded.accuracy == evaluation.accuracy)
+        #expect(abs(reloaded.loss - evaluation.loss) < 1e-5)
     }
 
     /// Train → save → load: the model file alone gives the same predictions as the run's own evaluation,

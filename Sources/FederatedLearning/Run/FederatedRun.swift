@@ -72,6 +72,10 @@ public struct FederatedRun {
                                status: (String) -> Void = { _ in },
                                editClients: (inout FederatedData) throws -> Void = { _ in }) throws -> FederatedRun {
         try ModelFileDestination.validate(pipeline.base.output)
+        guard pipeline.base.features.dpNormalization == nil else {
+            throw VeilError(.invalidInput, "\(source): model.normalization type dp (statistics of the pooled training "
+                            + "set) is not available in federated training; use type: group (each client's own examples)")
+        }
         var plan = try FederatedPlan(settings: pipeline.federated, privacy: pipeline.base.privacy)
         let local = try LocalTraining(pipeline.base.training)
         let charger = try FederatedRelease.openCharger(pipeline: pipeline, source: source, makeCharger: makeCharger)

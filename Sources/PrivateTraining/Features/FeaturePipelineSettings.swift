@@ -7,11 +7,15 @@ import Mechanisms
 ///   architecture: logistic            # the linear head on the features (or mlp, cnn)
 ///   features: {type: scattering, J: 2, L: 8}
 ///   normalization: {type: group, groups: 27}
+///   # or: normalization: {type: dp, noise_multiplier: 8, mean_clip: 0.2, square_clip: 0.05}
 /// ```
 ///
-/// Both are data-independent maps applied to each example on its own, so they cost no privacy; the
-/// model file starts with them (``LayerSpecification/scattering2D(scales:orientations:)``,
+/// The transform and group normalisation are data-independent maps applied to each example on its own,
+/// so they cost no privacy; the model file starts with them (``LayerSpecification/scattering2D(scales:orientations:)``,
 /// ``LayerSpecification/groupNormalization(groups:)``), so inference applies them from the file alone.
+/// `type: dp` instead normalises each channel by statistics of the whole training set released under DP
+/// (``DPChannelNormalization``): a training run reserves their cost with DP-SGD's, releases them, and the
+/// model file holds them (``LayerSpecification/channelNormalization(shift:scale:)``).
 public struct FeaturePipelineSettings: Sendable, Equatable {
     /// The transform of `model.features`.
     public enum Transform: Sendable, Equatable {
@@ -23,6 +27,8 @@ public struct FeaturePipelineSettings: Sendable, Equatable {
     public var transform: Transform?
     /// Groups of the group normalisation, if any.
     public var normalizationGroups: Int?
+    /// The per-channel normalisation with DP statistics, if any (never together with groups).
+    public var dpNormalization: DPChannelNormalization?
     /// The feature cache folder (`model.features.cache`; default ``FeatureCache/defaultFolder(environment:)``).
     public var cacheFolder: String?
 
@@ -62,16 +68,26 @@ public struct FeaturePipelineSettings: Sendable, Equatable {
             case "group":
                 normalizationGroups = try normalization.int("groups", in: 1...65_536)
             case "dp":
-                throw VeilError(.invalidInput, "\(normalization.path).type dp (per-channel statistics released with DP) "
-                                + "is not available yet; use type: group (per-example statistics, no privacy cost)")
+                func positive(_ key: String, default value: Double? = nil, minimum: Double = 0) throws -> Double {
+                    let x = try normalization.double(key, default: value)
+                    guard x.isFinite, minimum > 0 ? x >= minimum : x > 0 else {
+                        throw VeilError(.invalidInput, "\(normalization.path).\(key) must be a finite number "
+                                        + (minimum > 0 ? "of at least \(minimum)" : "> 0") + ", got \(x)")
+                    }
+                    return x
+                }
+                dpNormalization = try DPChannelNormalization(noiseMultiplier: positive("noise_multiplier", default: 8, minimum: 0.1),
+                                                             meanClip: positive("mean_clip"),
+                                                             squareClip: positive("square_clip"))
             default:
-                throw VeilError(.invalidInput, "\(normalization.path).type must be group, got \(type)")
+                throw VeilError(.invalidInput, "\(normalization.path).type must be group or dp, got \(type)")
             }
             try normalization.finish()
         }
     }
 
-    /// The privacy card's note on the features, or `nil` without features.
+    /// The privacy card's note on the data-independent features, or `nil` without any
+    /// (``DPChannelNormalization/cardNote`` describes a DP normalisation).
     public var cardNote: String? {
         guard transform != nil || normalizationGroups != nil else { return nil }
         var parts: [String] = []

@@ -20,6 +20,12 @@ public struct FixedFeatureLayers: Sendable {
         head = Array(architecture.dropFirst(features.count))
     }
 
+    /// The given feature layers followed by `head`.
+    public init(features: [LayerSpecification], head: [LayerSpecification]) {
+        self.features = features
+        self.head = head
+    }
+
     /// Whether the architecture opens with no feature layer.
     public var isEmpty: Bool { features.isEmpty }
 

@@ -116,6 +116,12 @@ public struct ArchitectureFootprint: Sendable, Equatable {
                                     + "\(c) channels of \(h)x\(w)x\(c)")
                 }
                 shapes.append([])
+            case .channelNormalization(let shift, let scale):
+                guard shift.count == c, scale.count == c else {
+                    throw VeilError(.invalidParameter, "channel normalisation of \(shift.count) channels does not fit "
+                                    + "the \(c) channels of \(h)x\(w)x\(c)")
+                }
+                shapes.append([])
             }
             largest = max(largest, try product([h, w, c], "the output of \(specification)"))
         }

@@ -63,12 +63,15 @@ public enum LayerSpecification: Sendable, Hashable, Codable, CustomStringConvert
     /// Group normalisation without learned parameters (``GroupNormalizationLayer``); a fixed feature
     /// layer, only at the start of a model (after a scattering layer, if any).
     case groupNormalization(groups: Int)
+    /// `(x − shift_c) · scale_c` per channel (``ChannelNormalizationLayer``), with statistics released under
+    /// DP (``DPChannelNormalization``); a fixed feature layer, only at the start of a model.
+    case channelNormalization(shift: [Float], scale: [Float])
 
     /// Whether this entry is one of the fixed, data-independent feature layers that may only open a
     /// model (``FixedFeatureLayers``).
     public var isFixedFeatureLayer: Bool {
         switch self {
-        case .scattering2D, .groupNormalization: true
+        case .scattering2D, .groupNormalization, .channelNormalization: true
         default: false
         }
     }
@@ -84,6 +87,7 @@ public enum LayerSpecification: Sendable, Hashable, Codable, CustomStringConvert
         case .flatten: "flatten"
         case .scattering2D(let j, let l): "scattering(J \(j), L \(l))"
         case .groupNormalization(let g): "groupnorm(\(g) groups)"
+        case .channelNormalization(let shift, _): "channelnorm(\(shift.count) channels)"
         }
     }
 
@@ -121,6 +125,8 @@ public enum LayerSpecification: Sendable, Hashable, Codable, CustomStringConvert
                                 + "\(inputShape.channels) channels of \(inputShape)")
             }
             return GroupNormalizationLayer(shape: inputShape, groups: groups)
+        case .channelNormalization(let shift, let scale):
+            return try ChannelNormalizationLayer(shape: inputShape, shift: shift, scale: scale)
         }
     }
 }

@@ -130,6 +130,10 @@ public struct TrainingPipeline: Sendable {
             ledgerScope = try privacySection.optionalString("ledger_scope")
             try privacySection.finish()
         }
+        if features.dpNormalization != nil && privacy == nil {
+            throw VeilError(.invalidInput, "\(name): model.normalization type dp releases training-set statistics "
+                            + "under DP and needs a DP run; without privacy use type: group")
+        }
 
         var trainingSection = try reader.section("training")
         let optimizerName = try trainingSection.string("optimizer", default: "sgd")
@@ -147,7 +151,8 @@ public struct TrainingPipeline: Sendable {
             expectedBatchSize: try trainingSection.int("expected_batch_size", in: TrainingLimits.datasetSize),
             maxPhysicalBatchSize: try trainingSection.int("max_physical_batch_size", default: 256,
                                                           in: TrainingLimits.maximumPhysicalBatchSize),
-            optimizer: optimizer, learningRate: try trainingSection.double("learning_rate"))
+            optimizer: optimizer, learningRate: try trainingSection.double("learning_rate"),
+            averageDecay: try trainingSection.optionalDouble("average_decay"))
         let seed = try trainingSection.optionalInt("seed", in: 0...Int.max).map { UInt64($0) }
         try trainingSection.finish()
 

@@ -66,7 +66,7 @@ public struct TrainingRun {
                                status: (String) -> Void = { _ in }) throws -> TrainingRun {
         // Before any data is read: the plan (declared N), the output path, the ledger and its scope.
         try ModelFileDestination.validate(pipeline.output)
-        let plan = try TrainingPlan(datasetSize: pipeline.size, training: pipeline.training, privacy: pipeline.privacy)
+        var plan = try TrainingPlan(datasetSize: pipeline.size, training: pipeline.training, privacy: pipeline.privacy)
         var charger: (any BudgetCharger)? = nil
         if pipeline.privacy != nil {
             // Charge before release (docs/design.md §2 rule 3): a DP run is never trained uncharged.
@@ -88,6 +88,12 @@ public struct TrainingRun {
         // model trained is the head after them.
         let fixed = FixedFeatureLayers(architecture: architecture)
         let (train, test) = try fixed.apply(train: rawTrain, test: rawTest, settings: pipeline.features, status: status)
+        // Statistics released under DP before the steps are charged with them: σ is calibrated for both. Their
+        // cost depends on the settings and the number of channels only.
+        if let normalization = pipeline.features.dpNormalization {
+            plan = try TrainingPlan(datasetSize: pipeline.size, training: pipeline.training, privacy: pipeline.privacy,
+                                    preprocessing: normalization.event(channels: train.inputShape.channels))
+        }
         var secure = SecureRandomSource()
         let model = try SequentialModel(architecture: fixed.head, inputShape: train.inputShape, random: &secure)
         try model.footprint.checkBatch(pipeline.training.maxPhysicalBatchSize)
@@ -113,11 +119,30 @@ public struct TrainingRun {
         var order: any RandomSource = pipeline.seed.map { InsecureSeededRandomSource(seed: $0) as any RandomSource }
             ?? SecureRandomSource()
         var orderSource = AnyRandomSource(&order)
+        var (train, test, featureLayers) = (self.train, self.test, self.featureLayers)
+        var notes = pipeline.features.cardNote.map { [$0] } ?? []
+        var reserved: Reservation? = nil
+        if let normalization = pipeline.features.dpNormalization, let charger, let privacy = plan.privacy,
+           let event = plan.event(stepsTaken: plan.steps), let epsilon = plan.plannedEpsilon {
+            // Charge before release: the whole run (statistics and steps) is reserved before the statistics are.
+            reserved = try charger.reserve(event: event, cost: PrivacyParameters.cost(epsilon: epsilon, delta: privacy.delta),
+                                           analyst: analyst, purpose: purpose)
+            var layer = try normalization.release(features: train.features, shape: train.inputShape,
+                                                  declaredSize: plan.datasetSize, using: &secure)
+            train.features = layer.forward(train.features)
+            if var split = test {
+                split.features = layer.forward(split.features)
+                test = split
+            }
+            featureLayers = FixedFeatureLayers(features: featureLayers.features + [layer.specification],
+                                               head: featureLayers.head)
+            notes.append(normalization.cardNote)
+        }
         let outcome = try DPSGDTrainer.train(
             model: &model, data: train, plan: plan, charger: charger, analyst: analyst, purpose: purpose,
             privacyRandom: &secure, orderRandom: &orderSource,
             progressInterval: progressInterval, ledgerScope: pipeline.ledgerScope,
-            notes: pipeline.features.cardNote.map { [$0] } ?? [], progress: progress)
+            notes: notes, reserved: reserved, progress: progress)
         var card = outcome.card
         if let charger, let reservation = outcome.reservation {
             card.ledgerEntry = charger.entryReference(for: reservation)

@@ -77,6 +77,8 @@ public enum DPSGDTrainer {
     ///   - progressInterval: report every this many steps (and after the last).
     ///   - ledgerScope: recorded in the card.
     ///   - notes: added to the privacy card (data-dependent steps outside the DP guarantee).
+    ///   - reserved: the reservation of the plan's whole cost when the caller made it already, because it
+    ///     released something before the steps (``TrainingPlan/preprocessing``); the trainer then reserves nothing.
     ///   - progress: called with each report.
     /// - Throws: `VeilError.invalidParameter` when a DP plan has no `charger` or the data does not fit the
     ///   plan or the model (before the model changes or any random value is drawn); whatever the charger
@@ -86,7 +88,7 @@ public enum DPSGDTrainer {
         charger: (any BudgetCharger)? = nil, analyst: String = "", purpose: String = "DP-SGD training",
         privacyRandom: inout P, orderRandom: inout O,
         progressInterval: Int = 10, ledgerScope: String? = nil, notes: [String] = [],
-        progress: (TrainingProgress) -> Void = { _ in }
+        reserved: Reservation? = nil, progress: (TrainingProgress) -> Void = { _ in }
     ) throws -> TrainingOutcome {
         // Charge before release (docs/design.md §2 rule 3): a DP plan without a charger is refused before
         // anything is drawn, so DP training can never run uncharged by omission.
@@ -102,6 +104,13 @@ public enum DPSGDTrainer {
             throw VeilError(.invalidParameter, "data examples have shape \(data.inputShape), model expects \(model.inputShape)")
         }
         var optimizer = try Optimizer(kind: plan.training.optimizer, learningRate: plan.training.learningRate)
+        var average = plan.training.averageDecay.map { ParameterAverage(decay: $0, initial: model.parameters) }
+        let notes = notes + (average.map { [$0.cardNote] } ?? [])
+        /// The parameters after a step, and their average.
+        func advance(to parameters: [Matrix]) {
+            model.parameters = parameters
+            average?.update(with: parameters)
+        }
         let started = Date()
         var examples = 0
         let accountant = try plan.privacy?.accountant.makeAccountant()
@@ -135,10 +144,11 @@ public enum DPSGDTrainer {
                 for i in gradients.indices { gradients[i].scale(by: 1 / Float(b)) }
                 var parameters = model.parameters
                 optimizer.update(&parameters, gradients: gradients)
-                model.parameters = parameters
+                advance(to: parameters)
                 examples += b
                 if step % progressInterval == 0 || step == plan.steps { try report(step) }
             }
+            if let average { model.parameters = average.parameters }
             let card = PrivacyCard(
                 differentiallyPrivate: false, epsilon: nil, delta: nil, accountant: nil, noiseMultiplier: nil,
                 clipNorm: nil, samplingRate: nil, steps: plan.steps, expectedBatchSize: nil, targetEpsilon: nil,
@@ -158,9 +168,9 @@ public enum DPSGDTrainer {
         let expectedBatchSize = plan.expectedBatchSize
         let plannedEvent = plan.event(stepsTaken: plan.steps)!
         guard let charger else { preconditionFailure("a DP plan's charger is checked on entry") }
-        let reservation = try charger.reserve(event: plannedEvent,
-                                              cost: PrivacyParameters.cost(epsilon: plan.plannedEpsilon!, delta: privacy.delta),
-                                              analyst: analyst, purpose: purpose)
+        let reservation = try reserved ?? charger.reserve(
+            event: plannedEvent, cost: PrivacyParameters.cost(epsilon: plan.plannedEpsilon!, delta: privacy.delta),
+            analyst: analyst, purpose: purpose)
         var noise = GaussianNoiseSampler()
         let noiseStandardDeviation = sigma * privacy.clipNorm
         let normalisation = Float(1 / expectedBatchSize)
@@ -176,10 +186,11 @@ public enum DPSGDTrainer {
             stepsTaken = step
             var parameters = model.parameters
             optimizer.update(&parameters, gradients: gradients)
-            model.parameters = parameters
+            advance(to: parameters)
             examples = Int((Double(step) * expectedBatchSize).rounded())
             if step % progressInterval == 0 || step == plan.steps { try report(step) }
         }
+        if let average { model.parameters = average.parameters }
         let spent = plan.event(stepsTaken: stepsTaken)!
         let epsilon = try accountant.epsilon(for: spent, delta: privacy.delta)
         let card = PrivacyCard(

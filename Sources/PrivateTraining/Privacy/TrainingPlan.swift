@@ -37,15 +37,19 @@ public struct TrainingSettings: Sendable, Hashable {
     public var optimizer: OptimizerKind
     /// The learning rate.
     public var learningRate: Double
+    /// β of an exponential moving average of the parameters, released instead of the last step's
+    /// (``ParameterAverage``); `nil` releases the last step's.
+    public var averageDecay: Double?
 
     /// Optimisation settings; validated by ``TrainingPlan/init(datasetSize:training:privacy:)``.
     public init(epochs: Int, expectedBatchSize: Int, maxPhysicalBatchSize: Int = 256,
-                optimizer: OptimizerKind = .sgd(momentum: 0.9), learningRate: Double) {
+                optimizer: OptimizerKind = .sgd(momentum: 0.9), learningRate: Double, averageDecay: Double? = nil) {
         self.epochs = epochs
         self.expectedBatchSize = expectedBatchSize
         self.maxPhysicalBatchSize = maxPhysicalBatchSize
         self.optimizer = optimizer
         self.learningRate = learningRate
+        self.averageDecay = averageDecay
     }
 }
 
@@ -67,18 +71,25 @@ public struct TrainingPlan: Sendable {
     public let steps: Int
     /// σ (DP only): noise standard deviation `σ·C` on the clipped-gradient sum.
     public let noiseMultiplier: Double?
-    /// ε of all ``steps`` (DP only), ≤ the target.
+    /// ε of all ``steps`` (DP only), with ``preprocessing`` if any, ≤ the target.
     public let plannedEpsilon: Double?
+    /// A release on the training data before the steps, charged with them (DP only): e.g. the statistics
+    /// of ``DPChannelNormalization``.
+    public let preprocessing: DPEvent?
     /// Warnings that do not stop the run (e.g. δ ≥ 1/N).
     public let warnings: [String]
 
     /// Validates the settings and, for DP, calibrates σ so that `steps` steps meet the target ε
     /// (``NoiseCalibration/noiseMultiplier(targetEpsilon:samplingRate:steps:delta:accountant:relativeTolerance:)``).
     /// With a fixed σ, the steps are cut to the largest number whose ε stays within the target.
-    /// - Parameter datasetSize: the declared number of training examples N (DP: never counted from the data).
+    /// - Parameters:
+    ///   - datasetSize: the declared number of training examples N (DP: never counted from the data).
+    ///   - preprocessing: a release before the steps whose cost counts towards the target (DP only).
     /// - Throws: `VeilError.invalidParameter` on a setting outside ``TrainingLimits`` (N, epochs, physical
-    ///   batch, steps, learning rate, clip norm, σ), a batch larger than N, ε ≤ 0 or δ ∉ (0, 1).
-    public init(datasetSize: Int, training: TrainingSettings, privacy: PrivacySettings?) throws {
+    ///   batch, steps, learning rate, clip norm, σ), a batch larger than N, ε ≤ 0 or δ ∉ (0, 1), or a
+    ///   `preprocessing` event without privacy settings or that alone reaches the target.
+    public init(datasetSize: Int, training: TrainingSettings, privacy: PrivacySettings?,
+                preprocessing: DPEvent? = nil) throws {
         try TrainingLimits.check(datasetSize, in: TrainingLimits.datasetSize, name: "declared data size")
         try TrainingLimits.check(training.epochs, in: TrainingLimits.epochs, name: "epochs")
         try TrainingLimits.check(training.maxPhysicalBatchSize, in: TrainingLimits.maximumPhysicalBatchSize,
@@ -90,6 +101,9 @@ public struct TrainingPlan: Sendable {
         }
         try TrainingLimits.checkPositive(training.learningRate, name: "learning rate")
         _ = try Optimizer(kind: training.optimizer, learningRate: training.learningRate)
+        if let beta = training.averageDecay, !(beta >= 0 && beta < 1) {
+            throw VeilError.invalidParameter("parameter average decay", beta, allowed: "in the interval [0, 1)")
+        }
         // In Double, so that no product can overflow an Int before the range check.
         let exactSteps = (Double(training.epochs) * Double(datasetSize) / Double(training.expectedBatchSize)).rounded(.up)
         guard exactSteps <= Double(TrainingLimits.steps.upperBound) else {
@@ -100,9 +114,14 @@ public struct TrainingPlan: Sendable {
         self.privacy = privacy
         self.datasetSize = datasetSize
         samplingRate = Double(training.expectedBatchSize) / Double(datasetSize)
+        self.preprocessing = preprocessing
         let plannedSteps = Int(exactSteps)
         var warnings: [String] = []
         guard let privacy else {
+            guard preprocessing == nil else {
+                throw VeilError(.invalidParameter, "a release under DP before training needs a DP training run "
+                                + "(a privacy section)")
+            }
             steps = plannedSteps
             noiseMultiplier = nil
             plannedEpsilon = nil
@@ -121,8 +140,9 @@ public struct TrainingPlan: Sendable {
             try TrainingLimits.checkPositive(sigma, name: "noise multiplier")
             let q = samplingRate
             func epsilon(_ t: Int) throws -> Double {
-                try accountant.epsilon(for: NoiseCalibration.dpsgdEvent(samplingRate: q, noiseMultiplier: sigma, steps: t),
-                                       delta: privacy.delta)
+                let steps = NoiseCalibration.dpsgdEvent(samplingRate: q, noiseMultiplier: sigma, steps: t)
+                return try accountant.epsilon(for: preprocessing.map { .composed([$0, steps]) } ?? steps,
+                                              delta: privacy.delta)
             }
             var allowed = plannedSteps
             if try epsilon(plannedSteps) > privacy.targetEpsilon {
@@ -143,7 +163,7 @@ public struct TrainingPlan: Sendable {
         } else {
             let calibrated = try NoiseCalibration.noiseMultiplier(
                 targetEpsilon: privacy.targetEpsilon, samplingRate: samplingRate, steps: plannedSteps,
-                delta: privacy.delta, accountant: accountant)
+                delta: privacy.delta, accountant: accountant, precededBy: preprocessing)
             steps = plannedSteps
             noiseMultiplier = calibrated.noiseMultiplier
             plannedEpsilon = calibrated.epsilon
@@ -151,9 +171,10 @@ public struct TrainingPlan: Sendable {
         self.warnings = warnings
     }
 
-    /// The DP event of `stepsTaken` steps of this plan (`nil` for non-private training).
+    /// The DP event of ``preprocessing`` (if any) and `stepsTaken` steps of this plan (`nil` for non-private training).
     public func event(stepsTaken: Int) -> DPEvent? {
         guard let sigma = noiseMultiplier else { return nil }
-        return NoiseCalibration.dpsgdEvent(samplingRate: samplingRate, noiseMultiplier: sigma, steps: stepsTaken)
+        let steps = NoiseCalibration.dpsgdEvent(samplingRate: samplingRate, noiseMultiplier: sigma, steps: stepsTaken)
+        return preprocessing.map { .composed([$0, steps]) } ?? steps
     }
 }
