@@ -48,4 +48,26 @@ struct FederatedFeatureTests {
         #expect(try Evaluation(model: contents.model, data: rawTest).accuracy == evaluation.accuracy)
         #expect(evaluation.accuracy > 0.8, "the bars are learnable: accuracy \(evaluation.accuracy)")
     }
+
+    @Test("DP statistics of a pooled training set and an average of the iterates are refused before any data is read")
+    func pooledSettingsAreRefused() throws {
+        let folder = try TemporaryFolder("fed-features-refused")
+        let dp = Self.pipeline
+            .replacingOccurrences(of: "normalization: {type: group, groups: 5}",
+                                  with: "normalization: {type: dp, mean_clip: 1, square_clip: 1}")
+            .replacingOccurrences(of: "privacy: {non_private: true}",
+                                  with: "privacy: {target_epsilon: 8, delta: 1e-3, clip_norm: 1, ledger_scope: bars}")
+        let pipeline = try FederatedPipeline.parse(yaml: dp, baseDirectory: folder.url.path)
+        #expect(throws: VeilError(.invalidInput, "test: model.normalization type dp (statistics of the pooled training "
+                                  + "set) is not available in federated training; use type: group (each client's own examples)")) {
+            try FederatedRun.prepare(pipeline: pipeline, source: "test", analyst: "a", charger: { _ in
+                Issue.record("refused before the ledger is opened")
+                return RecordingCharger()
+            })
+        }
+        #expect(throws: VeilError(.invalidInput, "training.average_decay is not available in federated training: clients "
+                                  + "release their last local step")) {
+            try LocalTraining(TrainingSettings(epochs: 1, expectedBatchSize: 4, learningRate: 0.5, averageDecay: 0.9))
+        }
+    }
 }

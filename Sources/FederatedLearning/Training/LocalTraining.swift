@@ -37,7 +37,12 @@ public struct LocalTraining: Sendable, Codable, Equatable {
     }
 
     /// The settings of a pipeline's `training:` section (E = epochs, b = expected_batch_size).
+    /// - Throws: `VeilError.invalidInput` for `training.average_decay`, which clients do not apply.
     public init(_ settings: TrainingSettings) throws {
+        guard settings.averageDecay == nil else {
+            throw VeilError(.invalidInput, "training.average_decay is not available in federated training: clients "
+                            + "release their last local step")
+        }
         try self.init(epochs: settings.epochs, batchSize: settings.expectedBatchSize, optimizer: settings.optimizer,
                       learningRate: settings.learningRate, maxPhysicalBatchSize: settings.maxPhysicalBatchSize)
     }
