@@ -69,6 +69,12 @@ struct TrainCommand: ParsableCommand {
                 format: "DP-SGD: declared N = %d, q = %.6g, %d steps, σ = %.4f, C = %g, target ε = %g at δ = %g (%@)\n",
                 plan.datasetSize, plan.samplingRate, plan.steps, sigma, privacy.clipNorm,
                 privacy.targetEpsilon, privacy.delta, privacy.accountant.rawValue).utf8))
+            if let normalization = pipeline.features.dpNormalization {
+                FileHandle.standardError.write(Data(String(
+                    format: "normalisation: channel statistics under DP (σ = %g × clip, clips %g and %g) before the "
+                        + "steps, in the same charge; the ε above covers both\n",
+                    normalization.noiseMultiplier, normalization.meanClip, normalization.squareClip).utf8))
+            }
         }
         let reporter = ProgressReporter(totalSteps: plan.steps, toStandardError: json)
         let release = try run.execute(progressInterval: reporter.interval, progress: reporter.report)
