@@ -129,6 +129,9 @@ import Testing
         #expect(throws: VeilError(.invalidParameter, "a release under DP before training needs a DP training run (a privacy section)")) {
             try TrainingPlan(datasetSize: 60_000, training: training, privacy: nil, preprocessing: statistics)
         }
+        #expect(throws: VeilError(.invalidParameter, "normalization noise_multiplier must be a finite number of at least 0.1, got 0.05")) {
+            try DPChannelNormalization(noiseMultiplier: 0.05, meanClip: 0.3, squareClip: 0.1)
+        }
         let greedy = try DPChannelNormalization(noiseMultiplier: 0.2, meanClip: 0.3, squareClip: 0.1)
         #expect(throws: VeilError.self) {
             try TrainingPlan(datasetSize: 60_000, training: training, privacy: privacy,

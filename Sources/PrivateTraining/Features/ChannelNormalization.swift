@@ -85,10 +85,18 @@ public struct DPChannelNormalization: Sendable, Hashable {
     /// The L2 clip of an example's vector of channel mean squares.
     public var squareClip: Double
 
+    /// The smallest noise multiplier: it keeps every clipped sum of up to 10¹⁰ examples below 2⁶² grid
+    /// units (`N·C/g ≤ N·2²¹/σ`), so no release can fail on the data's values after the charge.
+    public static let minimumNoiseMultiplier = 0.1
+
     /// A DP channel normalisation.
-    /// - Throws: `VeilError.invalidParameter` when a setting is not finite and > 0.
+    /// - Throws: `VeilError.invalidParameter` when a clip is not finite and > 0, or the noise multiplier is not
+    ///   finite and at least ``minimumNoiseMultiplier``.
     public init(noiseMultiplier: Double, meanClip: Double, squareClip: Double) throws {
-        try ParameterCheck.positive(noiseMultiplier, name: "normalization noise_multiplier")
+        guard noiseMultiplier.isFinite, noiseMultiplier >= Self.minimumNoiseMultiplier else {
+            throw VeilError.invalidParameter("normalization noise_multiplier", noiseMultiplier,
+                                             allowed: "a finite number of at least \(Self.minimumNoiseMultiplier)")
+        }
         try ParameterCheck.positive(meanClip, name: "normalization mean_clip")
         try ParameterCheck.positive(squareClip, name: "normalization square_clip")
         self.noiseMultiplier = noiseMultiplier

@@ -76,7 +76,7 @@ public struct FeaturePipelineSettings: Sendable, Equatable {
                     }
                     return x
                 }
-                dpNormalization = try DPChannelNormalization(noiseMultiplier: positive("noise_multiplier", default: 8, minimum: 0.1),
+                dpNormalization = try DPChannelNormalization(noiseMultiplier: positive("noise_multiplier", default: 8, minimum: DPChannelNormalization.minimumNoiseMultiplier),
                                                              meanClip: positive("mean_clip"),
                                                              squareClip: positive("square_clip"))
             default:
