@@ -4,10 +4,13 @@ import Foundation
 public enum NoiseCalibration {
     /// The DP-SGD event: `steps` rounds of Poisson sampling at `samplingRate` with Gaussian noise
     /// of standard deviation `noiseMultiplier`·C on gradients clipped to norm C.
-    public static func dpsgdEvent(samplingRate: Double, noiseMultiplier: Double, steps: Int) -> DPEvent {
-        .selfComposed(event: .poissonSampled(samplingRate: samplingRate,
-                                             event: .gaussian(noiseMultiplier: noiseMultiplier)),
-                      count: steps)
+    /// With `precededBy`, a release on the same data before the steps, the event of both.
+    public static func dpsgdEvent(samplingRate: Double, noiseMultiplier: Double, steps: Int,
+                                  precededBy: DPEvent? = nil) -> DPEvent {
+        let steps = DPEvent.selfComposed(event: .poissonSampled(samplingRate: samplingRate,
+                                                                event: .gaussian(noiseMultiplier: noiseMultiplier)),
+                                         count: steps)
+        return precededBy.map { .composed([$0, steps]) } ?? steps
     }
 
     /// The smallest noise multiplier σ (to a relative tolerance) whose DP-SGD ε, as computed by
@@ -40,14 +43,17 @@ public enum NoiseCalibration {
             throw VeilError.invalidParameter("steps", steps, allowed: "an integer ≥ 1")
         }
         func epsilon(_ sigma: Double) throws -> Double {
-            let steps = dpsgdEvent(samplingRate: samplingRate, noiseMultiplier: sigma, steps: steps)
-            return try accountant.epsilon(for: precededBy.map { .composed([$0, steps]) } ?? steps, delta: delta)
+            try accountant.epsilon(for: dpsgdEvent(samplingRate: samplingRate, noiseMultiplier: sigma, steps: steps,
+                                                   precededBy: precededBy), delta: delta)
+        }
+        if let precededBy {
+            let spent = try accountant.epsilon(for: precededBy, delta: delta)
+            guard spent < targetEpsilon else {
+                throw VeilError(.invalidParameter, "the release before the DP-SGD steps already spends ε = \(spent) "
+                                + "of the target \(targetEpsilon)")
+            }
         }
         // Bracket: ε(hi) ≤ target < ε(lo).
-        if let precededBy, try accountant.epsilon(for: precededBy, delta: delta) >= targetEpsilon {
-            throw VeilError(.invalidParameter, "the release before the DP-SGD steps already spends ε = "
-                            + "\(try accountant.epsilon(for: precededBy, delta: delta)) of the target \(targetEpsilon)")
-        }
         var hi = 1.0, epsHi = try epsilon(hi)
         var lo = 1.0
         if epsHi <= targetEpsilon {

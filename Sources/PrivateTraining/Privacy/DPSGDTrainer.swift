@@ -166,10 +166,10 @@ public enum DPSGDTrainer {
         let sampler = try PoissonSampler(samplingRate: plan.samplingRate, populationSize: data.count)
         // q·N with the declared N: a constant of the plan, never a function of the data.
         let expectedBatchSize = plan.expectedBatchSize
-        let plannedEvent = plan.event(stepsTaken: plan.steps)!
         guard let charger else { preconditionFailure("a DP plan's charger is checked on entry") }
         let reservation = try reserved ?? charger.reserve(
-            event: plannedEvent, cost: PrivacyParameters.cost(epsilon: plan.plannedEpsilon!, delta: privacy.delta),
+            event: plan.event(stepsTaken: plan.steps)!,
+            cost: PrivacyParameters.cost(epsilon: plan.plannedEpsilon!, delta: privacy.delta),
             analyst: analyst, purpose: purpose)
         var noise = GaussianNoiseSampler()
         let noiseStandardDeviation = sigma * privacy.clipNorm

@@ -140,9 +140,9 @@ public struct TrainingPlan: Sendable {
             try TrainingLimits.checkPositive(sigma, name: "noise multiplier")
             let q = samplingRate
             func epsilon(_ t: Int) throws -> Double {
-                let steps = NoiseCalibration.dpsgdEvent(samplingRate: q, noiseMultiplier: sigma, steps: t)
-                return try accountant.epsilon(for: preprocessing.map { .composed([$0, steps]) } ?? steps,
-                                              delta: privacy.delta)
+                try accountant.epsilon(for: NoiseCalibration.dpsgdEvent(samplingRate: q, noiseMultiplier: sigma, steps: t,
+                                                                        precededBy: preprocessing),
+                                       delta: privacy.delta)
             }
             var allowed = plannedSteps
             if try epsilon(plannedSteps) > privacy.targetEpsilon {
@@ -174,7 +174,7 @@ public struct TrainingPlan: Sendable {
     /// The DP event of ``preprocessing`` (if any) and `stepsTaken` steps of this plan (`nil` for non-private training).
     public func event(stepsTaken: Int) -> DPEvent? {
         guard let sigma = noiseMultiplier else { return nil }
-        let steps = NoiseCalibration.dpsgdEvent(samplingRate: samplingRate, noiseMultiplier: sigma, steps: stepsTaken)
-        return preprocessing.map { .composed([$0, steps]) } ?? steps
+        return NoiseCalibration.dpsgdEvent(samplingRate: samplingRate, noiseMultiplier: sigma, steps: stepsTaken,
+                                           precededBy: preprocessing)
     }
 }
