@@ -74,6 +74,13 @@ import Testing
             ("{type: dp, noise_multiplier: 0.05, mean_clip: 1, square_clip: 1}",
              "pipeline: model: normalization.noise_multiplier must be a finite number of at least 0.1, got 0.05"),
             ("{type: batch}", "pipeline: model: normalization.type must be group or dp, got batch"),
+            // Hostile numbers: one line each, before any data is read.
+            ("{type: dp, mean_clip: 1e308, square_clip: 0.25}",
+             "pipeline: model: normalization.mean_clip must be at most 1000000, got 1e+308"),
+            ("{type: dp, mean_clip: .nan, square_clip: 0.25}", "pipeline: model: normalization.mean_clip must be a finite number > 0, got nan"),
+            ("{type: dp, mean_clip: 1, square_clip: -0.0}", "pipeline: model: normalization.square_clip must be a finite number > 0, got -0.0"),
+            ("{type: dp, noise_multiplier: .inf, mean_clip: 1, square_clip: 1}",
+             "pipeline: model: normalization.noise_multiplier must be a finite number of at least 0.1, got inf"),
         ]
         for (normalization, message) in refused {
             #expect(throws: VeilError(.invalidInput, message)) {

@@ -90,15 +90,16 @@ public struct DPChannelNormalization: Sendable, Hashable {
     public static let minimumNoiseMultiplier = 0.1
 
     /// A DP channel normalisation.
-    /// - Throws: `VeilError.invalidParameter` when a clip is not finite and > 0, or the noise multiplier is not
-    ///   finite and at least ``minimumNoiseMultiplier``.
+    /// - Throws: `VeilError.invalidParameter` when a setting is outside `(0, TrainingLimits.largestReal]` (as
+    ///   `clip_norm` and DP-SGD's noise multiplier), or the noise multiplier is below ``minimumNoiseMultiplier``.
     public init(noiseMultiplier: Double, meanClip: Double, squareClip: Double) throws {
         guard noiseMultiplier.isFinite, noiseMultiplier >= Self.minimumNoiseMultiplier else {
             throw VeilError.invalidParameter("normalization noise_multiplier", noiseMultiplier,
                                              allowed: "a finite number of at least \(Self.minimumNoiseMultiplier)")
         }
-        try ParameterCheck.positive(meanClip, name: "normalization mean_clip")
-        try ParameterCheck.positive(squareClip, name: "normalization square_clip")
+        try TrainingLimits.checkPositive(noiseMultiplier, name: "normalization noise_multiplier")
+        try TrainingLimits.checkPositive(meanClip, name: "normalization mean_clip")
+        try TrainingLimits.checkPositive(squareClip, name: "normalization square_clip")
         self.noiseMultiplier = noiseMultiplier
         self.meanClip = meanClip
         self.squareClip = squareClip

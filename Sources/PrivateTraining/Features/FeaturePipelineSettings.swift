@@ -74,6 +74,10 @@ public struct FeaturePipelineSettings: Sendable, Equatable {
                         throw VeilError(.invalidInput, "\(normalization.path).\(key) must be a finite number "
                                         + (minimum > 0 ? "of at least \(minimum)" : "> 0") + ", got \(x)")
                     }
+                    guard x <= TrainingLimits.largestReal else {
+                        throw VeilError(.invalidInput, "\(normalization.path).\(key) must be at most "
+                                        + "\(Int(TrainingLimits.largestReal)), got \(x)")
+                    }
                     return x
                 }
                 dpNormalization = try DPChannelNormalization(noiseMultiplier: positive("noise_multiplier", default: 8, minimum: DPChannelNormalization.minimumNoiseMultiplier),
