@@ -7,11 +7,14 @@ import Testing
 @testable import PrivateTraining
 
 @Suite struct FeaturePipelineTests {
-    static func pipeline(folder: TemporaryFolder, normalization: String = "{type: group, groups: 5}") -> String {
+    static let dpNormalization = "{type: dp, noise_multiplier: 4, mean_clip: 0.5, square_clip: 0.25}"
+
+    /// The bar images through scattering features and `normalization`, with the given privacy section.
+    static func pipeline(normalization: String = "{type: group, groups: 5}",
+                         privacy: String = "{non_private: true}") -> String {
         BarImages.featurePipelineSections(size: 60, normalization: normalization) + """
 
-        privacy:
-          non_private: true
+        privacy: \(privacy)
         training:
           epochs: 3
           expected_batch_size: 10
@@ -21,44 +24,31 @@ import Testing
         """
     }
 
+    /// A DP run on the bar images with the given normalisation.
+    static func dpPipeline(normalization: String = dpNormalization) -> String {
+        pipeline(normalization: normalization,
+                 privacy: "{target_epsilon: 8, delta: 1e-3, clip_norm: 1, ledger_scope: bars}")
+    }
+
     @Test func featureKeysBuildTheModelsFirstLayers() throws {
         let folder = try TemporaryFolder("feature-keys")
-        let p = try TrainingPipeline.parse(yaml: Self.pipeline(folder: folder), baseDirectory: folder.url.path)
+        let p = try TrainingPipeline.parse(yaml: Self.pipeline(), baseDirectory: folder.url.path)
         #expect(p.layerSpecifications == [.scattering2D(scales: 2, orientations: 4), .groupNormalization(groups: 5),
                                           .flatten, .dense(units: 3)])
         #expect(p.features.cacheFolder == folder.path("feature-cache"))
         #expect(throws: VeilError(.invalidInput, "pipeline: model.normalization type dp releases training-set statistics "
                                   + "under DP and needs a DP run; without privacy use type: group")) {
-            try TrainingPipeline.parse(yaml: Self.pipeline(folder: folder, normalization: Self.dpNormalization),
+            try TrainingPipeline.parse(yaml: Self.pipeline(normalization: Self.dpNormalization),
                                        baseDirectory: folder.url.path)
         }
-        let wrongType = Self.pipeline(folder: folder).replacingOccurrences(of: "type: scattering", with: "type: wavelets")
+        let wrongType = Self.pipeline().replacingOccurrences(of: "type: scattering", with: "type: wavelets")
         #expect(throws: VeilError(.invalidInput, "pipeline: model: features.type must be scattering, got wavelets")) {
             try TrainingPipeline.parse(yaml: wrongType, baseDirectory: folder.url.path)
         }
-        let badJ = Self.pipeline(folder: folder).replacingOccurrences(of: "J: 2", with: "J: 9")
+        let badJ = Self.pipeline().replacingOccurrences(of: "J: 2", with: "J: 9")
         #expect(throws: VeilError(.invalidInput, "pipeline: model: features.J must be an integer in 1...4")) {
             try TrainingPipeline.parse(yaml: badJ, baseDirectory: folder.url.path)
         }
-    }
-
-    static let dpNormalization = "{type: dp, noise_multiplier: 4, mean_clip: 0.5, square_clip: 0.25}"
-
-    /// A DP run on the bar images with the given normalisation.
-    static func dpPipeline(normalization: String = dpNormalization) -> String {
-        BarImages.featurePipelineSections(size: 60, normalization: normalization) + """
-
-        privacy:
-          target_epsilon: 8
-          delta: 1e-3
-          clip_norm: 1
-          ledger_scope: bars
-        training:
-          epochs: 3
-          expected_batch_size: 20
-          learning_rate: 0.5
-        output: model.safetensors
-        """
     }
 
     @Test func dpNormalizationKeys() throws {
@@ -129,7 +119,7 @@ import Testing
     @Test func modelFileCarriesItsFeatures() throws {
         let folder = try TemporaryFolder("feature-roundtrip")
         try BarImages.writeSplits(in: folder, trainCount: 60, testCount: 30)
-        let pipeline = try TrainingPipeline.parse(yaml: Self.pipeline(folder: folder), baseDirectory: folder.url.path)
+        let pipeline = try TrainingPipeline.parse(yaml: Self.pipeline(), baseDirectory: folder.url.path)
         var lines: [String] = []
         let run = try TrainingRun.prepare(pipeline: pipeline, source: "test", analyst: "tests", charger: { _ in
             Issue.record("a non-private run opens no ledger")
