@@ -49,7 +49,8 @@ extension Matrix {
     public mutating func applyReLU() {
         storage.withUnsafeMutableBufferPointer { p in
             ParallelSlices.run(p.count, minimumItems: Self.activationEntriesPerSlice) { range in
-                for i in range where p[i] < 0 { p[i] = 0 }
+                Self.zeroLanes(of: UnsafeMutableBufferPointer(rebasing: p[range]), where: UnsafeBufferPointer(rebasing: p[range]),
+                               .lessThanZero)
             }
         }
     }

@@ -1,21 +1,30 @@
 import Foundation
+import LinearAlgebra
 
 /// Named figures of one benchmark area, printed as one JSON object:
 /// `{"area": "...", "figures": {"name": {"value": 1.5, "unit": "samples/s"}, ...}}`.
 struct BenchmarkReport {
     let area: String
-    private(set) var figures: [(name: String, value: Double, unit: String)] = []
+    /// Each figure's value already written as JSON (a number, `null` or a string).
+    private var figures: [(name: String, json: String, unit: String)] = []
 
     init(area: String) { self.area = area }
 
     mutating func add(_ name: String, _ value: Double, unit: String) {
-        figures.append((name, value, unit))
+        figures.append((name, Self.format(value), unit))
         FileHandle.standardError.write(Data("  \(name): \(Self.format(value)) \(unit)\n".utf8))
+    }
+
+    /// A figure that is a name, not a number (the BLAS kernel that ran, a library's path).
+    mutating func add(_ name: String, text: String, unit: String) {
+        let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        figures.append((name, "\"\(escaped)\"", unit))
+        FileHandle.standardError.write(Data("  \(name): \(text)\n".utf8))
     }
 
     func json() -> String {
         let entries = figures.map { f in
-            "    \"\(f.name)\": {\"value\": \(Self.format(f.value)), \"unit\": \"\(f.unit)\"}"
+            "    \"\(f.name)\": {\"value\": \(f.json), \"unit\": \"\(f.unit)\"}"
         }
         return "{\n  \"area\": \"\(area)\",\n  \"figures\": {\n" + entries.joined(separator: ",\n") + "\n  }\n}"
     }
@@ -40,3 +49,23 @@ func bestTime(repeats: Int = 3, _ body: () throws -> Void) rethrows -> Double {
 
 /// Keeps the optimiser from discarding a computed value.
 @inline(never) func blackHole<T>(_ value: T) { _ = value }
+
+extension BenchmarkReport {
+    /// Records which BLAS kernel the products of this run use and where `cblas_sgemm` comes from, after
+    /// checking that kernel's products against their definition (``BLASLibrary/checkProducts()``): a
+    /// benchmark may run on the kernel OpenBLAS picks for the processor rather than one the environment
+    /// pins (`OPENBLAS_CORETYPE`; scripts/bench.sh), and a fast wrong product must not be reported.
+    mutating func addCheckedBLASKernel() throws {
+        add("blas_kernel", text: BLASLibrary.coreName, unit: "openblas_get_corename")
+        add("blas_library", text: BLASLibrary.sgemmLibraryPath ?? "unknown", unit: "path")
+        let check = BLASLibrary.checkProducts()
+        add("blas_product_worst_error_over_rounding_bound", check.worstErrorOverBound, unit: "ratio")
+        guard check.passed else {
+            throw BenchmarkFailure("""
+                OpenBLAS's \(BLASLibrary.coreName) kernel computes wrong products: the \(check.worstProduct) product is \
+                off by \(check.worstErrorOverBound) times the rounding bound; pin an older kernel with OPENBLAS_CORETYPE \
+                (e.g. Haswell) and run again
+                """)
+        }
+    }
+}

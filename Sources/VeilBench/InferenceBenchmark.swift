@@ -46,6 +46,7 @@ enum InferenceBenchmark {
     static func run(export folder: String?) throws -> BenchmarkReport {
         TrainingAllocator.configure()  // as `veil serve` does
         var report = BenchmarkReport(area: "inference")
+        try report.addCheckedBLASKernel()
         for (name, architecture) in TrainingBenchmark.models {
             let trained = try model(architecture)
             let bytes = try SafetensorsFile.encode(model: trained, card: card)

@@ -64,9 +64,7 @@ enum TrainingBenchmark {
                     memory: Bool = true) throws -> BenchmarkReport {
         TrainingAllocator.configure()  // as `veil train` does
         var report = BenchmarkReport(area: "training")
-        // Which BLAS kernel runs (OPENBLAS_CORETYPE may pin an old one) and where cblas_sgemm comes from.
-        FileHandle.standardError.write(Data(("  openblas_get_corename: \(BLASLibrary.coreName)\n"
-            + "  cblas_sgemm from: \(BLASLibrary.sgemmLibraryPath ?? "unknown")\n").utf8))
+        try report.addCheckedBLASKernel()
         // Per-example kernels and products both split across these threads; OpenBLAS runs one per call.
         report.add("threads", Double(ParallelSlices.workerCount), unit: "threads")
         let data = try syntheticData(count: examples)

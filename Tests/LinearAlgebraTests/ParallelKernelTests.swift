@@ -109,4 +109,21 @@ struct ParallelKernelTests {
         #expect(reluBack.storage == (0..<n).map { x.storage[$0] > 0 ? g.storage[$0] : 0 })
         #expect(tanhBack.storage == (0..<n).map { g.storage[$0] * (1 - y.storage[$0] * y.storage[$0]) })
     }
+
+    @Test("ReLU and its gradient by lanes: NaN, signed zeros and infinities in the lanes and the tail, as the scalar rule")
+    func reluSpecialValues() {
+        // 19 entries: two lanes of eight and a tail of three, each with a NaN.
+        let values: [Float] = [.nan, -0.0, 0, -1, 2, -.infinity, .infinity, 0.5, -3, 5, .nan, -0.0, 1e-30, -1e-30, 7, -7,
+                               -2, .nan, -0.0]
+        let x = Matrix(rows: 1, columns: values.count, storage: values)
+        let g = Matrix(rows: 1, columns: values.count, storage: (0..<values.count).map { Float($0) + 1 })
+        var inPlace = x
+        inPlace.applyReLU()
+        let expected = values.map { $0 < 0 ? 0 : $0 }  // NaN < 0 is false: NaN and −0 stay
+        #expect(x.relu().storage.map(\.bitPattern) == expected.map(\.bitPattern))
+        #expect(inPlace.storage.map(\.bitPattern) == expected.map(\.bitPattern))
+        let gradient = g.reluBackward(input: x).storage
+        #expect(gradient == (0..<values.count).map { values[$0] <= 0 ? 0 : g.storage[$0] })  // a NaN input keeps it
+        #expect(gradient[0] == 1 && gradient[10] == 11 && gradient[17] == 18 && gradient[1] == 0 && gradient[18] == 0)
+    }
 }
