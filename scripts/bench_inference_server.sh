@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # `veil serve` under load: wrk (Debian package) on loopback against the three benchmark models at batch 1,
 # with 1 and 64 connections; requests/s and p50/p99 latency, and the server's addition to p50 over the
-# bare forward pass at batch 1 (from `veil-bench inference` in the same run). With a Python that has
-# PyTorch ($PYREF_PYTHON, default .build/pyref/bin/python, as scripts/bench.sh sets up), the PyTorch
-# reference (scripts/reference_bench_inference.py) runs right after `veil-bench inference`, and the ratios
-# Veil / PyTorch per architecture and batch size are printed too. Prints one JSON object.
+# bare forward pass at batch 1 (from `veil-bench inference` in the same run) and over the loopback floor (a
+# server that only reads each request and answers {}, scripts/loopback_floor_server.py, under the same
+# load). With a Python that has PyTorch ($PYREF_PYTHON, default .build/pyref/bin/python, as scripts/bench.sh
+# sets up), the PyTorch reference (scripts/reference_bench_inference.py) runs right after `veil-bench
+# inference`, and the ratios Veil / PyTorch per architecture and batch size are printed too. Prints one JSON
+# object.
 # Usage: scripts/bench_inference_server.sh PATH/TO/veil PATH/TO/veil-bench   (scripts/bench.sh calls it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +56,16 @@ for model in logistic mlp cnn; do
     done
 done
 
+# The floor: the same requests against a server that only reads them and answers {} (no server goes below
+# what the kernel, the loopback device and wrk take).
+echo "== wrk against the loopback floor (scripts/loopback_floor_server.py)" >&2
+python3 scripts/loopback_floor_server.py > "$WORK/floor.port" &
+FLOOR=$!
+trap 'kill -TERM $SERVER $FLOOR 2>/dev/null || true; wait $SERVER $FLOOR 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do [ -s "$WORK/floor.port" ] && break; sleep 0.1; done
+wrk -t1 -c1 -d"$DURATION" --latency -s "$WORK/post.lua" "http://127.0.0.1:$(head -1 "$WORK/floor.port")/" \
+    > "$WORK/wrk-floor-c1.txt"
+
 python3 - "$WORK" <<'PY'
 import json, re, sys
 work = sys.argv[1]
@@ -62,6 +74,8 @@ def micros(text):
     value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
     return float(value) * {"us": 1, "ms": 1e3, "s": 1e6}[unit]
 figures = {}
+floor = micros(re.search(r"50%\s+(\S+)", open(f"{work}/wrk-floor-c1.txt").read()).group(1))
+figures["loopback_floor_c1_p50"] = {"value": round(floor, 1), "unit": "us"}
 for model in ("logistic", "mlp", "cnn"):
     for c in (1, 64):
         out = open(f"{work}/wrk-{model}-c{c}.txt").read()
@@ -77,6 +91,8 @@ for model in ("logistic", "mlp", "cnn"):
     bare = 1e6 / forward[f"{model}_b1"]["value"]
     figures[f"serve_{model}_c1_p50_over_forward"] = {
         "value": round(figures[f"serve_{model}_c1_p50"]["value"] - bare, 1), "unit": "us"}
+    figures[f"serve_{model}_c1_p50_over_floor"] = {
+        "value": round(figures[f"serve_{model}_c1_p50"]["value"] - floor, 1), "unit": "us"}
 try:
     reference = json.load(open(f"{work}/reference.json"))["figures"]
 except (OSError, ValueError, KeyError):

@@ -126,4 +126,15 @@ struct ParallelKernelTests {
         #expect(gradient == (0..<values.count).map { values[$0] <= 0 ? 0 : g.storage[$0] })  // a NaN input keeps it
         #expect(gradient[0] == 1 && gradient[10] == 11 && gradient[17] == 18 && gradient[1] == 0 && gradient[18] == 0)
     }
+
+    @Test("gathered rows equal the rows at those indices, repeats and order kept")
+    func gatherRowsLarge() {
+        let (rows, columns) = (1_000, 200)
+        let m = Matrix(rows: rows, columns: columns, storage: (0..<(rows * columns)).map { Float($0) })
+        let indices = (0..<700).map { ($0 * 389) % rows } + [3, 3, 999, 0]
+        let gathered = m.gatherRows(indices)
+        #expect(gathered.rows == indices.count && gathered.columns == columns)
+        #expect(gathered.storage == indices.flatMap { i in (0..<columns).map { Float(i * columns + $0) } })
+        #expect(m.gatherRows([]).rows == 0)
+    }
 }
