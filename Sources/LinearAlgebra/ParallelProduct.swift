@@ -65,9 +65,11 @@ enum ParallelProduct {
         }
     }
 
-    /// Multiply–adds per block below which a product is not split (a block then costs well above the
-    /// few microseconds of handing it to another thread).
-    static let multiplyAddsPerBlock = 1 << 18
+    /// Multiply–adds per block below which a product is not split. Handing a block to another thread
+    /// wakes it (a futex), which on a busy 2-core virtual machine takes tens of microseconds; with the
+    /// AVX-512 kernels a block of 2²⁰ multiply–adds takes about that long. At 2¹⁸, logistic regression's
+    /// 2-million multiply–add products were split and its plain training ran 25% slower (docs/training.md).
+    static let multiplyAddsPerBlock = 1 << 20
 
     /// The largest result (`m · n` values) cut along the inner dimension: a partial result of that size per
     /// extra block, 4 MiB each, added on the calling thread after the blocks.

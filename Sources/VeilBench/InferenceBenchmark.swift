@@ -43,7 +43,7 @@ enum InferenceBenchmark {
         return best
     }
 
-    static func run(export folder: String?) throws -> BenchmarkReport {
+    static func run(export folder: String?, models names: [String]) throws -> BenchmarkReport {
         TrainingAllocator.configure()  // as `veil serve` does
         var report = BenchmarkReport(area: "inference")
         try report.addCheckedBLASKernel()
@@ -54,6 +54,7 @@ enum InferenceBenchmark {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 try bytes.write(to: URL(fileURLWithPath: folder).appendingPathComponent("inference-\(name).safetensors"))
             }
+            guard names.contains(name) else { continue }
             let loaded = try InferenceModel(contents: SafetensorsFile.decode(bytes), name: name)
             for batch in batchSizes {
                 let predictor = BatchPredictor(model: loaded, batchSize: batch)

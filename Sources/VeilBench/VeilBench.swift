@@ -225,7 +225,16 @@ struct InferenceBench: ParsableCommand {
         """)
     @Option(help: "Folder to write the benchmark's model files to.")
     var export: String?
-    func run() throws { print(try InferenceBenchmark.run(export: export).json()) }
+    @Option(help: "Models to measure, comma-separated: logistic, mlp, cnn (all are exported).")
+    var models = "logistic,mlp,cnn"
+    func run() throws {
+        let names = models.split(separator: ",").map(String.init)
+        let known = TrainingBenchmark.models.map(\.0)
+        if let unknown = names.first(where: { !known.contains($0) }) {
+            throw ValidationError("unknown model \(unknown); choose from \(known.joined(separator: ", "))")
+        }
+        print(try InferenceBenchmark.run(export: export, models: names).json())
+    }
 }
 
 struct ConfidentialBench: ParsableCommand {
