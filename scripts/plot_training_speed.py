@@ -16,7 +16,7 @@ PANELS = [("plain: Veil / PyTorch", lambda f: f["veil_plain"] / f["pytorch_plain
           ("DP-SGD: Veil / best Opacus", lambda f: f["veil_dpsgd"] / max(f["opacus_hooks"], f["opacus_ghost"]), 2.0)]
 W, H, L, T, B, GAP = 620, 300, 50, 40, 50, 40
 panel_width = (W - L - GAP - 20) / 2
-ymax = 9.0
+ymax = 11.0
 
 
 def py(ratio):
