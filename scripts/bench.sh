@@ -13,15 +13,19 @@ mkdir -p "$OUT"
 # pin an older one (OPENBLAS_CORETYPE, with OPENBLAS_L2_SIZE) for OpenBLAS builds that compute wrong products
 # or crash on newer processors; tests and CI keep that pin. Here the pin is lifted for these commands alone:
 # veil-bench first checks every product shape of its layers against the definition and stops on a wrong
-# one, and then the command runs again with the pin. VEIL_BENCH_KEEP_BLAS_PIN=1 keeps the pin throughout.
-unpinned() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; }
+# one; then the command runs again with the pin. VEIL_BENCH_KEEP_BLAS_PIN=1 keeps the pin throughout, for the
+# reference libraries too.
+unpinned() {
+    if [ -n "${VEIL_BENCH_KEEP_BLAS_PIN:-}" ]; then "$@"; else env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; fi
+}
+trap 'rm -f "$OUT"/*.unpinned' EXIT
 # blas_bound FILE COMMAND...: COMMAND's output into FILE (and on stdout), unpinned if it passes.
 blas_bound() {
     local out=$1; shift
     if [ -z "${VEIL_BENCH_KEEP_BLAS_PIN:-}" ]; then
         if unpinned "$@" > "$out.unpinned"; then mv "$out.unpinned" "$out"; cat "$out"; return 0; fi
         rm -f "$out.unpinned"
-        echo "== failed on the kernel OpenBLAS picks; again with the environment's OPENBLAS_CORETYPE" >&2
+        echo "== failed without the environment's OPENBLAS_CORETYPE (see its message above); again with it" >&2
     fi
     "$@" > "$out" && cat "$out"
 }

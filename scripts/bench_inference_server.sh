@@ -56,8 +56,8 @@ for model in logistic mlp cnn; do
     done
 done
 
-# The floor: the same requests against a server that only reads them and answers {} (no server goes below
-# what the kernel, the loopback device and wrk take).
+# The floor: the same requests against a server that only reads them and answers {}: what the kernel, the
+# loopback device and wrk take, plus a minimal Python loop (so an estimate of the floor from above).
 echo "== wrk against the loopback floor (scripts/loopback_floor_server.py)" >&2
 python3 scripts/loopback_floor_server.py > "$WORK/floor.port" &
 FLOOR=$!

@@ -2,8 +2,8 @@
 """The floor of an HTTP round trip on this machine's loopback, for scripts/bench_inference_server.sh: a server
 that does nothing but read each request (headers and a Content-Length body) and answer `{}`, on blocking
 sockets, one thread per connection, TCP_NODELAY as `veil serve` sets it. wrk against it measures what the
-kernel, the loopback device and wrk itself cost, which no server can go below. Prints its port on the first
-line, then serves until killed.
+kernel, the loopback device and wrk itself cost, plus this minimal Python loop: an estimate of the floor from
+above, which no server goes much below. Prints its port on the first line, then serves until killed.
 Usage: python3 scripts/loopback_floor_server.py"""
 import socket
 import threading

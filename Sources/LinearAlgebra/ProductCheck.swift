@@ -33,7 +33,8 @@ extension BLASLibrary {
         for (m, n, k) in checkedShapes {
             for (transposeA, transposeB) in [(false, false), (true, false), (false, true), (true, true)] {
                 let a = pseudoRandom(m * k, seed: &seed), b = pseudoRandom(k * n, seed: &seed)
-                var c = [Float](repeating: 0, count: m * n)
+                // β = 0 never reads C: NaN in every entry makes an entry the kernel does not write fail.
+                var c = [Float](repeating: .nan, count: m * n)
                 let (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
                 a.withUnsafeBufferPointer { pa in
                     b.withUnsafeBufferPointer { pb in

@@ -17,7 +17,15 @@ struct BenchmarkReport {
 
     /// A figure that is a name, not a number (the BLAS kernel that ran, a library's path).
     mutating func add(_ name: String, text: String, unit: String) {
-        let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": escaped += "\\\\"
+            case "\"": escaped += "\\\""
+            case _ where scalar.value < 0x20: escaped += String(format: "\\u%04x", scalar.value)
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
         figures.append((name, "\"\(escaped)\"", unit))
         FileHandle.standardError.write(Data("  \(name): \(text)\n".utf8))
     }
