@@ -58,7 +58,7 @@ public struct PredictionWriter {
     }
 
     /// `s` as a JSON string literal (control characters escaped).
-    static func quoted(_ s: String) -> String {
+    public static func quoted(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -1,5 +1,6 @@
 import Foundation
 import LinearAlgebra
+import LocalInference
 
 /// Named figures of one benchmark area, printed as one JSON object:
 /// `{"area": "...", "figures": {"name": {"value": 1.5, "unit": "samples/s"}, ...}}`.
@@ -17,16 +18,7 @@ struct BenchmarkReport {
 
     /// A figure that is a name, not a number (the BLAS kernel that ran, a library's path).
     mutating func add(_ name: String, text: String, unit: String) {
-        var escaped = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\\": escaped += "\\\\"
-            case "\"": escaped += "\\\""
-            case _ where scalar.value < 0x20: escaped += String(format: "\\u%04x", scalar.value)
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        figures.append((name, "\"\(escaped)\"", unit))
+        figures.append((name, PredictionWriter.quoted(text), unit))
         FileHandle.standardError.write(Data("  \(name): \(text)\n".utf8))
     }
 
