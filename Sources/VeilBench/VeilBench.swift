@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LocalInference
 import Mechanisms
 import PostgresClient
 import PrivateSQL
@@ -187,8 +188,8 @@ struct TrainingBench: ParsableCommand {
     var skipMemory = false
     func run() throws {
         guard examples >= TrainingBenchmark.expectedBatch else { throw ValidationError("--examples must be at least 256") }
-        print(try TrainingBenchmark.run(epochs: epochs, examples: examples, models: models.split(separator: ",").map(String.init),
-                                        memory: !skipMemory).json())
+        let names = try modelNames(models, known: TrainingBenchmark.models.map(\.0) + ["scattering"])
+        print(try TrainingBenchmark.run(epochs: epochs, examples: examples, models: names, memory: !skipMemory).json())
     }
 }
 
@@ -228,12 +229,7 @@ struct InferenceBench: ParsableCommand {
     @Option(help: "Models to measure, comma-separated: logistic, mlp, cnn (all are exported).")
     var models = "logistic,mlp,cnn"
     func run() throws {
-        let names = models.split(separator: ",").map(String.init)
-        let known = TrainingBenchmark.models.map(\.0)
-        if let unknown = names.first(where: { !known.contains($0) }) {
-            throw ValidationError("unknown model \(unknown); choose from \(known.joined(separator: ", "))")
-        }
-        print(try InferenceBenchmark.run(export: export, models: names).json())
+        print(try InferenceBenchmark.run(export: export, models: modelNames(models, known: TrainingBenchmark.models.map(\.0))).json())
     }
 }
 
@@ -293,4 +289,13 @@ struct SecureAggregationBench: ParsableCommand {
         print(try SecureAggregationBenchmark.run(clientCounts: counts, parameters: parameters, dropoutRates: rates,
                                                  bitWidth: bitWidth).json())
     }
+}
+
+/// The names of a comma-separated `--models` list, each one of `known` (an empty name is refused too).
+func modelNames(_ list: String, known: [String]) throws -> [String] {
+    let names = list.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    if let unknown = names.first(where: { !known.contains($0) }) {
+        throw ValidationError("--models: unknown model \(PredictionWriter.quoted(unknown)); choose from \(known.joined(separator: ", "))")
+    }
+    return names
 }

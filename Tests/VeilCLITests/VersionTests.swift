@@ -22,4 +22,18 @@ struct VersionTests {
         #expect(run.status == 0)
         #expect(run.stdout == VeilVersion.string + "\n")
     }
+
+    @Test("veil-bench --models refuses an unknown or empty name with one line before measuring anything",
+          arguments: [("inference", "gpt", "\"gpt\"; choose from logistic, mlp, cnn"),
+                      ("inference", "", "\"\"; choose from logistic, mlp, cnn"),
+                      ("training", "mlp,,cnn", "\"\"; choose from logistic, mlp, cnn, scattering"),
+                      ("training", "cnn\u{1B}[2J", "\"cnn\\u001b[2J\"; choose from logistic, mlp, cnn, scattering")])
+    func benchModelsRefused(area: String, models: String, named: String) throws {
+        let bench = veilExecutableURL().deletingLastPathComponent().appendingPathComponent("veil-bench")
+        let run = try runVeil([area, "--models", models], executable: bench)
+        #expect(run.status != 0)
+        #expect(run.stdout.isEmpty, "nothing measured or printed")
+        #expect(run.stderr.contains("--models: unknown model \(named)"), "\(run.stderr)")
+        #expect(!run.stderr.contains("blas_kernel"))
+    }
 }

@@ -22,12 +22,13 @@ public struct VeilRun: Sendable {
     public let stderr: String
 }
 
-/// Runs the `veil` binary with `arguments` (no standard input) and waits for it; with a `timeout`, a run still going
-/// after it is killed (its status is then the signal's number, 9).
+/// Runs the `veil` binary (or `executable`, another of the package's tools) with `arguments` (no standard input) and
+/// waits for it; with a `timeout`, a run still going after it is killed (its status is then the signal's number, 9).
 public func runVeil(_ arguments: [String], environment: [String: String] = [:],
-                    currentDirectory: URL? = nil, timeout: Duration? = nil) throws -> VeilRun {
+                    currentDirectory: URL? = nil, timeout: Duration? = nil,
+                    executable: URL = veilExecutableURL()) throws -> VeilRun {
     let process = Process()
-    process.executableURL = veilExecutableURL()
+    process.executableURL = executable
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v }
