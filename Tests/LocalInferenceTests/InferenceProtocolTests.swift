@@ -22,6 +22,25 @@ struct InferenceProtocolTests {
         #expect(try parse("1e400") == .number(.infinity))
     }
 
+    @Test("an array of numbers only is stored flat, and equals the same array of number nodes")
+    func numberArrays() throws {
+        guard case .numbers(let flat) = try parse("[1, -2.5 ,3e2,0]") else { Issue.record("not stored flat"); return }
+        #expect(flat == [1, -2.5, 300, 0])
+        #expect(try parse("[1,2]") == .array([.number(1), .number(2)]))
+        #expect(try parse("[1,2]") != .array([.number(1), .number(3)]))
+        #expect(try parse("[]") == .array([]))
+        // Another kind of item after numbers: the general form, with every item kept in order.
+        #expect(try parse(#"[1, 2, "x", 3]"#) == .array([.number(1), .number(2), .string("x"), .number(3)]))
+        #expect(try parse("[1,[2]]") == .array([.number(1), .numbers([2])]))
+        #expect(try parse("[1,2]").items == [.number(1), .number(2)])
+        #expect(JSONNode.number(1).items == nil)
+        // Errors keep their offsets: the "3" that should have been "," or "]" is byte 6.
+        let misplaced = #expect(throws: JSONDocument.SyntaxError.self) { try parse("[1, 2 3]") }
+        #expect(misplaced?.reason == "expected ',' or ']'" && misplaced?.offset == 6)
+        let fraction = #expect(throws: JSONDocument.SyntaxError.self) { try parse("[1.]") }
+        #expect(fraction?.reason == "expected a digit after '.'" && fraction?.offset == 3)
+    }
+
     @Test("numbers parse to the correctly rounded double, as the compiler reads the same literal", arguments: [
         // Neither an exact integer nor an exact power of ten: one rounding is right, two are not.
         ("76249.76106782012", 76249.76106782012), ("2.2554765817554266e-7", 2.2554765817554266e-7),
@@ -54,7 +73,7 @@ struct InferenceProtocolTests {
     }
 
     @Test("malformed JSON is refused with an offset", arguments: [
-        "", "{", "{\"a\":}", "[1,]", "[01]", "1.", "-", "\"abc", "{\"a\" 1}", "nul", "[1] 2", "\"\\x\"", "\"\u{01}\"",
+        "", "{", "{\"a\":}", "[1,]", "[1,,2]", "[1 2]", "[1,-]", "[01]", "1.", "-", "\"abc", "{\"a\" 1}", "nul", "[1] 2", "\"\\x\"", "\"\u{01}\"",
         "NaN", "Infinity", "[\"\\ud800\\u0041\"]", String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
     ])
     func malformedJSON(text: String) {

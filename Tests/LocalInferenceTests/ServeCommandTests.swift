@@ -177,8 +177,10 @@ struct ServeCommandTests {
         #expect(empty.status == 2 && empty.stderr.contains("no models"))
     }
 
-    @Test("a full queue answers 503; SIGTERM lets the request in flight finish")
-    func queueAndGracefulShutdown() throws {
+    /// With `Connection: close` the first request goes through Hummingbird's router; kept alive, it is
+    /// answered in the connection's pipeline (``InlineInferenceHandler``): both hold their place and finish.
+    @Test("a full queue answers 503; SIGTERM lets the request in flight finish", arguments: [false, true])
+    func queueAndGracefulShutdown(keepAlive: Bool) throws {
         let (folder, store) = try Self.storeFolder("serve-queue")
         defer { try? FileManager.default.removeItem(at: folder) }
         let server = try ServerProcess(["--models", store, "--max-queue", "1"], folder: folder)
@@ -186,7 +188,8 @@ struct ServeCommandTests {
         let body = Self.inferBody([[1, 2, 3]])
         // The first request holds the only place while its body is incomplete.
         let first = try RawConnection(port: server.port)
-        first.send("POST /v2/models/health/infer HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: \(body.count)\r\n\r\n")
+        let connection = keepAlive ? "" : "Connection: close\r\n"
+        first.send("POST /v2/models/health/infer HTTP/1.1\r\nHost: x\r\n\(connection)Content-Length: \(body.count)\r\n\r\n")
         first.send(Array(body.prefix(20)))
         usleep(300_000)
         let second = try RawConnection.exchange(port: server.port, path: "/v2/models/health/infer", body: body)

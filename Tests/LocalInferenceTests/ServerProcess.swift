@@ -60,6 +60,30 @@ final class RawConnection {
         return received
     }
 
+    /// A POST on this connection, kept alive (no `Connection: close`), and its response, read up to the end
+    /// its `Content-Length` gives (or whatever arrived before the server closed or the timeout passed).
+    func exchangeKeepingAlive(path: String, headers: [String] = [], body: [UInt8]) -> [UInt8] {
+        var head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(body.count)\r\n"
+        for h in headers { head += h + "\r\n" }
+        send(head + "\r\n")
+        send(body)
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            if let end = received.firstRange(of: Array("\r\n\r\n".utf8)) {
+                let fields = String(decoding: received[..<end.lowerBound], as: UTF8.self).lowercased().split(separator: "\r\n")
+                if let field = fields.first(where: { $0.hasPrefix("content-length:") }),
+                   let length = Int(field.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)),
+                   received.count >= end.upperBound + length {
+                    return Array(received[..<(end.upperBound + length)])
+                }
+            }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return received }
+            received += buffer[0..<n]
+        }
+    }
+
     /// The status code of the first response in `bytes`, if any.
     static func status(_ bytes: [UInt8]) -> Int? {
         let text = String(decoding: bytes.prefix(64), as: UTF8.self)

@@ -53,18 +53,34 @@ struct ServerWorkTests {
         #expect(fragment.readableBytesView.allSatisfy { $0 == 0 })
     }
 
-    @Test("only a small request for a small dense model runs on the connection's loop")
-    func inlineOnlyForCheapModels() {
+    @Test("a request runs on the connection's loop when its body is small and its forward pass cheap")
+    func inlineOnlyForCheapRequests() throws {
         let small = ServerWork.inlineBodyLimit
         #expect(ServerWork.runsInline(bodyBytes: small, model: TestModels.mlp))
         #expect(ServerWork.runsInline(bodyBytes: small, model: TestModels.logistic))
         #expect(!ServerWork.runsInline(bodyBytes: small + 1, model: TestModels.mlp))
-        // A convolution costs far more per request byte than its parameters say.
-        #expect(!ServerWork.runsInline(bodyBytes: 100, model: TestModels.cnn))
-        // A dense model past the parameter limit: 784 × 400 weights.
-        let wide = TestModels.model([.flatten, .dense(units: 400)], inputShape: ImageShape(height: 28, width: 28, channels: 1))
-        #expect(wide.parameterCount > ServerWork.inlineParameterLimit)
-        #expect(!ServerWork.runsInline(bodyBytes: 100, model: wide))
+        #expect(ServerWork.runsInline(bodyBytes: 100, model: TestModels.cnn))
+        // 784 × 2,000 multiply-adds per example: one example (a 1 KB body) fits the limit; the 42 examples
+        // a 64 KiB body could hold (two bytes a value) cost 66M, past it.
+        let wide = TestModels.model([.flatten, .dense(units: 2_000)], inputShape: ImageShape(height: 28, width: 28, channels: 1))
+        #expect(ServerWork.runsInline(bodyBytes: 1_000, model: wide))
+        #expect(!ServerWork.runsInline(bodyBytes: small, model: wide))
+        // The scattering transform's cost is not counted: never inline.
+        let scattering = TestModels.model([.scattering2D(scales: 2, orientations: 8), .flatten, .dense(units: 10)],
+                                          inputShape: ImageShape(height: 28, width: 28, channels: 1))
+        #expect(scattering.footprint.forwardMultiplyAdds == nil)
+        #expect(!ServerWork.runsInline(bodyBytes: 100, model: scattering))
+    }
+
+    @Test("the forward pass's multiply-adds, layer by layer")
+    func forwardMultiplyAdds() throws {
+        // conv 3×3, 4 filters on 8×8×1 (padding 1): 8·8·9·4 = 2,304; tanh 8·8·4 = 256; max pool 2×2: 4·4·4·4 = 256;
+        // conv 3×3, 3 filters on 4×4×4: 2·2·36·3 = 432; relu 2·2·3 = 12; average pool 2×2 stride 1: 1·1·3·4 = 12;
+        // flatten 3; dense 3 → 10: 30.
+        #expect(TestModels.cnn.footprint.forwardMultiplyAdds == 2_304 + 256 + 256 + 432 + 12 + 12 + 3 + 30)
+        // Logistic regression on 3 inputs, 3 classes: flatten 3 (if any) and 3·3.
+        let logistic = try ArchitectureFootprint(architecture: [.dense(units: 3)], inputShape: ImageShape(height: 1, width: 1, channels: 3))
+        #expect(logistic.forwardMultiplyAdds == 9)
     }
 
     @Test("growing the body's storage keeps its bytes and makes room for the declared count")

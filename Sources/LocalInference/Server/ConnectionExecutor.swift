@@ -24,14 +24,24 @@ final class EventLoopTaskExecutor: TaskExecutor {
 }
 
 /// A server child channel (HTTP/1.1, with or without TLS) whose connection handler runs on the
-/// connection's own event loop (see ``EventLoopTaskExecutor``). Work that may hold the loop for long
-/// goes back to the shared pool with ``ServerWork/run(bodyBytes:_:)``.
+/// connection's own event loop (see ``EventLoopTaskExecutor``), with an ``InlineInferenceHandler`` in its
+/// pipeline when `inline` is given. Work that may hold the loop for long goes back to the shared pool with
+/// ``ServerWork/run(bodyBytes:_:)``.
 struct ConnectionBoundChannel<Base: ServerChildChannel>: ServerChildChannel {
     typealias Value = Base.Value
     let base: Base
+    let inline: InlineInferenceHandler.Settings?
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        base.setup(channel: channel, logger: logger)
+        base.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            if let inline {
+                // After the connection-state handler, so that it still sees every request and response.
+                let pipeline = channel.pipeline.syncOperations
+                let state = try pipeline.handler(type: HTTPConnectionStateHandler.self)
+                try pipeline.addHandler(InlineInferenceHandler(inline), position: .after(state))
+            }
+            return value
+        }
     }
 
     func handle(value: Value, logger: Logger) async {
@@ -48,25 +58,22 @@ enum ServerWork {
     /// of well under a millisecond for the benchmark's models at batch 1) run on the shared pool.
     static let inlineBodyLimit = 64 << 10
 
-    /// The most parameters of a model whose small requests run inline (a dense model of 256k parameters
-    /// answers a 64 KiB batch in a few milliseconds on one core).
-    static let inlineParameterLimit = 256 << 10
+    /// The most multiply-adds a request run inline may cost: a few milliseconds of one core at worst, the
+    /// longest the other connections of a loop wait for it.
+    static let inlineMultiplyAddLimit = 1 << 24
 
-    /// Whether a request whose body has `bodyBytes` bytes is run where it was received.
+    /// Whether a request of `bodyBytes` bytes is run where it was received.
     static func runsInline(bodyBytes: Int) -> Bool { bodyBytes <= inlineBodyLimit }
 
-    /// Whether a request of `bodyBytes` bytes for `model` is run where it was received: a small body for a model
-    /// of dense and element-wise layers only, with at most ``inlineParameterLimit`` parameters. A convolution or
-    /// a fixed feature layer (the scattering transform) costs far more per byte of request than its parameters
-    /// say, so such models always run on the shared pool and never stall the other connections of a loop.
+    /// Whether a request of `bodyBytes` bytes for `model` is run where it was received: a small body whose
+    /// forward pass costs at most ``inlineMultiplyAddLimit`` even if the body held as many examples as
+    /// its bytes allow (each value takes at least two bytes of JSON, a digit and a comma). A model opening
+    /// with the scattering transform, whose cost the count does not model, always runs on the shared pool.
     static func runsInline(bodyBytes: Int, model: SequentialModel) -> Bool {
-        guard runsInline(bodyBytes: bodyBytes), model.parameterCount <= inlineParameterLimit else { return false }
-        return model.architecture.allSatisfy { layer in
-            switch layer {
-            case .dense, .relu, .tanh, .flatten: true
-            default: false
-            }
-        }
+        guard runsInline(bodyBytes: bodyBytes), let perExample = model.footprint.forwardMultiplyAdds else { return false }
+        let examples = (bodyBytes / 2 + 1) / max(model.inputShape.count, 1) + 1
+        let (cost, overflow) = examples.multipliedReportingOverflow(by: perExample)
+        return !overflow && cost <= inlineMultiplyAddLimit
     }
 
     /// Runs `operation` where ``runsInline(bodyBytes:)`` says.

@@ -40,7 +40,7 @@ public struct InferenceRequest: Sendable {
         guard datatype == "FP32" || datatype == "INT64" else {
             throw Invalid("datatype \(Self.shown(datatype)) is not supported (FP32 or INT64)")
         }
-        guard case .array(let shapeNodes)? = tensor["shape"], !shapeNodes.isEmpty, shapeNodes.count <= 8 else {
+        guard let shapeNodes = tensor["shape"]?.items, !shapeNodes.isEmpty, shapeNodes.count <= 8 else {
             throw Invalid("\"shape\" must be an array of 1 to 8 dimensions")
         }
         var shape: [Int] = []
@@ -76,18 +76,25 @@ public struct InferenceRequest: Sendable {
         switch node {
         case .number(let v):
             guard values.count < limit else { throw Invalid("\"data\" holds more values than its shape") }
-            guard v.isFinite, Float(v).isFinite else { throw Invalid("\"data\" holds a value that is not a finite FP32 number") }
-            if integer {
-                guard v == v.rounded(), abs(v) <= 9_007_199_254_740_992 else {
-                    throw Invalid("\"data\" of an INT64 tensor holds a value that is not an integer")
-                }
-            }
-            values.append(Float(v))
+            try append(v, integer: integer, to: &values)
+        case .numbers(let items):
+            guard items.count <= limit - values.count else { throw Invalid("\"data\" holds more values than its shape") }
+            for v in items { try append(v, integer: integer, to: &values) }
         case .array(let items):
             for item in items { try flatten(item, integer: integer, into: &values, limit: limit) }
         default:
             throw Invalid("\"data\" must hold numbers only (NaN and infinities are not numbers)")
         }
+    }
+
+    private static func append(_ v: Double, integer: Bool, to values: inout [Float]) throws(Invalid) {
+        guard v.isFinite, Float(v).isFinite else { throw Invalid("\"data\" holds a value that is not a finite FP32 number") }
+        if integer {
+            guard v == v.rounded(), abs(v) <= 9_007_199_254_740_992 else {
+                throw Invalid("\"data\" of an INT64 tensor holds a value that is not an integer")
+            }
+        }
+        values.append(Float(v))
     }
 
     /// A client-supplied value for an error message: at most 40 characters, quoted.

@@ -18,10 +18,12 @@ import PrivateTraining
 ///   inference requests at once get 503; every error is a JSON object `{"error": …}` with a 4xx status.
 /// - With a bearer token every endpoint but the health checks requires `Authorization: Bearer TOKEN`;
 ///   without it the answer is 401 and the body is never read.
-/// - Logs hold method, path, status, sizes and latency only (see ``AccessLogMiddleware``).
+/// - Logs hold method, path, status, sizes and latency only (see ``AccessLog``).
 /// - SIGTERM and SIGINT stop accepting connections and let in-flight requests finish.
 /// - A request with a body of at most 64 KiB is answered on the thread that reads its connection;
-///   larger ones on Swift's shared pool (``Configuration/handlesRequestsOnConnectionLoop``).
+///   larger ones on Swift's shared pool (``Configuration/handlesRequestsOnConnectionLoop``). A small
+///   inference request for a dense model is answered in the connection's channel pipeline, without a
+///   task of its own (``Configuration/answersInlineRequestsInPipeline``, ``InlineInferenceHandler``).
 public struct InferenceServer: Sendable {
     /// Where and how the server listens.
     public struct Configuration: Sendable {
@@ -44,6 +46,10 @@ public struct InferenceServer: Sendable {
         /// ``ServerWork``: bodies above 64 KiB still go to Swift's shared pool). Saves two thread crossings
         /// per request; `false` hands every request to the shared pool, as Hummingbird does by default.
         public var handlesRequestsOnConnectionLoop = true
+        /// Whether the small inference requests that run on the connection's loop are answered inside its
+        /// channel pipeline, without Hummingbird's per-request task (see ``InlineInferenceHandler``; needs
+        /// ``handlesRequestsOnConnectionLoop``). The answers are the same either way.
+        public var answersInlineRequestsInPipeline = true
 
         public init() {}
 
@@ -168,18 +174,22 @@ public struct InferenceServer: Sendable {
 
         let http = HTTP1Channel.Configuration(idleTimeout: .seconds(configuration.idleTimeoutSeconds))
         let onConnectionLoop = configuration.handlesRequestsOnConnectionLoop
+        let inline = configuration.answersInlineRequestsInPipeline && onConnectionLoop
+            ? InlineInferenceHandler.Settings(service: service, gate: gate, maximumBodyBytes: maximumBody,
+                                              bearerToken: configuration.bearerToken, serverName: Self.serverName, log: log)
+            : nil
         let server: HTTPServerBuilder
         if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
             let tls = try Self.tlsConfiguration(certificate: certificate, key: key)
             server = HTTPServerBuilder { responder in
                 let channel = try TLSChannel(HTTP1Channel(responder: responder, configuration: http), tlsConfiguration: tls)
-                if onConnectionLoop { return ConnectionBoundChannel(base: channel) }
+                if onConnectionLoop { return ConnectionBoundChannel(base: channel, inline: inline) }
                 return channel
             }
         } else {
             server = HTTPServerBuilder { responder in
                 let channel = HTTP1Channel(responder: responder, configuration: http)
-                if onConnectionLoop { return ConnectionBoundChannel(base: channel) }
+                if onConnectionLoop { return ConnectionBoundChannel(base: channel, inline: inline) }
                 return channel
             }
         }
@@ -188,11 +198,14 @@ public struct InferenceServer: Sendable {
         let app = Application(
             router: router, server: server,
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
-                                                    serverName: "veil"),
+                                                    serverName: Self.serverName),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
         try await app.runService()
     }
+
+    /// The `Server` header of every response.
+    static let serverName = "veil"
 
     static func tlsConfiguration(certificate: String, key: String) throws -> TLSConfiguration {
         try ServerTLS.serverConfiguration(certificate: certificate, key: key)

@@ -7,14 +7,16 @@ import PrivateTraining
 /// that the server controls every buffer a request's text passes through (see ``ZeroDataRetention``).
 ///
 /// Not `indirect`: arrays and objects already hold their elements in one heap buffer, and a number or
-/// Boolean stored inline costs no allocation of its own (a tensor's 784 numbers are one array, not
-/// 784 boxes).
+/// Boolean stored inline costs no allocation of its own. A non-empty array of numbers only, such as a
+/// tensor's data, is parsed into ``numbers(_:)``: one buffer of doubles, not one node per value.
 public enum JSONNode: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
     case string(String)
     case array([JSONNode])
+    /// An array whose items are all numbers (equal to the same ``array(_:)`` of ``number(_:)`` nodes).
+    case numbers([Double])
     case object([(String, JSONNode)])
 
     public static func == (a: JSONNode, b: JSONNode) -> Bool {
@@ -23,9 +25,19 @@ public enum JSONNode: Sendable, Equatable {
         case (.bool(let x), .bool(let y)): x == y
         case (.number(let x), .number(let y)): x == y
         case (.string(let x), .string(let y)): x == y
-        case (.array(let x), .array(let y)): x == y
+        case (.numbers(let x), .numbers(let y)): x == y
+        case (.array, .array), (.array, .numbers), (.numbers, .array): a.items! == b.items!
         case (.object(let x), .object(let y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         default: false
+        }
+    }
+
+    /// The items of an array (of either form), or nil for any other value.
+    public var items: [JSONNode]? {
+        switch self {
+        case .array(let items): items
+        case .numbers(let values): values.map(JSONNode.number)
+        default: nil
         }
     }
 
@@ -130,6 +142,20 @@ public enum JSONDocument {
                 var items: [JSONNode] = []
                 skipSpace()
                 if current == UInt8(ascii: "]") { position += 1; return .array(items) }
+                if let c = current, c == UInt8(ascii: "-") || (c >= 0x30 && c <= 0x39) {
+                    // Numbers gathered flat while the array holds numbers only (a tensor's data).
+                    var values: [Double] = []
+                    while true {
+                        values.append(try number())
+                        skipSpace()
+                        if current == UInt8(ascii: "]") { position += 1; return .numbers(values) }
+                        guard current == UInt8(ascii: ",") else { throw error("expected ',' or ']'") }
+                        position += 1
+                        skipSpace()
+                        guard let n = current, n == UInt8(ascii: "-") || (n >= 0x30 && n <= 0x39) else { break }
+                    }
+                    items = values.map(JSONNode.number)  // another kind of item follows: the general form
+                }
                 while true {
                     skipSpace()
                     items.append(try value(depth: depth + 1))
@@ -156,49 +182,61 @@ public enum JSONDocument {
         /// request's checks), below it ±0.
         mutating func number() throws(SyntaxError) -> Double {
             let start = position
+            let count = bytes.count
+            // Byte by byte through a typed pointer, without an optional per digit: a tensor is mostly numbers.
+            guard let text = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), position < count else {
+                throw error("invalid value")
+            }
+            var i = position
+            @inline(__always) func digit(_ k: Int) -> UInt8? {
+                guard k < count else { return nil }
+                let d = text[k] &- 0x30
+                return d < 10 ? d : nil
+            }
             var negative = false
-            if current == UInt8(ascii: "-") { negative = true; position += 1 }
+            if text[i] == UInt8(ascii: "-") { negative = true; i += 1 }
             var mantissa: UInt64 = 0
             var significant = 0
             var dropped = false  // a digit did not fit in `mantissa`: the fast path does not apply
             var exponent = 0
-            guard let first = current, first >= 0x30, first <= 0x39 else { throw error("invalid value") }
-            if first == 0x30 { position += 1 } else {
-                while let c = current, c >= 0x30, c <= 0x39 {
-                    if significant < 19 { mantissa = mantissa * 10 + UInt64(c - 0x30); significant += mantissa > 0 ? 1 : 0 }
+            guard let first = digit(i) else { position = i; throw error("invalid value") }
+            if first == 0 { i += 1 } else {
+                while let d = digit(i) {
+                    if significant < 19 { mantissa = mantissa * 10 + UInt64(d); significant += mantissa > 0 ? 1 : 0 }
                     else { exponent += 1; dropped = true }
-                    position += 1
+                    i += 1
                 }
             }
-            if current == UInt8(ascii: ".") {
-                position += 1
-                guard let c = current, c >= 0x30, c <= 0x39 else { throw error("expected a digit after '.'") }
-                while let c = current, c >= 0x30, c <= 0x39 {
+            if i < count, text[i] == UInt8(ascii: ".") {
+                i += 1
+                guard digit(i) != nil else { position = i; throw error("expected a digit after '.'") }
+                while let d = digit(i) {
                     if significant < 19 {
-                        mantissa = mantissa * 10 + UInt64(c - 0x30)
+                        mantissa = mantissa * 10 + UInt64(d)
                         if mantissa > 0 { significant += 1 }
                         exponent -= 1
                     } else {
                         dropped = true
                     }
-                    position += 1
+                    i += 1
                 }
             }
-            if let c = current, c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
-                position += 1
+            if i < count, text[i] | 0x20 == UInt8(ascii: "e") {
+                i += 1
                 var negativeExponent = false
-                if let s = current, s == UInt8(ascii: "+") || s == UInt8(ascii: "-") {
-                    negativeExponent = s == UInt8(ascii: "-")
-                    position += 1
+                if i < count, text[i] == UInt8(ascii: "+") || text[i] == UInt8(ascii: "-") {
+                    negativeExponent = text[i] == UInt8(ascii: "-")
+                    i += 1
                 }
-                guard let d = current, d >= 0x30, d <= 0x39 else { throw error("expected a digit in the exponent") }
+                guard digit(i) != nil else { position = i; throw error("expected a digit in the exponent") }
                 var e = 0
-                while let c = current, c >= 0x30, c <= 0x39 {
-                    if e < 100_000 { e = e * 10 + Int(c - 0x30) }
-                    position += 1
+                while let d = digit(i) {
+                    if e < 100_000 { e = e * 10 + Int(d) }
+                    i += 1
                 }
                 exponent += negativeExponent ? -e : e
             }
+            position = i
             if mantissa == 0 && !dropped { return negative ? -0.0 : 0 }
             if !dropped, mantissa <= 1 << 53, abs(exponent) <= 22 {
                 let value = exponent >= 0 ? Double(mantissa) * JSONDocument.exactPowersOfTen[exponent]

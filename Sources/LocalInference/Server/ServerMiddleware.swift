@@ -1,8 +1,37 @@
 import Foundation
 import Hummingbird
 
-/// One log line per request with its method, path (without the query), status, request and response
-/// sizes in bytes, and latency: never a header value, a query or a body.
+/// The access log's line: method, path (without the query, non-printable characters as `?`, at most 200
+/// characters), status, request and response sizes in bytes, and latency; never a header value, a query or
+/// a body.
+enum AccessLog {
+    static func line(method: String, path: String, status: Int, requestSize: String, responseSize: Int?,
+                     since start: ContinuousClock.Instant) -> String {
+        let elapsed = ContinuousClock.now - start
+        let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
+        let shownPath = String(path.unicodeScalars.prefix(200)
+            .map { $0.value < 0x21 || $0.value == 0x7F || $0.value > 0x7E ? "?" : Character($0) })
+        // Whole microseconds by integer formatting (Foundation's String(format:) costs microseconds per request).
+        return "\(timestamp()) \(method) \(shownPath) \(status) in=\(requestSize) out=\(responseSize.map(String.init) ?? "-") "
+            + "\(Int(micros.rounded()))us"
+    }
+
+    /// The current UTC time to the second, `2026-12-01T22:48:33Z` (cheaper than a date formatter per request).
+    static func timestamp() -> String { format(time(nil), "%Y-%m-%dT%H:%M:%SZ") }
+
+    /// `seconds` since the epoch in UTC, formatted by `strftime` with `pattern` (in the C locale, which the
+    /// process keeps: it never calls `setlocale`).
+    static func format(_ seconds: time_t, _ pattern: String) -> String {
+        var now = seconds
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        var text = [CChar](repeating: 0, count: 64)
+        let length = strftime(&text, text.count, pattern, &parts)
+        return String(decoding: text.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// One access-log line per request (see ``AccessLog``).
 struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
     let log: @Sendable (String) -> Void
 
@@ -10,14 +39,8 @@ struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
         let start = ContinuousClock.now
         let requestSize = request.headers[.contentLength] ?? "-"
         func line(_ status: Int, _ responseSize: Int?) -> String {
-            let elapsed = ContinuousClock.now - start
-            let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
-            let path = String(request.uri.path.unicodeScalars.prefix(200)
-                .map { $0.value < 0x21 || $0.value == 0x7F || $0.value > 0x7E ? "?" : Character($0) })
-            let stamp = Self.timestamp()
-            // Whole microseconds by integer formatting (Foundation's String(format:) costs microseconds per request).
-            return "\(stamp) \(request.method.rawValue) \(path) \(status) in=\(requestSize) out=\(responseSize.map(String.init) ?? "-") "
-                + "\(Int(micros.rounded()))us"
+            AccessLog.line(method: request.method.rawValue, path: request.uri.path, status: status,
+                           requestSize: requestSize, responseSize: responseSize, since: start)
         }
         do {
             let response = try await next(request, context)
@@ -30,18 +53,6 @@ struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
             log(line((error as? any HTTPResponseError)?.status.code ?? 500, nil))
             throw error
         }
-    }
-}
-
-extension AccessLogMiddleware {
-    /// The current UTC time to the second, `2026-12-01T22:48:33Z` (cheaper than a date formatter per request).
-    static func timestamp() -> String {
-        var now = time(nil)
-        var parts = tm()
-        gmtime_r(&now, &parts)
-        var text = [CChar](repeating: 0, count: 32)
-        let length = strftime(&text, text.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
-        return String(decoding: text.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 
@@ -78,19 +89,19 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         let presented = request.headers[.authorization].map { Array($0.utf8) } ?? []
         let prefix = Array("Bearer ".utf8)
         guard presented.count == prefix.count + token.count, presented.starts(with: prefix),
-              Self.constantTimeEqual(Array(presented.dropFirst(prefix.count)), token) else {
+              constantTimeEqual(Array(presented.dropFirst(prefix.count)), token) else {
             var response = InferenceServer.response(.error(401, "missing or wrong bearer token"))
             response.headers[.wwwAuthenticate] = "Bearer"
             return response
         }
         return try await next(request, context)
     }
+}
 
-    /// Equality whose time depends on the length only.
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for i in a.indices { difference |= a[i] ^ b[i] }
-        return difference == 0
-    }
+/// Equality whose time depends on the length only.
+func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var difference: UInt8 = 0
+    for i in a.indices { difference |= a[i] ^ b[i] }
+    return difference == 0
 }

@@ -26,6 +26,11 @@ public struct ArchitectureFootprint: Sendable, Equatable {
     public let largestValuesPerExample: Int
     /// Values of the last layer's output (the number of classes).
     public let outputCount: Int
+    /// The multiply-adds of one example's forward pass through the layers with parameters and the
+    /// element-wise layers (a dense layer: inputs × units; a convolution: output positions × patch ×
+    /// filters; pooling: output values × window; others: one per value), or nil when the model opens with
+    /// a fixed feature layer (the scattering transform), whose cost this count does not model.
+    public let forwardMultiplyAdds: Int?
 
     /// Checks `architecture` on inputs of `inputShape`.
     /// - Throws: `VeilError.invalidParameter` when a dimension is out of range, a layer does not fit its
@@ -57,6 +62,15 @@ public struct ArchitectureFootprint: Sendable, Equatable {
         var largest = try product([h, w, c], "the input shape")
         var shapes: [[[Int]]] = []
         var parameters = 0
+        // Each term is at most a buffer's size times a patch or a layer's parameters, both bounded above, so
+        // the sum saturates rather than overflows.
+        var multiplyAdds: Int? = 0
+        func addMultiplyAdds(_ count: Int) {
+            multiplyAdds = multiplyAdds.map { total in
+                let (sum, overflow) = total.addingReportingOverflow(count)
+                return overflow ? .max : sum
+            }
+        }
         func addParameters(_ tensors: [[Int]]) throws {
             for shape in tensors {
                 let (sum, overflow) = parameters.addingReportingOverflow(
@@ -78,6 +92,7 @@ public struct ArchitectureFootprint: Sendable, Equatable {
                 let units = try bounded(units, 1...limit, "dense units")
                 let inputs = h * w * c
                 try addParameters([[units, inputs], [units]])
+                addMultiplyAdds(units.multipliedReportingOverflow(by: inputs).overflow ? .max : units * inputs)
                 (h, w, c) = (1, 1, units)
             case .convolution2D(let filters, let kernel, let stride, let padding):
                 let filters = try bounded(filters, 1...65_536, "convolution filters")
@@ -91,6 +106,8 @@ public struct ArchitectureFootprint: Sendable, Equatable {
                 let patch = try product([kernel, kernel, c], "a convolution patch")
                 largest = max(largest, try product([oh, ow, patch], "the unrolled patches of \(specification)"))
                 try addParameters([[filters, kernel, kernel, c], [filters]])
+                let unrolled = oh * ow * patch  // checked above
+                addMultiplyAdds(unrolled.multipliedReportingOverflow(by: filters).overflow ? .max : unrolled * filters)
                 (h, w, c) = (oh, ow, filters)
             case .maxPool2D(let kernel, let stride), .averagePool2D(let kernel, let stride):
                 let kernel = try bounded(kernel, 1...4_096, "pooling kernel")
@@ -99,6 +116,9 @@ public struct ArchitectureFootprint: Sendable, Equatable {
                     throw VeilError(.invalidParameter, "pooling \(specification) does not fit input \(h)x\(w)x\(c)")
                 }
                 (h, w) = ((h - kernel) / stride + 1, (w - kernel) / stride + 1)
+                let window = kernel * kernel  // at most 2^24
+                let outputs = h * w * c  // at most the input's size
+                addMultiplyAdds(outputs.multipliedReportingOverflow(by: window).overflow ? .max : outputs * window)
                 shapes.append([])
             case .relu, .tanh:
                 shapes.append([])
@@ -109,6 +129,7 @@ public struct ArchitectureFootprint: Sendable, Equatable {
                 let output = try ScatteringTransform2D.outputShape(inputShape: ImageShape(height: h, width: w, channels: c),
                                                                    scales: scales, orientations: orientations)
                 (h, w, c) = (output.height, output.width, output.channels)
+                multiplyAdds = nil
                 shapes.append([])
             case .groupNormalization(let groups):
                 guard groups >= 1, c % groups == 0 else {
@@ -124,7 +145,12 @@ public struct ArchitectureFootprint: Sendable, Equatable {
                 shapes.append([])
             }
             largest = max(largest, try product([h, w, c], "the output of \(specification)"))
+            switch specification {
+            case .relu, .tanh, .flatten, .groupNormalization, .channelNormalization: addMultiplyAdds(h * w * c)
+            default: break
+            }
         }
+        forwardMultiplyAdds = multiplyAdds
         parameterShapes = shapes
         parameterCount = parameters
         largestValuesPerExample = largest
