@@ -132,6 +132,14 @@ struct ServeCommandTests {
         }
         // Only the truncated-body and garbage requests may be dropped without an answer.
         #expect(answered >= 970)
+        // The same bodies on one kept-alive connection (answered in its channel pipeline, or by the route when
+        // the declared length is too large), then a good request on that connection.
+        let kept = try RawConnection(port: server.port)
+        for (body, declared) in bodies where declared == nil {
+            let response = kept.exchangeKeepingAlive(path: "/v2/models/health/infer", body: Array(body.utf8))
+            #expect(RawConnection.status(response).map { (400..<500).contains($0) } == true, "kept alive: \(body.prefix(20))")
+        }
+        #expect(RawConnection.status(kept.exchangeKeepingAlive(path: "/v2/models/health/infer", body: Array(valid.utf8))) == 200)
         let good = try RawConnection.exchange(port: server.port, path: "/v2/models/health/infer", body: Array(valid.utf8))
         #expect(RawConnection.status(good) == 200)
         #expect(server.stop() == 0)
