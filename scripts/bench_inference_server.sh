@@ -71,17 +71,25 @@ import json, re, sys
 work = sys.argv[1]
 forward = json.load(open(f"{work}/forward.json"))["figures"]
 def micros(text):
-    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * {"us": 1, "ms": 1e3, "s": 1e6}[unit]
+    match = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    if match is None:
+        sys.exit(f"bench_inference_server.sh: cannot read wrk's latency {text!r}")
+    value, unit = match.groups()
+    return float(value) * {"us": 1, "ms": 1e3, "s": 1e6, "m": 6e7}[unit]
+def percentile(path, p):
+    found = re.search(rf"{p}%\s+(\S+)", open(path).read())
+    if found is None:
+        sys.exit(f"bench_inference_server.sh: no {p}% latency in {path} (did wrk fail?)")
+    return micros(found.group(1))
 figures = {}
-floor = micros(re.search(r"50%\s+(\S+)", open(f"{work}/wrk-floor-c1.txt").read()).group(1))
+floor = percentile(f"{work}/wrk-floor-c1.txt", 50)
 figures["loopback_floor_c1_p50"] = {"value": round(floor, 1), "unit": "us"}
 for model in ("logistic", "mlp", "cnn"):
     for c in (1, 64):
-        out = open(f"{work}/wrk-{model}-c{c}.txt").read()
+        path = f"{work}/wrk-{model}-c{c}.txt"
+        out = open(path).read()
+        p50, p99 = percentile(path, 50), percentile(path, 99)
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-        p50 = micros(re.search(r"50%\s+(\S+)", out).group(1))
-        p99 = micros(re.search(r"99%\s+(\S+)", out).group(1))
         errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         figures[f"serve_{model}_c{c}_requests"] = {"value": round(rps, 1), "unit": "requests/s"}
         figures[f"serve_{model}_c{c}_p50"] = {"value": round(p50, 1), "unit": "us"}

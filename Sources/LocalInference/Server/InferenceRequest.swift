@@ -79,6 +79,7 @@ public struct InferenceRequest: Sendable {
             try append(v, integer: integer, to: &values)
         case .numbers(let items):
             guard items.count <= limit - values.count else { throw Invalid("\"data\" holds more values than its shape") }
+            values.reserveCapacity(values.count + items.count)  // values that were sent, not claimed
             for v in items { try append(v, integer: integer, to: &values) }
         case .array(let items):
             for item in items { try flatten(item, integer: integer, into: &values, limit: limit) }

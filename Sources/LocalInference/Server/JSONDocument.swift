@@ -181,6 +181,42 @@ public enum JSONDocument {
         /// that is zeroed afterwards. Magnitudes beyond `Double`'s range give ±infinity (refused by the
         /// request's checks), below it ±0.
         mutating func number() throws(SyntaxError) -> Double {
+            // The common case first: `-?digits(.digits)?` without an exponent, at most 19 digits in all (so the
+            // wrapping accumulation below cannot have wrapped) forming an integer of at most 2⁵³, with at most 22
+            // after the point; anything else is read again by `numberCarefully()`.
+            let count = bytes.count
+            if let text = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), position < count {
+                var i = position
+                let negative = text[i] == UInt8(ascii: "-")
+                if negative { i += 1 }
+                var mantissa: UInt64 = 0
+                var digits = 0
+                if i < count, text[i] &- 0x30 < 10 {
+                    if text[i] == 0x30 { i += 1; digits = 1 } else {
+                        while i < count, case let d = text[i] &- 0x30, d < 10 { mantissa = mantissa &* 10 &+ UInt64(d); i += 1 }
+                        digits = i - position - (negative ? 1 : 0)
+                    }
+                    var fraction = 0
+                    if i < count, text[i] == UInt8(ascii: ".") {
+                        let first = i + 1
+                        i = first
+                        while i < count, case let d = text[i] &- 0x30, d < 10 { mantissa = mantissa &* 10 &+ UInt64(d); i += 1 }
+                        fraction = i - first
+                    }
+                    let exponentFollows = i < count && text[i] | 0x20 == UInt8(ascii: "e")
+                    let pointWithoutDigits = fraction == 0 && i > 0 && text[i - 1] == UInt8(ascii: ".")
+                    if !exponentFollows, !pointWithoutDigits, digits + fraction <= 19, mantissa <= 1 << 53, fraction <= 22 {
+                        position = i
+                        let value = Double(mantissa) / JSONDocument.exactPowersOfTen[fraction]
+                        return negative ? -value : value
+                    }
+                }
+            }
+            return try numberCarefully()
+        }
+
+        /// ``number()`` for every number of the grammar, digit by digit.
+        mutating func numberCarefully() throws(SyntaxError) -> Double {
             let start = position
             let count = bytes.count
             // Byte by byte through a typed pointer, without an optional per digit: a tensor is mostly numbers.

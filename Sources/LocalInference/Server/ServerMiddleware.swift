@@ -9,10 +9,13 @@ enum AccessLog {
                      since start: ContinuousClock.Instant) -> String {
         let elapsed = ContinuousClock.now - start
         let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
-        let shownPath = String(path.unicodeScalars.prefix(200)
-            .map { $0.value < 0x21 || $0.value == 0x7F || $0.value > 0x7E ? "?" : Character($0) })
+        var shownPath: [UInt8] = []
+        shownPath.reserveCapacity(min(path.utf8.count, 200))
+        for scalar in path.unicodeScalars.prefix(200) {
+            shownPath.append(scalar.value < 0x21 || scalar.value > 0x7E ? UInt8(ascii: "?") : UInt8(scalar.value))
+        }
         // Whole microseconds by integer formatting (Foundation's String(format:) costs microseconds per request).
-        return "\(timestamp()) \(method) \(shownPath) \(status) in=\(requestSize) out=\(responseSize.map(String.init) ?? "-") "
+        return "\(timestamp()) \(method) \(String(decoding: shownPath, as: UTF8.self)) \(status) in=\(requestSize) out=\(responseSize.map(String.init) ?? "-") "
             + "\(Int(micros.rounded()))us"
     }
 
