@@ -18,6 +18,9 @@ enum SQLBenchmark {
         let veil: String
         let plain: String
         let delta: Double
+        /// The grouping by (privacy unit, key) that any contribution bounding of the query needs, alone: no
+        /// clamping, rounding, sampling or per-group totals (nil: not measured).
+        var unitGrouping: String? = nil
     }
 
     static let queries: [DemoQuery] = [

@@ -20,11 +20,15 @@ enum SQLPostgresBenchmark {
         .init(name: "count_sum_by_year",
               veil: "SELECT year, COUNT(*) AS n, SUM(doctor_visits) AS visits FROM visits GROUP BY year",
               plain: "SELECT year, COUNT(*), SUM(GREATEST(0, LEAST(30, doctor_visits))) FROM visits GROUP BY year",
-              delta: 0),
+              delta: 0,
+              unitGrouping: "SELECT year, COUNT(*) FROM (SELECT person_id, year FROM visits GROUP BY person_id, year) "
+                  + "AS units GROUP BY year"),
         .init(name: "count_sum_by_region_private_keys",
               veil: "SELECT region, COUNT(*) AS n, SUM(doctor_visits) AS visits FROM visits GROUP BY region",
               plain: "SELECT region, COUNT(*), SUM(GREATEST(0, LEAST(30, doctor_visits))) FROM visits GROUP BY region",
-              delta: 1e-6),
+              delta: 1e-6,
+              unitGrouping: "SELECT region, COUNT(*) FROM (SELECT person_id, region FROM visits GROUP BY person_id, region) "
+                  + "AS units GROUP BY region"),
     ]
 
     /// The columns of `visits`, as pg-cluster.sh's `table` command takes them.
@@ -96,13 +100,22 @@ enum SQLPostgresBenchmark {
         return report
     }
 
-    /// Measures `query` and adds `NAME_veil`, `NAME_plain` and their `NAME_ratio` to `report`; returns Veil's time.
+    /// Measures `query` and adds `NAME_veil`, `NAME_plain` and their `NAME_ratio` to `report`, and with the query's
+    /// ``SQLBenchmark/DemoQuery/unitGrouping`` `NAME_unit_grouping` (its time), `NAME_unit_grouping_ratio` (to the
+    /// plain aggregate: a floor under the ratio of any bounded query that groups in the server) and
+    /// `NAME_veil_over_unit_grouping`; returns Veil's time.
     private static func record(_ query: SQLBenchmark.DemoQuery, as name: String, engine: PrivateQueryEngine,
                                plain: PostgresSession, repeats: Int, into report: inout BenchmarkReport) throws -> Double {
         let (veil, plainTime) = try measure(query, engine: engine, plain: plain, repeats: repeats)
         report.add("\(name)_veil", veil, unit: "s")
         report.add("\(name)_plain", plainTime, unit: "s")
         report.add("\(name)_ratio", veil / plainTime, unit: "x")
+        if let grouping = query.unitGrouping {
+            let floor = try bestTime(repeats: repeats) { _ = try plain.query(grouping) }
+            report.add("\(name)_unit_grouping", floor, unit: "s")
+            report.add("\(name)_unit_grouping_ratio", floor / plainTime, unit: "x")
+            report.add("\(name)_veil_over_unit_grouping", veil / floor, unit: "x")
+        }
         return veil
     }
 
