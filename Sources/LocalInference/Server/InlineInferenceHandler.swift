@@ -112,7 +112,9 @@ final class InlineInferenceHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { forwardedAwaitingResponse -= 1 }
+        // Never below zero: the route also answers a request the decoder could not parse (400, then it closes),
+        // which was never handed on as a request.
+        if case .end = unwrapOutboundIn(data), forwardedAwaitingResponse > 0 { forwardedAwaitingResponse -= 1 }
         context.write(data, promise: promise)
     }
 
