@@ -31,6 +31,10 @@ enum TimingBenchmark {
             measure("discrete_gaussian_sigma_\(label(Rational(exactly: sigma)!))", samples: samples, into: &report) {
                 Double(sampler.sample(using: &source).magnitude) / sigma
             }
+            // The padded sampler that private SQL draws its Gaussian noise with.
+            measure("discrete_gaussian_fixed_work_sigma_\(label(Rational(exactly: sigma)!))", samples: samples, into: &report) {
+                Double(sampler.sampleWithFixedWork(using: &source).magnitude) / sigma
+            }
         }
 
         // MARK: Mechanisms (true value 0, so the released value is the noise)

@@ -92,8 +92,11 @@ struct DPSGDEpsilon: ParsableCommand {
             print(JSONValue.object([("epsilon", .number(epsilon))] + orderField
                                    + [("noise_multiplier", .number(noiseMultiplier))] + options.settingFields).rendered)
         } else {
-            let line = "ε = \(format(epsilon)) at δ = \(options.delta) (\(options.accountant.rawValue) accountant"
-                + (order.map { ", best order α = \(format($0))" } ?? "")
+            // No finite bound at any order (a noise multiplier too small for any guarantee): ε is unbounded, and
+            // there is no best order to name.
+            let bound = epsilon.isFinite ? format(epsilon) : "∞ (no finite bound: the noise is too small)"
+            let line = "ε = \(bound) at δ = \(options.delta) (\(options.accountant.rawValue) accountant"
+                + (order.flatMap { $0.isFinite ? ", best order α = \(format($0))" : nil } ?? "")
             print(line + ")")
         }
     }

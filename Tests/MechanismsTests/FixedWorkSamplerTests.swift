@@ -71,4 +71,72 @@ struct FixedWorkSamplerTests {
         let variable = try Self.wordsByMagnitude(fixedWork: false, seed: 46)
         #expect(variable.large - variable.small > 3, "variable work: \(variable)")
     }
+
+    // MARK: Discrete Gaussian
+
+    @Test("Discrete Gaussian with fixed work: the same distribution from σ (64-bit), σ² (64- and 128-bit words)",
+          arguments: [
+            (Rational(1), false, UInt64(51)),
+            (Rational(7, 2), false, 52),
+            (Rational(exactly: 3.7412109375)!, false, 53),
+            (Rational(5, 3), true, 54),
+            (Rational(100), false, 55),
+          ] as [(Rational, Bool, UInt64)])
+    func gaussianDistribution(parameter: Rational, isSigmaSquared: Bool, seed: UInt64) throws {
+        let sampler = isSigmaSquared ? try DiscreteGaussianSampler(sigmaSquared: parameter)
+                                     : try DiscreteGaussianSampler(sigma: parameter)
+        var source = InsecureSeededRandomSource(seed: seed)
+        let trials = 20_000
+        let samples = (0..<trials).map { _ in sampler.sampleWithFixedWork(using: &source) }
+        let s2 = sampler.sigmaSquared.doubleValue
+        let limit = Int((12 * s2.squareRoot()).rounded(.up)) + 2
+        let result = chiSquaredGoodnessOfFit(
+            observed: histogram(samples, range: -limit...limit),
+            probabilities: discreteGaussianPMF(sigmaSquared: s2, range: -limit...limit), sampleCount: trials)
+        #expect(result.pValue > StatisticalBudget.alpha, "p-value \(result.pValue) at \(parameter)")
+    }
+
+    @Test("The padded Bernoulli(exp(−γ)): γ = 0, 7/3, 1 and 40 (beyond the pad), against exp(−γ)")
+    func paddedExponentialTrial() {
+        var source = InsecureSeededRandomSource(seed: 56)
+        let trials = 30_000
+        var sevenThirds = 0
+        var one = 0
+        var forty = 0
+        for _ in 0..<trials {
+            #expect(FixedWorkBernoulli.exp(0, over: 9, using: &source))
+            if FixedWorkBernoulli.exp(7, over: 3, using: &source) { sevenThirds += 1 }
+            if FixedWorkBernoulli.exp(5, over: 5, using: &source) { one += 1 }
+            if FixedWorkBernoulli.exp(40, over: 1, using: &source) { forty += 1 }
+        }
+        #expect(bernoulliPValue(successes: sevenThirds, trials: trials, probability: exp(-7.0 / 3)) > StatisticalBudget.alpha)
+        #expect(bernoulliPValue(successes: one, trials: trials, probability: exp(-1.0)) > StatisticalBudget.alpha)
+        #expect(forty == 0)  // exp(−40) · 30,000 ≈ 10⁻¹³
+    }
+
+    /// Mean words drawn by one acceptance trial of the sampler for σ = 100 (t = σ) at a proposal |y|.
+    static func acceptanceWords(at y: UInt, fixedWork: Bool, seed: UInt64) throws -> Double {
+        let sampler = try DiscreteGaussianSampler(sigma: 100)
+        var source = CountingRandomSource(seed: seed)
+        let calls = 2_000
+        for _ in 0..<calls {
+            _ = fixedWork ? sampler.acceptWithFixedWork(magnitude: y, using: &source)
+                          : sampler.accept(magnitude: y, using: &source)
+        }
+        return Double(source.draws) / Double(calls)
+    }
+
+    @Test("Discrete Gaussian: the acceptance trial draws the same words at every |y| (the variable one does not)")
+    func gaussianWorkIndependentOfMagnitude() throws {
+        // γ = (|y| − σ)²/(2σ²) at σ = 100: 0, 0.5, 2, 8 and 24.5 for |y| = σ, 0, 3σ, 5σ and 8σ. The padded trial
+        // draws 32 words for its exp(−1) trials and 16 for the fraction, whatever γ; only the rare extra word of a
+        // rejection inside a bounded draw varies, alike at every |y|.
+        let magnitudes: [UInt] = [100, 0, 300, 500, 800]
+        let fixed = try magnitudes.map { try Self.acceptanceWords(at: $0, fixedWork: true, seed: 57) }
+        #expect(fixed.allSatisfy { abs($0 - fixed[0]) < 0.5 }, "fixed work: \(fixed)")
+        #expect(fixed.allSatisfy { $0 >= 48 }, "fixed work pads every trial: \(fixed)")
+        // The variable trial stops at the first failure: no word at γ = 0, a few at γ = 2.
+        let variable = try magnitudes.map { try Self.acceptanceWords(at: $0, fixedWork: false, seed: 57) }
+        #expect(variable[0] < 3 && variable[2] > variable[0] + 0.5, "variable work: \(variable)")
+    }
 }

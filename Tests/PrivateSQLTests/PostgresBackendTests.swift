@@ -277,7 +277,7 @@ struct PostgresBackendTests {
                                       options: CSVImportOptions(table: "t", metadata: table, replaceExisting: true))
         }
         #expect(error?.code == .invalidInput)
-        #expect(error?.message == "\(csv.lastPathComponent):3: column score: 'oops' is not a real")
+        #expect(error?.message == "\(csv.lastPathComponent):3: column score: the value is not a real")
         #expect(try session.query("SELECT count(*) FROM t") == [[.integer(3)]])
         // An existing table needs --replace.
         try "id,score,name,flag\n9,1,a,1\n".write(to: csv, atomically: true, encoding: .utf8)

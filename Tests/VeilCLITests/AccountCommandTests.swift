@@ -55,6 +55,17 @@ struct AccountCommandTests {
         #expect(run.stdout.contains("at δ = 1e-05 (rdp accountant, best order α = "))
     }
 
+    @Test("a noise multiplier too small for any bound gives ε = ∞ in words, null in JSON, never nan")
+    func unboundedEpsilon() throws {
+        let arguments = ["account", "dpsgd", "--sampling-rate", "0.1", "--noise-multiplier", "1e-300",
+                         "--steps", "1", "--delta", "1e-5"]
+        let run = try runVeil(arguments)
+        #expect(run.status == 0)
+        #expect(run.stdout == "ε = ∞ (no finite bound: the noise is too small) at δ = 1e-05 (rdp accountant)\n")
+        let object = try json(runVeil(arguments + ["--json"]))
+        #expect(object["epsilon"] is NSNull && object["order"] is NSNull)
+    }
+
     @Test("calibrate --json prints a σ that meets the target")
     func calibrateJSON() throws {
         let object = try json(runVeil(["account", "calibrate", "--target-epsilon", "3", "--sampling-rate", "0.004267",

@@ -202,7 +202,8 @@ struct CSVLayout {
                 continue
             }
             guard CSVImporter.convert(field, to: types[position]) != nil else {
-                throw VeilError(.invalidInput, "\(name):\(record.line): column \(column.name): '\(field)' is "
+                // The file and line say where; the value itself is private data and is not repeated (DESIGN §2, rule 7).
+                throw VeilError(.invalidInput, "\(name):\(record.line): column \(column.name): the value is "
                                 + "not \(types[position] == .integer ? "an" : "a") \(types[position].rawValue)")
             }
             fields.append(field)

@@ -27,16 +27,17 @@ struct QueryNoiseDrawing: Sendable {
         groups.map { noise($0, using: &source) }
     }
 
-    /// Adds one independent noise draw to every coordinate of every quantity of `group`. Laplace noise is drawn
-    /// with fixed work per accepted round (``DiscreteLaplaceSampler/sampleWithFixedWork(using:)``), so a query's
-    /// running time does not grow with the magnitude of its noise.
+    /// Adds one independent noise draw to every coordinate of every quantity of `group`. Laplace and Gaussian
+    /// noise are drawn with fixed work per accepted round (``DiscreteLaplaceSampler/sampleWithFixedWork(using:)``,
+    /// ``DiscreteGaussianSampler/sampleWithFixedWork(using:)``), so a query's running time does not grow with the
+    /// magnitude of its noise.
     func noise<R: RandomSource>(_ group: TrueGroup, using source: inout R) -> NoisyGroup {
         let values = group.values.enumerated().map { index, coordinates in
             coordinates.map { value -> Int64 in
                 let z: Int
                 switch samplers[index] {
                 case .laplace(let sampler): z = sampler.sampleWithFixedWork(using: &source)
-                case .gaussian(let sampler): z = sampler.sample(using: &source)
+                case .gaussian(let sampler): z = sampler.sampleWithFixedWork(using: &source)
                 }
                 return Int64(clamping: Int128(value) + Int128(z))
             }

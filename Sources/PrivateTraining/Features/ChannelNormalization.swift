@@ -124,11 +124,11 @@ public struct DPChannelNormalization: Sendable, Hashable {
 
         var event: DPEvent { .discreteGaussian(sigma: integerSigma, sensitivity: integerSensitivity) }
 
-        /// `g·(round(sum/g) + Y)` per coordinate.
+        /// `g·(round(sum/g) + Y)` per coordinate, `Y` drawn with fixed work per accepted round (no timing channel).
         func noisy<R: RandomSource>(_ sums: [Double], using random: inout R) throws -> [Double] {
             let sampler = try DiscreteGaussianSampler(sigma: integerSigma)
             return try sums.map { sum in
-                grid.value(ofIndex: Int(clamping: Int128(try grid.index(of: sum)) + Int128(sampler.sample(using: &random))))
+                grid.value(ofIndex: Int(clamping: Int128(try grid.index(of: sum)) + Int128(sampler.sampleWithFixedWork(using: &random))))
             }
         }
     }
