@@ -5,14 +5,16 @@
 # server that only reads each request and answers {}, scripts/loopback_floor_server.py, under the same
 # load). With a Python that has PyTorch ($PYREF_PYTHON, default .build/pyref/bin/python, as scripts/bench.sh
 # sets up), the PyTorch reference (scripts/reference_bench_inference.py) runs right after `veil-bench
-# inference`, and the ratios Veil / PyTorch per architecture and batch size are printed too. Prints one JSON
-# object.
+# inference`, and the ratios Veil / PyTorch per architecture and batch size are printed too. The one-connection
+# figures are medians over $WRK_ROUNDS (default 3) runs taken in turn with the floor's, with the lowest and
+# highest p50 beside them. Prints one JSON object.
 # Usage: scripts/bench_inference_server.sh PATH/TO/veil PATH/TO/veil-bench   (scripts/bench.sh calls it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VEIL=${1:-.build/release/veil}
 BENCH=${2:-.build/release/veil-bench}
 DURATION=${WRK_DURATION:-5s}
+ROUNDS=${WRK_ROUNDS:-3}
 SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
 if ! command -v wrk >/dev/null; then
     echo "== installing wrk" >&2
@@ -47,27 +49,31 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = io.open("$WORK/body.json"):read("*a")
 LUA
-for model in logistic mlp cnn; do
-    for connections in 1 64; do
-        threads=$([ "$connections" = 1 ] && echo 1 || echo 2)
-        echo "== wrk $model, $connections connection(s)" >&2
-        wrk -t"$threads" -c"$connections" -d"$DURATION" --latency -s "$WORK/post.lua" \
-            "http://127.0.0.1:$PORT/v2/models/inference-$model/infer" > "$WORK/wrk-$model-c$connections.txt"
-    done
-done
-
 # The floor: the same requests against a server that only reads them and answers {}: what the kernel, the
 # loopback device and wrk take, plus a minimal Python loop (so an estimate of the floor from above).
-echo "== wrk against the loopback floor (scripts/loopback_floor_server.py)" >&2
 python3 scripts/loopback_floor_server.py > "$WORK/floor.port" &
 FLOOR=$!
 trap 'kill -TERM $SERVER $FLOOR 2>/dev/null || true; wait $SERVER $FLOOR 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do [ -s "$WORK/floor.port" ] && break; sleep 0.1; done
-wrk -t1 -c1 -d"$DURATION" --latency -s "$WORK/post.lua" "http://127.0.0.1:$(head -1 "$WORK/floor.port")/" \
-    > "$WORK/wrk-floor-c1.txt"
+FLOOR_URL="http://127.0.0.1:$(head -1 "$WORK/floor.port")/"
 
-python3 - "$WORK" <<'PY'
-import json, re, sys
+for model in logistic mlp cnn; do
+    echo "== wrk $model, 64 connections" >&2
+    wrk -t2 -c64 -d"$DURATION" --latency -s "$WORK/post.lua" \
+        "http://127.0.0.1:$PORT/v2/models/inference-$model/infer" > "$WORK/wrk-$model-c64.txt"
+done
+# One connection: the floor and the three models in turn, $ROUNDS rounds (default 3), so that each figure is the
+# median of runs spread over the same minutes (the p50 of one run moves by ±15 µs on a shared machine).
+for round in $(seq 1 "$ROUNDS"); do
+    for target in floor logistic mlp cnn; do
+        echo "== wrk $target, 1 connection, round $round of $ROUNDS" >&2
+        url=$([ "$target" = floor ] && echo "$FLOOR_URL" || echo "http://127.0.0.1:$PORT/v2/models/inference-$target/infer")
+        wrk -t1 -c1 -d"$DURATION" --latency -s "$WORK/post.lua" "$url" > "$WORK/wrk-$target-c1-r$round.txt"
+    done
+done
+
+python3 - "$WORK" "$ROUNDS" <<'PY'
+import json, re, statistics, sys
 work = sys.argv[1]
 forward = json.load(open(f"{work}/forward.json"))["figures"]
 def micros(text):
@@ -82,25 +88,46 @@ def percentile(path, p):
         sys.exit(f"bench_inference_server.sh: no {p}% latency in {path} (did wrk fail?)")
     return micros(found.group(1))
 figures = {}
-floor = percentile(f"{work}/wrk-floor-c1.txt", 50)
-figures["loopback_floor_c1_p50"] = {"value": round(floor, 1), "unit": "us"}
+def run(path):
+    """p50, p99 (µs), requests/s and non-2xx responses of one wrk output."""
+    out = open(path).read()
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if found is None:
+        sys.exit(f"bench_inference_server.sh: no Requests/sec in {path} (did wrk fail?)")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return percentile(path, 50), percentile(path, 99), float(found.group(1)), int(errors.group(1)) if errors else 0
+rounds = int(sys.argv[2])
+def one_connection(target):
+    """The median over the rounds of each figure, and the lowest and highest p50."""
+    runs = [run(f"{work}/wrk-{target}-c1-r{k}.txt") for k in range(1, rounds + 1)]
+    p50s = sorted(r[0] for r in runs)
+    return (statistics.median(p50s), statistics.median(r[1] for r in runs), statistics.median(r[2] for r in runs),
+            sum(r[3] for r in runs), p50s[0], p50s[-1])
+def put(name, value, unit):
+    figures[name] = {"value": round(value, 1), "unit": unit}
+floor = one_connection("floor")
+put("loopback_floor_c1_p50", floor[0], "us")
+put("loopback_floor_c1_p50_lowest", floor[4], "us")
+put("loopback_floor_c1_p50_highest", floor[5], "us")
+figures["c1_rounds"] = {"value": rounds, "unit": "runs per figure (median)"}
 for model in ("logistic", "mlp", "cnn"):
-    for c in (1, 64):
-        path = f"{work}/wrk-{model}-c{c}.txt"
-        out = open(path).read()
-        p50, p99 = percentile(path, 50), percentile(path, 99)
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-        figures[f"serve_{model}_c{c}_requests"] = {"value": round(rps, 1), "unit": "requests/s"}
-        figures[f"serve_{model}_c{c}_p50"] = {"value": round(p50, 1), "unit": "us"}
-        figures[f"serve_{model}_c{c}_p99"] = {"value": round(p99, 1), "unit": "us"}
-        if errors:
-            figures[f"serve_{model}_c{c}_non_2xx"] = {"value": int(errors.group(1)), "unit": "responses"}
+    p50, p99, rps, errors, lowest, highest = one_connection(model)
     bare = 1e6 / forward[f"{model}_b1"]["value"]
-    figures[f"serve_{model}_c1_p50_over_forward"] = {
-        "value": round(figures[f"serve_{model}_c1_p50"]["value"] - bare, 1), "unit": "us"}
-    figures[f"serve_{model}_c1_p50_over_floor"] = {
-        "value": round(figures[f"serve_{model}_c1_p50"]["value"] - floor, 1), "unit": "us"}
+    put(f"serve_{model}_c1_requests", rps, "requests/s")
+    put(f"serve_{model}_c1_p50", p50, "us")
+    put(f"serve_{model}_c1_p50_lowest", lowest, "us")
+    put(f"serve_{model}_c1_p50_highest", highest, "us")
+    put(f"serve_{model}_c1_p99", p99, "us")
+    if errors:
+        figures[f"serve_{model}_c1_non_2xx"] = {"value": errors, "unit": "responses"}
+    put(f"serve_{model}_c1_p50_over_forward", p50 - bare, "us")
+    put(f"serve_{model}_c1_p50_over_floor", p50 - floor[0], "us")
+    p50, p99, rps, errors = run(f"{work}/wrk-{model}-c64.txt")
+    put(f"serve_{model}_c64_requests", rps, "requests/s")
+    put(f"serve_{model}_c64_p50", p50, "us")
+    put(f"serve_{model}_c64_p99", p99, "us")
+    if errors:
+        figures[f"serve_{model}_c64_non_2xx"] = {"value": errors, "unit": "responses"}
 try:
     reference = json.load(open(f"{work}/reference.json"))["figures"]
 except (OSError, ValueError, KeyError):
