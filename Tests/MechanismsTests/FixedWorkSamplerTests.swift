@@ -4,10 +4,10 @@ import Testing
 @testable import Mechanisms
 import _TestSupport
 
-/// The discrete Laplace sampler with fixed work per accepted round: the same exact distribution as the
-/// variable sampler (chi-squared, at ``StatisticalBudget/alpha`` each), and random words drawn that do not
+/// The discrete Laplace and Gaussian samplers with fixed work per accepted round: the same exact distribution as the
+/// variable samplers (chi-squared, at ``StatisticalBudget/alpha`` each), and random words drawn that do not
 /// grow with the magnitude of the value returned, where the variable sampler's do.
-@Suite("Fixed-work discrete Laplace")
+@Suite("Fixed-work discrete Laplace and Gaussian")
 struct FixedWorkSamplerTests {
     @Test("Same distribution at integer, non-dyadic, small and large scales", arguments: [
         (Rational(1), UInt64(41)),
@@ -17,15 +17,21 @@ struct FixedWorkSamplerTests {
     ] as [(Rational, UInt64)])
     func distribution(scale: Rational, seed: UInt64) throws {
         let sampler = try DiscreteLaplaceSampler(scale: scale)
+        let b = scale.doubleValue
+        Self.expectFit(seed: seed, limit: Int((30 * b).rounded(.up)) + 2, label: "scale \(scale)",
+                       draw: { sampler.sampleWithFixedWork(using: &$0) },
+                       probabilities: { discreteLaplacePMF(scale: b, range: $0) })
+    }
+
+    /// χ² goodness of fit (at ``StatisticalBudget/alpha``) of 20,000 draws against `probabilities` on −limit…limit.
+    static func expectFit(seed: UInt64, limit: Int, label: String, draw: (inout InsecureSeededRandomSource) -> Int,
+                          probabilities: (ClosedRange<Int>) -> [Double]) {
         var source = InsecureSeededRandomSource(seed: seed)
         let trials = 20_000
-        let samples = (0..<trials).map { _ in sampler.sampleWithFixedWork(using: &source) }
-        let b = scale.doubleValue
-        let limit = Int((30 * b).rounded(.up)) + 2
-        let result = chiSquaredGoodnessOfFit(
-            observed: histogram(samples, range: -limit...limit),
-            probabilities: discreteLaplacePMF(scale: b, range: -limit...limit), sampleCount: trials)
-        #expect(result.pValue > StatisticalBudget.alpha, "p-value \(result.pValue) at scale \(scale)")
+        let samples = (0..<trials).map { _ in draw(&source) }
+        let result = chiSquaredGoodnessOfFit(observed: histogram(samples, range: -limit...limit),
+                                             probabilities: probabilities(-limit...limit), sampleCount: trials)
+        #expect(result.pValue > StatisticalBudget.alpha, "p-value \(result.pValue) at \(label)")
     }
 
     @Test("The padded Bernoulli trials: exp(−1/3), exp(0) and exp(−1)")
@@ -85,15 +91,10 @@ struct FixedWorkSamplerTests {
     func gaussianDistribution(parameter: Rational, isSigmaSquared: Bool, seed: UInt64) throws {
         let sampler = isSigmaSquared ? try DiscreteGaussianSampler(sigmaSquared: parameter)
                                      : try DiscreteGaussianSampler(sigma: parameter)
-        var source = InsecureSeededRandomSource(seed: seed)
-        let trials = 20_000
-        let samples = (0..<trials).map { _ in sampler.sampleWithFixedWork(using: &source) }
         let s2 = sampler.sigmaSquared.doubleValue
-        let limit = Int((12 * s2.squareRoot()).rounded(.up)) + 2
-        let result = chiSquaredGoodnessOfFit(
-            observed: histogram(samples, range: -limit...limit),
-            probabilities: discreteGaussianPMF(sigmaSquared: s2, range: -limit...limit), sampleCount: trials)
-        #expect(result.pValue > StatisticalBudget.alpha, "p-value \(result.pValue) at \(parameter)")
+        Self.expectFit(seed: seed, limit: Int((12 * s2.squareRoot()).rounded(.up)) + 2, label: "\(parameter)",
+                       draw: { sampler.sampleWithFixedWork(using: &$0) },
+                       probabilities: { discreteGaussianPMF(sigmaSquared: s2, range: $0) })
     }
 
     @Test("The padded Bernoulli(exp(−γ)): γ = 0, 7/3, 1 and 40 (beyond the pad), against exp(−γ)")
