@@ -82,8 +82,8 @@ def micros(text):
         sys.exit(f"bench_inference_server.sh: cannot read wrk's latency {text!r}")
     value, unit = match.groups()
     return float(value) * {"us": 1, "ms": 1e3, "s": 1e6, "m": 6e7}[unit]
-def percentile(path, p):
-    found = re.search(rf"{p}%\s+(\S+)", open(path).read())
+def percentile(out, p, path):
+    found = re.search(rf"{p}%\s+(\S+)", out)
     if found is None:
         sys.exit(f"bench_inference_server.sh: no {p}% latency in {path} (did wrk fail?)")
     return micros(found.group(1))
@@ -95,7 +95,8 @@ def run(path):
     if found is None:
         sys.exit(f"bench_inference_server.sh: no Requests/sec in {path} (did wrk fail?)")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return percentile(path, 50), percentile(path, 99), float(found.group(1)), int(errors.group(1)) if errors else 0
+    return (percentile(out, 50, path), percentile(out, 99, path), float(found.group(1)),
+            int(errors.group(1)) if errors else 0)
 rounds = int(sys.argv[2])
 def one_connection(target):
     """The median over the rounds of each figure, and the lowest and highest p50."""

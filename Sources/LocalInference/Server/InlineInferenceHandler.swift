@@ -61,7 +61,7 @@ final class InlineInferenceHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     private let settings: Settings
-    private let expectedAuthorization: [UInt8]?
+    private let token: [UInt8]?
     /// The request read now, when it is answered here.
     private var pending: Pending?
     /// Whether the parts read now belong to a request handed to the router.
@@ -74,7 +74,7 @@ final class InlineInferenceHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     init(_ settings: Settings) {
         self.settings = settings
-        expectedAuthorization = settings.bearerToken.map { Array("Bearer \($0)".utf8) }
+        token = settings.bearerToken.map { Array($0.utf8) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -149,10 +149,7 @@ final class InlineInferenceHandler: ChannelDuplexHandler, RemovableChannelHandle
         guard !name.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "?") }),
               let model = settings.service.models[name],
               ServerWork.runsInline(bodyBytes: length, model: model.model) else { return nil }
-        if let expectedAuthorization {
-            let presented = fields[.authorization].map { Array($0.utf8) } ?? []
-            guard constantTimeEqual(presented, expectedAuthorization) else { return nil }
-        }
+        if let token, !presentsBearerToken(fields[.authorization], token) { return nil }
         guard settings.gate.enter() else { return nil }
         return (name, path, length)
     }

@@ -103,6 +103,12 @@ public enum JSONDocument {
 
         var current: UInt8? { position < bytes.count ? bytes[position] : nil }
 
+        /// Whether a number starts at the current byte (a minus sign or a digit).
+        var startsNumber: Bool {
+            guard let c = current else { return false }
+            return c == UInt8(ascii: "-") || (c >= 0x30 && c <= 0x39)
+        }
+
         mutating func skipSpace() {
             while let c = current, c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { position += 1 }
         }
@@ -142,7 +148,7 @@ public enum JSONDocument {
                 var items: [JSONNode] = []
                 skipSpace()
                 if current == UInt8(ascii: "]") { position += 1; return .array(items) }
-                if let c = current, c == UInt8(ascii: "-") || (c >= 0x30 && c <= 0x39) {
+                if startsNumber {
                     // Numbers gathered flat while the array holds numbers only (a tensor's data).
                     var values: [Double] = []
                     while true {
@@ -152,7 +158,7 @@ public enum JSONDocument {
                         guard current == UInt8(ascii: ",") else { throw error("expected ',' or ']'") }
                         position += 1
                         skipSpace()
-                        guard let n = current, n == UInt8(ascii: "-") || (n >= 0x30 && n <= 0x39) else { break }
+                        guard startsNumber else { break }
                     }
                     items = values.map(JSONNode.number)  // another kind of item follows: the general form
                 }
@@ -218,61 +224,49 @@ public enum JSONDocument {
         /// ``number()`` for every number of the grammar, digit by digit.
         mutating func numberCarefully() throws(SyntaxError) -> Double {
             let start = position
-            let count = bytes.count
-            // Byte by byte through a typed pointer, without an optional per digit: a tensor is mostly numbers.
-            guard let text = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), position < count else {
-                throw error("invalid value")
-            }
-            var i = position
-            @inline(__always) func digit(_ k: Int) -> UInt8? {
-                guard k < count else { return nil }
-                let d = text[k] &- 0x30
-                return d < 10 ? d : nil
-            }
             var negative = false
-            if text[i] == UInt8(ascii: "-") { negative = true; i += 1 }
+            if current == UInt8(ascii: "-") { negative = true; position += 1 }
             var mantissa: UInt64 = 0
             var significant = 0
             var dropped = false  // a digit did not fit in `mantissa`: the fast path does not apply
             var exponent = 0
-            guard let first = digit(i) else { position = i; throw error("invalid value") }
-            if first == 0 { i += 1 } else {
-                while let d = digit(i) {
-                    if significant < 19 { mantissa = mantissa * 10 + UInt64(d); significant += mantissa > 0 ? 1 : 0 }
+            guard let first = current, first >= 0x30, first <= 0x39 else { throw error("invalid value") }
+            if first == 0x30 { position += 1 } else {
+                while let c = current, c >= 0x30, c <= 0x39 {
+                    if significant < 19 { mantissa = mantissa * 10 + UInt64(c - 0x30); significant += mantissa > 0 ? 1 : 0 }
                     else { exponent += 1; dropped = true }
-                    i += 1
+                    position += 1
                 }
             }
-            if i < count, text[i] == UInt8(ascii: ".") {
-                i += 1
-                guard digit(i) != nil else { position = i; throw error("expected a digit after '.'") }
-                while let d = digit(i) {
+            if current == UInt8(ascii: ".") {
+                position += 1
+                guard let c = current, c >= 0x30, c <= 0x39 else { throw error("expected a digit after '.'") }
+                while let c = current, c >= 0x30, c <= 0x39 {
                     if significant < 19 {
-                        mantissa = mantissa * 10 + UInt64(d)
+                        mantissa = mantissa * 10 + UInt64(c - 0x30)
                         if mantissa > 0 { significant += 1 }
                         exponent -= 1
                     } else {
                         dropped = true
                     }
-                    i += 1
+                    position += 1
                 }
             }
-            if i < count, text[i] | 0x20 == UInt8(ascii: "e") {
-                i += 1
+            if let c = current, c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
+                position += 1
                 var negativeExponent = false
-                if i < count, text[i] == UInt8(ascii: "+") || text[i] == UInt8(ascii: "-") {
-                    negativeExponent = text[i] == UInt8(ascii: "-")
-                    i += 1
+                if let s = current, s == UInt8(ascii: "+") || s == UInt8(ascii: "-") {
+                    negativeExponent = s == UInt8(ascii: "-")
+                    position += 1
                 }
-                guard digit(i) != nil else { position = i; throw error("expected a digit in the exponent") }
+                guard let d = current, d >= 0x30, d <= 0x39 else { throw error("expected a digit in the exponent") }
                 var e = 0
-                while let d = digit(i) {
-                    if e < 100_000 { e = e * 10 + Int(d) }
-                    i += 1
+                while let c = current, c >= 0x30, c <= 0x39 {
+                    if e < 100_000 { e = e * 10 + Int(c - 0x30) }
+                    position += 1
                 }
                 exponent += negativeExponent ? -e : e
             }
-            position = i
             if mantissa == 0 && !dropped { return negative ? -0.0 : 0 }
             if !dropped, mantissa <= 1 << 53, abs(exponent) <= 22 {
                 let value = exponent >= 0 ? Double(mantissa) * JSONDocument.exactPowersOfTen[exponent]

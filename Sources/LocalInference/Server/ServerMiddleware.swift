@@ -89,16 +89,22 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.uri.path.hasPrefix("/v2/health/") { return try await next(request, context) }
-        let presented = request.headers[.authorization].map { Array($0.utf8) } ?? []
-        let prefix = Array("Bearer ".utf8)
-        guard presented.count == prefix.count + token.count, presented.starts(with: prefix),
-              constantTimeEqual(Array(presented.dropFirst(prefix.count)), token) else {
+        guard presentsBearerToken(request.headers[.authorization], token) else {
             var response = InferenceServer.response(.error(401, "missing or wrong bearer token"))
             response.headers[.wwwAuthenticate] = "Bearer"
             return response
         }
         return try await next(request, context)
     }
+}
+
+/// Whether an `Authorization` header value is exactly `Bearer TOKEN`, compared in time that depends on the
+/// lengths only.
+func presentsBearerToken(_ authorization: String?, _ token: [UInt8]) -> Bool {
+    let presented = authorization.map { Array($0.utf8) } ?? []
+    let prefix = Array("Bearer ".utf8)
+    return presented.count == prefix.count + token.count && presented.starts(with: prefix)
+        && constantTimeEqual(Array(presented.dropFirst(prefix.count)), token)
 }
 
 /// Equality whose time depends on the length only.

@@ -143,15 +143,20 @@ public struct DiscreteGaussianSampler: Sendable {
     static func accept128<R: RandomSource>(
         _ y: UInt, a: UInt128, bt: UInt128, denominator: UInt128, using source: inout R
     ) -> Bool {
-        let (p, overflow) = UInt128(y).multipliedReportingOverflow(by: bt)
-        if !overflow {
-            let difference = p >= a ? p - a : a - p
-            let (numerator, squareOverflow) = difference.multipliedReportingOverflow(by: difference)
-            if !squareOverflow {
-                return ExactBernoulli.exp(numerator, over: denominator, using: &source)
-            }
+        if let numerator = exponentNumerator(y, a: a, bt: bt) {
+            return ExactBernoulli.exp(numerator, over: denominator, using: &source)
         }
         return acceptBig(y, a: BigUInt(a), bt: BigUInt(bt), denominator: BigUInt(denominator), using: &source)
+    }
+
+    /// The acceptance exponent's numerator `(y·V − U)²` on 128-bit words, or nil when it does not fit them.
+    @inlinable
+    static func exponentNumerator(_ y: UInt, a: UInt128, bt: UInt128) -> UInt128? {
+        let (p, overflow) = UInt128(y).multipliedReportingOverflow(by: bt)
+        guard !overflow else { return nil }
+        let difference = p >= a ? p - a : a - p
+        let (numerator, squareOverflow) = difference.multipliedReportingOverflow(by: difference)
+        return squareOverflow ? nil : numerator
     }
 
     @usableFromInline

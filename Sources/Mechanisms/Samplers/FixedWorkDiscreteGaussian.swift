@@ -42,15 +42,12 @@ extension DiscreteGaussianSampler {
         case let .word128(a, bt, d): (offset, multiplier, denominator) = (a, bt, d)
         case .big: return accept(magnitude: y, using: &source)
         }
-        let (p, overflow) = UInt128(y).multipliedReportingOverflow(by: multiplier)
-        if !overflow, denominator <= FixedWorkBernoulli.largestDenominator {
-            let difference = p >= offset ? p - offset : offset - p
-            let (numerator, squareOverflow) = difference.multipliedReportingOverflow(by: difference)
-            if !squareOverflow {
-                return FixedWorkBernoulli.exp(numerator, over: denominator, using: &source)
-            }
+        if denominator <= FixedWorkBernoulli.largestDenominator,
+           let numerator = Self.exponentNumerator(y, a: offset, bt: multiplier) {
+            return FixedWorkBernoulli.exp(numerator, over: denominator, using: &source)
         }
-        // |y| so far out that the exponent passes 128 bits: rejected but with negligible probability.
+        // The exponent (|y| astronomically far: rejected but with negligible probability) or the padded trials'
+        // products pass 128 bits: arbitrary precision, unpadded.
         return Self.acceptBig(y, a: BigUInt(offset), bt: BigUInt(multiplier), denominator: BigUInt(denominator), using: &source)
     }
 }

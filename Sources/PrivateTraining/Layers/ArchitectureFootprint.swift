@@ -62,10 +62,10 @@ public struct ArchitectureFootprint: Sendable, Equatable {
         var largest = try product([h, w, c], "the input shape")
         var shapes: [[[Int]]] = []
         var parameters = 0
-        // Each term is at most a buffer's size times a patch or a layer's parameters, both bounded above, so
-        // the sum saturates rather than overflows.
+        // The product of `factors`, added to the total; both saturate at Int.max rather than overflow.
         var multiplyAdds: Int? = 0
-        func addMultiplyAdds(_ count: Int) {
+        func addMultiplyAdds(_ factors: Int...) {
+            let count = factors.reduce(1) { p, f in let (q, overflow) = p.multipliedReportingOverflow(by: f); return overflow ? .max : q }
             multiplyAdds = multiplyAdds.map { total in
                 let (sum, overflow) = total.addingReportingOverflow(count)
                 return overflow ? .max : sum
@@ -92,7 +92,7 @@ public struct ArchitectureFootprint: Sendable, Equatable {
                 let units = try bounded(units, 1...limit, "dense units")
                 let inputs = h * w * c
                 try addParameters([[units, inputs], [units]])
-                addMultiplyAdds(units.multipliedReportingOverflow(by: inputs).overflow ? .max : units * inputs)
+                addMultiplyAdds(units, inputs)
                 (h, w, c) = (1, 1, units)
             case .convolution2D(let filters, let kernel, let stride, let padding):
                 let filters = try bounded(filters, 1...65_536, "convolution filters")
@@ -106,8 +106,7 @@ public struct ArchitectureFootprint: Sendable, Equatable {
                 let patch = try product([kernel, kernel, c], "a convolution patch")
                 largest = max(largest, try product([oh, ow, patch], "the unrolled patches of \(specification)"))
                 try addParameters([[filters, kernel, kernel, c], [filters]])
-                let unrolled = oh * ow * patch  // checked above
-                addMultiplyAdds(unrolled.multipliedReportingOverflow(by: filters).overflow ? .max : unrolled * filters)
+                addMultiplyAdds(oh, ow, patch, filters)
                 (h, w, c) = (oh, ow, filters)
             case .maxPool2D(let kernel, let stride), .averagePool2D(let kernel, let stride):
                 let kernel = try bounded(kernel, 1...4_096, "pooling kernel")
@@ -116,9 +115,7 @@ public struct ArchitectureFootprint: Sendable, Equatable {
                     throw VeilError(.invalidParameter, "pooling \(specification) does not fit input \(h)x\(w)x\(c)")
                 }
                 (h, w) = ((h - kernel) / stride + 1, (w - kernel) / stride + 1)
-                let window = kernel * kernel  // at most 2^24
-                let outputs = h * w * c  // at most the input's size
-                addMultiplyAdds(outputs.multipliedReportingOverflow(by: window).overflow ? .max : outputs * window)
+                addMultiplyAdds(h, w, c, kernel, kernel)
                 shapes.append([])
             case .relu, .tanh:
                 shapes.append([])
@@ -146,7 +143,7 @@ public struct ArchitectureFootprint: Sendable, Equatable {
             }
             largest = max(largest, try product([h, w, c], "the output of \(specification)"))
             switch specification {
-            case .relu, .tanh, .flatten, .groupNormalization, .channelNormalization: addMultiplyAdds(h * w * c)
+            case .relu, .tanh, .flatten, .groupNormalization, .channelNormalization: addMultiplyAdds(h, w, c)
             default: break
             }
         }

@@ -71,7 +71,7 @@ struct ServeCommand: ParsableCommand {
         let service = InferenceService(models: models)
         let routes = try confidential.routes(service: service, modelFiles: try selected.map { try catalogue.path(of: $0) })
         let server = InferenceServer(service: service, configuration: configuration, additionalRoutes: routes) { line in
-            Self.writeLogLine(line)
+            FileHandle.standardError.write(Data((line + "\n").utf8))
         }
         let scheme = tlsCertificate == nil ? "http" : "https"
         let retention = ZeroDataRetention.allocatorScrubsFreedMemory ? "freed memory overwritten" : "freed memory NOT overwritten"
@@ -93,23 +93,6 @@ struct ServeCommand: ParsableCommand {
         }
         done.wait()
         if let error = outcome.error { throw error }
-    }
-}
-
-extension ServeCommand {
-    /// One access-log line on standard error, by `write(2)` straight from the line's bytes (a line is far
-    /// below `PIPE_BUF`, so lines from the event-loop threads do not interleave on a pipe); the loop's thread
-    /// writes it after the response, so it costs the next request on the connection as little as it can.
-    static func writeLogLine(_ line: String) {
-        var bytes = Array(line.utf8)
-        bytes.append(0x0A)
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(STDERR_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
-                if written > 0 { offset += written } else if written < 0 && errno == EINTR { continue } else { return }
-            }
-        }
     }
 }
 
