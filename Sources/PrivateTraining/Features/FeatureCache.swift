@@ -29,7 +29,7 @@ public struct FeatureCache: Sendable {
     private static let magic = Array("VEILFEAT".utf8)
     private static let version: UInt32 = 1
     /// Magic, version, rows, columns and the 64-character key.
-    private static let headerLength = 8 + 4 + 8 + 8 + 64
+    static let headerLength = 8 + 4 + 8 + 8 + 64
 
     /// A cache in `folder` (created on the first write).
     public init(folder: String) { self.folder = folder }
@@ -43,7 +43,9 @@ public struct FeatureCache: Sendable {
 
     /// The key of the features `layers` give for `data`: lowercase hexadecimal SHA-256.
     public static func key(data: Dataset, layers: [LayerSpecification]) -> String {
-        let description = "veil-features-v\(version)|\(data.sha256)|\(data.count)|\(data.inputShape)|"
+        // Augmented views change the rows (their fingerprint names the augmentation too).
+        let views = data.views == 1 ? "" : "×\(data.views)"
+        let description = "veil-features-v\(version)|\(data.sha256)|\(data.count)\(views)|\(data.inputShape)|"
             + layers.map(\.description).joined(separator: ",")
         return SHA256.hash(data: Data(description.utf8)).map { String(format: "%02x", $0) }.joined()
     }

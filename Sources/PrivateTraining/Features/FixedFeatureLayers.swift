@@ -46,7 +46,7 @@ public struct FixedFeatureLayers: Sendable {
             var layer = try specification.makeLayer(inputShape: shape, random: &random)
             if index == 0, case .scattering2D = specification, let cache {
                 let key = FeatureCache.key(data: data, layers: [specification])
-                if let stored = cache.load(key: key, rows: data.count, columns: layer.outputShape.count) {
+                if let stored = cache.load(key: key, rows: x.rows, columns: layer.outputShape.count) {
                     x = stored
                     status("features: scattering transform of the \(part) read from the cache (\(cache.folder))")
                 } else {
@@ -65,7 +65,7 @@ public struct FixedFeatureLayers: Sendable {
             shape = layer.outputShape
         }
         return try Dataset(features: x, labels: data.labels, inputShape: shape, classCount: data.classCount,
-                           sha256: data.sha256, featureNames: nil)
+                           sha256: data.sha256, featureNames: nil, views: data.views)
     }
 
     /// A training set and its optional test split through the feature layers, cached in the folder that

@@ -55,22 +55,26 @@ public struct Convolution2DLayer: Layer {
         return columnGradient.columnsToImage(geometry, batch: batch)
     }
 
-    public func perExampleSquaredNorms() -> [Float] {
-        let p = geometry.outputPositions
+    public func perExampleSquaredNorms(rowsPerExample: Int) -> [Float] {
+        // An example of several views has their positions together.
+        let p = geometry.outputPositions * rowsPerExample
+        let method = rowsPerExample == 1 ? normMethod
+            : BlockNormMethod.cheaper(positions: p, inputWidth: geometry.patchLength, outputWidth: filters)
         var norms = Matrix.blockProductSquaredNorms(outputGradients: outputGradient, inputs: columns,
-                                                    rowsPerBlock: p, method: normMethod)
+                                                    rowsPerBlock: p, method: method)
         let biasNorms = outputGradient.blockRowSums(rowsPerBlock: p).rowSquaredNorms()
         for i in norms.indices { norms[i] += biasNorms[i] }
         return norms
     }
 
-    public func parameterGradients(exampleScales: [Float]?) -> [Matrix] {
+    public func parameterGradients(exampleScales: [Float]?, rowsPerExample: Int) -> [Matrix] {
         var g = outputGradient
         var a = columns
         if let exampleScales {
             // A factor of 0 removes the example exactly, also when its patches hold ±Inf (0 · Inf = NaN).
-            g.scaleRowGroups(rowsPerGroup: geometry.outputPositions, by: exampleScales)
-            a.zeroRowGroups(rowsPerGroup: geometry.outputPositions, whereFactorIsZero: exampleScales)
+            let rows = geometry.outputPositions * rowsPerExample
+            g.scaleRowGroups(rowsPerGroup: rows, by: exampleScales)
+            a.zeroRowGroups(rowsPerGroup: rows, whereFactorIsZero: exampleScales)
         }
         let weight = Matrix.product(g, transposeA: true, a)
         let bias = Matrix(rows: 1, columns: filters, storage: g.columnSums())

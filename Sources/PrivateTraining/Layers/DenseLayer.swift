@@ -5,7 +5,9 @@ import Mechanisms
 ///
 /// Per-example gradient norm by the ghost-norm identity for a layer applied at one position:
 /// `‖∇_W ℓᵢ‖² = ‖aᵢ‖² · ‖gᵢ‖²` and `‖∇_b ℓᵢ‖² = ‖gᵢ‖²`, where `aᵢ` is the input and `gᵢ` the
-/// output gradient of example `i` (Goodfellow 2015; Li et al. 2021, §4).
+/// output gradient of example `i` (Goodfellow 2015; Li et al. 2021, §4). An example of several rows (its
+/// augmented views) has the weight gradient `Gᵢᵀ Aᵢ` of its rows, whose norm is taken as a convolution's is
+/// (``Matrix/blockProductSquaredNorms(outputGradients:inputs:rowsPerBlock:method:)``).
 public struct DenseLayer: Layer {
     /// Number of inputs per example.
     public let inputs: Int
@@ -41,19 +43,27 @@ public struct DenseLayer: Layer {
         return Matrix.product(g, parameters[0])
     }
 
-    public func perExampleSquaredNorms() -> [Float] {
-        let a = input.rowSquaredNorms()
-        let g = outputGradient.rowSquaredNorms()
-        return (0..<a.count).map { g[$0] * (a[$0] + 1) }
+    public func perExampleSquaredNorms(rowsPerExample: Int) -> [Float] {
+        guard rowsPerExample > 1 else {
+            let a = input.rowSquaredNorms()
+            let g = outputGradient.rowSquaredNorms()
+            return (0..<a.count).map { g[$0] * (a[$0] + 1) }
+        }
+        var norms = Matrix.blockProductSquaredNorms(
+            outputGradients: outputGradient, inputs: input, rowsPerBlock: rowsPerExample,
+            method: BlockNormMethod.cheaper(positions: rowsPerExample, inputWidth: inputs, outputWidth: outputs))
+        let biasNorms = outputGradient.blockRowSums(rowsPerBlock: rowsPerExample).rowSquaredNorms()
+        for i in norms.indices { norms[i] += biasNorms[i] }
+        return norms
     }
 
-    public func parameterGradients(exampleScales: [Float]?) -> [Matrix] {
+    public func parameterGradients(exampleScales: [Float]?, rowsPerExample: Int) -> [Matrix] {
         var g = outputGradient
         var a = input
         if let exampleScales {
             // A factor of 0 removes the example exactly, also when its input holds ±Inf (0 · Inf = NaN).
-            g.scaleRows(by: exampleScales)
-            a.zeroRowGroups(rowsPerGroup: 1, whereFactorIsZero: exampleScales)
+            g.scaleRowGroups(rowsPerGroup: rowsPerExample, by: exampleScales)
+            a.zeroRowGroups(rowsPerGroup: rowsPerExample, whereFactorIsZero: exampleScales)
         }
         let weight = Matrix.product(g, transposeA: true, a)
         let bias = Matrix(rows: 1, columns: outputs, storage: g.columnSums())

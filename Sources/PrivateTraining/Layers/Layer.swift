@@ -7,10 +7,13 @@ import Mechanisms
 /// The training loop calls, for one physical batch: ``forward(_:)`` on every layer; then
 /// ``backward(_:needsInputGradient:)`` from the last layer to the first with the gradient of the
 /// *summed* per-example losses, which caches what each layer needs; then
-/// ``perExampleSquaredNorms()`` (clipping) and finally ``parameterGradients(exampleScales:)``
-/// with each example's clipping factor, which gives the sum of clipped per-example gradients
-/// (Bu et al. 2023, "book-keeping": scaling the cached output gradients of example `i` by `cᵢ`
-/// is the second backward pass of Li et al. 2021 restricted to the weight-gradient products).
+/// ``perExampleSquaredNorms(rowsPerExample:)`` (clipping) and finally
+/// ``parameterGradients(exampleScales:rowsPerExample:)`` with each example's clipping factor, which gives the
+/// sum of clipped per-example gradients (Bu et al. 2023, "book-keeping": scaling the cached output gradients of
+/// example `i` by `cᵢ` is the second backward pass of Li et al. 2021 restricted to the weight-gradient products).
+///
+/// An example may span several consecutive rows of the batch (`rowsPerExample`, its augmented views): its
+/// gradient is then the sum of its rows' gradients, and its norm is the norm of that sum.
 public protocol Layer: Sendable {
     /// The architecture entry this layer was built from.
     var specification: LayerSpecification { get }
@@ -23,11 +26,13 @@ public protocol Layer: Sendable {
     /// Propagates `outputGradient` to the input; keeps the output gradient for the parameter
     /// gradients. Returns `nil` when `needsInputGradient` is false (first layer).
     mutating func backward(_ outputGradient: Matrix, needsInputGradient: Bool) -> Matrix?
-    /// Each example's squared norm of its gradient with respect to this layer's parameters
-    /// (zeros for layers without parameters). Valid after ``backward(_:needsInputGradient:)``.
-    func perExampleSquaredNorms() -> [Float]
-    /// `Σᵢ cᵢ ∇ℓᵢ` for this layer's parameters, with `cᵢ = exampleScales[i]` (all 1 when nil).
-    func parameterGradients(exampleScales: [Float]?) -> [Matrix]
+    /// Each example's squared norm of its gradient with respect to this layer's parameters (empty for
+    /// layers without parameters), example `i` being rows `i·rowsPerExample ..< (i+1)·rowsPerExample` of the
+    /// batch. Valid after ``backward(_:needsInputGradient:)``.
+    func perExampleSquaredNorms(rowsPerExample: Int) -> [Float]
+    /// `Σᵢ cᵢ ∇ℓᵢ` for this layer's parameters, with `cᵢ = exampleScales[i]` (all 1 when nil) and examples of
+    /// `rowsPerExample` rows each.
+    func parameterGradients(exampleScales: [Float]?, rowsPerExample: Int) -> [Matrix]
     /// Drops cached activations and gradients.
     mutating func clearCaches()
 }
@@ -37,8 +42,14 @@ extension Layer {
         get { [] }
         set { precondition(newValue.isEmpty, "\(specification) has no parameters") }
     }
-    public func perExampleSquaredNorms() -> [Float] { [] }
-    public func parameterGradients(exampleScales: [Float]?) -> [Matrix] { [] }
+    public func perExampleSquaredNorms(rowsPerExample: Int) -> [Float] { [] }
+    public func parameterGradients(exampleScales: [Float]?, rowsPerExample: Int) -> [Matrix] { [] }
+    /// ``perExampleSquaredNorms(rowsPerExample:)`` with one row per example.
+    public func perExampleSquaredNorms() -> [Float] { perExampleSquaredNorms(rowsPerExample: 1) }
+    /// ``parameterGradients(exampleScales:rowsPerExample:)`` with one row per example.
+    public func parameterGradients(exampleScales: [Float]?) -> [Matrix] {
+        parameterGradients(exampleScales: exampleScales, rowsPerExample: 1)
+    }
 }
 
 /// One entry of a model architecture, as stored in a model file's metadata.

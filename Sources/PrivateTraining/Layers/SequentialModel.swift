@@ -71,20 +71,21 @@ public struct SequentialModel: Sendable {
         }
     }
 
-    /// Each example's squared gradient norm over all parameters (after ``backward(_:)``).
-    public func perExampleSquaredNorms(batch: Int) -> [Float] {
+    /// Each example's squared gradient norm over all parameters (after ``backward(_:)``), for `batch` examples of
+    /// `rowsPerExample` consecutive rows each.
+    public func perExampleSquaredNorms(batch: Int, rowsPerExample: Int = 1) -> [Float] {
         var total = [Float](repeating: 0, count: batch)
         for layer in layers {
-            let norms = layer.perExampleSquaredNorms()
+            let norms = layer.perExampleSquaredNorms(rowsPerExample: rowsPerExample)
             if norms.isEmpty { continue }
             for i in 0..<batch { total[i] += norms[i] }
         }
         return total
     }
 
-    /// `Σᵢ cᵢ ∇ℓᵢ` for all parameters, in the order of ``parameters``.
-    public func parameterGradients(exampleScales: [Float]?) -> [Matrix] {
-        layers.flatMap { $0.parameterGradients(exampleScales: exampleScales) }
+    /// `Σᵢ cᵢ ∇ℓᵢ` for all parameters, in the order of ``parameters``, for examples of `rowsPerExample` rows each.
+    public func parameterGradients(exampleScales: [Float]?, rowsPerExample: Int = 1) -> [Matrix] {
+        layers.flatMap { $0.parameterGradients(exampleScales: exampleScales, rowsPerExample: rowsPerExample) }
     }
 
     /// Drops cached activations (keeps memory low between batches).

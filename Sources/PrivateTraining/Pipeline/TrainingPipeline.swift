@@ -43,6 +43,9 @@ public struct TrainingPipeline: Sendable {
     public var ledgerScope: String?
     /// Optimisation settings.
     public var training: TrainingSettings
+    /// Augmentation multiplicity (`training.augmentation`): each training image's gradient is the mean over
+    /// shifted views of it; none by default.
+    public var augmentation: ShiftAugmentation?
     /// Seed of the non-private batch order only (never of sampling, noise or initialisation).
     public var seed: UInt64?
     /// Path of the model file to write.
@@ -154,6 +157,14 @@ public struct TrainingPipeline: Sendable {
             optimizer: optimizer, learningRate: try trainingSection.double("learning_rate"),
             averageDecay: try trainingSection.optionalDouble("average_decay"))
         let seed = try trainingSection.optionalInt("seed", in: 0...Int.max).map { UInt64($0) }
+        var augmentation: ShiftAugmentation? = nil
+        if var section = try trainingSection.optionalSection("augmentation") {
+            augmentation = try ShiftAugmentation(reading: &section)
+            if features.dpNormalization != nil {
+                throw VeilError(.invalidInput, "\(name): training.augmentation cannot be combined with model.normalization "
+                                + "type dp, whose statistics count each training example once; use type: group")
+            }
+        }
         try trainingSection.finish()
 
         let output = resolve(try reader.string("output"))
@@ -162,6 +173,7 @@ public struct TrainingPipeline: Sendable {
                                         activation: activation, hidden: hidden, privacy: privacy, ledgerScope: ledgerScope,
                                         training: training, seed: seed, output: output)
         pipeline.features = features
+        pipeline.augmentation = augmentation
         return pipeline
     }
 

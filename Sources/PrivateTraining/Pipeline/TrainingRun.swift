@@ -87,7 +87,9 @@ public struct TrainingRun {
         // Fixed features (none for most pipelines) are computed once here, from each example alone; the
         // model trained is the head after them.
         let fixed = FixedFeatureLayers(architecture: architecture)
-        let (train, test) = try fixed.apply(train: rawTrain, test: rawTest, settings: pipeline.features, status: status)
+        // Augmented views are made from each image alone, before the features (which then cover them too).
+        let viewed = try pipeline.augmentation.map { try $0.apply(to: rawTrain) } ?? rawTrain
+        let (train, test) = try fixed.apply(train: viewed, test: rawTest, settings: pipeline.features, status: status)
         // Statistics released under DP before the steps are charged with them: σ is calibrated for both. Their
         // cost depends on the settings and the number of channels only.
         if let normalization = pipeline.features.dpNormalization {
@@ -96,7 +98,9 @@ public struct TrainingRun {
         }
         var secure = SecureRandomSource()
         let model = try SequentialModel(architecture: fixed.head, inputShape: train.inputShape, random: &secure)
-        try model.footprint.checkBatch(pipeline.training.maxPhysicalBatchSize)
+        try model.footprint.checkBatch(pipeline.training.maxPhysicalBatchSize * train.views,
+                                       name: train.views == 1 ? "max physical batch size"
+                                           : "max physical batch size × \(train.views) views")
         try ModelFileDestination.prepare(pipeline.output)
         // The data's fingerprint goes to the access-controlled ledger, never into the model file.
         let purpose = "veil train \(source) → \(pipeline.output) (training data sha256:\(train.sha256))"
@@ -120,7 +124,7 @@ public struct TrainingRun {
             ?? SecureRandomSource()
         var orderSource = AnyRandomSource(&order)
         var (train, test, featureLayers) = (self.train, self.test, self.featureLayers)
-        var notes = pipeline.features.cardNote.map { [$0] } ?? []
+        var notes = (pipeline.features.cardNote.map { [$0] } ?? []) + (pipeline.augmentation.map { [$0.cardNote] } ?? [])
         var reserved: Reservation? = nil
         if let normalization = pipeline.features.dpNormalization, let charger, let privacy = plan.privacy,
            let event = plan.event(stepsTaken: plan.steps), let epsilon = plan.plannedEpsilon {

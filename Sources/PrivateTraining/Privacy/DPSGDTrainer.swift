@@ -209,7 +209,8 @@ public enum DPSGDTrainer {
 
     /// The gradient of the batch `indices`, processed in chunks of at most `chunk` examples:
     /// `Σᵢ cᵢ ∇ℓᵢ` with `cᵢ` = ``PerExampleClipping/factor(squaredNorm:clipNorm:)`` when `clipNorm` is
-    /// set (an example whose norm is not finite contributes exactly zero), else `Σᵢ ∇ℓᵢ`.
+    /// set (an example whose norm is not finite contributes exactly zero), else `Σᵢ ∇ℓᵢ`. With augmented views
+    /// (``Dataset/views``), `∇ℓᵢ` is the mean of the gradients of example `i`'s views (De et al. 2022).
     public static func accumulate(model: inout SequentialModel, data: Dataset, indices: [Int], chunk: Int,
                                   clipNorm: Float?) -> [Matrix] {
         var total: [Matrix] = []
@@ -218,15 +219,17 @@ public enum DPSGDTrainer {
             let end = min(indices.count, start + chunk)
             let (x, y) = data.batch(Array(indices[start..<end]))
             let logits = model.forward(x)
-            let (_, g) = SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: y[...])
+            var (_, g) = SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: y[...])
+            // An example with views contributes the mean of its views' gradients.
+            if data.views > 1 { g.scale(by: 1 / Float(data.views)) }
             model.backward(g)
             var scales: [Float]? = nil
             if let clipNorm {
-                scales = model.perExampleSquaredNorms(batch: x.rows).map {
+                scales = model.perExampleSquaredNorms(batch: end - start, rowsPerExample: data.views).map {
                     PerExampleClipping.factor(squaredNorm: $0, clipNorm: clipNorm)
                 }
             }
-            let gradients = model.parameterGradients(exampleScales: scales)
+            let gradients = model.parameterGradients(exampleScales: scales, rowsPerExample: data.views)
             // Drop this chunk's activations before the next chunk's forward pass builds its own, so
             // that at most one chunk's caches are alive whatever the size of the logical batch.
             model.clearCaches()
