@@ -3,7 +3,7 @@
 Reads notebooks-exports/training-results.json (a list of runs: dataset, model, epsilon, accuracy, ...; a
 record of several runs also has "accuracy_std", drawn as an error bar) and writes
 notebooks-exports/training-accuracy-vs-epsilon.svg, one curve per data set and model (solid for the CNN,
-dashed for ScatterNet + linear). Runs without an accuracy (not done) and runs marked "plot": false
+dashed for ScatterNet + linear, dotted for ScatterNet + CNN, dash-dotted for ScatterNet + linear with shifted views). Runs without an accuracy (not done) and runs marked "plot": false
 (superseded by a longer run) are skipped. Usage: python3 scripts/plot_training_results.py
 """
 import json
@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent / "notebooks-exports"
 runs = [r for r in json.loads((ROOT / "training-results.json").read_text())
         if r.get("accuracy") is not None and r.get("plot", True)]
 COLOURS = {"MNIST": "#2471a3", "Fashion-MNIST": "#c0392b"}
-DASHES = {"CNN tanh": "", "ScatterNet + linear": "6 4"}
-W, H, L, R, T, B = 620, 360, 60, 210, 30, 50
+DASHES = {"CNN tanh": "", "ScatterNet + linear": "6 4", "ScatterNet + CNN": "2 3",
+          "ScatterNet + linear, 5 shifted views": "10 3 2 3"}
+W, H, L, R, T, B = 760, 380, 60, 330, 30, 50
 xmax = max([r["epsilon"] for r in runs] + [8.5])
 ymin, ymax = 0.80, 1.00
 

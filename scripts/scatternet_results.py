@@ -20,7 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "notebooks-exports" / "training-results.json"
-MODELS = {"scatternet-linear": "ScatterNet + linear", "scatternet-cnn": "ScatterNet + CNN"}
+# The first key found in a pipeline's file name names its model.
+MODELS = {"scatternet-linear-augmented": "ScatterNet + linear, 5 shifted views", "scatternet-linear": "ScatterNet + linear",
+          "scatternet-cnn": "ScatterNet + CNN"}
 
 
 def describe(pipeline):
