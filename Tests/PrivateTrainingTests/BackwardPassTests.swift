@@ -19,8 +19,10 @@ struct BackwardPassTests {
             requests.append(needsInputGradient)
             return inner.backward(outputGradient, needsInputGradient: needsInputGradient)
         }
-        func perExampleSquaredNorms() -> [Float] { inner.perExampleSquaredNorms() }
-        func parameterGradients(exampleScales: [Float]?) -> [Matrix] { inner.parameterGradients(exampleScales: exampleScales) }
+        func perExampleSquaredNorms(rowsPerExample: Int) -> [Float] { inner.perExampleSquaredNorms(rowsPerExample: rowsPerExample) }
+        func parameterGradients(exampleScales: [Float]?, rowsPerExample: Int) -> [Matrix] {
+            inner.parameterGradients(exampleScales: exampleScales, rowsPerExample: rowsPerExample)
+        }
         mutating func clearCaches() { inner.clearCaches() }
     }
 

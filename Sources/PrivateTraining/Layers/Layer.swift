@@ -42,8 +42,16 @@ extension Layer {
         get { [] }
         set { precondition(newValue.isEmpty, "\(specification) has no parameters") }
     }
-    public func perExampleSquaredNorms(rowsPerExample: Int) -> [Float] { [] }
-    public func parameterGradients(exampleScales: [Float]?, rowsPerExample: Int) -> [Matrix] { [] }
+    // Defaults for layers without parameters only: a layer with parameters that reached them would be trained on
+    // nothing, so it stops here instead.
+    public func perExampleSquaredNorms(rowsPerExample: Int) -> [Float] {
+        precondition(parameters.isEmpty, "\(specification) has parameters but reports no per-example norms")
+        return []
+    }
+    public func parameterGradients(exampleScales: [Float]?, rowsPerExample: Int) -> [Matrix] {
+        precondition(parameters.isEmpty, "\(specification) has parameters but reports no gradients")
+        return []
+    }
     /// ``perExampleSquaredNorms(rowsPerExample:)`` with one row per example.
     public func perExampleSquaredNorms() -> [Float] { perExampleSquaredNorms(rowsPerExample: 1) }
     /// ``parameterGradients(exampleScales:rowsPerExample:)`` with one row per example.
