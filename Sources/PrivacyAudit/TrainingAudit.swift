@@ -107,6 +107,9 @@ public struct TrainingAudit: OneRunAuditReport, Sendable {
             throw VeilError(.invalidInput, "model.normalization type dp is not audited yet: audit the pipeline with "
                             + "type: group, or without the normalisation")
         }
+        guard pipeline.augmentation == nil else {
+            throw VeilError(.invalidInput, "training.augmentation is not audited yet: audit the pipeline without it")
+        }
         let plan = try TrainingPlan(datasetSize: pipeline.size, training: pipeline.training, privacy: pipeline.privacy)
         let (rawTrain, rawTest) = try pipeline.loadData()
         guard let rawTest else {

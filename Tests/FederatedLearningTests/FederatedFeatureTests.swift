@@ -65,6 +65,15 @@ struct FederatedFeatureTests {
                 return RecordingCharger()
             })
         }
+        let augmented = Self.pipeline.replacingOccurrences(
+            of: "learning_rate: 0.5}", with: "learning_rate: 0.5, augmentation: {type: shifts}}")
+        #expect(throws: VeilError(.invalidInput, "test: training.augmentation is not available in federated training; remove it")) {
+            try FederatedRun.prepare(pipeline: try FederatedPipeline.parse(yaml: augmented, baseDirectory: folder.url.path),
+                                     source: "test", analyst: "a", charger: { _ in
+                Issue.record("refused before the ledger is opened")
+                return RecordingCharger()
+            })
+        }
         #expect(throws: VeilError(.invalidInput, "training.average_decay is not available in federated training: clients "
                                   + "release their last local step")) {
             try LocalTraining(TrainingSettings(epochs: 1, expectedBatchSize: 4, learningRate: 0.5, averageDecay: 0.9))

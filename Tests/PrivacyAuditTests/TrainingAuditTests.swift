@@ -145,4 +145,19 @@ struct TrainingAuditTests {
         #expect(Array(augmented.features.storage.suffix(Self.dimensions))
                 == Array(canaries.features.storage[(last * Self.dimensions)..<((last + 1) * Self.dimensions)]))
     }
+
+    @Test("a pipeline with training.augmentation is refused before its data is read")
+    func augmentationRefused() throws {
+        let pipeline = try TrainingPipeline.parse(yaml: """
+            data: {format: idx, train_images: missing-images, train_labels: missing-labels, classes: 3, size: 60}
+            model: {architecture: logistic}
+            privacy: {target_epsilon: 8, delta: 1e-3, clip_norm: 1, ledger_scope: audit}
+            training: {epochs: 1, expected_batch_size: 10, learning_rate: 0.5, augmentation: {type: shifts}}
+            output: model.safetensors
+            """, baseDirectory: NSTemporaryDirectory())
+        var random = InsecureSeededRandomSource(seed: 1)
+        #expect(throws: VeilError(.invalidInput, "training.augmentation is not audited yet: audit the pipeline without it")) {
+            try TrainingAudit(pipeline: pipeline, canaries: 10, guesses: 2, using: &random)
+        }
+    }
 }

@@ -76,6 +76,10 @@ public struct FederatedRun {
             throw VeilError(.invalidInput, "\(source): model.normalization type dp (statistics of the pooled training "
                             + "set) is not available in federated training; use type: group (each client's own examples)")
         }
+        guard pipeline.base.augmentation == nil else {
+            throw VeilError(.invalidInput, "\(source): training.augmentation is not available in federated training; "
+                            + "remove it")
+        }
         var plan = try FederatedPlan(settings: pipeline.federated, privacy: pipeline.base.privacy)
         let local = try LocalTraining(pipeline.base.training)
         let charger = try FederatedRelease.openCharger(pipeline: pipeline, source: source, makeCharger: makeCharger)

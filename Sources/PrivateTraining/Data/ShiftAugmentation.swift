@@ -56,7 +56,7 @@ public struct ShiftAugmentation: Sendable, Equatable {
     }
 
     /// Views per example.
-    public var views: Int { diagonals ? 9 : 5 }
+    public var views: Int { offsets.count }
 
     /// The note a model's privacy card carries.
     public var cardNote: String {
